@@ -1,0 +1,51 @@
+// Bundles the CLI into one CommonJS file (Node starts those faster than ES modules) with the verbs
+// lazily initialised inside it, plus a small launcher that keeps V8's compiled code between runs.
+import { build } from 'esbuild';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+await build({
+  entryPoints: ['src/main.ts'],
+  outfile: 'dist/vserver-main.cjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  legalComments: 'none',
+  define: { VSERVER_VERSION: JSON.stringify(pkg.version) },
+  logLevel: 'warning',
+});
+
+// The launcher: answers --version by itself, and runs the bundle through vm.Script with a code
+// cache, which saves compiling it on every start. A stale or foreign cache is rejected by V8 and
+// rewritten; a cache that cannot be written (read-only install) is simply not kept.
+const launcher = `#!/usr/bin/env node
+'use strict';
+const argv = process.argv;
+if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+  process.stdout.write('vserver ${pkg.version}\\n');
+} else {
+  const fs = require('fs');
+  const path = require('path');
+  const vm = require('vm');
+  const file = path.join(__dirname, 'vserver-main.cjs');
+  const cacheFile = path.join(__dirname, 'vserver-main.cache');
+  let cachedData;
+  try { cachedData = fs.readFileSync(cacheFile); } catch {}
+  const script = new vm.Script(require('module').wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
+  if (cachedData === undefined || script.cachedDataRejected) {
+    process.once('exit', () => {
+      const tmp = cacheFile + '.' + process.pid;
+      try { fs.writeFileSync(tmp, script.createCachedData()); fs.renameSync(tmp, cacheFile); } catch { try { fs.unlinkSync(tmp); } catch {} }
+    });
+  }
+  script.runInThisContext().call(exports, exports, require, module, file, __dirname);
+}
+`;
+writeFileSync('dist/vserver.cjs', launcher);
+chmodSync('dist/vserver.cjs', 0o755);
+rmSync('dist/vserver-main.cache', { force: true });
+execFileSync(process.execPath, ['dist/vserver.cjs', '--help'], { stdio: 'ignore' });

@@ -1,0 +1,16 @@
+// vserver list [--json]
+import type { CliContext } from './context.js';
+import { formatDuration, table } from './format.js';
+
+export async function run(ctx: CliContext): Promise<number> {
+  const guests = await ctx.engine().list();
+  if (ctx.json) {
+    ctx.out(`${JSON.stringify(guests)}\n`);
+    return 0;
+  }
+  ctx.out(table(['NAME', 'CONTEXT', 'STATE', 'PID', 'UPTIME'], guests.map((g) => [
+    g.name, g.context, g.state, g.pid ?? '-', g.uptime === undefined ? '-' : formatDuration(g.uptime),
+  ])));
+  for (const g of guests) if (g.error) ctx.err(`vserver: ${g.error}\n`);
+  return 0;
+}

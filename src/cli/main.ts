@@ -1,0 +1,52 @@
+// The CLI: parse, run one verb, print its result or its error; exit with the verb's status.
+import { Engine } from '../engine/index.js';
+import { isVsError, toVsError, VsError } from '../util/errors.js';
+import { defaultRoot } from '../util/paths.js';
+import { VERSION } from '../version.js';
+import { parseArgv } from './argv.js';
+import type { CliContext } from './context.js';
+import { helpText, verbHelp } from './help.js';
+import { VERB_MAP } from './verbs.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  try {
+    const args = parseArgv(argv, VERB_MAP);
+    if (args.options.version) {
+      process.stdout.write(`vserver ${VERSION}\n`);
+      return 0;
+    }
+    if (!args.verb) {
+      if (args.options.help || argv.length === 0) {
+        process.stdout.write(helpText());
+        return argv.length === 0 ? 2 : 0;
+      }
+      throw new VsError('USAGE', 'no command given', "run 'vserver --help' for the list of commands");
+    }
+    const verb = VERB_MAP.get(args.verb)!;
+    if (args.options.help) {
+      process.stdout.write(verbHelp(verb));
+      return 0;
+    }
+    const root = typeof args.options.root === 'string' ? args.options.root : defaultRoot();
+    let engine: Engine | undefined;
+    const ctx: CliContext = {
+      args, json,
+      engine: () => (engine ??= new Engine(root)),
+      out: (t) => process.stdout.write(t),
+      err: (t) => process.stderr.write(t),
+    };
+    const mod = await verb.load();
+    return await mod.run(ctx);
+  } catch (e) {
+    return report(e, json);
+  }
+}
+
+function report(e: unknown, json: boolean): number {
+  const err = toVsError(e);
+  if (json) process.stdout.write(`${JSON.stringify({ error: err.toJSON() })}\n`);
+  else process.stderr.write(`vserver: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
+  if (process.env.VSERVER_DEBUG && !isVsError(e)) process.stderr.write(`${(e as Error).stack ?? ''}\n`);
+  return err.exitCode;
+}

@@ -1,0 +1,35 @@
+// Deleting a guest: only its own tree and config; never a running guest unless forced.
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { uniqueSuffix } from '../util/unique.js';
+import { checkName } from '../guest/name.js';
+import { VsError } from '../util/errors.js';
+import { withLock } from '../util/lock.js';
+import type { Deps } from './deps.js';
+import { isActive } from './state.js';
+import { stopLocked } from './stop.js';
+import { teardown } from './teardown.js';
+
+export function deleteGuest(deps: Deps, name: string, opts: { force?: boolean } = {}): Promise<void> {
+  checkName(name);
+  return withLock(deps.paths.lock(name), `vserver delete ${name}`, async () => {
+    // existence, not validity: a guest whose config is broken can still be deleted
+    if (!deps.store.exists(name)) deps.store.read(name);
+    const st = await (await deps.runtime()).state(name);
+    if (isActive(st)) {
+      if (!opts.force) {
+        throw new VsError('ALREADY_RUNNING', `guest '${name}' is running; refusing to delete it`,
+          `stop it first with 'vserver stop ${name}', or use 'vserver delete --force ${name}'`);
+      }
+      await stopLocked(deps, name, { kill: true });
+    } else {
+      await teardown(deps, name);
+    }
+    const dir = deps.paths.guestDir(name);
+    // moved aside first, so that an interrupted delete never leaves a half tree under the guest's name
+    const trash = join(deps.paths.guestsDir, `.delete-${name}-${uniqueSuffix()}`);
+    if (existsSync(dir)) renameSync(dir, trash);
+    deps.store.remove(name);
+    rmSync(trash, { recursive: true, force: true });
+  });
+}

@@ -1,0 +1,26 @@
+// Running a command in a running guest; its exit code is passed through.
+import { checkName } from '../guest/name.js';
+import type { ExecIO } from '../runtime/types.js';
+import { VsError } from '../util/errors.js';
+import type { Deps } from './deps.js';
+import { isActive, readGuest } from './state.js';
+
+export async function execGuest(deps: Deps, name: string, argv: readonly string[], io: ExecIO): Promise<number> {
+  checkName(name);
+  if (argv.length === 0) {
+    throw new VsError('USAGE', 'no command given', `put the command after --, for example: vserver exec ${name} -- ps`);
+  }
+  const runtime = await deps.runtime();
+  // exec is the hot path: ask the runtime (and read the config, for "not found") only when the cheap check is unsure
+  if (runtime.quickActive?.(name) !== true) {
+    const { rt } = await readGuest(deps, name);
+    if (!isActive(rt)) throw new VsError('NOT_RUNNING', `guest '${name}' is not running`, `start it with 'vserver start ${name}'`);
+  }
+  return runtime.exec(name, argv, io);
+}
+
+/** The shell `enter` opens: a login shell on a pseudo-terminal. */
+export function enterGuest(deps: Deps, name: string, io: Omit<ExecIO, 'tty'>): Promise<number> {
+  const term = process.env.TERM ?? 'xterm';
+  return execGuest(deps, name, ['/bin/sh', '-l'], { ...io, tty: true, env: [`TERM=${term}`, ...(io.env ?? [])] });
+}

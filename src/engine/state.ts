@@ -1,0 +1,40 @@
+// A guest's state, read back from the runtime and /proc each time, never remembered.
+import type { GuestConfig } from '../guest/schema.js';
+import type { RuntimeState } from '../runtime/types.js';
+import { processUptime } from '../util/procfs.js';
+import type { Deps } from './deps.js';
+import type { GuestInfo, GuestState } from './types.js';
+
+export function toState(rt: RuntimeState | undefined): GuestState {
+  if (!rt) return 'stopped';
+  switch (rt.status) {
+    case 'running': return 'running';
+    case 'paused': return 'paused';
+    case 'created':
+    case 'creating': return 'created';
+    default: return 'stopped';
+  }
+}
+
+export function isActive(rt: RuntimeState | undefined): rt is RuntimeState {
+  return rt !== undefined && (rt.status === 'running' || rt.status === 'paused');
+}
+
+export function guestInfo(name: string, cfg: GuestConfig, rt: RuntimeState | undefined): GuestInfo {
+  const state = toState(rt);
+  const info: GuestInfo = {
+    name, context: cfg.context, state, hostname: cfg.hostname ?? name, init: cfg.init, backend: cfg.backend,
+  };
+  if (rt && state !== 'stopped' && rt.pid > 0) {
+    info.pid = rt.pid;
+    const up = processUptime(rt.pid);
+    if (up !== undefined) info.uptime = up;
+  }
+  return info;
+}
+
+export async function readGuest(deps: Deps, name: string): Promise<{ cfg: GuestConfig; rt: RuntimeState | undefined }> {
+  const cfg = deps.store.read(name);
+  const rt = await (await deps.runtime()).state(name);
+  return { cfg, rt };
+}

@@ -1,0 +1,85 @@
+// Reading and writing the TOML files against the schema; errors name file, key and what is allowed.
+import * as v from 'valibot';
+import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
+import { VsError } from '../util/errors.js';
+import { GuestConfigSchema, HostConfigSchema, type GuestConfig, type HostConfig } from './schema.js';
+
+type AnySchema = v.GenericSchema | v.GenericSchemaAsync;
+
+/** Keys that the schema allows at `path`, for the "unknown key" message. */
+function allowedKeys(schema: unknown, path: readonly (string | number)[]): string[] {
+  let s = schema as Record<string, unknown> | undefined;
+  const unwrap = () => {
+    for (;;) {
+      if (!s) return;
+      if (Array.isArray(s.pipe) && s.type !== 'strict_object') s = s.pipe[0] as Record<string, unknown>;
+      else if (s.wrapped) s = s.wrapped as Record<string, unknown>;
+      else return;
+    }
+  };
+  unwrap();
+  for (const key of path) {
+    if (!s) return [];
+    if (s.entries) s = (s.entries as Record<string, Record<string, unknown>>)[String(key)];
+    else if (s.item) s = s.item as Record<string, unknown>;
+    else if (s.value) s = s.value as Record<string, unknown>;
+    else return [];
+    unwrap();
+  }
+  return s?.entries ? Object.keys(s.entries as object) : [];
+}
+
+function describeValue(x: unknown): string {
+  if (x === undefined) return 'nothing';
+  if (Array.isArray(x)) return 'an array';
+  if (x instanceof Date) return 'a date';
+  if (typeof x === 'object' && x !== null) return 'a table';
+  return `${typeof x} ${JSON.stringify(x)}`;
+}
+
+export function formatIssues(file: string, schema: AnySchema, issues: readonly v.BaseIssue<unknown>[]): VsError {
+  const lines = issues.slice(0, 8).map((i) => {
+    const keys = (i.path ?? []).map((p) => p.key as string | number);
+    const key = keys.join('.') || '(top level)';
+    if (i.type === 'strict_object' && i.expected === 'never') {
+      const allowed = allowedKeys(schema, keys.slice(0, -1));
+      return `unknown key '${key}'; allowed here: ${allowed.join(', ')}`;
+    }
+    if (i.kind === 'schema' && i.message.startsWith('Invalid type')) {
+      if (i.input === undefined) return `key '${key}' is missing (expected ${i.expected})`;
+      return `key '${key}': expected ${i.expected}, got ${describeValue(i.input)}`;
+    }
+    return /^(must|is) /.test(i.message) ? `key '${key}' ${i.message}` : `key '${key}': ${i.message}`;
+  });
+  return new VsError('CONFIG_INVALID', `${file}: ${lines.join('; ')}`,
+    `edit ${file} and correct ${issues.length === 1 ? 'that key' : 'those keys'}`);
+}
+
+function parseTomlText(file: string, text: string): unknown {
+  try {
+    return parseToml(text);
+  } catch (e) {
+    const msg = e instanceof TomlError ? `line ${e.line}, column ${e.column}: ${e.message.split('\n')[0]}` : String(e);
+    throw new VsError('CONFIG_INVALID', `${file}: not valid TOML (${msg})`, `fix the syntax of ${file}`);
+  }
+}
+
+export function validate<S extends AnySchema>(file: string, schema: S, data: unknown): v.InferOutput<S> {
+  const r = v.safeParse(schema as v.GenericSchema, data, { abortEarly: false });
+  if (!r.success) throw formatIssues(file, schema, r.issues);
+  return r.output as v.InferOutput<S>;
+}
+
+export function parseGuestConfig(file: string, text: string): GuestConfig {
+  return validate(file, GuestConfigSchema, parseTomlText(file, text));
+}
+
+export function parseHostConfig(file: string, text: string): HostConfig {
+  return validate(file, HostConfigSchema, parseTomlText(file, text));
+}
+
+/** Serialises a config, leaving out keys whose value is undefined. */
+export function toToml(data: Record<string, unknown>): string {
+  const clean = JSON.parse(JSON.stringify(data)) as Record<string, unknown>;
+  return stringifyToml(clean) + '\n';
+}

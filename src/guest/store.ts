@@ -1,0 +1,80 @@
+// The guest configs on disk: etc/vserver/guests/NAME.toml, and the host's vserver.toml.
+import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic.js';
+import { VsError, errnoOf } from '../util/errors.js';
+import type { Paths } from '../util/paths.js';
+import { parseGuestConfig, parseHostConfig, toToml, validate } from './config.js';
+import { checkName, NAME_PATTERN } from './name.js';
+import { GuestConfigSchema, type GuestConfig, type HostConfig } from './schema.js';
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+export class GuestStore {
+  constructor(private readonly paths: Paths) {}
+
+  names(): string[] {
+    let entries: string[];
+    try {
+      entries = readdirSync(this.paths.guestConfigDir);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') return [];
+      throw e;
+    }
+    return entries
+      .filter((f) => f.endsWith('.toml'))
+      .map((f) => f.slice(0, -5))
+      .filter((n) => NAME_PATTERN.test(n))
+      .sort();
+  }
+
+  exists(name: string): boolean {
+    return readText(this.paths.guestConfig(checkName(name))) !== undefined;
+  }
+
+  read(name: string): GuestConfig {
+    const file = this.paths.guestConfig(checkName(name));
+    const text = readText(file);
+    if (text === undefined) {
+      throw new VsError('NOT_FOUND', `guest '${name}' not found (no ${file})`, "run 'vserver list' to see the guests, or 'vserver build' to make one");
+    }
+    return parseGuestConfig(file, text);
+  }
+
+  /** Reads every guest; a broken file is reported as such instead of hiding the others. */
+  readAll(): { name: string; config?: GuestConfig; error?: VsError }[] {
+    return this.names().map((name) => {
+      try {
+        return { name, config: this.read(name) };
+      } catch (e) {
+        if (e instanceof VsError) return { name, error: e };
+        throw e;
+      }
+    });
+  }
+
+  write(name: string, config: GuestConfig): void {
+    const file = this.paths.guestConfig(checkName(name));
+    validate(file, GuestConfigSchema, config);
+    writeFileAtomic(file, toToml(config as unknown as Record<string, unknown>));
+  }
+
+  remove(name: string): void {
+    try {
+      unlinkSync(this.paths.guestConfig(checkName(name)));
+    } catch (e) {
+      if (errnoOf(e) !== 'ENOENT') throw e;
+    }
+  }
+}
+
+export function readHostConfig(paths: Paths): HostConfig {
+  const text = readText(paths.hostConfig);
+  return parseHostConfig(paths.hostConfig, text ?? '');
+}

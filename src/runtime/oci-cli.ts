@@ -1,0 +1,180 @@
+// One driver for runc and crun: both take the same command line for what we use.
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { fstatSync, mkdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { VsError, errnoOf } from '../util/errors.js';
+import { run } from '../util/proc.js';
+import { processStartTime } from '../util/procfs.js';
+import type { OciResources } from './oci-types.js';
+import type { ExecIO, Runtime, RuntimeState } from './types.js';
+
+/** The runtime's own error text, without its log-format decoration. */
+export function runtimeMessage(stderr: string): string {
+  const lines = stderr.trim().split('\n').filter((l) => l.trim() !== '');
+  const last = lines[lines.length - 1] ?? '';
+  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(last);
+  return (m ? m[1]!.replace(/\\"/g, '"') : last).replace(/^(runc|crun)( run| exec| create)?( failed)?: /, '');
+}
+
+function notExist(stderr: string): boolean {
+  return /does not exist|not found|No such file or directory/i.test(stderr);
+}
+
+export class OciCli implements Runtime {
+  constructor(
+    readonly name: 'runc' | 'crun',
+    readonly path: string,
+    /** --root: where the runtime keeps the state of this installation's containers. */
+    private readonly stateRoot: string,
+  ) {}
+
+  private args(...rest: string[]): string[] {
+    return ['--root', this.stateRoot, ...rest];
+  }
+
+  private fail(what: string, id: string, stderr: string): never {
+    throw new VsError('RUNTIME_FAILED', `${this.name} could not ${what} guest '${id}': ${runtimeMessage(stderr)}`,
+      `see ${this.name}'s message above; 'vserver status ${id}' shows what is left`);
+  }
+
+  async run(id: string, bundleDir: string, io: ExecIO): Promise<void> {
+    mkdirSync(this.stateRoot, { recursive: true, mode: 0o700 });
+    // init inherits the runtime's stdio, so the runtime's stderr is the guest's log; what the
+    // runtime writes there on failure is read back from the offset where this attempt began
+    const from = typeof io.stderr === 'number' ? fstatSync(io.stderr).size : undefined;
+    const r = await spawnWait(this.path, this.args('run', '--detach', '--bundle', bundleDir, id),
+      [io.stdin, io.stdout, typeof io.stderr === 'number' ? io.stderr : 'pipe']);
+    if (r.code !== 0) {
+      const text = from !== undefined && typeof io.stderr === 'number' ? readFrom(io.stderr, from) : r.stderr;
+      this.fail('start', id, text);
+    }
+  }
+
+  /**
+   * Whether the container's init is alive, from the runtime's own state file and /proc, without
+   * spawning the runtime: true or false when that is certain, undefined when only `state` can tell.
+   */
+  quickActive(id: string): boolean | undefined {
+    let text: string;
+    try {
+      text = readFileSync(join(this.stateRoot, id, this.name === 'runc' ? 'state.json' : 'status'), 'utf8');
+    } catch (e) {
+      return errnoOf(e) === 'ENOENT' ? false : undefined;
+    }
+    try {
+      const s = JSON.parse(text) as Record<string, unknown>;
+      const pid = this.name === 'runc' ? s.init_process_pid : s.pid;
+      const start = this.name === 'runc' ? s.init_process_start : s['process-start-time'];
+      if (typeof pid !== 'number' || typeof start !== 'number') return undefined;
+      return processStartTime(pid) === String(start);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async state(id: string): Promise<RuntimeState | undefined> {
+    const r = await run(this.path, this.args('state', id));
+    if (r.code !== 0) {
+      if (notExist(r.stderr)) return undefined;
+      this.fail('read the state of', id, r.stderr);
+    }
+    return JSON.parse(r.stdout) as RuntimeState;
+  }
+
+  async list(): Promise<RuntimeState[]> {
+    const r = await run(this.path, this.args('list', '--format', 'json'));
+    if (r.code !== 0) {
+      if (notExist(r.stderr)) return [];
+      throw new VsError('RUNTIME_FAILED', `${this.name} list failed: ${runtimeMessage(r.stderr)}`);
+    }
+    const out = r.stdout.trim();
+    if (out === '' || out === 'null') return [];
+    return JSON.parse(out) as RuntimeState[];
+  }
+
+  async kill(id: string, signal: number, opts: { all?: boolean } = {}): Promise<void> {
+    const r = await run(this.path, this.args('kill', ...(opts.all ? ['--all'] : []), id, String(signal)));
+    // a process that is already gone is what we wanted
+    if (r.code !== 0 && !/not running|process already finished|no such process|container not running/i.test(r.stderr)) {
+      if (notExist(r.stderr)) return;
+      this.fail(`signal ${signal}`, id, r.stderr);
+    }
+  }
+
+  async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
+    const r = await run(this.path, this.args('delete', ...(opts.force ? ['--force'] : []), id));
+    if (r.code !== 0 && !notExist(r.stderr)) this.fail('remove the runtime state of', id, r.stderr);
+  }
+
+  async exec(id: string, argv: readonly string[], io: ExecIO): Promise<number> {
+    const extra: string[] = [];
+    if (io.tty) extra.push('--tty');
+    for (const e of io.env ?? []) extra.push('--env', e);
+    if (io.cwd) extra.push('--cwd', io.cwd);
+    if (io.user) extra.push('--user', io.user);
+    const child = spawn(this.path, this.args('exec', ...extra, id, ...argv), {
+      stdio: [io.stdin, io.stdout, io.stderr],
+    });
+    // ^C on a terminal reaches the runtime too, which passes it on; other signals we forward
+    const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
+    const handlers: [NodeJS.Signals, () => void][] = [
+      ['SIGINT', () => undefined], ['SIGQUIT', () => undefined],
+      ['SIGTERM', forward('SIGTERM')], ['SIGHUP', forward('SIGHUP')],
+    ];
+    for (const [s, h] of handlers) process.on(s, h);
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        child.on('error', (e) => reject(errnoOf(e) === 'ENOENT' ? missing(this.name, this.path) : e));
+        child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+      });
+    } finally {
+      for (const [s, h] of handlers) process.off(s, h);
+    }
+  }
+
+  async update(id: string, resources: OciResources): Promise<void> {
+    const dir = join(this.stateRoot, '..', 'tmp');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `update-${id}-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify(resources));
+    try {
+      const r = await run(this.path, this.args('update', '--resources', file, id));
+      if (r.code !== 0) this.fail('update the limits of', id, r.stderr);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+}
+
+export function missing(name: string, path: string): VsError {
+  return new VsError('RUNTIME_MISSING', `the OCI runtime ${name} is not installed (${path} not found)`,
+    'install runc or crun (apt-get install runc)');
+}
+
+/**
+ * Waits for the runtime process itself to exit. Not for its stdio to close: a detached init
+ * inherits those and keeps them open for as long as it runs.
+ */
+function spawnWait(file: string, args: string[], stdioSpec: (number | 'inherit' | 'ignore' | 'pipe')[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: stdioSpec });
+    const err: Buffer[] = [];
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => reject(errnoOf(e) === 'ENOENT' ? missing(file, file) : e));
+    child.on('exit', (code) => {
+      setImmediate(() => {
+        child.stderr?.destroy();
+        resolve({ code: code ?? 1, stderr: Buffer.concat(err).toString('utf8') });
+      });
+    });
+  });
+}
+
+function readFrom(fd: number, offset: number): string {
+  const size = Math.min(fstatSync(fd).size - offset, 64 * 1024);
+  if (size <= 0) return '';
+  const buf = Buffer.alloc(size);
+  const n = readSync(fd, buf, 0, size, offset);
+  return buf.subarray(0, n).toString('utf8');
+}

@@ -1,0 +1,98 @@
+// Picks the OCI runtime: the one vserver.toml names, else the first that works on this host.
+import { copyFileSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { HostConfig } from '../guest/schema.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { VsError } from '../util/errors.js';
+import type { Paths } from '../util/paths.js';
+import { run } from '../util/proc.js';
+import { which } from '../util/which.js';
+import { OciCli, missing, runtimeMessage } from './oci-cli.js';
+import { buildSpec, clampRlimits, DEFAULT_RLIMITS } from './spec.js';
+import { ownRlimits } from '../util/procfs.js';
+import type { Runtime } from './types.js';
+
+type RuntimeName = 'runc' | 'crun';
+
+/** crun first: on hosts where it works (pure cgroup v2) it is the faster of the two. */
+export const PROBE_ORDER: readonly RuntimeName[] = ['crun', 'runc'];
+
+interface Cached { name: RuntimeName; path: string }
+
+function nameOf(path: string): RuntimeName {
+  return basename(path).startsWith('crun') ? 'crun' : 'runc';
+}
+
+export interface SelectOptions {
+  /** A static binary able to run in an empty root, used to try each runtime for real. */
+  probeBinary?: string;
+}
+
+export async function selectRuntime(paths: Paths, host: HostConfig, opts: SelectOptions = {}): Promise<Runtime> {
+  const make = (name: RuntimeName, path: string) => new OciCli(name, path, paths.runtimeRoot(name));
+  if (host.runtime_path) {
+    const name = host.runtime === 'auto' ? nameOf(host.runtime_path) : host.runtime;
+    if (!which(host.runtime_path)) throw missing(name, host.runtime_path);
+    return make(name, host.runtime_path);
+  }
+  if (host.runtime !== 'auto') {
+    const path = which(host.runtime);
+    if (!path) throw missing(host.runtime, host.runtime);
+    return make(host.runtime, path);
+  }
+  const cached = readCache(paths);
+  if (cached && which(cached.path)) return make(cached.name, cached.path);
+
+  const installed = PROBE_ORDER.map((name) => ({ name, path: which(name) })).filter(
+    (c): c is { name: RuntimeName; path: string } => c.path !== undefined);
+  if (installed.length === 0) {
+    throw new VsError('RUNTIME_MISSING', 'no OCI runtime found: neither crun nor runc is installed',
+      'install one: apt-get install runc (or crun on a pure cgroup v2 host)');
+  }
+  if (!opts.probeBinary) return make(installed[0]!.name, installed[0]!.path);
+  const refusals: string[] = [];
+  for (const c of installed) {
+    const why = await tryRuntime(paths, c.path, opts.probeBinary);
+    if (why === undefined) {
+      writeFileAtomic(paths.runtimeCache, JSON.stringify(c));
+      return make(c.name, c.path);
+    }
+    refusals.push(`${c.name}: ${why}`);
+  }
+  throw new VsError('RUNTIME_FAILED', `no installed OCI runtime works on this host (${refusals.join('; ')})`,
+    "set runtime = \"runc\" or \"crun\" in vserver.toml to use one anyway, or fix the host's cgroup set-up");
+}
+
+function readCache(paths: Paths): Cached | undefined {
+  try {
+    const c = JSON.parse(readFileSync(paths.runtimeCache, 'utf8')) as Cached;
+    return c.name === 'runc' || c.name === 'crun' ? c : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `true` in a throw-away container; returns why the runtime failed, or undefined if it worked. */
+async function tryRuntime(paths: Paths, runtimePath: string, binary: string): Promise<string | undefined> {
+  const id = `probe-${process.pid}`;
+  const bundle = join(paths.run, 'probe', `${basename(runtimePath)}-${process.pid}`);
+  const state = join(paths.run, 'probe', `state-${process.pid}`);
+  const rootfs = join(bundle, 'rootfs');
+  mkdirSync(join(rootfs, 'bin'), { recursive: true });
+  copyFileSync(binary, join(rootfs, 'bin/busybox'));
+  const spec = buildSpec({
+    name: id, context: 1, rootfs, hostname: 'probe', args: ['/bin/busybox', 'true'],
+    cgroupsPath: `/${paths.cgroupName(id)}`, capabilities: [], seccomp: { defaultAction: 'SCMP_ACT_ALLOW' },
+    rlimits: clampRlimits(DEFAULT_RLIMITS, ownRlimits()),
+  });
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+  try {
+    const r = await run(runtimePath, ['--root', state, 'run', '--bundle', bundle, id], { timeoutMs: 20_000 });
+    return r.code === 0 ? undefined : runtimeMessage(r.stderr) || `exit status ${r.code}`;
+  } finally {
+    await run(runtimePath, ['--root', state, 'delete', '--force', id]);
+    rmSync(bundle, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true });
+    try { rmdirSync(join(paths.run, 'probe')); } catch { /* another probe is still using it */ }
+  }
+}

@@ -1,0 +1,98 @@
+// Builds the OCI config.json of a guest from plain data; no I/O here.
+import type { OciMount, OciNamespace, OciRlimit, OciSeccomp, OciSpec } from './oci-types.js';
+
+export const OCI_VERSION = '1.0.2';
+
+export interface SpecInput {
+  name: string;
+  context: number;
+  rootfs: string;
+  hostname: string;
+  /** Argument vector of the guest's PID 1. */
+  args: string[];
+  env?: Record<string, string>;
+  cgroupsPath: string;
+  capabilities: readonly string[];
+  seccomp: OciSeccomp;
+  /** Network namespace: undefined = a new one with loopback only; a path = join it; 'host' = share the host's. */
+  netns?: string | 'host';
+  extraMounts?: OciMount[];
+  rlimits?: OciRlimit[];
+}
+
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The /proc and /sys paths no guest may read: they leak host state or control the host. */
+export const MASKED_PATHS = [
+  '/proc/acpi', '/proc/asound', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
+  '/proc/sched_debug', '/proc/scsi', '/proc/timer_list', '/proc/timer_stats', '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+
+/** Readable but never writable from a guest. */
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+export function baseMounts(): OciMount[] {
+  return [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+    { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=65536k'] },
+  ];
+}
+
+export const DEFAULT_RLIMITS: OciRlimit[] = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 524288 }];
+
+/**
+ * Lowers limits to what the host lets us set: without CAP_SYS_RESOURCE no hard limit can be raised
+ * above our own, and the runtime would fail the start.
+ */
+export function clampRlimits(wanted: readonly OciRlimit[], host: ReadonlyMap<string, { hard: number }>): OciRlimit[] {
+  return wanted.map((r) => {
+    const cap = host.get(r.type)?.hard ?? Infinity;
+    const hard = Math.min(r.hard, cap);
+    return { type: r.type, hard, soft: Math.min(r.soft, hard) };
+  });
+}
+
+export function buildSpec(input: SpecInput): OciSpec {
+  const env = { PATH, TERM: 'xterm', container: 'vserver', HOME: '/root', ...input.env };
+  const namespaces: OciNamespace[] = [
+    { type: 'pid' }, { type: 'mount' }, { type: 'uts' }, { type: 'ipc' }, { type: 'cgroup' },
+  ];
+  if (input.netns === undefined) namespaces.push({ type: 'network' });
+  else if (input.netns !== 'host') namespaces.push({ type: 'network', path: input.netns });
+  const caps = [...input.capabilities];
+  return {
+    ociVersion: OCI_VERSION,
+    root: { path: input.rootfs, readonly: false },
+    hostname: input.hostname,
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args: input.args,
+      env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      cwd: '/',
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      rlimits: input.rlimits ?? DEFAULT_RLIMITS,
+      // system guests need setuid programs (su, passwd), so privileges may still be gained inside
+      noNewPrivileges: false,
+    },
+    mounts: [...baseMounts(), ...(input.extraMounts ?? [])],
+    annotations: { 'org.linux-vserver.name': input.name, 'org.linux-vserver.context': String(input.context) },
+    linux: {
+      namespaces,
+      cgroupsPath: input.cgroupsPath,
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      seccomp: input.seccomp,
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+      rootfsPropagation: 'rprivate',
+    },
+  };
+}

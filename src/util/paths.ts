@@ -1,0 +1,51 @@
+// Every file of an installation lives under one root prefix (--root / VSERVER_ROOT).
+import { shortHash } from './unique.js';
+import { join, resolve } from 'node:path';
+
+export class Paths {
+  readonly root: string;
+  /** '' for the system installation, else a short tag that keeps host-wide names apart. */
+  readonly instance: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.instance = this.root === '/' ? '' : shortHash(this.root).slice(0, 6);
+  }
+
+  get etc(): string { return join(this.root, 'etc/vserver'); }
+  get hostConfig(): string { return join(this.etc, 'vserver.toml'); }
+  get guestConfigDir(): string { return join(this.etc, 'guests'); }
+  guestConfig(name: string): string { return join(this.guestConfigDir, `${name}.toml`); }
+
+  get lib(): string { return join(this.root, 'var/lib/vserver'); }
+  get guestsDir(): string { return join(this.lib, 'guests'); }
+  guestDir(name: string): string { return join(this.guestsDir, name); }
+  rootfs(name: string): string { return join(this.guestDir(name), 'rootfs'); }
+  get templatesDir(): string { return join(this.lib, 'templates'); }
+  template(name: string): string { return join(this.templatesDir, name); }
+
+  get logDir(): string { return join(this.root, 'var/log/vserver'); }
+  log(name: string): string { return join(this.logDir, `${name}.log`); }
+
+  get run(): string { return join(this.root, 'run/vserver'); }
+  get locks(): string { return join(this.run, 'locks'); }
+  lock(name: string): string { return join(this.locks, `${name}.lock`); }
+  runtimeRoot(runtime: string): string { return join(this.run, runtime); }
+  /** Bundle (config.json) the runtime was started with; lives on tmpfs, gone after reboot. */
+  bundle(name: string): string { return join(this.run, 'bundles', name); }
+  get runtimeCache(): string { return join(this.run, 'runtime.json'); }
+
+  /** Name of the guest's cgroup, unique on the host across installations. */
+  cgroupName(name: string): string {
+    return this.instance === '' ? `vserver-${name}` : `vserver-${this.instance}-${name}`;
+  }
+
+  /** Prefix shared by all cgroups of this installation. */
+  get cgroupPrefix(): string {
+    return this.instance === '' ? 'vserver-' : `vserver-${this.instance}-`;
+  }
+}
+
+export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.VSERVER_ROOT && env.VSERVER_ROOT !== '' ? env.VSERVER_ROOT : '/';
+}

@@ -1,0 +1,69 @@
+// Reading /proc: whether a process still lives, and for how long it has.
+import { readFileSync } from 'node:fs';
+import { sleep } from './proc.js';
+
+/** Clock ticks per second of /proc/PID/stat times (USER_HZ, 100 on every Linux architecture in use). */
+export const CLK_TCK = 100;
+
+/** Fields of /proc/PID/stat after the command name; index 0 is the state letter. */
+export function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Start time of a living process (ticks since boot), or undefined if it is gone or a zombie. */
+export function processStartTime(pid: number): string | undefined {
+  const f = statFields(pid);
+  if (!f || f[0] === 'Z' || f[0] === 'X') return undefined;
+  return f[19];
+}
+
+export function systemUptime(): number {
+  return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+}
+
+/** Seconds a process has been running, or undefined if it is gone. */
+export function processUptime(pid: number): number | undefined {
+  const start = processStartTime(pid);
+  if (start === undefined) return undefined;
+  return Math.max(0, Math.floor(systemUptime() - Number(start) / CLK_TCK));
+}
+
+/** Waits until the process that had this start time is gone; false on timeout. */
+export async function waitGone(pid: number, start: string | undefined, timeoutMs: number): Promise<boolean> {
+  if (start === undefined) return true;
+  const deadline = Date.now() + timeoutMs;
+  let delay = 5;
+  for (;;) {
+    if (processStartTime(pid) !== start) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(delay);
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+const LIMIT_NAMES: Record<string, string> = {
+  'Max cpu time': 'RLIMIT_CPU', 'Max file size': 'RLIMIT_FSIZE', 'Max data size': 'RLIMIT_DATA',
+  'Max stack size': 'RLIMIT_STACK', 'Max core file size': 'RLIMIT_CORE', 'Max resident set': 'RLIMIT_RSS',
+  'Max processes': 'RLIMIT_NPROC', 'Max open files': 'RLIMIT_NOFILE', 'Max locked memory': 'RLIMIT_MEMLOCK',
+  'Max address space': 'RLIMIT_AS', 'Max file locks': 'RLIMIT_LOCKS', 'Max pending signals': 'RLIMIT_SIGPENDING',
+  'Max msgqueue size': 'RLIMIT_MSGQUEUE', 'Max nice priority': 'RLIMIT_NICE', 'Max realtime priority': 'RLIMIT_RTPRIO',
+  'Max realtime timeout': 'RLIMIT_RTTIME',
+};
+
+/** Our own resource limits (/proc/self/limits); Infinity for unlimited. */
+export function ownRlimits(text = readFileSync('/proc/self/limits', 'utf8')): Map<string, { soft: number; hard: number }> {
+  const out = new Map<string, { soft: number; hard: number }>();
+  for (const line of text.split('\n').slice(1)) {
+    const m = /^(.+?)\s{2,}(\S+)\s+(\S+)/.exec(line);
+    const type = m && LIMIT_NAMES[m[1]!.trim()];
+    if (!m || !type) continue;
+    const num = (s: string) => (s === 'unlimited' ? Infinity : Number(s));
+    out.set(type, { soft: num(m[2]!), hard: num(m[3]!) });
+  }
+  return out;
+}
