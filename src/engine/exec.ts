@@ -3,7 +3,7 @@ import { checkName } from '../guest/name.js';
 import type { ExecIO } from '../runtime/types.js';
 import { VsError } from '../util/errors.js';
 import type { Deps } from './deps.js';
-import { isActive, readGuest } from './state.js';
+import { isActive } from './state.js';
 
 export async function execGuest(deps: Deps, name: string, argv: readonly string[], io: ExecIO): Promise<number> {
   checkName(name);
@@ -11,10 +11,10 @@ export async function execGuest(deps: Deps, name: string, argv: readonly string[
     throw new VsError('USAGE', 'no command given', `put the command after --, for example: vserver exec ${name} -- ps`);
   }
   const runtime = await deps.runtime();
-  // exec is the hot path: ask the runtime (and read the config, for "not found") only when the cheap check is unsure
-  if (runtime.quickActive?.(name) !== true) {
-    const { rt } = await readGuest(deps, name);
-    if (!isActive(rt)) throw new VsError('NOT_RUNNING', `guest '${name}' is not running`, `start it with 'vserver start ${name}'`);
+  // exec is the hot path: the config is read only to tell "not found" from "not running"
+  if (!isActive(await runtime.state(name))) {
+    deps.store.read(name);
+    throw new VsError('NOT_RUNNING', `guest '${name}' is not running`, `start it with 'vserver start ${name}'`);
   }
   return runtime.exec(name, argv, io);
 }

@@ -6,7 +6,8 @@ export async function teardown(deps: Deps, name: string): Promise<string[]> {
   const problems: string[] = [];
   const rt = await deps.runtime();
   try {
-    await rt.delete(name, { force: true });
+    // reading the state is cheap; the runtime is only spawned when there is something to delete
+    if (await rt.state(name)) await rt.delete(name, { force: true });
   } catch (e) {
     problems.push(e instanceof Error ? e.message : String(e));
   }

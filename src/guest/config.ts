@@ -45,8 +45,8 @@ export function formatIssues(file: string, schema: AnySchema, issues: readonly v
       const allowed = allowedKeys(schema, keys.slice(0, -1));
       return `unknown key '${key}'; allowed here: ${allowed.join(', ')}`;
     }
+    if (i.received === 'undefined') return `key '${key}' is missing`;
     if (i.kind === 'schema' && i.message.startsWith('Invalid type')) {
-      if (i.input === undefined) return `key '${key}' is missing (expected ${i.expected})`;
       return `key '${key}': expected ${i.expected}, got ${describeValue(i.input)}`;
     }
     return /^(must|is) /.test(i.message) ? `key '${key}' ${i.message}` : `key '${key}': ${i.message}`;

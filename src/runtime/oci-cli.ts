@@ -1,7 +1,7 @@
 // One driver for runc and crun: both take the same command line for what we use.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { fstatSync, mkdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VsError, errnoOf } from '../util/errors.js';
 import { run } from '../util/proc.js';
@@ -52,28 +52,36 @@ export class OciCli implements Runtime {
   }
 
   /**
-   * Whether the container's init is alive, from the runtime's own state file and /proc, without
-   * spawning the runtime: true or false when that is certain, undefined when only `state` can tell.
+   * The container's state from the runtime's own state file and /proc, without spawning the
+   * runtime: null when there is no container, undefined when the file cannot be read with
+   * certainty (then the runtime is asked). A frozen (paused) container reads as running.
    */
-  quickActive(id: string): boolean | undefined {
+  stateFromFile(id: string): RuntimeState | null | undefined {
+    const dir = join(this.stateRoot, id);
     let text: string;
     try {
-      text = readFileSync(join(this.stateRoot, id, this.name === 'runc' ? 'state.json' : 'status'), 'utf8');
+      text = readFileSync(join(dir, this.name === 'runc' ? 'state.json' : 'status'), 'utf8');
     } catch (e) {
-      return errnoOf(e) === 'ENOENT' ? false : undefined;
+      if (errnoOf(e) !== 'ENOENT') return undefined;
+      return existsSync(dir) ? undefined : null; // a directory without the file is being created
     }
     try {
       const s = JSON.parse(text) as Record<string, unknown>;
       const pid = this.name === 'runc' ? s.init_process_pid : s.pid;
       const start = this.name === 'runc' ? s.init_process_start : s['process-start-time'];
       if (typeof pid !== 'number' || typeof start !== 'number') return undefined;
-      return processStartTime(pid) === String(start);
+      const alive = processStartTime(pid) === String(start);
+      // both runtimes keep exec.fifo until the container is started
+      const status = !alive ? 'stopped' : existsSync(join(dir, 'exec.fifo')) ? 'created' : 'running';
+      return { id, pid, status, created: typeof s.created === 'string' ? s.created : '' };
     } catch {
       return undefined;
     }
   }
 
   async state(id: string): Promise<RuntimeState | undefined> {
+    const fast = this.stateFromFile(id);
+    if (fast !== undefined) return fast ?? undefined;
     const r = await run(this.path, this.args('state', id));
     if (r.code !== 0) {
       if (notExist(r.stderr)) return undefined;
@@ -83,6 +91,15 @@ export class OciCli implements Runtime {
   }
 
   async list(): Promise<RuntimeState[]> {
+    let ids: string[];
+    try {
+      ids = readdirSync(this.stateRoot);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') return [];
+      throw e;
+    }
+    const fast = ids.map((id) => this.stateFromFile(id));
+    if (fast.every((x) => x !== undefined)) return fast.filter((x): x is RuntimeState => x !== null);
     const r = await run(this.path, this.args('list', '--format', 'json'));
     if (r.code !== 0) {
       if (notExist(r.stderr)) return [];

@@ -92,7 +92,6 @@ export function buildSpec(input: SpecInput): OciSpec {
       seccomp: input.seccomp,
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
-      rootfsPropagation: 'rprivate',
     },
   };
 }

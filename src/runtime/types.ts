@@ -7,7 +7,7 @@ export interface RuntimeState {
   id: string;
   pid: number;
   status: RuntimeStatus;
-  bundle: string;
+  bundle?: string;
   created: string;
   annotations?: Record<string, string>;
 }
@@ -33,8 +33,6 @@ export interface Runtime {
   /** Creates and starts the container's init, detached; returns once init runs. */
   run(id: string, bundleDir: string, io: ExecIO): Promise<void>;
   state(id: string): Promise<RuntimeState | undefined>;
-  /** A cheap liveness check without spawning the runtime; undefined when it cannot tell. */
-  quickActive?(id: string): boolean | undefined;
   list(): Promise<RuntimeState[]>;
   kill(id: string, signal: number, opts?: { all?: boolean }): Promise<void>;
   delete(id: string, opts?: { force?: boolean }): Promise<void>;

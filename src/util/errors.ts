@@ -15,10 +15,7 @@ export const ERROR_CODES = {
   BUILD_FAILED: { exit: 14, http: 500 },
   DEPENDENCY_MISSING: { exit: 15, http: 503 },
   NO_CONTEXT: { exit: 16, http: 507 },
-  NOT_PERMITTED: { exit: 17, http: 403 },
-  INVALID_VALUE: { exit: 18, http: 400 },
-  NETWORK_FAILED: { exit: 19, http: 500 },
-  UNSUPPORTED: { exit: 20, http: 501 },
+  INVALID_VALUE: { exit: 17, http: 400 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

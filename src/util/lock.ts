@@ -1,7 +1,7 @@
 // Per-guest locks that survive nothing: a lock whose holder died is taken over.
 import { uniqueSuffix } from './unique.js';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { VsError, errnoOf } from './errors.js';
 import { sleep } from './proc.js';
 import { processStartTime } from './procfs.js';
@@ -12,12 +12,28 @@ interface Holder {
   what: string;
 }
 
-function readHolder(path: string): Holder | undefined {
+/** The lock file's text, or null if there is no lock file. */
+function readRaw(path: string): string | null {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Holder;
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/** The holder named in a lock file; undefined if there is none or the file is unreadable. */
+function parseHolder(raw: string | null): Holder | undefined {
+  if (raw === null) return undefined;
+  try {
+    return JSON.parse(raw) as Holder;
   } catch {
     return undefined;
   }
+}
+
+function readHolder(path: string): Holder | undefined {
+  return parseHolder(readRaw(path));
 }
 
 function holderAlive(h: Holder | undefined): boolean {
@@ -41,16 +57,21 @@ export interface Lock {
 export async function acquireLock(path: string, what: string, timeoutMs = 60_000): Promise<Lock> {
   mkdirSync(dirname(path), { recursive: true });
   const me: Holder = { pid: process.pid, start: processStartTime(process.pid) ?? '0', what };
-  const tmp = `${path}.${uniqueSuffix()}`;
+  const tmp = `${path}.${process.pid}-${uniqueSuffix()}`;
   writeFileSync(tmp, JSON.stringify(me));
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
   try {
     for (;;) {
-      if (tryLink(tmp, path)) return { release: () => releaseIfMine(path, me) };
-      const holder = readHolder(path);
+      if (tryLink(tmp, path)) {
+        sweepDeadTemps(path);
+        return { release: () => releaseIfMine(path, me) };
+      }
+      const raw = readRaw(path);
+      if (raw === null) continue; // released just now: try again at once
+      const holder = parseHolder(raw);
       if (!holderAlive(holder)) {
-        takeOverDead(path, tmp, holder);
+        takeOverDead(path, tmp, raw);
         continue;
       }
       if (Date.now() >= deadline) {
@@ -65,6 +86,16 @@ export async function acquireLock(path: string, what: string, timeoutMs = 60_000
   }
 }
 
+/** Removes the temp files that processes killed while taking this lock left behind. */
+function sweepDeadTemps(path: string): void {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  for (const f of readdirSync(dir)) {
+    const m = f.startsWith(prefix) ? /^(\d+)-/.exec(f.slice(prefix.length)) : null;
+    if (m && Number(m[1]) !== process.pid && !existsSync(`/proc/${m[1]}`)) safeUnlink(join(dir, f));
+  }
+}
+
 function tryLink(tmp: string, path: string): boolean {
   try {
     linkSync(tmp, path);
@@ -75,16 +106,20 @@ function tryLink(tmp: string, path: string): boolean {
   }
 }
 
-function takeOverDead(path: string, tmp: string, seen: Holder | undefined): void {
+/**
+ * Removes a lock file whose holder is dead, if it is still the very file that was seen. The guard
+ * makes this check-then-unlink exclusive; a guard is held for microseconds, and one left by a
+ * process that died inside it is cleared.
+ */
+function takeOverDead(path: string, tmp: string, seen: string): void {
   const guard = `${path}.takeover`;
   if (!tryLink(tmp, guard)) {
-    // Someone else is taking over; if that someone died mid-way, clear its guard.
-    if (!holderAlive(readHolder(guard))) safeUnlink(guard);
+    const g = readRaw(guard);
+    if (g !== null && !holderAlive(parseHolder(g)) && readRaw(guard) === g) safeUnlink(guard);
     return;
   }
   try {
-    const now = readHolder(path);
-    if (JSON.stringify(now) === JSON.stringify(seen) && !holderAlive(now)) safeUnlink(path);
+    if (readRaw(path) === seen) safeUnlink(path);
   } finally {
     safeUnlink(guard);
   }

@@ -1,0 +1,58 @@
+// Shared helpers for the benchmarks: timing whole commands, statistics, and the ratio table.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const CLI = new URL('../dist/vserver.cjs', import.meta.url).pathname;
+
+/** Wall time of one command in milliseconds; rejects if it fails. */
+export function timeCommand(file, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(file, args, { stdio: opts.stdio ?? 'ignore', env: opts.env ?? process.env });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (code !== 0 && !opts.allowFail) reject(new Error(`${file} ${args.join(' ')} exited ${code}`));
+      else resolve(ms);
+    });
+  });
+}
+
+/** Runs each named task `runs` times, interleaved so that drift on the machine hits all alike. */
+export async function compare(tasks, runs, warmup = 2) {
+  const samples = Object.fromEntries(Object.keys(tasks).map((k) => [k, []]));
+  for (let i = 0; i < warmup + runs; i++) {
+    for (const [name, fn] of Object.entries(tasks)) {
+      const ms = await fn();
+      if (i >= warmup) samples[name].push(ms);
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, stats(v)]));
+}
+
+export function stats(v) {
+  const s = [...v].sort((a, b) => a - b);
+  const median = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  const mean = s.reduce((a, b) => a + b, 0) / s.length;
+  return { median, mean, min: s[0], max: s[s.length - 1], n: s.length };
+}
+
+export function fmt(ms) {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
+}
+
+/** Prints rows of [what, ours, baseline label, baseline, budget text, within budget?]. */
+export function report(title, rows) {
+  console.log(`\n${title}`);
+  const head = ['measure', 'vserver', 'baseline', 'ratio', 'budget', 'ok'];
+  const body = rows.map((r) => [r.what, fmt(r.ours), `${r.baseName} ${fmt(r.base)}`, `${(r.ours / r.base).toFixed(2)}x`,
+    r.budgetText ?? '-', r.budget === undefined ? '-' : r.ours <= r.budget ? 'yes' : 'NO']);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  for (const line of [head, ...body]) console.log(line.map((c, i) => c.padEnd(w[i])).join('  '));
+}
+
+export function tempRoot(tag) {
+  const root = mkdtempSync(join('/tmp', `vsbench-${tag}-`));
+  return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
+}

@@ -1,0 +1,87 @@
+// Benchmark of the guest lifecycle (not a test): vserver beside the raw runtime doing the same work.
+//   vserver --version        vs  node -e 0
+//   vserver exec NAME true   vs  runc exec
+//   vserver start + stop     vs  runc run -d, kill, wait, delete (same config.json)
+// and lxc-start/lxc-attach where LXC is installed. Run as root after `npm run build`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, compare, report, tempRoot, timeCommand } from './lib.mjs';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const LIFE_RUNS = Number(process.env.BENCH_LIFE_RUNS ?? 5);
+const which = (p) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', p]).stdout.toString().trim();
+const runc = which('runc');
+if (process.getuid() !== 0 || !runc) {
+  console.error('bench/lifecycle: needs root and runc');
+  process.exit(2);
+}
+
+const { root, remove } = tempRoot('life');
+const env = { ...process.env, VSERVER_ROOT: root };
+const vs = (...args) => timeCommand(process.execPath, [CLI, ...args], { env });
+const vsSync = (...args) => execFileSync(process.execPath, [CLI, ...args], { env }).toString();
+const state = join(root, 'run/vserver/runc');
+
+async function waitGone(pid) {
+  const start = () => { try { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); const f = s.slice(s.lastIndexOf(')') + 2).split(' '); return f[0] === 'Z' ? undefined : f[19]; } catch { return undefined; } };
+  const first = start();
+  while (first !== undefined && start() === first) await new Promise((r) => setTimeout(r, 5));
+}
+
+try {
+  vsSync('build', 'bench1');
+  vsSync('start', 'bench1');
+  // the raw runtime gets the very config.json vserver made, in a bundle of its own
+  const rawBundle = join(root, 'raw-bundle');
+  mkdirSync(rawBundle);
+  const spec = JSON.parse(readFileSync(join(root, 'run/vserver/bundles/bench1/config.json'), 'utf8'));
+  spec.linux.cgroupsPath = `/vsbench-raw-${process.pid}`;
+  writeFileSync(join(rawBundle, 'config.json'), JSON.stringify(spec));
+  const rawState = join(root, 'raw-state');
+  const log = openSync(join(root, 'raw.log'), 'a');
+
+  const quick = await compare({
+    node: () => timeCommand(process.execPath, ['-e', '0']),
+    version: () => timeCommand(CLI, ['--version']),
+    vsExec: () => vs('exec', 'bench1', 'true'),
+    runcExec: () => timeCommand(runc, ['--root', state, 'exec', 'bench1', 'true']),
+  }, RUNS);
+  vsSync('stop', 'bench1');
+
+  const rawStartStop = async () => {
+    const t0 = performance.now();
+    await timeCommand(runc, ['--root', rawState, 'run', '-d', '--bundle', rawBundle, 'raw1'], { stdio: ['ignore', log, log] });
+    const pid = JSON.parse(execFileSync(runc, ['--root', rawState, 'state', 'raw1']).toString()).pid;
+    await timeCommand(runc, ['--root', rawState, 'kill', 'raw1', '30']);
+    await waitGone(pid);
+    await timeCommand(runc, ['--root', rawState, 'delete', 'raw1']);
+    return performance.now() - t0;
+  };
+  const life = await compare({
+    vsStartStop: async () => (await vs('start', 'bench1')) + (await vs('stop', 'bench1')),
+    raw: rawStartStop,
+  }, LIFE_RUNS, 1);
+  closeSync(log);
+
+  const node = quick.node.median;
+  const rows = [
+    { what: 'vserver --version', ours: quick.version.median, baseName: 'node -e 0', base: node,
+      budget: 1.3 * node, budgetText: '<= 1.3 x node -e 0' },
+    { what: 'vserver exec NAME true', ours: quick.vsExec.median, baseName: 'runc exec', base: quick.runcExec.median,
+      budget: node + quick.runcExec.median + 25, budgetText: '<= node + runc exec + 25 ms' },
+    { what: 'vserver start + stop', ours: life.vsStartStop.median, baseName: 'runc run -d/kill/delete', base: life.raw.median,
+      budget: 2 * node + life.raw.median + 60, budgetText: '<= 2 x node + raw + 60 ms' },
+  ];
+  report(`guest lifecycle, busybox guest, medians of ${RUNS} (start+stop: ${LIFE_RUNS}) runs; node -e 0 = ${node.toFixed(1)} ms`, rows);
+  const overhead = quick.vsExec.median - node - quick.runcExec.median;
+  console.log(`\nexec overhead above node start-up and runc exec: ${overhead.toFixed(1)} ms; ` +
+    `start+stop overhead above 2 x node and raw: ${(life.vsStartStop.median - 2 * node - life.raw.median).toFixed(1)} ms`);
+  for (const tool of ['lxc-start', 'lxc-attach', 'systemd-nspawn']) {
+    console.log(`${tool}: ${which(tool) ? 'installed, but no container of ours is set up for it; not compared' : 'not installed, not compared'}`);
+  }
+} finally {
+  spawnSync(process.execPath, [CLI, 'delete', '--force', 'bench1'], { env });
+  spawnSync(runc, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']);
+  remove();
+}

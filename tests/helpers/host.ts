@@ -1,0 +1,118 @@
+// System-test helpers: a private installation under its own root prefix, the real CLI, and a
+// cleanup that removes every guest, runtime state and cgroup the test made, also after a failure.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { cgroupReader } from '../../src/resources/cgroup.js';
+import { Paths } from '../../src/util/paths.js';
+import { run } from '../../src/util/proc.js';
+import { which } from '../../src/util/which.js';
+
+export const IS_ROOT = process.getuid?.() === 0;
+export const CLI = join(__dirname, '../../dist/vserver.cjs');
+
+if (!IS_ROOT) {
+  console.warn('system tests skipped: they start real guests and need root (run npm test as root)');
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class TestRoot {
+  readonly root: string;
+  readonly paths: Paths;
+
+  constructor(tag: string) {
+    this.root = mkdtempSync(join('/tmp', `vst-${tag}-`));
+    this.paths = new Paths(this.root);
+  }
+
+  env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    return { ...process.env, VSERVER_ROOT: this.root, ...extra };
+  }
+
+  /** Runs the installed CLI as a user would. */
+  async cli(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+    const r = await run(process.execPath, [CLI, ...args], { env: this.env(), input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 });
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Like cli, but fails the test with the CLI's own message if it does not exit 0. */
+  async ok(args: string[], opts: { input?: string } = {}): Promise<string> {
+    const r = await this.cli(args, opts);
+    if (r.code !== 0) throw new Error(`vserver ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+    return r.stdout;
+  }
+
+  spawnCli(args: string[]): ChildProcess {
+    return spawn(process.execPath, [CLI, ...args], { env: this.env(), stdio: 'ignore' });
+  }
+
+  runtimeIds(): Promise<string[]> {
+    return runtimeList(this.paths.runtimeRoot('runc'));
+  }
+
+  /** What of ours is still on the host: runtime state, cgroups, bundles, locks. Empty when clean. */
+  async leaks(): Promise<string[]> {
+    const out: string[] = [];
+    for (const id of await this.runtimeIds()) out.push(`runtime container ${id}`);
+    for (const h of hierarchies()) {
+      for (const d of safeReaddir(h)) if (d.startsWith(this.paths.cgroupPrefix)) out.push(`cgroup ${join(h, d)}`);
+    }
+    for (const b of safeReaddir(join(this.paths.run, 'bundles'))) out.push(`bundle ${b}`);
+    for (const l of safeReaddir(this.paths.locks)) out.push(`lock ${l}`);
+    return out;
+  }
+
+  /** Removes everything this root made on the host; safe to call twice. */
+  async cleanup(): Promise<void> {
+    const state = this.paths.runtimeRoot('runc');
+    for (const id of await runtimeList(state)) {
+      await run(runcPath(), ['--root', state, 'delete', '--force', id]);
+    }
+    const cg = cgroupReader();
+    for (const h of hierarchies()) {
+      for (const d of safeReaddir(h)) if (d.startsWith(this.paths.cgroupPrefix)) cg.remove(d);
+    }
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+function runcPath(): string {
+  return which('runc') ?? 'runc';
+}
+
+async function runtimeList(state: string): Promise<string[]> {
+  if (!existsSync(state)) return [];
+  const r = await run(runcPath(), ['--root', state, 'list', '-q']);
+  return r.stdout.split('\n').filter((l) => l !== '');
+}
+
+function hierarchies(): string[] {
+  const root = '/sys/fs/cgroup';
+  if (existsSync(join(root, 'cgroup.controllers'))) return [root];
+  return safeReaddir(root).map((d) => join(root, d)).filter((d) => existsSync(join(d, 'cgroup.procs')));
+}
+
+function safeReaddir(d: string): string[] {
+  try {
+    return readdirSync(d);
+  } catch {
+    return [];
+  }
+}
+
+/** Processes on the host, as pid -> command line. */
+export function hostProcesses(): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const d of safeReaddir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      out.set(Number(d), readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim());
+    } catch { /* gone */ }
+  }
+  return out;
+}

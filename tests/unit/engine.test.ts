@@ -1,0 +1,199 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/index.js';
+import { findStaticBusybox } from '../../src/storage/busybox.js';
+import { VsError } from '../../src/util/errors.js';
+import { FakeCgroups, FakeRuntime } from '../helpers/fake-runtime.js';
+
+let root: string;
+let rt: FakeRuntime;
+let cg: FakeCgroups;
+let engine: Engine;
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'vse-'));
+  rt = new FakeRuntime();
+  cg = new FakeCgroups();
+  engine = new Engine(root, { runtime: rt, cgroups: cg });
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+/** A guest made by hand (no busybox needed): a config and an empty tree. */
+function fakeGuest(name: string, context: number, extra = ''): void {
+  mkdirSync(join(root, 'etc/vserver/guests'), { recursive: true });
+  writeFileSync(join(root, `etc/vserver/guests/${name}.toml`), `context = ${context}\ninit = "cmd"\ncmd = ["/bin/sh"]\n${extra}`);
+  mkdirSync(join(root, `var/lib/vserver/guests/${name}/rootfs`), { recursive: true });
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof VsError) return e.code;
+    throw e;
+  }
+  return 'OK';
+}
+
+describe('start', () => {
+  it('writes a bundle, starts the runtime and reports the guest running', async () => {
+    fakeGuest('web1', 100);
+    const info = await engine.start('web1');
+    expect(info).toMatchObject({ name: 'web1', context: 100, state: 'running', pid: process.pid });
+    const spec = rt.containers.get('web1')!.spec;
+    expect(spec.process.args).toEqual(['/bin/sh']);
+    expect(spec.hostname).toBe('web1');
+    expect(spec.root.path).toBe(join(root, 'var/lib/vserver/guests/web1/rootfs'));
+    expect(readFileSync(join(root, 'var/log/vserver/web1.log'), 'utf8')).toMatch(/starting guest web1 \(context 100\)/);
+  });
+
+  it('refuses a running guest and changes nothing', async () => {
+    fakeGuest('web1', 100);
+    await engine.start('web1');
+    rt.calls = [];
+    expect(await code(engine.start('web1'))).toBe('ALREADY_RUNNING');
+    expect(rt.calls).toEqual([]);
+  });
+
+  it('leaves no bundle, runtime state or cgroup behind when the runtime fails', async () => {
+    fakeGuest('web1', 100);
+    rt.failRun = 'boom';
+    await expect(engine.start('web1')).rejects.toThrow('boom');
+    expect(existsSync(join(root, 'run/vserver/bundles/web1'))).toBe(false);
+    expect(rt.calls.at(-1)).toBe('delete web1 force');
+    expect(rt.containers.size).toBe(0);
+    expect(cg.removed.at(-1)).toMatch(/-web1$/);
+    expect(readdirSync(join(root, 'run/vserver/locks'))).toEqual([]);
+  });
+
+  it('says so when the rootfs is missing, before touching the runtime', async () => {
+    fakeGuest('web1', 100);
+    rmSync(join(root, 'var/lib/vserver/guests/web1/rootfs'), { recursive: true });
+    writeFileSync(join(root, 'var/lib/vserver/guests/web1/rootfs'), 'not a dir');
+    expect(await code(engine.start('web1'))).toBe('ROOTFS_MISSING');
+    expect(rt.calls.filter((c) => c.startsWith('run'))).toEqual([]);
+  });
+
+  it('reports unknown guests, bad names and broken configs with their own codes', async () => {
+    expect(await code(engine.start('nope'))).toBe('NOT_FOUND');
+    expect(await code(engine.start('../x'))).toBe('INVALID_NAME');
+    fakeGuest('bad', 100, 'bogus = 1\n');
+    expect(await code(engine.start('bad'))).toBe('CONFIG_INVALID');
+  });
+});
+
+describe('stop', () => {
+  it('refuses a guest that is not running', async () => {
+    fakeGuest('web1', 100);
+    expect(await code(engine.stop('web1'))).toBe('NOT_RUNNING');
+  });
+});
+
+describe('delete', () => {
+  it('refuses a running guest without --force and keeps its files', async () => {
+    fakeGuest('web1', 100);
+    await engine.start('web1');
+    expect(await code(engine.delete('web1'))).toBe('ALREADY_RUNNING');
+    expect(existsSync(join(root, 'var/lib/vserver/guests/web1/rootfs'))).toBe(true);
+    expect(existsSync(join(root, 'etc/vserver/guests/web1.toml'))).toBe(true);
+  });
+
+  it('removes only that guest', async () => {
+    fakeGuest('web1', 100);
+    fakeGuest('web2', 101);
+    await engine.delete('web1');
+    expect(readdirSync(join(root, 'var/lib/vserver/guests'))).toEqual(['web2']);
+    expect(readdirSync(join(root, 'etc/vserver/guests'))).toEqual(['web2.toml']);
+  });
+
+  it('does not follow a symlink out of the guest tree', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'vse-outside-'));
+    writeFileSync(join(outside, 'precious'), 'keep me');
+    try {
+      fakeGuest('web1', 100);
+      const { symlinkSync } = await import('node:fs');
+      symlinkSync(outside, join(root, 'var/lib/vserver/guests/web1/rootfs/escape'));
+      await engine.delete('web1');
+      expect(readFileSync(join(outside, 'precious'), 'utf8')).toBe('keep me');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('can delete a guest whose config is broken', async () => {
+    fakeGuest('bad', 100, 'bogus = 1\n');
+    await engine.delete('bad');
+    expect(existsSync(join(root, 'etc/vserver/guests/bad.toml'))).toBe(false);
+  });
+});
+
+describe('list', () => {
+  it('shows every guest with its state, and broken configs as broken', async () => {
+    fakeGuest('a', 100);
+    fakeGuest('b', 101);
+    fakeGuest('c', 102, 'bogus = 1\n');
+    await engine.start('b');
+    const l = await engine.list();
+    expect(l.map((g) => [g.name, g.state])).toEqual([['a', 'stopped'], ['b', 'running'], ['c', 'broken']]);
+    expect(l[2]!.error).toMatch(/unknown key 'bogus'/);
+  });
+});
+
+describe('config', () => {
+  it('changes one key after validating the whole file', async () => {
+    fakeGuest('web1', 100);
+    await engine.setConfig('web1', 'stop_timeout', 10);
+    expect((await engine.config('web1')).stop_timeout).toBe(10);
+    await expect(engine.setConfig('web1', 'init', 'upstart')).rejects.toThrow(/key 'init' must be one of/);
+    expect((await engine.config('web1')).init).toBe('cmd');
+    await engine.setConfig('web1', 'stop_timeout', undefined);
+    expect((await engine.config('web1')).stop_timeout).toBeUndefined();
+  });
+
+  it('keeps contexts unique', async () => {
+    fakeGuest('a', 100);
+    fakeGuest('b', 101);
+    await expect(engine.setConfig('b', 'context', 100)).rejects.toThrow(/context 100 is already used by guest 'a'/);
+    await engine.setConfig('b', 'context', 200);
+    expect((await engine.config('b')).context).toBe(200);
+  });
+});
+
+describe.skipIf(!findStaticBusybox())('build (busybox template)', () => {
+  it('makes a guest with a unique context and a real busybox tree', async () => {
+    const a = await engine.build('a');
+    const b = await engine.build('b');
+    expect(a.context).toBe(100);
+    expect(b.context).toBe(101);
+    const rootfs = join(root, 'var/lib/vserver/guests/a/rootfs');
+    expect(readFileSync(join(rootfs, 'etc/hostname'), 'utf8')).toBe('a\n');
+    expect(readFileSync(join(rootfs, 'etc/passwd'), 'utf8')).toMatch(/^root:x:0:0:/);
+    expect(readFileSync(join(rootfs, 'etc/inittab'), 'utf8')).toMatch(/::sysinit:\/etc\/init.d\/rcS/);
+    expect(existsSync(join(rootfs, 'sbin/init'))).toBe(true);
+    expect(existsSync(join(rootfs, 'bin/sh'))).toBe(true);
+    expect(readFileSync(join(root, 'etc/vserver/guests/a.toml'), 'utf8')).toMatch(/context = 100/);
+  });
+
+  it('refuses an existing name, a taken context and an unknown template', async () => {
+    await engine.build('a', { context: 500 });
+    expect(await code(engine.build('a'))).toBe('ALREADY_EXISTS');
+    expect(await code(engine.build('b', { context: 500 }))).toBe('ALREADY_EXISTS');
+    expect(await code(engine.build('c', { context: 1 }))).toBe('INVALID_VALUE');
+    expect(await code(engine.build('d', { template: 'gentoo' }))).toBe('NOT_FOUND');
+    expect(readdirSync(join(root, 'var/lib/vserver/guests'))).toEqual(['a']);
+  });
+
+  it('clears what a killed build left and reuses its context', async () => {
+    mkdirSync(join(root, 'var/lib/vserver/guests/.build-x-100/rootfs'), { recursive: true });
+    const g = await engine.build('y');
+    expect(g.context).toBe(100);
+    expect(readdirSync(join(root, 'var/lib/vserver/guests'))).toEqual(['y']);
+  });
+
+  it('builds guests in parallel without sharing a context', async () => {
+    const infos = await Promise.all(['p1', 'p2', 'p3', 'p4'].map((n) => engine.build(n)));
+    expect(new Set(infos.map((i) => i.context)).size).toBe(4);
+  });
+});
