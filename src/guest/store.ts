@@ -1,20 +1,12 @@
 // The guest configs on disk: etc/vserver/guests/NAME.toml, and the host's vserver.toml.
-import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
+import { readdirSync, unlinkSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError, errnoOf } from '../util/errors.js';
+import { readIfExists } from '../util/fs.js';
 import type { Paths } from '../util/paths.js';
 import { parseGuestConfig, parseHostConfig, toToml, validate } from './config.js';
 import { checkName, NAME_PATTERN } from './name.js';
 import { GuestConfigSchema, type GuestConfig, type HostConfig } from './schema.js';
-
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 export class GuestStore {
   constructor(private readonly paths: Paths) {}
@@ -35,12 +27,12 @@ export class GuestStore {
   }
 
   exists(name: string): boolean {
-    return readText(this.paths.guestConfig(checkName(name))) !== undefined;
+    return readIfExists(this.paths.guestConfig(checkName(name))) !== undefined;
   }
 
   read(name: string): GuestConfig {
     const file = this.paths.guestConfig(checkName(name));
-    const text = readText(file);
+    const text = readIfExists(file);
     if (text === undefined) {
       throw new VsError('NOT_FOUND', `guest '${name}' not found (no ${file})`, "run 'vserver list' to see the guests, or 'vserver build' to make one");
     }
@@ -75,6 +67,6 @@ export class GuestStore {
 }
 
 export function readHostConfig(paths: Paths): HostConfig {
-  const text = readText(paths.hostConfig);
+  const text = readIfExists(paths.hostConfig);
   return parseHostConfig(paths.hostConfig, text ?? '');
 }

@@ -1,8 +1,9 @@
 // Per-guest locks that survive nothing: a lock whose holder died is taken over.
 import { uniqueSuffix } from './unique.js';
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { VsError, errnoOf } from './errors.js';
+import { readIfExists } from './fs.js';
 import { sleep } from './proc.js';
 import { processStartTime } from './procfs.js';
 
@@ -14,12 +15,7 @@ interface Holder {
 
 /** The lock file's text, or null if there is no lock file. */
 function readRaw(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return null;
-    throw e;
-  }
+  return readIfExists(path) ?? null;
 }
 
 /** The holder named in a lock file; undefined if there is none or the file is unreadable. */

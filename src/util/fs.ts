@@ -1,0 +1,13 @@
+// Small file helpers shared by the parts.
+import { readFileSync } from 'node:fs';
+import { errnoOf } from './errors.js';
+
+/** The file's text, or undefined if it does not exist; other errors are thrown. */
+export function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+}
