@@ -18,6 +18,7 @@ export async function run(ctx: CliContext): Promise<number> {
     hostname: stringOpt(ctx, 'hostname'),
     init: init as (typeof INIT_STYLES)[number] | undefined,
     cmd: ctx.args.rest.length > 0 ? ctx.args.rest : undefined,
+    privileged: ctx.args.options.privileged === true,
   });
   if (ctx.json) ctx.out(`${JSON.stringify(info)}\n`);
   else {

@@ -16,6 +16,7 @@ export const VERBS: Verb[] = [
       { name: 'context', value: 'int', meta: 'N', help: 'context number (default: the lowest free one)' },
       { name: 'hostname', value: 'string', meta: 'HOST', help: 'host name of the guest (default: NAME)' },
       { name: 'init', value: 'string', meta: 'STYLE', help: 'init style: plain (default) or cmd' },
+      { name: 'privileged', help: 'no user namespace: guest root is host root (not recommended)' },
     ],
     rest: 'CMD [ARG...]',
     examples: ['vserver build web1', 'vserver build job1 --init cmd -- /bin/sh -c "echo hi; sleep 1000"'],

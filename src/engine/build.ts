@@ -1,11 +1,13 @@
 // Building a guest: the tree is made in a temporary directory and moved into place whole.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { allocateContext, checkContextFree } from '../guest/context.js';
 import { checkName } from '../guest/name.js';
 import { validate } from '../guest/config.js';
 import { CONTEXT_MAX, CONTEXT_MIN, GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
+import { ownerRange } from '../security/idmap.js';
 import { buildBusybox } from '../storage/busybox.js';
+import { shiftOwnership } from '../storage/shift.js';
 import { fsyncDir } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { lockHeld, withLock } from '../util/lock.js';
@@ -41,9 +43,14 @@ export function buildGuest(deps: Deps, name: string, opts: BuildOptions = {}): P
       const hostname = opts.hostname ?? name;
       const config = validate(deps.paths.guestConfig(name), GuestConfigSchema, {
         context, hostname, init: opts.init ?? (opts.cmd ? 'cmd' : 'plain'), cmd: opts.cmd, backend: 'dir', template,
+        privileged: opts.privileged === true ? true : undefined,
       } satisfies Partial<GuestConfig>);
-      mkdirSync(join(tmp, 'rootfs'), { mode: 0o755 });
-      await buildBusybox(join(tmp, 'rootfs'), { hostname });
+      const rootfs = join(tmp, 'rootfs');
+      mkdirSync(rootfs, { mode: 0o755 });
+      await buildBusybox(rootfs, { hostname });
+      shiftOwnership(rootfs, ownerRange(context, true), ownerRange(context, config.privileged));
+      // guest root (an unprivileged id) must be able to reach its tree; nobody may list the others
+      chmodSync(tmp, 0o711);
       // the config is written last: until it exists there is no guest, only a directory a retry removes
       renameSync(tmp, dir);
       fsyncDir(deps.paths.guestsDir);

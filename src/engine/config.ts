@@ -9,7 +9,10 @@ import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
+import { ownerRange } from '../security/idmap.js';
+import { shiftOwnership } from '../storage/shift.js';
 import type { Deps } from './deps.js';
+import { isActive } from './state.js';
 
 type Table = Record<string, unknown>;
 
@@ -45,13 +48,25 @@ export function showConfig(deps: Deps, name: string): GuestConfig {
 export function setConfig(deps: Deps, name: string, key: string, value: unknown): Promise<GuestConfig> {
   checkName(name);
   return withLock(deps.paths.lock(name), `vserver config ${name}`, async () => {
-    deps.store.read(name);
+    const old = deps.store.read(name);
     const file = deps.paths.guestConfig(name);
     const raw = parseToml(readFileSync(file, 'utf8')) as Table;
     setKey(raw, key, value);
     const cfg = validate(file, GuestConfigSchema, raw);
     const write = () => writeFileAtomic(file, toToml(raw));
-    if (key !== 'context') {
+    if (key !== 'context' && key !== 'privileged') {
+      write();
+      return cfg;
+    }
+    // the tree's owners follow the guest's id range, so these keys change files, not just the config
+    if (isActive(await (await deps.runtime()).state(name))) {
+      throw new VsError('ALREADY_RUNNING', `guest '${name}' is running; ${key} can only change while it is stopped`,
+        `stop it first with 'vserver stop ${name}'`);
+    }
+    const reown = () => shiftOwnership(deps.paths.rootfs(name), ownerRange(old.context, old.privileged),
+      ownerRange(cfg.context, cfg.privileged));
+    if (key === 'privileged') {
+      reown();
       write();
       return cfg;
     }
@@ -59,6 +74,7 @@ export function setConfig(deps: Deps, name: string, key: string, value: unknown)
       const used = new Map<number, string>();
       for (const g of deps.store.readAll()) if (g.config && g.name !== name) used.set(g.config.context, g.name);
       checkContextFree(used, cfg.context);
+      reown();
       write();
       return cfg;
     });

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { initPlan } from '../guest/init.js';
 import { checkName } from '../guest/name.js';
 import { buildSpec, clampRlimits, DEFAULT_RLIMITS } from '../runtime/spec.js';
-import { DEFAULT_CAPABILITIES } from '../security/capabilities.js';
-import { defaultSeccomp } from '../security/seccomp.js';
+import { capabilitySet } from '../security/capabilities.js';
+import { contextRange, idMappings } from '../security/idmap.js';
+import { defaultSeccomp, loadSeccompProfile } from '../security/seccomp.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError, errnoOf } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
@@ -48,10 +49,14 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   const rootfs = deps.paths.rootfs(name);
   checkRootfs(rootfs, name);
   const init = initPlan(cfg);
+  const sec = cfg.security;
   const spec = buildSpec({
     name, context: cfg.context, rootfs, hostname: cfg.hostname ?? name, args: init.args, env: init.env,
-    cgroupsPath: `/${deps.paths.cgroupName(name)}`, capabilities: DEFAULT_CAPABILITIES, seccomp: defaultSeccomp(),
+    cgroupsPath: `/${deps.paths.cgroupName(name)}`,
+    capabilities: capabilitySet(sec?.capabilities),
+    seccomp: sec?.seccomp_profile ? loadSeccompProfile(sec.seccomp_profile) : defaultSeccomp(),
     rlimits: clampRlimits(DEFAULT_RLIMITS, ownRlimits()),
+    idMappings: cfg.privileged ? undefined : idMappings(contextRange(cfg.context)),
   });
 
   const bundle = deps.paths.bundle(name);

@@ -1,6 +1,7 @@
 // A guest's state, read back from the runtime and /proc each time, never remembered.
 import type { GuestConfig } from '../guest/schema.js';
 import type { RuntimeState } from '../runtime/types.js';
+import { contextRange } from '../security/idmap.js';
 import { processUptime } from '../util/procfs.js';
 import type { Deps } from './deps.js';
 import type { GuestInfo, GuestState } from './types.js';
@@ -24,7 +25,11 @@ export function guestInfo(name: string, cfg: GuestConfig, rt: RuntimeState | und
   const state = toState(rt);
   const info: GuestInfo = {
     name, context: cfg.context, state, hostname: cfg.hostname ?? name, init: cfg.init, backend: cfg.backend,
+    privileged: cfg.privileged,
   };
+  if (cfg.privileged) {
+    info.warnings = ['privileged guest: no user namespace, guest root is host root; set privileged = false to isolate it'];
+  } else info.idmap = contextRange(cfg.context);
   if (rt && state !== 'stopped' && rt.pid > 0) {
     info.pid = rt.pid;
     const up = processUptime(rt.pid);

@@ -15,6 +15,11 @@ export interface GuestInfo {
   processes?: number;
   /** Why the guest's config could not be read (state 'broken'). */
   error?: string;
+  privileged?: boolean;
+  /** Host ids that guest ids 0..size-1 map to (unprivileged guests). */
+  idmap?: { base: number; size: number };
+  /** Things the administrator should know, for example that the guest is privileged. */
+  warnings?: string[];
 }
 
 export interface BuildOptions {
@@ -23,4 +28,6 @@ export interface BuildOptions {
   hostname?: string;
   init?: 'plain' | 'cmd' | 'sysv' | 'systemd' | 'openrc';
   cmd?: string[];
+  /** No user namespace: guest root is host root. */
+  privileged?: boolean;
 }

@@ -49,7 +49,7 @@ export function formatIssues(file: string, schema: AnySchema, issues: readonly v
     if (i.kind === 'schema' && i.message.startsWith('Invalid type')) {
       return `key '${key}': expected ${i.expected}, got ${describeValue(i.input)}`;
     }
-    return /^(must|is) /.test(i.message) ? `key '${key}' ${i.message}` : `key '${key}': ${i.message}`;
+    return /^(must|is|has) /.test(i.message) ? `key '${key}' ${i.message}` : `key '${key}': ${i.message}`;
   });
   return new VsError('CONFIG_INVALID', `${file}: ${lines.join('; ')}`,
     `edit ${file} and correct ${issues.length === 1 ? 'that key' : 'those keys'}`);

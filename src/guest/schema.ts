@@ -1,5 +1,6 @@
 // The one schema of the configuration files; the TypeScript types are derived from it.
 import * as v from 'valibot';
+import { isCapabilityName } from '../security/capabilities.js';
 import { parseSignal } from '../util/proc.js';
 
 export const CONTEXT_MIN = 2;
@@ -21,6 +22,19 @@ const signal = v.pipe(v.string(), v.check((s) => parseSignal(s) !== undefined,
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+const capability = v.pipe(v.string(), v.check(isCapabilityName,
+  (i) => `has ${JSON.stringify(i.input)}, which is not a Linux capability; write names like "NET_RAW" or "CAP_SYS_TIME"`));
+
+const absolutePath = v.pipe(v.string(), v.startsWith('/', 'must be an absolute path'));
+
+const SecuritySchema = v.strictObject({
+  capabilities: v.optional(v.strictObject({
+    add: v.optional(v.array(capability)),
+    drop: v.optional(v.array(capability)),
+  })),
+  seccomp_profile: v.optional(absolutePath),
+});
+
 export const GuestConfigSchema = v.pipe(
   v.strictObject({
     context: int(CONTEXT_MIN, CONTEXT_MAX),
@@ -35,6 +49,9 @@ export const GuestConfigSchema = v.pipe(
     mark: v.optional(v.string()),
     start_order: v.optional(int(0, 1_000_000)),
     env: v.optional(v.record(v.pipe(v.string(), v.regex(envName, 'environment names are letters, digits and _')), v.string())),
+    /** true: no user namespace, guest root is host root (weaker; status warns). */
+    privileged: v.optional(v.boolean(), false),
+    security: v.optional(SecuritySchema),
   }),
   v.forward(v.check((c) => c.init !== 'cmd' || c.cmd !== undefined, 'is required when init = "cmd"'), ['cmd']),
 );
@@ -44,7 +61,7 @@ export type GuestConfigInput = v.InferInput<typeof GuestConfigSchema>;
 
 export const HostConfigSchema = v.strictObject({
   runtime: v.optional(v.picklist(RUNTIMES, `must be one of: ${RUNTIMES.join(', ')}`), 'auto'),
-  runtime_path: v.optional(v.pipe(v.string(), v.startsWith('/', 'must be an absolute path'))),
+  runtime_path: v.optional(absolutePath),
   context_min: v.optional(int(CONTEXT_MIN, CONTEXT_MAX), 100),
   stop_timeout: v.optional(int(0, 86400), 30),
 });

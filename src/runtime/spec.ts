@@ -1,5 +1,5 @@
 // Builds the OCI config.json of a guest from plain data; no I/O here.
-import type { OciMount, OciNamespace, OciRlimit, OciSeccomp, OciSpec } from './oci-types.js';
+import type { OciIdMapping, OciMount, OciNamespace, OciRlimit, OciSeccomp, OciSpec } from './oci-types.js';
 
 export const OCI_VERSION = '1.0.2';
 
@@ -18,6 +18,8 @@ export interface SpecInput {
   netns?: string | 'host';
   extraMounts?: OciMount[];
   rlimits?: OciRlimit[];
+  /** User namespace mappings; absent for a privileged guest (guest root is host root). */
+  idMappings?: OciIdMapping[];
 }
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -67,6 +69,7 @@ export function buildSpec(input: SpecInput): OciSpec {
   ];
   if (input.netns === undefined) namespaces.push({ type: 'network' });
   else if (input.netns !== 'host') namespaces.push({ type: 'network', path: input.netns });
+  if (input.idMappings) namespaces.push({ type: 'user' });
   const caps = [...input.capabilities];
   return {
     ociVersion: OCI_VERSION,
@@ -87,6 +90,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     annotations: { 'org.linux-vserver.name': input.name, 'org.linux-vserver.context': String(input.context) },
     linux: {
       namespaces,
+      ...(input.idMappings ? { uidMappings: input.idMappings, gidMappings: input.idMappings } : {}),
       cgroupsPath: input.cgroupsPath,
       resources: { devices: [{ allow: false, access: 'rwm' }] },
       seccomp: input.seccomp,

@@ -39,3 +39,23 @@ export const ALL_CAPABILITIES = [
   'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND',
   'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ] as const;
+
+const KNOWN = new Set<string>(ALL_CAPABILITIES);
+
+/** CAP_NET_RAW, NET_RAW and net_raw all name the same capability. */
+export function normalizeCapability(name: string): string {
+  const n = name.trim().toUpperCase();
+  return n.startsWith('CAP_') ? n : `CAP_${n}`;
+}
+
+export function isCapabilityName(name: string): boolean {
+  return KNOWN.has(normalizeCapability(name));
+}
+
+/** The bounding set after the guest's own additions and removals. */
+export function capabilitySet(adjust: { add?: readonly string[]; drop?: readonly string[] } = {}): string[] {
+  const set = new Set<string>(DEFAULT_CAPABILITIES);
+  for (const c of adjust.add ?? []) set.add(normalizeCapability(c));
+  for (const c of adjust.drop ?? []) set.delete(normalizeCapability(c));
+  return ALL_CAPABILITIES.filter((c) => set.has(c));
+}

@@ -1,7 +1,7 @@
 // System-test helpers: a private installation under its own root prefix, the real CLI, and a
 // cleanup that removes every guest, runtime state and cgroup the test made, also after a failure.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupReader } from '../../src/resources/cgroup.js';
 import { Paths } from '../../src/util/paths.js';
@@ -27,6 +27,7 @@ export class TestRoot {
 
   constructor(tag: string) {
     this.root = mkdtempSync(join('/tmp', `vst-${tag}-`));
+    chmodSync(this.root, 0o755); // guest root, an unprivileged host id, must reach its tree
     this.paths = new Paths(this.root);
   }
 

@@ -17,7 +17,7 @@ function configError(text: string): VsError {
 
 describe('guest config', () => {
   it('fills in defaults', () => {
-    expect(parseGuestConfig(FILE, 'context = 100\n')).toEqual({ context: 100, init: 'plain', backend: 'dir' });
+    expect(parseGuestConfig(FILE, 'context = 100\n')).toEqual({ context: 100, init: 'plain', backend: 'dir', privileged: false });
   });
 
   it('reads every key it knows', () => {
