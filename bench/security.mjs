@@ -1,0 +1,53 @@
+// Benchmark of the security layers (not a test): the same work inside an unprivileged guest with
+// the default seccomp filter and on the host, as a ratio of speeds (host time / guest time).
+//   10^7 getpid calls (a syscall-heavy loop) and 1000 fork+exec of `true`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, lchownSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, stats, tempRoot } from './lib.mjs';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+if (process.getuid() !== 0) {
+  console.error('bench/security: needs root');
+  process.exit(2);
+}
+const { root, remove } = tempRoot('sec');
+chmodSync(root, 0o755);
+const env = { ...process.env, VSERVER_ROOT: root };
+const vs = (...args) => execFileSync(process.execPath, [CLI, ...args], { env }).toString();
+
+try {
+  const helper = join(mkdtempSync(join(root, 'h-')), 'escape');
+  execFileSync('gcc', ['-static', '-O2', '-o', helper, new URL('../tests/security/escape.c', import.meta.url).pathname]);
+  vs('build', 'sec1');
+  const base = JSON.parse(spawnSync(process.execPath, [CLI, 'status', 'sec1', '--json'], { env }).stdout.toString()).idmap.base;
+  const dest = join(root, 'var/lib/vserver/guests/sec1/rootfs/usr/local/bin');
+  mkdirSync(dest, { recursive: true });
+  copyFileSync(helper, join(dest, 'escape'));
+  lchownSync(join(dest, 'escape'), base, base);
+  vs('start', 'sec1');
+
+  const work = [
+    { what: '10^7 getpid', args: ['getpid', '10000000'] },
+    { what: '1000 fork+exec true', args: ['forkexec', '1000', '/bin/busybox'] },
+  ];
+  console.log(`\nsecurity layers: unprivileged guest (user namespace, seccomp, secure capabilities) vs host, medians of ${RUNS}`);
+  console.log(['work'.padEnd(22), 'host'.padEnd(10), 'guest'.padEnd(10), 'speed ratio', 'budget >= 0.95'].join('  '));
+  for (const w of work) {
+    const host = [];
+    const guest = [];
+    for (let i = 0; i < RUNS; i++) {
+      // the program measures its own loop, so that starting it does not count
+      host.push(Number(execFileSync(helper, w.args).toString()));
+      guest.push(Number(vs('exec', 'sec1', '--', '/usr/local/bin/escape', ...w.args)));
+    }
+    const h = stats(host).median;
+    const g = stats(guest).median;
+    const ratio = h / g;
+    console.log([w.what.padEnd(22), `${h.toFixed(0)} ms`.padEnd(10), `${g.toFixed(0)} ms`.padEnd(10), ratio.toFixed(3).padEnd(11),
+      ratio >= 0.95 ? 'yes' : 'NO'].join('  '));
+  }
+} finally {
+  spawnSync(process.execPath, [CLI, 'delete', '--force', 'sec1'], { env });
+  remove();
+}
