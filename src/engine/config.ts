@@ -26,8 +26,8 @@ export function getKey(cfg: Table, key: string): unknown {
   return key.split('.').reduce<unknown>((t, k) => (t && typeof t === 'object' ? (t as Table)[k] : undefined), cfg);
 }
 
-function setKey(cfg: Table, key: string, value: unknown): void {
-  const parts = key.split('.');
+/** Sets (or with undefined removes) the value at a path of table keys, making tables on the way. */
+export function setPath(cfg: Table, parts: readonly string[], value: unknown): void {
   let t = cfg;
   for (const p of parts.slice(0, -1)) {
     if (typeof t[p] !== 'object' || t[p] === null) t[p] = {};
@@ -48,7 +48,7 @@ export function setConfig(deps: Deps, name: string, key: string, value: unknown)
     deps.store.read(name);
     const file = deps.paths.guestConfig(name);
     const raw = parseToml(readFileSync(file, 'utf8')) as Table;
-    setKey(raw, key, value);
+    setPath(raw, key.split('.'), value);
     const cfg = validate(file, GuestConfigSchema, raw);
     const write = () => writeFileAtomic(file, toToml(raw));
     if (key !== 'context') {

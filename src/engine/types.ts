@@ -1,4 +1,6 @@
 // What the engine reports about a guest; the CLI prints it, the API serves it.
+import type { CgroupEvents, CgroupLimits, CgroupUsage } from '../resources/cgroup.js';
+
 export type GuestState = 'running' | 'stopped' | 'paused' | 'created' | 'broken';
 
 export interface GuestInfo {
@@ -15,6 +17,20 @@ export interface GuestInfo {
   processes?: number;
   /** Why the guest's config could not be read (state 'broken'). */
   error?: string;
+  /** Limits in force and what the guest used, for a running guest (status). */
+  resources?: GuestResources;
+  /** Things the user should know that did not stop the command. */
+  warnings?: string[];
+}
+
+export interface GuestResources {
+  limits?: CgroupLimits;
+  usage?: CgroupUsage;
+  events?: CgroupEvents;
+  /** The guest init's rlimits, by name (nofile, nproc, ...); Infinity = unlimited. */
+  rlimits?: Record<string, { soft: number; hard: number }>;
+  /** Whether free, uptime, top and /proc/cpuinfo inside show the guest's own figures (lxcfs), and if not, why. */
+  lxcfs: { inUse: boolean; note: string };
 }
 
 export interface BuildOptions {

@@ -1,12 +1,14 @@
 // The one schema of the configuration files; the TypeScript types are derived from it.
 import * as v from 'valibot';
 import { parseSignal } from '../util/proc.js';
+import { LimitsSchema } from './limits-schema.js';
 
 export const CONTEXT_MIN = 2;
 export const CONTEXT_MAX = 49151;
 export const INIT_STYLES = ['plain', 'cmd', 'sysv', 'systemd', 'openrc'] as const;
 export const BACKENDS = ['dir', 'overlay'] as const;
 export const RUNTIMES = ['auto', 'runc', 'crun'] as const;
+export const LXCFS_MODES = ['auto', 'off'] as const;
 
 const int = (min: number, max: number) =>
   v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(min, `must be at least ${min}`),
@@ -35,6 +37,7 @@ export const GuestConfigSchema = v.pipe(
     mark: v.optional(v.string()),
     start_order: v.optional(int(0, 1_000_000)),
     env: v.optional(v.record(v.pipe(v.string(), v.regex(envName, 'environment names are letters, digits and _')), v.string())),
+    limits: v.optional(LimitsSchema),
   }),
   v.forward(v.check((c) => c.init !== 'cmd' || c.cmd !== undefined, 'is required when init = "cmd"'), ['cmd']),
 );
@@ -47,6 +50,8 @@ export const HostConfigSchema = v.strictObject({
   runtime_path: v.optional(v.pipe(v.string(), v.startsWith('/', 'must be an absolute path'))),
   context_min: v.optional(int(CONTEXT_MIN, CONTEXT_MAX), 100),
   stop_timeout: v.optional(int(0, 86400), 30),
+  /** auto: guests see their own figures in /proc through lxcfs when it is installed; off: never. */
+  lxcfs: v.optional(v.picklist(LXCFS_MODES, `must be one of: ${LXCFS_MODES.join(', ')}`), 'auto'),
 });
 
 export type HostConfig = v.InferOutput<typeof HostConfigSchema>;

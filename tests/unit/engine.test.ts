@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/index.js';
 import { findStaticBusybox } from '../../src/storage/busybox.js';
 import { VsError } from '../../src/util/errors.js';
-import { FakeCgroups, FakeRuntime } from '../helpers/fake-runtime.js';
+import { fakeHostFacts, FakeCgroups, FakeLxcfs, FakeRuntime } from '../helpers/fake-runtime.js';
 
 let root: string;
 let rt: FakeRuntime;
@@ -16,7 +16,7 @@ beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'vse-'));
   rt = new FakeRuntime();
   cg = new FakeCgroups();
-  engine = new Engine(root, { runtime: rt, cgroups: cg });
+  engine = new Engine(root, { runtime: rt, cgroups: cg, hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
