@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { checkContextFree } from '../guest/context.js';
 import { toToml, validate } from '../guest/config.js';
+export { parseValue } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
 import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -12,15 +13,6 @@ import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
 
 type Table = Record<string, unknown>;
-
-/** A value from the command line: TOML syntax if it parses as a value (10, true, ["a"]), else a plain string. */
-export function parseValue(raw: string): unknown {
-  try {
-    return (parseToml(`v = ${raw}`) as Table).v;
-  } catch {
-    return raw;
-  }
-}
 
 export function getKey(cfg: Table, key: string): unknown {
   return key.split('.').reduce<unknown>((t, k) => (t && typeof t === 'object' ? (t as Table)[k] : undefined), cfg);

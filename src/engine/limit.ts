@@ -8,7 +8,7 @@ import { LimitsSchema, type Limits } from '../guest/limits-schema.js';
 import { checkName, printable } from '../guest/name.js';
 import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
 import {
-  checkLimits, ioDeviceChanges, ioDeviceLimits, ioDevices, limitExample, limitKeyPath, limitsError, LIMIT_KEYS, loweredRlimits,
+  checkLimits, ioDeviceChanges, ioDeviceLimits, ioDevices, limitExample, limitKeyPath, limitsError, LIMIT_KEYS, limitValue, loweredRlimits,
   toResources, wantedRlimits, type HostFacts,
 } from '../resources/limits.js';
 import { setProcessRlimits } from '../resources/prlimit.js';
@@ -19,7 +19,7 @@ import { VsError } from '../util/errors.js';
 import { readIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import { ownRlimits } from '../util/procfs.js';
-import { parseValue, setPath } from './config.js';
+import { setPath } from './config.js';
 import type { Deps } from './deps.js';
 import { isActive } from './state.js';
 
@@ -37,11 +37,6 @@ export interface LimitResult {
 
 export function showLimits(deps: Deps, name: string): Limits {
   return deps.store.read(checkName(name)).limits ?? {};
-}
-
-/** A value from the command line: a cpuset stays text ("0" is CPU 0, not a number); others as in `config`. */
-function limitValue(path: readonly string[], raw: string): unknown {
-  return path[path.length - 1] === 'cpuset' ? raw : parseValue(raw);
 }
 
 function invalid(name: string, key: string, raw: string, limits: unknown): VsError | undefined {

@@ -1,4 +1,5 @@
 // A guest's [limits] as OCI resources and rlimits, checked against the host; no I/O here.
+import { parseValue } from '../guest/config.js';
 import { parseRlimit, RLIMIT_NAMES, type Limits } from '../guest/limits-schema.js';
 import type { OciResources, OciRlimit } from '../runtime/oci-types.js';
 import { VsError, type ErrorCode } from '../util/errors.js';
@@ -41,6 +42,11 @@ export function limitExample(key: string): string {
   if (/^io\.\w+_bps\./.test(key)) return '50M';
   if (/^io\./.test(key)) return '1000';
   return key === 'rlimits.core' || key === 'rlimits.memlock' ? '64M' : '1024:4096';
+}
+
+/** A value from the command line: a cpuset stays text ("0" is CPU 0, not a number); others as in `config`. */
+export function limitValue(path: readonly string[], raw: string): unknown {
+  return path[path.length - 1] === 'cpuset' ? raw : parseValue(raw);
 }
 
 /** The config path of a limit key (below [limits]), or undefined for an unknown key. */

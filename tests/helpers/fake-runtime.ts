@@ -5,6 +5,7 @@ import type { CgroupEvents, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLim
 import type { HostFacts } from '../../src/resources/limits.js';
 import type { Lxcfs, LxcfsResult } from '../../src/resources/lxcfs.js';
 import type { OciResources, OciSpec } from '../../src/runtime/oci-types.js';
+import { VsError } from '../../src/util/errors.js';
 import type { ExecIO, Runtime, RuntimeState } from '../../src/runtime/types.js';
 
 export class FakeRuntime implements Runtime {
@@ -49,11 +50,14 @@ export class FakeRuntime implements Runtime {
   }
 
   updates: OciResources[] = [];
-  failUpdate?: string;
+  /** The next update fails with this message (the one after succeeds, as a revert would). */
+  failNextUpdate?: string;
 
   async update(id: string, resources: OciResources): Promise<void> {
     this.calls.push(`update ${id}`);
-    if (this.failUpdate) throw new Error(this.failUpdate);
+    const fail = this.failNextUpdate;
+    this.failNextUpdate = undefined;
+    if (fail) throw new VsError('RUNTIME_FAILED', fail, 'see the message');
     this.updates.push(resources);
   }
 }
@@ -64,7 +68,8 @@ export class FakeCgroups implements CgroupReader {
   ioWrites: IoDeviceLimit[][] = [];
   io: IoDeviceLimit[] = [];
   dirs(): string[] { return []; }
-  pids(): number[] { return [1]; }
+  /** None: whatever the engine does to a guest's processes must never reach a real process from a unit test. */
+  pids(): number[] { return []; }
   list(): string[] { return []; }
   remove(name: string): string[] {
     this.removed.push(name);
