@@ -1,7 +1,7 @@
 // What this host offers for limits: its CPUs, swap accounting, I/O weights and block devices.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { cpus as osCpus } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseCpuList } from '../util/units.js';
 import type { CgroupLayout } from './cgroup.js';
 import { readText } from './cgroup-files.js';
@@ -24,21 +24,29 @@ export function bfqInUse(): boolean {
   }
 }
 
-/** MAJ:MIN of a block device given as a path or as MAJ:MIN, or why it cannot be used. */
+/** MAJ:MIN of a whole disk given as a path or as MAJ:MIN, or why it cannot be used. */
 export function resolveBlockDevice(dev: string): { id: string } | { error: string } {
+  let id: string;
   if (/^\d+:\d+$/.test(dev)) {
-    return existsSync(join('/sys/dev/block', dev)) ? { id: dev } : { error: `names block device ${dev}, which this host does not have` };
+    if (!existsSync(join('/sys/dev/block', dev))) return { error: `names block device ${dev}, which this host does not have` };
+    id = dev;
+  } else {
+    try {
+      const st = statSync(dev, { bigint: true });
+      if (!st.isBlockDevice()) return { error: `names ${dev}, which is not a block device` };
+      const r = st.rdev;
+      id = `${((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)}:${(r & 0xffn) | ((r >> 12n) & ~0xffn)}`;
+    } catch {
+      return { error: `names ${dev}, which does not exist on this host` };
+    }
   }
-  try {
-    const st = statSync(dev, { bigint: true });
-    if (!st.isBlockDevice()) return { error: `names ${dev}, which is not a block device` };
-    const r = st.rdev;
-    const major = ((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn);
-    const minor = (r & 0xffn) | ((r >> 12n) & ~0xffn);
-    return { id: `${major}:${minor}` };
-  } catch {
-    return { error: `names ${dev}, which does not exist on this host` };
+  // the kernel throttles whole disks only
+  const sys = join('/sys/dev/block', id);
+  if (existsSync(join(sys, 'partition'))) {
+    const disk = basename(dirname(realpathSync(sys)));
+    return { error: `names ${dev}, a partition; I/O limits apply to whole disks: use /dev/${disk}` };
   }
+  return { id };
 }
 
 export function readHostFacts(layout: CgroupLayout, devices: readonly string[], cgroupRoot = '/sys/fs/cgroup'): HostFacts {
