@@ -102,7 +102,7 @@ async function applyLive(deps: Deps, name: string, before: GuestConfig, after: G
   const wantedBefore = wantedRlimits(before.limits, DEFAULT_RLIMITS);
   const wanted = wantedRlimits(after.limits, DEFAULT_RLIMITS);
   const rlimits = clampRlimits(wanted, ownRlimits());
-  warnings.push(...loweredRlimits(wanted, rlimits));
+  warnings.push(...loweredRlimits(after.limits, rlimits));
   const changed = rlimits.filter((r) => !sameRlimit(r, clampRlimits(wantedBefore, ownRlimits()).find((b) => b.type === r.type)));
   if (changed.length === 0) return;
   updateBundle(deps, name, rlimits);

@@ -57,7 +57,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   }
   const wanted = wantedRlimits(cfg.limits, DEFAULT_RLIMITS);
   const rlimits = clampRlimits(wanted, ownRlimits());
-  const warnings = loweredRlimits(wanted, rlimits);
+  const warnings = loweredRlimits(cfg.limits, rlimits);
   const lxcfs = await deps.lxcfs().prepare();
   if ('reason' in lxcfs && deps.lxcfs().mode !== 'off' && deps.lxcfs().installed()) {
     warnings.push(`${lxcfs.reason}; free, uptime and top inside the guest show the host's figures`);

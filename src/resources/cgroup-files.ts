@@ -64,6 +64,23 @@ export function removeTree(dir: string, failed: string[]): void {
   }
 }
 
+/** Entries of a directory that start with prefix; none when the directory is missing. */
+export function listPrefixed(dir: string | undefined, prefix: string): string[] {
+  if (dir === undefined) return [];
+  try {
+    return readdirSync(dir).filter((n) => n.startsWith(prefix));
+  } catch {
+    return [];
+  }
+}
+
+/** Removes cgroup directories (children first); returns those that could not go. */
+export function removeAll(dirs: readonly string[]): string[] {
+  const failed: string[] = [];
+  for (const d of dirs) removeTree(d, failed);
+  return failed;
+}
+
 /** Writes one value into a control file (the kernel takes one line per write). */
 export function writeControl(file: string, value: string): void {
   writeFileSync(file, value);

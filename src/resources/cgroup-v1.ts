@@ -3,7 +3,7 @@ import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLK_TCK } from '../util/procfs.js';
 import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit } from './cgroup.js';
-import { parseKeyValues, readNumber, readText, removeTree, treePids, writeControl } from './cgroup-files.js';
+import { listPrefixed, parseKeyValues, removeAll, readNumber, readText, treePids, writeControl } from './cgroup-files.js';
 
 /** blkio "MAJ:MIN Op VALUE" lines summed per operation (Read, Write, ...). */
 export function sumBlkioOps(text: string | undefined): Map<string, number> {
@@ -94,19 +94,11 @@ export class CgroupV1 implements CgroupReader {
   }
 
   list(prefix: string): string[] {
-    const h = this.countingHierarchy();
-    if (!h) return [];
-    try {
-      return readdirSync(h).filter((n) => n.startsWith(prefix));
-    } catch {
-      return [];
-    }
+    return listPrefixed(this.countingHierarchy(), prefix);
   }
 
   remove(name: string): string[] {
-    const failed: string[] = [];
-    for (const d of this.dirs(name)) removeTree(d, failed);
-    return failed;
+    return removeAll(this.dirs(name));
   }
 
   usage(name: string): CgroupUsage | undefined {

@@ -1,8 +1,8 @@
 // The unified hierarchy (cgroup v2): one tree, one directory per guest.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit } from './cgroup.js';
-import { parseKeyValues, readLines, readNumber, readText, removeTree, treePids, writeControl } from './cgroup-files.js';
+import { listPrefixed, parseKeyValues, removeAll, readLines, readNumber, readText, treePids, writeControl } from './cgroup-files.js';
 
 /** "MAJ:MIN key=value ..." lines of io.stat and io.max. */
 export function parseIoLines(text: string | undefined): Map<string, Map<string, number>> {
@@ -47,17 +47,11 @@ export class CgroupV2 implements CgroupReader {
   }
 
   list(prefix: string): string[] {
-    try {
-      return readdirSync(this.root).filter((n) => n.startsWith(prefix));
-    } catch {
-      return [];
-    }
+    return listPrefixed(this.root, prefix);
   }
 
   remove(name: string): string[] {
-    const failed: string[] = [];
-    for (const d of this.dirs(name)) removeTree(d, failed);
-    return failed;
+    return removeAll(this.dirs(name));
   }
 
   usage(name: string): CgroupUsage | undefined {

@@ -220,8 +220,9 @@ export function wantedRlimits(l: Limits | undefined, defaults: readonly OciRlimi
   return [...byType.values()];
 }
 
-/** Warnings for each rlimit that clamping lowered below what the config asked for. */
-export function loweredRlimits(wanted: readonly OciRlimit[], granted: readonly OciRlimit[]): string[] {
+/** Warnings for each rlimit the config sets that clamping lowered (the built-in defaults give way silently). */
+export function loweredRlimits(l: Limits | undefined, granted: readonly OciRlimit[]): string[] {
+  const wanted = wantedRlimits(l, []);
   return granted.filter((g) => {
     const w = wanted.find((x) => x.type === g.type);
     return w !== undefined && g.hard < w.hard;

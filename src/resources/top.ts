@@ -20,20 +20,11 @@ export interface TopSample {
   guests: TopCounters[];
 }
 
-export interface TopRow {
-  name: string;
-  context: number;
+/** What top shows of a guest: ioRead, ioWrite, netRx and netTx here are bytes per second. */
+export type TopRow = Omit<TopCounters, 'cpuUsec'> & {
   /** Percent of one core over the interval. */
   cpuPct: number;
-  memory: number;
-  memoryMax: number;
-  tasks: number;
-  /** Bytes per second. */
-  ioRead: number;
-  ioWrite: number;
-  netRx?: number;
-  netTx?: number;
-}
+};
 
 /** Rates between two samples; a guest new in `cur` shows zero rates until the next sample. */
 export function topRows(prev: TopSample | undefined, cur: TopSample): TopRow[] {

@@ -22,12 +22,12 @@ export function parseSize(x: unknown): number | Unlimited | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
-/** Why a value is not a size, in words that fit after the key's name; undefined when it is one. */
-export function sizeProblem(x: unknown): string | undefined {
-  if (parseSize(x) !== undefined) return undefined;
-  if (isNegative(x)) return 'must not be negative';
-  return 'must be a size such as 512M, 2G or a number of bytes, or "max"';
+/** Why `parse` refuses a value, in words that fit after the key's name; undefined when it takes it. */
+function problemOf(parse: (x: unknown) => unknown, expected: string): (x: unknown) => string | undefined {
+  return (x) => (parse(x) !== undefined ? undefined : isNegative(x) ? 'must not be negative' : expected);
 }
+
+export const sizeProblem = problemOf(parseSize, 'must be a size such as 512M, 2G or a number of bytes, or "max"');
 
 /** A whole count (processes, operations per second) or 'max'. */
 export function parseCount(x: unknown): number | Unlimited | undefined {
@@ -36,11 +36,7 @@ export function parseCount(x: unknown): number | Unlimited | undefined {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
-export function countProblem(x: unknown): string | undefined {
-  if (parseCount(x) !== undefined) return undefined;
-  if (isNegative(x)) return 'must not be negative';
-  return 'must be a whole number, or "max"';
-}
+export const countProblem = problemOf(parseCount, 'must be a whole number, or "max"');
 
 /** CPU cores as a fraction ("1.5" = one and a half cores' worth of time), or 'max'. */
 export function parseCores(x: unknown): number | Unlimited | undefined {
@@ -49,11 +45,10 @@ export function parseCores(x: unknown): number | Unlimited | undefined {
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
+const coresOrZero = problemOf(parseCores, 'must be a number of CPU cores such as 0.5 or "1.5", or "max"');
+
 export function coresProblem(x: unknown): string | undefined {
-  if (parseCores(x) !== undefined) return undefined;
-  if (isNegative(x)) return 'must not be negative';
-  if (x === 0 || x === '0') return 'must be more than 0 (remove the key for no limit)';
-  return 'must be a number of CPU cores such as 0.5 or "1.5", or "max"';
+  return x === 0 || x === '0' ? 'must be more than 0 (remove the key for no limit)' : coresOrZero(x);
 }
 
 function isNegative(x: unknown): boolean {

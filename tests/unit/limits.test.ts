@@ -173,7 +173,9 @@ describe('rlimits', () => {
   it('names each limit that the host forced lower', () => {
     const w = wantedRlimits(ALL, DEFAULT_RLIMITS);
     const host = new Map([['RLIMIT_NOFILE', { hard: 2000 }], ['RLIMIT_CORE', { hard: Infinity }]]);
-    expect(loweredRlimits(w, clampRlimits(w, host))).toEqual(['rlimits.nofile: hard limit lowered to 2000, the most this host lets vserver set']);
+    expect(loweredRlimits(ALL, clampRlimits(w, host))).toEqual(['rlimits.nofile: hard limit lowered to 2000, the most this host lets vserver set']);
+    // the default nofile hard limit (524288) gives way without a word
+    expect(loweredRlimits(undefined, clampRlimits(DEFAULT_RLIMITS, host))).toEqual([]);
   });
 });
 
