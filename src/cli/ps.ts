@@ -2,16 +2,7 @@
 import type { CliContext } from './context.js';
 
 export async function run(ctx: CliContext): Promise<number> {
-  const engine = ctx.engine();
-  const [first] = ctx.args.positionals;
-  let psArgs = ctx.args.rest;
-  let only: string | undefined;
-  if (first !== undefined) {
-    // `vserver ps aux` as with vps: a word that names no guest is an option for ps
-    if (engine.deps.store.names().includes(first)) only = first;
-    else psArgs = [first, ...psArgs];
-  }
-  const table = await engine.ps(psArgs, only);
+  const table = await ctx.engine().ps(ctx.args.rest, ctx.args.positionals[0]);
   if (ctx.json) {
     ctx.out(`${JSON.stringify(table.rows.map(({ pid, context, name, fields }) => ({ pid, context, name, ...fields })))}\n`);
     return 0;

@@ -8,6 +8,8 @@ import { formatSize } from '../util/units.js';
 import { intOpt, stringOpt, type CliContext } from './context.js';
 
 const KEYS: Record<string, TopSort> = { c: 'cpu', m: 'mem', p: 'pids', i: 'io', n: 'net', a: 'name', x: 'ctx' };
+/** Signals that end the view with the terminal put back as it was (^C comes as a key in raw mode). */
+const QUIT_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const HELP = 'sort: c cpu  m memory  p pids  i io  n network  a name  x context  r reverse    q quit';
 
 const size = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '-' : formatSize(n));
@@ -79,8 +81,7 @@ function live(sampler: TopSampler, initialSort: TopSort, delay: number): Promise
       clearInterval(timer);
       inp.off('data', onKey);
       out.off('resize', draw);
-      process.off('SIGTERM', quit);
-      process.off('SIGHUP', quit);
+      for (const sig of QUIT_SIGNALS) process.off(sig, quit);
       if (inp.isTTY) inp.setRawMode(false);
       inp.pause();
       out.write('\x1b[?25h\x1b[?1049l');
@@ -100,8 +101,7 @@ function live(sampler: TopSampler, initialSort: TopSort, delay: number): Promise
     inp.on('data', onKey);
     inp.resume();
     out.on('resize', draw);
-    process.on('SIGTERM', quit);
-    process.on('SIGHUP', quit);
+    for (const sig of QUIT_SIGNALS) process.on(sig, quit);
     draw();
   });
 }

@@ -85,9 +85,9 @@ export class Engine {
     return (await import('./stat.js')).statGuests(this.deps);
   }
 
-  /** ps with the given options, each process marked with its context; only one guest's with `only`. */
-  async ps(psArgs: readonly string[], only?: string): Promise<PsTable> {
-    return (await import('./ps.js')).psGuests(this.deps, psArgs, only);
+  /** ps with the given options, each process marked with its context; `first` may name a guest (see psGuests). */
+  async ps(psOptions: readonly string[], first?: string): Promise<PsTable> {
+    return (await import('./ps.js')).psGuests(this.deps, psOptions, first);
   }
 
   async topSampler(): Promise<TopSampler> {

@@ -1,5 +1,5 @@
 // vserver ps: the host's ps output with a CONTEXT column, for every process or one guest's.
-import { checkName } from '../guest/name.js';
+import { checkName, printable } from '../guest/name.js';
 import { addContextColumn, HOST_OWNER, type Owner, type PsTable } from '../resources/ps.js';
 import { VsError } from '../util/errors.js';
 import { run } from '../util/proc.js';
@@ -8,7 +8,13 @@ import { pidOwners, runningGuests } from './running.js';
 
 export const DEFAULT_PS_ARGS = ['-ef'];
 
-export async function psGuests(deps: Deps, psArgs: readonly string[], only?: string): Promise<PsTable> {
+/**
+ * ps with a CONTEXT column. `first` is the first word after `ps`: a guest's name (then only its
+ * processes are listed) or, as with vps, a ps option such as `aux` when no guest has that name.
+ */
+export async function psGuests(deps: Deps, psOptions: readonly string[], first?: string): Promise<PsTable> {
+  const only = first !== undefined && deps.store.names().includes(first) ? first : undefined;
+  const psArgs = first !== undefined && only === undefined ? [first, ...psOptions] : psOptions;
   if (only !== undefined) deps.store.read(checkName(only));
   const guests = await runningGuests(deps);
   if (only !== undefined && !guests.some((g) => g.name === only)) {
@@ -18,8 +24,9 @@ export async function psGuests(deps: Deps, psArgs: readonly string[], only?: str
   const owners = pidOwners(deps, guests);
   const r = await run('ps', psArgs.length > 0 ? psArgs : DEFAULT_PS_ARGS);
   if (r.code !== 0) {
-    throw new VsError('USAGE', `ps refused the options '${psArgs.join(' ')}': ${r.stderr.trim().split('\n')[0] ?? ''}`,
-      "vserver ps passes its options to ps; see 'man ps'");
+    const notGuest = first !== undefined && only === undefined ? ` (and no guest is named '${printable(first)}')` : '';
+    throw new VsError('USAGE', `ps refused the options '${printable(psArgs.join(' '))}'${notGuest}: ${r.stderr.trim().split('\n')[0] ?? ''}`,
+      "vserver ps passes its options to ps (see 'man ps'); 'vserver list' shows the guests");
   }
   for (const [pid, o] of pidOwners(deps, guests)) owners.set(pid, o);
   const table = addContextColumn(r.stdout, (pid): Owner => owners.get(pid) ?? HOST_OWNER);
