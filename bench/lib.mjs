@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks: timing whole commands, statistics, and the ratio table.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const CLI = new URL('../dist/vserver.cjs', import.meta.url).pathname;
@@ -55,4 +55,22 @@ export function report(title, rows) {
 export function tempRoot(tag) {
   const root = mkdtempSync(join('/tmp', `vsbench-${tag}-`));
   return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** The prefix of the cgroups of the installation at root (the rule of Paths.cgroupPrefix: FNV-1a of the path). */
+export function cgroupPrefix(root) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < root.length; i++) h = Math.imul(h ^ root.charCodeAt(i), 0x01000193) >>> 0;
+  return `vserver-${h.toString(16).padStart(8, '0').slice(0, 6)}-`;
+}
+
+/** Unmounts the lxcfs that guest starts launched for the installation at root, and waits for it to exit. */
+export async function stopLxcfs(root) {
+  spawnSync('umount', ['-l', join(root, 'run/vserver/lxcfs')]);
+  const pidfile = join(root, 'run/vserver/lxcfs.pid');
+  if (!existsSync(pidfile)) return;
+  const pid = Number(readFileSync(pidfile, 'utf8'));
+  const isLxcfs = () => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'lxcfs'; } catch { return false; } };
+  for (let i = 0; i < 150 && isLxcfs(); i++) await new Promise((r) => setTimeout(r, 20));
+  if (isLxcfs()) process.kill(pid, 'SIGKILL');
 }

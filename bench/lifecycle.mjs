@@ -6,7 +6,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, compare, report, tempRoot, timeCommand } from './lib.mjs';
+import { CLI, compare, report, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const LIFE_RUNS = Number(process.env.BENCH_LIFE_RUNS ?? 5);
@@ -83,5 +83,6 @@ try {
 } finally {
   spawnSync(process.execPath, [CLI, 'delete', '--force', 'bench1'], { env });
   spawnSync(runc, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']);
+  await stopLxcfs(root);
   remove();
 }

@@ -31,7 +31,7 @@ function convert(opt: OptionSpec, raw: string, verb: string | undefined): string
 }
 
 /** Reads options and positionals with the given option specs; stops at `--` or once `stopAfter` positionals are in. */
-function scan(tokens: string[], specs: OptionSpec[], verb: string | undefined, stopAfter = Infinity):
+function scan(tokens: string[], specs: OptionSpec[], verb: string | undefined, stopAfter = Infinity, passthrough = false):
   { options: Record<string, OptionValue>; positionals: string[]; rest: string[]; restStarted: boolean } {
   const options: Record<string, OptionValue> = {};
   const positionals: string[] = [];
@@ -39,10 +39,12 @@ function scan(tokens: string[], specs: OptionSpec[], verb: string | undefined, s
   while (i < tokens.length) {
     const t = tokens[i]!;
     if (t === '--') return { options, positionals, rest: tokens.slice(i + 1), restStarted: true };
-    if (t.startsWith('-') && t !== '-') {
+    // "-5" is a (negative) value, not an option: no option starts with a digit
+    if (t.startsWith('-') && t !== '-' && !/^-\d/.test(t)) {
       const eq = t.startsWith('--') ? t.indexOf('=') : -1;
       const key = eq > 0 ? t.slice(0, eq) : t;
       const opt = findOption(specs, key);
+      if (!opt && passthrough) return { options, positionals, rest: passOn(tokens.slice(i), options), restStarted: true };
       if (!opt) {
         const known = specs.map((o) => `--${o.name}`).join(', ');
         throw usage(`unknown option '${printable(key)}'${verb ? ` for '${verb}'` : ''}`, `options here: ${known}`);
@@ -63,6 +65,12 @@ function scan(tokens: string[], specs: OptionSpec[], verb: string | undefined, s
     i++;
   }
   return { options, positionals, rest: [], restStarted: false };
+}
+
+/** The rest of a passthrough verb's line, less --json, which is ours wherever it stands. */
+function passOn(tokens: string[], options: Record<string, OptionValue>): string[] {
+  if (tokens.includes('--json')) options.json = true;
+  return tokens.filter((t) => t !== '--json');
 }
 
 /** The index of the verb in argv: the first word, or (util-vserver order) the word after the guest name. */
@@ -98,7 +106,7 @@ export function parseArgv(argv: string[], verbs: ReadonlyMap<string, VerbSpec>):
   const required = spec.args.filter((a) => !a.endsWith('?')).length;
   const lead = name === undefined ? [] : [name];
   // with a rest vector, the first word after the positionals starts the command: `exec web1 ls -l`
-  const r = scan(tokens, specs, verb, spec.rest ? spec.args.length - lead.length : Infinity);
+  const r = scan(tokens, specs, verb, spec.rest ? spec.args.length - lead.length : Infinity, spec.passthrough);
   const positionals = [...lead, ...r.positionals];
   if (r.options.help) return { verb, options: r.options, positionals, rest: r.rest };
   if (positionals.length < required) {

@@ -19,6 +19,8 @@ export interface VerbSpec {
   options: OptionSpec[];
   /** Everything after the positionals (or after --) is one argument vector, as for exec. */
   rest?: string;
+  /** Options this verb does not know start the rest vector (they belong to the program it runs, as for ps). */
+  passthrough?: boolean;
   examples: string[];
 }
 

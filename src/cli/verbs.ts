@@ -67,6 +67,32 @@ export const VERBS: Verb[] = [
     examples: ['vserver config web1', 'vserver config web1 stop_timeout', 'vserver config web1 stop_timeout 10'],
     load: () => import('./config.js'),
   },
+  {
+    name: 'limit', summary: 'show or change a guest\'s limits; a running guest gets the change at once', args: [NAME, 'KEY?', 'VALUE?'],
+    options: [],
+    examples: ['vserver limit web1', 'vserver limit web1 memory.max 512M', 'vserver limit web1 cpu.max 1.5',
+      'vserver limit web1 cpu.cpuset 0-1', 'vserver limit web1 pids.max 200', 'vserver limit web1 io.read_bps./dev/sda 50M',
+      'vserver limit web1 rlimits.nofile 4096:8192', 'vserver limit web1 memory.max max'],
+    load: () => import('./limit.js'),
+  },
+  {
+    name: 'stat', summary: 'CPU, memory and uptime of the host and of each running guest (vserver-stat)', args: [], options: [],
+    examples: ['vserver stat', 'vserver stat --json'], load: () => import('./stat.js'),
+  },
+  {
+    name: 'ps', summary: 'ps with a CONTEXT column; ps options pass through; with NAME only that guest', args: ['NAME?'],
+    options: [], rest: 'PS-OPTIONS', passthrough: true,
+    examples: ['vserver ps', 'vserver ps aux', 'vserver ps -eo pid,user,args', 'vserver ps web1', 'vserver ps web1 -o pid,args'],
+    load: () => import('./ps.js'),
+  },
+  {
+    name: 'top', summary: 'live view of the running guests: CPU, memory, pids, I/O, network', args: [],
+    options: [
+      { name: 'sort', short: 's', value: 'string', meta: 'KEY', help: 'cpu (default), mem, pids, io, net, name or ctx' },
+      { name: 'delay', short: 'd', value: 'int', meta: 'S', help: 'seconds between refreshes (default 1)' },
+    ],
+    examples: ['vserver top', 'vserver top --sort mem', 'vserver top > snapshot.txt'], load: () => import('./top.js'),
+  },
 ];
 
 export const VERB_MAP: ReadonlyMap<string, Verb> = new Map(VERBS.map((v) => [v.name, v]));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { checkContextFree } from '../guest/context.js';
 import { toToml, validate } from '../guest/config.js';
+export { parseValue } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
 import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -16,21 +17,12 @@ import { isActive } from './state.js';
 
 type Table = Record<string, unknown>;
 
-/** A value from the command line: TOML syntax if it parses as a value (10, true, ["a"]), else a plain string. */
-export function parseValue(raw: string): unknown {
-  try {
-    return (parseToml(`v = ${raw}`) as Table).v;
-  } catch {
-    return raw;
-  }
-}
-
 export function getKey(cfg: Table, key: string): unknown {
   return key.split('.').reduce<unknown>((t, k) => (t && typeof t === 'object' ? (t as Table)[k] : undefined), cfg);
 }
 
-function setKey(cfg: Table, key: string, value: unknown): void {
-  const parts = key.split('.');
+/** Sets (or with undefined removes) the value at a path of table keys, making tables on the way. */
+export function setPath(cfg: Table, parts: readonly string[], value: unknown): void {
   let t = cfg;
   for (const p of parts.slice(0, -1)) {
     if (typeof t[p] !== 'object' || t[p] === null) t[p] = {};
@@ -51,7 +43,7 @@ export function setConfig(deps: Deps, name: string, key: string, value: unknown)
     const old = deps.store.read(name);
     const file = deps.paths.guestConfig(name);
     const raw = parseToml(readFileSync(file, 'utf8')) as Table;
-    setKey(raw, key, value);
+    setPath(raw, key.split('.'), value);
     const cfg = validate(file, GuestConfigSchema, raw);
     const write = () => writeFileAtomic(file, toToml(raw));
     if (key !== 'context' && key !== 'privileged') {

@@ -2,10 +2,14 @@
 import { GuestStore, readHostConfig } from '../guest/store.js';
 import type { HostConfig } from '../guest/schema.js';
 import { cgroupReader, type CgroupReader } from '../resources/cgroup.js';
+import { readHostFacts } from '../resources/host-facts.js';
+import type { HostFacts } from '../resources/limits.js';
+import { LxcfsDaemon, type Lxcfs } from '../resources/lxcfs.js';
 import { selectRuntime } from '../runtime/select.js';
 import type { Runtime } from '../runtime/types.js';
 import { findStaticBusybox } from '../storage/busybox.js';
 import { Paths } from '../util/paths.js';
+import { join } from 'node:path';
 
 export interface Deps {
   readonly paths: Paths;
@@ -13,12 +17,17 @@ export interface Deps {
   host(): HostConfig;
   runtime(): Promise<Runtime>;
   cgroups(): CgroupReader;
+  /** The host's CPUs, swap accounting, I/O weights, and the block devices named (for limits). */
+  hostFacts(devices: readonly string[]): HostFacts;
+  lxcfs(): Lxcfs;
 }
 
 export interface DepsOverrides {
   runtime?: Runtime;
   cgroups?: CgroupReader;
   host?: HostConfig;
+  hostFacts?: (devices: readonly string[]) => HostFacts;
+  lxcfs?: Lxcfs;
 }
 
 export function makeDeps(root: string, overrides: DepsOverrides = {}): Deps {
@@ -26,12 +35,17 @@ export function makeDeps(root: string, overrides: DepsOverrides = {}): Deps {
   let host = overrides.host;
   let runtime: Promise<Runtime> | undefined = overrides.runtime ? Promise.resolve(overrides.runtime) : undefined;
   let cgroups = overrides.cgroups;
+  let lxcfs = overrides.lxcfs;
   const deps: Deps = {
     paths,
     store: new GuestStore(paths),
     host: () => (host ??= readHostConfig(paths)),
     runtime: () => (runtime ??= selectRuntime(paths, deps.host(), { probeBinary: findStaticBusybox() })),
     cgroups: () => (cgroups ??= cgroupReader()),
+    hostFacts: (devices) => overrides.hostFacts?.(devices) ?? readHostFacts(deps.cgroups().layout, devices),
+    lxcfs: () => (lxcfs ??= new LxcfsDaemon(deps.host().lxcfs, {
+      mountpoint: paths.lxcfsDir, pidfile: paths.lxcfsPidfile, log: paths.lxcfsLog, lock: join(paths.locks, '.lxcfs'),
+    })),
   };
   return deps;
 }

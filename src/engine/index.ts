@@ -1,12 +1,18 @@
 // The engine: every use case the CLI and the daemon call, over one set of parts.
 // Each use case is imported when first called, so that a quick command loads only what it needs.
+import type { Limits } from '../guest/limits-schema.js';
 import type { GuestConfig } from '../guest/schema.js';
+import type { PsTable } from '../resources/ps.js';
+import type { StatRow } from '../resources/stat.js';
 import type { ExecIO } from '../runtime/types.js';
 import { makeDeps, type Deps, type DepsOverrides } from './deps.js';
+import type { LimitResult } from './limit.js';
 import type { StopOptions } from './stop.js';
+import type { TopSampler } from './top.js';
 import type { BuildOptions, GuestInfo } from './types.js';
 
-export type { BuildOptions, GuestInfo } from './types.js';
+export type { BuildOptions, GuestInfo, GuestResources } from './types.js';
+export type { LimitResult } from './limit.js';
 
 export class Engine {
   readonly deps: Deps;
@@ -63,5 +69,28 @@ export class Engine {
   /** Sets one key (dotted for tables); undefined removes it. Takes effect at the next start. */
   async setConfig(name: string, key: string, value: unknown): Promise<GuestConfig> {
     return (await import('./config.js')).setConfig(this.deps, name, key, value);
+  }
+
+  async limits(name: string): Promise<Limits> {
+    return (await import('./limit.js')).showLimits(this.deps, name);
+  }
+
+  /** Changes one limit: a running guest gets it at once (else at its next start), then it is saved. */
+  async setLimit(name: string, key: string, value: string): Promise<LimitResult> {
+    return (await import('./limit.js')).setLimit(this.deps, name, key, value);
+  }
+
+  /** vserver-stat's figures: the host (context 0) and each running guest. */
+  async stat(): Promise<StatRow[]> {
+    return (await import('./stat.js')).statGuests(this.deps);
+  }
+
+  /** ps with the given options, each process marked with its context; `first` may name a guest (see psGuests). */
+  async ps(psOptions: readonly string[], first?: string): Promise<PsTable> {
+    return (await import('./ps.js')).psGuests(this.deps, psOptions, first);
+  }
+
+  async topSampler(): Promise<TopSampler> {
+    return new (await import('./top.js')).TopSampler(this.deps);
   }
 }

@@ -3,7 +3,8 @@ import { closeSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { initPlan } from '../guest/init.js';
 import { checkName } from '../guest/name.js';
-import { buildSpec, clampRlimits, DEFAULT_RLIMITS } from '../runtime/spec.js';
+import { checkLimits, ioDevices, limitsError, loweredRlimits, toResources, wantedRlimits } from '../resources/limits.js';
+import { buildSpec, clampRlimits, DEFAULT_RLIMITS, ociJson } from '../runtime/spec.js';
 import { capabilitySet } from '../security/capabilities.js';
 import { contextRange, idMappings } from '../security/idmap.js';
 import { defaultSeccomp, loadSeccompProfile } from '../security/seccomp.js';
@@ -49,13 +50,26 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   const rootfs = deps.paths.rootfs(name);
   checkRootfs(rootfs, name);
   const init = initPlan(cfg);
+  const facts = deps.hostFacts(ioDevices(cfg.limits));
+  const problems = checkLimits(cfg.limits, facts);
+  if (problems.length > 0) {
+    const file = deps.paths.guestConfig(name);
+    throw limitsError('CONFIG_INVALID', file, problems, `change those limits with 'vserver limit ${name} KEY VALUE', or edit ${file}`);
+  }
+  const wanted = wantedRlimits(cfg.limits, DEFAULT_RLIMITS);
+  const rlimits = clampRlimits(wanted, ownRlimits());
+  const warnings = loweredRlimits(cfg.limits, rlimits);
+  const lxcfs = await deps.lxcfs().prepare();
+  if ('reason' in lxcfs && deps.lxcfs().mode !== 'off' && deps.lxcfs().installed()) {
+    warnings.push(`${lxcfs.reason}; free, uptime and top inside the guest show the host's figures`);
+  }
   const sec = cfg.security;
   const spec = buildSpec({
     name, context: cfg.context, rootfs, hostname: cfg.hostname ?? name, args: init.args, env: init.env,
     cgroupsPath: `/${deps.paths.cgroupName(name)}`,
     capabilities: capabilitySet(sec?.capabilities),
     seccomp: sec?.seccomp_profile ? loadSeccompProfile(sec.seccomp_profile) : defaultSeccomp(),
-    rlimits: clampRlimits(DEFAULT_RLIMITS, ownRlimits()),
+    rlimits, resources: toResources(cfg.limits, facts), extraMounts: 'mounts' in lxcfs ? lxcfs.mounts : [],
     idMappings: cfg.privileged ? undefined : idMappings(contextRange(cfg.context)),
   });
 
@@ -63,7 +77,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   await Revert.run(async (revert) => {
     revert.add('runtime state', () => teardown(deps, name).then(() => undefined));
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
-    writeFileAtomic(join(bundle, 'config.json'), JSON.stringify(spec, null, 1));
+    writeFileAtomic(join(bundle, 'config.json'), ociJson(spec));
     mkdirSync(deps.paths.logDir, { recursive: true });
     const log = openSync(deps.paths.log(name), 'a+', 0o640);
     try {
@@ -79,5 +93,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     throw new VsError('RUNTIME_FAILED', `guest '${name}' stopped right after it started`,
       `its init exited; read ${deps.paths.log(name)} for why`);
   }
-  return guestInfo(name, cfg, after);
+  const info = guestInfo(name, cfg, after);
+  if (warnings.length > 0) info.warnings = warnings;
+  return info;
 }

@@ -1,15 +1,43 @@
 // status, running and list: what the runtime and /proc say now.
 import { checkName } from '../guest/name.js';
+import { guestUsesLxcfs } from '../resources/lxcfs.js';
+import { readIfExists } from '../util/fs.js';
+import { ownRlimits } from '../util/procfs.js';
 import type { Deps } from './deps.js';
 import { guestInfo, isActive, readGuest } from './state.js';
-import type { GuestInfo } from './types.js';
+import type { GuestInfo, GuestResources } from './types.js';
 
 export async function statusGuest(deps: Deps, name: string): Promise<GuestInfo> {
   checkName(name);
   const { cfg, rt } = await readGuest(deps, name);
   const info = guestInfo(name, cfg, rt);
-  if (info.state !== 'stopped') info.processes = deps.cgroups().pids(deps.paths.cgroupName(name)).length;
+  if (info.state !== 'stopped') {
+    const cg = deps.cgroups();
+    const cgName = deps.paths.cgroupName(name);
+    info.processes = cg.pids(cgName).length;
+    if (info.pid !== undefined) info.resources = resourcesOf(deps, cgName, info.pid);
+  }
   return info;
+}
+
+function resourcesOf(deps: Deps, cgName: string, pid: number): GuestResources {
+  const cg = deps.cgroups();
+  const limitsText = readIfExists(`/proc/${pid}/limits`);
+  const rlimits = limitsText === undefined ? undefined
+    : Object.fromEntries([...ownRlimits(limitsText)].map(([k, val]) => [k.slice('RLIMIT_'.length).toLowerCase(), val]));
+  return {
+    limits: cg.limits(cgName), usage: cg.usage(cgName), events: cg.events(cgName), rlimits,
+    lxcfs: lxcfsNote(deps, pid),
+  };
+}
+
+function lxcfsNote(deps: Deps, pid: number): GuestResources['lxcfs'] {
+  if (guestUsesLxcfs(pid)) return { inUse: true, note: "lxcfs: free, uptime, top and /proc/cpuinfo inside show the guest's own limits and uptime" };
+  const lx = deps.lxcfs();
+  const why = lx.mode === 'off' ? 'lxcfs is off in vserver.toml'
+    : !lx.installed() ? 'lxcfs is not installed (apt-get install lxcfs)'
+      : 'lxcfs was not running when the guest started (restart the guest to use it)';
+  return { inUse: false, note: `host values: free, uptime, top and /proc/cpuinfo inside show the host's figures; ${why}` };
 }
 
 export async function listGuests(deps: Deps): Promise<GuestInfo[]> {

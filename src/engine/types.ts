@@ -1,4 +1,6 @@
 // What the engine reports about a guest; the CLI prints it, the API serves it.
+import type { CgroupEvents, CgroupLimits, CgroupUsage } from '../resources/cgroup.js';
+
 export type GuestState = 'running' | 'stopped' | 'paused' | 'created' | 'broken';
 
 export interface GuestInfo {
@@ -18,8 +20,20 @@ export interface GuestInfo {
   privileged?: boolean;
   /** Host ids that guest ids 0..size-1 map to (unprivileged guests). */
   idmap?: { base: number; size: number };
-  /** Things the administrator should know, for example that the guest is privileged. */
+  /** Limits in force and what the guest used, for a running guest (status). */
+  resources?: GuestResources;
+  /** Things the user should know that did not stop the command. */
   warnings?: string[];
+}
+
+export interface GuestResources {
+  limits?: CgroupLimits;
+  usage?: CgroupUsage;
+  events?: CgroupEvents;
+  /** The guest init's rlimits, by name (nofile, nproc, ...); Infinity = unlimited. */
+  rlimits?: Record<string, { soft: number; hard: number }>;
+  /** Whether free, uptime, top and /proc/cpuinfo inside show the guest's own figures (lxcfs), and if not, why. */
+  lxcfs: { inUse: boolean; note: string };
 }
 
 export interface BuildOptions {

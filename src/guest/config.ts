@@ -83,3 +83,12 @@ export function toToml(data: Record<string, unknown>): string {
   const clean = JSON.parse(JSON.stringify(data)) as Record<string, unknown>;
   return stringifyToml(clean) + '\n';
 }
+
+/** A value from the command line: TOML syntax if it parses as a value (10, true, ["a"]), else a plain string. */
+export function parseValue(raw: string): unknown {
+  try {
+    return (parseToml(`v = ${raw}`) as Record<string, unknown>).v;
+  } catch {
+    return raw;
+  }
+}

@@ -2,12 +2,14 @@
 import * as v from 'valibot';
 import { isCapabilityName } from '../security/capabilities.js';
 import { parseSignal } from '../util/proc.js';
+import { LimitsSchema } from './limits-schema.js';
 
 export const CONTEXT_MIN = 2;
 export const CONTEXT_MAX = 49151;
 export const INIT_STYLES = ['plain', 'cmd', 'sysv', 'systemd', 'openrc'] as const;
 export const BACKENDS = ['dir', 'overlay'] as const;
 export const RUNTIMES = ['auto', 'runc', 'crun'] as const;
+export const LXCFS_MODES = ['auto', 'off'] as const;
 
 const int = (min: number, max: number) =>
   v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(min, `must be at least ${min}`),
@@ -52,6 +54,7 @@ export const GuestConfigSchema = v.pipe(
     /** true: no user namespace, guest root is host root (weaker; status warns). */
     privileged: v.optional(v.boolean(), false),
     security: v.optional(SecuritySchema),
+    limits: v.optional(LimitsSchema),
   }),
   v.forward(v.check((c) => c.init !== 'cmd' || c.cmd !== undefined, 'is required when init = "cmd"'), ['cmd']),
 );
@@ -64,6 +67,8 @@ export const HostConfigSchema = v.strictObject({
   runtime_path: v.optional(absolutePath),
   context_min: v.optional(int(CONTEXT_MIN, CONTEXT_MAX), 100),
   stop_timeout: v.optional(int(0, 86400), 30),
+  /** auto: guests see their own figures in /proc through lxcfs when it is installed; off: never. */
+  lxcfs: v.optional(v.picklist(LXCFS_MODES, `must be one of: ${LXCFS_MODES.join(', ')}`), 'auto'),
 });
 
 export type HostConfig = v.InferOutput<typeof HostConfigSchema>;

@@ -1,7 +1,12 @@
-// Reading the host's cgroup tree: one interface, one implementation per layout.
-import { existsSync, readFileSync, readdirSync, realpathSync, rmdirSync, statSync } from 'node:fs';
+// Reading the host's cgroup tree: one interface, one implementation per layout (cgroup-v1.ts, cgroup-v2.ts).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { errnoOf } from '../util/errors.js';
+import { CgroupV1 } from './cgroup-v1.js';
+import { CgroupV2 } from './cgroup-v2.js';
+
+export { CgroupV1 } from './cgroup-v1.js';
+export { CgroupV2 } from './cgroup-v2.js';
+export { treePids } from './cgroup-files.js';
 
 export type CgroupLayout = 'v1' | 'hybrid' | 'v2';
 
@@ -12,118 +17,79 @@ export function detectLayout(root = CGROUP_ROOT): CgroupLayout {
   return existsSync(join(root, 'unified', 'cgroup.controllers')) ? 'hybrid' : 'v1';
 }
 
+/** What a guest has used so far: counters only, cheap enough to read every second for every guest. */
+export interface CgroupUsage {
+  /** CPU time in microseconds: in all, in user mode, in the kernel. */
+  cpuUsec: number;
+  userUsec: number;
+  systemUsec: number;
+  /** Memory charged to the guest now, in bytes (page cache included), and its hard limit (Infinity: none). */
+  memoryBytes: number;
+  memoryMax: number;
+  /** Tasks: processes and their threads. */
+  tasks: number;
+  ioReadBytes: number;
+  ioWriteBytes: number;
+}
+
+/** Per-device block I/O throttles; a missing or Infinity rate means no limit. */
+export interface IoDeviceLimit {
+  /** MAJOR:MINOR */
+  device: string;
+  readBps?: number;
+  writeBps?: number;
+  readIops?: number;
+  writeIops?: number;
+}
+
+/** The limits the kernel enforces now; Infinity = no limit. */
+export interface CgroupLimits {
+  memoryMax: number;
+  /** cgroup v2 memory.high; on v1 the soft limit. */
+  memoryHigh: number;
+  /** Swap on top of memoryMax; undefined where swap is not accounted. */
+  swapMax?: number;
+  /** CPU time per second of wall time, in cores (cpu.max quota / period). */
+  cpuMaxCores: number;
+  /** v2 cpu.weight (1-10000, default 100). */
+  cpuWeight?: number;
+  /** v1 cpu.shares (2-262144, default 1024). */
+  cpuShares?: number;
+  /** The CPUs the guest may run on, as a list ("0-1"). */
+  cpuset?: string;
+  pidsMax: number;
+  ioWeight?: number;
+  io: IoDeviceLimit[];
+}
+
+/** What happened at the limits since the guest started. */
+export interface CgroupEvents {
+  /** Memory high-water mark in bytes, where the kernel keeps one. */
+  memoryPeak?: number;
+  oomKills: number;
+  /** Time the guest was held back by its CPU max, in microseconds, and in how many periods. */
+  throttledUsec: number;
+  throttledPeriods: number;
+  /** Forks refused by the pids limit. */
+  pidsRefused: number;
+}
+
 export interface CgroupReader {
   readonly layout: CgroupLayout;
   /** Directories that hold the cgroup of this name, one per hierarchy. */
   dirs(name: string): string[];
   /** PIDs of every process in the cgroup and its children. */
   pids(name: string): number[];
+  /** Names of the cgroups at the top of the tree that start with prefix. */
+  list(prefix: string): string[];
   /** Removes the cgroup (all hierarchies, children first); returns the directories that could not go. */
   remove(name: string): string[];
-}
-
-function readLines(file: string): string[] {
-  try {
-    return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENODEV') return [];
-    throw e;
-  }
-}
-
-function subdirs(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(dir, d.name));
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return [];
-    throw e;
-  }
-}
-
-/** PIDs in dir and below. */
-export function treePids(dir: string): number[] {
-  const out = readLines(join(dir, 'cgroup.procs')).map(Number);
-  for (const d of subdirs(dir)) out.push(...treePids(d));
-  return out;
-}
-
-/** rmdir children first; a cgroup directory can only go when it has no processes and no children. */
-function removeTree(dir: string, failed: string[]): void {
-  for (const d of subdirs(dir)) removeTree(d, failed);
-  try {
-    rmdirSync(dir);
-  } catch (e) {
-    if (errnoOf(e) !== 'ENOENT') failed.push(dir);
-  }
-}
-
-export class CgroupV2 implements CgroupReader {
-  readonly layout: CgroupLayout = 'v2';
-  constructor(readonly root = CGROUP_ROOT) {}
-
-  dirs(name: string): string[] {
-    const d = join(this.root, name);
-    return existsSync(d) ? [d] : [];
-  }
-
-  pids(name: string): number[] {
-    return treePids(join(this.root, name));
-  }
-
-  remove(name: string): string[] {
-    const failed: string[] = [];
-    for (const d of this.dirs(name)) removeTree(d, failed);
-    return failed;
-  }
-}
-
-export class CgroupV1 implements CgroupReader {
-  readonly layout: CgroupLayout;
-  /** Hierarchy roots, one per mount (co-mounted controllers counted once). */
-  readonly hierarchies: string[];
-
-  constructor(readonly root = CGROUP_ROOT, layout: CgroupLayout = 'v1') {
-    this.layout = layout;
-    const seen = new Set<string>();
-    this.hierarchies = [];
-    for (const d of subdirs(root)) {
-      let real: string;
-      try {
-        real = realpathSync(d);
-        if (!statSync(join(real, 'cgroup.procs')).isFile()) continue;
-      } catch {
-        continue;
-      }
-      if (!seen.has(real)) {
-        seen.add(real);
-        this.hierarchies.push(d);
-      }
-    }
-  }
-
-  /** The hierarchy that counts processes: pids if mounted, else any. */
-  private countingHierarchy(): string | undefined {
-    for (const c of ['pids', 'memory', 'cpu', 'systemd', 'unified']) {
-      const h = this.hierarchies.find((x) => x.endsWith(`/${c}`));
-      if (h) return h;
-    }
-    return this.hierarchies[0];
-  }
-
-  dirs(name: string): string[] {
-    return this.hierarchies.map((h) => join(h, name)).filter((d) => existsSync(d));
-  }
-
-  pids(name: string): number[] {
-    const h = this.countingHierarchy();
-    return h ? treePids(join(h, name)) : [];
-  }
-
-  remove(name: string): string[] {
-    const failed: string[] = [];
-    for (const d of this.dirs(name)) removeTree(d, failed);
-    return failed;
-  }
+  /** Counters; undefined when the cgroup does not exist. */
+  usage(name: string): CgroupUsage | undefined;
+  limits(name: string): CgroupLimits | undefined;
+  events(name: string): CgroupEvents | undefined;
+  /** Sets per-device I/O throttles directly: OCI runtimes cannot update these on a running container. */
+  writeIoLimits(name: string, limits: readonly IoDeviceLimit[]): void;
 }
 
 export function cgroupReader(root = CGROUP_ROOT): CgroupReader {

@@ -1,5 +1,5 @@
 // Builds the OCI config.json of a guest from plain data; no I/O here.
-import type { OciIdMapping, OciMount, OciNamespace, OciRlimit, OciSeccomp, OciSpec } from './oci-types.js';
+import type { OciIdMapping, OciMount, OciNamespace, OciResources, OciRlimit, OciSeccomp, OciSpec } from './oci-types.js';
 
 export const OCI_VERSION = '1.0.2';
 
@@ -20,6 +20,8 @@ export interface SpecInput {
   rlimits?: OciRlimit[];
   /** User namespace mappings; absent for a privileged guest (guest root is host root). */
   idMappings?: OciIdMapping[];
+  /** cgroup limits (memory, cpu, pids, blockIO, unified); the device rules are always ours. */
+  resources?: Omit<OciResources, 'devices'>;
 }
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -92,10 +94,20 @@ export function buildSpec(input: SpecInput): OciSpec {
       namespaces,
       ...(input.idMappings ? { uidMappings: input.idMappings, gidMappings: input.idMappings } : {}),
       cgroupsPath: input.cgroupsPath,
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      resources: { devices: [{ allow: false, access: 'rwm' }], ...input.resources },
       seccomp: input.seccomp,
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
     },
   };
+}
+
+/** RLIM_INFINITY, which no JavaScript number can carry exactly. */
+const RLIM_INFINITY = '18446744073709551615';
+const INFINITY_MARK = '"@@rlim-infinity@@"';
+
+/** config.json text: like JSON.stringify, but an unlimited rlimit is written as the kernel's RLIM_INFINITY. */
+export function ociJson(spec: unknown): string {
+  return JSON.stringify(spec, (_k, v: unknown) => (v === Infinity ? '@@rlim-infinity@@' : v), 1)
+    .replaceAll(INFINITY_MARK, RLIM_INFINITY);
 }

@@ -34,6 +34,10 @@ export class Paths {
   /** Bundle (config.json) the runtime was started with; lives on tmpfs, gone after reboot. */
   bundle(name: string): string { return join(this.run, 'bundles', name); }
   get runtimeCache(): string { return join(this.run, 'runtime.json'); }
+  /** Where this installation mounts its own lxcfs when the host runs none. */
+  get lxcfsDir(): string { return join(this.run, 'lxcfs'); }
+  get lxcfsPidfile(): string { return join(this.run, 'lxcfs.pid'); }
+  get lxcfsLog(): string { return join(this.logDir, 'lxcfs.log'); }
 
   /** Name of the guest's cgroup, unique on the host across installations. */
   cgroupName(name: string): string {

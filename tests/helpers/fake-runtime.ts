@@ -1,8 +1,11 @@
 // An in-memory OCI runtime and cgroup reader, so that the engine's logic can be tested without root.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CgroupReader } from '../../src/resources/cgroup.js';
-import type { OciSpec } from '../../src/runtime/oci-types.js';
+import type { CgroupEvents, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit } from '../../src/resources/cgroup.js';
+import type { HostFacts } from '../../src/resources/limits.js';
+import type { Lxcfs, LxcfsResult } from '../../src/resources/lxcfs.js';
+import type { OciResources, OciSpec } from '../../src/runtime/oci-types.js';
+import { VsError } from '../../src/util/errors.js';
 import type { ExecIO, Runtime, RuntimeState } from '../../src/runtime/types.js';
 
 export class FakeRuntime implements Runtime {
@@ -46,16 +49,61 @@ export class FakeRuntime implements Runtime {
     return 0;
   }
 
-  async update(): Promise<void> {}
+  updates: OciResources[] = [];
+  /** The next update fails with this message (the one after succeeds, as a revert would). */
+  failNextUpdate?: string;
+
+  async update(id: string, resources: OciResources): Promise<void> {
+    this.calls.push(`update ${id}`);
+    const fail = this.failNextUpdate;
+    this.failNextUpdate = undefined;
+    if (fail) throw new VsError('RUNTIME_FAILED', fail, 'see the message');
+    this.updates.push(resources);
+  }
 }
 
 export class FakeCgroups implements CgroupReader {
   readonly layout = 'v2' as const;
   removed: string[] = [];
+  ioWrites: IoDeviceLimit[][] = [];
+  io: IoDeviceLimit[] = [];
   dirs(): string[] { return []; }
-  pids(): number[] { return [1]; }
+  /** None: whatever the engine does to a guest's processes must never reach a real process from a unit test. */
+  pids(): number[] { return []; }
+  list(): string[] { return []; }
   remove(name: string): string[] {
     this.removed.push(name);
     return [];
+  }
+  usage(): CgroupUsage {
+    return { cpuUsec: 0, userUsec: 0, systemUsec: 0, memoryBytes: 0, memoryMax: Infinity, tasks: 1, ioReadBytes: 0, ioWriteBytes: 0 };
+  }
+  limits(): CgroupLimits {
+    return { memoryMax: Infinity, memoryHigh: Infinity, cpuMaxCores: Infinity, pidsMax: Infinity, io: this.io };
+  }
+  events(): CgroupEvents {
+    return { oomKills: 0, throttledUsec: 0, throttledPeriods: 0, pidsRefused: 0 };
+  }
+  writeIoLimits(_name: string, limits: readonly IoDeviceLimit[]): void {
+    this.ioWrites.push([...limits]);
+  }
+}
+
+/** A host with two CPUs, swap accounting, no BFQ, and one disk /dev/vda (254:0). */
+export function fakeHostFacts(devices: readonly string[]): HostFacts {
+  return {
+    layout: 'v2', cpus: [0, 1], ioWeight: false, swapAccounting: true,
+    devices: new Map(devices.map((d) => [d, d === '/dev/vda' || d === '254:0' ? { id: '254:0' } : { error: `names ${d}, which does not exist on this host` }])),
+  };
+}
+
+export class FakeLxcfs implements Lxcfs {
+  readonly mode = 'auto' as const;
+  prepared = 0;
+  constructor(private readonly result: LxcfsResult = { reason: 'lxcfs is not installed (apt-get install lxcfs)' }) {}
+  installed(): boolean { return 'mounts' in this.result; }
+  async prepare(): Promise<LxcfsResult> {
+    this.prepared++;
+    return this.result;
   }
 }

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupReader } from '../../src/resources/cgroup.js';
+import { stopLxcfs } from '../../src/resources/lxcfs.js';
 import { Paths } from '../../src/util/paths.js';
 import { run } from '../../src/util/proc.js';
 import { which } from '../../src/util/which.js';
@@ -74,11 +75,22 @@ export class TestRoot {
     for (const id of await runtimeList(state)) {
       await run(runcPath(), ['--root', state, 'delete', '--force', id]);
     }
+    // the lxcfs a start launched for this root: unmounted before the tree goes (rm would descend into it)
+    await this.stopLxcfs();
     const cg = cgroupReader();
     for (const h of hierarchies()) {
       for (const d of safeReaddir(h)) if (d.startsWith(this.paths.cgroupPrefix)) cg.remove(d);
     }
     rmSync(this.root, { recursive: true, force: true });
+  }
+
+  stopLxcfs(): Promise<void> {
+    return stopLxcfs({ mountpoint: this.paths.lxcfsDir, pidfile: this.paths.lxcfsPidfile });
+  }
+
+  /** The init PID of a running guest. */
+  async pid(name: string): Promise<number> {
+    return (JSON.parse(await this.ok(['status', name, '--json'])) as { pid: number }).pid;
   }
 }
 

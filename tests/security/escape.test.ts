@@ -153,8 +153,8 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
   });
 
   it('shows the privileged guest with a warning in status', async () => {
-    const s = await t.ok(['status', 'priv']);
-    expect(s).toMatch(/warning: privileged guest/);
-    expect(await t.ok(['status', 'unpriv'])).not.toMatch(/warning/);
+    const s = await t.cli(['status', 'priv']);
+    expect(s.stderr).toMatch(/warning: privileged guest/);
+    expect((await t.cli(['status', 'unpriv'])).stderr).not.toMatch(/warning/);
   });
 });

@@ -17,6 +17,20 @@ function usageError(argv: string[]): VsError {
 }
 
 describe('parseArgv', () => {
+  it('hands ps options on to ps, in either word order, keeping --json for itself', () => {
+    expect(parse(['ps', '-ef'])).toMatchObject({ verb: 'ps', positionals: [], rest: ['-ef'] });
+    expect(parse(['ps', 'aux'])).toMatchObject({ verb: 'ps', positionals: ['aux'], rest: [] });
+    expect(parse(['ps', '-o', 'pid,args', '--json'])).toMatchObject({ rest: ['-o', 'pid,args'], options: { json: true } });
+    expect(parse(['ps', 'web1', '-o', 'pid,args'])).toMatchObject({ positionals: ['web1'], rest: ['-o', 'pid,args'] });
+    expect(parse(['web1', 'ps', '-f'])).toMatchObject({ verb: 'ps', positionals: ['web1'], rest: ['-f'] });
+    // other verbs still refuse options they do not know
+    expect(usageError(['stat', '-ef']).message).toMatch(/unknown option '-ef' for 'stat'/);
+  });
+
+  it('reads a negative number as a value, not an option', () => {
+    expect(parse(['limit', 'web1', 'memory.max', '-5'])).toMatchObject({ verb: 'limit', positionals: ['web1', 'memory.max', '-5'] });
+  });
+
   it('takes the verb first', () => {
     expect(parse(['start', 'web1'])).toMatchObject({ verb: 'start', positionals: ['web1'] });
   });

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -34,16 +34,80 @@ describe('cgroup v2 reader', () => {
   });
 });
 
+describe('cgroup v2 reader: usage, limits and events', () => {
+  const r = new CgroupV2(join(FIX, 'v2'));
+  it('reads what a guest used', () => {
+    expect(r.usage('vserver-web1')).toEqual({
+      cpuUsec: 2_500_000, userUsec: 2_000_000, systemUsec: 500_000, memoryBytes: 47_185_920, memoryMax: 64 * 2 ** 20,
+      tasks: 4, ioReadBytes: 1_048_576 + 2048, ioWriteBytes: 4096,
+    });
+  });
+  it('reads the limits in force', () => {
+    expect(r.limits('vserver-web1')).toEqual({
+      memoryMax: 64 * 2 ** 20, memoryHigh: 48 * 2 ** 20, swapMax: 0, cpuMaxCores: 0.5, cpuWeight: 200, cpuset: '1',
+      pidsMax: 50, ioWeight: 100, io: [{ device: '254:0', readBps: 10_485_760, writeBps: undefined, readIops: undefined, writeIops: 500 }],
+    });
+  });
+  it('reads "max" as no limit, and the effective cpuset when none is set', () => {
+    expect(r.limits('vserver-idle')).toMatchObject({
+      memoryMax: Infinity, memoryHigh: Infinity, swapMax: Infinity, cpuMaxCores: Infinity, cpuWeight: 100, cpuset: '0-1',
+      pidsMax: Infinity, ioWeight: undefined, io: [],
+    });
+  });
+  it('reads OOM kills, throttling, refused forks and the high-water mark', () => {
+    expect(r.events('vserver-web1')).toEqual({ memoryPeak: 67_043_328, oomKills: 2, throttledUsec: 1_500_000, throttledPeriods: 120, pidsRefused: 3 });
+    expect(r.events('vserver-idle')).toEqual({ memoryPeak: undefined, oomKills: 0, throttledUsec: 0, throttledPeriods: 0, pidsRefused: 0 });
+  });
+  it('answers undefined for a guest without a cgroup', () => {
+    expect(r.usage('vserver-none')).toBeUndefined();
+    expect(r.limits('vserver-none')).toBeUndefined();
+    expect(r.events('vserver-none')).toBeUndefined();
+  });
+  it('lists the guests by prefix', () => {
+    expect(r.list('vserver-').sort()).toEqual(['vserver-idle', 'vserver-web1']);
+  });
+  it('writes device throttles in io.max form', () => {
+    const root = mkdtempSync(join(tmpdir(), 'cg-'));
+    tmps.push(root);
+    cpSync(join(FIX, 'v2'), root, { recursive: true });
+    new CgroupV2(root).writeIoLimits('vserver-web1', [{ device: '254:0', readBps: 1024, writeIops: Infinity }]);
+    expect(readFileSync(join(root, 'vserver-web1/io.max'), 'utf8')).toBe('254:0 rbps=1024 wbps=max riops=max wiops=max');
+  });
+});
+
 describe('cgroup v1 reader', () => {
   const r = new CgroupV1(join(FIX, 'v1'), 'hybrid');
   it('counts each co-mounted hierarchy once', () => {
-    expect(r.hierarchies.map((h) => h.split('/').pop()).sort()).toEqual(['cpu,cpuacct', 'memory', 'pids', 'systemd', 'unified']);
+    expect(r.hierarchies.map((h) => h.split('/').pop()).sort())
+      .toEqual(['blkio', 'cpu,cpuacct', 'cpuset', 'memory', 'pids', 'systemd', 'unified']);
+  });
+  it('reads usage, limits and events from each controller\'s hierarchy', () => {
+    expect(r.usage('vserver-web1')).toEqual({
+      cpuUsec: 4_000_000, userUsec: 3_000_000, systemUsec: 1_000_000, memoryBytes: 30 * 2 ** 20, memoryMax: 64 * 2 ** 20,
+      tasks: 3, ioReadBytes: 2_097_152 + 1024, ioWriteBytes: 8192,
+    });
+    expect(r.limits('vserver-web1')).toEqual({
+      memoryMax: 64 * 2 ** 20, memoryHigh: Infinity, swapMax: 32 * 2 ** 20, cpuMaxCores: 1.5, cpuShares: 512, cpuset: '1',
+      pidsMax: 50, ioWeight: 100, io: [{ device: '254:0', readBps: 10_485_760, writeIops: 500 }],
+    });
+    expect(r.events('vserver-web1')).toEqual({ memoryPeak: 66_060_288, oomKills: 1, throttledUsec: 350_000, throttledPeriods: 7, pidsRefused: 2 });
+  });
+  it('lists the guests from the counting hierarchy', () => {
+    expect(r.list('vserver-')).toEqual(['vserver-web1']);
+  });
+  it('clears a device throttle by writing 0', () => {
+    const root = mkdtempSync(join(tmpdir(), 'cg-'));
+    tmps.push(root);
+    cpSync(join(FIX, 'v1'), root, { recursive: true, verbatimSymlinks: true });
+    new CgroupV1(root, 'hybrid').writeIoLimits('vserver-web1', [{ device: '254:0', writeBps: 2048 }]);
+    expect(readFileSync(join(root, 'blkio/vserver-web1/blkio.throttle.read_bps_device'), 'utf8')).toBe('254:0 0');
+    expect(readFileSync(join(root, 'blkio/vserver-web1/blkio.throttle.write_bps_device'), 'utf8')).toBe('254:0 2048');
   });
   it('counts processes from the pids hierarchy', () => {
     expect(r.pids('vserver-web1')).toEqual([2001, 2002, 2003]);
   });
   it('finds the guest in every hierarchy', () => {
-    expect(r.dirs('vserver-web1')).toHaveLength(5);
+    expect(r.dirs('vserver-web1')).toHaveLength(7);
   });
 });
 

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/index.js';
 import { findStaticBusybox } from '../../src/storage/busybox.js';
 import { VsError } from '../../src/util/errors.js';
-import { FakeCgroups, FakeRuntime } from '../helpers/fake-runtime.js';
+import { fakeHostFacts, FakeCgroups, FakeLxcfs, FakeRuntime } from '../helpers/fake-runtime.js';
 
 let root: string;
 let rt: FakeRuntime;
@@ -16,7 +16,7 @@ beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'vse-'));
   rt = new FakeRuntime();
   cg = new FakeCgroups();
-  engine = new Engine(root, { runtime: rt, cgroups: cg });
+  engine = new Engine(root, { runtime: rt, cgroups: cg, hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
@@ -158,6 +158,97 @@ describe('config', () => {
     await expect(engine.setConfig('b', 'context', 100)).rejects.toThrow(/context 100 is already used by guest 'a'/);
     await engine.setConfig('b', 'context', 200);
     expect((await engine.config('b')).context).toBe(200);
+  });
+});
+
+describe('limits', () => {
+  const LIMITS = '[limits.memory]\nmax = "64M"\n[limits.cpu]\nmax = 0.5\ncpuset = "1"\n[limits.pids]\nmax = 50\n' +
+    '[limits.io.read_bps]\n"/dev/vda" = "1M"\n[limits.rlimits]\nnofile = 4096\n';
+  const configText = () => readFileSync(join(root, 'etc/vserver/guests/web1.toml'), 'utf8');
+
+  it('starts a guest with its resources, rlimits and the lxcfs mounts in the spec', async () => {
+    const lx = new FakeLxcfs({ mountpoint: '/l', mounts: [{ destination: '/proc/meminfo', type: 'bind', source: '/l/proc/meminfo', options: ['bind', 'ro'] }] });
+    engine = new Engine(root, { runtime: rt, cgroups: cg, hostFacts: fakeHostFacts, lxcfs: lx });
+    fakeGuest('web1', 100, LIMITS);
+    await engine.start('web1');
+    const spec = rt.containers.get('web1')!.spec;
+    expect(spec.linux.resources).toMatchObject({
+      memory: { limit: 64 * 2 ** 20 }, cpu: { quota: 50_000, period: 100_000, cpus: '1' }, pids: { limit: 50 },
+      blockIO: { throttleReadBpsDevice: [{ major: 254, minor: 0, rate: 2 ** 20 }] },
+    });
+    expect(spec.process.rlimits).toContainEqual({ type: 'RLIMIT_NOFILE', soft: 4096, hard: 4096 });
+    expect(spec.mounts.at(-1)).toMatchObject({ destination: '/proc/meminfo', source: '/l/proc/meminfo' });
+    expect(lx.prepared).toBe(1);
+  });
+
+  it('refuses to start with a cpuset the host does not have, naming the file and key', async () => {
+    fakeGuest('web1', 100, '[limits.cpu]\ncpuset = "5"\n');
+    await expect(engine.start('web1')).rejects.toThrow(/web1.toml: key 'limits.cpu.cpuset' names CPU 5, which this host does not have/);
+    expect(rt.calls.filter((c) => c.startsWith('run'))).toEqual([]);
+  });
+
+  it('saves a limit of a stopped guest for its next start', async () => {
+    fakeGuest('web1', 100);
+    const r = await engine.setLimit('web1', 'memory.max', '256M');
+    expect(r).toMatchObject({ live: false, value: '256M', limits: { memory: { max: '256M' } } });
+    expect((await engine.config('web1')).limits?.memory?.max).toBe('256M');
+    expect(rt.calls.filter((c) => c.startsWith('update'))).toEqual([]);
+  });
+
+  it('updates a running guest through the runtime, lifting what the config no longer sets, then saves', async () => {
+    fakeGuest('web1', 100, LIMITS);
+    await engine.start('web1');
+    await engine.setLimit('web1', 'memory.max', '256M');
+    expect(rt.updates.at(-1)).toMatchObject({ memory: { limit: 256 * 2 ** 20, swap: -1 }, pids: { limit: 50 }, cpu: { cpus: '1' } });
+    expect(cg.ioWrites.at(-1)).toEqual([{ device: '254:0', readBps: 2 ** 20 }]);
+    expect(configText()).toMatch(/max = "256M"/);
+    await engine.setLimit('web1', 'pids.max', 'max');
+    expect(rt.updates.at(-1)?.pids).toEqual({ limit: -1 });
+    // a device no longer named is cleared
+    cg.io = [{ device: '254:0', readBps: 2 ** 20 }];
+    await engine.setLimit('web1', 'io.read_bps./dev/vda', 'max');
+    expect(cg.ioWrites.at(-1)).toEqual([{ device: '254:0', readBps: Infinity }]);
+  });
+
+  it('leaves the config untouched and puts the old limits back when the runtime refuses', async () => {
+    fakeGuest('web1', 100, LIMITS);
+    await engine.start('web1');
+    const before = configText();
+    rt.failNextUpdate = 'unable to set memory limit to 16777216 (current usage: 42369024)';
+    const e = await engine.setLimit('web1', 'memory.max', '16M').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(VsError);
+    expect((e as VsError).hint).toMatch(/^the config was not changed/);
+    expect(configText()).toBe(before);
+    expect(rt.updates.at(-1)?.memory?.limit).toBe(64 * 2 ** 20);
+  });
+
+  it('refuses bad values and unknown keys with their own codes and changes nothing', async () => {
+    fakeGuest('web1', 100, LIMITS);
+    const before = configText();
+    const cases: [string, string, string, RegExp][] = [
+      ['memory.max', 'lots', 'INVALID_VALUE', /memory.max must be a size such as 512M/],
+      ['memory.max', '-5', 'INVALID_VALUE', /memory.max must not be negative/],
+      ['memory.max', '1M', 'INVALID_VALUE', /at least 8M/],
+      ['cpu.cpuset', '0-7', 'INVALID_VALUE', /names CPUs 2-7, which this host does not have \(it has 0-1\)/],
+      ['io.read_bps./dev/nope', '1M', 'INVALID_VALUE', /\/dev\/nope, which does not exist/],
+      ['io.weight', '100', 'INVALID_VALUE', /BFQ/],
+      ['memory.low', '1G', 'USAGE', /unknown limit key 'memory.low'/],
+    ];
+    for (const [key, value, want, msg] of cases) {
+      const e = await engine.setLimit('web1', key, value).catch((x: unknown) => x);
+      expect({ key, code: (e as VsError).code }).toEqual({ key, code: want });
+      expect((e as VsError).message).toMatch(msg);
+    }
+    expect(configText()).toBe(before);
+    expect(await code(engine.setLimit('nope', 'memory.max', '1G'))).toBe('NOT_FOUND');
+  });
+
+  it('gives new commands in a running guest the new rlimits through the bundle', async () => {
+    fakeGuest('web1', 100, LIMITS);
+    await engine.start('web1');
+    await engine.setLimit('web1', 'rlimits.nofile', '2048:4096');
+    const spec = JSON.parse(readFileSync(join(root, 'run/vserver/bundles/web1/config.json'), 'utf8'));
+    expect(spec.process.rlimits).toContainEqual({ type: 'RLIMIT_NOFILE', soft: 2048, hard: 4096 });
   });
 });
 

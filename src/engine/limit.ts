@@ -1,0 +1,128 @@
+// vserver limit: change one limit of a guest; a running guest gets it at once, then the config is saved.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import * as v from 'valibot';
+import { toToml, validate } from '../guest/config.js';
+import { LimitsSchema, type Limits } from '../guest/limits-schema.js';
+import { checkName, printable } from '../guest/name.js';
+import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
+import {
+  checkLimits, ioDeviceChanges, ioDeviceLimits, ioDevices, limitExample, limitKeyPath, limitsError, LIMIT_KEYS, limitValue, loweredRlimits,
+  toResources, wantedRlimits, type HostFacts,
+} from '../resources/limits.js';
+import { setProcessRlimits } from '../resources/prlimit.js';
+import type { OciRlimit, OciSpec } from '../runtime/oci-types.js';
+import { clampRlimits, DEFAULT_RLIMITS, ociJson } from '../runtime/spec.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { VsError } from '../util/errors.js';
+import { readIfExists } from '../util/fs.js';
+import { withLock } from '../util/lock.js';
+import { ownRlimits } from '../util/procfs.js';
+import { setPath } from './config.js';
+import type { Deps } from './deps.js';
+import { isActive } from './state.js';
+
+type Table = Record<string, unknown>;
+
+export interface LimitResult {
+  name: string;
+  key: string;
+  value: unknown;
+  /** True when the running guest got the new limit now; false when it takes effect at the next start. */
+  live: boolean;
+  limits: Limits;
+  warnings: string[];
+}
+
+export function showLimits(deps: Deps, name: string): Limits {
+  return deps.store.read(checkName(name)).limits ?? {};
+}
+
+function invalid(name: string, key: string, raw: string, limits: unknown): VsError | undefined {
+  const r = v.safeParse(LimitsSchema, limits, { abortEarly: false });
+  if (r.success) return undefined;
+  const what = r.issues.slice(0, 4).map((i) => {
+    const k = (i.path ?? []).map((p) => p.key as string).join('.');
+    return /^(must|is) /.test(i.message) ? `${k} ${i.message}` : `${k}: ${i.message}`;
+  });
+  return new VsError('INVALID_VALUE', `cannot set ${key} to '${printable(raw)}': ${what.join('; ')}`,
+    `nothing was changed; for example: vserver limit ${name} ${key} ${limitExample(key)}`);
+}
+
+export function setLimit(deps: Deps, name: string, key: string, raw: string): Promise<LimitResult> {
+  checkName(name);
+  const path = limitKeyPath(key);
+  if (!path) {
+    throw new VsError('USAGE', `unknown limit key '${printable(key)}'`,
+      `the keys are: ${LIMIT_KEYS.join(', ')} (DEV is a block device such as /dev/sda, NAME an rlimit such as nofile)`);
+  }
+  const value = limitValue(path, raw);
+  return withLock(deps.paths.lock(name), `vserver limit ${name}`, async () => {
+    const before = deps.store.read(name);
+    const file = deps.paths.guestConfig(name);
+    const doc = parseToml(readFileSync(file, 'utf8')) as Table;
+    setPath(doc, ['limits', ...path], value);
+    const bad = invalid(name, key, raw, doc.limits);
+    if (bad) throw bad;
+    const after = validate(file, GuestConfigSchema, doc);
+    const facts = deps.hostFacts([...new Set([...ioDevices(before.limits), ...ioDevices(after.limits)])]);
+    const problems = checkLimits(after.limits, facts);
+    if (problems.length > 0) {
+      throw limitsError('INVALID_VALUE', `cannot set ${key} to '${printable(raw)}'`, problems, 'nothing was changed; choose a value this host can enforce');
+    }
+    const rt = await deps.runtime();
+    const st = await rt.state(name);
+    const warnings: string[] = [];
+    const live = isActive(st);
+    if (live) await applyLive(deps, name, before, after, facts, warnings);
+    // saved only once the running guest took it: the file never promises what is not in force
+    writeFileAtomic(file, toToml(doc));
+    return { name, key, value, live, limits: after.limits ?? {}, warnings };
+  });
+}
+
+async function applyLive(deps: Deps, name: string, before: GuestConfig, after: GuestConfig, facts: HostFacts, warnings: string[]): Promise<void> {
+  const rt = await deps.runtime();
+  const cg = deps.cgroups();
+  const cgName = deps.paths.cgroupName(name);
+  const io = (c: GuestConfig) => ioDeviceChanges(ioDeviceLimits(c.limits, facts), cg.limits(cgName)?.io ?? []);
+  try {
+    await rt.update(name, toResources(after.limits, facts, true));
+    cg.writeIoLimits(cgName, io(after));
+  } catch (e) {
+    // put back what was in force before, so that a half-applied change does not linger
+    await rt.update(name, toResources(before.limits, facts, true)).catch(() => undefined);
+    try {
+      cg.writeIoLimits(cgName, io(before));
+    } catch { /* the error below is what matters */ }
+    if (e instanceof VsError) throw new VsError(e.code, e.message, `the config was not changed; ${e.hint ?? ''}`.replace(/; $/, ''));
+    throw e;
+  }
+  const wantedBefore = wantedRlimits(before.limits, DEFAULT_RLIMITS);
+  const wanted = wantedRlimits(after.limits, DEFAULT_RLIMITS);
+  const rlimits = clampRlimits(wanted, ownRlimits());
+  warnings.push(...loweredRlimits(after.limits, rlimits));
+  const changed = rlimits.filter((r) => !sameRlimit(r, clampRlimits(wantedBefore, ownRlimits()).find((b) => b.type === r.type)));
+  if (changed.length === 0) return;
+  updateBundle(deps, name, rlimits);
+  const { failed, reason } = await setProcessRlimits(cg.pids(cgName), changed);
+  if (failed > 0) {
+    warnings.push(`${failed} running process${failed === 1 ? '' : 'es'} kept the old rlimits (${reason ?? 'refused'}); ` +
+      `commands started from now on get the new ones, and all processes after 'vserver restart ${name}'`);
+  }
+}
+
+function sameRlimit(a: OciRlimit, b: OciRlimit | undefined): boolean {
+  return b !== undefined && a.soft === b.soft && a.hard === b.hard;
+}
+
+/** The runtime reads process settings for `exec` from the bundle, so new commands get the new rlimits. */
+function updateBundle(deps: Deps, name: string, rlimits: OciRlimit[]): void {
+  const file = join(deps.paths.bundle(name), 'config.json');
+  const text = readIfExists(file);
+  if (text === undefined) return;
+  const spec = JSON.parse(text) as OciSpec;
+  spec.process.rlimits = rlimits;
+  writeFileAtomic(file, ociJson(spec));
+}

@@ -1,0 +1,109 @@
+// The [limits] section of a guest config: memory, CPU, pids, block I/O and rlimits.
+import * as v from 'valibot';
+import { coresProblem, countProblem, parseCount, parseCpuList, parseSize, sizeProblem } from '../util/units.js';
+
+/** The smallest memory limit a guest may have: the runtime's set-up process alone needs about 2.5M inside it. */
+export const MEMORY_FLOOR = 8 * 2 ** 20;
+export const MEMORY_FLOOR_TEXT = '8M';
+
+type Problem = (x: unknown) => string | undefined;
+type Value = string | number;
+
+const valueOf = (problem: Problem) =>
+  v.custom<Value>((x) => (typeof x === 'string' || typeof x === 'number') && problem(x) === undefined,
+    (issue) => problem(issue.input) ?? 'must be a string or a number');
+
+const sizeAtLeast = (floor: number, text: string, why: string): Problem => (x) => {
+  const p = sizeProblem(x);
+  if (p) return p;
+  const n = parseSize(x);
+  return typeof n === 'number' && n < floor ? `must be at least ${text}: ${why}` : undefined;
+};
+
+const memoryLimit = valueOf(sizeAtLeast(MEMORY_FLOOR, MEMORY_FLOOR_TEXT,
+  'the runtime\'s set-up process and the guest\'s init need about 3M to start'));
+const size = valueOf(sizeProblem);
+const count = valueOf(countProblem);
+const positiveCount = valueOf((x) => countProblem(x) ?? (parseCount(x) === 0 ? 'must be at least 1, or "max"' : undefined));
+
+const int = (min: number, max: number) =>
+  v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`));
+
+const cpuList = v.custom<Value>((x) => parseCpuList(x) !== undefined,
+  'must be a list of CPU numbers such as "0-3,6"');
+
+const device = v.pipe(v.string(), v.regex(/^(\/dev\/\S+|\d+:\d+)$/, 'must name a block device: a path under /dev or MAJOR:MINOR'));
+
+/** rlimits measured in bytes take sizes; the others whole numbers. */
+export const RLIMIT_BYTES = ['fsize', 'data', 'stack', 'core', 'rss', 'memlock', 'as', 'msgqueue'] as const;
+export const RLIMIT_COUNTS = ['cpu', 'nproc', 'nofile', 'locks', 'sigpending', 'nice', 'rtprio', 'rttime'] as const;
+export const RLIMIT_NAMES = [...RLIMIT_COUNTS, ...RLIMIT_BYTES].sort();
+
+/** An rlimit: one value for soft and hard, "SOFT:HARD", or [SOFT, HARD]; each a number, a size or "unlimited". */
+export function parseRlimit(name: string, x: unknown): { soft: number; hard: number } | undefined {
+  const one = (y: unknown): number | undefined => {
+    const n = (RLIMIT_BYTES as readonly string[]).includes(name) ? parseSize(y) : parseCount(y);
+    return n === 'max' ? Infinity : n;
+  };
+  let pair: unknown[];
+  if (Array.isArray(x)) pair = x;
+  else if (typeof x === 'string' && x.includes(':')) pair = x.split(':');
+  else pair = [x, x];
+  if (pair.length !== 2) return undefined;
+  const [soft, hard] = pair.map(one);
+  if (soft === undefined || hard === undefined || soft > hard) return undefined;
+  return { soft, hard };
+}
+
+function rlimitProblem(name: string): Problem {
+  return (x) => {
+    if (parseRlimit(name, x) !== undefined) return undefined;
+    const parts = Array.isArray(x) ? x : typeof x === 'string' ? x.split(':') : [x];
+    if (parts.some((p) => (typeof p === 'number' && p < 0) || (typeof p === 'string' && /^\s*-/.test(p)))) return 'must not be negative';
+    const unit = (RLIMIT_BYTES as readonly string[]).includes(name) ? 'a size such as 64M' : 'a whole number';
+    return `must be ${unit}, "unlimited", or "SOFT:HARD" with SOFT not above HARD`;
+  };
+}
+
+const rlimit = (name: string) => v.custom<Value | Value[]>(
+  (x) => parseRlimit(name, x) !== undefined, (issue) => rlimitProblem(name)(issue.input) ?? 'is not a valid limit');
+
+export const LimitsSchema = v.pipe(
+  v.strictObject({
+    memory: v.optional(v.strictObject({
+      /** Hard limit: above it the kernel reclaims, then OOM-kills inside the guest. */
+      max: v.optional(memoryLimit),
+      /** Soft limit: above it the guest is slowed and reclaimed (cgroup v2 memory.high, v1 soft limit). */
+      high: v.optional(memoryLimit),
+      /** Swap the guest may use on top of `max`. */
+      swap: v.optional(size),
+    })),
+    cpu: v.optional(v.strictObject({
+      /** Relative share, 1-10000, default 100 (cgroup v2 cpu.weight). */
+      weight: v.optional(int(1, 10000)),
+      /** The same as cgroup v1 shares, 2-262144, default 1024. */
+      shares: v.optional(int(2, 262144)),
+      /** At most this many cores' worth of CPU time, for example 0.5 or "1.5". */
+      max: v.optional(valueOf(coresProblem)),
+      cpuset: v.optional(cpuList),
+    })),
+    pids: v.optional(v.strictObject({ max: v.optional(positiveCount) })),
+    io: v.optional(v.strictObject({
+      /** Relative share of disk time, 10-1000, default 100 (needs the BFQ scheduler on cgroup v1). */
+      weight: v.optional(int(10, 1000)),
+      read_bps: v.optional(v.record(device, size)),
+      write_bps: v.optional(v.record(device, size)),
+      read_iops: v.optional(v.record(device, count)),
+      write_iops: v.optional(v.record(device, count)),
+    })),
+    rlimits: v.optional(v.strictObject(Object.fromEntries(RLIMIT_NAMES.map((n) => [n, v.optional(rlimit(n))])) as
+      Record<(typeof RLIMIT_NAMES)[number], v.OptionalSchema<ReturnType<typeof rlimit>, undefined>>)),
+  }),
+  v.forward(v.check((l) => l.cpu?.weight === undefined || l.cpu?.shares === undefined,
+    'must not be set together with cpu.shares: both say the same thing, keep one'), ['cpu', 'weight']),
+  v.forward(v.check((l) => l.memory?.swap === undefined || l.memory.max !== undefined,
+    'is only allowed together with memory.max: swap is counted on top of it'), ['memory', 'swap']),
+);
+
+export type Limits = v.InferOutput<typeof LimitsSchema>;
