@@ -5,8 +5,14 @@ import type { ExecIO } from '../runtime/types.js';
 import { makeDeps, type Deps, type DepsOverrides } from './deps.js';
 import type { StopOptions } from './stop.js';
 import type { BuildOptions, GuestInfo } from './types.js';
+import type { TemplateInfo, TemplateSource } from './template.js';
+import type { MountReport } from './mount.js';
+import type { InitStyle } from '../guest/schema.js';
+import type { Progress } from '../storage/debootstrap.js';
 
-export type { BuildOptions, GuestInfo } from './types.js';
+export type { BuildOptions, BuildSource, GuestInfo } from './types.js';
+export type { TemplateInfo, TemplateSource } from './template.js';
+export type { MountReport } from './mount.js';
 
 export class Engine {
   readonly deps: Deps;
@@ -63,5 +69,22 @@ export class Engine {
   /** Sets one key (dotted for tables); undefined removes it. Takes effect at the next start. */
   async setConfig(name: string, key: string, value: unknown): Promise<GuestConfig> {
     return (await import('./config.js')).setConfig(this.deps, name, key, value);
+  }
+
+  async templateCreate(name: string, source: TemplateSource, opts?: { init?: InitStyle; onProgress?: (p: Progress) => void }): Promise<TemplateInfo> {
+    return (await import('./template.js')).createTemplate(this.deps, name, source, opts);
+  }
+
+  async templateList(): Promise<TemplateInfo[]> {
+    return (await import('./template.js')).listTemplates(this.deps);
+  }
+
+  async templateDelete(name: string): Promise<void> {
+    return (await import('./template.js')).deleteTemplate(this.deps, name);
+  }
+
+  /** Mounts overlay guests' merged trees (all of them when names is empty), as at boot. */
+  async mount(names: string[]): Promise<MountReport[]> {
+    return (await import('./mount.js')).mountGuests(this.deps, names);
   }
 }

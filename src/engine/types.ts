@@ -1,4 +1,7 @@
 // What the engine reports about a guest; the CLI prints it, the API serves it.
+import type { InitStyle } from '../guest/schema.js';
+import type { Progress } from '../storage/debootstrap.js';
+
 export type GuestState = 'running' | 'stopped' | 'paused' | 'created' | 'broken';
 
 export interface GuestInfo {
@@ -18,16 +21,31 @@ export interface GuestInfo {
   privileged?: boolean;
   /** Host ids that guest ids 0..size-1 map to (unprivileged guests). */
   idmap?: { base: number; size: number };
+  /** The shared template under an overlay guest. */
+  template?: string;
   /** Things the administrator should know, for example that the guest is privileged. */
   warnings?: string[];
 }
 
+/** Where a new guest's tree comes from. */
+export type BuildSource =
+  | { kind: 'template'; name: string }
+  | { kind: 'debootstrap'; suite: string; mirror?: string; variant?: string; include?: string[] }
+  | { kind: 'tarball'; file: string }
+  | { kind: 'clone'; guest: string };
+
 export interface BuildOptions {
-  template?: string;
+  /** Default: the built-in busybox template. */
+  source?: BuildSource;
+  /** dir (own copy) or overlay (shares a stored template); default overlay for a stored template. */
+  backend?: 'dir' | 'overlay';
+  /** An id range of its own even when built from a shared template (then as a dir guest). */
+  isolated?: boolean;
   context?: number;
   hostname?: string;
-  init?: 'plain' | 'cmd' | 'sysv' | 'systemd' | 'openrc';
+  init?: InitStyle;
   cmd?: string[];
   /** No user namespace: guest root is host root. */
   privileged?: boolean;
+  onProgress?: (p: Progress) => void;
 }

@@ -1,6 +1,6 @@
 // Reading the host's cgroup tree: one interface, one implementation per layout.
-import { existsSync, readFileSync, readdirSync, realpathSync, rmdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, existsSync, readFileSync, readdirSync, realpathSync, rmdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { errnoOf } from '../util/errors.js';
 
 export type CgroupLayout = 'v1' | 'hybrid' | 'v2';
@@ -20,6 +20,25 @@ export interface CgroupReader {
   pids(name: string): number[];
   /** Removes the cgroup (all hierarchies, children first); returns the directories that could not go. */
   remove(name: string): string[];
+  /**
+   * Hands the cgroup to the guest's root (uid/gid on the host), as systemd inside needs: on v2 the
+   * directory and its delegation files, on v1 the named systemd hierarchy (the controllers stay
+   * the host's). Returns what it changed.
+   */
+  delegate(name: string, uid: number, gid: number): string[];
+}
+
+/** The files cgroup v2 delegation hands over (Documentation/admin-guide/cgroup-v2.rst). */
+const V2_DELEGATE = ['cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads'];
+
+function chownTree(dir: string, uid: number, gid: number, out: string[]): void {
+  chownSync(dir, uid, gid);
+  out.push(dir);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) chownTree(p, uid, gid, out);
+    else chownSync(p, uid, gid);
+  }
 }
 
 function readLines(file: string): string[] {
@@ -75,6 +94,16 @@ export class CgroupV2 implements CgroupReader {
     for (const d of this.dirs(name)) removeTree(d, failed);
     return failed;
   }
+
+  delegate(name: string, uid: number, gid: number): string[] {
+    const out: string[] = [];
+    for (const d of this.dirs(name)) {
+      chownSync(d, uid, gid);
+      out.push(d);
+      for (const f of V2_DELEGATE) if (existsSync(join(d, f))) chownSync(join(d, f), uid, gid);
+    }
+    return out;
+  }
 }
 
 export class CgroupV1 implements CgroupReader {
@@ -123,6 +152,21 @@ export class CgroupV1 implements CgroupReader {
     const failed: string[] = [];
     for (const d of this.dirs(name)) removeTree(d, failed);
     return failed;
+  }
+
+  delegate(name: string, uid: number, gid: number): string[] {
+    const out: string[] = [];
+    for (const d of this.dirs(name)) {
+      // the named systemd hierarchy only tracks processes; the unified tree of a hybrid host likewise
+      const hierarchy = basename(dirname(d));
+      if (hierarchy !== 'systemd' && hierarchy !== 'unified') continue;
+      if (hierarchy === 'unified') {
+        chownSync(d, uid, gid);
+        out.push(d);
+        for (const f of V2_DELEGATE) if (existsSync(join(d, f))) chownSync(join(d, f), uid, gid);
+      } else chownTree(d, uid, gid, out);
+    }
+    return out;
   }
 }
 

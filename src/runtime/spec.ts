@@ -20,6 +20,8 @@ export interface SpecInput {
   rlimits?: OciRlimit[];
   /** User namespace mappings; absent for a privileged guest (guest root is host root). */
   idMappings?: OciIdMapping[];
+  /** Mount the guest's cgroup tree writable (systemd manages its own subtree). */
+  cgroupWritable?: boolean;
 }
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -34,7 +36,7 @@ export const MASKED_PATHS = [
 /** Readable but never writable from a guest. */
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-export function baseMounts(): OciMount[] {
+export function baseMounts(cgroupWritable = false): OciMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -43,7 +45,8 @@ export function baseMounts(): OciMount[] {
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', cgroupWritable ? 'rw' : 'ro'] },
     { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=65536k'] },
   ];
 }
@@ -86,7 +89,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       // system guests need setuid programs (su, passwd), so privileges may still be gained inside
       noNewPrivileges: false,
     },
-    mounts: [...baseMounts(), ...(input.extraMounts ?? [])],
+    mounts: [...baseMounts(input.cgroupWritable), ...(input.extraMounts ?? [])],
     annotations: { 'org.linux-vserver.name': input.name, 'org.linux-vserver.context': String(input.context) },
     linux: {
       namespaces,
@@ -98,4 +101,8 @@ export function buildSpec(input: SpecInput): OciSpec {
       readonlyPaths: READONLY_PATHS,
     },
   };
+}
+
+export function tmpfsMount(destination: string): OciMount {
+  return { destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=1777', 'size=5120k'] };
 }

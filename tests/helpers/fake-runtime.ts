@@ -24,6 +24,19 @@ export class FakeRuntime implements Runtime {
     this.containers.set(id, { id, pid: process.pid, status: 'running', bundle: bundleDir, created: new Date().toISOString(), spec });
   }
 
+  async create(id: string, bundleDir: string, io: ExecIO): Promise<void> {
+    await this.run(id, bundleDir, io);
+    this.calls[this.calls.length - 1] = `create ${id}`;
+    const c = this.containers.get(id);
+    if (c) c.status = 'created';
+  }
+
+  async start(id: string): Promise<void> {
+    this.calls.push(`start ${id}`);
+    const c = this.containers.get(id);
+    if (c) c.status = 'running';
+  }
+
   async state(id: string): Promise<RuntimeState | undefined> {
     return this.containers.get(id);
   }
@@ -52,7 +65,12 @@ export class FakeRuntime implements Runtime {
 export class FakeCgroups implements CgroupReader {
   readonly layout = 'v2' as const;
   removed: string[] = [];
+  delegated: string[] = [];
   dirs(): string[] { return []; }
+  delegate(name: string, uid: number): string[] {
+    this.delegated.push(`${name} ${uid}`);
+    return [];
+  }
   pids(): number[] { return [1]; }
   remove(name: string): string[] {
     this.removed.push(name);

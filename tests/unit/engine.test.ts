@@ -181,7 +181,7 @@ describe.skipIf(!findStaticBusybox())('build (busybox template)', () => {
     expect(await code(engine.build('a'))).toBe('ALREADY_EXISTS');
     expect(await code(engine.build('b', { context: 500 }))).toBe('ALREADY_EXISTS');
     expect(await code(engine.build('c', { context: 1 }))).toBe('INVALID_VALUE');
-    expect(await code(engine.build('d', { template: 'gentoo' }))).toBe('NOT_FOUND');
+    expect(await code(engine.build('d', { source: { kind: 'template', name: 'gentoo' } }))).toBe('NOT_FOUND');
     expect(readdirSync(join(root, 'var/lib/vserver/guests'))).toEqual(['a']);
   });
 
