@@ -65,6 +65,27 @@ export const VERBS: Verb[] = [
     examples: ['vserver mount --all', 'vserver mount web2'], load: () => import('./mount.js'),
   },
   {
+    name: 'export', summary: 'stream a stopped guest (tree and config) as a compressed tar with a checksum manifest', args: [NAME, 'FILE?'],
+    options: [],
+    examples: ['vserver export web1 web1.tar.zst', 'vserver export web1 - | ssh host2 vserver import -'],
+    load: () => import('./export.js'),
+  },
+  {
+    name: 'import', summary: 'recreate a guest from an export, verified against its manifest', args: ['FILE'],
+    options: [{ name: 'name', value: 'string', meta: 'NEW', help: 'name of the new guest (default: the exported name)' }],
+    examples: ['vserver import web1.tar.zst', 'vserver import web1.tar.zst --name web1-copy', 'vserver import - < web1.tar.zst'],
+    load: () => import('./import.js'),
+  },
+  {
+    name: 'du', summary: 'disk use per guest: bytes and inodes, template-shared files apart', args: ['NAME?'], options: [],
+    examples: ['vserver du', 'vserver du web1 --json'], load: () => import('./du.js'),
+  },
+  {
+    name: 'unify', summary: 'share identical file contents between guests (XFS or btrfs reflinks)', args: ['NAME?'],
+    options: [{ name: 'min-size', value: 'int', meta: 'BYTES', help: 'skip files smaller than this (default 4096)' }],
+    examples: ['vserver unify', 'vserver unify --json'], load: () => import('./unify.js'),
+  },
+  {
     name: 'start', summary: 'start a guest', args: [NAME], options: [],
     examples: ['vserver start web1', 'vserver web1 start'], load: () => import('./start.js'),
   },

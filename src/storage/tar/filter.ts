@@ -61,19 +61,33 @@ export class TarFilter extends Transform {
   private buf: Buffer = Buffer.alloc(0);
   private pax: PaxRecords | undefined;
   private paxBlock: Buffer | undefined;
+  private paxData: Buffer | undefined;
   private longName: string | undefined;
   private longLink: string | undefined;
   /** Raw L/K members, forwarded in front of the member they name. */
   private pendingRaw: Buffer[] = [];
   private sawEnd = false;
 
+  /** Output of the chunk being processed, handed on in one piece (one write for many small members). */
+  private out: Buffer[] = [];
+
   constructor(private readonly opts: FilterOptions) {
-    super();
+    super({ readableHighWaterMark: 4 << 20, writableHighWaterMark: 4 << 20 });
+  }
+
+  private send(b: Buffer): void {
+    this.out.push(b);
+  }
+
+  private flushOut(): void {
+    if (this.out.length === 0) return;
+    super.push(this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out));
+    this.out = [];
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    this.drain().then(() => cb(), (e: unknown) => cb(e as Error));
+    this.drain().then(() => { this.flushOut(); cb(); }, (e: unknown) => cb(e as Error));
   }
 
   override _flush(cb: TransformCallback): void {
@@ -85,8 +99,9 @@ export class TarFilter extends Transform {
       cb(new TarFormatError('the archive is empty'));
       return;
     }
-    if (this.opts.trailer) this.push(this.opts.trailer());
-    this.push(Buffer.alloc(BLOCK * 2));
+    if (this.opts.trailer) this.send(this.opts.trailer());
+    this.send(Buffer.alloc(BLOCK * 2));
+    this.flushOut();
     cb();
   }
 
@@ -138,7 +153,7 @@ export class TarFilter extends Transform {
         st.hash?.update(data);
         st.capture?.push(Buffer.from(data));
       }
-      if (st.forward) this.push(Buffer.from(part));
+      if (st.forward) this.send(part);
       st.pad -= part.length - data.length;
       st.remaining -= data.length;
       if (st.remaining === 0 && st.pad === 0) await this.finishMember(st);
@@ -153,6 +168,7 @@ export class TarFilter extends Transform {
       if (this.pax) throw new TarFormatError('two extended headers for one member');
       this.pax = parsePax(data);
       this.paxBlock = block;
+      this.paxData = data;
     } else {
       // global headers only carry comments in archives we accept
       for (const [k] of parsePax(data)) {
@@ -188,7 +204,6 @@ export class TarFilter extends Transform {
     const gidIn = pax.has('gid') ? paxInt(pax.get('gid')!, 'gid') : h.gid;
     const mtime = pax.get('mtime')?.toString('latin1') ?? String(h.mtime);
     if (size !== 0 && type !== 'file') throw new TarFormatError(`member ${JSON.stringify(name)} is a ${type} with data`);
-    this.opts.policy?.check(name, type, linkname);
     const map = this.opts.mapId ?? ((id: number) => id);
     const uidOut = map(uidIn, 'uid', name);
     const gidOut = map(gidIn, 'gid', name);
@@ -199,22 +214,27 @@ export class TarFilter extends Transform {
       gid: this.opts.inputIsGuest ? gidIn : gidOut, size, mtime, linkname, devmajor: h.devmajor, devminor: h.devminor, xattrs,
     };
     const route = this.opts.route?.(member) ?? 'forward';
+    // only what reaches tar is written to disk; that is what must be safe
+    if (route === 'forward') this.opts.policy?.check(name, type, linkname);
     if (route === 'capture' && size > (this.opts.maxCapture ?? META_MAX)) throw new TarFormatError(`member ${JSON.stringify(name)} is too large`);
     if (route === 'forward') {
-      if (this.pax) {
+      const paxIds = this.pax?.some(([k]) => k === 'uid' || k === 'gid') && (uidOut !== uidIn || gidOut !== gidIn);
+      if (this.pax && !paxIds) this.send(Buffer.concat([this.paxBlock!, this.paxData!, Buffer.alloc(padding(this.paxData!.length))]));
+      else if (this.pax) {
         const records = this.pax.map(([k, v]): [string, Buffer] =>
           k === 'uid' ? [k, Buffer.from(String(uidOut))] : k === 'gid' ? [k, Buffer.from(String(gidOut))] : [k, v]);
         const data = encodePax(records);
         const hb = Buffer.from(this.paxBlock!);
         const rewritten = makeHeader({ ...parseHeader(hb), size: data.length });
-        this.push(Buffer.concat([rewritten, data, Buffer.alloc(padding(data.length))]));
+        this.send(Buffer.concat([rewritten, data, Buffer.alloc(padding(data.length))]));
       }
-      for (const raw of this.pendingRaw) this.push(raw);
-      setOwner(block, uidOut, gidOut);
-      this.push(block);
+      for (const raw of this.pendingRaw) this.send(raw);
+      if (uidOut !== uidIn || gidOut !== gidIn) setOwner(block, uidOut, gidOut);
+      this.send(block);
     }
     this.pax = undefined;
     this.paxBlock = undefined;
+    this.paxData = undefined;
     this.longName = undefined;
     this.longLink = undefined;
     this.pendingRaw = [];

@@ -34,10 +34,22 @@ export function readNumber(b: Buffer, off: number, len: number): number {
     if (!Number.isSafeInteger(n)) throw new TarFormatError('number too large in a tar header');
     return n;
   }
-  const text = f.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw new TarFormatError(`bad number '${text.slice(0, 20)}' in a tar header`);
-  return parseInt(text, 8);
+  // octal digits, optionally padded with spaces before and NULs or spaces after
+  let i = 0;
+  while (i < len && f[i] === 0x20) i++;
+  let n = 0;
+  let digits = 0;
+  for (; i < len; i++) {
+    const c = f[i]!;
+    if (c >= 0x30 && c <= 0x37) {
+      n = n * 8 + (c - 0x30);
+      digits++;
+    } else break;
+  }
+  for (; i < len; i++) {
+    if (f[i] !== 0 && f[i] !== 0x20) throw new TarFormatError(`bad number '${f.toString('latin1').replace(/\0/g, '')}' in a tar header`);
+  }
+  return digits === 0 ? 0 : n;
 }
 
 export function writeNumber(b: Buffer, off: number, len: number, n: number): void {
