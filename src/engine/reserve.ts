@@ -28,7 +28,7 @@ export async function removeLeftover(dir: string): Promise<void> {
 }
 
 /** Every context in use: by guests, templates, and builds in progress; stale builds are cleared. */
-async function usedContexts(deps: Deps): Promise<Map<number, string>> {
+async function usedContexts(deps: Deps, self?: { kind: Kind; name: string }): Promise<Map<number, string>> {
   const used = new Map<number, string>();
   for (const g of deps.store.readAll()) if (g.config) used.set(g.config.context, g.name);
   for (const t of deps.templates.names()) {
@@ -45,7 +45,9 @@ async function usedContexts(deps: Deps): Promise<Map<number, string>> {
     for (const entry of entries) {
       const m = BUILD_DIR.exec(entry);
       const d = DELETE_DIR.exec(entry);
-      if (m && lockHeld(lockOf(deps, kind, m[1]!))) used.set(Number(m[2]), kind === 'guest' ? m[1]! : `template ${m[1]}`);
+      // we hold our own name's lock: a build directory of that name is what a dead build left
+      const mine = m !== null && self?.kind === kind && self.name === m[1];
+      if (m && !mine && lockHeld(lockOf(deps, kind, m[1]!))) used.set(Number(m[2]), kind === 'guest' ? m[1]! : `template ${m[1]}`);
       else if (m || (d && !lockHeld(lockOf(deps, kind, d[1]!)))) await removeLeftover(join(dir, entry));
     }
   }
@@ -57,7 +59,7 @@ export async function reserve(deps: Deps, kind: Kind, name: string, wanted?: num
   const dir = dirOf(deps, kind);
   mkdirSync(dir, { recursive: true, mode: 0o711 });
   return withLock(join(deps.paths.locks, '.contexts'), 'allocating a context', async () => {
-    const used = await usedContexts(deps);
+    const used = await usedContexts(deps, { kind, name });
     let context: number;
     if (wanted !== undefined) {
       checkContextFree(used, wanted);
