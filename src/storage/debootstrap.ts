@@ -27,13 +27,15 @@ export interface Progress {
   unit: 'bytes' | 'packages' | 'steps';
 }
 
-const BYTE_PHASES = new Set(['DOWNPKGS', 'DOWNDEBS', 'DOWNREL', 'DOWNRELSIG']);
+const BYTE_PHASES = new Set(['DOWNPKGS', 'DOWNDEBS']);
 
 /** Reads debootstrap's --debian-installer protocol (fd 3) line by line (pure). */
 export class ProgressParser {
   private phase = '';
   private stage = '';
   private pending: { kind: string; name: string; args: string[] } | undefined;
+  /** Counts of a P: line that opened a new phase; reported once its PF: line names it. */
+  private opening: { now: number; end: number } | undefined;
   /** The last error debootstrap reported, formatted. */
   error: string | undefined;
 
@@ -44,12 +46,17 @@ export class ProgressParser {
     switch (tag) {
       case 'P': {
         const [now, end, phase] = rest.split(' ');
-        if (phase) this.phase = phase;
         this.pending = { kind: 'P', name: phase ?? '', args: [] };
         const n = Number(now);
         const e = Number(end);
         if (!Number.isFinite(n) || !Number.isFinite(e)) return undefined;
-        return { stage: this.stage || this.phase, now: Math.min(n, e), end: e, unit: this.unit() };
+        if (phase) {
+          if (phase === this.phase) return undefined; // the closing line of a phase repeats its name
+          this.phase = phase;
+          this.opening = { now: n, end: e };
+          return undefined;
+        }
+        return { stage: this.stage, now: Math.min(n, e), end: e, unit: this.unit() };
       }
       case 'E': case 'I': case 'W':
         this.pending = { kind: tag, name: rest, args: [] };
@@ -57,9 +64,12 @@ export class ProgressParser {
       case 'PA': case 'EA': case 'IA': case 'WA':
         this.pending?.args.push(rest);
         return undefined;
-      case 'PF':
+      case 'PF': {
         this.stage = format(rest, this.pending?.args ?? []);
-        return undefined;
+        const o = this.opening;
+        this.opening = undefined;
+        return o ? { stage: this.stage, now: Math.min(o.now, o.end), end: o.end, unit: this.unit() } : undefined;
+      }
       case 'EF':
         this.error = format(rest, this.pending?.args ?? []);
         return undefined;
@@ -70,7 +80,7 @@ export class ProgressParser {
 
   private unit(): Progress['unit'] {
     if (BYTE_PHASES.has(this.phase)) return 'bytes';
-    return /PKGS|REQ|BASE/.test(this.phase) ? 'packages' : 'steps';
+    return /EXTRACTPKGS|REQ|BASE/.test(this.phase) ? 'packages' : 'steps';
   }
 }
 
