@@ -1,9 +1,8 @@
 // Templates on disk: var/lib/vserver/templates/NAME/{rootfs,template.toml}, read-only once made.
-import { readdirSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { writeFileAtomic } from '../util/atomic.js';
-import { VsError, errnoOf } from '../util/errors.js';
-import { readIfExists } from '../util/fs.js';
+import { VsError } from '../util/errors.js';
+import { readdirIfExists, readIfExists } from '../util/fs.js';
 import type { Paths } from '../util/paths.js';
 import { toToml, validate } from './config.js';
 import { checkName, NAME_PATTERN } from './name.js';
@@ -16,14 +15,7 @@ export class TemplateStore {
   constructor(private readonly paths: Paths) {}
 
   names(): string[] {
-    let entries: string[];
-    try {
-      entries = readdirSync(this.paths.templatesDir);
-    } catch (e) {
-      if (errnoOf(e) === 'ENOENT') return [];
-      throw e;
-    }
-    return entries.filter((n) => NAME_PATTERN.test(n) && readIfExists(this.paths.templateMeta(n)) !== undefined).sort();
+    return readdirIfExists(this.paths.templatesDir).filter((n) => NAME_PATTERN.test(n) && readIfExists(this.paths.templateMeta(n)) !== undefined).sort();
   }
 
   exists(name: string): boolean {

@@ -134,6 +134,9 @@ export interface WalkEntry {
   /** Path relative to the walk's root ('' for the root itself). */
   rel: string;
   st: Stats;
+  /** The open directory that holds the entry, and its name there (absent for the root). */
+  dirFd?: number;
+  name?: string;
 }
 
 /**
@@ -169,7 +172,7 @@ function walkDir(fd: number, rel: string, dev: number, visit: (e: WalkEntry) => 
       if (errnoOf(e) === 'ENOENT') continue;
       throw e;
     }
-    visit({ rel: childRel, st });
+    visit({ rel: childRel, st, dirFd: fd, name });
     if (!st.isDirectory() || (oneFs && st.dev !== dev)) continue;
     let child: number;
     try {

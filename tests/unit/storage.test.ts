@@ -1,7 +1,7 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { compareManifest, idMapText } from '../../src/storage/archive.js';
+import { compareManifest, idMapText, mtimeNs, rowsOf, type ManifestRow } from '../../src/storage/archive.js';
 import { adjustInittab, hostsFor, lockRootPassword } from '../../src/storage/debian.js';
 import { ProgressParser } from '../../src/storage/debootstrap.js';
 import { mountsUnder, parseMountinfo } from '../../src/storage/mounts.js';
@@ -166,17 +166,29 @@ describe('archives', () => {
     expect(detectCompression(Buffer.from('hello world'))).toBeUndefined();
   });
 
-  it('writes the id map tar uses to shift a range down', () => {
-    const text = idMapText({ base: 6553600, size: 3 });
-    expect(text).toBe('+6553600 +0\n+6553601 +1\n+6553602 +2\n');
+  it('writes the id map tar uses to shift a range down, strays to nobody', () => {
+    expect(idMapText({ base: 6553600, size: 3 }, [99])).toBe('+6553600 +0\n+6553601 +1\n+6553602 +2\n+99 +65534\n');
     expect(idMapText({ base: 0, size: 65536 })).toBe('');
   });
 
-  it('names the first member and field that differ from the manifest', () => {
-    const e = (path: string, sha: string): ManifestEntry => [path, 'file', 0o644, 0, 0, 1, '0', '', '', sha, ''];
-    expect(() => compareManifest([e('a', '1')], [e('a', '1')], 'x')).not.toThrow();
-    expect(() => compareManifest([e('a', '1'), e('b', '2')], [e('a', '1'), e('b', '3')], 'x')).toThrow(/b differs from the manifest \(sha256\)/);
-    expect(() => compareManifest([e('a', '1'), e('b', '2')], [e('a', '1')], 'x')).toThrow(/lists 2 members but the archive holds 1/);
+  it('reads times as nanoseconds and hard links as their file', () => {
+    expect(mtimeNs('1700000000')).toBe('1700000000000000000');
+    expect(mtimeNs('1700000000.5')).toBe('1700000000500000000');
+    const e = (p: string, type: ManifestEntry[1], link = '', sha = ''): ManifestEntry => [p, type, 0o644, 0, 0, type === 'file' ? 3 : 0, '5', link, '', sha, ''];
+    const rows = rowsOf([e('rootfs/', 'dir'), e('rootfs/b', 'file', '', 'ab'), e('rootfs/a', 'hardlink', 'rootfs/b'), e('rootfs/c', 'file', '', 'cd')]);
+    expect([...rows.keys()]).toEqual(['rootfs', 'rootfs/b', 'rootfs/a', 'rootfs/c']);
+    expect(rows.get('rootfs/a')).toEqual(['rootfs/a', 'file', 0o644, 0, 0, 3, '5000000000', '', '', 'ab', 'rootfs/a']);
+    expect(rows.get('rootfs/b')![10]).toBe('rootfs/a');
+    expect(rows.get('rootfs/c')![10]).toBe('');
+  });
+
+  it('names the first path and field that differ from the manifest', () => {
+    const r = (path: string, sha: string): ManifestRow => [path, 'file', 0o644, 0, 0, 1, '0', '', '', sha, ''];
+    const m = (...rows: ManifestRow[]) => new Map(rows.map((x) => [x[0], x]));
+    expect(() => compareManifest(m(r('a', '1')), m(r('a', '1')), 'x')).not.toThrow();
+    expect(() => compareManifest(m(r('a', '1'), r('b', '2')), m(r('a', '1'), r('b', '3')), 'x')).toThrow(/b differs from the manifest \(sha256\)/);
+    expect(() => compareManifest(m(r('a', '1'), r('b', '2')), m(r('a', '1')), 'x')).toThrow(/b is in the manifest but not in the archive/);
+    expect(() => compareManifest(m(r('a', '1')), m(r('a', '1'), r('z', '2')), 'x')).toThrow(/z is in the archive but not in the manifest/);
   });
 });
 

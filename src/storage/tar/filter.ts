@@ -44,6 +44,8 @@ export interface FilterOptions {
   trailer?: () => Buffer;
   /** Largest member that may be captured. */
   maxCapture?: number;
+  /** Read on past end-of-archive blocks, as `tar --ignore-zeros` does (an export appends its manifest so). */
+  ignoreZeros?: boolean;
 }
 
 const META_MAX = 1 << 20;
@@ -125,7 +127,7 @@ export class TarFilter extends Transform {
         if (isZeroBlock(block)) {
           if (this.pax || this.longName || this.longLink) throw new TarFormatError('the archive ends after an extended header');
           this.sawEnd = true;
-          this.state = { kind: 'end' };
+          if (!this.opts.ignoreZeros) this.state = { kind: 'end' };
           continue;
         }
         await this.header(Buffer.from(block));
