@@ -276,6 +276,25 @@ describe.skipIf(!IS_ROOT)('clones, export and import', () => {
     expect(dup.code).toBe(12);
   });
 
+  it('exports and measures links a guest planted as links, never what they point to', async () => {
+    const outside = join(t.root, 'outside');
+    mkdirSync(outside);
+    execFileSync('dd', ['if=/dev/urandom', `of=${join(outside, 'secret')}`, 'bs=1M', 'count=4', 'status=none']);
+    await t.ok(['build', 'planter', '--context', '420']);
+    await t.ok(['start', 'planter']);
+    await t.ok(['exec', 'planter', '--', 'sh', '-c', `ln -s ${outside}/secret /secret-link; ln -s ${outside} /outside-dir; ln -s / /root-link`]);
+    await t.ok(['stop', 'planter', '--timeout', '0']);
+    const [row] = JSON.parse(await t.ok(['du', 'planter', '--json']));
+    expect(row.bytes).toBeLessThan(3 << 20); // the busybox tree only, not the 4 MB behind the link
+    const archive = join(t.root, 'planter.tar.zst');
+    await t.ok(['export', 'planter', archive]);
+    const listing = execFileSync('sh', ['-c', 'zstd -dcq "$1" | tar -tvf -', 'sh', archive]).toString();
+    expect(listing).toMatch(new RegExp(`^l.* rootfs/secret-link -> ${outside}/secret$`, 'm'));
+    expect(listing).not.toMatch(/rootfs\/outside-dir\/secret/);
+    expect(statSync(archive).size).toBeLessThan(3 << 20);
+    await t.ok(['delete', 'planter']);
+  });
+
   it('clones a stopped guest with a new context, hostname and id range', async () => {
     const info = JSON.parse(await t.ok(['build', 'cl', '--clone', 'src', '--json']));
     expect(info.context).not.toBe(410);
