@@ -1,12 +1,12 @@
 // Benchmark of guest storage (not a test), each figure beside the plain tool doing the same work:
-//   overlay build from a 300 MB template   vs  a dir build (copy)  vs  cp -a of the template (and lxc-copy -s if installed)
+//   overlay build from a 300 MB template (busybox plus real files from the host's /usr)   vs  a dir build (copy)  vs  cp -a of the template (and lxc-copy -s if installed)
 //   disk used by 20 overlay guests          vs  20 dir guests
 //   vserver export / import                 vs  tar | zstd  /  zstd -d | tar -x  (same zstd settings)
 // Budgets: an overlay build takes <= 100 ms at any template size; export within 1.2 x of tar | zstd.
 // Run as root after `npm run build`. BENCH_GUESTS (default 20) sets the guest count of the disk figure.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CLI, compare, fmt, report, tempRoot, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -27,23 +27,38 @@ const freeBytes = () => { const s = statfsSync(root); return Number(s.bavail) * 
 const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
 const sh = (script, ...args) => timeCommand('sh', ['-c', script, 'sh', ...args]);
 
-/** A template of about `megabytes`: the busybox system plus files of mixed sizes, half compressible. */
-function makeTemplate(name, megabytes) {
-  vsSync('build', `${name}-seed`, '--context', String(name === 'big' ? 4000 : 4001));
+/** Regular files of the host's /usr, in name order, up to `bytes`: real binaries, libraries and data. */
+function hostFiles(bytes) {
+  const out = [];
+  let total = 0;
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (total >= bytes) return;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const size = statSync(p).size;
+        if (size === 0 || size > 64 << 20) continue;
+        out.push(p);
+        total += size;
+      }
+    }
+  };
+  for (const d of ['/usr/bin', '/usr/lib/x86_64-linux-gnu', '/usr/share']) walk(d);
+  return out;
+}
+
+/** A template of about `megabytes`: the busybox system plus files copied from the host's /usr. */
+function makeTemplate(name, megabytes, context) {
+  vsSync('build', `${name}-seed`, '--context', String(context));
   const rootfs = join(root, `var/lib/vserver/guests/${name}-seed/rootfs`);
-  const base = (name === 'big' ? 4000 : 4001) * 65536;
   const dir = join(rootfs, 'usr/share/filler');
-  mkdirSync(dir, { recursive: true });
-  let left = megabytes * 1e6;
-  for (let i = 0; left > 0; i++) {
-    const size = Math.min(left, [4096, 65536, 1 << 20, 8 << 20][i % 4]);
-    const sub = join(dir, String(i % 50));
-    mkdirSync(sub, { recursive: true });
-    const f = join(sub, `f${i}`);
-    if (i % 2 === 0) execFileSync('sh', ['-c', 'head -c "$1" /dev/urandom > "$2"', 'sh', String(size), f]);
-    else writeFileSync(f, `line ${i} of a text file that compresses well\n`.repeat(Math.ceil(size / 45)).slice(0, size));
-    left -= size;
+  for (const f of hostFiles(megabytes * 1e6)) {
+    const to = join(dir, f.slice(1));
+    mkdirSync(dirname(to), { recursive: true });
+    copyFileSync(f, to);
   }
+  const base = context * 65536;
   execFileSync('chown', ['-R', `${base}:${base}`, dir]);
   vsSync('template', 'create', name, '--from-guest', `${name}-seed`);
   vsSync('delete', `${name}-seed`);
@@ -52,8 +67,8 @@ function makeTemplate(name, megabytes) {
 
 try {
   console.log(`making a ${TEMPLATE_MB} MB template and a small one ...`);
-  const bigTree = makeTemplate('big', TEMPLATE_MB);
-  makeTemplate('small', 1);
+  const bigTree = makeTemplate('big', TEMPLATE_MB, 4000);
+  makeTemplate('small', 1, 4001);
   const used = Number(execFileSync('du', ['-sb', bigTree]).toString().split('\t')[0]);
   console.log(`template 'big': ${mb(used)}`);
 

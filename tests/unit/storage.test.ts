@@ -167,8 +167,8 @@ describe('archives', () => {
   });
 
   it('writes the id map tar uses to shift a range down, strays to nobody', () => {
-    expect(idMapText({ base: 6553600, size: 3 }, [99])).toBe('+6553600 +0\n+6553601 +1\n+6553602 +2\n+99 +65534\n');
-    expect(idMapText({ base: 0, size: 65536 })).toBe('');
+    expect(idMapText({ base: 6553600, size: 65536 }, [6553633, 6553600, 99, 6553600])).toBe('+99 +65534\n+6553600 +0\n+6553633 +33\n');
+    expect(idMapText({ base: 0, size: 65536 }, [0, 33, 70000])).toBe('+70000 +65534\n');
   });
 
   it('reads times as nanoseconds and hard links as their file', () => {
