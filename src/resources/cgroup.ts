@@ -31,6 +31,19 @@ export interface CgroupReader {
 /** The files cgroup v2 delegation hands over (Documentation/admin-guide/cgroup-v2.rst). */
 const V2_DELEGATE = ['cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads'];
 
+function removeTrees(dirs: string[]): string[] {
+  const failed: string[] = [];
+  for (const d of dirs) removeTree(d, failed);
+  return failed;
+}
+
+/** A v2 cgroup directory and the files that delegate it. */
+function delegateV2(dir: string, uid: number, gid: number, out: string[]): void {
+  chownSync(dir, uid, gid);
+  out.push(dir);
+  for (const f of V2_DELEGATE) if (existsSync(join(dir, f))) chownSync(join(dir, f), uid, gid);
+}
+
 function chownTree(dir: string, uid: number, gid: number, out: string[]): void {
   chownSync(dir, uid, gid);
   out.push(dir);
@@ -90,18 +103,12 @@ export class CgroupV2 implements CgroupReader {
   }
 
   remove(name: string): string[] {
-    const failed: string[] = [];
-    for (const d of this.dirs(name)) removeTree(d, failed);
-    return failed;
+    return removeTrees(this.dirs(name));
   }
 
   delegate(name: string, uid: number, gid: number): string[] {
     const out: string[] = [];
-    for (const d of this.dirs(name)) {
-      chownSync(d, uid, gid);
-      out.push(d);
-      for (const f of V2_DELEGATE) if (existsSync(join(d, f))) chownSync(join(d, f), uid, gid);
-    }
+    for (const d of this.dirs(name)) delegateV2(d, uid, gid, out);
     return out;
   }
 }
@@ -149,9 +156,7 @@ export class CgroupV1 implements CgroupReader {
   }
 
   remove(name: string): string[] {
-    const failed: string[] = [];
-    for (const d of this.dirs(name)) removeTree(d, failed);
-    return failed;
+    return removeTrees(this.dirs(name));
   }
 
   delegate(name: string, uid: number, gid: number): string[] {
@@ -160,11 +165,8 @@ export class CgroupV1 implements CgroupReader {
       // the named systemd hierarchy only tracks processes; the unified tree of a hybrid host likewise
       const hierarchy = basename(dirname(d));
       if (hierarchy !== 'systemd' && hierarchy !== 'unified') continue;
-      if (hierarchy === 'unified') {
-        chownSync(d, uid, gid);
-        out.push(d);
-        for (const f of V2_DELEGATE) if (existsSync(join(d, f))) chownSync(join(d, f), uid, gid);
-      } else chownTree(d, uid, gid, out);
+      if (hierarchy === 'unified') delegateV2(d, uid, gid, out);
+      else chownTree(d, uid, gid, out);
     }
     return out;
   }
