@@ -1,6 +1,6 @@
-// A tar stream that passes through us on its way to or from GNU tar: each member is checked
-// before tar sees it, owners are shifted between a guest's host range and guest-relative ids,
-// and every member is summed for the manifest. One pass, constant memory.
+// A tar stream on its way into GNU tar (tarball builds, import): each member is checked before
+// tar sees it, owners are shifted from guest-relative ids into the guest's range, and every
+// member is summed for the import's manifest check. One pass, constant memory.
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import {
