@@ -38,6 +38,7 @@ export function printInfo(ctx: CliContext, info: GuestInfo, withState = true): v
     ['hostname', info.hostname],
     ['init', info.init],
     ['backend', info.backend],
+    ['template', info.template],
     ['init pid', info.pid],
     ['processes', info.processes],
     ['uptime', info.uptime === undefined ? undefined : formatDuration(info.uptime)],

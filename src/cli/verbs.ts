@@ -1,5 +1,5 @@
 // The verbs: their command lines here, their code in one lazily loaded file each.
-import type { VerbSpec } from './spec.js';
+import type { OptionSpec, VerbSpec } from './spec.js';
 import type { CliContext } from './context.js';
 
 export interface Verb extends VerbSpec {
@@ -8,19 +8,82 @@ export interface Verb extends VerbSpec {
 
 const NAME = 'NAME';
 
+/** Where a tree comes from, shared by build and template create. */
+const SOURCE_OPTIONS: OptionSpec[] = [
+  { name: 'debootstrap', value: 'string', meta: 'SUITE', help: 'a Debian or Ubuntu release made with debootstrap' },
+  { name: 'mirror', value: 'string', meta: 'URL', help: 'debootstrap mirror (default: vserver.toml mirror, deb.debian.org)' },
+  { name: 'variant', value: 'string', meta: 'V', help: 'debootstrap variant (default minbase)' },
+  { name: 'include', value: 'string', meta: 'PKGS', help: 'more packages for debootstrap, comma-separated' },
+  { name: 'tarball', value: 'string', meta: 'FILE', help: 'a root tree as .tar, .tar.gz, .tar.xz or .tar.zst' },
+];
+
 export const VERBS: Verb[] = [
   {
-    name: 'build', summary: 'build a new guest from a template', args: [NAME],
+    name: 'build', summary: 'build a new guest from a template, debootstrap, a tarball or another guest', args: [NAME],
     options: [
-      { name: 'template', short: 't', value: 'string', meta: 'T', help: 'template to build from (built in: busybox)' },
+      { name: 'template', short: 't', value: 'string', meta: 'T', help: 'template to build from (built in: busybox; or one made with template create)' },
+      ...SOURCE_OPTIONS,
+      { name: 'clone', value: 'string', meta: 'GUEST', help: 'copy a stopped guest (new context and hostname)' },
+      { name: 'backend', value: 'string', meta: 'dir|overlay', help: 'overlay: share a stored template (default for one); dir: an own copy' },
+      { name: 'isolated', help: 'an id range of its own even from a shared template (an own copy, backend dir)' },
       { name: 'context', value: 'int', meta: 'N', help: 'context number (default: the lowest free one)' },
       { name: 'hostname', value: 'string', meta: 'HOST', help: 'host name of the guest (default: NAME)' },
-      { name: 'init', value: 'string', meta: 'STYLE', help: 'init style: plain (default) or cmd' },
+      { name: 'init', value: 'string', meta: 'STYLE', help: 'init style: plain, sysv, systemd, openrc or cmd' },
       { name: 'privileged', help: 'no user namespace: guest root is host root (not recommended)' },
     ],
     rest: 'CMD [ARG...]',
-    examples: ['vserver build web1', 'vserver build job1 --init cmd -- /bin/sh -c "echo hi; sleep 1000"'],
+    examples: [
+      'vserver build web1',
+      'vserver build deb1 --debootstrap bookworm --init sysv',
+      'vserver build web2 --template deb12',
+      'vserver build web3 --template deb12 --backend dir --isolated',
+      'vserver build alp1 --tarball alpine-minirootfs.tar.gz',
+      'vserver build web4 --clone web2',
+      'vserver build job1 --init cmd -- /bin/sh -c "echo hi; sleep 1000"',
+    ],
     load: () => import('./build.js'),
+  },
+  {
+    name: 'template', summary: 'make, list and delete the shared templates', args: ['ACTION', 'NAME?'],
+    options: [
+      ...SOURCE_OPTIONS,
+      { name: 'from-guest', value: 'string', meta: 'GUEST', help: 'copy a stopped guest' },
+      { name: 'init', value: 'string', meta: 'STYLE', help: 'init style its guests get by default' },
+    ],
+    examples: [
+      'vserver template create deb12 --debootstrap bookworm',
+      'vserver template create alpine --tarball alpine-minirootfs.tar.gz',
+      'vserver template create web --from-guest web1',
+      'vserver template list',
+      'vserver template delete deb12',
+    ],
+    load: () => import('./template.js'),
+  },
+  {
+    name: 'mount', summary: "mount overlay guests' merged trees (at boot: mount --all)", args: ['NAME?'],
+    options: [{ name: 'all', help: 'every overlay guest' }],
+    examples: ['vserver mount --all', 'vserver mount web2'], load: () => import('./mount.js'),
+  },
+  {
+    name: 'export', summary: 'stream a stopped guest (tree and config) as a compressed tar with a checksum manifest', args: [NAME, 'FILE?'],
+    options: [],
+    examples: ['vserver export web1 web1.tar.zst', 'vserver export web1 - | ssh host2 vserver import -'],
+    load: () => import('./export.js'),
+  },
+  {
+    name: 'import', summary: 'recreate a guest from an export, verified against its manifest', args: ['FILE'],
+    options: [{ name: 'name', value: 'string', meta: 'NEW', help: 'name of the new guest (default: the exported name)' }],
+    examples: ['vserver import web1.tar.zst', 'vserver import web1.tar.zst --name web1-copy', 'vserver import - < web1.tar.zst'],
+    load: () => import('./import.js'),
+  },
+  {
+    name: 'du', summary: 'disk use per guest: bytes and inodes, template-shared files apart', args: ['NAME?'], options: [],
+    examples: ['vserver du', 'vserver du web1 --json'], load: () => import('./du.js'),
+  },
+  {
+    name: 'unify', summary: 'share identical file contents between guests (XFS or btrfs reflinks)', args: ['NAME?'],
+    options: [{ name: 'min-size', value: 'int', meta: 'BYTES', help: 'skip files smaller than this (default 4096)' }],
+    examples: ['vserver unify', 'vserver unify --json'], load: () => import('./unify.js'),
   },
   {
     name: 'start', summary: 'start a guest', args: [NAME], options: [],

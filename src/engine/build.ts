@@ -1,34 +1,91 @@
-// Building a guest: the tree is made in a temporary directory and moved into place whole.
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+// Building a guest: the tree is made in a temporary directory and moved into place whole; the
+// config is written last, so an interrupted build leaves only a directory the next build removes.
+import { chmodSync, existsSync, mkdirSync, renameSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { allocateContext, checkContextFree } from '../guest/context.js';
-import { checkName } from '../guest/name.js';
 import { validate } from '../guest/config.js';
-import { CONTEXT_MAX, CONTEXT_MIN, GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
-import { ownerRange } from '../security/idmap.js';
+import { checkName } from '../guest/name.js';
+import { CONTEXT_MAX, CONTEXT_MIN, GuestConfigSchema, type GuestConfig, type InitStyle } from '../guest/schema.js';
+import { BUILTIN_TEMPLATES } from '../guest/template-store.js';
+import { contextRange, type IdRange } from '../security/idmap.js';
 import { buildBusybox } from '../storage/busybox.js';
+import { copyTree } from '../storage/copy.js';
+import { applyIdentity, type GuestIdentity } from '../storage/debian.js';
+import { overlayTree, plainTree } from '../storage/tree-io.js';
+import { mountOverlay } from '../storage/overlay.js';
 import { shiftOwnership } from '../storage/shift.js';
 import { fsyncDir } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
-import { lockHeld, withLock } from '../util/lock.js';
+import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
-import { guestInfo } from './state.js';
-import type { BuildOptions, GuestInfo } from './types.js';
+import { overlayDirs } from './mount.js';
+import { removeLeftover, reserve } from './reserve.js';
+import { fromDebootstrap, fromTarball, fromTree, HOST_IDS, makeOverlayDirs } from './sources.js';
+import { guestIds, guestInfo, isActive } from './state.js';
+import type { BuildOptions, BuildSource, GuestInfo } from './types.js';
 
-export const TEMPLATES = ['busybox'] as const;
+interface Plan {
+  backend: 'dir' | 'overlay';
+  init: InitStyle;
+  template?: string;
+  /** The guest a clone copies, and its config. */
+  from?: { name: string; cfg: GuestConfig };
+}
 
-/** Temporary build directories: .build-NAME-CONTEXT, which also reserves the context while building. */
-const BUILD_DIR = /^\.build-([a-z0-9][a-z0-9-]{0,62})-(\d+)$/;
+function usage(message: string, hint: string): VsError {
+  return new VsError('USAGE', message, hint);
+}
+
+function planFor(deps: Deps, source: BuildSource, opts: BuildOptions): Plan {
+  const init = (fallback: InitStyle): InitStyle => opts.init ?? (opts.cmd ? 'cmd' : fallback);
+  const noOverlay = (what: string) => {
+    if (opts.backend === 'overlay') {
+      throw usage(`an overlay guest needs a stored template; ${what} gives the guest its own copy`,
+        "make a template first ('vserver template create'), then build with --template NAME --backend overlay");
+    }
+  };
+  switch (source.kind) {
+    case 'template': {
+      if ((BUILTIN_TEMPLATES as readonly string[]).includes(source.name)) {
+        noOverlay(`the built-in template '${source.name}'`);
+        return { backend: 'dir', init: init('plain'), template: source.name };
+      }
+      const meta = deps.templates.read(source.name);
+      const backend = opts.backend ?? (opts.isolated || opts.privileged ? 'dir' : 'overlay');
+      if (backend === 'overlay' && opts.isolated) {
+        throw usage('an overlay guest shares the id range of its template, so it cannot be --isolated',
+          'leave out --backend overlay: an isolated guest gets its own copy of the template (backend dir)');
+      }
+      if (backend === 'overlay' && opts.privileged) {
+        throw usage('an overlay guest cannot be --privileged: it shares the ids of its template', 'build it with --backend dir');
+      }
+      return { backend, init: init(meta.init), template: source.name };
+    }
+    case 'debootstrap':
+      noOverlay('--debootstrap');
+      return { backend: 'dir', init: init('sysv') };
+    case 'tarball':
+      noOverlay('--tarball');
+      return { backend: 'dir', init: init('plain') };
+    case 'clone': {
+      const cfg = deps.store.read(checkName(source.guest));
+      if (opts.backend !== undefined && opts.backend !== cfg.backend) {
+        throw usage(`a clone keeps the backend of '${source.guest}' (${cfg.backend})`, 'leave out --backend');
+      }
+      if (cfg.backend === 'overlay' && (opts.isolated || opts.privileged)) {
+        throw usage(`'${source.guest}' is an overlay guest; its clone shares the template's ids too`, 'leave out --isolated and --privileged');
+      }
+      return { backend: cfg.backend, init: opts.init ?? cfg.init, template: cfg.template, from: { name: source.guest, cfg } };
+    }
+  }
+}
 
 export function buildGuest(deps: Deps, name: string, opts: BuildOptions = {}): Promise<GuestInfo> {
   checkName(name);
-  const template = opts.template ?? 'busybox';
-  if (!(TEMPLATES as readonly string[]).includes(template)) {
-    throw new VsError('NOT_FOUND', `template '${template}' not found`, `available templates: ${TEMPLATES.join(', ')}`);
-  }
+  const source: BuildSource = opts.source ?? { kind: 'template', name: 'busybox' };
   if (opts.context !== undefined && !(Number.isInteger(opts.context) && opts.context >= CONTEXT_MIN && opts.context <= CONTEXT_MAX)) {
     throw new VsError('INVALID_VALUE', `context ${opts.context} is out of range`, `give a whole number from ${CONTEXT_MIN} to ${CONTEXT_MAX}`);
   }
+  if (source.kind === 'clone' && source.guest === name) throw usage('a guest cannot be cloned onto itself', 'give the copy another name');
   return withLock(deps.paths.lock(name), `vserver build ${name}`, async () => {
     if (deps.store.exists(name)) {
       throw new VsError('ALREADY_EXISTS', `guest '${name}' already exists`, `choose another name, or delete it first with 'vserver delete ${name}'`);
@@ -38,58 +95,89 @@ export function buildGuest(deps: Deps, name: string, opts: BuildOptions = {}): P
       throw new VsError('ALREADY_EXISTS', `a tree for '${name}' exists at ${dir} but it has no config`,
         'move that directory away or remove it, then build again');
     }
-    const { context, tmp } = await reserve(deps, name, opts.context);
-    try {
-      const hostname = opts.hostname ?? name;
-      const config = validate(deps.paths.guestConfig(name), GuestConfigSchema, {
-        context, hostname, init: opts.init ?? (opts.cmd ? 'cmd' : 'plain'), cmd: opts.cmd, backend: 'dir', template,
-        privileged: opts.privileged === true ? true : undefined,
-      } satisfies Partial<GuestConfig>);
-      const rootfs = join(tmp, 'rootfs');
-      mkdirSync(rootfs, { mode: 0o755 });
-      await buildBusybox(rootfs, { hostname });
-      shiftOwnership(rootfs, ownerRange(context, true), ownerRange(context, config.privileged));
-      // guest root (an unprivileged id) must be able to reach its tree; nobody may list the others
-      chmodSync(tmp, 0o711);
-      // the config is written last: until it exists there is no guest, only a directory a retry removes
-      renameSync(tmp, dir);
-      fsyncDir(deps.paths.guestsDir);
-      try {
-        deps.store.write(name, config);
-      } catch (e) {
-        rmSync(dir, { recursive: true, force: true });
-        throw e;
-      }
-      return guestInfo(name, config, undefined);
-    } catch (e) {
-      rmSync(tmp, { recursive: true, force: true });
-      if (e instanceof VsError) throw e;
-      throw new VsError('BUILD_FAILED', `building guest '${name}' failed: ${e instanceof Error ? e.message : String(e)}`,
-        'nothing was kept; fix the cause and build again', { cause: e });
-    }
+    const plan = planFor(deps, source, opts);
+    const sourceLock = plan.from ? deps.paths.lock(plan.from.name)
+      : plan.backend === 'overlay' && plan.template ? deps.paths.templateLock(plan.template) : undefined;
+    const go = () => buildLocked(deps, name, source, plan, opts);
+    return sourceLock ? withLock(sourceLock, `vserver build ${name}`, go) : go();
   });
 }
 
-/** Picks the context and creates the build directory that holds it, under the installation-wide lock. */
-async function reserve(deps: Deps, name: string, wanted?: number): Promise<{ context: number; tmp: string }> {
-  const guests = deps.paths.guestsDir;
-  mkdirSync(guests, { recursive: true });
-  return withLock(join(deps.paths.locks, '.contexts'), 'allocating a context', async () => {
-    const used = new Map<number, string>();
-    for (const g of deps.store.readAll()) if (g.config) used.set(g.config.context, g.name);
-    for (const entry of readdirSync(guests)) {
-      const m = BUILD_DIR.exec(entry);
-      if (!m) continue;
-      if (lockHeld(deps.paths.lock(m[1]!))) used.set(Number(m[2]), m[1]!);
-      else rmSync(join(guests, entry), { recursive: true, force: true }); // left by a build that died
+async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: Plan, opts: BuildOptions): Promise<GuestInfo> {
+  if (plan.from) {
+    if (isActive(await (await deps.runtime()).state(plan.from.name))) {
+      throw new VsError('ALREADY_RUNNING', `guest '${plan.from.name}' is running; a clone copies a stopped guest`,
+        `stop it first with 'vserver stop ${plan.from.name}'`);
     }
-    let context: number;
-    if (wanted !== undefined) {
-      checkContextFree(used, wanted);
-      context = wanted;
-    } else context = allocateContext(new Set(used.keys()), deps.host().context_min);
-    const tmp = join(guests, `.build-${name}-${context}`);
-    mkdirSync(tmp, { mode: 0o700 });
-    return { context, tmp };
-  });
+  } else if (plan.backend === 'overlay' && plan.template && !deps.templates.exists(plan.template)) {
+    deps.templates.read(plan.template); // deleted while we waited for its lock
+  }
+  const { context, tmp } = await reserve(deps, 'guest', name, opts.context);
+  const dir = deps.paths.guestDir(name);
+  try {
+    const hostname = opts.hostname ?? name;
+    const base = plan.from ? { ...plan.from.cfg } : {};
+    const config = validate(deps.paths.guestConfig(name), GuestConfigSchema, {
+      ...base, context, hostname, init: plan.init, cmd: opts.cmd ?? plan.from?.cfg.cmd, backend: plan.backend, template: plan.template,
+      privileged: opts.privileged === true ? true : plan.from?.cfg.privileged || undefined,
+      isolated: opts.isolated === true ? true : plan.from?.cfg.isolated,
+    } satisfies Partial<GuestConfig>);
+    const ids = guestIds(deps, config);
+    const identity = { hostname, init: config.init, owner: { uid: ids.base, gid: ids.base }, newMachine: true };
+    if (plan.backend === 'overlay') {
+      await buildOverlay(deps, tmp, plan, ids, identity);
+    } else {
+      const rootfs = join(tmp, 'rootfs');
+      mkdirSync(rootfs, { mode: 0o755 });
+      await fillDir(deps, source, plan, rootfs, ids, opts, hostname);
+      if (!(source.kind === 'template' && source.name === 'busybox')) applyIdentity(plainTree(rootfs), identity);
+    }
+    // guest root (an unprivileged id) must be able to reach its tree; nobody may list the others
+    chmodSync(tmp, 0o711);
+    renameSync(tmp, dir);
+    fsyncDir(deps.paths.guestsDir);
+    try {
+      if (plan.backend === 'overlay') await mountOverlay(overlayDirs(deps, name, plan.template!));
+      deps.store.write(name, config);
+    } catch (e) {
+      await removeLeftover(dir);
+      throw e;
+    }
+    return guestInfo(name, config, undefined, ids);
+  } catch (e) {
+    await removeLeftover(tmp);
+    if (e instanceof VsError) throw e;
+    throw new VsError('BUILD_FAILED', `building guest '${name}' failed: ${e instanceof Error ? e.message : String(e)}`,
+      'nothing was kept; fix the cause and build again', { cause: e });
+  }
+}
+
+async function fillDir(deps: Deps, source: BuildSource, plan: Plan, rootfs: string, ids: IdRange, opts: BuildOptions,
+  hostname: string): Promise<void> {
+  switch (source.kind) {
+    case 'template':
+      if (source.name === 'busybox') {
+        await buildBusybox(rootfs, { hostname });
+        shiftOwnership(rootfs, HOST_IDS, ids);
+        return;
+      }
+      return fromTree(deps.paths.templateRootfs(source.name), rootfs, contextRange(deps.templates.read(source.name).context), ids);
+    case 'debootstrap':
+      return fromDebootstrap(deps.paths, deps.host(), source, rootfs, ids, [plan.init], opts.onProgress);
+    case 'tarball':
+      return fromTarball(source.file, rootfs, ids);
+    case 'clone':
+      return fromTree(deps.paths.rootfs(plan.from!.name), rootfs, guestIds(deps, plan.from!.cfg), ids);
+  }
+}
+
+/** Upper and work directories, and the guest's identity written into upper: no copy, no mount. */
+async function buildOverlay(deps: Deps, tmp: string, plan: Plan, ids: IdRange, identity: GuestIdentity): Promise<void> {
+  const lower = deps.paths.templateRootfs(plan.template!);
+  makeOverlayDirs(tmp, ids, lower);
+  if (plan.from) {
+    rmdirSync(join(tmp, 'upper'));
+    await copyTree(deps.paths.upper(plan.from.name), join(tmp, 'upper'));
+  }
+  applyIdentity(overlayTree(lower, join(tmp, 'upper')), identity);
 }

@@ -10,10 +10,13 @@ import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
-import { ownerRange } from '../security/idmap.js';
 import { shiftOwnership } from '../storage/shift.js';
 import type { Deps } from './deps.js';
-import { isActive } from './state.js';
+import { contextsInUse } from './reserve.js';
+import { guestIds, isActive } from './state.js';
+
+/** Keys that describe how the tree is stored; changing them would need another tree. */
+const FIXED_KEYS = ['backend', 'template', 'isolated'];
 
 type Table = Record<string, unknown>;
 
@@ -46,6 +49,10 @@ export function setConfig(deps: Deps, name: string, key: string, value: unknown)
     setPath(raw, key.split('.'), value);
     const cfg = validate(file, GuestConfigSchema, raw);
     const write = () => writeFileAtomic(file, toToml(raw));
+    if (FIXED_KEYS.includes(key.split('.')[0]!) && JSON.stringify(getKey(old, key)) !== JSON.stringify(getKey(cfg, key))) {
+      throw new VsError('INVALID_VALUE', `${key} is fixed when the guest is built (it says how its tree is stored)`,
+        `build a new guest instead, for example 'vserver build NEW --clone ${name}' or with --backend/--isolated`);
+    }
     if (key !== 'context' && key !== 'privileged') {
       write();
       return cfg;
@@ -55,17 +62,14 @@ export function setConfig(deps: Deps, name: string, key: string, value: unknown)
       throw new VsError('ALREADY_RUNNING', `guest '${name}' is running; ${key} can only change while it is stopped`,
         `stop it first with 'vserver stop ${name}'`);
     }
-    const reown = () => shiftOwnership(deps.paths.rootfs(name), ownerRange(old.context, old.privileged),
-      ownerRange(cfg.context, cfg.privileged));
+    const reown = () => shiftOwnership(deps.paths.rootfs(name), guestIds(deps, old), guestIds(deps, cfg));
     if (key === 'privileged') {
       reown();
       write();
       return cfg;
     }
     return withLock(join(deps.paths.locks, '.contexts'), 'changing a context', async () => {
-      const used = new Map<number, string>();
-      for (const g of deps.store.readAll()) if (g.config && g.name !== name) used.set(g.config.context, g.name);
-      checkContextFree(used, cfg.context);
+      checkContextFree(await contextsInUse(deps, name), cfg.context);
       reown();
       write();
       return cfg;

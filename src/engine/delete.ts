@@ -9,6 +9,8 @@ import type { Deps } from './deps.js';
 import { isActive } from './state.js';
 import { stopLocked } from './stop.js';
 import { teardown } from './teardown.js';
+import { unmountGuest } from './mount.js';
+import { mountsUnder } from '../storage/mounts.js';
 
 export function deleteGuest(deps: Deps, name: string, opts: { force?: boolean } = {}): Promise<void> {
   checkName(name);
@@ -26,10 +28,21 @@ export function deleteGuest(deps: Deps, name: string, opts: { force?: boolean } 
       await teardown(deps, name);
     }
     const dir = deps.paths.guestDir(name);
+    // an overlay guest's merged tree goes first: what is removed below is only the guest's own
+    // upper and work directories, never the shared template under them
+    await unmountGuest(deps, name);
+    const mounted = mountsUnder(dir);
+    if (mounted.length > 0) {
+      throw new VsError('BUSY', `something is mounted inside guest '${name}' (${mounted.map((m) => m.mountPoint).join(', ')})`,
+        'unmount it first; delete removes only the guest\'s own files');
+    }
     // moved aside first, so that an interrupted delete never leaves a half tree under the guest's name
     const trash = join(deps.paths.guestsDir, `.delete-${name}-${uniqueSuffix()}`);
     if (existsSync(dir)) renameSync(dir, trash);
     deps.store.remove(name);
+    // rm removes links themselves and never follows them out of the tree
     rmSync(trash, { recursive: true, force: true });
+    // with the last guest gone, the lxcfs started for the guests goes too: no mount stays behind
+    if (deps.store.names().length === 0 && (await (await deps.runtime()).list()).length === 0) await deps.lxcfs().shutdown();
   });
 }

@@ -1,5 +1,6 @@
 // What the use cases are built from; each part is made on first use so that cheap verbs stay cheap.
 import { GuestStore, readHostConfig } from '../guest/store.js';
+import { TemplateStore } from '../guest/template-store.js';
 import type { HostConfig } from '../guest/schema.js';
 import { cgroupReader, type CgroupReader } from '../resources/cgroup.js';
 import { readHostFacts } from '../resources/host-facts.js';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 export interface Deps {
   readonly paths: Paths;
   readonly store: GuestStore;
+  readonly templates: TemplateStore;
   host(): HostConfig;
   runtime(): Promise<Runtime>;
   cgroups(): CgroupReader;
@@ -39,6 +41,7 @@ export function makeDeps(root: string, overrides: DepsOverrides = {}): Deps {
   const deps: Deps = {
     paths,
     store: new GuestStore(paths),
+    templates: new TemplateStore(paths),
     host: () => (host ??= readHostConfig(paths)),
     runtime: () => (runtime ??= selectRuntime(paths, deps.host(), { probeBinary: findStaticBusybox() })),
     cgroups: () => (cgroups ??= cgroupReader()),

@@ -1,5 +1,7 @@
 // Running a command in a running guest; its exit code is passed through.
+import { existsSync } from 'node:fs';
 import { checkName } from '../guest/name.js';
+import { ensureMounted } from './mount.js';
 import type { ExecIO } from '../runtime/types.js';
 import { VsError } from '../util/errors.js';
 import type { Deps } from './deps.js';
@@ -16,6 +18,8 @@ export async function execGuest(deps: Deps, name: string, argv: readonly string[
     deps.store.read(name);
     throw new VsError('NOT_RUNNING', `guest '${name}' is not running`, `start it with 'vserver start ${name}'`);
   }
+  // an overlay guest (it has an upper directory) keeps its merged tree mounted on the host too
+  if (existsSync(deps.paths.upper(name))) await ensureMounted(deps, name, deps.store.read(name));
   return runtime.exec(name, argv, io);
 }
 

@@ -10,9 +10,19 @@ import type { LimitResult } from './limit.js';
 import type { StopOptions } from './stop.js';
 import type { TopSampler } from './top.js';
 import type { BuildOptions, GuestInfo } from './types.js';
+import type { TemplateInfo, TemplateSource } from './template.js';
+import type { MountReport } from './mount.js';
+import type { ExportResult } from './export.js';
+import type { DiskUsage, UnifyResult } from './disk.js';
+import type { InitStyle } from '../guest/schema.js';
+import type { Progress } from '../storage/debootstrap.js';
 
-export type { BuildOptions, GuestInfo, GuestResources } from './types.js';
+export type { BuildOptions, BuildSource, GuestInfo, GuestResources } from './types.js';
 export type { LimitResult } from './limit.js';
+export type { TemplateInfo, TemplateSource } from './template.js';
+export type { MountReport } from './mount.js';
+export type { ExportResult } from './export.js';
+export type { DiskUsage, UnifyResult } from './disk.js';
 
 export class Engine {
   readonly deps: Deps;
@@ -92,5 +102,39 @@ export class Engine {
 
   async topSampler(): Promise<TopSampler> {
     return new (await import('./top.js')).TopSampler(this.deps);
+  }
+
+  async templateCreate(name: string, source: TemplateSource, opts?: { init?: InitStyle; onProgress?: (p: Progress) => void }): Promise<TemplateInfo> {
+    return (await import('./template.js')).createTemplate(this.deps, name, source, opts);
+  }
+
+  async templateList(): Promise<TemplateInfo[]> {
+    return (await import('./template.js')).listTemplates(this.deps);
+  }
+
+  async templateDelete(name: string): Promise<void> {
+    return (await import('./template.js')).deleteTemplate(this.deps, name);
+  }
+
+  /** Mounts overlay guests' merged trees (all of them when names is empty), as at boot. */
+  async mount(names: string[]): Promise<MountReport[]> {
+    return (await import('./mount.js')).mountGuests(this.deps, names);
+  }
+
+  /** Streams a stopped guest to FILE ('-': standard output). */
+  async export(name: string, file: string): Promise<ExportResult> {
+    return (await import('./export.js')).exportGuest(this.deps, name, file);
+  }
+
+  async import(file: string, opts?: { name?: string }): Promise<GuestInfo> {
+    return (await import('./export.js')).importGuest(this.deps, file, opts);
+  }
+
+  async du(names: string[]): Promise<DiskUsage[]> {
+    return (await import('./disk.js')).diskUsage(this.deps, names);
+  }
+
+  async unify(names: string[], opts?: { minSize?: number }): Promise<UnifyResult> {
+    return (await import('./disk.js')).unify(this.deps, names, opts);
   }
 }

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { initPlan } from '../guest/init.js';
 import { checkName } from '../guest/name.js';
 import { checkLimits, ioDevices, limitsError, loweredRlimits, toResources, wantedRlimits } from '../resources/limits.js';
-import { buildSpec, clampRlimits, DEFAULT_RLIMITS, ociJson } from '../runtime/spec.js';
+import { buildSpec, clampRlimits, DEFAULT_RLIMITS, ociJson, tmpfsMount } from '../runtime/spec.js';
 import { capabilitySet } from '../security/capabilities.js';
-import { contextRange, idMappings } from '../security/idmap.js';
+import { idMappings } from '../security/idmap.js';
 import { defaultSeccomp, loadSeccompProfile } from '../security/seccomp.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError, errnoOf } from '../util/errors.js';
@@ -14,7 +14,8 @@ import { withLock } from '../util/lock.js';
 import { ownRlimits } from '../util/procfs.js';
 import { Revert } from '../util/revert.js';
 import type { Deps } from './deps.js';
-import { guestInfo, isActive } from './state.js';
+import { ensureMounted } from './mount.js';
+import { guestIds, guestInfo, isActive } from './state.js';
 import { teardown } from './teardown.js';
 import type { GuestInfo } from './types.js';
 
@@ -49,6 +50,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
 
   const rootfs = deps.paths.rootfs(name);
   checkRootfs(rootfs, name);
+  await ensureMounted(deps, name, cfg);
   const init = initPlan(cfg);
   const facts = deps.hostFacts(ioDevices(cfg.limits));
   const problems = checkLimits(cfg.limits, facts);
@@ -64,13 +66,16 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     warnings.push(`${lxcfs.reason}; free, uptime and top inside the guest show the host's figures`);
   }
   const sec = cfg.security;
+  const ids = guestIds(deps, cfg);
   const spec = buildSpec({
     name, context: cfg.context, rootfs, hostname: cfg.hostname ?? name, args: init.args, env: init.env,
     cgroupsPath: `/${deps.paths.cgroupName(name)}`,
-    capabilities: capabilitySet(sec?.capabilities),
+    capabilities: capabilitySet({ add: [...init.addCapabilities, ...(sec?.capabilities?.add ?? [])], drop: sec?.capabilities?.drop }),
     seccomp: sec?.seccomp_profile ? loadSeccompProfile(sec.seccomp_profile) : defaultSeccomp(),
-    rlimits, resources: toResources(cfg.limits, facts), extraMounts: 'mounts' in lxcfs ? lxcfs.mounts : [],
-    idMappings: cfg.privileged ? undefined : idMappings(contextRange(cfg.context)),
+    rlimits, resources: toResources(cfg.limits, facts),
+    extraMounts: [...init.tmpfs.map(tmpfsMount), ...('mounts' in lxcfs ? lxcfs.mounts : [])],
+    idMappings: cfg.privileged ? undefined : idMappings(ids),
+    cgroupWritable: init.delegateCgroup,
   });
 
   const bundle = deps.paths.bundle(name);
@@ -82,7 +87,13 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     const log = openSync(deps.paths.log(name), 'a+', 0o640);
     try {
       writeSync(log, `--- ${new Date().toISOString()} vserver: starting guest ${name} (context ${cfg.context})\n`);
-      await rt.run(name, bundle, { stdin: 'ignore', stdout: log, stderr: log });
+      const io = { stdin: 'ignore', stdout: log, stderr: log } as const;
+      if (init.delegateCgroup) {
+        // the cgroup exists once the runtime has created the container; hand it over before init runs
+        await rt.create(name, bundle, io);
+        deps.cgroups().delegate(deps.paths.cgroupName(name), ids.base, ids.base);
+        await rt.start(name);
+      } else await rt.run(name, bundle, io);
     } finally {
       closeSync(log);
     }
@@ -93,7 +104,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     throw new VsError('RUNTIME_FAILED', `guest '${name}' stopped right after it started`,
       `its init exited; read ${deps.paths.log(name)} for why`);
   }
-  const info = guestInfo(name, cfg, after);
+  const info = guestInfo(name, cfg, after, ids);
   if (warnings.length > 0) info.warnings = warnings;
   return info;
 }

@@ -1,7 +1,7 @@
 // A guest's state, read back from the runtime and /proc each time, never remembered.
 import type { GuestConfig } from '../guest/schema.js';
 import type { RuntimeState } from '../runtime/types.js';
-import { contextRange } from '../security/idmap.js';
+import { contextRange, IDS_PER_GUEST, type IdRange } from '../security/idmap.js';
 import { processUptime } from '../util/procfs.js';
 import type { Deps } from './deps.js';
 import type { GuestInfo, GuestState } from './types.js';
@@ -21,7 +21,17 @@ export function isActive(rt: RuntimeState | undefined): rt is RuntimeState {
   return rt !== undefined && (rt.status === 'running' || rt.status === 'paused');
 }
 
-export function guestInfo(name: string, cfg: GuestConfig, rt: RuntimeState | undefined): GuestInfo {
+/**
+ * The host ids that own a guest's files and that its ids map to: its own range; the range of its
+ * template for an overlay guest (the template's files are shared as they are); host ids when privileged.
+ */
+export function guestIds(deps: Deps, cfg: GuestConfig): IdRange {
+  if (cfg.privileged) return { base: 0, size: IDS_PER_GUEST };
+  if (cfg.backend === 'overlay' && cfg.template !== undefined) return contextRange(deps.templates.read(cfg.template).context);
+  return contextRange(cfg.context);
+}
+
+export function guestInfo(name: string, cfg: GuestConfig, rt: RuntimeState | undefined, ids?: IdRange): GuestInfo {
   const state = toState(rt);
   const info: GuestInfo = {
     name, context: cfg.context, state, hostname: cfg.hostname ?? name, init: cfg.init, backend: cfg.backend,
@@ -29,7 +39,8 @@ export function guestInfo(name: string, cfg: GuestConfig, rt: RuntimeState | und
   };
   if (cfg.privileged) {
     info.warnings = ['privileged guest: no user namespace, guest root is host root; set privileged = false to isolate it'];
-  } else info.idmap = contextRange(cfg.context);
+  } else info.idmap = ids ?? contextRange(cfg.context);
+  if (cfg.template !== undefined && cfg.backend === 'overlay') info.template = cfg.template;
   if (rt && state !== 'stopped' && rt.pid > 0) {
     info.pid = rt.pid;
     const up = processUptime(rt.pid);

@@ -4,13 +4,13 @@ import { guestUsesLxcfs } from '../resources/lxcfs.js';
 import { readIfExists } from '../util/fs.js';
 import { ownRlimits } from '../util/procfs.js';
 import type { Deps } from './deps.js';
-import { guestInfo, isActive, readGuest } from './state.js';
+import { guestIds, guestInfo, isActive, readGuest } from './state.js';
 import type { GuestInfo, GuestResources } from './types.js';
 
 export async function statusGuest(deps: Deps, name: string): Promise<GuestInfo> {
   checkName(name);
   const { cfg, rt } = await readGuest(deps, name);
-  const info = guestInfo(name, cfg, rt);
+  const info = guestInfo(name, cfg, rt, idsOrUndefined(deps, cfg));
   if (info.state !== 'stopped') {
     const cg = deps.cgroups();
     const cgName = deps.paths.cgroupName(name);
@@ -45,11 +45,20 @@ export async function listGuests(deps: Deps): Promise<GuestInfo[]> {
   if (all.length === 0) return [];
   const states = new Map((await (await deps.runtime()).list()).map((s) => [s.id, s]));
   return all.map((g) => g.config
-    ? guestInfo(g.name, g.config, states.get(g.name))
+    ? guestInfo(g.name, g.config, states.get(g.name), idsOrUndefined(deps, g.config))
     : { name: g.name, context: 0, state: 'broken' as const, error: g.error?.message });
 }
 
 export async function isRunning(deps: Deps, name: string): Promise<boolean> {
   const { rt } = await readGuest(deps, checkName(name));
   return isActive(rt);
+}
+
+/** A listing still shows a guest whose template went missing; start then says what is wrong. */
+function idsOrUndefined(deps: Deps, cfg: Parameters<typeof guestIds>[1]) {
+  try {
+    return guestIds(deps, cfg);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,7 @@
 // What the engine reports about a guest; the CLI prints it, the API serves it.
 import type { CgroupEvents, CgroupLimits, CgroupUsage } from '../resources/cgroup.js';
+import type { InitStyle } from '../guest/schema.js';
+import type { Progress } from '../storage/debootstrap.js';
 
 export type GuestState = 'running' | 'stopped' | 'paused' | 'created' | 'broken';
 
@@ -22,7 +24,9 @@ export interface GuestInfo {
   idmap?: { base: number; size: number };
   /** Limits in force and what the guest used, for a running guest (status). */
   resources?: GuestResources;
-  /** Things the user should know that did not stop the command. */
+  /** The shared template under an overlay guest. */
+  template?: string;
+  /** Things the user should know that did not stop the command, for example that the guest is privileged. */
   warnings?: string[];
 }
 
@@ -36,12 +40,25 @@ export interface GuestResources {
   lxcfs: { inUse: boolean; note: string };
 }
 
+/** Where a new guest's tree comes from. */
+export type BuildSource =
+  | { kind: 'template'; name: string }
+  | { kind: 'debootstrap'; suite: string; mirror?: string; variant?: string; include?: string[] }
+  | { kind: 'tarball'; file: string }
+  | { kind: 'clone'; guest: string };
+
 export interface BuildOptions {
-  template?: string;
+  /** Default: the built-in busybox template. */
+  source?: BuildSource;
+  /** dir (own copy) or overlay (shares a stored template); default overlay for a stored template. */
+  backend?: 'dir' | 'overlay';
+  /** An id range of its own even when built from a shared template (then as a dir guest). */
+  isolated?: boolean;
   context?: number;
   hostname?: string;
-  init?: 'plain' | 'cmd' | 'sysv' | 'systemd' | 'openrc';
+  init?: InitStyle;
   cmd?: string[];
   /** No user namespace: guest root is host root. */
   privileged?: boolean;
+  onProgress?: (p: Progress) => void;
 }

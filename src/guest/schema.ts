@@ -7,6 +7,7 @@ import { LimitsSchema } from './limits-schema.js';
 export const CONTEXT_MIN = 2;
 export const CONTEXT_MAX = 49151;
 export const INIT_STYLES = ['plain', 'cmd', 'sysv', 'systemd', 'openrc'] as const;
+export type InitStyle = (typeof INIT_STYLES)[number];
 export const BACKENDS = ['dir', 'overlay'] as const;
 export const RUNTIMES = ['auto', 'runc', 'crun'] as const;
 export const LXCFS_MODES = ['auto', 'off'] as const;
@@ -53,10 +54,18 @@ export const GuestConfigSchema = v.pipe(
     env: v.optional(v.record(v.pipe(v.string(), v.regex(envName, 'environment names are letters, digits and _')), v.string())),
     /** true: no user namespace, guest root is host root (weaker; status warns). */
     privileged: v.optional(v.boolean(), false),
+    /** true: the guest has an id range of its own even though it was built from a shared template. */
+    isolated: v.optional(v.boolean()),
     security: v.optional(SecuritySchema),
     limits: v.optional(LimitsSchema),
   }),
   v.forward(v.check((c) => c.init !== 'cmd' || c.cmd !== undefined, 'is required when init = "cmd"'), ['cmd']),
+  v.forward(v.check((c) => c.backend !== 'overlay' || c.template !== undefined,
+    'must name the template whose tree an overlay guest shares'), ['template']),
+  v.forward(v.check((c) => c.backend !== 'overlay' || !c.privileged,
+    'cannot be true for an overlay guest: it shares the ids of its template; build a dir guest instead'), ['privileged']),
+  v.forward(v.check((c) => c.backend !== 'overlay' || c.isolated !== true,
+    'cannot be true for an overlay guest: an own id range needs an own copy of the tree (backend = "dir")'), ['isolated']),
 );
 
 export type GuestConfig = v.InferOutput<typeof GuestConfigSchema>;
@@ -69,6 +78,27 @@ export const HostConfigSchema = v.strictObject({
   stop_timeout: v.optional(int(0, 86400), 30),
   /** auto: guests see their own figures in /proc through lxcfs when it is installed; off: never. */
   lxcfs: v.optional(v.picklist(LXCFS_MODES, `must be one of: ${LXCFS_MODES.join(', ')}`), 'auto'),
+  /** Debian mirror for debootstrap builds. */
+  mirror: v.optional(v.pipe(v.string(), v.regex(/^(https?|file):\/\/\S+$/, 'must be an http://, https:// or file:// URL')),
+    'http://deb.debian.org/debian'),
+  /** Where debootstrap keeps downloaded packages between builds (default: var/cache/vserver/debootstrap under the root). */
+  debootstrap_cache: v.optional(absolutePath),
 });
 
 export type HostConfig = v.InferOutput<typeof HostConfigSchema>;
+
+export const TEMPLATE_SOURCES = ['debootstrap', 'tarball', 'guest'] as const;
+
+/** templates/NAME/template.toml: written once when the template is made. */
+export const TemplateMetaSchema = v.strictObject({
+  /** The context number whose id range owns the template's files (and its overlay guests' processes). */
+  context: int(CONTEXT_MIN, CONTEXT_MAX),
+  source: v.picklist(TEMPLATE_SOURCES),
+  /** What the source was: the suite, the tarball's path or the guest's name. */
+  from: v.string(),
+  /** Init style that guests built from it get unless told otherwise. */
+  init: v.optional(v.picklist(INIT_STYLES), 'plain'),
+  created: v.string(),
+});
+
+export type TemplateMeta = v.InferOutput<typeof TemplateMetaSchema>;

@@ -1,8 +1,8 @@
 // The guest configs on disk: etc/vserver/guests/NAME.toml, and the host's vserver.toml.
-import { readdirSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError, errnoOf } from '../util/errors.js';
-import { readIfExists } from '../util/fs.js';
+import { readdirIfExists, readIfExists } from '../util/fs.js';
 import type { Paths } from '../util/paths.js';
 import { parseGuestConfig, parseHostConfig, toToml, validate } from './config.js';
 import { checkName, NAME_PATTERN } from './name.js';
@@ -12,14 +12,7 @@ export class GuestStore {
   constructor(private readonly paths: Paths) {}
 
   names(): string[] {
-    let entries: string[];
-    try {
-      entries = readdirSync(this.paths.guestConfigDir);
-    } catch (e) {
-      if (errnoOf(e) === 'ENOENT') return [];
-      throw e;
-    }
-    return entries
+    return readdirIfExists(this.paths.guestConfigDir)
       .filter((f) => f.endsWith('.toml'))
       .map((f) => f.slice(0, -5))
       .filter((n) => NAME_PATTERN.test(n))

@@ -1,5 +1,5 @@
 // Reading and walking cgroup files; missing files read as absent, never as an error.
-import { readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoOf } from '../util/errors.js';
 
@@ -84,4 +84,25 @@ export function removeAll(dirs: readonly string[]): string[] {
 /** Writes one value into a control file (the kernel takes one line per write). */
 export function writeControl(file: string, value: string): void {
   writeFileSync(file, value);
+}
+
+/** The files cgroup v2 delegation hands over (Documentation/admin-guide/cgroup-v2.rst). */
+const V2_DELEGATE = ['cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads'];
+
+/** A v2 cgroup directory and the files that delegate it, to uid/gid. */
+export function delegateV2(dir: string, uid: number, gid: number, out: string[]): void {
+  chownSync(dir, uid, gid);
+  out.push(dir);
+  for (const f of V2_DELEGATE) if (existsSync(join(dir, f))) chownSync(join(dir, f), uid, gid);
+}
+
+/** A whole v1 cgroup directory tree, to uid/gid. */
+export function chownTree(dir: string, uid: number, gid: number, out: string[]): void {
+  chownSync(dir, uid, gid);
+  out.push(dir);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) chownTree(p, uid, gid, out);
+    else chownSync(p, uid, gid);
+  }
 }

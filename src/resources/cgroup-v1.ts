@@ -1,9 +1,9 @@
 // cgroup v1 (and hybrid): one hierarchy per controller or group of co-mounted controllers.
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CLK_TCK } from '../util/procfs.js';
 import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit } from './cgroup.js';
-import { listPrefixed, parseKeyValues, removeAll, readNumber, readText, treePids, writeControl } from './cgroup-files.js';
+import { chownTree, delegateV2, listPrefixed, parseKeyValues, removeAll, readNumber, readText, treePids, writeControl } from './cgroup-files.js';
 
 /** blkio "MAJ:MIN Op VALUE" lines summed per operation (Read, Write, ...). */
 export function sumBlkioOps(text: string | undefined): Map<string, number> {
@@ -95,6 +95,17 @@ export class CgroupV1 implements CgroupReader {
 
   list(prefix: string): string[] {
     return listPrefixed(this.countingHierarchy(), prefix);
+  }
+
+  delegate(name: string, uid: number, gid: number): string[] {
+    const out: string[] = [];
+    for (const d of this.dirs(name)) {
+      // the named systemd hierarchy only tracks processes; the unified tree of a hybrid host likewise
+      const hierarchy = basename(dirname(d));
+      if (hierarchy === 'unified') delegateV2(d, uid, gid, out);
+      else if (hierarchy === 'systemd') chownTree(d, uid, gid, out);
+    }
+    return out;
   }
 
   remove(name: string): string[] {

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit } from './cgroup.js';
-import { listPrefixed, parseKeyValues, removeAll, readLines, readNumber, readText, treePids, writeControl } from './cgroup-files.js';
+import { delegateV2, listPrefixed, parseKeyValues, removeAll, readLines, readNumber, readText, treePids, writeControl } from './cgroup-files.js';
 
 /** "MAJ:MIN key=value ..." lines of io.stat and io.max. */
 export function parseIoLines(text: string | undefined): Map<string, Map<string, number>> {
@@ -48,6 +48,12 @@ export class CgroupV2 implements CgroupReader {
 
   list(prefix: string): string[] {
     return listPrefixed(this.root, prefix);
+  }
+
+  delegate(name: string, uid: number, gid: number): string[] {
+    const out: string[] = [];
+    for (const d of this.dirs(name)) delegateV2(d, uid, gid, out);
+    return out;
   }
 
   remove(name: string): string[] {

@@ -90,6 +90,12 @@ export interface CgroupReader {
   events(name: string): CgroupEvents | undefined;
   /** Sets per-device I/O throttles directly: OCI runtimes cannot update these on a running container. */
   writeIoLimits(name: string, limits: readonly IoDeviceLimit[]): void;
+  /**
+   * Hands the cgroup to the guest's root (uid/gid on the host), as systemd inside needs: on v2 the
+   * directory and its delegation files, on v1 the named systemd hierarchy (the controllers stay
+   * the host's). Returns what it changed.
+   */
+  delegate(name: string, uid: number, gid: number): string[];
 }
 
 export function cgroupReader(root = CGROUP_ROOT): CgroupReader {

@@ -71,6 +71,8 @@ export interface Lxcfs {
   installed(): boolean;
   /** The bind mounts for a guest, starting lxcfs first if it is not running; a reason when there are none. */
   prepare(): Promise<LxcfsResult>;
+  /** Stops the lxcfs this installation started (never the host's own service), when no guest needs it any more. */
+  shutdown(): Promise<void>;
 }
 
 export interface LxcfsPlaces {
@@ -101,6 +103,10 @@ export class LxcfsDaemon implements Lxcfs {
       const failure = await this.start(this.binary!, mp);
       return failure === undefined ? { mounts: lxcfsMounts(mp), mountpoint: mp } : { reason: failure };
     });
+  }
+
+  async shutdown(): Promise<void> {
+    await withLock(this.places.lock, 'stopping lxcfs', () => stopLxcfs(this.places));
   }
 
   /** Starts lxcfs detached (it stays in the foreground of its own session) and waits for its mount. */

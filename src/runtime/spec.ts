@@ -22,6 +22,8 @@ export interface SpecInput {
   idMappings?: OciIdMapping[];
   /** cgroup limits (memory, cpu, pids, blockIO, unified); the device rules are always ours. */
   resources?: Omit<OciResources, 'devices'>;
+  /** Mount the guest's cgroup tree writable (systemd manages its own subtree). */
+  cgroupWritable?: boolean;
 }
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -36,7 +38,7 @@ export const MASKED_PATHS = [
 /** Readable but never writable from a guest. */
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-export function baseMounts(): OciMount[] {
+export function baseMounts(cgroupWritable = false): OciMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -45,7 +47,8 @@ export function baseMounts(): OciMount[] {
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', cgroupWritable ? 'rw' : 'ro'] },
     { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=65536k'] },
   ];
 }
@@ -88,7 +91,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       // system guests need setuid programs (su, passwd), so privileges may still be gained inside
       noNewPrivileges: false,
     },
-    mounts: [...baseMounts(), ...(input.extraMounts ?? [])],
+    mounts: [...baseMounts(input.cgroupWritable), ...(input.extraMounts ?? [])],
     annotations: { 'org.linux-vserver.name': input.name, 'org.linux-vserver.context': String(input.context) },
     linux: {
       namespaces,
@@ -110,4 +113,8 @@ const INFINITY_MARK = '"@@rlim-infinity@@"';
 export function ociJson(spec: unknown): string {
   return JSON.stringify(spec, (_k, v: unknown) => (v === Infinity ? '@@rlim-infinity@@' : v), 1)
     .replaceAll(INFINITY_MARK, RLIM_INFINITY);
+}
+
+export function tmpfsMount(destination: string): OciMount {
+  return { destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=1777', 'size=5120k'] };
 }

@@ -32,6 +32,9 @@ export interface Runtime {
   readonly path: string;
   /** Creates and starts the container's init, detached; returns once init runs. */
   run(id: string, bundleDir: string, io: ExecIO): Promise<void>;
+  /** Creates the container (namespaces, cgroups, init waiting); `start` then lets init run. */
+  create(id: string, bundleDir: string, io: ExecIO): Promise<void>;
+  start(id: string): Promise<void>;
   state(id: string): Promise<RuntimeState | undefined>;
   list(): Promise<RuntimeState[]>;
   kill(id: string, signal: number, opts?: { all?: boolean }): Promise<void>;

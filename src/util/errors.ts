@@ -16,6 +16,9 @@ export const ERROR_CODES = {
   DEPENDENCY_MISSING: { exit: 15, http: 503 },
   NO_CONTEXT: { exit: 16, http: 507 },
   INVALID_VALUE: { exit: 17, http: 400 },
+  IN_USE: { exit: 18, http: 409 },
+  UNSUPPORTED: { exit: 19, http: 501 },
+  CHECKSUM_MISMATCH: { exit: 20, http: 422 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -136,7 +136,8 @@ function safeUnlink(p: string): void {
 
 function describe(path: string): string {
   const m = /([^/]+)\.lock$/.exec(path);
-  return m ? `guest '${m[1]}'` : path;
+  if (!m) return path;
+  return m[1]!.startsWith('@template-') ? `template '${m[1]!.slice(10)}'` : `guest '${m[1]}'`;
 }
 
 export async function withLock<T>(path: string, what: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {

@@ -21,8 +21,16 @@ export class Paths {
   get guestsDir(): string { return join(this.lib, 'guests'); }
   guestDir(name: string): string { return join(this.guestsDir, name); }
   rootfs(name: string): string { return join(this.guestDir(name), 'rootfs'); }
+  /** An overlay guest's own changes, and overlayfs's work directory beside them. */
+  upper(name: string): string { return join(this.guestDir(name), 'upper'); }
+  work(name: string): string { return join(this.guestDir(name), 'work'); }
   get templatesDir(): string { return join(this.lib, 'templates'); }
   template(name: string): string { return join(this.templatesDir, name); }
+  templateRootfs(name: string): string { return join(this.template(name), 'rootfs'); }
+  templateMeta(name: string): string { return join(this.template(name), 'template.toml'); }
+  /** '@' keeps template locks apart from guest locks: no guest name starts with it. */
+  templateLock(name: string): string { return join(this.locks, `@template-${name}.lock`); }
+  get debootstrapCache(): string { return join(this.root, 'var/cache/vserver/debootstrap'); }
 
   get logDir(): string { return join(this.root, 'var/log/vserver'); }
   log(name: string): string { return join(this.logDir, `${name}.log`); }

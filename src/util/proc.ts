@@ -95,6 +95,14 @@ export function parseSignal(input: string): { name: string; number: number } | u
   return num === undefined ? undefined : { name: s, number: num };
 }
 
+/**
+ * The argument vector that runs `file` so that it is killed with SIGKILL when this process dies
+ * (even by SIGKILL): a killed build must not leave a tar or debootstrap writing behind it.
+ */
+export function tied(file: string, args: readonly string[]): [string, string[]] {
+  return ['setpriv', ['--pdeathsig', 'KILL', '--', file, ...args]];
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

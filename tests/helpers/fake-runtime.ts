@@ -27,6 +27,19 @@ export class FakeRuntime implements Runtime {
     this.containers.set(id, { id, pid: process.pid, status: 'running', bundle: bundleDir, created: new Date().toISOString(), spec });
   }
 
+  async create(id: string, bundleDir: string, io: ExecIO): Promise<void> {
+    await this.run(id, bundleDir, io);
+    this.calls[this.calls.length - 1] = `create ${id}`;
+    const c = this.containers.get(id);
+    if (c) c.status = 'created';
+  }
+
+  async start(id: string): Promise<void> {
+    this.calls.push(`start ${id}`);
+    const c = this.containers.get(id);
+    if (c) c.status = 'running';
+  }
+
   async state(id: string): Promise<RuntimeState | undefined> {
     return this.containers.get(id);
   }
@@ -67,7 +80,12 @@ export class FakeCgroups implements CgroupReader {
   removed: string[] = [];
   ioWrites: IoDeviceLimit[][] = [];
   io: IoDeviceLimit[] = [];
+  delegated: string[] = [];
   dirs(): string[] { return []; }
+  delegate(name: string, uid: number): string[] {
+    this.delegated.push(`${name} ${uid}`);
+    return [];
+  }
   /** None: whatever the engine does to a guest's processes must never reach a real process from a unit test. */
   pids(): number[] { return []; }
   list(): string[] { return []; }
@@ -105,5 +123,9 @@ export class FakeLxcfs implements Lxcfs {
   async prepare(): Promise<LxcfsResult> {
     this.prepared++;
     return this.result;
+  }
+  shutdowns = 0;
+  async shutdown(): Promise<void> {
+    this.shutdowns++;
   }
 }

@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { join } from 'node:path';
 import { cgroupReader } from '../../src/resources/cgroup.js';
 import { stopLxcfs } from '../../src/resources/lxcfs.js';
+import { mountsUnder, unmountUnder } from '../../src/storage/mounts.js';
 import { Paths } from '../../src/util/paths.js';
 import { run } from '../../src/util/proc.js';
 import { which } from '../../src/util/which.js';
@@ -66,7 +67,22 @@ export class TestRoot {
     }
     for (const b of safeReaddir(join(this.paths.run, 'bundles'))) out.push(`bundle ${b}`);
     for (const l of safeReaddir(this.paths.locks)) out.push(`lock ${l}`);
+    for (const m of this.mounts()) out.push(`mount ${m}`);
     return out;
+  }
+
+  /** Overlay mounts that belong to no existing guest (a guest's merged tree stays mounted while it exists). */
+  mounts(): string[] {
+    return mountsUnder(this.root).filter((m) => {
+      if (m.fsType !== 'overlay') return false;
+      const g = /\/var\/lib\/vserver\/guests\/([a-z0-9-]+)\/rootfs$/.exec(m.mountPoint);
+      return !(g && m.mountPoint === this.paths.rootfs(g[1]!) && existsSync(this.paths.guestConfig(g[1]!)));
+    }).map((m) => m.mountPoint);
+  }
+
+  /** Every mount under this root, whatever it is. */
+  allMounts(): string[] {
+    return mountsUnder(this.root).map((m) => m.mountPoint);
   }
 
   /** Removes everything this root made on the host; safe to call twice. */
@@ -81,6 +97,9 @@ export class TestRoot {
     for (const h of hierarchies()) {
       for (const d of safeReaddir(h)) if (d.startsWith(this.paths.cgroupPrefix)) cg.remove(d);
     }
+    // overlays and loop-mounted filesystems first, so that rm never walks into a template or an image
+    await unmountUnder(this.root, { lazy: true });
+    await detachLoops(this.root);
     rmSync(this.root, { recursive: true, force: true });
   }
 
@@ -128,4 +147,13 @@ export function hostProcesses(): Map<number, string> {
     } catch { /* gone */ }
   }
   return out;
+}
+
+/** Detaches loop devices whose backing file lies under dir. */
+export async function detachLoops(dir: string): Promise<void> {
+  const r = await run('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE']);
+  for (const line of r.stdout.split('\n')) {
+    const [dev, file] = line.trim().split(/\s+/, 2);
+    if (dev && file && file.startsWith(`${dir}/`)) await run('losetup', ['--detach', dev]);
+  }
 }

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -122,5 +122,32 @@ describe('removing a cgroup', () => {
     expect(r.remove('vserver-a')).toEqual([]);
     expect(existsSync(join(root, 'vserver-a'))).toBe(false);
     expect(r.remove('vserver-a')).toEqual([]); // again: nothing to do, no error
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('handing a cgroup to a systemd guest', () => {
+  const copy = (layout: string) => {
+    const d = mkdtempSync(join(tmpdir(), 'cg-'));
+    tmps.push(d);
+    cpSync(join(FIX, layout), d, { recursive: true });
+    return d;
+  };
+
+  it('on v2: the guest directory and its delegation files only', () => {
+    const root = copy('v2');
+    const changed = new CgroupV2(root).delegate('vserver-web1', 6553600, 6553600);
+    expect(changed).toEqual([join(root, 'vserver-web1')]);
+    expect(statSync(join(root, 'vserver-web1')).uid).toBe(6553600);
+    expect(statSync(join(root, 'vserver-web1/cgroup.procs')).uid).toBe(6553600);
+    expect(statSync(join(root, 'cgroup.procs')).uid).toBe(0);
+  });
+
+  it('on v1/hybrid: the named systemd hierarchy (whole subtree) and the unified one, never a controller', () => {
+    const root = copy('v1');
+    const changed = new CgroupV1(root, 'hybrid').delegate('vserver-web1', 6553600, 6553600).map((d) => d.slice(root.length));
+    expect(changed.sort()).toEqual(['/systemd/vserver-web1', '/unified/vserver-web1']);
+    expect(statSync(join(root, 'systemd/vserver-web1')).uid).toBe(6553600);
+    expect(statSync(join(root, 'memory/vserver-web1')).uid).toBe(0);
+    expect(statSync(join(root, 'pids/vserver-web1')).uid).toBe(0);
   });
 });

@@ -67,7 +67,7 @@ describe('guest config', () => {
 
 describe('host config', () => {
   it('has defaults when the file is empty or missing', () => {
-    expect(parseHostConfig('/etc/vserver/vserver.toml', '')).toEqual({ runtime: 'auto', context_min: 100, stop_timeout: 30, lxcfs: 'auto' });
+    expect(parseHostConfig('/etc/vserver/vserver.toml', '')).toEqual({ runtime: 'auto', context_min: 100, stop_timeout: 30, lxcfs: 'auto', mirror: 'http://deb.debian.org/debian' });
   });
 
   it('refuses an unknown runtime', () => {

@@ -272,7 +272,7 @@ describe.skipIf(!findStaticBusybox())('build (busybox template)', () => {
     expect(await code(engine.build('a'))).toBe('ALREADY_EXISTS');
     expect(await code(engine.build('b', { context: 500 }))).toBe('ALREADY_EXISTS');
     expect(await code(engine.build('c', { context: 1 }))).toBe('INVALID_VALUE');
-    expect(await code(engine.build('d', { template: 'gentoo' }))).toBe('NOT_FOUND');
+    expect(await code(engine.build('d', { source: { kind: 'template', name: 'gentoo' } }))).toBe('NOT_FOUND');
     expect(readdirSync(join(root, 'var/lib/vserver/guests'))).toEqual(['a']);
   });
 
@@ -286,5 +286,87 @@ describe.skipIf(!findStaticBusybox())('build (busybox template)', () => {
   it('builds guests in parallel without sharing a context', async () => {
     const infos = await Promise.all(['p1', 'p2', 'p3', 'p4'].map((n) => engine.build(n)));
     expect(new Set(infos.map((i) => i.context)).size).toBe(4);
+  });
+});
+
+describe('init styles at start', () => {
+  it('hands a systemd guest its cgroup between create and start, with a writable cgroup mount and /run/lock', async () => {
+    fakeGuest('sd', 120, '');
+    writeFileSync(join(root, 'etc/vserver/guests/sd.toml'), 'context = 120\ninit = "systemd"\n');
+    await engine.start('sd');
+    expect(rt.calls).toEqual(['create sd', 'start sd']);
+    expect(cg.delegated).toEqual([`vserver-${engine.deps.paths.instance}-sd ${120 * 65536}`]);
+    const spec = rt.containers.get('sd')!.spec;
+    expect(spec.process.args).toEqual(['/lib/systemd/systemd']);
+    expect(spec.mounts!.find((m) => m.destination === '/sys/fs/cgroup')!.options).toContain('rw');
+    expect(spec.mounts!.map((m) => m.destination)).toContain('/run/lock');
+    expect(spec.process.env).toContain('container=vserver');
+  });
+
+  it('lets sysvinit end its own pid namespace at halt (CAP_SYS_BOOT), and no other style', async () => {
+    writeFileSync(join(root, 'x'), '');
+    fakeGuest('sv', 121);
+    writeFileSync(join(root, 'etc/vserver/guests/sv.toml'), 'context = 121\ninit = "sysv"\n');
+    fakeGuest('pl', 122);
+    writeFileSync(join(root, 'etc/vserver/guests/pl.toml'), 'context = 122\ninit = "plain"\n');
+    await engine.start('sv');
+    await engine.start('pl');
+    expect(rt.calls).toEqual(['run sv', 'run pl']);
+    expect(rt.containers.get('sv')!.spec.process.capabilities!.bounding).toContain('CAP_SYS_BOOT');
+    expect(rt.containers.get('pl')!.spec.process.capabilities!.bounding).not.toContain('CAP_SYS_BOOT');
+    expect(rt.containers.get('sv')!.spec.mounts!.find((m) => m.destination === '/sys/fs/cgroup')!.options).toContain('ro');
+  });
+});
+
+describe('templates and storage keys', () => {
+  function fakeTemplate(name: string, context: number): void {
+    mkdirSync(join(root, `var/lib/vserver/templates/${name}/rootfs/etc`), { recursive: true });
+    writeFileSync(join(root, `var/lib/vserver/templates/${name}/template.toml`),
+      `context = ${context}\nsource = "tarball"\nfrom = "/x.tar"\ninit = "plain"\ncreated = "2026-01-01T00:00:00Z"\n`);
+  }
+
+  it('refuses to change how a tree is stored through config', async () => {
+    fakeGuest('web1', 100);
+    expect(await code(engine.setConfig('web1', 'backend', 'overlay'))).toBe('CONFIG_INVALID');
+    expect(await code(engine.setConfig('web1', 'template', 'other'))).toBe('INVALID_VALUE');
+    expect(await code(engine.setConfig('web1', 'isolated', true))).toBe('INVALID_VALUE');
+  });
+
+  it('refuses overlay builds that cannot share a template', async () => {
+    fakeTemplate('t1', 300);
+    expect(await code(engine.build('a', { backend: 'overlay' }))).toBe('USAGE');
+    expect(await code(engine.build('a', { source: { kind: 'template', name: 't1' }, backend: 'overlay', isolated: true }))).toBe('USAGE');
+    expect(await code(engine.build('a', { source: { kind: 'template', name: 't1' }, backend: 'overlay', privileged: true }))).toBe('USAGE');
+    expect(await code(engine.build('a', { source: { kind: 'tarball', file: '/x.tar' }, backend: 'overlay' }))).toBe('USAGE');
+    expect(await code(engine.build('a', { source: { kind: 'template', name: 'nope' } }))).toBe('NOT_FOUND');
+    expect(await code(engine.build('a', { source: { kind: 'clone', guest: 'a' } }))).toBe('USAGE');
+  });
+
+  it('keeps a template while an overlay guest uses it, and its context from new guests', async () => {
+    fakeTemplate('t1', 100);
+    fakeGuest('o1', 101, 'backend = "overlay"\ntemplate = "t1"\n');
+    expect(await code(engine.templateDelete('t1'))).toBe('IN_USE');
+    expect(existsSync(join(root, 'var/lib/vserver/templates/t1/rootfs'))).toBe(true);
+    const list = await engine.templateList();
+    expect(list.find((x) => x.name === 't1')).toMatchObject({ guests: ['o1'], context: 100 });
+    // the overlay guest runs with the template's ids
+    expect((await engine.status('o1')).idmap).toEqual({ base: 100 * 65536, size: 65536 });
+    expect(await code(engine.setConfig('o1', 'context', 100))).toBe('ALREADY_EXISTS');
+    await engine.delete('o1');
+    await engine.templateDelete('t1');
+    expect(readdirSync(join(root, 'var/lib/vserver/templates'))).toEqual([]);
+  });
+});
+
+describe('lxcfs after the last guest', () => {
+  it('is stopped when the last guest is deleted, and not before', async () => {
+    const lx = new FakeLxcfs();
+    engine = new Engine(root, { runtime: rt, cgroups: cg, hostFacts: fakeHostFacts, lxcfs: lx });
+    fakeGuest('a', 100);
+    fakeGuest('b', 101);
+    await engine.delete('a');
+    expect(lx.shutdowns).toBe(0);
+    await engine.delete('b');
+    expect(lx.shutdowns).toBe(1);
   });
 });
