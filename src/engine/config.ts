@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
+import { checkNetworkConfig } from './network.js';
 
 type Table = Record<string, unknown>;
 
@@ -50,6 +51,7 @@ export function setConfig(deps: Deps, name: string, key: string, value: unknown)
     const raw = parseToml(readFileSync(file, 'utf8')) as Table;
     setKey(raw, key, value);
     const cfg = validate(file, GuestConfigSchema, raw);
+    if (key.split('.')[0] === 'interfaces') await checkNetworkConfig(deps, name, cfg);
     const write = () => writeFileAtomic(file, toToml(raw));
     if (key !== 'context') {
       write();

@@ -3,10 +3,12 @@
 import type { GuestConfig } from '../guest/schema.js';
 import type { ExecIO } from '../runtime/types.js';
 import { makeDeps, type Deps, type DepsOverrides } from './deps.js';
+import type { GcReport } from './gc.js';
 import type { StopOptions } from './stop.js';
 import type { BuildOptions, GuestInfo } from './types.js';
 
-export type { BuildOptions, GuestInfo } from './types.js';
+export type { BuildOptions, GuestInfo, InterfaceInfo } from './types.js';
+export type { GcReport } from './gc.js';
 
 export class Engine {
   readonly deps: Deps;
@@ -58,6 +60,11 @@ export class Engine {
 
   async config(name: string): Promise<GuestConfig> {
     return (await import('./config.js')).showConfig(this.deps, name);
+  }
+
+  /** Cleans up after guests that died without a stop; reports what went. */
+  async gc(): Promise<GcReport[]> {
+    return (await import('./gc.js')).gc(this.deps);
   }
 
   /** Sets one key (dotted for tables); undefined removes it. Takes effect at the next start. */

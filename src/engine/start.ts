@@ -12,6 +12,7 @@ import { withLock } from '../util/lock.js';
 import { ownRlimits } from '../util/procfs.js';
 import { Revert } from '../util/revert.js';
 import type { Deps } from './deps.js';
+import { interfacesInfo, setupNetwork } from './network.js';
 import { guestInfo, isActive } from './state.js';
 import { teardown } from './teardown.js';
 import type { GuestInfo } from './types.js';
@@ -48,16 +49,17 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   const rootfs = deps.paths.rootfs(name);
   checkRootfs(rootfs, name);
   const init = initPlan(cfg);
-  const spec = buildSpec({
-    name, context: cfg.context, rootfs, hostname: cfg.hostname ?? name, args: init.args, env: init.env,
-    cgroupsPath: `/${deps.paths.cgroupName(name)}`, capabilities: DEFAULT_CAPABILITIES, seccomp: defaultSeccomp(),
-    rlimits: clampRlimits(DEFAULT_RLIMITS, ownRlimits()),
-  });
 
   const bundle = deps.paths.bundle(name);
   await Revert.run(async (revert) => {
     revert.add('runtime state', () => teardown(deps, name).then(() => undefined));
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
+    const net = await setupNetwork(deps, name, cfg);
+    const spec = buildSpec({
+      name, context: cfg.context, rootfs, hostname: cfg.hostname ?? name, args: init.args, env: init.env,
+      cgroupsPath: `/${deps.paths.cgroupName(name)}`, capabilities: DEFAULT_CAPABILITIES, seccomp: defaultSeccomp(),
+      rlimits: clampRlimits(DEFAULT_RLIMITS, ownRlimits()), netns: net.netns, extraMounts: net.mounts,
+    });
     writeFileAtomic(join(bundle, 'config.json'), JSON.stringify(spec, null, 1));
     mkdirSync(deps.paths.logDir, { recursive: true });
     const log = openSync(deps.paths.log(name), 'a+', 0o640);
@@ -74,5 +76,5 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     throw new VsError('RUNTIME_FAILED', `guest '${name}' stopped right after it started`,
       `its init exited; read ${deps.paths.log(name)} for why`);
   }
-  return guestInfo(name, cfg, after);
+  return { ...guestInfo(name, cfg, after), interfaces: interfacesInfo(deps, name, cfg, true) };
 }

@@ -1,6 +1,7 @@
 // status, running and list: what the runtime and /proc say now.
 import { checkName } from '../guest/name.js';
 import type { Deps } from './deps.js';
+import { interfacesInfo } from './network.js';
 import { guestInfo, isActive, readGuest } from './state.js';
 import type { GuestInfo } from './types.js';
 
@@ -9,6 +10,7 @@ export async function statusGuest(deps: Deps, name: string): Promise<GuestInfo> 
   const { cfg, rt } = await readGuest(deps, name);
   const info = guestInfo(name, cfg, rt);
   if (info.state !== 'stopped') info.processes = deps.cgroups().pids(deps.paths.cgroupName(name)).length;
+  info.interfaces = interfacesInfo(deps, name, cfg, isActive(rt));
   return info;
 }
 
@@ -17,7 +19,7 @@ export async function listGuests(deps: Deps): Promise<GuestInfo[]> {
   if (all.length === 0) return [];
   const states = new Map((await (await deps.runtime()).list()).map((s) => [s.id, s]));
   return all.map((g) => g.config
-    ? guestInfo(g.name, g.config, states.get(g.name))
+    ? { ...guestInfo(g.name, g.config, states.get(g.name)), interfaces: interfacesInfo(deps, g.name, g.config, isActive(states.get(g.name))) }
     : { name: g.name, context: 0, state: 'broken' as const, error: g.error?.message });
 }
 

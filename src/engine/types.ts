@@ -15,6 +15,25 @@ export interface GuestInfo {
   processes?: number;
   /** Why the guest's config could not be read (state 'broken'). */
   error?: string;
+  /** Network interfaces: as set up while running, else as configured. Empty: loopback only. */
+  interfaces?: InterfaceInfo[];
+}
+
+export interface InterfaceInfo {
+  /** Name inside the guest (none for modes none and host). */
+  name?: string;
+  mode: string;
+  /** ADDRESS/PREFIX; "auto" while a stopped guest has none chosen yet. */
+  addresses: string[];
+  gateways?: string[];
+  /** The host end of a bridge interface's veth pair. */
+  hostDevice?: string;
+  bridge?: string;
+  /** The host NIC shared (macvlan, ipvlan) or given (phys). */
+  parent?: string;
+  nat?: boolean;
+  /** HOST:GUEST/PROTO */
+  ports?: string[];
 }
 
 export interface BuildOptions {

@@ -1,6 +1,7 @@
 // The one schema of the configuration files; the TypeScript types are derived from it.
 import * as v from 'valibot';
 import { parseSignal } from '../util/proc.js';
+import { guestNetEntries, HostNetworkSchema } from './net-schema.js';
 
 export const CONTEXT_MIN = 2;
 export const CONTEXT_MAX = 49151;
@@ -35,6 +36,7 @@ export const GuestConfigSchema = v.pipe(
     mark: v.optional(v.string()),
     start_order: v.optional(int(0, 1_000_000)),
     env: v.optional(v.record(v.pipe(v.string(), v.regex(envName, 'environment names are letters, digits and _')), v.string())),
+    ...guestNetEntries,
   }),
   v.forward(v.check((c) => c.init !== 'cmd' || c.cmd !== undefined, 'is required when init = "cmd"'), ['cmd']),
 );
@@ -47,6 +49,7 @@ export const HostConfigSchema = v.strictObject({
   runtime_path: v.optional(v.pipe(v.string(), v.startsWith('/', 'must be an absolute path'))),
   context_min: v.optional(int(CONTEXT_MIN, CONTEXT_MAX), 100),
   stop_timeout: v.optional(int(0, 86400), 30),
+  network: v.optional(HostNetworkSchema, {}),
 });
 
 export type HostConfig = v.InferOutput<typeof HostConfigSchema>;
