@@ -220,14 +220,14 @@ export async function sweepNetwork(deps: Deps, running: (name: string) => boolea
     for (const l of links) {
       const g = aliasGuest(tag, l.alias);
       if (!orphan(g)) continue;
-      lines.push({ cmd: `link del ${l.name}`, what: `device ${l.name}` });
+      lines.push({ cmd: `link del dev ${l.name}`, what: `device ${l.name}` });
       removed.push(`${l.kind ?? 'device'} ${l.name} of guest ${g}`);
       gone.add(l.name);
     }
     for (const b of links) {
       if (b.kind !== 'bridge' || b.alias !== bridgeAlias(tag)) continue;
       if (links.some((l) => l.master === b.name && !gone.has(l.name))) continue;
-      lines.push({ cmd: `link del ${b.name}`, what: `bridge ${b.name}` });
+      lines.push({ cmd: `link del dev ${b.name}`, what: `bridge ${b.name}` });
       removed.push(`bridge ${b.name} (no members left)`);
     }
     const problems = await ipBatch(lines, { force: true });

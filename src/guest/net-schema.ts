@@ -105,7 +105,9 @@ function listProblems(list: InterfaceInput[]): Problem[] {
       addrs.set(key, n);
     }
     for (const p of i.ports ?? []) {
-      const f = parsePortSpec(p)!;
+      // checks run on entries that failed their own checks too; those are reported already
+      const f = parsePortSpec(p);
+      if (!f) continue;
       const key = `${f.hostPort}/${f.proto}`;
       if (ports.has(key)) out.push([`${n}.ports`, `forwards host port ${key} twice`]);
       ports.set(key, n);

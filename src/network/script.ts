@@ -29,22 +29,22 @@ export function hostSetup(plan: NetPlan, tag: string): BatchLine[] {
   for (const b of plan.bridges) {
     const what = `bridge ${b.name}`;
     if (b.create) {
-      out.push({ cmd: `link add ${b.name} type bridge`, what });
-      out.push({ cmd: `link set ${b.name} alias ${bridgeAlias(tag)}`, what });
+      out.push({ cmd: `link add name ${b.name} type bridge`, what });
+      out.push({ cmd: `link set dev ${b.name} alias ${bridgeAlias(tag)}`, what });
     }
     for (const a of b.addAddresses) out.push({ cmd: `address add ${a} dev ${b.name}${addrFlags(a)}`, what });
-    out.push({ cmd: `link set ${b.name} up`, what });
+    out.push({ cmd: `link set dev ${b.name} up`, what });
   }
   for (const i of plan.interfaces) {
     const what = describe(i);
     switch (i.mode) {
       case 'bridge':
-        out.push({ cmd: `link add ${i.hostDevice}${mtu(i)} type veth peer name ${i.name}${mtu(i)} netns ${ns}`, what });
-        out.push({ cmd: `link set ${i.hostDevice} master ${i.bridge} alias ${deviceAlias(tag, plan.guest)} up`, what });
+        out.push({ cmd: `link add name ${i.hostDevice}${mtu(i)} type veth peer name ${i.name}${mtu(i)} netns ${ns}`, what });
+        out.push({ cmd: `link set dev ${i.hostDevice} master ${i.bridge} alias ${deviceAlias(tag, plan.guest)} up`, what });
         break;
       case 'macvlan':
       case 'ipvlan':
-        out.push({ cmd: `link set ${i.parent} up`, what });
+        out.push({ cmd: `link set dev ${i.parent} up`, what });
         out.push({
           cmd: `link add link ${i.parent} name ${i.name}${mtu(i)} netns ${ns} type ${i.mode} mode ${i.mode === 'macvlan' ? 'bridge' : 'l2'}`,
           what,
@@ -60,12 +60,12 @@ export function hostSetup(plan: NetPlan, tag: string): BatchLine[] {
 
 /** Inside the guest's namespace: loopback, addresses, links up, default routes. */
 export function guestSetup(plan: NetPlan): BatchLine[] {
-  const out: BatchLine[] = [{ cmd: 'link set lo up', what: 'loopback' }];
+  const out: BatchLine[] = [{ cmd: 'link set dev lo up', what: 'loopback' }];
   for (const i of plan.interfaces) {
     const what = describe(i);
     if (i.mode === 'phys' && i.mtu !== undefined) out.push({ cmd: `link set dev ${i.name} mtu ${i.mtu}`, what });
     for (const a of i.addresses) out.push({ cmd: `address add ${a} dev ${i.name}${addrFlags(a)}`, what });
-    out.push({ cmd: `link set ${i.name} up`, what });
+    out.push({ cmd: `link set dev ${i.name} up`, what });
     for (const g of i.gateways) out.push({ cmd: `route add default via ${g} dev ${i.name}`, what });
   }
   return out;
@@ -99,7 +99,7 @@ export function hostTeardown(plan: NetPlan, links: readonly LinkFact[], tag: str
   for (const i of plan.interfaces) {
     const what = describe(i);
     if (i.mode === 'bridge' && i.hostDevice && byName.get(i.hostDevice)?.alias === alias) {
-      lines.push({ cmd: `link del ${i.hostDevice}`, what });
+      lines.push({ cmd: `link del dev ${i.hostDevice}`, what });
       removed.push(`veth ${i.hostDevice}`);
       gone.add(i.hostDevice);
     }
@@ -117,7 +117,7 @@ export function hostTeardown(plan: NetPlan, links: readonly LinkFact[], tag: str
     const fact = byName.get(b);
     const members = links.filter((l) => l.master === b && !gone.has(l.name));
     if (fact?.alias === bridgeAlias(tag) && members.length === 0) {
-      lines.push({ cmd: `link del ${b}`, what: `bridge ${b}` });
+      lines.push({ cmd: `link del dev ${b}`, what: `bridge ${b}` });
       removed.push(`bridge ${b} (no members left)`);
     }
   }

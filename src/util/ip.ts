@@ -68,7 +68,7 @@ export function parseCidr(s: string, defaultPrefix?: number): Cidr | undefined {
   if (!ip) return undefined;
   if (slash < 0) return { ...ip, prefix: defaultPrefix ?? BITS[ip.family] };
   const p = s.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(p) || Number(p) > BITS[ip.family]) return undefined;
+  if (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > BITS[ip.family]) return undefined;
   return { ...ip, prefix: Number(p) };
 }
 

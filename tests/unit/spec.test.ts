@@ -32,6 +32,11 @@ describe('buildSpec', () => {
     valid(buildSpec(base));
     valid(buildSpec({ ...base, netns: '/run/vserver/netns/web1', env: { FOO: 'bar' } }));
     valid(buildSpec({ ...base, netns: 'host', args: ['/bin/sh', '-c', 'sleep 1'] }));
+    // what a networked start passes: its namespace and the host's /etc files
+    const etc = ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
+      destination: `/etc/${f}`, type: 'bind', source: `/run/vserver/bundles/web1/etc/${f}`, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'],
+    }));
+    valid(buildSpec({ ...base, netns: '/run/vserver/netns/web1', extraMounts: etc }));
   });
 
   it('speaks an OCI version that runc 1.1 and crun 1.8 accept', () => {
