@@ -24,10 +24,20 @@ export interface CliResult {
 export class TestRoot {
   readonly root: string;
   readonly paths: Paths;
+  /** Named network namespace (ip netns) that plays the host for this root's commands. */
+  readonly netns: string | undefined;
 
-  constructor(tag: string) {
+  constructor(tag: string, opts: { netns?: string } = {}) {
     this.root = mkdtempSync(join('/tmp', `vst-${tag}-`));
     this.paths = new Paths(this.root);
+    this.netns = opts.netns;
+  }
+
+  /** The CLI's command line; inside the test's network namespace if it has one. nsenter (not `ip netns
+   * exec`) keeps the mount namespace, so that the guests' namespace files outlive the command. */
+  private command(args: string[]): [string, string[]] {
+    const cli = [CLI, ...args];
+    return this.netns === undefined ? [process.execPath, cli] : ['nsenter', [`--net=/run/netns/${this.netns}`, '--', process.execPath, ...cli]];
   }
 
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -36,7 +46,8 @@ export class TestRoot {
 
   /** Runs the installed CLI as a user would. */
   async cli(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-    const r = await run(process.execPath, [CLI, ...args], { env: this.env(), input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 });
+    const [file, argv] = this.command(args);
+    const r = await run(file, argv, { env: this.env(), input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 });
     return { code: r.code, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -48,7 +59,8 @@ export class TestRoot {
   }
 
   spawnCli(args: string[]): ChildProcess {
-    return spawn(process.execPath, [CLI, ...args], { env: this.env(), stdio: 'ignore' });
+    const [file, argv] = this.command(args);
+    return spawn(file, argv, { env: this.env(), stdio: 'ignore' });
   }
 
   runtimeIds(): Promise<string[]> {
@@ -64,6 +76,9 @@ export class TestRoot {
     }
     for (const b of safeReaddir(join(this.paths.run, 'bundles'))) out.push(`bundle ${b}`);
     for (const l of safeReaddir(this.paths.locks)) out.push(`lock ${l}`);
+    for (const n of safeReaddir(this.paths.netnsDir)) out.push(`network namespace file ${n}`);
+    for (const n of safeReaddir(this.paths.netStateDir)) out.push(`network state ${n}`);
+    for (const m of mountsUnder(this.root)) out.push(`mount ${m}`);
     return out;
   }
 
@@ -77,6 +92,8 @@ export class TestRoot {
     for (const h of hierarchies()) {
       for (const d of safeReaddir(h)) if (d.startsWith(this.paths.cgroupPrefix)) cg.remove(d);
     }
+    // guests' network namespace files are bind mounts; the deepest go first
+    for (const m of mountsUnder(this.root).reverse()) await run('umount', ['-l', m]);
     rmSync(this.root, { recursive: true, force: true });
   }
 }
@@ -95,6 +112,12 @@ function hierarchies(): string[] {
   const root = '/sys/fs/cgroup';
   if (existsSync(join(root, 'cgroup.controllers'))) return [root];
   return safeReaddir(root).map((d) => join(root, d)).filter((d) => existsSync(join(d, 'cgroup.procs')));
+}
+
+/** Mount points at or below dir, in mount order. */
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4])
+    .filter((m): m is string => m !== undefined && (m === dir || m.startsWith(`${dir}/`)));
 }
 
 function safeReaddir(d: string): string[] {
