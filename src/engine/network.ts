@@ -7,7 +7,8 @@ import { collectClaims, type OtherGuest } from '../network/claims.js';
 import { etcFiles } from '../network/etc.js';
 import { ipBatch, readLinks } from '../network/iproute.js';
 import { aliasGuest, bridgeAlias, hostVethName, tableGuest } from '../network/names.js';
-import { createNetns, enableForwarding, netnsMounted, removeNetns } from '../network/netns.js';
+import { IpSession } from '../network/ip-session.js';
+import { enableForwarding, netnsMounted, newNetnsCommand, removeNetns } from '../network/netns.js';
 import { nftApply, nftInetTables } from '../network/nft.js';
 import { planNetwork } from '../network/plan.js';
 import { guestSetup, guestTeardown, hostSetup, hostTeardown, nftRemove, nftSetup, type BatchLine } from '../network/script.js';
@@ -90,22 +91,38 @@ function networkMode(interfaces: readonly InterfaceConfig[]): 'none' | 'host' | 
 export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): Promise<GuestNetwork> {
   const interfaces = cfg.interfaces ?? [];
   const mode = networkMode(interfaces);
-  const plan = mode === 'own'
-    ? await withLock(networkLock(deps), `setting up the network of ${name}`, () => applyPlan(deps, name, cfg, interfaces))
-    : undefined;
+  let plan: NetPlan | undefined;
+  if (mode === 'own') {
+    // ip starts while the lock is taken; it is asked for the links only once the lock is held
+    const host = new IpSession();
+    try {
+      plan = await withLock(networkLock(deps), `setting up the network of ${name}`, () => applyPlan(deps, name, cfg, interfaces, host));
+    } finally {
+      host.kill();
+    }
+  }
   const mounts = writeEtcFiles(deps, name, cfg, plan, mode === 'host');
   return { netns: mode === 'host' ? 'host' : plan?.netns, mounts };
 }
 
-async function applyPlan(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[]): Promise<NetPlan> {
+/**
+ * Two ip processes do the whole set-up: one on the host side, which first reports the links the
+ * plan is checked against, and one started by unshare in the guest's new namespace.
+ */
+async function applyPlan(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[], host: IpSession): Promise<NetPlan> {
   const { paths } = deps;
-  const plan = planFor(deps, name, cfg, interfaces, await readLinks(), await otherGuests(deps, name));
+  const [links, others] = await Promise.all([host.links(), otherGuests(deps, name)]);
+  const plan = planFor(deps, name, cfg, interfaces, links, others);
   // recorded before the first change, so that a teardown after any failure finds everything
-  writeFileAtomic(paths.netState(name), JSON.stringify(plan));
-  await createNetns(plan.netns);
-  await ipBatch(hostSetup(plan, paths.netTag));
-  await ipBatch(guestSetup(plan), { netns: plan.netns });
-  await nftApply(nftSetup(plan));
+  writeFileAtomic(paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
+  const guest = new IpSession(newNetnsCommand(plan.netns));
+  try {
+    await guest.query('link show dev lo', 'making the network namespace');
+    await host.apply(hostSetup(plan, paths.netTag));
+    await Promise.all([guest.apply(guestSetup(plan)).then(() => guest.close()), host.close(), nftApply(nftSetup(plan))]);
+  } finally {
+    guest.kill();
+  }
   enableForwarding(plan.forwarding.v4, plan.forwarding.v6);
   return plan;
 }

@@ -16,8 +16,11 @@ interface IpLink {
 
 /** The links of `ip -json -details address show`. */
 export function parseLinks(json: string): LinkFact[] {
-  const list = JSON.parse(json === '' ? '[]' : json) as IpLink[];
-  return list.map((l) => ({
+  return linkFacts(JSON.parse(json === '' ? '[]' : json) as unknown[]);
+}
+
+export function linkFacts(list: readonly unknown[]): LinkFact[] {
+  return (list as IpLink[]).map((l) => ({
     name: l.ifname,
     kind: l.linkinfo?.info_kind,
     master: l.master,
@@ -71,5 +74,9 @@ export async function ipBatch(lines: readonly BatchLine[], opts: { netns?: strin
   if (r.code === 0) return [];
   const problems = batchFailures(r.stderr, lines);
   if (opts.force) return problems;
-  throw new VsError('NETWORK_FAILED', `setting up the network failed: ${problems.join('; ')}`, hintFor(problems.join(' ')));
+  throw batchError(problems);
+}
+
+export function batchError(problems: readonly string[]): VsError {
+  return new VsError('NETWORK_FAILED', `setting up the network failed: ${problems.join('; ')}`, hintFor(problems.join(' ')));
 }

@@ -7,10 +7,14 @@ import { runOk } from '../util/proc.js';
 
 const NSFS_MAGIC = 0x6e736673;
 
-export async function createNetns(path: string): Promise<void> {
+/**
+ * The command prefix that makes a new network namespace, binds it to `path` and runs the rest of
+ * the command inside it (unshare needs the file to exist).
+ */
+export function newNetnsCommand(path: string): string[] {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   closeSync(openSync(path, 'w', 0o600));
-  await runOk('unshare', [`--net=${path}`, 'true']);
+  return ['unshare', `--net=${path}`, '--'];
 }
 
 /** True if the file still holds a namespace (a process that made it with `ip netns exec` takes it along on exit). */

@@ -1,0 +1,82 @@
+// One `ip -json -batch -` process fed a line at a time: the host's links are read and the changes
+// made by the same process, so that a start spawns ip once per side instead of once per step.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { VsError, errnoOf } from '../util/errors.js';
+import { batchError, batchFailures, linkFacts } from './iproute.js';
+import type { BatchLine } from './script.js';
+import type { LinkFact } from './types.js';
+
+export class IpSession {
+  private readonly child: ChildProcess;
+  private readonly sent: BatchLine[] = [];
+  private out = '';
+  private err = '';
+  private answers: ((line: string) => void)[] = [];
+  private readonly exited: Promise<number>;
+
+  /** `prefix` runs ip through another program, for example ['unshare', '--net=FILE', '--']. */
+  constructor(prefix: readonly string[] = []) {
+    const argv = [...prefix, 'ip', '-json', '-details', '-batch', '-'];
+    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdin!.on('error', () => undefined); // ip stops reading when a line fails
+    this.child.stdout!.on('data', (b: Buffer) => {
+      this.out += b.toString('utf8');
+      for (let nl = this.out.indexOf('\n'); nl >= 0; nl = this.out.indexOf('\n')) {
+        const line = this.out.slice(0, nl);
+        this.out = this.out.slice(nl + 1);
+        this.answers.shift()?.(line);
+      }
+    });
+    this.child.stderr!.on('data', (b: Buffer) => { this.err += b.toString('utf8'); });
+    this.exited = new Promise((resolve, reject) => {
+      this.child.on('error', (e) => reject(errnoOf(e) === 'ENOENT'
+        ? new VsError('DEPENDENCY_MISSING', `cannot run '${argv[0]}': not found`, 'install iproute2 and util-linux')
+        : e));
+      this.child.on('close', (code) => resolve(code ?? 1));
+    });
+  }
+
+  private send(line: BatchLine): void {
+    this.sent.push(line);
+    this.child.stdin!.write(`${line.cmd}\n`);
+  }
+
+  /** Why ip stopped: the failed line and ip's own words. */
+  private async failure(): Promise<VsError> {
+    const code = await this.exited;
+    const problems = batchFailures(this.err, this.sent);
+    return batchError(problems.length > 0 ? problems : [`ip exited (${code}) before answering`]);
+  }
+
+  /** Sends a command that prints JSON; resolves with the parsed answer, or rejects if an earlier line failed. */
+  query<T>(cmd: string, what = 'reading the links'): Promise<T> {
+    const answer = new Promise<string>((resolve) => this.answers.push(resolve));
+    this.send({ cmd, what });
+    return Promise.race([
+      answer.then((line) => JSON.parse(line === '' ? '[]' : line) as T),
+      this.exited.then(async () => { throw await this.failure(); }),
+    ]);
+  }
+
+  links(): Promise<LinkFact[]> {
+    return this.query<unknown[]>('address show').then(linkFacts);
+  }
+
+  /** Runs the lines; resolves once all of them succeeded (a query after them is the barrier). */
+  async apply(lines: readonly BatchLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    for (const l of lines) this.send(l);
+    await this.query('link show dev lo', 'checking the lines before');
+  }
+
+  /** Ends the input and waits for ip to exit. */
+  async close(): Promise<void> {
+    this.child.stdin!.end();
+    if ((await this.exited) !== 0) throw await this.failure();
+  }
+
+  /** Stops ip at once (when giving up part-way). */
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
