@@ -155,6 +155,9 @@ class Planner {
         ` (${nic === 'lo' ? 'loopback' : fact.kind === 'bridge' ? 'a bridge' : 'a device vserver made for a guest'})`,
         'name a NIC of the host (ip link shows them)');
     }
+    if (cfg.mode === 'phys' && fact.master) {
+      throw invalid(where, `${nic} is a port of ${fact.master}`, `take it out first (ip link set ${nic} nomaster), or give the guest another NIC`);
+    }
     if (cfg.mode === 'phys') p.restore = { up: fact.up, mtu: fact.mtu, addresses: [...fact.addresses] };
   }
 

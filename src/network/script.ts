@@ -96,9 +96,11 @@ export function hostTeardown(plan: NetPlan, links: readonly LinkFact[], tag: str
   const removed: string[] = [];
   const gone = new Set<string>();
   const alias = deviceAlias(tag, plan.guest);
+  // a veth of this guest's name without alias was made by a start that died before the next line set it
+  const ours = (l: LinkFact | undefined) => l !== undefined && (l.alias === alias || (l.alias === undefined && l.kind === 'veth'));
   for (const i of plan.interfaces) {
     const what = describe(i);
-    if (i.mode === 'bridge' && i.hostDevice && byName.get(i.hostDevice)?.alias === alias) {
+    if (i.mode === 'bridge' && i.hostDevice && ours(byName.get(i.hostDevice))) {
       lines.push({ cmd: `link del dev ${i.hostDevice}`, what });
       removed.push(`veth ${i.hostDevice}`);
       gone.add(i.hostDevice);

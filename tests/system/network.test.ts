@@ -157,3 +157,38 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
     expect(await t.leaks()).toEqual([]);
   });
 });
+
+describe.skipIf(!IS_ROOT)('bridged guests started at once', () => {
+  const host = new TestNetns('brpar');
+  const t = new TestRoot('brpar', { netns: host.name });
+  const names = ['p1', 'p2', 'p3', 'p4'];
+
+  beforeAll(async () => {
+    await host.create();
+    mkdirSync(t.paths.etc, { recursive: true });
+    // a pool too small for pool + context, so that every guest takes the lowest free address
+    writeFileSync(t.paths.hostConfig, '[network]\npool = "10.48.0.0/26"\n');
+    for (const g of names) {
+      await httpGuest(t, g);
+      await t.ok(['config', g, 'interfaces', '[{mode="bridge"}]']);
+    }
+  });
+
+  afterAll(async () => {
+    await t.cleanup();
+    await host.remove();
+  });
+
+  it('never hand out one address twice, and each answers at its own', async () => {
+    const infos = await Promise.all(names.map(async (g) => JSON.parse(await t.ok(['start', g, '--json']))));
+    const addrs = infos.map((i) => i.interfaces[0].addresses[0]);
+    expect([...addrs].sort()).toEqual(['10.48.0.2/26', '10.48.0.3/26', '10.48.0.4/26', '10.48.0.5/26']);
+    for (const [n, g] of names.entries()) {
+      const ip = addrs[n].split('/')[0];
+      await until(async () => (await host.get(`http://${ip}/`)) === `${g}\n`, `${g} at ${ip}`);
+    }
+    await Promise.all(names.map((g) => t.ok(['stop', g, '--timeout', '0'])));
+    expect(await host.links()).toEqual(['lo']);
+    expect(await t.leaks()).toEqual([]);
+  });
+});

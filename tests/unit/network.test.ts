@@ -173,6 +173,8 @@ describe('network plan', () => {
 
   it('refuses loopback, bridges and its own devices as NICs, and a bridge that is not one', () => {
     expect(refused([{ mode: 'phys', parent: 'lo' }]).message).toMatch(/lo cannot be given to a guest \(loopback\)/);
+    const port = link('eth9', { master: 'br9' });
+    expect(refused([{ mode: 'phys', parent: 'eth9' }], { links: [...HOST_LINKS, port] }).message).toMatch(/eth9 is a port of br9/);
     const br = link('br9', { kind: 'bridge' });
     expect(refused([{ mode: 'macvlan', parent: 'br9' }], { links: [...HOST_LINKS, br] }).message).toMatch(/a bridge/);
     expect(refused([{ mode: 'bridge', bridge: 'br7' }]).code).toBe('NIC_MISSING');
@@ -244,6 +246,9 @@ describe('scripts', () => {
     expect(hostTeardown(p, foreign, TAG).lines.map((l) => l.cmd)).not.toContain('link del dev vsbr0');
     const notOurs = links.map((l) => (l.name === 'vabc123-100-0' ? { ...l, alias: 'admin' } : l));
     expect(hostTeardown(p, notOurs, TAG).lines.map((l) => l.cmd)).not.toContain('link del dev vabc123-100-0');
+    // made by a start that died between creating the veth and naming it as ours
+    const unnamed = links.map((l) => (l.name === 'vabc123-100-0' ? { ...l, alias: undefined } : l));
+    expect(hostTeardown(p, unnamed, TAG).lines.map((l) => l.cmd)).toContain('link del dev vabc123-100-0');
   });
 
   it('writes one nftables table with forwards for the host and outbound NAT', () => {
