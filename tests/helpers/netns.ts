@@ -2,6 +2,7 @@
 // traffic of a test ever leaves them; and small clients that run inside them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { run, runOk } from '../../src/util/proc.js';
+import type { TestRoot } from './host.js';
 
 export class TestNetns {
   readonly name: string;
@@ -99,4 +100,11 @@ export async function kernelHas(kind: string): Promise<boolean> {
   } finally {
     await ns.remove();
   }
+}
+
+/** Removes what a network test made, guests first (they hold devices in the namespaces); for afterAll. */
+export async function cleanUpNetworkTest(t: TestRoot, namespaces: TestNetns[], servers: (ChildProcess | undefined)[] = []): Promise<void> {
+  for (const s of servers) s?.kill();
+  await t.cleanup();
+  for (const n of namespaces) await n.remove();
 }

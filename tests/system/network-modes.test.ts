@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 import { guestGet, httpGuest, until } from '../helpers/guests.js';
-import { kernelHas, TestNetns } from '../helpers/netns.js';
+import { cleanUpNetworkTest, kernelHas, TestNetns } from '../helpers/netns.js';
 
 /** Interface names inside a guest, from busybox's `ip -o link`. */
 async function guestLinks(t: TestRoot, guest: string): Promise<string[]> {
@@ -27,12 +27,7 @@ describe.skipIf(!IS_ROOT)('guests sharing a NIC of the host', () => {
     server = await lan.serve(80, 'lan');
   });
 
-  afterAll(async () => {
-    server?.kill();
-    await t.cleanup();
-    await host.remove();
-    await lan.remove();
-  });
+  afterAll(() => cleanUpNetworkTest(t, [host, lan], [server]));
 
   it('gives macvlan guests their own addresses on the NIC: they reach each other and the LAN', async () => {
     for (const [g, a] of [['mv1', '192.168.77.11/24'], ['mv2', '192.168.77.12/24']] as const) {
@@ -110,12 +105,7 @@ describe.skipIf(!IS_ROOT)('a NIC given to one guest (phys)', () => {
     await t.ok(['build', 'p2']);
   });
 
-  afterAll(async () => {
-    server?.kill();
-    await t.cleanup();
-    await host.remove();
-    await lan.remove();
-  });
+  afterAll(() => cleanUpNetworkTest(t, [host, lan], [server]));
 
   it('moves the NIC into the guest, which uses it, and gives it back on stop', async () => {
     const info = JSON.parse(await t.ok(['start', 'p1', '--json']));
@@ -174,10 +164,7 @@ describe.skipIf(!IS_ROOT)('host and none', () => {
     await host.ip('link', 'add', 'name', 'marker0', 'type', 'veth', 'peer', 'name', 'marker1');
   });
 
-  afterAll(async () => {
-    await t.cleanup();
-    await host.remove();
-  });
+  afterAll(() => cleanUpNetworkTest(t, [host]));
 
   it("lets a host guest see the host's interfaces, and says that it is not isolated", async () => {
     await t.ok(['build', 'h1']);

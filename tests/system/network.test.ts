@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
-import { TestNetns } from '../helpers/netns.js';
+import { cleanUpNetworkTest, TestNetns } from '../helpers/netns.js';
 import { guestGet, httpGuest, until } from '../helpers/guests.js';
 
 describe.skipIf(!IS_ROOT)('bridged guests', () => {
@@ -36,12 +36,7 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
     }
   });
 
-  afterAll(async () => {
-    server?.kill();
-    await t.cleanup();
-    await host.remove();
-    await outside.remove();
-  });
+  afterAll(() => cleanUpNetworkTest(t, [host, outside], [server]));
 
   it('gives each guest its address, a default route via the bridge, and shows them', async () => {
     expect(addr.web1).toBe('10.47.0.100'); // the pool's network + the context number
@@ -174,10 +169,7 @@ describe.skipIf(!IS_ROOT)('bridged guests started at once', () => {
     }
   });
 
-  afterAll(async () => {
-    await t.cleanup();
-    await host.remove();
-  });
+  afterAll(() => cleanUpNetworkTest(t, [host]));
 
   it('never hand out one address twice, and each answers at its own', async () => {
     const infos = await Promise.all(names.map(async (g) => JSON.parse(await t.ok(['start', g, '--json']))));
