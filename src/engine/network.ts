@@ -11,7 +11,7 @@ import { IpSession } from '../network/ip-session.js';
 import { enableForwarding, netnsMounted, newNetnsCommand, removeNetns } from '../network/netns.js';
 import { nftApply, nftInetTables } from '../network/nft.js';
 import { planNetwork } from '../network/plan.js';
-import { guestSetup, guestTeardown, hostSetup, hostTeardown, nftRemove, nftSetup, type BatchLine } from '../network/script.js';
+import { bridgeSetup, deviceSetup, guestSetup, guestTeardown, hostTeardown, nftRemove, nftSetup, type BatchLine } from '../network/script.js';
 import type { LinkFact, NetPlan } from '../network/types.js';
 import type { OciMount } from '../runtime/oci-types.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -113,12 +113,14 @@ async function applyPlan(deps: Deps, name: string, cfg: GuestConfig, interfaces:
   const { paths } = deps;
   const [links, others] = await Promise.all([host.links(), otherGuests(deps, name)]);
   const plan = planFor(deps, name, cfg, interfaces, links, others);
-  // recorded before the first change, so that a teardown after any failure finds everything
-  writeFileAtomic(paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
+  // the namespace is made while the state is written; teardown finds the namespace file without it
   const guest = new IpSession(newNetnsCommand(plan.netns));
   try {
+    // recorded before the first change to the host, so that a teardown after any failure finds everything
+    writeFileAtomic(paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
+    host.send(bridgeSetup(plan, paths.netTag));
     await guest.query('link show dev lo', 'making the network namespace');
-    await host.apply(hostSetup(plan, paths.netTag));
+    await host.apply(deviceSetup(plan, paths.netTag));
     await Promise.all([guest.apply(guestSetup(plan)).then(() => guest.close()), host.close(), nftApply(nftSetup(plan))]);
   } finally {
     guest.kill();

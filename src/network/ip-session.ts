@@ -36,9 +36,12 @@ export class IpSession {
     });
   }
 
-  private send(line: BatchLine): void {
-    this.sent.push(line);
-    this.child.stdin!.write(`${line.cmd}\n`);
+  /** Sends lines without waiting for them; a later query or apply reports a failure among them. */
+  send(lines: readonly BatchLine[]): void {
+    for (const line of lines) {
+      this.sent.push(line);
+      this.child.stdin!.write(`${line.cmd}\n`);
+    }
   }
 
   /** Why ip stopped: the failed line and ip's own words. */
@@ -51,7 +54,7 @@ export class IpSession {
   /** Sends a command that prints JSON; resolves with the parsed answer, or rejects if an earlier line failed. */
   query<T>(cmd: string, what = 'reading the links'): Promise<T> {
     const answer = new Promise<string>((resolve) => this.answers.push(resolve));
-    this.send({ cmd, what });
+    this.send([{ cmd, what }]);
     return Promise.race([
       answer.then((line) => JSON.parse(line === '' ? '[]' : line) as T),
       this.exited.then(async () => { throw await this.failure(); }),
@@ -65,7 +68,7 @@ export class IpSession {
   /** Runs the lines; resolves once all of them succeeded (a query after them is the barrier). */
   async apply(lines: readonly BatchLine[]): Promise<void> {
     if (lines.length === 0) return;
-    for (const l of lines) this.send(l);
+    this.send(lines);
     await this.query('link show dev lo', 'checking the lines before');
   }
 

@@ -22,9 +22,8 @@ export function batchArg(s: string): string {
 const mtu = (i: { mtu?: number }) => (i.mtu === undefined ? '' : ` mtu ${i.mtu}`);
 const addrFlags = (cidr: string) => (parseCidr(cidr)!.family === 6 ? ' nodad' : '');
 
-/** Host side of a start: bridges, the host ends of veths, and the devices created in or moved into the guest's namespace. */
-export function hostSetup(plan: NetPlan, tag: string): BatchLine[] {
-  const ns = batchArg(plan.netns);
+/** Host side of a start, first part: the bridges, which do not need the guest's namespace yet. */
+export function bridgeSetup(plan: NetPlan, tag: string): BatchLine[] {
   const out: BatchLine[] = [];
   for (const b of plan.bridges) {
     const what = `bridge ${b.name}`;
@@ -35,6 +34,13 @@ export function hostSetup(plan: NetPlan, tag: string): BatchLine[] {
     for (const a of b.addAddresses) out.push({ cmd: `address add ${a} dev ${b.name}${addrFlags(a)}`, what });
     out.push({ cmd: `link set dev ${b.name} up`, what });
   }
+  return out;
+}
+
+/** Host side of a start, second part: veth pairs, and devices created in or moved into the guest's namespace. */
+export function deviceSetup(plan: NetPlan, tag: string): BatchLine[] {
+  const ns = batchArg(plan.netns);
+  const out: BatchLine[] = [];
   for (const i of plan.interfaces) {
     const what = describe(i);
     switch (i.mode) {

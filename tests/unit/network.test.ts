@@ -7,7 +7,7 @@ import { collectClaims, type OtherGuest } from '../../src/network/claims.js';
 import { batchFailures, parseLinks } from '../../src/network/iproute.js';
 import { aliasGuest, hostVethName, nftTableName, tableGuest } from '../../src/network/names.js';
 import { allocate, planNetwork, type PlanInput } from '../../src/network/plan.js';
-import { batchArg, guestSetup, guestTeardown, hostSetup, hostTeardown, nftSetup } from '../../src/network/script.js';
+import { batchArg, bridgeSetup, deviceSetup, guestSetup, guestTeardown, hostTeardown, nftSetup } from '../../src/network/script.js';
 import type { LinkFact, NetPlan } from '../../src/network/types.js';
 import { VsError } from '../../src/util/errors.js';
 import { formatIp, parseCidr } from '../../src/util/ip.js';
@@ -198,12 +198,14 @@ describe('scripts', () => {
   ]);
 
   it('sets up the host side in one batch, creating devices straight in the namespace', () => {
-    expect(hostSetup(p, TAG).map((l) => l.cmd)).toEqual([
+    expect(bridgeSetup(p, TAG).map((l) => l.cmd)).toEqual([
       'link add name vsbr0 type bridge',
       `link set dev vsbr0 alias ${TAG}`,
       'address add 10.47.0.1/16 dev vsbr0',
       'address add fd47::1/64 dev vsbr0 nodad',
       'link set dev vsbr0 up',
+    ]);
+    expect(deviceSetup(p, TAG).map((l) => l.cmd)).toEqual([
       'link add name vabc123-100-0 mtu 1400 type veth peer name eth0 mtu 1400 netns /run/vserver/netns/web1',
       `link set dev vabc123-100-0 master vsbr0 alias ${TAG}:web1 up`,
       'link set dev lan0 up',
