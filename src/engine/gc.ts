@@ -1,13 +1,13 @@
 // gc: cleans up after guests that died without a stop (runtime state, bundle, cgroups, veths,
 // nftables tables, network namespace, NICs given to them), and the host-wide network objects of
 // this installation that no guest owns any more.
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NAME_PATTERN } from '../guest/name.js';
-import { errnoOf, isVsError } from '../util/errors.js';
+import { isVsError } from '../util/errors.js';
+import { listDir } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
-import { networkLeftovers, sweepNetwork } from './network.js';
+import { networkLeftovers, sweepNetwork } from './network-teardown.js';
 import { isActive } from './state.js';
 import { teardown } from './teardown.js';
 
@@ -20,21 +20,12 @@ export interface GcReport {
   skipped?: string;
 }
 
-function entries(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return [];
-    throw e;
-  }
-}
-
 export async function gc(deps: Deps): Promise<GcReport[]> {
   const rt = await deps.runtime();
   const states = await rt.list();
   const active = new Set(states.filter(isActive).map((s) => s.id));
   const names = new Set([
-    ...deps.store.names(), ...states.map((s) => s.id), ...entries(join(deps.paths.run, 'bundles')), ...networkLeftovers(deps),
+    ...deps.store.names(), ...states.map((s) => s.id), ...listDir(join(deps.paths.run, 'bundles')), ...networkLeftovers(deps),
   ]);
   const reports: GcReport[] = [];
   for (const name of [...names].sort()) {

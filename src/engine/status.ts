@@ -1,7 +1,7 @@
 // status, running and list: what the runtime and /proc say now.
 import { checkName } from '../guest/name.js';
 import type { Deps } from './deps.js';
-import { interfacesInfo } from './network.js';
+import { interfacesInfo } from './network-info.js';
 import { guestInfo, isActive, readGuest } from './state.js';
 import type { GuestInfo } from './types.js';
 

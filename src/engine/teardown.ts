@@ -1,7 +1,7 @@
 // Removing what a guest's run left on the host: runtime state, bundle, cgroups, network. Safe to repeat.
 import { existsSync, rmSync } from 'node:fs';
 import type { Deps } from './deps.js';
-import { teardownNetwork } from './network.js';
+import { teardownNetwork } from './network-teardown.js';
 
 /** Returns what could not be removed; `removed` gets what was, in words. */
 export async function teardown(deps: Deps, name: string, removed: string[] = []): Promise<string[]> {

@@ -1,5 +1,5 @@
 // Small file helpers shared by the parts.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { errnoOf } from './errors.js';
 
 /** The file's text, or undefined if it does not exist; other errors are thrown. */
@@ -8,6 +8,16 @@ export function readIfExists(path: string): string | undefined {
     return readFileSync(path, 'utf8');
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** The names in a directory, or none if it does not exist. */
+export function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return [];
     throw e;
   }
 }
