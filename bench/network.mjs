@@ -82,9 +82,10 @@ try {
     vs('build', g);
     if (ifs.length > 0) vs('config', g, 'interfaces', `[${ifs.join(', ')}]`);
   }
+  const stops = Object.fromEntries(Object.keys(guests).map((g) => [g, []]));
   const tasks = Object.fromEntries(Object.keys(guests).map((g) => [g, async () => {
     const ms = await vsTime('start', g);
-    await vsTime('stop', g, '--timeout', '0');
+    stops[g].push(await vsTime('stop', g, '--timeout', '0'));
     // the kernel frees a network namespace in the background, and the next one made waits for that
     await new Promise((r) => setTimeout(r, 200));
     return ms;
@@ -107,6 +108,10 @@ try {
     console.log(`  ${r.what}: ${((r.ours - none) / n).toFixed(1)} ms per interface (budget 15 ms)`);
   }
   if (!ipvlan) console.log('  ipvlan: not measured, this kernel has no ipvlan support');
+  const stopMs = (g) => stats(stops[g].slice(1)).median;
+  console.log(`  for information, vserver stop --timeout 0 (no budget): none ${stopMs('snone').toFixed(1)} ms, ` +
+    Object.keys(guests).filter((g) => g !== 'snone').map((g) => `${g.slice(1)} ${stopMs(g).toFixed(1)} ms`).join(', ') +
+    ' (the kernel unregisters each device and namespace)');
 
   // --- throughput host <-> guest ---
   ip(HOST, 'link', 'add', 'link', 'lan0', 'name', 'mvhost', 'type', 'macvlan', 'mode', 'bridge');
