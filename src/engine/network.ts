@@ -100,7 +100,9 @@ async function applyPlan(deps: Deps, name: string, cfg: GuestConfig, interfaces:
     host.send(bridgeSetup(plan, paths.netTag));
     await guest.query('link show dev lo', 'making the network namespace');
     await host.apply(deviceSetup(plan, paths.netTag));
-    await Promise.all([guest.apply(guestSetup(plan)).then(() => guest.close()), host.close(), nftApply(nftSetup(plan))]);
+    host.release();
+    await Promise.all([guest.apply(guestSetup(plan)), nftApply(nftSetup(plan))]);
+    guest.release();
   } finally {
     guest.kill();
   }

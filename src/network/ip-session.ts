@@ -12,6 +12,7 @@ export class IpSession {
   private out = '';
   private err = '';
   private answers: ((line: string) => void)[] = [];
+  private released = false;
   private readonly exited: Promise<number>;
 
   /** `prefix` runs ip through another program, for example ['unshare', '--net=FILE', '--']. */
@@ -72,14 +73,20 @@ export class IpSession {
     await this.query('link show dev lo', 'checking the lines before');
   }
 
-  /** Ends the input and waits for ip to exit. */
-  async close(): Promise<void> {
+  /**
+   * Ends the input without waiting for ip to exit: for after a barrier (apply or query) has
+   * confirmed every line, when all that is left for ip is to see the end of its input.
+   */
+  release(): void {
+    this.released = true;
     this.child.stdin!.end();
-    if ((await this.exited) !== 0) throw await this.failure();
+    this.child.stdout!.destroy();
+    this.child.stderr!.destroy();
+    this.child.unref();
   }
 
   /** Stops ip at once (when giving up part-way). */
   kill(): void {
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    if (!this.released && this.child.exitCode === null) this.child.kill('SIGKILL');
   }
 }
