@@ -2,7 +2,8 @@
 //   the time each interface adds to `vserver start`, against a guest without interfaces;
 //   TCP throughput (iperf3) between the host and a guest for bridge, macvlan, ipvlan and host
 //   mode, against the host's loopback, as ratios.
-// Run as root after `npm run build`. BENCH_RUNS (start runs), BENCH_NET_SECONDS, BENCH_NET_RUNS.
+// Run as root after `npm run build`. BENCH_RUNS (start runs), BENCH_SETTLE_MS (pause after each stop),
+// BENCH_NET_SECONDS and BENCH_NET_RUNS (iperf3).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,6 +12,7 @@ import { CLI, compare, report, stats, timeCommand } from './lib.mjs';
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const SECONDS = Number(process.env.BENCH_NET_SECONDS ?? 3);
 const NET_RUNS = Number(process.env.BENCH_NET_RUNS ?? 3);
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 300);
 const which = (p) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', p]).stdout.toString().trim();
 if (process.getuid() !== 0 || !which('runc') || !which('iperf3')) {
   console.error('bench/network: needs root, runc and iperf3');
@@ -87,7 +89,7 @@ try {
     const ms = await vsTime('start', g);
     stops[g].push(await vsTime('stop', g, '--timeout', '0'));
     // the kernel frees a network namespace in the background, and the next one made waits for that
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
     return ms;
   }]));
   const starts = await compare(tasks, RUNS, 1, { shuffle: true });

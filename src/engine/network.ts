@@ -72,12 +72,16 @@ export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): 
   const mode = networkMode(interfaces);
   let plan: NetPlan | undefined;
   if (mode === 'own') {
-    // ip starts while the lock is taken; it is asked for the links only once the lock is held
+    // Both ip processes start at once, the second through unshare in a new namespace of this guest's:
+    // a file of its own under run/ that the host's network does not see, which teardown removes if
+    // the checks fail. Only under the lock is the host's ip asked for the links.
     const host = new IpSession();
+    const guest = new IpSession(newNetnsCommand(deps.paths.netns(name)));
     try {
-      plan = await withLock(networkLock(deps), `setting up the network of ${name}`, () => applyPlan(deps, name, cfg, interfaces, host));
+      plan = await withLock(networkLock(deps), `setting up the network of ${name}`, () => applyPlan(deps, name, cfg, interfaces, host, guest));
     } finally {
       host.kill();
+      await guest.settle();
     }
   }
   const mounts = writeEtcFiles(deps, name, cfg, plan, mode === 'host');
@@ -86,26 +90,21 @@ export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): 
 
 /**
  * Two ip processes do the whole set-up: one on the host side, which first reports the links the
- * plan is checked against, and one started by unshare in the guest's new namespace.
+ * plan is checked against, and one in the guest's new namespace.
  */
-async function applyPlan(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[], host: IpSession): Promise<NetPlan> {
+async function applyPlan(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[],
+  host: IpSession, guest: IpSession): Promise<NetPlan> {
   const { paths } = deps;
   const [links, others] = await Promise.all([host.links(), otherGuests(deps, name)]);
   const plan = planFor(deps, name, cfg, interfaces, links, others);
-  // the namespace is made while the state is written; teardown finds the namespace file without it
-  const guest = new IpSession(newNetnsCommand(plan.netns));
-  try {
-    // recorded before the first change to the host, so that a teardown after any failure finds everything
-    writeFileAtomic(paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
-    host.send(bridgeSetup(plan, paths.netTag));
-    await guest.query('link show dev lo', 'making the network namespace');
-    await host.apply(deviceSetup(plan, paths.netTag));
-    host.release();
-    await Promise.all([guest.apply(guestSetup(plan)), nftApply(nftSetup(plan))]);
-    guest.release();
-  } finally {
-    guest.kill();
-  }
+  // recorded before the first change to the host, so that a teardown after any failure finds everything
+  writeFileAtomic(paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
+  host.send(bridgeSetup(plan, paths.netTag));
+  await guest.query('link show dev lo', 'making the network namespace');
+  await host.apply(deviceSetup(plan, paths.netTag));
+  host.release();
+  await Promise.all([guest.apply(guestSetup(plan)), nftApply(nftSetup(plan))]);
+  guest.release();
   enableForwarding(plan.forwarding.v4, plan.forwarding.v6);
   return plan;
 }

@@ -1,6 +1,7 @@
 // One `ip -json -batch -` process fed a line at a time: the host's links are read and the changes
 // made by the same process, so that a start spawns ip once per side instead of once per step.
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { VsError, errnoOf } from '../util/errors.js';
 import { batchError, batchFailures, linkFacts } from './iproute.js';
 import type { BatchLine } from './script.js';
@@ -79,10 +80,23 @@ export class IpSession {
    */
   release(): void {
     this.released = true;
-    this.child.stdin!.end();
+    // nothing of ip's may keep this process alive: its input's end reaches it even if we exit first
+    const stdin = this.child.stdin as Socket;
+    stdin.end();
+    stdin.unref();
     this.child.stdout!.destroy();
     this.child.stderr!.destroy();
     this.child.unref();
+  }
+
+  /**
+   * When giving up part-way: ends the input and waits until ip is gone, so that what its command
+   * prefix does (unshare binding the namespace file) is done before anyone cleans up after it.
+   */
+  async settle(): Promise<void> {
+    if (this.released) return;
+    this.child.stdin!.end();
+    await this.exited.catch(() => undefined);
   }
 
   /** Stops ip at once (when giving up part-way). */
