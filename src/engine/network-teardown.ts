@@ -19,11 +19,12 @@ import { networkLock, readNetState, stateNames } from './network-state.js';
 export async function teardownNetwork(deps: Deps, name: string, removed: string[] = []): Promise<string[]> {
   const plan = readNetState(deps, name);
   const nsPath = deps.paths.netns(name);
-  if (!plan && !existsSync(nsPath)) return [];
+  const sysDir = deps.paths.sysfs(name);
+  if (!plan && !existsSync(nsPath) && !existsSync(sysDir)) return [];
   return withLock(networkLock(deps), `taking down the network of ${name}`, async () => {
     const problems: string[] = [];
     if (plan) problems.push(...await undoPlan(deps, plan, removed));
-    if (await removeNetns(nsPath)) removed.push('network namespace');
+    if (await removeNetns(nsPath, sysDir)) removed.push('network namespace');
     rmSync(deps.paths.netState(name), { force: true });
     return problems;
   });
@@ -53,7 +54,7 @@ async function undoPlan(deps: Deps, plan: NetPlan, removed: string[]): Promise<s
 
 /** Guests that have a network state or namespace file, whether or not they still exist. */
 export function networkLeftovers(deps: Deps): string[] {
-  return [...new Set([...stateNames(deps), ...listDir(deps.paths.netnsDir)])];
+  return [...new Set([...stateNames(deps), ...listDir(deps.paths.netnsDir), ...listDir(deps.paths.sysfsDir)])];
 }
 
 /**

@@ -6,7 +6,7 @@ import type { GuestConfig } from '../guest/schema.js';
 import { collectClaims, type OtherGuest } from '../network/claims.js';
 import { etcFiles } from '../network/etc.js';
 import { IpSession } from '../network/ip-session.js';
-import { enableForwarding, newNetnsCommand } from '../network/netns.js';
+import { enableForwarding, mountSysfs, newNetnsCommand } from '../network/netns.js';
 import { nftApply } from '../network/nft.js';
 import { planNetwork } from '../network/plan.js';
 import { bridgeSetup, deviceSetup, guestSetup, nftSetup } from '../network/script.js';
@@ -24,6 +24,8 @@ export interface GuestNetwork {
   netns?: string;
   /** Bind mounts of /etc/hostname, /etc/hosts and /etc/resolv.conf. */
   mounts: OciMount[];
+  /** A sysfs of the guest's network namespace for its /sys, unless the runtime makes the namespace. */
+  sysfs?: string;
 }
 
 /** Every other guest with what it holds: its config, and what its last start set up if that is still there. */
@@ -76,16 +78,21 @@ export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): 
     // a file of its own under run/ that the host's network does not see, which teardown removes if
     // the checks fail. Only under the lock is the host's ip asked for the links.
     const host = new IpSession();
-    const guest = new IpSession(newNetnsCommand(deps.paths.netns(name)));
+    const guest = new IpSession(newNetnsCommand(deps.paths.netns(name), deps.paths.sysfs(name)));
     try {
       plan = await withLock(networkLock(deps), `setting up the network of ${name}`, () => applyPlan(deps, name, cfg, interfaces, host, guest));
     } finally {
       host.kill();
       await guest.settle();
     }
+  } else if (mode === 'host') {
+    await mountSysfs(deps.paths.sysfs(name));
   }
   const mounts = writeEtcFiles(deps, name, cfg, plan, mode === 'host');
-  return { netns: mode === 'host' ? 'host' : plan?.netns, mounts };
+  return {
+    netns: mode === 'host' ? 'host' : plan?.netns, mounts,
+    sysfs: mode === 'none' ? undefined : deps.paths.sysfs(name),
+  };
 }
 
 /**

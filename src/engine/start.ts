@@ -59,7 +59,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     const spec = buildSpec({
       name, context: cfg.context, rootfs, hostname: cfg.hostname ?? name, args: init.args, env: init.env,
       cgroupsPath: `/${deps.paths.cgroupName(name)}`, capabilities: DEFAULT_CAPABILITIES, seccomp: defaultSeccomp(),
-      rlimits: clampRlimits(DEFAULT_RLIMITS, ownRlimits()), netns: net.netns, extraMounts: net.mounts,
+      rlimits: clampRlimits(DEFAULT_RLIMITS, ownRlimits()), netns: net.netns, sysfs: net.sysfs, extraMounts: net.mounts,
     });
     writeFileAtomic(join(bundle, 'config.json'), JSON.stringify(spec, null, 1));
     mkdirSync(deps.paths.logDir, { recursive: true });

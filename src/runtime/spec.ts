@@ -16,6 +16,8 @@ export interface SpecInput {
   seccomp: OciSeccomp;
   /** Network namespace: undefined = a new one with loopback only; a path = join it; 'host' = share the host's. */
   netns?: string | 'host';
+  /** A sysfs mounted by the host for the guest, bound at /sys, for a guest whose network namespace the runtime does not make. */
+  sysfs?: string;
   extraMounts?: OciMount[];
   rlimits?: OciRlimit[];
 }
@@ -40,12 +42,18 @@ export function baseMounts(): OciMount[] {
       options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    // a fresh sysfs mounts with the host's network namespace too (mode host), since the runtime owns
-    // that namespace's user namespace; with user namespaces /sys would have to be bound instead
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
     { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=65536k'] },
   ];
+}
+
+/**
+ * Only a process owning the network namespace's user namespace may mount a sysfs; a guest with a
+ * user namespace of its own that joins a namespace the host made gets one the host mounted.
+ */
+function sysfsBind(source: string): OciMount {
+  return { destination: '/sys', type: 'bind', source, options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] };
 }
 
 export const DEFAULT_RLIMITS: OciRlimit[] = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 524288 }];
@@ -85,7 +93,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       // system guests need setuid programs (su, passwd), so privileges may still be gained inside
       noNewPrivileges: false,
     },
-    mounts: [...baseMounts(), ...(input.extraMounts ?? [])],
+    mounts: [...baseMounts().map((m) => (m.destination === '/sys' && input.sysfs ? sysfsBind(input.sysfs) : m)), ...(input.extraMounts ?? [])],
     annotations: { 'org.linux-vserver.name': input.name, 'org.linux-vserver.context': String(input.context) },
     linux: {
       namespaces,

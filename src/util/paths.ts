@@ -37,6 +37,9 @@ export class Paths {
   /** Network namespaces of the guests (bind mounts of nsfs), kept until the guest is cleaned up. */
   get netnsDir(): string { return join(this.run, 'netns'); }
   netns(name: string): string { return join(this.netnsDir, name); }
+  /** A sysfs of the guest's network namespace, which the runtime binds at the guest's /sys. */
+  get sysfsDir(): string { return join(this.run, 'sysfs'); }
+  sysfs(name: string): string { return join(this.sysfsDir, name); }
   /** What was set up for a guest's network, so that it can be taken down even after a crash. */
   get netStateDir(): string { return join(this.run, 'net'); }
   netState(name: string): string { return join(this.netStateDir, `${name}.json`); }

@@ -78,6 +78,7 @@ export class TestRoot {
     for (const l of safeReaddir(this.paths.locks)) out.push(`lock ${l}`);
     for (const n of safeReaddir(this.paths.netnsDir)) out.push(`network namespace file ${n}`);
     for (const n of safeReaddir(this.paths.netStateDir)) out.push(`network state ${n}`);
+    for (const n of safeReaddir(this.paths.sysfsDir)) out.push(`sysfs directory ${n}`);
     for (const m of mountsUnder(this.root)) out.push(`mount ${m}`);
     return out;
   }

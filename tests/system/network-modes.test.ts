@@ -2,6 +2,7 @@
 // the host, another the LAN behind the host's NICs.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 import { guestGet, httpGuest, until } from '../helpers/guests.js';
@@ -173,6 +174,11 @@ describe.skipIf(!IS_ROOT)('host and none', () => {
     expect(await guestLinks(t, 'h1')).toEqual(['lo', 'marker0', 'marker1']);
     expect(await t.ok(['status', 'h1'])).toMatch(/network\s+host \(shares the host's network stack: no network isolation\)/);
     expect(await t.ok(['exec', 'h1', '--', 'cat', '/sys/class/net/marker0/mtu'])).toBe('1500\n');
+    // no network namespace of its own; its /sys is a sysfs of the host's network the host mounted
+    const spec = JSON.parse(readFileSync(join(t.paths.bundle('h1'), 'config.json'), 'utf8'));
+    expect(spec.linux.namespaces.map((n: { type: string }) => n.type)).not.toContain('network');
+    expect(spec.mounts.find((m: { destination: string }) => m.destination === '/sys')).toMatchObject({ type: 'bind', source: t.paths.sysfs('h1') });
+    expect(JSON.parse(await t.ok(['status', 'h1', '--json'])).interfaces).toEqual([{ mode: 'host', addresses: [] }]);
     await t.ok(['stop', 'h1', '--timeout', '0']);
   });
 

@@ -47,6 +47,8 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
       hostDevice: `v${t.paths.instance}-100-0`, bridge: 'vsbr0', nat: true, ports: ['8080:80/tcp'],
     }]);
     expect(await t.ok(['status', 'web1'])).toMatch(/eth0\s+bridge 10\.47\.0\.100\/16 fd47:1::64\/64 via 10\.47\.0\.1 fd47:1::1; host side v\w+-100-0 on vsbr0/);
+    // its /sys shows its own devices, not the host's
+    expect((await t.ok(['exec', 'web1', '--', 'ls', '/sys/class/net'])).split(/\s+/).filter(Boolean)).toEqual(['eth0', 'lo']);
     const inside = await t.ok(['exec', 'web1', '--', 'ip', '-o', 'addr', 'show', 'dev', 'eth0']);
     expect(inside).toContain('inet 10.47.0.100/16');
     expect(inside).toContain('inet6 fd47:1::64/64');

@@ -199,14 +199,7 @@ describe.skipIf(!findStaticBusybox())('build (busybox template)', () => {
 });
 
 describe('network without devices', () => {
-  it('shares the host network stack in host mode, and says so', async () => {
-    fakeGuest('h1', 100, '[[interfaces]]\nmode = "host"\n');
-    const info = await engine.start('h1');
-    const spec = rt.containers.get('h1')!.spec;
-    expect(spec.linux.namespaces.map((n) => n.type)).not.toContain('network');
-    expect(info.interfaces).toEqual([{ mode: 'host', addresses: [] }]);
-  });
-
+  // host mode mounts a sysfs, so it is tested as a system test
   it('gives a guest without interfaces a namespace of its own with loopback only', async () => {
     fakeGuest('n1', 100);
     const info = await engine.start('n1');

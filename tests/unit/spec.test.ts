@@ -36,7 +36,7 @@ describe('buildSpec', () => {
     const etc = ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
       destination: `/etc/${f}`, type: 'bind', source: `/run/vserver/bundles/web1/etc/${f}`, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'],
     }));
-    valid(buildSpec({ ...base, netns: '/run/vserver/netns/web1', extraMounts: etc }));
+    valid(buildSpec({ ...base, netns: '/run/vserver/netns/web1', sysfs: '/run/vserver/sysfs/web1', extraMounts: etc }));
   });
 
   it('speaks an OCI version that runc 1.1 and crun 1.8 accept', () => {
@@ -51,6 +51,12 @@ describe('buildSpec', () => {
   it('joins a given network namespace, or none for host networking', () => {
     expect(buildSpec({ ...base, netns: '/run/x' }).linux.namespaces.find((n) => n.type === 'network')).toEqual({ type: 'network', path: '/run/x' });
     expect(buildSpec({ ...base, netns: 'host' }).linux.namespaces.find((n) => n.type === 'network')).toBeUndefined();
+  });
+
+  it("binds a sysfs the host mounted at /sys when given one, instead of mounting its own", () => {
+    const sys = buildSpec({ ...base, netns: 'host', sysfs: '/run/vserver/sysfs/web1' }).mounts.filter((m) => m.destination === '/sys');
+    expect(sys).toEqual([{ destination: '/sys', type: 'bind', source: '/run/vserver/sysfs/web1', options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] }]);
+    expect(buildSpec(base).mounts.find((m) => m.destination === '/sys')?.type).toBe('sysfs');
   });
 
   it('sets hostname, init and the secure capability set', () => {
