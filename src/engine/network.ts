@@ -12,21 +12,13 @@ import { planNetwork } from '../network/plan.js';
 import { bridgeSetup, deviceSetup, guestSetup, nftSetup } from '../network/script.js';
 import type { LinkFact, NetPlan } from '../network/types.js';
 import type { OciMount } from '../runtime/oci-types.js';
+import type { NetworkInput } from '../runtime/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { readIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
 import { networkLock, readNetState, stateNames } from './network-state.js';
 import { isActive } from './state.js';
-
-export interface GuestNetwork {
-  /** For the spec: a namespace to join, 'host', or undefined for a new one with loopback only. */
-  netns?: string;
-  /** Bind mounts of /etc/hostname, /etc/hosts and /etc/resolv.conf. */
-  mounts: OciMount[];
-  /** A sysfs of the guest's network namespace for its /sys, unless the runtime makes the namespace. */
-  sysfs?: string;
-}
 
 /** Every other guest with what it holds: its config, and what its last start set up if that is still there. */
 async function otherGuests(deps: Deps, name: string): Promise<OtherGuest[]> {
@@ -69,7 +61,8 @@ function networkMode(interfaces: readonly InterfaceConfig[]): 'none' | 'host' | 
   return interfaces.some((i) => DEVICE_MODES.includes(i.mode)) ? 'own' : 'none';
 }
 
-export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): Promise<GuestNetwork> {
+/** Sets up the guest's network; returns what the spec needs of it (see withNetwork). */
+export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): Promise<NetworkInput> {
   const interfaces = cfg.interfaces ?? [];
   const mode = networkMode(interfaces);
   let plan: NetPlan | undefined;

@@ -3,7 +3,7 @@ import { closeSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { initPlan } from '../guest/init.js';
 import { checkName } from '../guest/name.js';
-import { buildSpec, clampRlimits, DEFAULT_RLIMITS } from '../runtime/spec.js';
+import { buildSpec, clampRlimits, DEFAULT_RLIMITS, withNetwork } from '../runtime/spec.js';
 import { DEFAULT_CAPABILITIES } from '../security/capabilities.js';
 import { defaultSeccomp } from '../security/seccomp.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -50,18 +50,18 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   const rootfs = deps.paths.rootfs(name);
   checkRootfs(rootfs, name);
   const init = initPlan(cfg);
+  const spec = buildSpec({
+    name, context: cfg.context, rootfs, hostname: cfg.hostname ?? name, args: init.args, env: init.env,
+    cgroupsPath: `/${deps.paths.cgroupName(name)}`, capabilities: DEFAULT_CAPABILITIES, seccomp: defaultSeccomp(),
+    rlimits: clampRlimits(DEFAULT_RLIMITS, ownRlimits()),
+  });
 
   const bundle = deps.paths.bundle(name);
   await Revert.run(async (revert) => {
     revert.add('runtime state', () => teardown(deps, name).then(() => undefined));
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
     const net = await setupNetwork(deps, name, cfg);
-    const spec = buildSpec({
-      name, context: cfg.context, rootfs, hostname: cfg.hostname ?? name, args: init.args, env: init.env,
-      cgroupsPath: `/${deps.paths.cgroupName(name)}`, capabilities: DEFAULT_CAPABILITIES, seccomp: defaultSeccomp(),
-      rlimits: clampRlimits(DEFAULT_RLIMITS, ownRlimits()), netns: net.netns, sysfs: net.sysfs, extraMounts: net.mounts,
-    });
-    writeFileAtomic(join(bundle, 'config.json'), JSON.stringify(spec, null, 1));
+    writeFileAtomic(join(bundle, 'config.json'), JSON.stringify(withNetwork(spec, net), null, 1));
     mkdirSync(deps.paths.logDir, { recursive: true });
     const log = openSync(deps.paths.log(name), 'a+', 0o640);
     try {

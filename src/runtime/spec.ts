@@ -16,8 +16,6 @@ export interface SpecInput {
   seccomp: OciSeccomp;
   /** Network namespace: undefined = a new one with loopback only; a path = join it; 'host' = share the host's. */
   netns?: string | 'host';
-  /** A sysfs mounted by the host for the guest, bound at /sys, for a guest whose network namespace the runtime does not make. */
-  sysfs?: string;
   extraMounts?: OciMount[];
   rlimits?: OciRlimit[];
 }
@@ -46,14 +44,6 @@ export function baseMounts(): OciMount[] {
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
     { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=65536k'] },
   ];
-}
-
-/**
- * Only a process owning the network namespace's user namespace may mount a sysfs; a guest with a
- * user namespace of its own that joins a namespace the host made gets one the host mounted.
- */
-function sysfsBind(source: string): OciMount {
-  return { destination: '/sys', type: 'bind', source, options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] };
 }
 
 export const DEFAULT_RLIMITS: OciRlimit[] = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 524288 }];
@@ -93,7 +83,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       // system guests need setuid programs (su, passwd), so privileges may still be gained inside
       noNewPrivileges: false,
     },
-    mounts: [...baseMounts().map((m) => (m.destination === '/sys' && input.sysfs ? sysfsBind(input.sysfs) : m)), ...(input.extraMounts ?? [])],
+    mounts: [...baseMounts(), ...(input.extraMounts ?? [])],
     annotations: { 'org.linux-vserver.name': input.name, 'org.linux-vserver.context': String(input.context) },
     linux: {
       namespaces,
@@ -104,4 +94,28 @@ export function buildSpec(input: SpecInput): OciSpec {
       readonlyPaths: READONLY_PATHS,
     },
   };
+}
+
+export interface NetworkInput {
+  /** A namespace to join, 'host', or undefined for a new one with loopback only. */
+  netns?: string | 'host';
+  /**
+   * A sysfs the host mounted, bound at /sys: only a process owning the network namespace's user
+   * namespace may mount one, which a guest with a user namespace of its own joining a namespace the
+   * host made does not.
+   */
+  sysfs?: string;
+  /** The host's files for the guest's /etc. */
+  mounts: OciMount[];
+}
+
+/** The spec with the guest's network as the host set it up. */
+export function withNetwork(spec: OciSpec, net: NetworkInput): OciSpec {
+  const namespaces = spec.linux.namespaces.filter((n) => n.type !== 'network');
+  if (net.netns === undefined) namespaces.push({ type: 'network' });
+  else if (net.netns !== 'host') namespaces.push({ type: 'network', path: net.netns });
+  const sys: OciMount | undefined = net.sysfs === undefined ? undefined
+    : { destination: '/sys', type: 'bind', source: net.sysfs, options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] };
+  const mounts = spec.mounts.map((m) => (m.destination === '/sys' && sys ? sys : m));
+  return { ...spec, mounts: [...mounts, ...net.mounts], linux: { ...spec.linux, namespaces } };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildSpec, clampRlimits, DEFAULT_RLIMITS, MASKED_PATHS, READONLY_PATHS, type SpecInput } from '../../src/runtime/spec.js';
+import { buildSpec, clampRlimits, DEFAULT_RLIMITS, MASKED_PATHS, READONLY_PATHS, withNetwork, type SpecInput } from '../../src/runtime/spec.js';
 import { DEFAULT_CAPABILITIES, SECURE_SET } from '../../src/security/capabilities.js';
 import { defaultSeccomp } from '../../src/security/seccomp.js';
 import { ociValidator } from '../helpers/oci-schema.js';
@@ -36,7 +36,8 @@ describe('buildSpec', () => {
     const etc = ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
       destination: `/etc/${f}`, type: 'bind', source: `/run/vserver/bundles/web1/etc/${f}`, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'],
     }));
-    valid(buildSpec({ ...base, netns: '/run/vserver/netns/web1', sysfs: '/run/vserver/sysfs/web1', extraMounts: etc }));
+    valid(withNetwork(buildSpec(base), { netns: '/run/vserver/netns/web1', sysfs: '/run/vserver/sysfs/web1', mounts: etc }));
+    valid(withNetwork(buildSpec(base), { netns: 'host', sysfs: '/run/vserver/sysfs/web1', mounts: etc }));
   });
 
   it('speaks an OCI version that runc 1.1 and crun 1.8 accept', () => {
@@ -53,10 +54,17 @@ describe('buildSpec', () => {
     expect(buildSpec({ ...base, netns: 'host' }).linux.namespaces.find((n) => n.type === 'network')).toBeUndefined();
   });
 
-  it("binds a sysfs the host mounted at /sys when given one, instead of mounting its own", () => {
-    const sys = buildSpec({ ...base, netns: 'host', sysfs: '/run/vserver/sysfs/web1' }).mounts.filter((m) => m.destination === '/sys');
-    expect(sys).toEqual([{ destination: '/sys', type: 'bind', source: '/run/vserver/sysfs/web1', options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] }]);
-    expect(buildSpec(base).mounts.find((m) => m.destination === '/sys')?.type).toBe('sysfs');
+  it('takes the network as the host set it up: the namespace to join, its sysfs, the /etc files', () => {
+    const etc = { destination: '/etc/hosts', type: 'bind', source: '/b/etc/hosts', options: ['bind', 'ro'] };
+    const s = withNetwork(buildSpec(base), { netns: '/run/vserver/netns/web1', sysfs: '/run/vserver/sysfs/web1', mounts: [etc] });
+    expect(s.linux.namespaces.filter((n) => n.type === 'network')).toEqual([{ type: 'network', path: '/run/vserver/netns/web1' }]);
+    expect(s.mounts.filter((m) => m.destination === '/sys'))
+      .toEqual([{ destination: '/sys', type: 'bind', source: '/run/vserver/sysfs/web1', options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] }]);
+    expect(s.mounts.at(-1)).toEqual(etc);
+    const host = withNetwork(buildSpec(base), { netns: 'host', mounts: [] });
+    expect(host.linux.namespaces.map((n) => n.type)).not.toContain('network');
+    expect(host.mounts.find((m) => m.destination === '/sys')?.type).toBe('sysfs');
+    expect(withNetwork(buildSpec(base), { mounts: [] }).linux.namespaces).toContainEqual({ type: 'network' });
   });
 
   it('sets hostname, init and the secure capability set', () => {
