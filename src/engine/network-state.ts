@@ -15,3 +15,13 @@ export function readNetState(deps: Deps, name: string): NetPlan | undefined {
 export function stateNames(deps: Deps): string[] {
   return listDir(deps.paths.netStateDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
 }
+
+/** Bridges named by the recorded plans of guests other than `except`: a starting guest joins its bridge only after its runtime made its namespace. */
+export function bridgesInUse(deps: Deps, except?: string): Set<string> {
+  const out = new Set<string>();
+  for (const n of stateNames(deps)) {
+    if (n === except) continue;
+    for (const i of readNetState(deps, n)?.interfaces ?? []) if (i.bridge) out.add(i.bridge);
+  }
+  return out;
+}

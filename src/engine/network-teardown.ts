@@ -9,7 +9,7 @@ import type { NetPlan } from '../network/types.js';
 import { listDir } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
-import { networkLock, readNetState, stateNames } from './network-state.js';
+import { bridgesInUse, networkLock, readNetState, stateNames } from './network-state.js';
 
 /**
  * Takes down what a guest's network start left: NICs go back to the host, veths, nftables table,
@@ -42,7 +42,7 @@ async function undoPlan(deps: Deps, plan: NetPlan, removed: string[]): Promise<s
     if (links.some((l) => l.name === i.parent)) removed.push(`NIC ${i.parent} given back to the host`);
     else problems.push(`NIC ${i.parent} did not come back to the host${alive ? '' : " (the guest's network namespace was already gone)"}`);
   }
-  const host = hostTeardown(plan, links, tag);
+  const host = hostTeardown(plan, links, tag, bridgesInUse(deps, plan.guest));
   problems.push(...await ipBatch(host.lines, { force: true }));
   removed.push(...host.removed);
   if (plan.nftTable && (await nftInetTables()).includes(plan.nftTable)) {
@@ -76,8 +76,9 @@ export async function sweepNetwork(deps: Deps, running: (name: string) => boolea
       removed.push(`${l.kind ?? 'device'} ${l.name} of guest ${g}`);
       gone.add(l.name);
     }
+    const wanted = bridgesInUse(deps);
     for (const b of links) {
-      if (b.kind !== 'bridge' || b.alias !== bridgeAlias(tag)) continue;
+      if (b.kind !== 'bridge' || b.alias !== bridgeAlias(tag) || wanted.has(b.name)) continue;
       if (links.some((l) => l.master === b.name && !gone.has(l.name))) continue;
       lines.push({ cmd: `link del dev ${b.name}`, what: `bridge ${b.name}` });
       removed.push(`bridge ${b.name} (no members left)`);

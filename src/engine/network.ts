@@ -1,4 +1,4 @@
-// A guest's network, set up before its init starts: checked against the host and the other guests, then made.
+// A guest's network, set up before its init runs: checked against the host and the other guests, then made.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEVICE_MODES, type InterfaceConfig } from '../guest/net-schema.js';
@@ -6,14 +6,16 @@ import type { GuestConfig } from '../guest/schema.js';
 import { collectClaims, type OtherGuest } from '../network/claims.js';
 import { etcFiles } from '../network/etc.js';
 import { IpSession } from '../network/ip-session.js';
-import { enableForwarding, mountSysfs, newNetnsCommand } from '../network/netns.js';
+import { enableForwarding, keepNetnsCommand, mountSysfs } from '../network/netns.js';
 import { nftApply } from '../network/nft.js';
 import { planNetwork } from '../network/plan.js';
 import { bridgeSetup, deviceSetup, guestSetup, nftSetup } from '../network/script.js';
 import type { LinkFact, NetPlan } from '../network/types.js';
 import type { OciMount } from '../runtime/oci-types.js';
 import type { NetworkInput } from '../runtime/spec.js';
+import type { ExecIO, Runtime } from '../runtime/types.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { VsError } from '../util/errors.js';
 import { readIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
@@ -61,52 +63,85 @@ function networkMode(interfaces: readonly InterfaceConfig[]): 'none' | 'host' | 
   return interfaces.some((i) => DEVICE_MODES.includes(i.mode)) ? 'own' : 'none';
 }
 
-/** Sets up the guest's network; returns what the spec needs of it (see withNetwork). */
-export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): Promise<NetworkInput> {
+export interface PreparedNetwork extends NetworkInput {
+  /** For a namespace of its own, made by the runtime: wires it up once the guest's init exists. */
+  attach?: (pid: number) => Promise<void>;
+  /** Lets go of what attach would have used, when the start gives up before it. */
+  dispose(): void;
+}
+
+/**
+ * Checks the guest's network against the host and the other guests, and makes what does not need
+ * the guest's namespace yet (bridges, the /etc files); returns what the spec needs (see withNetwork).
+ */
+export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): Promise<PreparedNetwork> {
   const interfaces = cfg.interfaces ?? [];
   const mode = networkMode(interfaces);
   let plan: NetPlan | undefined;
+  let host: IpSession | undefined;
   if (mode === 'own') {
-    // Both ip processes start at once, the second through unshare in a new namespace of this guest's:
-    // a file of its own under run/ that the host's network does not see, which teardown removes if
-    // the checks fail. Only under the lock is the host's ip asked for the links.
-    const host = new IpSession();
-    const guest = new IpSession(newNetnsCommand(deps.paths.netns(name), deps.paths.sysfs(name)));
+    host = new IpSession(); // starts while the lock is taken; asked for the links only once it is held
     try {
-      plan = await withLock(networkLock(deps), `setting up the network of ${name}`, () => applyPlan(deps, name, cfg, interfaces, host, guest));
-    } finally {
+      plan = await withLock(networkLock(deps), `setting up the network of ${name}`, () => prepare(deps, name, cfg, interfaces, host!));
+    } catch (e) {
       host.kill();
-      await guest.settle();
+      throw e;
     }
   } else if (mode === 'host') {
     await mountSysfs(deps.paths.sysfs(name));
   }
   const mounts = writeEtcFiles(deps, name, cfg, plan, mode === 'host');
   return {
-    netns: mode === 'host' ? 'host' : plan?.netns, mounts,
-    sysfs: mode === 'none' ? undefined : deps.paths.sysfs(name),
+    netns: mode === 'host' ? 'host' : undefined, mounts,
+    sysfs: mode === 'host' ? deps.paths.sysfs(name) : undefined,
+    attach: plan && host ? (pid) => attach(deps, plan!, host!, pid) : undefined,
+    dispose: () => host?.kill(),
   };
 }
 
-/**
- * Two ip processes do the whole set-up: one on the host side, which first reports the links the
- * plan is checked against, and one in the guest's new namespace.
- */
-async function applyPlan(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[],
-  host: IpSession, guest: IpSession): Promise<NetPlan> {
-  const { paths } = deps;
+async function prepare(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[], host: IpSession): Promise<NetPlan> {
   const [links, others] = await Promise.all([host.links(), otherGuests(deps, name)]);
   const plan = planFor(deps, name, cfg, interfaces, links, others);
-  // recorded before the first change to the host, so that a teardown after any failure finds everything
-  writeFileAtomic(paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
-  host.send(bridgeSetup(plan, paths.netTag));
-  await guest.query('link show dev lo', 'making the network namespace');
-  await host.apply(deviceSetup(plan, paths.netTag));
-  host.release();
-  await Promise.all([guest.apply(guestSetup(plan)), nftApply(nftSetup(plan))]);
-  guest.release();
-  enableForwarding(plan.forwarding.v4, plan.forwarding.v6);
+  // recorded before the first change, so that a teardown after any failure finds everything, and
+  // so that no other guest's teardown removes a bridge this guest is about to join
+  writeFileAtomic(deps.paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
+  await host.apply(bridgeSetup(plan, deps.paths.netTag));
   return plan;
+}
+
+/**
+ * Wires up the namespace the runtime made for the guest (owned by the guest's user namespace when
+ * it has one), before its init runs: the namespace is bound to its file so that it outlives the
+ * guest, the host side creates or moves the devices into it, and an ip inside configures them.
+ */
+async function attach(deps: Deps, plan: NetPlan, host: IpSession, pid: number): Promise<void> {
+  const guest = new IpSession(keepNetnsCommand(pid, plan.netns));
+  try {
+    await guest.query('link show dev lo', 'keeping the network namespace');
+    await host.apply(deviceSetup(plan, deps.paths.netTag));
+    host.release();
+    await Promise.all([guest.apply(guestSetup(plan)), nftApply(nftSetup(plan))]);
+    guest.release();
+  } finally {
+    guest.kill();
+  }
+  enableForwarding(plan.forwarding.v4, plan.forwarding.v6);
+}
+
+/** Starts the guest's init: a guest with a namespace of its own is created, wired up, then started. */
+export async function launch(rt: Runtime, name: string, bundle: string, io: ExecIO, net: PreparedNetwork): Promise<void> {
+  try {
+    if (!net.attach) return await rt.run(name, bundle, io);
+    await rt.create(name, bundle, io);
+    const st = await rt.state(name);
+    if (!st || st.pid <= 0) {
+      throw new VsError('RUNTIME_FAILED', `${rt.name} created guest '${name}' but reports no init process`, `read ${bundle}/config.json and the guest's log`);
+    }
+    await net.attach(st.pid);
+    await rt.start(name);
+  } finally {
+    net.dispose();
+  }
 }
 
 /** The host's files for the guest's /etc, written under the bundle and bind-mounted read-only. */

@@ -13,7 +13,7 @@ import { ownRlimits } from '../util/procfs.js';
 import { Revert } from '../util/revert.js';
 import type { Deps } from './deps.js';
 import { interfacesInfo } from './network-info.js';
-import { setupNetwork } from './network.js';
+import { launch, setupNetwork } from './network.js';
 import { guestInfo, isActive } from './state.js';
 import { teardown } from './teardown.js';
 import type { GuestInfo } from './types.js';
@@ -66,7 +66,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     const log = openSync(deps.paths.log(name), 'a+', 0o640);
     try {
       writeSync(log, `--- ${new Date().toISOString()} vserver: starting guest ${name} (context ${cfg.context})\n`);
-      await rt.run(name, bundle, { stdin: 'ignore', stdout: log, stderr: log });
+      await launch(rt, name, bundle, { stdin: 'ignore', stdout: log, stderr: log }, net);
     } finally {
       closeSync(log);
     }

@@ -89,16 +89,6 @@ export class IpSession {
     this.child.unref();
   }
 
-  /**
-   * When giving up part-way: ends the input and waits until ip is gone, so that what its command
-   * prefix does (unshare binding the namespace file) is done before anyone cleans up after it.
-   */
-  async settle(): Promise<void> {
-    if (this.released) return;
-    this.child.stdin!.end();
-    await this.exited.catch(() => undefined);
-  }
-
   /** Stops ip at once (when giving up part-way). */
   kill(): void {
     if (!this.released && this.child.exitCode === null) this.child.kill('SIGKILL');

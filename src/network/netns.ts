@@ -1,6 +1,6 @@
 // The guest's network namespace as a file: a bind mount of nsfs that keeps the namespace (and a
-// NIC in it) alive after the guest's processes are gone, until vserver takes it down. Beside it,
-// a sysfs of that namespace for the guest's /sys.
+// NIC in it) alive after the guest's processes are gone, until vserver takes it down. And a sysfs
+// of the host's network for guests of mode host.
 import { closeSync, mkdirSync, openSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { errnoOf } from '../util/errors.js';
@@ -10,33 +10,24 @@ const NSFS_MAGIC = 0x6e736673;
 const SYSFS_MAGIC = 0x62656572;
 const SYSFS_OPTIONS = 'ro,nosuid,nodev,noexec';
 
-/**
- * Run in the new namespace before ip takes over. The host's user namespace owns the namespace, so
- * that a guest in a user namespace of its own can never change its addresses; such a guest is then
- * not root there, so it is let bind low ports and ping, and it could not mount a sysfs showing its
- * own devices either: one is mounted here ($1) for the runtime to bind at /sys. A constant script;
- * the directory comes as an argument.
- */
-const IN_NEW_NETNS = [
-  'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start',
-  'echo "0 2147483647" > /proc/sys/net/ipv4/ping_group_range',
-  `mount -t sysfs -o ${SYSFS_OPTIONS} vserver-sysfs "$1"`,
-  'shift',
-  'exec "$@"',
-].join(' && ');
+/** Run in the guest's namespace before ip takes over: binds the namespace to the file $1. A constant script. */
+const KEEP_NETNS = 'mount --bind /proc/self/ns/net "$1" && shift && exec "$@"';
 
 /**
- * The command prefix that makes a new network namespace bound to the file `path`, mounts its
- * sysfs on `sysDir`, and runs the rest of the command inside it.
+ * The command prefix that enters the network namespace of process `pid`, binds it to the file
+ * `path` (so that it outlives the process), and runs the rest of the command inside it.
  */
-export function newNetnsCommand(path: string, sysDir: string): string[] {
+export function keepNetnsCommand(pid: number, path: string): string[] {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  mkdirSync(sysDir, { recursive: true, mode: 0o755 });
-  closeSync(openSync(path, 'w', 0o600)); // unshare binds onto an existing file
-  return ['unshare', `--net=${path}`, '--', 'sh', '-c', IN_NEW_NETNS, 'sh', sysDir];
+  closeSync(openSync(path, 'w', 0o600)); // a bind mount needs a file to cover
+  return ['nsenter', `--net=/proc/${pid}/ns/net`, '--', 'sh', '-c', KEEP_NETNS, 'sh', path];
 }
 
-/** A sysfs of our own network namespace (the host's, for a guest of mode host) on `sysDir`. */
+/**
+ * A sysfs of the host's network on `sysDir`, for a guest of mode host: only a process owning the
+ * network namespace's user namespace may mount one, which a guest in a user namespace of its own
+ * does not, so the runtime binds this one at its /sys.
+ */
 export async function mountSysfs(sysDir: string): Promise<void> {
   mkdirSync(sysDir, { recursive: true, mode: 0o755 });
   await runOk('mount', ['-t', 'sysfs', '-o', SYSFS_OPTIONS, 'vserver-sysfs', sysDir]);

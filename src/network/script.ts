@@ -94,9 +94,9 @@ export interface HostTeardown {
 /**
  * On the host at teardown, given what is there now: the host ends of this guest's veths (the
  * peers go with them), NICs that came back get their old settings, and bridges vserver made that
- * are left without members.
+ * are left without members, unless another guest that is starting is about to join them (`keep`).
  */
-export function hostTeardown(plan: NetPlan, links: readonly LinkFact[], tag: string): HostTeardown {
+export function hostTeardown(plan: NetPlan, links: readonly LinkFact[], tag: string, keep: ReadonlySet<string> = new Set()): HostTeardown {
   const byName = new Map(links.map((l) => [l.name, l]));
   const lines: BatchLine[] = [];
   const removed: string[] = [];
@@ -124,7 +124,7 @@ export function hostTeardown(plan: NetPlan, links: readonly LinkFact[], tag: str
   for (const b of bridges) {
     const fact = byName.get(b);
     const members = links.filter((l) => l.master === b && !gone.has(l.name));
-    if (fact?.alias === bridgeAlias(tag) && members.length === 0) {
+    if (fact?.alias === bridgeAlias(tag) && members.length === 0 && !keep.has(b)) {
       lines.push({ cmd: `link del dev ${b}`, what: `bridge ${b}` });
       removed.push(`bridge ${b} (no members left)`);
     }

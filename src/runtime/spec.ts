@@ -99,11 +99,7 @@ export function buildSpec(input: SpecInput): OciSpec {
 export interface NetworkInput {
   /** A namespace to join, 'host', or undefined for a new one with loopback only. */
   netns?: string | 'host';
-  /**
-   * A sysfs the host mounted, bound at /sys: only a process owning the network namespace's user
-   * namespace may mount one, which a guest with a user namespace of its own joining a namespace the
-   * host made does not.
-   */
+  /** A sysfs the host mounted, bound at /sys, for a guest that cannot mount one of its network (mode host). */
   sysfs?: string;
   /** The host's files for the guest's /etc. */
   mounts: OciMount[];

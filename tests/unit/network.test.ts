@@ -244,6 +244,8 @@ describe('scripts', () => {
     // another guest still on the bridge, a bridge not made by vserver, a device someone else owns
     const busy = [...links, link('vabc123-101-0', { kind: 'veth', master: 'vsbr0', alias: `${TAG}:web2` })];
     expect(hostTeardown(p, busy, TAG).lines.map((l) => l.cmd)).not.toContain('link del dev vsbr0');
+    // a guest that is starting has recorded that it will join the bridge
+    expect(hostTeardown(p, links, TAG, new Set(['vsbr0'])).lines.map((l) => l.cmd)).not.toContain('link del dev vsbr0');
     const foreign = links.map((l) => (l.name === 'vsbr0' ? { ...l, alias: undefined } : l));
     expect(hostTeardown(p, foreign, TAG).lines.map((l) => l.cmd)).not.toContain('link del dev vsbr0');
     const notOurs = links.map((l) => (l.name === 'vabc123-100-0' ? { ...l, alias: 'admin' } : l));
