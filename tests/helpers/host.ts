@@ -79,7 +79,7 @@ export class TestRoot {
     for (const n of safeReaddir(this.paths.netnsDir)) out.push(`network namespace file ${n}`);
     for (const n of safeReaddir(this.paths.netStateDir)) out.push(`network state ${n}`);
     for (const n of safeReaddir(this.paths.sysfsDir)) out.push(`sysfs directory ${n}`);
-    for (const m of mountsUnder(this.root)) out.push(`mount ${m}`);
+    for (const m of [...mountsUnder(this.paths.netnsDir), ...mountsUnder(this.paths.sysfsDir)]) out.push(`mount ${m}`);
     return out;
   }
 
