@@ -113,5 +113,8 @@ export function withNetwork(spec: OciSpec, net: NetworkInput): OciSpec {
   const sys: OciMount | undefined = net.sysfs === undefined ? undefined
     : { destination: '/sys', type: 'bind', source: net.sysfs, options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] };
   const mounts = spec.mounts.map((m) => (m.destination === '/sys' && sys ? sys : m));
-  return { ...spec, mounts: [...mounts, ...net.mounts], linux: { ...spec.linux, namespaces } };
+  // the host's /etc files go right after the base mounts, before any others the spec has
+  const base = new Set(baseMounts().map((m) => m.destination));
+  const at = mounts.reduce((last, m, i) => (base.has(m.destination) ? i + 1 : last), 0);
+  return { ...spec, mounts: [...mounts.slice(0, at), ...net.mounts, ...mounts.slice(at)], linux: { ...spec.linux, namespaces } };
 }

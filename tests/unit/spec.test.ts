@@ -56,11 +56,12 @@ describe('buildSpec', () => {
 
   it('takes the network as the host set it up: the namespace to join, its sysfs, the /etc files', () => {
     const etc = { destination: '/etc/hosts', type: 'bind', source: '/b/etc/hosts', options: ['bind', 'ro'] };
-    const s = withNetwork(buildSpec(base), { netns: '/run/vserver/netns/web1', sysfs: '/run/vserver/sysfs/web1', mounts: [etc] });
+    const other = { destination: '/opt', type: 'bind', source: '/srv/opt', options: ['bind'] };
+    const s = withNetwork(buildSpec({ ...base, extraMounts: [other] }), { netns: '/run/vserver/netns/web1', sysfs: '/run/vserver/sysfs/web1', mounts: [etc] });
     expect(s.linux.namespaces.filter((n) => n.type === 'network')).toEqual([{ type: 'network', path: '/run/vserver/netns/web1' }]);
     expect(s.mounts.filter((m) => m.destination === '/sys'))
       .toEqual([{ destination: '/sys', type: 'bind', source: '/run/vserver/sysfs/web1', options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] }]);
-    expect(s.mounts.at(-1)).toEqual(etc);
+    expect(s.mounts.slice(-2)).toEqual([etc, other]);
     const host = withNetwork(buildSpec(base), { netns: 'host', mounts: [] });
     expect(host.linux.namespaces.map((n) => n.type)).not.toContain('network');
     expect(host.mounts.find((m) => m.destination === '/sys')?.type).toBe('sysfs');
