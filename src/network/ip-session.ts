@@ -16,7 +16,7 @@ export class IpSession {
   private released = false;
   private readonly exited: Promise<number>;
 
-  /** `prefix` runs ip through another program, for example ['unshare', '--net=FILE', '--']. */
+  /** `prefix` runs ip through another program, for example ['nsenter', '--net=FILE', '--']. */
   constructor(prefix: readonly string[] = []) {
     const argv = [...prefix, 'ip', '-json', '-details', '-batch', '-'];
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
