@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/index.js';
+import { launch } from '../../src/engine/network.js';
 import { findStaticBusybox } from '../../src/storage/busybox.js';
 import { VsError } from '../../src/util/errors.js';
 import { FakeCgroups, FakeRuntime } from '../helpers/fake-runtime.js';
@@ -245,5 +246,24 @@ describe('network config', () => {
       { name: 'eth0', mode: 'bridge', addresses: ['auto'], hostDevice: expect.stringMatching(/^v[0-9a-f]{6}-100-0$/), bridge: 'vsbr0', ports: ['8080:80/tcp'] },
       { name: 'eth1', mode: 'macvlan', addresses: ['192.168.5.9/24'], parent: 'lan0' },
     ]);
+  });
+});
+
+describe('launching a guest with a namespace of its own', () => {
+  it('creates it, wires up the network with the init pid, then starts it; and lets go of the network either way', async () => {
+    const log: string[] = [];
+    const net = { mounts: [], attach: async (pid: number) => { rt.calls.push(`attach ${pid}`); }, dispose: () => log.push('dispose') };
+    mkdirSync(join(root, 'b'));
+    writeFileSync(join(root, 'b/config.json'), '{}');
+    await launch(rt, 'g1', join(root, 'b'), { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }, net);
+    expect(rt.calls).toEqual(['create g1', `attach ${process.pid}`, 'start g1']);
+    expect(log).toEqual(['dispose']);
+    expect(rt.containers.get('g1')!.status).toBe('running');
+
+    const failing = { mounts: [], attach: async () => { throw new VsError('NETWORK_FAILED', 'no'); }, dispose: () => log.push('dispose 2') };
+    rt.calls = [];
+    await expect(launch(rt, 'g2', join(root, 'b'), { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }, failing)).rejects.toThrow('no');
+    expect(rt.calls).toEqual(['create g2']); // never started
+    expect(log.at(-1)).toBe('dispose 2');
   });
 });
