@@ -79,6 +79,7 @@ export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): 
   const mode = networkMode(interfaces);
   let plan: NetPlan | undefined;
   let host: IpSession | undefined;
+  let guest: IpSession | undefined;
   if (mode === 'own') {
     host = new IpSession(); // starts while the lock is taken; asked for the links only once it is held
     try {
@@ -87,15 +88,27 @@ export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): 
       host.kill();
       throw e;
     }
+    // the guest side starts now and waits for the namespace the runtime is about to make
+    guest = new IpSession(keepNetnsCommand(plan.netns));
   } else if (mode === 'host') {
     await mountSysfs(deps.paths.sysfs(name));
   }
-  const mounts = writeEtcFiles(deps, name, cfg, plan, mode === 'host');
+  const dispose = () => {
+    host?.kill();
+    guest?.kill();
+  };
+  let mounts: OciMount[];
+  try {
+    mounts = writeEtcFiles(deps, name, cfg, plan, mode === 'host');
+  } catch (e) {
+    dispose();
+    throw e;
+  }
   return {
     netns: mode === 'host' ? 'host' : undefined, mounts,
     sysfs: mode === 'host' ? deps.paths.sysfs(name) : undefined,
-    attach: plan && host ? (pid) => attach(deps, plan!, host!, pid) : undefined,
-    dispose: () => host?.kill(),
+    attach: plan && host && guest ? (pid) => attach(deps, plan!, host!, guest!, pid) : undefined,
+    dispose,
   };
 }
 
@@ -113,18 +126,18 @@ async function prepare(deps: Deps, name: string, cfg: GuestConfig, interfaces: r
  * Wires up the namespace the runtime made for the guest (owned by the guest's user namespace when
  * it has one), before its init runs: the namespace is bound to its file so that it outlives the
  * guest, the host side creates or moves the devices into it, and an ip inside configures them.
+ * The caller disposes of both ip processes if this fails.
  */
-async function attach(deps: Deps, plan: NetPlan, host: IpSession, pid: number): Promise<void> {
-  const guest = new IpSession(keepNetnsCommand(pid, plan.netns));
-  try {
-    await guest.query('link show dev lo', 'keeping the network namespace');
-    await host.apply(deviceSetup(plan, deps.paths.netTag));
-    host.release();
-    await Promise.all([guest.apply(guestSetup(plan)), nftApply(nftSetup(plan))]);
-    guest.release();
-  } finally {
-    guest.kill();
-  }
+async function attach(deps: Deps, plan: NetPlan, host: IpSession, guest: IpSession, pid: number): Promise<void> {
+  guest.tell(String(pid));
+  // the devices go in by the init's path while the namespace is being bound to its file
+  await Promise.all([
+    guest.query('link show dev lo', 'keeping the network namespace'),
+    host.apply(deviceSetup(plan, deps.paths.netTag, `/proc/${pid}/ns/net`)),
+  ]);
+  host.release();
+  await Promise.all([guest.apply(guestSetup(plan)), nftApply(nftSetup(plan))]);
+  guest.release();
   enableForwarding(plan.forwarding.v4, plan.forwarding.v6);
 }
 

@@ -16,7 +16,7 @@ export class IpSession {
   private released = false;
   private readonly exited: Promise<number>;
 
-  /** `prefix` runs ip through another program, for example ['nsenter', '--net=FILE', '--']. */
+  /** `prefix` runs ip through other programs, for example ['nsenter', '--net=FILE', '--']. */
   constructor(prefix: readonly string[] = []) {
     const argv = [...prefix, 'ip', '-json', '-details', '-batch', '-'];
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -36,6 +36,11 @@ export class IpSession {
         : e));
       this.child.on('close', (code) => resolve(code ?? 1));
     });
+  }
+
+  /** Writes a line for the command in front of ip (see the prefix), which ip never sees. */
+  tell(text: string): void {
+    this.child.stdin!.write(`${text}\n`);
   }
 
   /** Sends lines without waiting for them; a later query or apply reports a failure among them. */

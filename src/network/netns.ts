@@ -10,17 +10,18 @@ const NSFS_MAGIC = 0x6e736673;
 const SYSFS_MAGIC = 0x62656572;
 const SYSFS_OPTIONS = 'ro,nosuid,nodev,noexec';
 
-/** Run in the guest's namespace before ip takes over: binds the namespace to the file $1. A constant script. */
-const KEEP_NETNS = 'mount --bind /proc/self/ns/net "$1" && shift && exec "$@"';
-
 /**
- * The command prefix that enters the network namespace of process `pid`, binds it to the file
- * `path` (so that it outlives the process), and runs the rest of the command inside it.
+ * Started before the runtime makes the guest's namespace, so that it is ready when the namespace
+ * is: reads the pid of a process in the namespace from its input, binds the namespace to the file
+ * $1, and runs the rest of the command inside it. A constant script.
  */
-export function keepNetnsCommand(pid: number, path: string): string[] {
+const KEEP_NETNS = 'f=$1; shift; read pid && mount --bind "/proc/$pid/ns/net" "$f" && exec nsenter --net="$f" -- "$@"';
+
+/** The command prefix for KEEP_NETNS with the namespace file `path`; write the pid as its first line of input. */
+export function keepNetnsCommand(path: string): string[] {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   closeSync(openSync(path, 'w', 0o600)); // a bind mount needs a file to cover
-  return ['nsenter', `--net=/proc/${pid}/ns/net`, '--', 'sh', '-c', KEEP_NETNS, 'sh', path];
+  return ['sh', '-c', KEEP_NETNS, 'sh', path];
 }
 
 /**

@@ -37,9 +37,12 @@ export function bridgeSetup(plan: NetPlan, tag: string): BatchLine[] {
   return out;
 }
 
-/** Host side of a start, second part: veth pairs, and devices created in or moved into the guest's namespace. */
-export function deviceSetup(plan: NetPlan, tag: string): BatchLine[] {
-  const ns = batchArg(plan.netns);
+/**
+ * Host side of a start, second part: veth pairs, and devices created in or moved into the guest's
+ * namespace, named by a path to it (its file, or /proc/PID/ns/net of a process in it).
+ */
+export function deviceSetup(plan: NetPlan, tag: string, netns = plan.netns): BatchLine[] {
+  const ns = batchArg(netns);
   const out: BatchLine[] = [];
   for (const i of plan.interfaces) {
     const what = describe(i);
