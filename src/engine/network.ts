@@ -5,8 +5,10 @@ import { DEVICE_MODES, type InterfaceConfig } from '../guest/net-schema.js';
 import type { GuestConfig } from '../guest/schema.js';
 import { collectClaims, type OtherGuest } from '../network/claims.js';
 import { etcFiles } from '../network/etc.js';
+import { batchText, wireHook, type Hook } from '../network/hook.js';
 import { IpSession } from '../network/ip-session.js';
-import { enableForwarding, keepNetnsCommand, mountSysfs } from '../network/netns.js';
+import { batchError, batchFailures } from '../network/iproute.js';
+import { enableForwarding, mountSysfs } from '../network/netns.js';
 import { nftApply } from '../network/nft.js';
 import { planNetwork } from '../network/plan.js';
 import { bridgeSetup, deviceSetup, guestSetup, nftSetup } from '../network/script.js';
@@ -18,6 +20,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { readIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
+import { which } from '../util/which.js';
 import type { Deps } from './deps.js';
 import { networkLock, readNetState, stateNames } from './network-state.js';
 import { isActive } from './state.js';
@@ -64,51 +67,39 @@ function networkMode(interfaces: readonly InterfaceConfig[]): 'none' | 'host' | 
 }
 
 export interface PreparedNetwork extends NetworkInput {
-  /** For a namespace of its own, made by the runtime: wires it up once the guest's init exists. */
-  attach?: (pid: number) => Promise<void>;
-  /** Lets go of what attach would have used, when the start gives up before it. */
-  dispose(): void;
+  /** Why the start failed, if it was the wiring of the network: read once the runtime gave up. */
+  explain(): VsError | undefined;
 }
 
 /**
  * Checks the guest's network against the host and the other guests, and makes what does not need
- * the guest's namespace yet (bridges, the /etc files); returns what the spec needs (see withNetwork).
+ * the guest's namespace yet (bridges, nftables rules, the /etc files). The namespace itself is made
+ * by the runtime and wired up by a hook before init runs; returns what the spec needs (withNetwork).
  */
 export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): Promise<PreparedNetwork> {
   const interfaces = cfg.interfaces ?? [];
   const mode = networkMode(interfaces);
   let plan: NetPlan | undefined;
-  let host: IpSession | undefined;
-  let guest: IpSession | undefined;
+  let wiring: Wiring | undefined;
   if (mode === 'own') {
-    host = new IpSession(); // starts while the lock is taken; asked for the links only once it is held
+    const host = new IpSession(); // starts while the lock is taken; asked for the links only once it is held
     try {
-      plan = await withLock(networkLock(deps), `setting up the network of ${name}`, () => prepare(deps, name, cfg, interfaces, host!));
-    } catch (e) {
+      plan = await withLock(networkLock(deps), `setting up the network of ${name}`, () => prepare(deps, name, cfg, interfaces, host));
+    } finally {
       host.kill();
-      throw e;
     }
-    // the guest side starts now and waits for the namespace the runtime is about to make
-    guest = new IpSession(keepNetnsCommand(plan.netns));
+    wiring = writeWiring(deps, name, plan);
+    await nftApply(nftSetup(plan));
+    enableForwarding(plan.forwarding.v4, plan.forwarding.v6);
   } else if (mode === 'host') {
     await mountSysfs(deps.paths.sysfs(name));
   }
-  const dispose = () => {
-    host?.kill();
-    guest?.kill();
-  };
-  let mounts: OciMount[];
-  try {
-    mounts = writeEtcFiles(deps, name, cfg, plan, mode === 'host');
-  } catch (e) {
-    dispose();
-    throw e;
-  }
   return {
-    netns: mode === 'host' ? 'host' : undefined, mounts,
+    netns: mode === 'host' ? 'host' : undefined,
+    mounts: writeEtcFiles(deps, name, cfg, plan, mode === 'host'),
     sysfs: mode === 'host' ? deps.paths.sysfs(name) : undefined,
-    attach: plan && host && guest ? (pid) => attach(deps, plan!, host!, guest!, pid) : undefined,
-    dispose,
+    hooks: wiring ? [wiring.hook] : [],
+    explain: () => wiring?.explain(),
   };
 }
 
@@ -119,41 +110,41 @@ async function prepare(deps: Deps, name: string, cfg: GuestConfig, interfaces: r
   // so that no other guest's teardown removes a bridge this guest is about to join
   writeFileAtomic(deps.paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
   await host.apply(bridgeSetup(plan, deps.paths.netTag));
+  host.release();
   return plan;
 }
 
-/**
- * Wires up the namespace the runtime made for the guest (owned by the guest's user namespace when
- * it has one), before its init runs: the namespace is bound to its file so that it outlives the
- * guest, the host side creates or moves the devices into it, and an ip inside configures them.
- * The caller disposes of both ip processes if this fails.
- */
-async function attach(deps: Deps, plan: NetPlan, host: IpSession, guest: IpSession, pid: number): Promise<void> {
-  guest.tell(String(pid));
-  // the devices go in by the init's path while the namespace is being bound to its file
-  await Promise.all([
-    guest.query('link show dev lo', 'keeping the network namespace'),
-    host.apply(deviceSetup(plan, deps.paths.netTag, `/proc/${pid}/ns/net`)),
-  ]);
-  host.release();
-  await Promise.all([guest.apply(guestSetup(plan)), nftApply(nftSetup(plan))]);
-  guest.release();
-  enableForwarding(plan.forwarding.v4, plan.forwarding.v6);
+interface Wiring {
+  hook: Hook;
+  explain(): VsError | undefined;
 }
 
-/** Starts the guest's init: a guest with a namespace of its own is created, wired up, then started. */
+/** The hook's batches under the bundle: devices created in or moved into the namespace, then configured inside it. */
+function writeWiring(deps: Deps, name: string, plan: NetPlan): Wiring {
+  const dir = join(deps.paths.bundle(name), 'net');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(deps.paths.netnsDir, { recursive: true, mode: 0o700 });
+  const files = { netns: plan.netns, hostBatch: join(dir, 'host.batch'), guestBatch: join(dir, 'guest.batch'), errors: join(dir, 'errors') };
+  const host = deviceSetup(plan, deps.paths.netTag);
+  const guest = guestSetup(plan);
+  writeFileSync(files.hostBatch, batchText(host));
+  writeFileSync(files.guestBatch, batchText(guest));
+  writeFileSync(plan.netns, ''); // the bind mount needs a file to cover
+  return {
+    hook: wireHook(which('sh') ?? '/bin/sh', files),
+    explain: () => {
+      const text = readIfExists(files.errors)?.trim();
+      return text ? batchError(batchFailures(text, [], { [files.hostBatch]: host, [files.guestBatch]: guest })) : undefined;
+    },
+  };
+}
+
+/** Starts the guest's init; a failure of the network's wiring is told as such. */
 export async function launch(rt: Runtime, name: string, bundle: string, io: ExecIO, net: PreparedNetwork): Promise<void> {
   try {
-    if (!net.attach) return await rt.run(name, bundle, io);
-    await rt.create(name, bundle, io);
-    const st = await rt.state(name);
-    if (!st || st.pid <= 0) {
-      throw new VsError('RUNTIME_FAILED', `${rt.name} created guest '${name}' but reports no init process`, `read ${bundle}/config.json and the guest's log`);
-    }
-    await net.attach(st.pid);
-    await rt.start(name);
-  } finally {
-    net.dispose();
+    await rt.run(name, bundle, io);
+  } catch (e) {
+    throw net.explain() ?? e;
   }
 }
 

@@ -38,11 +38,6 @@ export class IpSession {
     });
   }
 
-  /** Writes a line for the command in front of ip (see the prefix), which ip never sees. */
-  tell(text: string): void {
-    this.child.stdin!.write(`${text}\n`);
-  }
-
   /** Sends lines without waiting for them; a later query or apply reports a failure among them. */
   send(lines: readonly BatchLine[]): void {
     for (const line of lines) {

@@ -35,17 +35,20 @@ export async function readLinks(): Promise<LinkFact[]> {
   return parseLinks((await runOk('ip', ['-json', '-details', 'address', 'show'])).stdout);
 }
 
-/** Why a batch line failed, from ip's "Command failed -:N" lines and the error text before each. */
-export function batchFailures(stderr: string, lines: readonly BatchLine[]): string[] {
+/**
+ * Why batch lines failed, from ip's "Command failed FILE:N" lines and the error text before each;
+ * `lines` are those of the batch read from stdin ("-"), `files` those of batch files.
+ */
+export function batchFailures(stderr: string, lines: readonly BatchLine[], files: Record<string, readonly BatchLine[]> = {}): string[] {
   const out: string[] = [];
   let reason: string[] = [];
   for (const l of stderr.split('\n')) {
-    const m = /^Command failed -:(\d+)/.exec(l);
+    const m = /^Command failed (.+):(\d+)$/.exec(l);
     if (!m) {
       if (l.trim() !== '') reason.push(l.trim().replace(/^Error: /, ''));
       continue;
     }
-    const line = lines[Number(m[1]) - 1];
+    const line = (m[1] === '-' ? lines : files[m[1]!] ?? [])[Number(m[2]) - 1];
     out.push(`${line?.what ?? 'ip'}: '${line?.cmd ?? '?'}' failed: ${reason.join('; ') || 'no reason given'}`);
     reason = [];
   }

@@ -1,28 +1,13 @@
 // The guest's network namespace as a file: a bind mount of nsfs that keeps the namespace (and a
 // NIC in it) alive after the guest's processes are gone, until vserver takes it down. And a sysfs
 // of the host's network for guests of mode host.
-import { closeSync, mkdirSync, openSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { errnoOf } from '../util/errors.js';
 import { runOk } from '../util/proc.js';
 
 const NSFS_MAGIC = 0x6e736673;
 const SYSFS_MAGIC = 0x62656572;
 const SYSFS_OPTIONS = 'ro,nosuid,nodev,noexec';
-
-/**
- * Started before the runtime makes the guest's namespace, so that it is ready when the namespace
- * is: reads the pid of a process in the namespace from its input, binds the namespace to the file
- * $1, and runs the rest of the command inside it. A constant script.
- */
-const KEEP_NETNS = 'f=$1; shift; read pid && mount --bind "/proc/$pid/ns/net" "$f" && exec nsenter --net="$f" -- "$@"';
-
-/** The command prefix for KEEP_NETNS with the namespace file `path`; write the pid as its first line of input. */
-export function keepNetnsCommand(path: string): string[] {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  closeSync(openSync(path, 'w', 0o600)); // a bind mount needs a file to cover
-  return ['sh', '-c', KEEP_NETNS, 'sh', path];
-}
 
 /**
  * A sysfs of the host's network on `sysDir`, for a guest of mode host: only a process owning the

@@ -38,29 +38,16 @@ export class OciCli implements Runtime {
       `see ${this.name}'s message above; 'vserver status ${id}' shows what is left`);
   }
 
-  run(id: string, bundleDir: string, io: ExecIO): Promise<void> {
-    return this.launch(['run', '--detach'], id, bundleDir, io);
-  }
-
-  create(id: string, bundleDir: string, io: ExecIO): Promise<void> {
-    return this.launch(['create'], id, bundleDir, io);
-  }
-
-  async start(id: string): Promise<void> {
-    const r = await run(this.path, this.args('start', id));
-    if (r.code !== 0) this.fail('start', id, r.stderr);
-  }
-
-  private async launch(command: string[], id: string, bundleDir: string, io: ExecIO): Promise<void> {
+  async run(id: string, bundleDir: string, io: ExecIO): Promise<void> {
     mkdirSync(this.stateRoot, { recursive: true, mode: 0o700 });
     // init inherits the runtime's stdio, so the runtime's stderr is the guest's log; what the
     // runtime writes there on failure is read back from the offset where this attempt began
     const from = typeof io.stderr === 'number' ? fstatSync(io.stderr).size : undefined;
-    const r = await spawnWait(this.path, this.args(...command, '--bundle', bundleDir, id),
+    const r = await spawnWait(this.path, this.args('run', '--detach', '--bundle', bundleDir, id),
       [io.stdin, io.stdout, typeof io.stderr === 'number' ? io.stderr : 'pipe']);
     if (r.code !== 0) {
       const text = from !== undefined && typeof io.stderr === 'number' ? readFrom(io.stderr, from) : r.stderr;
-      this.fail(command[0] === 'create' ? 'create' : 'start', id, text);
+      this.fail('start', id, text);
     }
   }
 

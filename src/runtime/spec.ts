@@ -1,5 +1,5 @@
 // Builds the OCI config.json of a guest from plain data; no I/O here.
-import type { OciMount, OciNamespace, OciRlimit, OciSeccomp, OciSpec } from './oci-types.js';
+import type { OciHook, OciMount, OciNamespace, OciRlimit, OciSeccomp, OciSpec } from './oci-types.js';
 
 export const OCI_VERSION = '1.0.2';
 
@@ -103,6 +103,8 @@ export interface NetworkInput {
   sysfs?: string;
   /** The host's files for the guest's /etc. */
   mounts: OciMount[];
+  /** createRuntime hooks: run on the host once the guest's namespaces exist, before its init runs. */
+  hooks?: OciHook[];
 }
 
 /** The spec with the guest's network as the host set it up. */
@@ -116,5 +118,10 @@ export function withNetwork(spec: OciSpec, net: NetworkInput): OciSpec {
   // the host's /etc files go right after the base mounts, before any others the spec has
   const base = new Set(baseMounts().map((m) => m.destination));
   const at = mounts.reduce((last, m, i) => (base.has(m.destination) ? i + 1 : last), 0);
-  return { ...spec, mounts: [...mounts.slice(0, at), ...net.mounts, ...mounts.slice(at)], linux: { ...spec.linux, namespaces } };
+  const hooks = net.hooks && net.hooks.length > 0
+    ? { ...spec.hooks, createRuntime: [...(spec.hooks?.createRuntime ?? []), ...net.hooks] } : spec.hooks;
+  return {
+    ...spec, mounts: [...mounts.slice(0, at), ...net.mounts, ...mounts.slice(at)], linux: { ...spec.linux, namespaces },
+    ...(hooks ? { hooks } : {}),
+  };
 }

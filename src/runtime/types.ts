@@ -32,10 +32,6 @@ export interface Runtime {
   readonly path: string;
   /** Creates and starts the container's init, detached; returns once init runs. */
   run(id: string, bundleDir: string, io: ExecIO): Promise<void>;
-  /** Creates the container, namespaces and all, with its init waiting to be started. */
-  create(id: string, bundleDir: string, io: ExecIO): Promise<void>;
-  /** Lets a created container's init run. */
-  start(id: string): Promise<void>;
   state(id: string): Promise<RuntimeState | undefined>;
   list(): Promise<RuntimeState[]>;
   kill(id: string, signal: number, opts?: { all?: boolean }): Promise<void>;

@@ -24,17 +24,6 @@ export class FakeRuntime implements Runtime {
     this.containers.set(id, { id, pid: process.pid, status: 'running', bundle: bundleDir, created: new Date().toISOString(), spec });
   }
 
-  async create(id: string, bundleDir: string, io: ExecIO): Promise<void> {
-    await this.run(id, bundleDir, io);
-    this.calls[this.calls.length - 1] = `create ${id}`;
-    this.containers.get(id)!.status = 'created';
-  }
-
-  async start(id: string): Promise<void> {
-    this.calls.push(`start ${id}`);
-    this.containers.get(id)!.status = 'running';
-  }
-
   async state(id: string): Promise<RuntimeState | undefined> {
     return this.containers.get(id);
   }

@@ -249,21 +249,16 @@ describe('network config', () => {
   });
 });
 
-describe('launching a guest with a namespace of its own', () => {
-  it('creates it, wires up the network with the init pid, then starts it; and lets go of the network either way', async () => {
-    const log: string[] = [];
-    const net = { mounts: [], attach: async (pid: number) => { rt.calls.push(`attach ${pid}`); }, dispose: () => log.push('dispose') };
+describe('launching a guest whose network a hook wires up', () => {
+  it('runs it, and tells a failure of the wiring as a network failure', async () => {
     mkdirSync(join(root, 'b'));
     writeFileSync(join(root, 'b/config.json'), '{}');
-    await launch(rt, 'g1', join(root, 'b'), { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }, net);
-    expect(rt.calls).toEqual(['create g1', `attach ${process.pid}`, 'start g1']);
-    expect(log).toEqual(['dispose']);
-    expect(rt.containers.get('g1')!.status).toBe('running');
-
-    const failing = { mounts: [], attach: async () => { throw new VsError('NETWORK_FAILED', 'no'); }, dispose: () => log.push('dispose 2') };
-    rt.calls = [];
-    await expect(launch(rt, 'g2', join(root, 'b'), { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }, failing)).rejects.toThrow('no');
-    expect(rt.calls).toEqual(['create g2']); // never started
-    expect(log.at(-1)).toBe('dispose 2');
+    const io = { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' } as const;
+    await launch(rt, 'g1', join(root, 'b'), io, { mounts: [], explain: () => undefined });
+    expect(rt.calls).toEqual(['run g1']);
+    rt.failRun = 'error running hook #0: exit status 1';
+    const wiring = new VsError('NETWORK_FAILED', 'setting up the network failed: ...');
+    await expect(launch(rt, 'g2', join(root, 'b'), io, { mounts: [], explain: () => wiring })).rejects.toBe(wiring);
+    await expect(launch(rt, 'g3', join(root, 'b'), io, { mounts: [], explain: () => undefined })).rejects.toThrow(/error running hook/);
   });
 });

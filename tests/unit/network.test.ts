@@ -6,6 +6,7 @@ import { HostNetworkSchema, InterfacesSchema, type InterfaceConfig } from '../..
 import { collectClaims, type OtherGuest } from '../../src/network/claims.js';
 import { batchFailures, parseLinks } from '../../src/network/iproute.js';
 import { aliasGuest, hostVethName, nftTableName, tableGuest } from '../../src/network/names.js';
+import { WIRE_SCRIPT, wireHook } from '../../src/network/hook.js';
 import { allocate, planNetwork, type PlanInput } from '../../src/network/plan.js';
 import { batchArg, bridgeSetup, deviceSetup, guestSetup, guestTeardown, hostTeardown, nftSetup } from '../../src/network/script.js';
 import type { LinkFact, NetPlan } from '../../src/network/types.js';
@@ -284,6 +285,14 @@ describe('reading iproute2', () => {
     expect(by.get('nic0')).toMatchObject({ kind: 'veth', up: false, addresses: ['198.51.100.7/24'] });
   });
 
+  it('names the line of a batch file that failed', () => {
+    const host = [{ cmd: 'link add name v0 type veth peer name eth0 netns /n', what: 'interface eth0: bridge on vsbr0' }];
+    const guest = [{ cmd: 'link set dev lo up', what: 'loopback' }, { cmd: 'address add 10.47.0.5/16 dev eth0', what: 'interface eth0: bridge on vsbr0' }];
+    expect(batchFailures('Error: ipv4: Address already assigned.\nCommand failed /b/net/guest.batch:2\n', [], { '/b/net/host.batch': host, '/b/net/guest.batch': guest }))
+      .toEqual([`interface eth0: bridge on vsbr0: 'address add 10.47.0.5/16 dev eth0' failed: ipv4: Address already assigned.`]);
+    expect(batchFailures('mount: /n: mount point does not exist.\n', [])).toEqual(['mount: /n: mount point does not exist.']);
+  });
+
   it('says which line of a batch failed, what it was for and why', () => {
     const lines = [{ cmd: 'link add name a type bridge', what: 'bridge a' }, { cmd: 'link del dev nonexist', what: 'interface eth0: bridge' }];
     expect(batchFailures('Cannot find device "nonexist"\nCommand failed -:2\n', lines))
@@ -292,5 +301,16 @@ describe('reading iproute2', () => {
       `bridge a: 'link add name a type bridge' failed: Unknown device type.`,
       `interface eth0: bridge: 'link del dev nonexist' failed: RTNETLINK answers: File exists`,
     ]);
+  });
+});
+
+describe('the wiring hook', () => {
+  it('passes every value as an argument to one constant script, with a PATH and a timeout', () => {
+    const h = wireHook('/bin/sh', { netns: '/r/netns/g', hostBatch: '/b/h', guestBatch: '/b/g', errors: '/b/e' });
+    expect(h.args).toEqual(['sh', '-c', WIRE_SCRIPT, 'sh', '/r/netns/g', '/b/h', '/b/g', '/b/e']);
+    expect(h.env).toEqual([expect.stringMatching(/^PATH=.*\/sbin/)]);
+    expect(h.timeout).toBeGreaterThan(0);
+    expect(WIRE_SCRIPT).toContain('mount --bind "/proc/$pid/ns/net" "$1"');
+    expect(WIRE_SCRIPT).not.toMatch(/\/r\/netns|\/b\//);
   });
 });

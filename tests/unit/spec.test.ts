@@ -38,6 +38,7 @@ describe('buildSpec', () => {
     }));
     valid(withNetwork(buildSpec(base), { netns: '/run/vserver/netns/web1', sysfs: '/run/vserver/sysfs/web1', mounts: etc }));
     valid(withNetwork(buildSpec(base), { netns: 'host', sysfs: '/run/vserver/sysfs/web1', mounts: etc }));
+    valid(withNetwork(buildSpec(base), { mounts: etc, hooks: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['PATH=/bin'], timeout: 30 }] }));
   });
 
   it('speaks an OCI version that runc 1.1 and crun 1.8 accept', () => {
@@ -66,6 +67,9 @@ describe('buildSpec', () => {
     expect(host.linux.namespaces.map((n) => n.type)).not.toContain('network');
     expect(host.mounts.find((m) => m.destination === '/sys')?.type).toBe('sysfs');
     expect(withNetwork(buildSpec(base), { mounts: [] }).linux.namespaces).toContainEqual({ type: 'network' });
+    const hook = { path: '/bin/sh', args: ['sh'] };
+    expect(withNetwork(buildSpec(base), { mounts: [], hooks: [hook] }).hooks).toEqual({ createRuntime: [hook] });
+    expect(withNetwork(buildSpec(base), { mounts: [] }).hooks).toBeUndefined();
   });
 
   it('sets hostname, init and the secure capability set', () => {
