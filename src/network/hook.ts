@@ -10,8 +10,12 @@ import type { BatchLine } from './script.js';
 export const WIRE_SCRIPT = [
   'set -e',
   'exec 2>"$4"',
-  `pid=$(sed -n 's/.*"pid"[[:space:]]*:[[:space:]]*\\([0-9][0-9]*\\).*/\\1/p')`,
-  '[ -n "$pid" ] || { echo "the runtime gave no init pid" >&2; exit 1; }',
+  // the state is one line of JSON; its "pid" is taken apart by the shell itself, without a process
+  'read -r state || [ -n "$state" ]',
+  `key='"pid":'`,
+  'case $state in *"$key"*) ;; *) echo "the runtime gave no init pid" >&2; exit 1;; esac',
+  'pid=${state#*"$key"}; pid=${pid#"${pid%%[0-9]*}"}; pid=${pid%%[!0-9]*}',
+  '[ -n "$pid" ] && [ "$pid" -gt 1 ] || { echo "the runtime gave no init pid" >&2; exit 1; }',
   // bound to its file, the namespace outlives the guest until vserver takes it down
   'mount --bind "/proc/$pid/ns/net" "$1"',
   'ip -batch "$2"',
