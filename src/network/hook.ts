@@ -7,15 +7,19 @@ import type { BatchLine } from './script.js';
  * $1: the namespace file, $2 and $3: the host's and the guest's ip batch, $4: where errors go. The
  * runtime gives its state, with init's pid, on stdin. A constant script: every value is an argument.
  */
-export const WIRE_SCRIPT = [
-  'set -e',
-  'exec 2>"$4"',
-  // the state is one line of JSON; its "pid" is taken apart by the shell itself, without a process
+/** Sets $pid from the runtime's state on stdin (one line of JSON), with the shell alone, or fails. */
+export const PID_FROM_STATE = [
   'read -r state || [ -n "$state" ]',
   `key='"pid":'`,
   'case $state in *"$key"*) ;; *) echo "the runtime gave no init pid" >&2; exit 1;; esac',
   'pid=${state#*"$key"}; pid=${pid#"${pid%%[0-9]*}"}; pid=${pid%%[!0-9]*}',
   '[ -n "$pid" ] && [ "$pid" -gt 1 ] || { echo "the runtime gave no init pid" >&2; exit 1; }',
+].join('\n');
+
+export const WIRE_SCRIPT = [
+  'set -e',
+  'exec 2>"$4"',
+  PID_FROM_STATE,
   // bound to its file, the namespace outlives the guest until vserver takes it down
   'mount --bind "/proc/$pid/ns/net" "$1"',
   'ip -batch "$2"',

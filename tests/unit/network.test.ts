@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +7,7 @@ import { HostNetworkSchema, InterfacesSchema, type InterfaceConfig } from '../..
 import { collectClaims, type OtherGuest } from '../../src/network/claims.js';
 import { batchFailures, parseLinks } from '../../src/network/iproute.js';
 import { aliasGuest, hostVethName, nftTableName, tableGuest } from '../../src/network/names.js';
-import { WIRE_SCRIPT, wireHook } from '../../src/network/hook.js';
+import { PID_FROM_STATE, WIRE_SCRIPT, wireHook } from '../../src/network/hook.js';
 import { allocate, planNetwork, type PlanInput } from '../../src/network/plan.js';
 import { batchArg, bridgeSetup, deviceSetup, guestSetup, guestTeardown, hostTeardown, nftSetup } from '../../src/network/script.js';
 import type { LinkFact, NetPlan } from '../../src/network/types.js';
@@ -312,5 +313,16 @@ describe('the wiring hook', () => {
     expect(h.timeout).toBeGreaterThan(0);
     expect(WIRE_SCRIPT).toContain('mount --bind "/proc/$pid/ns/net" "$1"');
     expect(WIRE_SCRIPT).not.toMatch(/\/r\/netns|\/b\//);
+  });
+
+  it("finds init's pid in the runtime's state, and fails rather than guess", () => {
+    const pid = (state: string) => spawnSync('sh', ['-c', `${PID_FROM_STATE}\necho "$pid"`], { input: state, encoding: 'utf8' });
+    expect(pid('{"ociVersion":"1.0.2","id":"g1","status":"creating","pid":4242,"bundle":"/b/1"}').stdout).toBe('4242\n');
+    expect(pid('{"id": "g1", "pid": 77, "annotations": {"a": "9"}}\n').stdout).toBe('77\n');
+    for (const bad of ['{"ociVersion":"1.0.2","id":"g1"}', '{"pid":1}', '']) {
+      const r = pid(bad);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/no init pid/);
+    }
   });
 });
