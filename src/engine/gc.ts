@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { NAME_PATTERN } from '../guest/name.js';
 import { isVsError } from '../util/errors.js';
-import { listDir } from '../util/fs.js';
+import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
 import { networkLeftovers, sweepNetwork } from './network-teardown.js';
@@ -25,7 +25,7 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
   const states = await rt.list();
   const active = new Set(states.filter(isActive).map((s) => s.id));
   const names = new Set([
-    ...deps.store.names(), ...states.map((s) => s.id), ...listDir(join(deps.paths.run, 'bundles')), ...networkLeftovers(deps),
+    ...deps.store.names(), ...states.map((s) => s.id), ...readdirIfExists(join(deps.paths.run, 'bundles')), ...networkLeftovers(deps),
   ]);
   const reports: GcReport[] = [];
   for (const name of [...names].sort()) {

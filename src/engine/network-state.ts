@@ -1,7 +1,7 @@
 // Where a guest's network start is recorded, and the lock all network changes take turns under.
 import { join } from 'node:path';
 import type { NetPlan } from '../network/types.js';
-import { listDir, readIfExists } from '../util/fs.js';
+import { readdirIfExists, readIfExists } from '../util/fs.js';
 import type { Deps } from './deps.js';
 
 /** Network set-up and teardown of all guests take turns: they share bridges and the address pool. */
@@ -13,7 +13,7 @@ export function readNetState(deps: Deps, name: string): NetPlan | undefined {
 }
 
 export function stateNames(deps: Deps): string[] {
-  return listDir(deps.paths.netStateDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+  return readdirIfExists(deps.paths.netStateDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
 }
 
 /** Bridges named by the recorded plans of guests other than `except`: a starting guest joins its bridge only after its runtime made its namespace. */

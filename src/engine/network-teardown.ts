@@ -6,7 +6,7 @@ import { netnsMounted, removeNetns } from '../network/netns.js';
 import { nftApply, nftInetTables } from '../network/nft.js';
 import { guestTeardown, hostTeardown, nftRemove, type BatchLine } from '../network/script.js';
 import type { NetPlan } from '../network/types.js';
-import { listDir } from '../util/fs.js';
+import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
 import { bridgesInUse, networkLock, readNetState, stateNames } from './network-state.js';
@@ -54,7 +54,7 @@ async function undoPlan(deps: Deps, plan: NetPlan, removed: string[]): Promise<s
 
 /** Guests that have a network state or namespace file, whether or not they still exist. */
 export function networkLeftovers(deps: Deps): string[] {
-  return [...new Set([...stateNames(deps), ...listDir(deps.paths.netnsDir), ...listDir(deps.paths.sysfsDir)])];
+  return [...new Set([...stateNames(deps), ...readdirIfExists(deps.paths.netnsDir), ...readdirIfExists(deps.paths.sysfsDir)])];
 }
 
 /**

@@ -12,10 +12,10 @@ export function readIfExists(path: string): string | undefined {
   }
 }
 
-/** The names in a directory, or none if it does not exist. */
-export function listDir(dir: string): string[] {
+/** The entries of a directory, or none if it does not exist (yet). */
+export function readdirIfExists(path: string): string[] {
   try {
-    return readdirSync(dir);
+    return readdirSync(path);
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return [];
     throw e;
