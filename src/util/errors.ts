@@ -16,10 +16,10 @@ export const ERROR_CODES = {
   DEPENDENCY_MISSING: { exit: 15, http: 503 },
   NO_CONTEXT: { exit: 16, http: 507 },
   INVALID_VALUE: { exit: 17, http: 400 },
-  ADDRESS_IN_USE: { exit: 18, http: 409 },
-  NIC_MISSING: { exit: 19, http: 404 },
-  NIC_IN_USE: { exit: 20, http: 409 },
-  NETWORK_FAILED: { exit: 21, http: 500 },
+  ADDRESS_IN_USE: { exit: 21, http: 409 },
+  NIC_MISSING: { exit: 22, http: 404 },
+  NIC_IN_USE: { exit: 23, http: 409 },
+  NETWORK_FAILED: { exit: 24, http: 500 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -51,7 +51,7 @@ describe.skipIf(!IS_ROOT)('guests sharing a NIC of the host', () => {
   it('refuses a parent NIC the host does not have, before changing anything', async () => {
     await t.ok(['config', 'mv1', 'interfaces', '[{mode="macvlan", parent="nope0", address="192.168.77.11/24"}]']);
     const r = await t.cli(['start', 'mv1']);
-    expect(r.code).toBe(19);
+    expect(r.code).toBe(22);
     expect(r.stderr).toMatch(/interfaces\.0: parent NIC nope0 does not exist on the host/);
     expect(await host.links()).toEqual(['lan0', 'lo']);
     expect(await t.leaks()).toEqual([]);
@@ -64,7 +64,7 @@ describe.skipIf(!IS_ROOT)('guests sharing a NIC of the host', () => {
     }
     if (!(await kernelHas('ipvlan'))) {
       const r = await t.cli(['start', 'iv1']);
-      expect(r.code).toBe(21);
+      expect(r.code).toBe(24);
       expect(r.stderr).toMatch(/interface eth0: ipvlan \(lan0\): .* failed: Unknown device type/);
       expect(r.stderr).toMatch(/CONFIG_IPVLAN/);
       expect(await host.links()).toEqual(['lan0', 'lo']);
@@ -122,12 +122,12 @@ describe.skipIf(!IS_ROOT)('a NIC given to one guest (phys)', () => {
   it('refuses the NIC to a second guest, when configured and at start', async () => {
     await t.ok(['start', 'p1']);
     const r = await t.cli(['config', 'p2', 'interfaces', '[{mode="phys", parent="nic0"}]']);
-    expect(r.code).toBe(20);
+    expect(r.code).toBe(23);
     expect(r.stderr).toMatch(/NIC nic0 is given to guest 'p1'/);
     const file = t.paths.guestConfig('p2');
     writeFileSync(file, `${readFileSync(file, 'utf8')}\n[[interfaces]]\nmode = "phys"\nparent = "nic0"\n`);
     const s = await t.cli(['start', 'p2']);
-    expect(s.code).toBe(20);
+    expect(s.code).toBe(23);
     expect(s.stderr).toMatch(/NIC nic0 is given to guest 'p1'/);
     expect((await t.cli(['running', 'p2'])).code).toBe(1);
     await t.ok(['stop', 'p1', '--timeout', '0']);

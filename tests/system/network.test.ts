@@ -98,13 +98,13 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
     await httpGuest(t, 'web3');
     const before = await host.links();
     const r = await t.cli(['config', 'web3', 'interfaces', `[{mode="bridge", address="${addr.web2}"}]`]);
-    expect(r.code).toBe(18);
+    expect(r.code).toBe(21);
     expect(r.stderr).toMatch(/interfaces\.0: address 10\.47\.0\.20 is in use by guest 'web2'/);
     // an auto address of a running guest is taken too
     const file = t.paths.guestConfig('web3');
     writeFileSync(file, `${readFileSync(file, 'utf8')}\n[[interfaces]]\nmode = "bridge"\naddress = "${addr.web1}"\n`);
     const s = await t.cli(['start', 'web3']);
-    expect(s.code).toBe(18);
+    expect(s.code).toBe(21);
     expect(s.stderr).toMatch(/address 10\.47\.0\.100 is in use by guest 'web1'/);
     expect(await host.links()).toEqual(before);
     expect((await t.cli(['running', 'web3'])).code).toBe(1);
