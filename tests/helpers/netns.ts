@@ -105,6 +105,9 @@ export async function kernelHas(kind: string): Promise<boolean> {
 /** Removes what a network test made, guests first (they hold devices in the namespaces); for afterAll. */
 export async function cleanUpNetworkTest(t: TestRoot, namespaces: TestNetns[], servers: (ChildProcess | undefined)[] = []): Promise<void> {
   for (const s of servers) s?.kill();
-  await t.cleanup();
-  for (const n of namespaces) await n.remove();
+  try {
+    await t.cleanup();
+  } finally {
+    for (const n of namespaces) await n.remove();
+  }
 }
