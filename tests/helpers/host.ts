@@ -79,7 +79,7 @@ export class TestRoot {
     for (const n of safeReaddir(this.paths.netnsDir)) out.push(`network namespace file ${n}`);
     for (const n of safeReaddir(this.paths.netStateDir)) out.push(`network state ${n}`);
     for (const n of safeReaddir(this.paths.sysfsDir)) out.push(`sysfs directory ${n}`);
-    for (const m of [...mountsUnder(this.paths.netnsDir), ...mountsUnder(this.paths.sysfsDir)]) out.push(`mount ${m}`);
+    for (const m of [...mountPointsUnder(this.paths.netnsDir), ...mountPointsUnder(this.paths.sysfsDir)]) out.push(`mount ${m}`);
     return out;
   }
 
@@ -94,7 +94,7 @@ export class TestRoot {
       for (const d of safeReaddir(h)) if (d.startsWith(this.paths.cgroupPrefix)) cg.remove(d);
     }
     // guests' network namespace files are bind mounts; the deepest go first
-    for (const m of mountsUnder(this.root).reverse()) await run('umount', ['-l', m]);
+    for (const m of mountPointsUnder(this.root).reverse()) await run('umount', ['-l', m]);
     rmSync(this.root, { recursive: true, force: true });
   }
 }
@@ -116,7 +116,7 @@ function hierarchies(): string[] {
 }
 
 /** Mount points at or below dir, in mount order. */
-function mountsUnder(dir: string): string[] {
+function mountPointsUnder(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4])
     .filter((m): m is string => m !== undefined && (m === dir || m.startsWith(`${dir}/`)));
 }
