@@ -19,11 +19,16 @@ export function timeCommand(file, args, opts = {}) {
   });
 }
 
-/** Runs each named task `runs` times, interleaved so that drift on the machine hits all alike. */
-export async function compare(tasks, runs, warmup = 2) {
+/**
+ * Runs each named task `runs` times, interleaved so that drift on the machine hits all alike; with
+ * shuffle, in a new order each round, so that no task always follows the same one.
+ */
+export async function compare(tasks, runs, warmup = 2, { shuffle = false } = {}) {
   const samples = Object.fromEntries(Object.keys(tasks).map((k) => [k, []]));
   for (let i = 0; i < warmup + runs; i++) {
-    for (const [name, fn] of Object.entries(tasks)) {
+    const order = Object.entries(tasks);
+    if (shuffle) order.sort(() => Math.random() - 0.5);
+    for (const [name, fn] of order) {
       const ms = await fn();
       if (i >= warmup) samples[name].push(ms);
     }
@@ -42,12 +47,16 @@ export function fmt(ms) {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
 }
 
-/** Prints rows of [what, ours, baseline label, baseline, budget text, within budget?]. */
-export function report(title, rows) {
+/**
+ * Prints rows of [what, ours, baseline label, baseline, budget text, within budget?]. Times by
+ * default (lower is better); with { higher: true, format } for rates such as throughput.
+ */
+export function report(title, rows, { higher = false, format = fmt } = {}) {
   console.log(`\n${title}`);
   const head = ['measure', 'vserver', 'baseline', 'ratio', 'budget', 'ok'];
-  const body = rows.map((r) => [r.what, fmt(r.ours), `${r.baseName} ${fmt(r.base)}`, `${(r.ours / r.base).toFixed(2)}x`,
-    r.budgetText ?? '-', r.budget === undefined ? '-' : r.ours <= r.budget ? 'yes' : 'NO']);
+  const within = (r) => (higher ? r.ours >= r.budget : r.ours <= r.budget);
+  const body = rows.map((r) => [r.what, format(r.ours), `${r.baseName} ${format(r.base)}`, `${(r.ours / r.base).toFixed(2)}x`,
+    r.budgetText ?? '-', r.budget === undefined ? '-' : within(r) ? 'yes' : 'NO']);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   for (const line of [head, ...body]) console.log(line.map((c, i) => c.padEnd(w[i])).join('  '));
 }

@@ -125,6 +125,10 @@ export const VERBS: Verb[] = [
     examples: ['vserver delete web1', 'vserver delete --force web1'], load: () => import('./delete.js'),
   },
   {
+    name: 'gc', summary: 'clean up after guests that died without a stop; says what it removed', args: [], options: [],
+    examples: ['vserver gc', 'vserver gc --json'], load: () => import('./gc.js'),
+  },
+  {
     name: 'config', summary: 'show or change a guest\'s configuration', args: [NAME, 'KEY?', 'VALUE?'],
     options: [{ name: 'unset', help: 'remove KEY, so that its default applies' }],
     examples: ['vserver config web1', 'vserver config web1 stop_timeout', 'vserver config web1 stop_timeout 10'],

@@ -12,6 +12,7 @@ import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { shiftOwnership } from '../storage/shift.js';
 import type { Deps } from './deps.js';
+import { checkNetworkConfig } from './network.js';
 import { contextsInUse } from './reserve.js';
 import { guestIds, isActive } from './state.js';
 
@@ -48,6 +49,7 @@ export function setConfig(deps: Deps, name: string, key: string, value: unknown)
     const raw = parseToml(readFileSync(file, 'utf8')) as Table;
     setPath(raw, key.split('.'), value);
     const cfg = validate(file, GuestConfigSchema, raw);
+    if (key.split('.')[0] === 'interfaces') await checkNetworkConfig(deps, name, cfg);
     const write = () => writeFileAtomic(file, toToml(raw));
     if (FIXED_KEYS.includes(key.split('.')[0]!) && JSON.stringify(getKey(old, key)) !== JSON.stringify(getKey(cfg, key))) {
       throw new VsError('INVALID_VALUE', `${key} is fixed when the guest is built (it says how its tree is stored)`,

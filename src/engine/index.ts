@@ -7,6 +7,7 @@ import type { StatRow } from '../resources/stat.js';
 import type { ExecIO } from '../runtime/types.js';
 import { makeDeps, type Deps, type DepsOverrides } from './deps.js';
 import type { LimitResult } from './limit.js';
+import type { GcReport } from './gc.js';
 import type { StopOptions } from './stop.js';
 import type { TopSampler } from './top.js';
 import type { BuildOptions, GuestInfo } from './types.js';
@@ -17,12 +18,13 @@ import type { DiskUsage, UnifyResult } from './disk.js';
 import type { InitStyle } from '../guest/schema.js';
 import type { Progress } from '../storage/debootstrap.js';
 
-export type { BuildOptions, BuildSource, GuestInfo, GuestResources } from './types.js';
+export type { BuildOptions, BuildSource, GuestInfo, GuestResources, InterfaceInfo } from './types.js';
 export type { LimitResult } from './limit.js';
 export type { TemplateInfo, TemplateSource } from './template.js';
 export type { MountReport } from './mount.js';
 export type { ExportResult } from './export.js';
 export type { DiskUsage, UnifyResult } from './disk.js';
+export type { GcReport } from './gc.js';
 
 export class Engine {
   readonly deps: Deps;
@@ -74,6 +76,11 @@ export class Engine {
 
   async config(name: string): Promise<GuestConfig> {
     return (await import('./config.js')).showConfig(this.deps, name);
+  }
+
+  /** Cleans up after guests that died without a stop; reports what went. */
+  async gc(): Promise<GcReport[]> {
+    return (await import('./gc.js')).gc(this.deps);
   }
 
   /** Sets one key (dotted for tables); undefined removes it. Takes effect at the next start. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { initPlan } from '../guest/init.js';
 import { checkName } from '../guest/name.js';
 import { checkLimits, ioDevices, limitsError, loweredRlimits, toResources, wantedRlimits } from '../resources/limits.js';
-import { buildSpec, clampRlimits, DEFAULT_RLIMITS, ociJson, tmpfsMount } from '../runtime/spec.js';
+import { buildSpec, clampRlimits, DEFAULT_RLIMITS, ociJson, tmpfsMount, withNetwork } from '../runtime/spec.js';
 import { capabilitySet } from '../security/capabilities.js';
 import { idMappings } from '../security/idmap.js';
 import { defaultSeccomp, loadSeccompProfile } from '../security/seccomp.js';
@@ -15,6 +15,8 @@ import { ownRlimits } from '../util/procfs.js';
 import { Revert } from '../util/revert.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
+import { interfacesInfo } from './network-info.js';
+import { launch, setupNetwork } from './network.js';
 import { guestIds, guestInfo, isActive } from './state.js';
 import { teardown } from './teardown.js';
 import type { GuestInfo } from './types.js';
@@ -82,18 +84,20 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   await Revert.run(async (revert) => {
     revert.add('runtime state', () => teardown(deps, name).then(() => undefined));
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
-    writeFileAtomic(join(bundle, 'config.json'), ociJson(spec));
+    const net = await setupNetwork(deps, name, cfg);
+    writeFileAtomic(join(bundle, 'config.json'), ociJson(withNetwork(spec, net)));
     mkdirSync(deps.paths.logDir, { recursive: true });
     const log = openSync(deps.paths.log(name), 'a+', 0o640);
     try {
       writeSync(log, `--- ${new Date().toISOString()} vserver: starting guest ${name} (context ${cfg.context})\n`);
       const io = { stdin: 'ignore', stdout: log, stderr: log } as const;
-      if (init.delegateCgroup) {
+      await launch(net, async () => {
+        if (!init.delegateCgroup) return rt.run(name, bundle, io);
         // the cgroup exists once the runtime has created the container; hand it over before init runs
         await rt.create(name, bundle, io);
         deps.cgroups().delegate(deps.paths.cgroupName(name), ids.base, ids.base);
         await rt.start(name);
-      } else await rt.run(name, bundle, io);
+      });
     } finally {
       closeSync(log);
     }
@@ -104,7 +108,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     throw new VsError('RUNTIME_FAILED', `guest '${name}' stopped right after it started`,
       `its init exited; read ${deps.paths.log(name)} for why`);
   }
-  const info = guestInfo(name, cfg, after, ids);
+  const info: GuestInfo = { ...guestInfo(name, cfg, after, ids), interfaces: interfacesInfo(deps, name, cfg, true) };
   if (warnings.length > 0) info.warnings = warnings;
   return info;
 }

@@ -4,6 +4,7 @@ import { guestUsesLxcfs } from '../resources/lxcfs.js';
 import { readIfExists } from '../util/fs.js';
 import { ownRlimits } from '../util/procfs.js';
 import type { Deps } from './deps.js';
+import { interfacesInfo } from './network-info.js';
 import { guestIds, guestInfo, isActive, readGuest } from './state.js';
 import type { GuestInfo, GuestResources } from './types.js';
 
@@ -17,6 +18,7 @@ export async function statusGuest(deps: Deps, name: string): Promise<GuestInfo> 
     info.processes = cg.pids(cgName).length;
     if (info.pid !== undefined) info.resources = resourcesOf(deps, cgName, info.pid);
   }
+  info.interfaces = interfacesInfo(deps, name, cfg, isActive(rt));
   return info;
 }
 
@@ -45,7 +47,8 @@ export async function listGuests(deps: Deps): Promise<GuestInfo[]> {
   if (all.length === 0) return [];
   const states = new Map((await (await deps.runtime()).list()).map((s) => [s.id, s]));
   return all.map((g) => g.config
-    ? guestInfo(g.name, g.config, states.get(g.name), idsOrUndefined(deps, g.config))
+    ? { ...guestInfo(g.name, g.config, states.get(g.name), idsOrUndefined(deps, g.config)),
+      interfaces: interfacesInfo(deps, g.name, g.config, isActive(states.get(g.name))) }
     : { name: g.name, context: 0, state: 'broken' as const, error: g.error?.message });
 }
 

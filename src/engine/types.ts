@@ -28,6 +28,25 @@ export interface GuestInfo {
   template?: string;
   /** Things the user should know that did not stop the command, for example that the guest is privileged. */
   warnings?: string[];
+  /** Network interfaces: as set up while running, else as configured. Empty: loopback only. */
+  interfaces?: InterfaceInfo[];
+}
+
+export interface InterfaceInfo {
+  /** Name inside the guest (none for modes none and host). */
+  name?: string;
+  mode: string;
+  /** ADDRESS/PREFIX; "auto" while a stopped guest has none chosen yet. */
+  addresses: string[];
+  gateways?: string[];
+  /** The host end of a bridge interface's veth pair. */
+  hostDevice?: string;
+  bridge?: string;
+  /** The host NIC shared (macvlan, ipvlan) or given (phys). */
+  parent?: string;
+  nat?: boolean;
+  /** HOST:GUEST/PROTO */
+  ports?: string[];
 }
 
 export interface GuestResources {

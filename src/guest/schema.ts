@@ -3,6 +3,7 @@ import * as v from 'valibot';
 import { isCapabilityName } from '../security/capabilities.js';
 import { parseSignal } from '../util/proc.js';
 import { LimitsSchema } from './limits-schema.js';
+import { guestNetEntries, HostNetworkSchema } from './net-schema.js';
 
 export const CONTEXT_MIN = 2;
 export const CONTEXT_MAX = 49151;
@@ -58,6 +59,7 @@ export const GuestConfigSchema = v.pipe(
     isolated: v.optional(v.boolean()),
     security: v.optional(SecuritySchema),
     limits: v.optional(LimitsSchema),
+    ...guestNetEntries,
   }),
   v.forward(v.check((c) => c.init !== 'cmd' || c.cmd !== undefined, 'is required when init = "cmd"'), ['cmd']),
   v.forward(v.check((c) => c.backend !== 'overlay' || c.template !== undefined,
@@ -83,6 +85,7 @@ export const HostConfigSchema = v.strictObject({
     'http://deb.debian.org/debian'),
   /** Where debootstrap keeps downloaded packages between builds (default: var/cache/vserver/debootstrap under the root). */
   debootstrap_cache: v.optional(absolutePath),
+  network: v.optional(HostNetworkSchema, {}),
 });
 
 export type HostConfig = v.InferOutput<typeof HostConfigSchema>;

@@ -80,6 +80,13 @@ export interface OciNamespace {
   path?: string;
 }
 
+export interface OciHook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
+}
+
 export interface OciSpec {
   ociVersion: string;
   root: { path: string; readonly?: boolean };
@@ -87,7 +94,7 @@ export interface OciSpec {
   hostname?: string;
   mounts: OciMount[];
   annotations?: Record<string, string>;
-  hooks?: Record<string, { path: string; args?: string[]; env?: string[]; timeout?: number }[]>;
+  hooks?: Record<string, OciHook[]>;
   linux: {
     namespaces: OciNamespace[];
     uidMappings?: OciIdMapping[];

@@ -1,5 +1,5 @@
 // Builds the OCI config.json of a guest from plain data; no I/O here.
-import type { OciIdMapping, OciMount, OciNamespace, OciResources, OciRlimit, OciSeccomp, OciSpec } from './oci-types.js';
+import type { OciHook, OciIdMapping, OciMount, OciNamespace, OciResources, OciRlimit, OciSeccomp, OciSpec } from './oci-types.js';
 
 export const OCI_VERSION = '1.0.2';
 
@@ -117,4 +117,34 @@ export function ociJson(spec: unknown): string {
 
 export function tmpfsMount(destination: string): OciMount {
   return { destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=1777', 'size=5120k'] };
+}
+
+export interface NetworkInput {
+  /** A namespace to join, 'host', or undefined for a new one with loopback only. */
+  netns?: string | 'host';
+  /** A sysfs the host mounted, bound at /sys, for a guest that cannot mount one of its network (mode host). */
+  sysfs?: string;
+  /** The host's files for the guest's /etc. */
+  mounts: OciMount[];
+  /** createRuntime hooks: run on the host once the guest's namespaces exist, before its init runs. */
+  hooks?: OciHook[];
+}
+
+/** The spec with the guest's network as the host set it up. */
+export function withNetwork(spec: OciSpec, net: NetworkInput): OciSpec {
+  const namespaces = spec.linux.namespaces.filter((n) => n.type !== 'network');
+  if (net.netns === undefined) namespaces.push({ type: 'network' });
+  else if (net.netns !== 'host') namespaces.push({ type: 'network', path: net.netns });
+  const sys: OciMount | undefined = net.sysfs === undefined ? undefined
+    : { destination: '/sys', type: 'bind', source: net.sysfs, options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] };
+  const mounts = spec.mounts.map((m) => (m.destination === '/sys' && sys ? sys : m));
+  // the host's /etc files go right after the base mounts, before any others the spec has
+  const base = new Set(baseMounts().map((m) => m.destination));
+  const at = mounts.reduce((last, m, i) => (base.has(m.destination) ? i + 1 : last), 0);
+  const hooks = net.hooks && net.hooks.length > 0
+    ? { ...spec.hooks, createRuntime: [...(spec.hooks?.createRuntime ?? []), ...net.hooks] } : spec.hooks;
+  return {
+    ...spec, mounts: [...mounts.slice(0, at), ...net.mounts, ...mounts.slice(at)], linux: { ...spec.linux, namespaces },
+    ...(hooks ? { hooks } : {}),
+  };
 }

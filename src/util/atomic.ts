@@ -3,7 +3,11 @@ import { uniqueSuffix } from './unique.js';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): void {
+/**
+ * With durable = false the file is still replaced whole, but not flushed to disk: for state under
+ * run/, which is gone after a reboot anyway.
+ */
+export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644, { durable = true } = {}): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${uniqueSuffix()}.tmp`);
@@ -12,7 +16,7 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
     unlinkSync(tmp);
@@ -25,7 +29,7 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
     unlinkSync(tmp);
     throw e;
   }
-  fsyncDir(dir);
+  if (durable) fsyncDir(dir);
 }
 
 export function fsyncDir(dir: string): void {

@@ -19,6 +19,10 @@ export const ERROR_CODES = {
   IN_USE: { exit: 18, http: 409 },
   UNSUPPORTED: { exit: 19, http: 501 },
   CHECKSUM_MISMATCH: { exit: 20, http: 422 },
+  ADDRESS_IN_USE: { exit: 21, http: 409 },
+  NIC_MISSING: { exit: 22, http: 404 },
+  NIC_IN_USE: { exit: 23, http: 409 },
+  NETWORK_FAILED: { exit: 24, http: 500 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

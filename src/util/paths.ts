@@ -46,10 +46,24 @@ export class Paths {
   get lxcfsDir(): string { return join(this.run, 'lxcfs'); }
   get lxcfsPidfile(): string { return join(this.run, 'lxcfs.pid'); }
   get lxcfsLog(): string { return join(this.logDir, 'lxcfs.log'); }
+  /** Network namespaces of the guests (bind mounts of nsfs), kept until the guest is cleaned up. */
+  get netnsDir(): string { return join(this.run, 'netns'); }
+  netns(name: string): string { return join(this.netnsDir, name); }
+  /** A sysfs of the guest's network namespace, which the runtime binds at the guest's /sys. */
+  get sysfsDir(): string { return join(this.run, 'sysfs'); }
+  sysfs(name: string): string { return join(this.sysfsDir, name); }
+  /** What was set up for a guest's network, so that it can be taken down even after a crash. */
+  get netStateDir(): string { return join(this.run, 'net'); }
+  netState(name: string): string { return join(this.netStateDir, `${name}.json`); }
 
   /** Name of the guest's cgroup, unique on the host across installations. */
   cgroupName(name: string): string {
     return this.instance === '' ? `vserver-${name}` : `vserver-${this.instance}-${name}`;
+  }
+
+  /** Marks host-wide network objects (device aliases, nftables tables) as this installation's. */
+  get netTag(): string {
+    return this.instance === '' ? 'vserver' : `vserver.${this.instance}`;
   }
 
   /** Prefix shared by all cgroups of this installation. */

@@ -26,11 +26,21 @@ export interface CliResult {
 export class TestRoot {
   readonly root: string;
   readonly paths: Paths;
+  /** Named network namespace (ip netns) that plays the host for this root's commands. */
+  readonly netns: string | undefined;
 
-  constructor(tag: string) {
+  constructor(tag: string, opts: { netns?: string } = {}) {
     this.root = mkdtempSync(join('/tmp', `vst-${tag}-`));
     chmodSync(this.root, 0o755); // guest root, an unprivileged host id, must reach its tree
     this.paths = new Paths(this.root);
+    this.netns = opts.netns;
+  }
+
+  /** The CLI's command line; inside the test's network namespace if it has one. nsenter (not `ip netns
+   * exec`) keeps the mount namespace, so that the guests' namespace files outlive the command. */
+  private command(args: string[]): [string, string[]] {
+    const cli = [CLI, ...args];
+    return this.netns === undefined ? [process.execPath, cli] : ['nsenter', [`--net=/run/netns/${this.netns}`, '--', process.execPath, ...cli]];
   }
 
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -39,7 +49,8 @@ export class TestRoot {
 
   /** Runs the installed CLI as a user would. */
   async cli(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-    const r = await run(process.execPath, [CLI, ...args], { env: this.env(), input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 });
+    const [file, argv] = this.command(args);
+    const r = await run(file, argv, { env: this.env(), input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 });
     return { code: r.code, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -51,7 +62,8 @@ export class TestRoot {
   }
 
   spawnCli(args: string[]): ChildProcess {
-    return spawn(process.execPath, [CLI, ...args], { env: this.env(), stdio: 'ignore' });
+    const [file, argv] = this.command(args);
+    return spawn(file, argv, { env: this.env(), stdio: 'ignore' });
   }
 
   runtimeIds(): Promise<string[]> {
@@ -68,6 +80,10 @@ export class TestRoot {
     for (const b of safeReaddir(join(this.paths.run, 'bundles'))) out.push(`bundle ${b}`);
     for (const l of safeReaddir(this.paths.locks)) out.push(`lock ${l}`);
     for (const m of this.mounts()) out.push(`mount ${m}`);
+    for (const n of safeReaddir(this.paths.netnsDir)) out.push(`network namespace file ${n}`);
+    for (const n of safeReaddir(this.paths.netStateDir)) out.push(`network state ${n}`);
+    for (const n of safeReaddir(this.paths.sysfsDir)) out.push(`sysfs directory ${n}`);
+    for (const m of [...mountPointsUnder(this.paths.netnsDir), ...mountPointsUnder(this.paths.sysfsDir)]) out.push(`mount ${m}`);
     return out;
   }
 
@@ -97,7 +113,9 @@ export class TestRoot {
     for (const h of hierarchies()) {
       for (const d of safeReaddir(h)) if (d.startsWith(this.paths.cgroupPrefix)) cg.remove(d);
     }
-    // overlays and loop-mounted filesystems first, so that rm never walks into a template or an image
+    // guests' network namespace files are bind mounts; then overlays and loop-mounted filesystems,
+    // so that rm never walks into a template or an image
+    for (const m of mountPointsUnder(this.paths.netnsDir).reverse()) await run('umount', ['-l', m]);
     await unmountUnder(this.root, { lazy: true });
     await detachLoops(this.root);
     rmSync(this.root, { recursive: true, force: true });
@@ -127,6 +145,12 @@ function hierarchies(): string[] {
   const root = '/sys/fs/cgroup';
   if (existsSync(join(root, 'cgroup.controllers'))) return [root];
   return safeReaddir(root).map((d) => join(root, d)).filter((d) => existsSync(join(d, 'cgroup.procs')));
+}
+
+/** Mount points at or below dir, in mount order. */
+function mountPointsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4])
+    .filter((m): m is string => m !== undefined && (m === dir || m.startsWith(`${dir}/`)));
 }
 
 function safeReaddir(d: string): string[] {

@@ -55,6 +55,45 @@ describe('guest config', () => {
     expect(configError('context = 100\ninit = "cmd"\n').message).toMatch(/key 'cmd' is required when init = "cmd"/);
   });
 
+  it('reads interfaces, nameservers and search domains', () => {
+    const c = parseGuestConfig(FILE, [
+      'context = 100', 'nameservers = ["192.0.2.53", "2001:db8::53"]', 'search = ["example.org"]',
+      '[[interfaces]]', 'mode = "bridge"', 'address = "auto"', 'address6 = "fd47::5/64"', 'nat = true', 'ports = ["8080:80", "53/udp"]',
+      '[[interfaces]]', 'mode = "macvlan"', 'parent = "eth1"', 'address = "192.168.1.20/24"', 'gateway = "192.168.1.1"', 'mtu = 1400',
+    ].join('\n'));
+    expect(c.interfaces).toHaveLength(2);
+    expect(c.interfaces![1]).toEqual({ mode: 'macvlan', parent: 'eth1', address: '192.168.1.20/24', gateway: '192.168.1.1', mtu: 1400 });
+    expect(c.nameservers).toEqual(['192.0.2.53', '2001:db8::53']);
+  });
+
+  it('refuses bad interfaces with the key and what is allowed', () => {
+    const iface = (body: string) => configError(`context = 100\n[[interfaces]]\n${body}\n`).message;
+    expect(iface('mode = "tap"')).toMatch(/key 'interfaces.0.mode' must be one of: none, host, bridge, macvlan, ipvlan, phys/);
+    expect(iface('mode = "bridge"\naddress = "10.47.0.300/16"')).toMatch(/key 'interfaces.0.address' must be "auto" or an IPv4 address/);
+    expect(iface('mode = "bridge"\naddress = "10.47.0.3/33"')).toMatch(/interfaces.0.address/);
+    expect(iface('mode = "bridge"\naddress = "fd47::3/64"')).toMatch(/must be "auto" or an IPv4 address/);
+    expect(iface('mode = "bridge"\naddress6 = "10.0.0.1"')).toMatch(/key 'interfaces.0.address6' must be "auto" or an IPv6 address/);
+    expect(iface('mode = "bridge"\ngateway = "10.47.0.1/16"')).toMatch(/key 'interfaces.0.gateway' must be an IPv4 address without prefix/);
+    expect(iface('mode = "bridge"\nports = ["80:80:80"]')).toMatch(/key 'interfaces.0.ports.0' must be "HOST_PORT/);
+    expect(iface('mode = "macvlan"')).toMatch(/key 'interfaces.0.parent' is required with mode "macvlan"/);
+    expect(iface('mode = "phys"\nparent = "eth1"\nnat = true')).toMatch(/key 'interfaces.0.nat' is not used with mode "phys"/);
+    expect(iface('mode = "ipvlan"\nparent = "eth1"\naddress = "auto"')).toMatch(/"auto" works with mode "bridge" only/);
+    expect(iface('mode = "host"\naddress = "10.0.0.1/8"')).toMatch(/key 'interfaces.0.address' is not used with mode "host"/);
+    expect(iface('mode = "macvlan"\nparent = "eth1"\naddress = "10.0.0.5/24"\ngateway = "10.0.1.1"')).toMatch(/key 'interfaces.0.gateway' is not in the subnet of address \(10.0.0.0\/24\)/);
+    expect(iface('mode = "bridge"\nname = "this-name-is-too-long"')).toMatch(/must be a network interface name/);
+    expect(iface('mode = "bridge"\ncolour = "red"')).toMatch(/unknown key 'interfaces.0.colour'; allowed here: mode, name, bridge, parent/);
+  });
+
+  it('refuses interfaces that contradict each other', () => {
+    const two = (a: string, b: string) => configError(`context = 100\n[[interfaces]]\n${a}\n[[interfaces]]\n${b}\n`).message;
+    expect(two('mode = "host"', 'mode = "bridge"')).toMatch(/key 'interfaces.0.mode': "host" must be the only interface/);
+    expect(two('mode = "bridge"\naddress = "10.47.0.5"', 'mode = "bridge"\naddress = "10.47.0.5/16"')).toMatch(/key 'interfaces.1.address': repeats the address of interface 0/);
+    expect(two('mode = "bridge"\nname = "net"', 'mode = "bridge"\nname = "net"')).toMatch(/"net" is also the name of interface 0/);
+    expect(two('mode = "bridge"\nports = ["80"]', 'mode = "bridge"\nports = ["80:8080"]')).toMatch(/forwards host port 80\/tcp twice/);
+    expect(two('mode = "macvlan"\nparent = "a"\naddress = "10.0.0.5/24"\ngateway = "10.0.0.1"',
+      'mode = "macvlan"\nparent = "b"\naddress = "10.1.0.5/24"\ngateway = "10.1.0.1"')).toMatch(/one default route per family/);
+  });
+
   it('reports broken TOML with its line', () => {
     expect(configError('context = \n').message).toMatch(/not valid TOML \(line 1/);
   });
@@ -67,7 +106,18 @@ describe('guest config', () => {
 
 describe('host config', () => {
   it('has defaults when the file is empty or missing', () => {
-    expect(parseHostConfig('/etc/vserver/vserver.toml', '')).toEqual({ runtime: 'auto', context_min: 100, stop_timeout: 30, lxcfs: 'auto', mirror: 'http://deb.debian.org/debian' });
+    expect(parseHostConfig('/etc/vserver/vserver.toml', '')).toEqual({
+      runtime: 'auto', context_min: 100, stop_timeout: 30, lxcfs: 'auto', mirror: 'http://deb.debian.org/debian', network: { bridge: 'vsbr0', pool: '10.47.0.0/16' },
+    });
+  });
+
+  it('checks the network pools', () => {
+    const h = parseHostConfig('/h', '[network]\nbridge = "br7"\npool = "192.168.50.0/24"\npool6 = "fd00:1::/64"\n');
+    expect(h.network).toEqual({ bridge: 'br7', pool: '192.168.50.0/24', pool6: 'fd00:1::/64' });
+    expect(() => parseHostConfig('/h', '[network]\npool = "10.47.0.0"\n')).toThrow(/key 'network.pool' must be an IPv4 network with its prefix/);
+    expect(() => parseHostConfig('/h', '[network]\npool = "10.47.0.0/31"\n')).toThrow(/network.pool/);
+    expect(() => parseHostConfig('/h', '[network]\npool6 = "10.47.0.0/16"\n')).toThrow(/key 'network.pool6' must be an IPv6 network/);
+    expect(() => parseHostConfig('/h', '[network]\nbridge = "a/b"\n')).toThrow(/must be a network interface name/);
   });
 
   it('refuses an unknown runtime', () => {

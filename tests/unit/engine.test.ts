@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/index.js';
+import { launch } from '../../src/engine/network.js';
 import { findStaticBusybox } from '../../src/storage/busybox.js';
 import { VsError } from '../../src/util/errors.js';
 import { fakeHostFacts, FakeCgroups, FakeLxcfs, FakeRuntime } from '../helpers/fake-runtime.js';
@@ -368,5 +369,69 @@ describe('lxcfs after the last guest', () => {
     expect(lx.shutdowns).toBe(0);
     await engine.delete('b');
     expect(lx.shutdowns).toBe(1);
+  });
+});
+
+describe('network without devices', () => {
+  // host mode mounts a sysfs, so it is tested as a system test
+  it('gives a guest without interfaces a namespace of its own with loopback only', async () => {
+    fakeGuest('n1', 100);
+    const info = await engine.start('n1');
+    expect(rt.containers.get('n1')!.spec.linux.namespaces).toContainEqual({ type: 'network' });
+    expect(info.interfaces).toEqual([]);
+  });
+
+  it("bind-mounts the host's hostname, hosts and resolv.conf read-only, from files outside the guest tree", async () => {
+    fakeGuest('n1', 100, 'hostname = "n1.example.org"\nnameservers = ["192.0.2.53"]\n');
+    await engine.start('n1');
+    const mounts = rt.containers.get('n1')!.spec.mounts.filter((m) => m.destination.startsWith('/etc/'));
+    expect(mounts.map((m) => m.destination)).toEqual(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
+    for (const m of mounts) {
+      expect(m.options).toEqual(expect.arrayContaining(['bind', 'ro']));
+      expect(m.source!.startsWith(join(root, 'run/vserver/bundles/n1/'))).toBe(true);
+    }
+    expect(readFileSync(mounts[0]!.source!, 'utf8')).toBe('n1.example.org\n');
+    expect(readFileSync(mounts[2]!.source!, 'utf8')).toMatch(/^nameserver 192\.0\.2\.53$/m);
+    // nothing was written into the guest's own tree
+    expect(readdirSync(join(root, 'var/lib/vserver/guests/n1/rootfs'))).toEqual([]);
+  });
+});
+
+describe('network config', () => {
+  it('refuses an address, a forwarded port or a NIC that another guest has, and writes nothing', async () => {
+    fakeGuest('a', 100, '[[interfaces]]\nmode = "bridge"\naddress = "10.47.0.9"\nports = ["8080:80"]\n[[interfaces]]\nmode = "phys"\nparent = "nic7"\n');
+    fakeGuest('b', 101);
+    const before = readFileSync(join(root, 'etc/vserver/guests/b.toml'), 'utf8');
+    await expect(engine.setConfig('b', 'interfaces', [{ mode: 'bridge', address: '10.47.0.9/16' }]))
+      .rejects.toThrow(/address 10\.47\.0\.9 is configured for guest 'a'/);
+    await expect(engine.setConfig('b', 'interfaces', [{ mode: 'bridge', ports: ['8080:81'] }])).rejects.toThrow(/host port 8080\/tcp/);
+    expect(await code(engine.setConfig('b', 'interfaces', [{ mode: 'phys', parent: 'nic7' }]))).toBe('NIC_IN_USE');
+    expect(await code(engine.setConfig('b', 'interfaces', [{ mode: 'bridge', address: '10.99.0.9' }]))).toBe('CONFIG_INVALID');
+    expect(readFileSync(join(root, 'etc/vserver/guests/b.toml'), 'utf8')).toBe(before);
+    await engine.setConfig('b', 'interfaces', [{ mode: 'bridge', address: '10.47.0.10' }]);
+    expect((await engine.config('b')).interfaces).toEqual([{ mode: 'bridge', address: '10.47.0.10' }]);
+  });
+
+  it('shows configured interfaces of a stopped guest, with the host device it will get', async () => {
+    fakeGuest('a', 100, '[[interfaces]]\nmode = "bridge"\nports = ["8080:80"]\n[[interfaces]]\nmode = "macvlan"\nparent = "lan0"\naddress = "192.168.5.9/24"\n');
+    const [g] = await engine.list();
+    expect(g!.interfaces).toEqual([
+      { name: 'eth0', mode: 'bridge', addresses: ['auto'], hostDevice: expect.stringMatching(/^v[0-9a-f]{6}-100-0$/), bridge: 'vsbr0', ports: ['8080:80/tcp'] },
+      { name: 'eth1', mode: 'macvlan', addresses: ['192.168.5.9/24'], parent: 'lan0' },
+    ]);
+  });
+});
+
+describe('launching a guest whose network a hook wires up', () => {
+  it('runs it, and tells a failure of the wiring as a network failure', async () => {
+    mkdirSync(join(root, 'b'));
+    writeFileSync(join(root, 'b/config.json'), '{}');
+    const io = { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' } as const;
+    await launch({ mounts: [], explain: () => undefined }, () => rt.run('g1', join(root, 'b'), io));
+    expect(rt.calls).toEqual(['run g1']);
+    rt.failRun = 'error running hook #0: exit status 1';
+    const wiring = new VsError('NETWORK_FAILED', 'setting up the network failed: ...');
+    await expect(launch({ mounts: [], explain: () => wiring }, () => rt.run('g2', join(root, 'b'), io))).rejects.toBe(wiring);
+    await expect(launch({ mounts: [], explain: () => undefined }, () => rt.run('g3', join(root, 'b'), io))).rejects.toThrow(/error running hook/);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildSpec, clampRlimits, DEFAULT_RLIMITS, MASKED_PATHS, READONLY_PATHS, type SpecInput } from '../../src/runtime/spec.js';
+import { buildSpec, clampRlimits, DEFAULT_RLIMITS, MASKED_PATHS, READONLY_PATHS, withNetwork, type SpecInput } from '../../src/runtime/spec.js';
 import { DEFAULT_CAPABILITIES, SECURE_SET } from '../../src/security/capabilities.js';
 import { defaultSeccomp } from '../../src/security/seccomp.js';
 import { ociValidator } from '../helpers/oci-schema.js';
@@ -32,6 +32,13 @@ describe('buildSpec', () => {
     valid(buildSpec(base));
     valid(buildSpec({ ...base, netns: '/run/vserver/netns/web1', env: { FOO: 'bar' } }));
     valid(buildSpec({ ...base, netns: 'host', args: ['/bin/sh', '-c', 'sleep 1'] }));
+    // what a networked start passes: its namespace and the host's /etc files
+    const etc = ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
+      destination: `/etc/${f}`, type: 'bind', source: `/run/vserver/bundles/web1/etc/${f}`, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'],
+    }));
+    valid(withNetwork(buildSpec(base), { netns: '/run/vserver/netns/web1', sysfs: '/run/vserver/sysfs/web1', mounts: etc }));
+    valid(withNetwork(buildSpec(base), { netns: 'host', sysfs: '/run/vserver/sysfs/web1', mounts: etc }));
+    valid(withNetwork(buildSpec(base), { mounts: etc, hooks: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['PATH=/bin'], timeout: 30 }] }));
   });
 
   it('speaks an OCI version that runc 1.1 and crun 1.8 accept', () => {
@@ -46,6 +53,23 @@ describe('buildSpec', () => {
   it('joins a given network namespace, or none for host networking', () => {
     expect(buildSpec({ ...base, netns: '/run/x' }).linux.namespaces.find((n) => n.type === 'network')).toEqual({ type: 'network', path: '/run/x' });
     expect(buildSpec({ ...base, netns: 'host' }).linux.namespaces.find((n) => n.type === 'network')).toBeUndefined();
+  });
+
+  it('takes the network as the host set it up: the namespace to join, its sysfs, the /etc files', () => {
+    const etc = { destination: '/etc/hosts', type: 'bind', source: '/b/etc/hosts', options: ['bind', 'ro'] };
+    const other = { destination: '/opt', type: 'bind', source: '/srv/opt', options: ['bind'] };
+    const s = withNetwork(buildSpec({ ...base, extraMounts: [other] }), { netns: '/run/vserver/netns/web1', sysfs: '/run/vserver/sysfs/web1', mounts: [etc] });
+    expect(s.linux.namespaces.filter((n) => n.type === 'network')).toEqual([{ type: 'network', path: '/run/vserver/netns/web1' }]);
+    expect(s.mounts.filter((m) => m.destination === '/sys'))
+      .toEqual([{ destination: '/sys', type: 'bind', source: '/run/vserver/sysfs/web1', options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] }]);
+    expect(s.mounts.slice(-2)).toEqual([etc, other]);
+    const host = withNetwork(buildSpec(base), { netns: 'host', mounts: [] });
+    expect(host.linux.namespaces.map((n) => n.type)).not.toContain('network');
+    expect(host.mounts.find((m) => m.destination === '/sys')?.type).toBe('sysfs');
+    expect(withNetwork(buildSpec(base), { mounts: [] }).linux.namespaces).toContainEqual({ type: 'network' });
+    const hook = { path: '/bin/sh', args: ['sh'] };
+    expect(withNetwork(buildSpec(base), { mounts: [], hooks: [hook] }).hooks).toEqual({ createRuntime: [hook] });
+    expect(withNetwork(buildSpec(base), { mounts: [] }).hooks).toBeUndefined();
   });
 
   it('sets hostname, init and the secure capability set', () => {

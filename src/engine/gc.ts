@@ -1,0 +1,49 @@
+// gc: cleans up after guests that died without a stop (runtime state, bundle, cgroups, veths,
+// nftables tables, network namespace, NICs given to them), and the host-wide network objects of
+// this installation that no guest owns any more.
+import { join } from 'node:path';
+import { NAME_PATTERN } from '../guest/name.js';
+import { isVsError } from '../util/errors.js';
+import { readdirIfExists } from '../util/fs.js';
+import { withLock } from '../util/lock.js';
+import type { Deps } from './deps.js';
+import { networkLeftovers, sweepNetwork } from './network-teardown.js';
+import { isActive } from './state.js';
+import { teardown } from './teardown.js';
+
+export interface GcReport {
+  /** The guest cleaned up after; absent for objects no guest owns. */
+  guest?: string;
+  removed: string[];
+  problems: string[];
+  /** Why the guest was left alone. */
+  skipped?: string;
+}
+
+export async function gc(deps: Deps): Promise<GcReport[]> {
+  const rt = await deps.runtime();
+  const states = await rt.list();
+  const active = new Set(states.filter(isActive).map((s) => s.id));
+  const names = new Set([
+    ...deps.store.names(), ...states.map((s) => s.id), ...readdirIfExists(join(deps.paths.run, 'bundles')), ...networkLeftovers(deps),
+  ]);
+  const reports: GcReport[] = [];
+  for (const name of [...names].sort()) {
+    if (active.has(name) || !NAME_PATTERN.test(name)) continue;
+    const removed: string[] = [];
+    try {
+      const problems = await withLock(deps.paths.lock(name), 'vserver gc', async () => {
+        // it may have been started since the list was read
+        if (isActive(await rt.state(name))) return [];
+        return teardown(deps, name, removed);
+      }, 1000);
+      if (removed.length > 0 || problems.length > 0) reports.push({ guest: name, removed, problems });
+    } catch (e) {
+      if (!isVsError(e, 'BUSY')) throw e;
+      reports.push({ guest: name, removed, problems: [], skipped: 'another vserver command is working on it' });
+    }
+  }
+  const orphans = await sweepNetwork(deps, (name) => active.has(name));
+  if (orphans.removed.length > 0 || orphans.problems.length > 0) reports.push(orphans);
+  return reports;
+}

@@ -1,0 +1,27 @@
+// Where a guest's network start is recorded, and the lock all network changes take turns under.
+import { join } from 'node:path';
+import type { NetPlan } from '../network/types.js';
+import { readdirIfExists, readIfExists } from '../util/fs.js';
+import type { Deps } from './deps.js';
+
+/** Network set-up and teardown of all guests take turns: they share bridges and the address pool. */
+export const networkLock = (deps: Deps) => join(deps.paths.locks, '.network');
+
+export function readNetState(deps: Deps, name: string): NetPlan | undefined {
+  const text = readIfExists(deps.paths.netState(name));
+  return text === undefined ? undefined : (JSON.parse(text) as NetPlan);
+}
+
+export function stateNames(deps: Deps): string[] {
+  return readdirIfExists(deps.paths.netStateDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+}
+
+/** Bridges named by the recorded plans of guests other than `except`: a starting guest joins its bridge only after its runtime made its namespace. */
+export function bridgesInUse(deps: Deps, except?: string): Set<string> {
+  const out = new Set<string>();
+  for (const n of stateNames(deps)) {
+    if (n === except) continue;
+    for (const i of readNetState(deps, n)?.interfaces ?? []) if (i.bridge) out.add(i.bridge);
+  }
+  return out;
+}

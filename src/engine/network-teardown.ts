@@ -1,0 +1,94 @@
+// Taking a guest's network down after it ran (or died), and sweeping what no guest owns any more.
+import { existsSync, rmSync } from 'node:fs';
+import { ipBatch, readLinks } from '../network/iproute.js';
+import { aliasGuest, bridgeAlias, tableGuest } from '../network/names.js';
+import { netnsMounted, removeNetns } from '../network/netns.js';
+import { nftApply, nftInetTables } from '../network/nft.js';
+import { guestTeardown, hostTeardown, nftRemove, type BatchLine } from '../network/script.js';
+import type { NetPlan } from '../network/types.js';
+import { readdirIfExists } from '../util/fs.js';
+import { withLock } from '../util/lock.js';
+import type { Deps } from './deps.js';
+import { bridgesInUse, networkLock, readNetState, stateNames } from './network-state.js';
+
+/**
+ * Takes down what a guest's network start left: NICs go back to the host, veths, nftables table,
+ * namespace and bridges vserver made that have no members left. Safe to repeat; `removed` gets
+ * what went, in words.
+ */
+export async function teardownNetwork(deps: Deps, name: string, removed: string[] = []): Promise<string[]> {
+  const plan = readNetState(deps, name);
+  const nsPath = deps.paths.netns(name);
+  const sysDir = deps.paths.sysfs(name);
+  if (!plan && !existsSync(nsPath) && !existsSync(sysDir)) return [];
+  return withLock(networkLock(deps), `taking down the network of ${name}`, async () => {
+    const problems: string[] = [];
+    if (plan) problems.push(...await undoPlan(deps, plan, removed));
+    if (await removeNetns(nsPath, sysDir)) removed.push('network namespace');
+    rmSync(deps.paths.netState(name), { force: true });
+    return problems;
+  });
+}
+
+async function undoPlan(deps: Deps, plan: NetPlan, removed: string[]): Promise<string[]> {
+  const problems: string[] = [];
+  const tag = deps.paths.netTag;
+  const back = guestTeardown(plan, process.pid);
+  const phys = plan.interfaces.filter((i) => i.mode === 'phys');
+  const alive = netnsMounted(plan.netns);
+  if (back.length > 0 && alive) problems.push(...await ipBatch(back, { netns: plan.netns, force: true }));
+  const links = await readLinks();
+  for (const i of phys) {
+    if (links.some((l) => l.name === i.parent)) removed.push(`NIC ${i.parent} given back to the host`);
+    else problems.push(`NIC ${i.parent} did not come back to the host${alive ? '' : " (the guest's network namespace was already gone)"}`);
+  }
+  const host = hostTeardown(plan, links, tag, bridgesInUse(deps, plan.guest));
+  problems.push(...await ipBatch(host.lines, { force: true }));
+  removed.push(...host.removed);
+  if (plan.nftTable && (await nftInetTables()).includes(plan.nftTable)) {
+    await nftApply(nftRemove(plan.nftTable));
+    removed.push(`nftables table ${plan.nftTable}`);
+  }
+  return problems;
+}
+
+/** Guests that have a network state or namespace file, whether or not they still exist. */
+export function networkLeftovers(deps: Deps): string[] {
+  return [...new Set([...stateNames(deps), ...readdirIfExists(deps.paths.netnsDir), ...readdirIfExists(deps.paths.sysfsDir)])];
+}
+
+/**
+ * Removes this installation's devices and nftables tables whose guest is neither running nor has
+ * a recorded state (which its own teardown handles), and the bridges vserver made that are empty.
+ */
+export async function sweepNetwork(deps: Deps, running: (name: string) => boolean): Promise<{ removed: string[]; problems: string[] }> {
+  const tag = deps.paths.netTag;
+  const orphan = (g: string | undefined) => g !== undefined && !running(g) && !existsSync(deps.paths.netState(g));
+  return withLock(networkLock(deps), 'cleaning up networks', async () => {
+    const removed: string[] = [];
+    const links = await readLinks();
+    const lines: BatchLine[] = [];
+    const gone = new Set<string>();
+    for (const l of links) {
+      const g = aliasGuest(tag, l.alias);
+      if (!orphan(g)) continue;
+      lines.push({ cmd: `link del dev ${l.name}`, what: `device ${l.name}` });
+      removed.push(`${l.kind ?? 'device'} ${l.name} of guest ${g}`);
+      gone.add(l.name);
+    }
+    const wanted = bridgesInUse(deps);
+    for (const b of links) {
+      if (b.kind !== 'bridge' || b.alias !== bridgeAlias(tag) || wanted.has(b.name)) continue;
+      if (links.some((l) => l.master === b.name && !gone.has(l.name))) continue;
+      lines.push({ cmd: `link del dev ${b.name}`, what: `bridge ${b.name}` });
+      removed.push(`bridge ${b.name} (no members left)`);
+    }
+    const problems = await ipBatch(lines, { force: true });
+    for (const t of await nftInetTables()) {
+      if (!orphan(tableGuest(tag, t))) continue;
+      await nftApply(nftRemove(t));
+      removed.push(`nftables table ${t}`);
+    }
+    return { removed, problems };
+  });
+}

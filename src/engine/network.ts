@@ -1,0 +1,166 @@
+// A guest's network, set up before its init runs: checked against the host and the other guests, then made.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEVICE_MODES, type InterfaceConfig } from '../guest/net-schema.js';
+import type { GuestConfig } from '../guest/schema.js';
+import { collectClaims, type OtherGuest } from '../network/claims.js';
+import { etcFiles } from '../network/etc.js';
+import { batchText, wireHook, type Hook } from '../network/hook.js';
+import { IpSession } from '../network/ip-session.js';
+import { batchError, batchFailures } from '../network/iproute.js';
+import { enableForwarding, mountSysfs } from '../network/netns.js';
+import { nftApply } from '../network/nft.js';
+import { planNetwork } from '../network/plan.js';
+import { bridgeSetup, deviceSetup, guestSetup, nftSetup } from '../network/script.js';
+import type { LinkFact, NetPlan } from '../network/types.js';
+import type { OciMount } from '../runtime/oci-types.js';
+import type { NetworkInput } from '../runtime/spec.js';
+import type { ExecIO, Runtime } from '../runtime/types.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { VsError } from '../util/errors.js';
+import { readIfExists } from '../util/fs.js';
+import { withLock } from '../util/lock.js';
+import { which } from '../util/which.js';
+import type { Deps } from './deps.js';
+import { networkLock, readNetState, stateNames } from './network-state.js';
+import { isActive } from './state.js';
+
+/** Every other guest with what it holds: its config, and what its last start set up if that is still there. */
+async function otherGuests(deps: Deps, name: string): Promise<OtherGuest[]> {
+  const active = new Set((await (await deps.runtime()).list()).filter(isActive).map((s) => s.id));
+  const out = new Map<string, OtherGuest>();
+  for (const g of deps.store.readAll()) {
+    if (g.name !== name) out.set(g.name, { name: g.name, interfaces: g.config?.interfaces ?? [], active: active.has(g.name) });
+  }
+  for (const n of stateNames(deps)) {
+    if (n === name) continue;
+    const state = readNetState(deps, n);
+    const o = out.get(n) ?? { name: n, interfaces: [], active: active.has(n) };
+    out.set(n, { ...o, state });
+  }
+  return [...out.values()];
+}
+
+/**
+ * The config-time check, without looking at the host: addresses fit the bridge's subnet, and static
+ * addresses, forwarded ports and NICs are not another guest's. Start checks all of it again.
+ */
+export async function checkNetworkConfig(deps: Deps, name: string, cfg: GuestConfig): Promise<void> {
+  const interfaces = cfg.interfaces ?? [];
+  if (networkMode(interfaces) !== 'own') return;
+  planFor(deps, name, cfg, interfaces, undefined, await otherGuests(deps, name));
+}
+
+function planFor(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[],
+  links: LinkFact[] | undefined, others: OtherGuest[]): NetPlan {
+  const { paths } = deps;
+  const host = deps.host().network;
+  return planNetwork({
+    file: paths.guestConfig(name), guest: name, context: cfg.context, instance: paths.instance, tag: paths.netTag,
+    netns: paths.netns(name), interfaces, host, links, claims: collectClaims(others, host),
+  });
+}
+
+function networkMode(interfaces: readonly InterfaceConfig[]): 'none' | 'host' | 'own' {
+  if (interfaces.some((i) => i.mode === 'host')) return 'host';
+  return interfaces.some((i) => DEVICE_MODES.includes(i.mode)) ? 'own' : 'none';
+}
+
+export interface PreparedNetwork extends NetworkInput {
+  /** Why the start failed, if it was the wiring of the network: read once the runtime gave up. */
+  explain(): VsError | undefined;
+}
+
+/**
+ * Checks the guest's network against the host and the other guests, and makes what does not need
+ * the guest's namespace yet (bridges, nftables rules, the /etc files). The namespace itself is made
+ * by the runtime and wired up by a hook before init runs; returns what the spec needs (withNetwork).
+ */
+export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): Promise<PreparedNetwork> {
+  const interfaces = cfg.interfaces ?? [];
+  const mode = networkMode(interfaces);
+  let plan: NetPlan | undefined;
+  let wiring: Wiring | undefined;
+  if (mode === 'own') {
+    const host = new IpSession(); // starts while the lock is taken; asked for the links only once it is held
+    try {
+      plan = await withLock(networkLock(deps), `setting up the network of ${name}`, () => prepare(deps, name, cfg, interfaces, host));
+    } finally {
+      host.kill();
+    }
+    wiring = writeWiring(deps, name, plan);
+    await nftApply(nftSetup(plan));
+    enableForwarding(plan.forwarding.v4, plan.forwarding.v6);
+  } else if (mode === 'host') {
+    await mountSysfs(deps.paths.sysfs(name));
+  }
+  return {
+    netns: mode === 'host' ? 'host' : undefined,
+    mounts: writeEtcFiles(deps, name, cfg, plan, mode === 'host'),
+    sysfs: mode === 'host' ? deps.paths.sysfs(name) : undefined,
+    hooks: wiring ? [wiring.hook] : [],
+    explain: () => wiring?.explain(),
+  };
+}
+
+async function prepare(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[], host: IpSession): Promise<NetPlan> {
+  const [links, others] = await Promise.all([host.links(), otherGuests(deps, name)]);
+  const plan = planFor(deps, name, cfg, interfaces, links, others);
+  // recorded before the first change, so that a teardown after any failure finds everything, and
+  // so that no other guest's teardown removes a bridge this guest is about to join
+  writeFileAtomic(deps.paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
+  await host.apply(bridgeSetup(plan, deps.paths.netTag));
+  host.release();
+  return plan;
+}
+
+interface Wiring {
+  hook: Hook;
+  explain(): VsError | undefined;
+}
+
+/** The hook's batches under the bundle: devices created in or moved into the namespace, then configured inside it. */
+function writeWiring(deps: Deps, name: string, plan: NetPlan): Wiring {
+  const dir = join(deps.paths.bundle(name), 'net');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(deps.paths.netnsDir, { recursive: true, mode: 0o700 });
+  const files = { netns: plan.netns, hostBatch: join(dir, 'host.batch'), guestBatch: join(dir, 'guest.batch'), errors: join(dir, 'errors') };
+  const host = deviceSetup(plan, deps.paths.netTag);
+  const guest = guestSetup(plan);
+  writeFileSync(files.hostBatch, batchText(host));
+  writeFileSync(files.guestBatch, batchText(guest));
+  writeFileSync(plan.netns, ''); // the bind mount needs a file to cover
+  return {
+    hook: wireHook(which('sh') ?? '/bin/sh', files),
+    explain: () => {
+      const text = readIfExists(files.errors)?.trim();
+      return text ? batchError(batchFailures(text, [], { [files.hostBatch]: host, [files.guestBatch]: guest })) : undefined;
+    },
+  };
+}
+
+/** Starts the guest's init; a failure of the network's wiring is told as such. */
+export async function launch(net: PreparedNetwork, start: () => Promise<void>): Promise<void> {
+  try {
+    await start();
+  } catch (e) {
+    throw net.explain() ?? e;
+  }
+}
+
+/** The host's files for the guest's /etc, written under the bundle and bind-mounted read-only. */
+function writeEtcFiles(deps: Deps, name: string, cfg: GuestConfig, plan: NetPlan | undefined, hostNetwork: boolean): OciMount[] {
+  const dir = join(deps.paths.bundle(name), 'etc');
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const files = etcFiles({
+    hostname: cfg.hostname ?? name,
+    addresses: plan?.interfaces.flatMap((i) => i.addresses) ?? [],
+    nameservers: cfg.nameservers, search: cfg.search, hostNetwork,
+    hostResolv: readIfExists('/etc/resolv.conf'), upstreamResolv: readIfExists('/run/systemd/resolve/resolv.conf'),
+  });
+  return files.map((f) => {
+    const source = join(dir, f.path.slice('/etc/'.length));
+    writeFileSync(source, f.text, { mode: 0o644 });
+    return { destination: f.path, type: 'bind', source, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] };
+  });
+}

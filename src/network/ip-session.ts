@@ -1,0 +1,96 @@
+// One `ip -json -batch -` process fed a line at a time: the host's links are read and the changes
+// made by the same process, so that a start spawns ip once per side instead of once per step.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { VsError, errnoOf } from '../util/errors.js';
+import { batchError, batchFailures, linkFacts } from './iproute.js';
+import type { BatchLine } from './script.js';
+import type { LinkFact } from './types.js';
+
+export class IpSession {
+  private readonly child: ChildProcess;
+  private readonly sent: BatchLine[] = [];
+  private out = '';
+  private err = '';
+  private answers: ((line: string) => void)[] = [];
+  private released = false;
+  private readonly exited: Promise<number>;
+
+  /** `prefix` runs ip through other programs, for example ['nsenter', '--net=FILE', '--']. */
+  constructor(prefix: readonly string[] = []) {
+    const argv = [...prefix, 'ip', '-json', '-details', '-batch', '-'];
+    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdin!.on('error', () => undefined); // ip stops reading when a line fails
+    this.child.stdout!.on('data', (b: Buffer) => {
+      this.out += b.toString('utf8');
+      for (let nl = this.out.indexOf('\n'); nl >= 0; nl = this.out.indexOf('\n')) {
+        const line = this.out.slice(0, nl);
+        this.out = this.out.slice(nl + 1);
+        this.answers.shift()?.(line);
+      }
+    });
+    this.child.stderr!.on('data', (b: Buffer) => { this.err += b.toString('utf8'); });
+    this.exited = new Promise((resolve, reject) => {
+      this.child.on('error', (e) => reject(errnoOf(e) === 'ENOENT'
+        ? new VsError('DEPENDENCY_MISSING', `cannot run '${argv[0]}': not found`, 'install iproute2 and util-linux')
+        : e));
+      this.child.on('close', (code) => resolve(code ?? 1));
+    });
+  }
+
+  /** Sends lines without waiting for them; a later query or apply reports a failure among them. */
+  send(lines: readonly BatchLine[]): void {
+    for (const line of lines) {
+      this.sent.push(line);
+      this.child.stdin!.write(`${line.cmd}\n`);
+    }
+  }
+
+  /** Why ip stopped: the failed line and ip's own words. */
+  private async failure(): Promise<VsError> {
+    const code = await this.exited;
+    const problems = batchFailures(this.err, this.sent);
+    return batchError(problems.length > 0 ? problems : [`ip exited (${code}) before answering`]);
+  }
+
+  /** Sends a command that prints JSON; resolves with the parsed answer, or rejects if an earlier line failed. */
+  query<T>(cmd: string, what = 'reading the links'): Promise<T> {
+    const answer = new Promise<string>((resolve) => this.answers.push(resolve));
+    this.send([{ cmd, what }]);
+    return Promise.race([
+      answer.then((line) => JSON.parse(line === '' ? '[]' : line) as T),
+      this.exited.then(async () => { throw await this.failure(); }),
+    ]);
+  }
+
+  links(): Promise<LinkFact[]> {
+    return this.query<unknown[]>('address show').then(linkFacts);
+  }
+
+  /** Runs the lines; resolves once all of them succeeded (a query after them is the barrier). */
+  async apply(lines: readonly BatchLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    this.send(lines);
+    await this.query('link show dev lo', 'checking the lines before');
+  }
+
+  /**
+   * Ends the input without waiting for ip to exit: for after a barrier (apply or query) has
+   * confirmed every line, when all that is left for ip is to see the end of its input.
+   */
+  release(): void {
+    this.released = true;
+    // nothing of ip's may keep this process alive: its input's end reaches it even if we exit first
+    const stdin = this.child.stdin as Socket;
+    stdin.end();
+    stdin.unref();
+    this.child.stdout!.destroy();
+    this.child.stderr!.destroy();
+    this.child.unref();
+  }
+
+  /** Stops ip at once (when giving up part-way). */
+  kill(): void {
+    if (!this.released && this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,173 @@
+// The commands that carry out a network plan, as data: `ip -batch` lines and nftables scripts.
+import { VsError } from '../util/errors.js';
+import { formatCidr, networkOf, parseCidr } from '../util/ip.js';
+import { bridgeAlias, deviceAlias } from './names.js';
+import type { InterfacePlan, LinkFact, NetPlan } from './types.js';
+
+/** One line of an `ip -batch` script and what it is for, so that a failure can be told in words. */
+export interface BatchLine {
+  cmd: string;
+  what: string;
+}
+
+/** An argument for `ip -batch`, which splits on blanks, honours quotes and cuts lines at '#'. */
+export function batchArg(s: string): string {
+  if (/[#\n\r"]/.test(s)) {
+    throw new VsError('INVALID_VALUE', `the path ${JSON.stringify(s)} cannot be passed to ip (it contains '#', '"' or a line break)`,
+      'use a root prefix without those characters');
+  }
+  return /[\s']/.test(s) ? `"${s}"` : s;
+}
+
+const mtu = (i: { mtu?: number }) => (i.mtu === undefined ? '' : ` mtu ${i.mtu}`);
+const addrFlags = (cidr: string) => (parseCidr(cidr)!.family === 6 ? ' nodad' : '');
+
+/** Host side of a start, first part: the bridges, which do not need the guest's namespace yet. */
+export function bridgeSetup(plan: NetPlan, tag: string): BatchLine[] {
+  const out: BatchLine[] = [];
+  for (const b of plan.bridges) {
+    const what = `bridge ${b.name}`;
+    if (b.create) {
+      out.push({ cmd: `link add name ${b.name} type bridge`, what });
+      out.push({ cmd: `link set dev ${b.name} alias ${bridgeAlias(tag)}`, what });
+    }
+    for (const a of b.addAddresses) out.push({ cmd: `address add ${a} dev ${b.name}${addrFlags(a)}`, what });
+    out.push({ cmd: `link set dev ${b.name} up`, what });
+  }
+  return out;
+}
+
+/**
+ * Host side of a start, second part: veth pairs, and devices created in or moved into the guest's
+ * namespace, named by a path to it (its file, or /proc/PID/ns/net of a process in it).
+ */
+export function deviceSetup(plan: NetPlan, tag: string, netns = plan.netns): BatchLine[] {
+  const ns = batchArg(netns);
+  const out: BatchLine[] = [];
+  for (const i of plan.interfaces) {
+    const what = describe(i);
+    switch (i.mode) {
+      case 'bridge':
+        out.push({ cmd: `link add name ${i.hostDevice}${mtu(i)} type veth peer name ${i.name}${mtu(i)} netns ${ns}`, what });
+        out.push({ cmd: `link set dev ${i.hostDevice} master ${i.bridge} alias ${deviceAlias(tag, plan.guest)} up`, what });
+        break;
+      case 'macvlan':
+      case 'ipvlan':
+        out.push({ cmd: `link set dev ${i.parent} up`, what });
+        out.push({
+          cmd: `link add link ${i.parent} name ${i.name}${mtu(i)} netns ${ns} type ${i.mode} mode ${i.mode === 'macvlan' ? 'bridge' : 'l2'}`,
+          what,
+        });
+        break;
+      case 'phys':
+        out.push({ cmd: `link set dev ${i.parent} netns ${ns} name ${i.name}`, what });
+        break;
+    }
+  }
+  return out;
+}
+
+/** Inside the guest's namespace: loopback, addresses, links up, default routes. */
+export function guestSetup(plan: NetPlan): BatchLine[] {
+  const out: BatchLine[] = [{ cmd: 'link set dev lo up', what: 'loopback' }];
+  for (const i of plan.interfaces) {
+    const what = describe(i);
+    if (i.mode === 'phys' && i.mtu !== undefined) out.push({ cmd: `link set dev ${i.name} mtu ${i.mtu}`, what });
+    for (const a of i.addresses) out.push({ cmd: `address add ${a} dev ${i.name}${addrFlags(a)}`, what });
+    out.push({ cmd: `link set dev ${i.name} up`, what });
+    for (const g of i.gateways) out.push({ cmd: `route add default via ${g} dev ${i.name}`, what });
+  }
+  return out;
+}
+
+/** Inside the guest's namespace at teardown: NICs given with phys go back to the host (the process `hostPid` is in). */
+export function guestTeardown(plan: NetPlan, hostPid: number): BatchLine[] {
+  return plan.interfaces.filter((i) => i.mode === 'phys').flatMap((i) => [
+    { cmd: `link set dev ${i.name} down`, what: describe(i) },
+    { cmd: `link set dev ${i.name} netns ${hostPid} name ${i.parent}`, what: describe(i) },
+  ]);
+}
+
+export interface HostTeardown {
+  lines: BatchLine[];
+  /** What the lines remove or give back, in words, for `vserver gc`. */
+  removed: string[];
+}
+
+/**
+ * On the host at teardown, given what is there now: the host ends of this guest's veths (the
+ * peers go with them), NICs that came back get their old settings, and bridges vserver made that
+ * are left without members, unless another guest that is starting is about to join them (`keep`).
+ */
+export function hostTeardown(plan: NetPlan, links: readonly LinkFact[], tag: string, keep: ReadonlySet<string> = new Set()): HostTeardown {
+  const byName = new Map(links.map((l) => [l.name, l]));
+  const lines: BatchLine[] = [];
+  const removed: string[] = [];
+  const gone = new Set<string>();
+  const alias = deviceAlias(tag, plan.guest);
+  // a veth of this guest's name without alias was made by a start that died before the next line set it
+  const ours = (l: LinkFact | undefined) => l !== undefined && (l.alias === alias || (l.alias === undefined && l.kind === 'veth'));
+  for (const i of plan.interfaces) {
+    const what = describe(i);
+    if (i.mode === 'bridge' && i.hostDevice && ours(byName.get(i.hostDevice))) {
+      lines.push({ cmd: `link del dev ${i.hostDevice}`, what });
+      removed.push(`veth ${i.hostDevice}`);
+      gone.add(i.hostDevice);
+    }
+    const back = i.mode === 'phys' && i.parent ? byName.get(i.parent) : undefined;
+    if (back && i.restore) {
+      if (back.mtu !== i.restore.mtu) lines.push({ cmd: `link set dev ${i.parent} mtu ${i.restore.mtu}`, what });
+      for (const a of i.restore.addresses) {
+        if (!back.addresses.includes(a)) lines.push({ cmd: `address add ${a} dev ${i.parent}${addrFlags(a)}`, what });
+      }
+      if (i.restore.up && !back.up) lines.push({ cmd: `link set dev ${i.parent} up`, what });
+    }
+  }
+  const bridges = new Set(plan.interfaces.map((i) => i.bridge).filter((b): b is string => b !== undefined));
+  for (const b of bridges) {
+    const fact = byName.get(b);
+    const members = links.filter((l) => l.master === b && !gone.has(l.name));
+    if (fact?.alias === bridgeAlias(tag) && members.length === 0 && !keep.has(b)) {
+      lines.push({ cmd: `link del dev ${b}`, what: `bridge ${b}` });
+      removed.push(`bridge ${b} (no members left)`);
+    }
+  }
+  return { lines, removed };
+}
+
+export function describe(i: InterfacePlan): string {
+  const on = i.mode === 'bridge' ? ` on ${i.bridge}` : i.parent ? ` (${i.parent})` : '';
+  return `interface ${i.name}: ${i.mode}${on}`;
+}
+
+/** nftables: a guest's own table with its port forwards and outbound NAT; replaced whole, so it can be applied again. */
+export function nftSetup(plan: NetPlan): string {
+  if (!plan.nftTable) return '';
+  const dnat: string[] = [];
+  const masq: string[] = [];
+  for (const i of plan.interfaces) {
+    for (const a of i.addresses) {
+      const c = parseCidr(a)!;
+      const [nfproto, fam] = c.family === 4 ? ['ipv4', 'ip'] : ['ipv6', 'ip6'];
+      const to = (port: number) => (c.family === 4 ? `${a.split('/')[0]}:${port}` : `[${a.split('/')[0]}]:${port}`);
+      for (const p of i.ports) {
+        dnat.push(`meta nfproto ${nfproto} fib daddr type local ${p.proto} dport ${p.hostPort} dnat ${fam} to ${to(p.guestPort)}`);
+      }
+      if (i.nat) masq.push(`${fam} saddr ${a.split('/')[0]} ${fam} daddr != ${formatCidr(networkOf(c))} masquerade`);
+    }
+  }
+  const chain = (name: string, hook: string, prio: string, rules: string[]) =>
+    rules.length === 0 ? '' : `  chain ${name} {\n    type nat hook ${hook} priority ${prio}; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
+  return `${nftRemove(plan.nftTable)}table inet ${plan.nftTable} {\n` +
+    chain('prerouting', 'prerouting', 'dstnat', dnat) +
+    // the host's own connections to a forwarded port pass the output hook, not prerouting
+    chain('output', 'output', '-100', dnat) +
+    chain('postrouting', 'postrouting', 'srcnat', masq) +
+    '}\n';
+}
+
+/** Removes a table whether or not it exists (nft 1.0.6 has no "destroy"). */
+export function nftRemove(table: string): string {
+  return `add table inet ${table}\ndelete table inet ${table}\n`;
+}
+
