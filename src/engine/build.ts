@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, renameSync, rmdirSync } from 'node:fs
 import { join } from 'node:path';
 import { validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
+import { cloneInterfaces } from '../network/clone.js';
 import { CONTEXT_MAX, CONTEXT_MIN, GuestConfigSchema, type GuestConfig, type InitStyle } from '../guest/schema.js';
 import { BUILTIN_TEMPLATES } from '../guest/template-store.js';
 import { contextRange, type IdRange } from '../security/idmap.js';
@@ -116,7 +117,9 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
   const dir = deps.paths.guestDir(name);
   try {
     const hostname = opts.hostname ?? name;
-    const base = plan.from ? { ...plan.from.cfg } : {};
+    // a clone gets new addresses: it must not clash with the guest it was copied from
+    const cloned = cloneInterfaces(plan.from?.cfg.interfaces);
+    const base = plan.from ? { ...plan.from.cfg, interfaces: cloned.interfaces } : {};
     const config = validate(deps.paths.guestConfig(name), GuestConfigSchema, {
       ...base, context, hostname, init: plan.init, cmd: opts.cmd ?? plan.from?.cfg.cmd, backend: plan.backend, template: plan.template,
       privileged: opts.privileged === true ? true : plan.from?.cfg.privileged || undefined,
@@ -143,7 +146,9 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
       await removeLeftover(dir);
       throw e;
     }
-    return guestInfo(name, config, undefined, ids);
+    const info = guestInfo(name, config, undefined, ids);
+    if (cloned.notes.length > 0) info.warnings = [...(info.warnings ?? []), ...cloned.notes];
+    return info;
   } catch (e) {
     await removeLeftover(tmp);
     if (e instanceof VsError) throw e;

@@ -1,5 +1,5 @@
 // A guest's network, set up before its init runs: checked against the host and the other guests, then made.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEVICE_MODES, type InterfaceConfig } from '../guest/net-schema.js';
 import type { GuestConfig } from '../guest/schema.js';
@@ -15,7 +15,6 @@ import { bridgeSetup, deviceSetup, guestSetup, nftSetup } from '../network/scrip
 import type { LinkFact, NetPlan } from '../network/types.js';
 import type { OciMount } from '../runtime/oci-types.js';
 import type { NetworkInput } from '../runtime/spec.js';
-import type { ExecIO, Runtime } from '../runtime/types.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { readIfExists } from '../util/fs.js';
@@ -23,7 +22,7 @@ import { withLock } from '../util/lock.js';
 import { which } from '../util/which.js';
 import type { Deps } from './deps.js';
 import { networkLock, readNetState, stateNames } from './network-state.js';
-import { isActive } from './state.js';
+import { guestIds, isActive } from './state.js';
 
 /** Every other guest with what it holds: its config, and what its last start set up if that is still there. */
 async function otherGuests(deps: Deps, name: string): Promise<OtherGuest[]> {
@@ -151,6 +150,7 @@ export async function launch(net: PreparedNetwork, start: () => Promise<void>): 
 /** The host's files for the guest's /etc, written under the bundle and bind-mounted read-only. */
 function writeEtcFiles(deps: Deps, name: string, cfg: GuestConfig, plan: NetPlan | undefined, hostNetwork: boolean): OciMount[] {
   const dir = join(deps.paths.bundle(name), 'etc');
+  const owner = guestIds(deps, cfg).base;
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const files = etcFiles({
     hostname: cfg.hostname ?? name,
@@ -161,6 +161,8 @@ function writeEtcFiles(deps: Deps, name: string, cfg: GuestConfig, plan: NetPlan
   return files.map((f) => {
     const source = join(dir, f.path.slice('/etc/'.length));
     writeFileSync(source, f.text, { mode: 0o644 });
+    // the guest sees them as its root's own files, like the rest of its /etc
+    chownSync(source, owner, owner);
     return { destination: f.path, type: 'bind', source, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] };
   });
 }

@@ -1,6 +1,6 @@
 // Host tools against a hostile guest tree: links planted by guest root must not redirect a host
 // read or write, and an unprivileged guest still runs its services with its own ids.
-import { lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
@@ -117,5 +117,45 @@ describe.skipIf(!IS_ROOT)('unprivileged guests and host tools', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Operation not permitted/);
     await t.ok(['delete', '--force', 'sc']);
+  });
+});
+
+describe.skipIf(!IS_ROOT)("the host's /etc files against planted links", () => {
+  const t = new TestRoot('etcl');
+  afterAll(() => t.cleanup());
+
+  it("gives the guest hostname, hosts and resolv.conf as its own files, and never writes through the guest's links", async () => {
+    const guarded = ['/etc/shadow', '/etc/passwd', '/etc/hosts', '/etc/hostname'];
+    const before = guarded.map((f) => readFileSync(f, 'utf8'));
+    await t.ok(['build', 'etc1', '--hostname', 'etc1.example.org']);
+    await t.ok(['start', 'etc1']);
+    for (const f of ['hostname', 'hosts', 'resolv.conf']) {
+      expect((await t.ok(['exec', 'etc1', '--', 'stat', '-c', '%u:%g', `/etc/${f}`])).trim()).toBe('0:0');
+    }
+    // guest root replaces each file with a link out, and /etc itself with a link to /
+    await t.ok(['exec', 'etc1', '--', 'sh', '-c', [
+      'rm -f /etc/hostname /etc/hosts /etc/resolv.conf 2>/dev/null',
+      'ln -sf /etc/shadow /etc/hostname; ln -sf ../../../../../../../../etc/passwd /etc/hosts; ln -sf /proc/self/root/etc/hosts /etc/resolv.conf',
+    ].join('; ')]).catch(() => undefined);
+    const rootfs = t.paths.rootfs('etc1');
+    // the links are in the tree (the bind mounts hid the files only inside the running guest)
+    await t.ok(['stop', 'etc1', '--timeout', '0']);
+    for (const [f, to] of [['hostname', '/etc/shadow'], ['hosts', '../../../../../../../../etc/passwd']] as const) {
+      try { rmSync(join(rootfs, 'etc', f)); } catch { /* not there */ }
+      symlinkSync(to, join(rootfs, 'etc', f));
+    }
+    await t.ok(['start', 'etc1']);
+    expect((await t.ok(['exec', 'etc1', '--', 'hostname'])).trim()).toBe('etc1.example.org');
+    expect(await t.ok(['exec', 'etc1', '--', 'cat', '/etc/hostname'])).toBe('etc1.example.org\n');
+    await t.ok(['restart', 'etc1']);
+    expect(guarded.map((f) => readFileSync(f, 'utf8'))).toEqual(before);
+    // a directory swapped for a link: /etc -> /
+    await t.ok(['stop', 'etc1', '--timeout', '0']);
+    renameSync(join(rootfs, 'etc'), join(rootfs, 'etc.real'));
+    symlinkSync('/', join(rootfs, 'etc'));
+    await t.cli(['start', 'etc1']);
+    expect(guarded.map((f) => readFileSync(f, 'utf8'))).toEqual(before);
+    await t.ok(['delete', '--force', 'etc1']);
+    expect(guarded.map((f) => readFileSync(f, 'utf8'))).toEqual(before);
   });
 });

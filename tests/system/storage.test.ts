@@ -304,6 +304,14 @@ describe.skipIf(!IS_ROOT)('clones, export and import', () => {
     const b = treeDigest(t.paths.rootfs('cl'), info.context * RANGE);
     for (const [k, v] of a) if (!k.startsWith('etc/host')) expect(b.get(k), k).toEqual(v);
     expect(readFileSync(join(t.paths.rootfs('cl'), 'etc/hostname'), 'utf8')).toBe('cl\n');
+    // a clone gets new addresses and leaves the source's host ports alone (this guest is never started)
+    await t.ok(['build', 'netsrc']);
+    await t.ok(['config', 'netsrc', 'interfaces', '[{ mode = "bridge", address = "10.47.0.9", ports = ["8080:80"] }]']);
+    const netcl = await t.cli(['build', 'netcl', '--clone', 'netsrc']);
+    expect(netcl.code).toBe(0);
+    expect(netcl.stderr).toMatch(/port forwards 8080:80 are left out/);
+    expect(JSON.parse(await t.ok(['config', 'netcl', 'interfaces', '--json']))).toEqual([{ mode: 'bridge', address: 'auto' }]);
+    for (const g of ['netsrc', 'netcl']) await t.ok(['delete', g]);
     await t.ok(['start', 'src']);
     const r = await t.cli(['build', 'cl2', '--clone', 'src']);
     expect(r.code).toBe(6);

@@ -326,3 +326,26 @@ describe('the wiring hook', () => {
     }
   });
 });
+
+describe('cloneInterfaces', () => {
+  it('gives a clone fresh bridge addresses and keeps nothing that belongs to the source', async () => {
+    const { cloneInterfaces } = await import('../../src/network/clone.js');
+    const r = cloneInterfaces([
+      { mode: 'bridge', name: 'eth0', address: '10.47.0.9/16', address6: 'fd47::9', ports: ['8080:80'], nat: true },
+      { mode: 'macvlan', name: 'eth1', parent: 'lan0', address: '192.168.5.9/24', gateway: '192.168.5.1' },
+      { mode: 'phys', name: 'eth2', parent: 'nic7' },
+      { mode: 'bridge', name: 'eth3' },
+    ]);
+    expect(r.interfaces).toEqual([
+      { mode: 'bridge', name: 'eth0', address: 'auto', address6: 'auto', nat: true },
+      { mode: 'macvlan', name: 'eth1', parent: 'lan0' },
+      { mode: 'bridge', name: 'eth3' },
+    ]);
+    expect(r.notes).toEqual([
+      'eth0 (bridge): the port forwards 8080:80 are left out; a host port belongs to one guest',
+      "eth1 (macvlan) has no address yet: give it one with 'vserver config NAME interfaces ...'",
+      'eth2 (phys) is left out: host NIC nic7 stays with the source guest',
+    ]);
+    expect(cloneInterfaces(undefined)).toEqual({ interfaces: undefined, notes: [] });
+  });
+});
