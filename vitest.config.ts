@@ -16,6 +16,7 @@ export default defineConfig({
           include: ['tests/system/**/*.test.ts', 'tests/security/**/*.test.ts'],
           // real guests on a small machine: a few files at a time, each file's tests in order
           maxWorkers: 2,
+          setupFiles: ['tests/helpers/setup-system.ts'],
           sequence: { groupOrder: 1 },
           testTimeout: 120_000,
           hookTimeout: 120_000,

@@ -6,6 +6,7 @@ import {
   readSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { VsError, errnoOf } from '../util/errors.js';
+import { lstatIfExists } from '../util/fs.js';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } = constants;
 
@@ -88,13 +89,8 @@ export function readFileIn(root: string, rel: string, max = 1 << 20): string | u
 }
 
 function removeEntry(dirFd: number, name: string): void {
-  let st: Stats;
-  try {
-    st = lstatSync(fdPath(dirFd, name));
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return;
-    throw e;
-  }
+  const st = lstatIfExists(fdPath(dirFd, name));
+  if (!st) return;
   if (st.isDirectory()) rmdirSync(fdPath(dirFd, name));
   else unlinkSync(fdPath(dirFd, name));
 }
@@ -165,13 +161,8 @@ function walkDir(fd: number, rel: string, dev: number, visit: (e: WalkEntry) => 
   }
   for (const name of names) {
     const childRel = rel === '' ? name : `${rel}/${name}`;
-    let st: Stats;
-    try {
-      st = lstatSync(fdPath(fd, name));
-    } catch (e) {
-      if (errnoOf(e) === 'ENOENT') continue;
-      throw e;
-    }
+    const st = lstatIfExists(fdPath(fd, name));
+    if (!st) continue; // removed while we walked
     visit({ rel: childRel, st, dirFd: fd, name });
     if (!st.isDirectory() || (oneFs && st.dev !== dev)) continue;
     let child: number;

@@ -1,5 +1,5 @@
 // Small file helpers shared by the parts.
-import { readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { errnoOf } from './errors.js';
 
 /** The file's text, or undefined if it does not exist; other errors are thrown. */
@@ -18,6 +18,16 @@ export function readdirIfExists(path: string): string[] {
     return readdirSync(path);
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** lstat, or undefined if the path does not exist; other errors are thrown. */
+export function lstatIfExists(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return undefined;
     throw e;
   }
 }

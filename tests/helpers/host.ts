@@ -1,7 +1,7 @@
 // System-test helpers: a private installation under its own root prefix, the real CLI, and a
 // cleanup that removes every guest, runtime state and cgroup the test made, also after a failure.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, rmdirSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupReader } from '../../src/resources/cgroup.js';
 import { stopLxcfs } from '../../src/resources/lxcfs.js';
@@ -23,6 +23,15 @@ export interface CliResult {
   stderr: string;
 }
 
+const made: string[] = [];
+
+/** Removes the roots of this file that stayed empty: their tests were filtered out, so no cleanup ran. */
+export function sweepUnusedRoots(): void {
+  for (const r of made.splice(0)) {
+    try { rmdirSync(r); } catch { /* used and cleaned by its tests, or not empty */ }
+  }
+}
+
 export class TestRoot {
   readonly root: string;
   readonly paths: Paths;
@@ -32,6 +41,7 @@ export class TestRoot {
   constructor(tag: string, opts: { netns?: string } = {}) {
     this.root = mkdtempSync(join('/tmp', `vst-${tag}-`));
     chmodSync(this.root, 0o755); // guest root, an unprivileged host id, must reach its tree
+    made.push(this.root);
     this.paths = new Paths(this.root);
     this.netns = opts.netns;
   }

@@ -39,20 +39,26 @@ static int escaped(const char *detail) {
 }
 
 /* mount a fresh filesystem */
-static int do_mount(void) {
+static int do_mount(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   mkdir("/tmp/m", 0700);
   if (mount("none", "/tmp/m", "tmpfs", 0, NULL) == 0) return escaped("mounted tmpfs");
   return blocked("mount tmpfs");
 }
 
 /* make a read-only path writable again */
-static int do_remount(void) {
+static int do_remount(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   if (mount(NULL, "/proc/sys", NULL, MS_REMOUNT | MS_BIND, NULL) == 0) return escaped("remounted /proc/sys rw");
   if (mount(NULL, "/sys", NULL, MS_REMOUNT, NULL) == 0) return escaped("remounted /sys rw");
   return blocked("remount /proc/sys and /sys read-write");
 }
 
-static int do_module(void) {
+static int do_module(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   static const char junk[] = "\177ELF not a module";
   if (syscall(SYS_init_module, junk, sizeof junk, "") == 0) return escaped("init_module");
   int e = errno;
@@ -73,17 +79,23 @@ static int write_file(const char *path, const char *data) {
   return n < 0 ? -1 : 0;
 }
 
-static int do_procsys(void) {
+static int do_procsys(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   if (write_file("/proc/sys/kernel/core_pattern", "|/tmp/pwn") == 0) return escaped("wrote /proc/sys/kernel/core_pattern");
   return blocked("write /proc/sys/kernel/core_pattern");
 }
 
-static int do_sysrq(void) {
+static int do_sysrq(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   if (write_file("/proc/sysrq-trigger", "h") == 0) return escaped("wrote /proc/sysrq-trigger");
   return blocked("write /proc/sysrq-trigger");
 }
 
-static int do_syskernel(void) {
+static int do_syskernel(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   if (write_file("/sys/kernel/uevent_helper", "/tmp/pwn") == 0) return escaped("wrote /sys/kernel/uevent_helper");
   if (write_file("/sys/kernel/mm/transparent_hugepage/enabled", "never") == 0) return escaped("wrote /sys/kernel/mm");
   return blocked("write /sys/kernel");
@@ -108,8 +120,12 @@ static int do_blockdev(int argc, char **argv) {
   return read_device("/dev/host-disk", S_IFBLK, atoi(argv[2]), atoi(argv[3]));
 }
 
-static int do_devmem(void) { return read_device("/dev/mem", S_IFCHR, 1, 1); }
-static int do_kmsg(void) { return read_device("/dev/kmsg", S_IFCHR, 1, 11); }
+static int do_devmem(int argc, char **argv) {
+  (void)argc;
+  (void)argv; return read_device("/dev/mem", S_IFCHR, 1, 1); }
+static int do_kmsg(int argc, char **argv) {
+  (void)argc;
+  (void)argv; return read_device("/dev/kmsg", S_IFCHR, 1, 11); }
 
 /* signal and trace a host process by its host pid */
 static int do_signal(int argc, char **argv) {
@@ -164,7 +180,9 @@ static int do_chroot(int argc, char **argv) {
 }
 
 /* "shocker": open a file by handle, here inode 2 (the root directory of ext2/3/4) */
-static int do_shocker(void) {
+static int do_shocker(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   struct { struct file_handle h; unsigned char b[8]; } fh;
   fh.h.handle_bytes = 8;
   fh.h.handle_type = 1; /* FILEID_INO32_GEN */
@@ -178,7 +196,9 @@ static int do_shocker(void) {
 }
 
 /* CVE-2022-0492: a writable release_agent, directly or in a cgroup mounted in new namespaces */
-static int do_release_agent(void) {
+static int do_release_agent(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   const char *agents[] = {"/sys/fs/cgroup/memory/release_agent", "/sys/fs/cgroup/rdma/release_agent",
                           "/sys/fs/cgroup/release_agent", NULL};
   for (int i = 0; agents[i]; i++)
@@ -224,37 +244,49 @@ static int do_exe(int argc, char **argv) {
   return blocked(tried ? "open of /proc/PID/exe for writing" : "no other process seen");
 }
 
-static int do_hostname(void) {
+static int do_hostname(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   if (sethostname("escaped", 7) == 0) return escaped("sethostname");
   return blocked("sethostname");
 }
 
-static int do_clock(void) {
+static int do_clock(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   if (clock_settime(CLOCK_REALTIME, &ts) == 0) return escaped("clock_settime");
   return blocked("clock_settime");
 }
 
-static int do_reboot(void) {
+static int do_reboot(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   /* CAD_OFF changes nothing even where it is allowed, but asks for the same permission as a reboot */
   if (syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, LINUX_REBOOT_CMD_CAD_OFF, NULL) == 0)
     return escaped("reboot(2) allowed");
   return blocked("reboot(2)");
 }
 
-static int do_rawsock(void) {
+static int do_rawsock(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
   if (s >= 0) return escaped("AF_PACKET raw socket");
   return blocked("raw packet socket");
 }
 
-static int do_keyctl(void) {
+static int do_keyctl(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 1) >= 0) return escaped("keyctl");
   return blocked("keyctl");
 }
 
-static int do_bpf(void) {
+static int do_bpf(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
   union bpf_attr attr;
   memset(&attr, 0, sizeof attr);
   attr.map_type = BPF_MAP_TYPE_ARRAY;
@@ -299,37 +331,23 @@ static int do_forkexec(int argc, char **argv) {
   return 0;
 }
 
+static const struct { const char *name; int (*run)(int, char **); } MODES[] = {
+  {"mount", do_mount}, {"remount", do_remount}, {"module", do_module}, {"procsys", do_procsys},
+  {"sysrq", do_sysrq}, {"syskernel", do_syskernel}, {"blockdev", do_blockdev}, {"devmem", do_devmem},
+  {"kmsg", do_kmsg}, {"signal", do_signal}, {"ptrace", do_ptrace}, {"setns", do_setns},
+  {"chroot", do_chroot}, {"shocker", do_shocker}, {"release-agent", do_release_agent}, {"exe", do_exe},
+  {"hostname", do_hostname}, {"clock", do_clock}, {"reboot", do_reboot}, {"rawsock", do_rawsock},
+  {"keyctl", do_keyctl}, {"bpf", do_bpf}, {"getpid", do_getpid}, {"forkexec", do_forkexec},
+};
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: escape MODE [ARG...]\n");
     return 2;
   }
-  const char *m = argv[1];
   setvbuf(stdout, NULL, _IONBF, 0);
-  if (!strcmp(m, "mount")) return do_mount();
-  if (!strcmp(m, "remount")) return do_remount();
-  if (!strcmp(m, "module")) return do_module();
-  if (!strcmp(m, "procsys")) return do_procsys();
-  if (!strcmp(m, "sysrq")) return do_sysrq();
-  if (!strcmp(m, "syskernel")) return do_syskernel();
-  if (!strcmp(m, "blockdev")) return do_blockdev(argc, argv);
-  if (!strcmp(m, "devmem")) return do_devmem();
-  if (!strcmp(m, "kmsg")) return do_kmsg();
-  if (!strcmp(m, "signal")) return do_signal(argc, argv);
-  if (!strcmp(m, "ptrace")) return do_ptrace(argc, argv);
-  if (!strcmp(m, "setns")) return do_setns(argc, argv);
-  if (!strcmp(m, "chroot")) return do_chroot(argc, argv);
-  if (!strcmp(m, "shocker")) return do_shocker();
-  if (!strcmp(m, "release-agent")) return do_release_agent();
-  if (!strcmp(m, "exe")) return do_exe(argc, argv);
-  if (!strcmp(m, "hostname")) return do_hostname();
-  if (!strcmp(m, "clock")) return do_clock();
-  if (!strcmp(m, "reboot")) return do_reboot();
-  if (!strcmp(m, "rawsock")) return do_rawsock();
-  if (!strcmp(m, "keyctl")) return do_keyctl();
-  if (!strcmp(m, "bpf")) return do_bpf();
-  if (!strcmp(m, "getpid")) return do_getpid(argc, argv);
-  if (!strcmp(m, "forkexec")) return do_forkexec(argc, argv);
-  fprintf(stderr, "unknown mode %s\n", m);
+  for (size_t i = 0; i < sizeof MODES / sizeof MODES[0]; i++)
+    if (!strcmp(argv[1], MODES[i].name)) return MODES[i].run(argc, argv);
+  fprintf(stderr, "unknown mode %s\n", argv[1]);
   return 2;
 }
