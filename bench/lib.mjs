@@ -63,6 +63,7 @@ export function report(title, rows, { higher = false, format = fmt } = {}) {
 
 export function tempRoot(tag) {
   const root = mkdtempSync(join('/tmp', `vsbench-${tag}-`));
+  chmodSync(root, 0o755); // unprivileged guest root must pass through it
   return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 

@@ -1,6 +1,6 @@
 // Starting a guest: config -> OCI bundle -> runtime; every host change is undone on failure.
-import { closeSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, lstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { initPlan } from '../guest/init.js';
 import { checkName } from '../guest/name.js';
 import { checkLimits, ioDevices, limitsError, loweredRlimits, toResources, wantedRlimits } from '../resources/limits.js';
@@ -39,6 +39,22 @@ function checkRootfs(path: string, name: string): void {
   }
 }
 
+/**
+ * An unprivileged guest's root is a host id that must be able to pass through every directory
+ * above its tree; the runtime would only say "permission denied", so this says which one blocks.
+ */
+function checkReachable(rootfs: string, uid: number, name: string): void {
+  for (let dir = dirname(rootfs); ; dir = dirname(dir)) {
+    const st = statSync(dir);
+    const searchable = st.uid === uid ? (st.mode & 0o100) !== 0 : st.gid === uid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
+    if (!searchable) {
+      throw new VsError('NOT_PERMITTED', `guest '${name}' cannot reach its tree: its root (host uid ${uid}) may not pass through ${dir} ` +
+        `(mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`, `let others pass through that directory (chmod o+x ${dir}), or move the installation`);
+    }
+    if (dir === '/') return;
+  }
+}
+
 export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> {
   const cfg = deps.store.read(name);
   const rt = await deps.runtime();
@@ -52,6 +68,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
 
   const rootfs = deps.paths.rootfs(name);
   checkRootfs(rootfs, name);
+  if (!cfg.privileged) checkReachable(rootfs, guestIds(deps, cfg).base, name);
   await ensureMounted(deps, name, cfg);
   const init = initPlan(cfg);
   const facts = deps.hostFacts(ioDevices(cfg.limits));

@@ -1,6 +1,6 @@
 // A busybox guest built, started, inspected from both sides, stopped and deleted through the CLI.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostProcesses, IS_ROOT, TestRoot } from '../helpers/host.js';
@@ -204,6 +204,18 @@ describe.skipIf(!IS_ROOT)('bad input', () => {
       expect(await t.leaks()).toEqual([]);
     } finally {
       execFileSync('mv', [`${t.paths.rootfs('g1')}.away`, t.paths.rootfs('g1')]);
+    }
+  });
+
+  it('says which directory keeps an unprivileged guest from its tree', async () => {
+    chmodSync(t.root, 0o700);
+    try {
+      const r = await t.cli(['start', 'g1']);
+      expect(r.code).toBe(25);
+      expect(r.stderr).toContain(`may not pass through ${t.root} (mode 0700)`);
+      expect(await t.leaks()).toEqual([]);
+    } finally {
+      chmodSync(t.root, 0o755);
     }
   });
 
