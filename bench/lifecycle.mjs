@@ -4,7 +4,7 @@
 //   vserver start + stop     vs  runc run -d, kill, wait, delete (same config.json)
 // and lxc-start/lxc-attach where LXC is installed. Run as root after `npm run build`.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, compare, report, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
 
@@ -33,10 +33,13 @@ try {
   vsSync('build', 'bench1');
   vsSync('start', 'bench1');
   // the raw runtime gets the very config.json vserver made, in a bundle of its own
+  // (with the /etc files it binds, which go away with the guest's own bundle at its stop)
   const rawBundle = join(root, 'raw-bundle');
-  mkdirSync(rawBundle);
-  const spec = JSON.parse(readFileSync(join(root, 'run/vserver/bundles/bench1/config.json'), 'utf8'));
+  const ownBundle = join(root, 'run/vserver/bundles/bench1');
+  cpSync(ownBundle, rawBundle, { recursive: true });
+  const spec = JSON.parse(readFileSync(join(rawBundle, 'config.json'), 'utf8'));
   spec.linux.cgroupsPath = `/vsbench-raw-${process.pid}`;
+  for (const m of spec.mounts) if (m.source?.startsWith(`${ownBundle}/`)) m.source = rawBundle + m.source.slice(ownBundle.length);
   writeFileSync(join(rawBundle, 'config.json'), JSON.stringify(spec));
   const rawState = join(root, 'raw-state');
   const log = openSync(join(root, 'raw.log'), 'a');
@@ -80,6 +83,9 @@ try {
   for (const tool of ['lxc-start', 'lxc-attach', 'systemd-nspawn']) {
     console.log(`${tool}: ${which(tool) ? 'installed, but no container of ours is set up for it; not compared' : 'not installed, not compared'}`);
   }
+} catch (e) {
+  try { console.error(readFileSync(join(root, 'raw.log'), 'utf8').split('\n').slice(-5).join('\n')); } catch { /* no log */ }
+  throw e;
 } finally {
   spawnSync(process.execPath, [CLI, 'delete', '--force', 'bench1'], { env });
   spawnSync(runc, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']);
