@@ -2,7 +2,7 @@
 // the default seccomp filter and on the host, as a ratio of speeds (host time / guest time).
 //   10^7 getpid calls (a syscall-heavy loop) and 1000 fork+exec of `true`.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, lchownSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, cpSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, stats, tempRoot } from './lib.mjs';
 
@@ -11,8 +11,9 @@ if (process.getuid() !== 0) {
   console.error('bench/security: needs root');
   process.exit(2);
 }
+const runc = spawnSync('sh', ['-c', 'command -v runc']).stdout.toString().trim();
 const { root, remove } = tempRoot('sec');
-chmodSync(root, 0o755);
+const rawState = join(root, 'raw-state');
 const env = { ...process.env, VSERVER_ROOT: root };
 const vs = (...args) => execFileSync(process.execPath, [CLI, ...args], { env }).toString();
 
@@ -26,28 +27,43 @@ try {
   copyFileSync(helper, join(dest, 'escape'));
   lchownSync(join(dest, 'escape'), base, base);
   vs('start', 'sec1');
+  // the same guest run by the raw runtime without any seccomp filter, to tell what the filter costs
+  const ownBundle = join(root, 'run/vserver/bundles/sec1');
+  const rawBundle = join(root, 'raw-noseccomp');
+  cpSync(ownBundle, rawBundle, { recursive: true });
+  const spec = JSON.parse(readFileSync(join(rawBundle, 'config.json'), 'utf8'));
+  delete spec.linux.seccomp;
+  spec.linux.cgroupsPath = `/vsbench-noseccomp-${process.pid}`;
+  spec.process.args = ['/bin/sleep', '100000'];
+  for (const m of spec.mounts) if (m.source?.startsWith(`${ownBundle}/`)) m.source = rawBundle + m.source.slice(ownBundle.length);
+  writeFileSync(join(rawBundle, 'config.json'), JSON.stringify(spec));
+  execFileSync(runc, ['--root', rawState, 'run', '-d', '--bundle', rawBundle, 'noseccomp'], { stdio: 'ignore' });
 
   const work = [
     { what: '10^7 getpid', args: ['getpid', '10000000'] },
     { what: '1000 fork+exec true', args: ['forkexec', '1000', '/bin/busybox'] },
   ];
   console.log(`\nsecurity layers: unprivileged guest (user namespace, seccomp, secure capabilities) vs host, medians of ${RUNS}`);
-  console.log(['work'.padEnd(22), 'host'.padEnd(10), 'guest'.padEnd(10), 'speed ratio', 'budget >= 0.95'].join('  '));
+  console.log('(beside it: the same guest under the raw runtime with no seccomp filter at all)');
+  console.log(['work'.padEnd(22), 'host'.padEnd(10), 'guest'.padEnd(10), 'speed ratio', 'budget >= 0.95', 'no-seccomp ratio'].join('  '));
   for (const w of work) {
     const host = [];
     const guest = [];
+    const bare = [];
     for (let i = 0; i < RUNS; i++) {
       // the program measures its own loop, so that starting it does not count
       host.push(Number(execFileSync(helper, w.args).toString()));
       guest.push(Number(vs('exec', 'sec1', '--', '/usr/local/bin/escape', ...w.args)));
+      bare.push(Number(execFileSync(runc, ['--root', rawState, 'exec', 'noseccomp', '/usr/local/bin/escape', ...w.args]).toString()));
     }
     const h = stats(host).median;
     const g = stats(guest).median;
     const ratio = h / g;
     console.log([w.what.padEnd(22), `${h.toFixed(0)} ms`.padEnd(10), `${g.toFixed(0)} ms`.padEnd(10), ratio.toFixed(3).padEnd(11),
-      ratio >= 0.95 ? 'yes' : 'NO'].join('  '));
+      (ratio >= 0.95 ? 'yes' : 'NO').padEnd(14), (h / stats(bare).median).toFixed(3)].join('  '));
   }
 } finally {
+  spawnSync(runc, ['--root', rawState, 'delete', '--force', 'noseccomp']);
   spawnSync(process.execPath, [CLI, 'delete', '--force', 'sec1'], { env });
   remove();
 }
