@@ -5,9 +5,9 @@
 // Run as root after `npm run build`. BENCH_RUNS (start runs), BENCH_SETTLE_MS (pause after each stop),
 // BENCH_NET_SECONDS and BENCH_NET_RUNS (iperf3).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CLI, compare, report, stats, timeCommand } from './lib.mjs';
+import { CLI, compare, report, stats, tempRoot, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const SECONDS = Number(process.env.BENCH_NET_SECONDS ?? 3);
@@ -21,7 +21,7 @@ if (process.getuid() !== 0 || !which('runc') || !which('iperf3')) {
 
 const HOST = `vsbench-net-${process.pid}`;
 const LAN = `vsbench-lan-${process.pid}`;
-const root = mkdtempSync('/tmp/vsbench-net-');
+const { root, remove } = tempRoot('net');
 const env = { ...process.env, VSERVER_ROOT: root };
 const inHost = (file, args) => ['nsenter', [`--net=/run/netns/${HOST}`, '--', file, ...args]];
 const vsArgs = (...args) => inHost(process.execPath, [CLI, ...args]);
@@ -168,5 +168,5 @@ try {
   for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
   spawnSync('ip', ['netns', 'del', HOST]);
   spawnSync('ip', ['netns', 'del', LAN]);
-  rmSync(root, { recursive: true, force: true });
+  remove();
 }
