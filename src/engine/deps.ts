@@ -43,7 +43,7 @@ export function makeDeps(root: string, overrides: DepsOverrides = {}): Deps {
     store: new GuestStore(paths),
     templates: new TemplateStore(paths),
     host: () => (host ??= readHostConfig(paths)),
-    runtime: () => (runtime ??= selectRuntime(paths, deps.host(), { probeBinary: findStaticBusybox() })),
+    runtime: () => (runtime ??= selectRuntime(paths, deps.host(), { probeBinary: () => findStaticBusybox() })),
     cgroups: () => (cgroups ??= cgroupReader()),
     hostFacts: (devices) => overrides.hostFacts?.(devices) ?? readHostFacts(deps.cgroups().layout, devices),
     lxcfs: () => (lxcfs ??= new LxcfsDaemon(deps.host().lxcfs, {

@@ -25,7 +25,7 @@ function nameOf(path: string): RuntimeName {
 
 export interface SelectOptions {
   /** A static binary able to run in an empty root, used to try each runtime for real. */
-  probeBinary?: string;
+  probeBinary?: () => string | undefined;
 }
 
 export async function selectRuntime(paths: Paths, host: HostConfig, opts: SelectOptions = {}): Promise<Runtime> {
@@ -49,10 +49,11 @@ export async function selectRuntime(paths: Paths, host: HostConfig, opts: Select
     throw new VsError('RUNTIME_MISSING', 'no OCI runtime found: neither crun nor runc is installed',
       'install one: apt-get install runc (or crun on a pure cgroup v2 host)');
   }
-  if (!opts.probeBinary) return make(installed[0]!.name, installed[0]!.path);
+  const probe = opts.probeBinary?.();
+  if (!probe) return make(installed[0]!.name, installed[0]!.path);
   const refusals: string[] = [];
   for (const c of installed) {
-    const why = await tryRuntime(paths, c.path, opts.probeBinary);
+    const why = await tryRuntime(paths, c.path, probe);
     if (why === undefined) {
       writeFileAtomic(paths.runtimeCache, JSON.stringify(c));
       return make(c.name, c.path);
