@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ let engine: Engine;
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'vse-'));
+  chmodSync(root, 0o755); // an unprivileged guest's root must pass through it
   rt = new FakeRuntime();
   cg = new FakeCgroups();
   engine = new Engine(root, { runtime: rt, cgroups: cg, hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
