@@ -124,5 +124,5 @@ function updateBundle(deps: Deps, name: string, rlimits: OciRlimit[]): void {
   if (text === undefined) return;
   const spec = JSON.parse(text) as OciSpec;
   spec.process.rlimits = rlimits;
-  writeFileAtomic(file, ociJson(spec));
+  writeFileAtomic(file, ociJson(spec), 0o600, { durable: false });
 }

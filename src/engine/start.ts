@@ -102,7 +102,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     revert.add('runtime state', () => teardown(deps, name).then(() => undefined));
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
     const net = await setupNetwork(deps, name, cfg);
-    writeFileAtomic(join(bundle, 'config.json'), ociJson(withNetwork(spec, net)));
+    writeFileAtomic(join(bundle, 'config.json'), ociJson(withNetwork(spec, net)), 0o600, { durable: false });
     mkdirSync(deps.paths.logDir, { recursive: true });
     const log = openSync(deps.paths.log(name), 'a+', 0o640);
     try {

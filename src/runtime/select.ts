@@ -55,7 +55,7 @@ export async function selectRuntime(paths: Paths, host: HostConfig, opts: Select
   for (const c of installed) {
     const why = await tryRuntime(paths, c.path, probe);
     if (why === undefined) {
-      writeFileAtomic(paths.runtimeCache, JSON.stringify(c));
+      writeFileAtomic(paths.runtimeCache, JSON.stringify(c), 0o644, { durable: false });
       return make(c.name, c.path);
     }
     refusals.push(`${c.name}: ${why}`);
