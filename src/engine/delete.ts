@@ -10,7 +10,7 @@ import { isActive } from './state.js';
 import { stopLocked } from './stop.js';
 import { teardown } from './teardown.js';
 import { unmountGuest } from './mount.js';
-import { mountsUnder } from '../storage/mounts.js';
+import { mountsUnder } from '../util/mounts.js';
 
 export function deleteGuest(deps: Deps, name: string, opts: { force?: boolean } = {}): Promise<void> {
   checkName(name);

@@ -2,7 +2,7 @@
 import { checkName } from '../guest/name.js';
 import type { GuestConfig } from '../guest/schema.js';
 import { ensureOverlay, isOverlayMounted, unmountOverlay, type OverlayDirs } from '../storage/overlay.js';
-import { readMounts } from '../storage/mounts.js';
+import { readMounts } from '../util/mounts.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
 

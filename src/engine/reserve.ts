@@ -3,7 +3,8 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { allocateContext, checkContextFree } from '../guest/context.js';
-import { unmountUnder } from '../storage/mounts.js';
+import { VsError } from '../util/errors.js';
+import { unmountUnder } from '../util/mounts.js';
 import { lockHeld, withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
 
@@ -25,6 +26,14 @@ function lockOf(deps: Deps, kind: Kind, name: string): string {
 export async function removeLeftover(dir: string): Promise<void> {
   await unmountUnder(dir, { lazy: true });
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** A build that failed: its temporary directory goes, and the error says that nothing was kept. */
+export async function buildFailed(tmp: string, what: string, e: unknown): Promise<never> {
+  await removeLeftover(tmp);
+  if (e instanceof VsError) throw e;
+  throw new VsError('BUILD_FAILED', `${what} failed: ${e instanceof Error ? e.message : String(e)}`,
+    'nothing was kept; fix the cause and try again', { cause: e });
 }
 
 /** Every context in use: by guests, templates, and builds in progress; stale builds are cleared. */

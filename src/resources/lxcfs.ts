@@ -1,13 +1,14 @@
 // lxcfs: a FUSE file system whose /proc files show the reading process's own cgroup limits.
 // Bound over a guest's /proc/meminfo, /proc/cpuinfo, ... it makes free, uptime and top tell the truth.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { OciMount } from '../runtime/oci-types.js';
 import { errnoOf } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { run, sleep } from '../util/proc.js';
 import { readIfExists } from '../util/fs.js';
+import { parseMountinfo, readMounts, type MountEntry } from '../util/mounts.js';
 import { which } from '../util/which.js';
 
 /** The Debian lxcfs service's mount; used when it runs, so that one lxcfs serves the host. */
@@ -30,25 +31,15 @@ export function lxcfsMounts(mountpoint: string, present: (path: string) => boole
   return out;
 }
 
-/** Mount points and file system types of a mountinfo text. */
-export function parseMountinfo(text: string): { mountpoint: string; fstype: string }[] {
-  const unescape = (s: string) => s.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return text.split('\n').filter((l) => l !== '').map((l) => {
-    const f = l.split(' ');
-    const sep = f.indexOf('-');
-    return { mountpoint: unescape(f[4] ?? ''), fstype: f[sep + 1] ?? '' };
-  });
-}
-
-export function isLxcfsMount(dir: string, mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): boolean {
-  return parseMountinfo(mountinfo).some((m) => m.mountpoint === dir && m.fstype === 'fuse.lxcfs');
+export function isLxcfsMount(dir: string, mounts: readonly MountEntry[] = readMounts()): boolean {
+  return mounts.some((m) => m.mountPoint === dir && m.fsType === 'fuse.lxcfs');
 }
 
 /** Whether a running guest's /proc/meminfo comes from lxcfs (read from its init's mount table). */
 export function guestUsesLxcfs(pid: number): boolean | undefined {
   const text = readIfExists(`/proc/${pid}/mountinfo`);
   if (text === undefined) return undefined;
-  return parseMountinfo(text).some((m) => m.mountpoint === '/proc/meminfo' && m.fstype === 'fuse.lxcfs');
+  return parseMountinfo(text).some((m) => m.mountPoint === '/proc/meminfo' && m.fsType === 'fuse.lxcfs');
 }
 
 /** A mount whose daemon died answers ENOTCONN; such a mount is useless and is replaced. */

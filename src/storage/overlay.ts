@@ -2,7 +2,7 @@
 // at the guest's rootfs path for as long as the guest exists.
 import { VsError } from '../util/errors.js';
 import { runOk } from '../util/proc.js';
-import { isMountPoint, readMounts, unmount, type MountEntry } from './mounts.js';
+import { isMountPoint, readMounts, unmount, type MountEntry } from '../util/mounts.js';
 
 export interface OverlayDirs {
   lower: string;

@@ -5,7 +5,7 @@ import { chmodSync, rmdirSync, existsSync, mkdtempSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { cgroupReader } from '../../src/resources/cgroup.js';
 import { stopLxcfs } from '../../src/resources/lxcfs.js';
-import { mountsUnder, unmountUnder } from '../../src/storage/mounts.js';
+import { mountsUnder, unmountUnder } from '../../src/util/mounts.js';
 import { Paths } from '../../src/util/paths.js';
 import { run } from '../../src/util/proc.js';
 import { which } from '../../src/util/which.js';
@@ -125,7 +125,7 @@ export class TestRoot {
     }
     // guests' network namespace files are bind mounts; then overlays and loop-mounted filesystems,
     // so that rm never walks into a template or an image
-    for (const m of mountPointsUnder(this.paths.netnsDir).reverse()) await run('umount', ['-l', m]);
+    for (const m of mountPointsUnder(this.paths.netnsDir)) await run('umount', ['-l', m]);
     await unmountUnder(this.root, { lazy: true });
     await detachLoops(this.root);
     rmSync(this.root, { recursive: true, force: true });
@@ -157,10 +157,9 @@ function hierarchies(): string[] {
   return safeReaddir(root).map((d) => join(root, d)).filter((d) => existsSync(join(d, 'cgroup.procs')));
 }
 
-/** Mount points at or below dir, in mount order. */
+/** Mount points at or below dir, deepest first. */
 function mountPointsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4])
-    .filter((m): m is string => m !== undefined && (m === dir || m.startsWith(`${dir}/`)));
+  return mountsUnder(dir).map((m) => m.mountPoint);
 }
 
 function safeReaddir(d: string): string[] {

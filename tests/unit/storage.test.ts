@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { compareManifest, idMapText, mtimeNs, rowsOf, type ManifestRow } from '../../src/storage/archive.js';
 import { adjustInittab, hostsFor, lockRootPassword } from '../../src/storage/debian.js';
 import { ProgressParser } from '../../src/storage/debootstrap.js';
-import { mountsUnder, parseMountinfo } from '../../src/storage/mounts.js';
+import { mountsUnder, parseMountinfo } from '../../src/util/mounts.js';
 import { overlayOptions } from '../../src/storage/overlay.js';
 import { TarFilter, type FilterOptions, type ManifestEntry } from '../../src/storage/tar/filter.js';
 import { BLOCK, encodePax, makeHeader, parseHeader, parsePax, readNumber, writeNumber } from '../../src/storage/tar/header.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { statTable } from '../../src/cli/stat.js';
 import { topLines } from '../../src/cli/top.js';
-import { isLxcfsMount, lxcfsMounts, parseMountinfo } from '../../src/resources/lxcfs.js';
+import { isLxcfsMount, lxcfsMounts } from '../../src/resources/lxcfs.js';
+import { parseMountinfo } from '../../src/util/mounts.js';
 import { parseNetDev, parseProcStat, type ProcSample } from '../../src/resources/procs.js';
 import { addContextColumn, HOST_OWNER, type Owner } from '../../src/resources/ps.js';
 import { statRows } from '../../src/resources/stat.js';
@@ -130,9 +131,9 @@ describe('lxcfs', () => {
 91 25 0:51 / /tmp/with\\040space rw - tmpfs tmpfs rw
 `;
   it('finds lxcfs mounts in a mount table, with escaped names', () => {
-    expect(parseMountinfo(INFO).map((m) => m.mountpoint)).toEqual(['/', '/var/lib/lxcfs', '/tmp/with space']);
-    expect(isLxcfsMount('/var/lib/lxcfs', INFO)).toBe(true);
-    expect(isLxcfsMount('/tmp/with space', INFO)).toBe(false);
+    expect(parseMountinfo(INFO).map((m) => m.mountPoint)).toEqual(['/', '/var/lib/lxcfs', '/tmp/with space']);
+    expect(isLxcfsMount('/var/lib/lxcfs', parseMountinfo(INFO))).toBe(true);
+    expect(isLxcfsMount('/tmp/with space', parseMountinfo(INFO))).toBe(false);
   });
 
   it('binds the /proc files lxcfs provides, read-only, and the CPU directory when it has one', () => {

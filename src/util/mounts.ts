@@ -1,7 +1,7 @@
 // The host's mount table: which mounts lie under a directory, and taking them down deepest first.
 import { readFileSync } from 'node:fs';
-import { VsError } from '../util/errors.js';
-import { run } from '../util/proc.js';
+import { VsError } from './errors.js';
+import { run } from './proc.js';
 
 export interface MountEntry {
   mountPoint: string;
