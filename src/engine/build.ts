@@ -19,7 +19,7 @@ import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
 import { overlayDirs } from './mount.js';
-import { removeLeftover, reserve } from './reserve.js';
+import { buildFailed, removeLeftover, reserve } from './reserve.js';
 import { fromDebootstrap, fromTarball, fromTree, HOST_IDS, makeOverlayDirs } from './sources.js';
 import { guestIds, guestInfo, isActive } from './state.js';
 import type { BuildOptions, BuildSource, GuestInfo } from './types.js';
@@ -150,10 +150,7 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
     if (cloned.notes.length > 0) info.warnings = [...(info.warnings ?? []), ...cloned.notes];
     return info;
   } catch (e) {
-    await removeLeftover(tmp);
-    if (e instanceof VsError) throw e;
-    throw new VsError('BUILD_FAILED', `building guest '${name}' failed: ${e instanceof Error ? e.message : String(e)}`,
-      'nothing was kept; fix the cause and build again', { cause: e });
+    return buildFailed(tmp, `building guest '${name}'`, e);
   }
 }
 

@@ -13,7 +13,7 @@ import { withLock } from '../util/lock.js';
 import { uniqueSuffix } from '../util/unique.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
-import { removeLeftover, reserve } from './reserve.js';
+import { buildFailed, reserve } from './reserve.js';
 import { fromDebootstrap, fromTarball, fromTree, type DebootstrapSource } from './sources.js';
 import { guestIds, isActive } from './state.js';
 
@@ -100,10 +100,7 @@ async function createLocked(deps: Deps, name: string, source: TemplateSource,
     fsyncDir(deps.paths.templatesDir);
     return info(name, meta, []);
   } catch (e) {
-    await removeLeftover(tmp);
-    if (e instanceof VsError) throw e;
-    throw new VsError('BUILD_FAILED', `making template '${name}' failed: ${e instanceof Error ? e.message : String(e)}`,
-      'nothing was kept; fix the cause and try again', { cause: e });
+    return buildFailed(tmp, `making template '${name}'`, e);
   }
 }
 
