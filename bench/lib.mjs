@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks: timing whole commands, statistics, and the ratio table.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const CLI = new URL('../dist/vserver.cjs', import.meta.url).pathname;
@@ -83,4 +83,18 @@ export async function stopLxcfs(root) {
   const isLxcfs = () => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'lxcfs'; } catch { return false; } };
   for (let i = 0; i < 150 && isLxcfs(); i++) await new Promise((r) => setTimeout(r, 20));
   if (isLxcfs()) process.kill(pid, 'SIGKILL');
+}
+
+/**
+ * A bundle for the raw runtime made from the one vserver wrote for a running guest: the same
+ * config.json (changed by edit) and the /etc files it binds, which go away at the guest's stop.
+ */
+export function rawBundleFrom(root, guest, dest, edit) {
+  const own = join(root, 'run/vserver/bundles', guest);
+  cpSync(own, dest, { recursive: true });
+  const spec = JSON.parse(readFileSync(join(dest, 'config.json'), 'utf8'));
+  for (const m of spec.mounts) if (m.source?.startsWith(`${own}/`)) m.source = dest + m.source.slice(own.length);
+  edit(spec);
+  writeFileSync(join(dest, 'config.json'), JSON.stringify(spec));
+  return dest;
 }

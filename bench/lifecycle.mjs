@@ -4,9 +4,9 @@
 //   vserver start + stop     vs  runc run -d, kill, wait, delete (same config.json)
 // and lxc-start/lxc-attach where LXC is installed. Run as root after `npm run build`.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, compare, report, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
+import { CLI, compare, rawBundleFrom, report, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const LIFE_RUNS = Number(process.env.BENCH_LIFE_RUNS ?? 5);
@@ -33,14 +33,9 @@ try {
   vsSync('build', 'bench1');
   vsSync('start', 'bench1');
   // the raw runtime gets the very config.json vserver made, in a bundle of its own
-  // (with the /etc files it binds, which go away with the guest's own bundle at its stop)
-  const rawBundle = join(root, 'raw-bundle');
-  const ownBundle = join(root, 'run/vserver/bundles/bench1');
-  cpSync(ownBundle, rawBundle, { recursive: true });
-  const spec = JSON.parse(readFileSync(join(rawBundle, 'config.json'), 'utf8'));
-  spec.linux.cgroupsPath = `/vsbench-raw-${process.pid}`;
-  for (const m of spec.mounts) if (m.source?.startsWith(`${ownBundle}/`)) m.source = rawBundle + m.source.slice(ownBundle.length);
-  writeFileSync(join(rawBundle, 'config.json'), JSON.stringify(spec));
+  const rawBundle = rawBundleFrom(root, 'bench1', join(root, 'raw-bundle'), (spec) => {
+    spec.linux.cgroupsPath = `/vsbench-raw-${process.pid}`;
+  });
   const rawState = join(root, 'raw-state');
   const log = openSync(join(root, 'raw.log'), 'a');
 

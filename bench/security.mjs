@@ -2,9 +2,9 @@
 // the default seccomp filter and on the host, as a ratio of speeds (host time / guest time).
 //   10^7 getpid calls (a syscall-heavy loop) and 1000 fork+exec of `true`.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, lchownSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, stats, tempRoot } from './lib.mjs';
+import { CLI, rawBundleFrom, stats, tempRoot } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 if (process.getuid() !== 0) {
@@ -28,15 +28,11 @@ try {
   lchownSync(join(dest, 'escape'), base, base);
   vs('start', 'sec1');
   // the same guest run by the raw runtime without any seccomp filter, to tell what the filter costs
-  const ownBundle = join(root, 'run/vserver/bundles/sec1');
-  const rawBundle = join(root, 'raw-noseccomp');
-  cpSync(ownBundle, rawBundle, { recursive: true });
-  const spec = JSON.parse(readFileSync(join(rawBundle, 'config.json'), 'utf8'));
-  delete spec.linux.seccomp;
-  spec.linux.cgroupsPath = `/vsbench-noseccomp-${process.pid}`;
-  spec.process.args = ['/bin/sleep', '100000'];
-  for (const m of spec.mounts) if (m.source?.startsWith(`${ownBundle}/`)) m.source = rawBundle + m.source.slice(ownBundle.length);
-  writeFileSync(join(rawBundle, 'config.json'), JSON.stringify(spec));
+  const rawBundle = rawBundleFrom(root, 'sec1', join(root, 'raw-noseccomp'), (spec) => {
+    delete spec.linux.seccomp;
+    spec.linux.cgroupsPath = `/vsbench-noseccomp-${process.pid}`;
+    spec.process.args = ['/bin/sleep', '100000'];
+  });
   execFileSync(runc, ['--root', rawState, 'run', '-d', '--bundle', rawBundle, 'noseccomp'], { stdio: 'ignore' });
 
   const work = [
