@@ -22,7 +22,7 @@ import { withLock } from '../util/lock.js';
 import { which } from '../util/which.js';
 import type { Deps } from './deps.js';
 import { networkLock, readNetState, stateNames } from './network-state.js';
-import { guestIds, isActive } from './state.js';
+import { isActive } from './state.js';
 
 /** Every other guest with what it holds: its config, and what its last start set up if that is still there. */
 async function otherGuests(deps: Deps, name: string): Promise<OtherGuest[]> {
@@ -75,7 +75,8 @@ export interface PreparedNetwork extends NetworkInput {
  * the guest's namespace yet (bridges, nftables rules, the /etc files). The namespace itself is made
  * by the runtime and wired up by a hook before init runs; returns what the spec needs (withNetwork).
  */
-export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): Promise<PreparedNetwork> {
+/** owner: the host id of the guest's root, who owns the /etc files the host provides. */
+export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig, owner: number): Promise<PreparedNetwork> {
   const interfaces = cfg.interfaces ?? [];
   const mode = networkMode(interfaces);
   let plan: NetPlan | undefined;
@@ -95,7 +96,7 @@ export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig): 
   }
   return {
     netns: mode === 'host' ? 'host' : undefined,
-    mounts: writeEtcFiles(deps, name, cfg, plan, mode === 'host'),
+    mounts: writeEtcFiles(deps, name, cfg, plan, mode === 'host', owner),
     sysfs: mode === 'host' ? deps.paths.sysfs(name) : undefined,
     hooks: wiring ? [wiring.hook] : [],
     explain: () => wiring?.explain(),
@@ -148,9 +149,8 @@ export async function launch(net: PreparedNetwork, start: () => Promise<void>): 
 }
 
 /** The host's files for the guest's /etc, written under the bundle and bind-mounted read-only. */
-function writeEtcFiles(deps: Deps, name: string, cfg: GuestConfig, plan: NetPlan | undefined, hostNetwork: boolean): OciMount[] {
+function writeEtcFiles(deps: Deps, name: string, cfg: GuestConfig, plan: NetPlan | undefined, hostNetwork: boolean, owner: number): OciMount[] {
   const dir = join(deps.paths.bundle(name), 'etc');
-  const owner = guestIds(deps, cfg).base;
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const files = etcFiles({
     hostname: cfg.hostname ?? name,

@@ -68,7 +68,8 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
 
   const rootfs = deps.paths.rootfs(name);
   checkRootfs(rootfs, name);
-  if (!cfg.privileged) checkReachable(rootfs, guestIds(deps, cfg).base, name);
+  const ids = guestIds(deps, cfg);
+  if (!cfg.privileged) checkReachable(rootfs, ids.base, name);
   await ensureMounted(deps, name, cfg);
   const init = initPlan(cfg);
   const facts = deps.hostFacts(ioDevices(cfg.limits));
@@ -85,7 +86,6 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     warnings.push(`${lxcfs.reason}; free, uptime and top inside the guest show the host's figures`);
   }
   const sec = cfg.security;
-  const ids = guestIds(deps, cfg);
   const spec = buildSpec({
     name, context: cfg.context, rootfs, hostname: cfg.hostname ?? name, args: init.args, env: init.env,
     cgroupsPath: `/${deps.paths.cgroupName(name)}`,
@@ -101,7 +101,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   await Revert.run(async (revert) => {
     revert.add('runtime state', () => teardown(deps, name).then(() => undefined));
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
-    const net = await setupNetwork(deps, name, cfg);
+    const net = await setupNetwork(deps, name, cfg, ids.base);
     writeFileAtomic(join(bundle, 'config.json'), ociJson(withNetwork(spec, net)), 0o600, { durable: false });
     mkdirSync(deps.paths.logDir, { recursive: true });
     const log = openSync(deps.paths.log(name), 'a+', 0o640);
