@@ -1,8 +1,11 @@
 // Running a command in a running guest; its exit code is passed through.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkName } from '../guest/name.js';
 import { ensureMounted } from './mount.js';
+import { rlimitsFromJson } from '../runtime/rlimit-launch.js';
 import type { ExecIO } from '../runtime/types.js';
+import { lstatIfExists } from '../util/fs.js';
 import { VsError } from '../util/errors.js';
 import type { Deps } from './deps.js';
 import { isActive } from './state.js';
@@ -20,7 +23,24 @@ export async function execGuest(deps: Deps, name: string, argv: readonly string[
   }
   // an overlay guest (it has an upper directory) keeps its merged tree mounted on the host too
   if (existsSync(deps.paths.upper(name))) await ensureMounted(deps, name, deps.store.read(name));
-  return runtime.exec(name, argv, io);
+  return runtime.exec(name, argv, { ...guestProcess(deps, name), ...io });
+}
+
+/**
+ * What every process started in a running guest shares with its init: the limits it was started with
+ * (kept in its bundle, and updated by `vserver limit`), and whether its tree has a shell.
+ */
+function guestProcess(deps: Deps, name: string): Pick<ExecIO, 'rlimits' | 'guestShell'> {
+  let spec: { process?: { rlimits?: unknown }; root?: { path?: unknown } };
+  try {
+    spec = JSON.parse(readFileSync(join(deps.paths.bundle(name), 'config.json'), 'utf8')) as typeof spec;
+  } catch {
+    return {};
+  }
+  const root = typeof spec.root?.path === 'string' ? spec.root.path : undefined;
+  // lstat: a link the guest planted at /bin/sh still means "there is a shell", and is not followed on the host
+  const guestShell = root !== undefined && lstatIfExists(join(root, 'bin', 'sh')) !== undefined;
+  return { rlimits: rlimitsFromJson(spec.process?.rlimits), guestShell };
 }
 
 /** The shell `enter` opens: a login shell on a pseudo-terminal. */

@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { readIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
-import { ownRlimits } from '../util/procfs.js';
+import { rlimitCeiling } from '../util/procfs.js';
 import { setPath } from './config.js';
 import type { Deps } from './deps.js';
 import { isActive } from './state.js';
@@ -101,9 +101,9 @@ async function applyLive(deps: Deps, name: string, before: GuestConfig, after: G
   }
   const wantedBefore = wantedRlimits(before.limits, DEFAULT_RLIMITS);
   const wanted = wantedRlimits(after.limits, DEFAULT_RLIMITS);
-  const rlimits = clampRlimits(wanted, ownRlimits());
+  const rlimits = clampRlimits(wanted, rlimitCeiling());
   warnings.push(...loweredRlimits(after.limits, rlimits));
-  const changed = rlimits.filter((r) => !sameRlimit(r, clampRlimits(wantedBefore, ownRlimits()).find((b) => b.type === r.type)));
+  const changed = rlimits.filter((r) => !sameRlimit(r, clampRlimits(wantedBefore, rlimitCeiling()).find((b) => b.type === r.type)));
   if (changed.length === 0) return;
   updateBundle(deps, name, rlimits);
   const { failed, reason } = await setProcessRlimits(cg.pids(cgName), changed);

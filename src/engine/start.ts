@@ -11,7 +11,7 @@ import { defaultSeccomp, loadSeccompProfile } from '../security/seccomp.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError, errnoOf } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
-import { ownRlimits } from '../util/procfs.js';
+import { rlimitCeiling } from '../util/procfs.js';
 import { Revert } from '../util/revert.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
@@ -79,7 +79,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     throw limitsError('CONFIG_INVALID', file, problems, `change those limits with 'vserver limit ${name} KEY VALUE', or edit ${file}`);
   }
   const wanted = wantedRlimits(cfg.limits, DEFAULT_RLIMITS);
-  const rlimits = clampRlimits(wanted, ownRlimits());
+  const rlimits = clampRlimits(wanted, rlimitCeiling());
   const warnings = loweredRlimits(cfg.limits, rlimits);
   const lxcfs = await deps.lxcfs().prepare();
   if ('reason' in lxcfs && deps.lxcfs().mode !== 'off' && deps.lxcfs().installed()) {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { VsError, errnoOf } from '../util/errors.js';
 import { run } from '../util/proc.js';
 import { processStartTime } from '../util/procfs.js';
-import type { OciResources } from './oci-types.js';
+import type { OciResources, OciRlimit } from './oci-types.js';
+import { rlimitsFromJson, softNofileArgv, withRaisedLimits } from './rlimit-launch.js';
 import type { ExecIO, Runtime, RuntimeState } from './types.js';
 
 /** The runtime's own error text, without its log-format decoration. */
@@ -56,7 +57,9 @@ export class OciCli implements Runtime {
     // init inherits the runtime's stdio, so the runtime's stderr is the guest's log; what the
     // runtime writes there on failure is read back from the offset where this attempt began
     const from = typeof io.stderr === 'number' ? fstatSync(io.stderr).size : undefined;
-    const r = await spawnWait(this.path, this.args(verb, ...(verb === 'run' ? ['--detach'] : []), '--bundle', bundleDir, id),
+    const [file, args] = withRaisedLimits(this.path, this.args(verb, ...(verb === 'run' ? ['--detach'] : []), '--bundle', bundleDir, id),
+      bundleRlimits(bundleDir));
+    const r = await spawnWait(file, args,
       [io.stdin, io.stdout, typeof io.stderr === 'number' ? io.stderr : 'pipe']);
     if (r.code !== 0) {
       const text = from !== undefined && typeof io.stderr === 'number' ? readFrom(io.stderr, from) : r.stderr;
@@ -143,7 +146,10 @@ export class OciCli implements Runtime {
     for (const e of io.env ?? []) extra.push('--env', e);
     if (io.cwd) extra.push('--cwd', io.cwd);
     if (io.user) extra.push('--user', io.user);
-    const child = spawn(this.path, this.args('exec', ...extra, id, ...argv), {
+    const rlimits = io.rlimits ?? [];
+    const command = this.name === 'runc' && io.guestShell ? softNofileArgv(argv, rlimits) : argv;
+    const [file, args] = withRaisedLimits(this.path, this.args('exec', ...extra, id, ...command), rlimits);
+    const child = spawn(file, args, {
       stdio: [io.stdin, io.stdout, io.stderr],
     });
     // ^C on a terminal reaches the runtime too, which passes it on; other signals we forward
@@ -199,6 +205,15 @@ function spawnWait(file: string, args: string[], stdioSpec: (number | 'inherit' 
       });
     });
   });
+}
+
+/** The limits a bundle gives its init; none when its config cannot be read (the runtime then says why). */
+function bundleRlimits(bundleDir: string): OciRlimit[] {
+  try {
+    return rlimitsFromJson((JSON.parse(readFileSync(join(bundleDir, 'config.json'), 'utf8')) as { process?: { rlimits?: unknown } }).process?.rlimits);
+  } catch {
+    return [];
+  }
 }
 
 function readFrom(fd: number, offset: number): string {

@@ -1,5 +1,5 @@
 // What the engine asks of an OCI runtime; runc and crun implement it through one driver.
-import type { OciResources } from './oci-types.js';
+import type { OciResources, OciRlimit } from './oci-types.js';
 
 export type RuntimeStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -25,6 +25,10 @@ export interface ExecIO {
   cwd?: string;
   /** uid[:gid] inside the guest. */
   user?: string;
+  /** The guest's limits, which an exec'd process gets whatever limits its caller had. */
+  rlimits?: readonly OciRlimit[];
+  /** The guest has /bin/sh (used to put back a soft limit that the runtime raised). */
+  guestShell?: boolean;
 }
 
 export interface Runtime {

@@ -67,3 +67,20 @@ export function ownRlimits(text = readFileSync('/proc/self/limits', 'utf8')): Ma
   }
   return out;
 }
+
+/** Whether we hold CAP_SYS_RESOURCE, which raising a hard limit needs (root in a container may lack it). */
+export function canRaiseLimits(status = readFileSync('/proc/self/status', 'utf8')): boolean {
+  const eff = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  return eff !== undefined && (BigInt(`0x${eff}`) & (1n << 24n)) !== 0n;
+}
+
+/**
+ * The highest hard limits this process can hand to a child. With CAP_SYS_RESOURCE any value, except
+ * open files, which the kernel caps at fs.nr_open; then it does not depend on the calling shell.
+ * Without it, our own hard limits.
+ */
+export function rlimitCeiling(own = ownRlimits(), raise = canRaiseLimits(),
+  nrOpen = () => Number(readFileSync('/proc/sys/fs/nr_open', 'utf8'))): Map<string, { hard: number }> {
+  if (!raise) return own;
+  return new Map([...own.keys()].map((type) => [type, { hard: type === 'RLIMIT_NOFILE' ? nrOpen() : Infinity }]));
+}

@@ -5,9 +5,10 @@ import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupReader } from '../../src/resources/cgroup.js';
 import { isLxcfsMount, SYSTEM_LXCFS } from '../../src/resources/lxcfs.js';
-import { ownRlimits } from '../../src/util/procfs.js';
+import { canRaiseLimits, rlimitCeiling } from '../../src/util/procfs.js';
+import { run } from '../../src/util/proc.js';
 import { installHostProgram } from '../helpers/guest-tools.js';
-import { IS_ROOT, TestRoot } from '../helpers/host.js';
+import { CLI, IS_ROOT, TestRoot } from '../helpers/host.js';
 
 const MiB = 2 ** 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,7 +27,8 @@ describe.skipIf(!IS_ROOT)('limits on real guests', () => {
   const t = new TestRoot('limits');
   const cg = cgroupReader();
   const disk = diskOf('/tmp');
-  const hardNofile = Math.min(100_000, ownRlimits().get('RLIMIT_NOFILE')?.hard ?? Infinity);
+  // what the host lets vserver give: fs.nr_open with CAP_SYS_RESOURCE, else this process's own hard limit
+  const hardNofile = Math.min(100_000, rlimitCeiling().get('RLIMIT_NOFILE')?.hard ?? Infinity);
   let ctx: Record<string, number> = {};
   const status = async (name: string) => JSON.parse(await t.ok(['status', name, '--json']));
   const configText = (name: string) => readFileSync(t.paths.guestConfig(name), 'utf8');
@@ -39,6 +41,7 @@ describe.skipIf(!IS_ROOT)('limits on real guests', () => {
     await t.ok(['limit', 'pin', 'cpu.cpuset', '1']);
     await t.ok(['limit', 'pin', 'rlimits.nofile', '4096:100000']);
     await t.ok(['limit', 'pin', 'rlimits.core', 'unlimited']);
+    await t.ok(['limit', 'pin', 'rlimits.nproc', '300:500']);
     if (disk) await t.ok(['limit', 'pin', `io.read_bps.${disk}`, '1M']);
     await Promise.all(['mem', 'pids', 'cpu', 'pin'].map((g) => t.ok(['start', g])));
     ctx = Object.fromEntries(JSON.parse(await t.ok(['list', '--json'])).map((g: { name: string; context: number }) => [g.name, g.context]));
@@ -46,10 +49,16 @@ describe.skipIf(!IS_ROOT)('limits on real guests', () => {
   afterAll(() => t.cleanup());
 
   it('applies the limits at start and shows them in force', async () => {
-    expect(await t.ok(['status', 'mem'])).toMatch(/memory +\S+ of max 64\.0M/);
-    expect(await t.ok(['status', 'pids'])).toMatch(/pids +1 of max 50/);
-    expect(await t.ok(['status', 'cpu'])).toMatch(/cpu +max 0\.5 cores/);
-    expect(await t.ok(['status', 'pin'])).toMatch(/cpus 1[;,]/);
+    expect(await t.ok(['status', 'mem'])).toMatch(/memory +\S+ of 64\.0M; /);
+    expect(await t.ok(['status', 'mem'])).toMatch(/cpu +no limit; used /);
+    expect(await t.ok(['status', 'pids'])).toMatch(/pids +1 of 50; /);
+    expect(await t.ok(['status', 'cpu'])).toMatch(/cpu +at most 0\.5 cores; /);
+    const pin = await t.ok(['status', 'pin']);
+    expect(pin).toMatch(/cpu +cpus 1; /);
+    expect(pin).toMatch(/memory +\S+, no limit; /);
+    expect(pin).toMatch(/pids +\d+, no limit; /);
+    expect(pin).not.toMatch(/\bmax\b/);
+    expect((await status('pin')).resources.limits.memoryMax).toBe('max');
     expect(cg.limits(t.paths.cgroupName('mem'))?.memoryMax).toBe(64 * MiB);
   });
 
@@ -147,6 +156,30 @@ describe.skipIf(!IS_ROOT)('limits on real guests', () => {
   it('sets rlimits inside the guest, never above what the host allows', async () => {
     const out = (await t.ok(['exec', 'pin', '--', 'sh', '-c', 'ulimit -n; ulimit -Hn; ulimit -c'])).trim().split('\n');
     expect(out).toEqual(['4096', String(hardNofile), 'unlimited']);
+  });
+
+  it('gives every exec the guest\'s rlimits, whatever limits the calling process has', async () => {
+    // the CLI started under other limits than the guest's: lower and higher soft limits, and every hard
+    // limit this process may set (without CAP_SYS_RESOURCE none above its own)
+    const execAs = (limits: string[]) => run('prlimit', [...limits, '--', process.execPath, CLI, 'exec', 'pin', '--', 'sh', '-c',
+      'echo $(ulimit -n):$(ulimit -Hn) $(ulimit -u):$(ulimit -Hu) $(ulimit -c)'], { env: t.env() });
+    const want = `4096:${hardNofile} 300:500 unlimited`;
+    const callers = [
+      [`--nofile=64:${hardNofile}`, '--nproc=10:', '--core=0:'],
+      [`--nofile=${hardNofile}:${hardNofile}`, '--nproc=499:'],
+      ...(canRaiseLimits() ? [['--nofile=64:128', '--nproc=10:20', '--core=0:0']] : []),
+    ];
+    for (const limits of callers) {
+      const r = await execAs(limits);
+      expect({ limits, out: r.stdout.trim(), err: r.stderr }).toEqual({ limits, out: want, err: '' });
+    }
+    if (!canRaiseLimits()) {
+      // a caller below the guest's hard limit cannot lift it here: a clear refusal, not a runtime error
+      const r = await execAs([`--nofile=64:${hardNofile - 1}`]);
+      expect(r.code).toBe(25);
+      expect(r.stderr).toMatch(new RegExp(`no CAP_SYS_RESOURCE\\): nofile ${hardNofile - 1} < ${hardNofile}`));
+      expect(r.stderr).toMatch(/ulimit -Hn/);
+    }
   });
 
   it.skipIf(!disk)('throttles reads from the disk, and lifts the throttle live', async () => {

@@ -1,0 +1,62 @@
+// The runtime can give a guest's processes hard limits only up to its own, and it inherits ours, which
+// come from whatever shell called us. Raise them for the runtime's process first, so that a guest gets
+// the same limits from every caller.
+import type { OciRlimit } from './oci-types.js';
+import { VsError } from '../util/errors.js';
+import { canRaiseLimits, ownRlimits } from '../util/procfs.js';
+
+const value = (n: number) => (Number.isFinite(n) ? String(n) : 'unlimited');
+
+const option = (r: OciRlimit) => r.type.slice('RLIMIT_'.length).toLowerCase();
+
+/**
+ * The command line that runs FILE ARGS with hard limits high enough for RLIMITS: prlimit in front when
+ * ours are lower. Without CAP_SYS_RESOURCE they cannot be raised, and the error says what to do.
+ */
+export function withRaisedLimits(file: string, args: readonly string[], rlimits: readonly OciRlimit[],
+  own: ReadonlyMap<string, { hard: number }> = ownRlimits(), raise = canRaiseLimits): [string, string[]] {
+  const low = rlimits.filter((r) => r.hard > (own.get(r.type)?.hard ?? Infinity));
+  if (low.length === 0) return [file, [...args]];
+  if (!raise()) {
+    const what = low.map((r) => `${option(r)} ${value(own.get(r.type)!.hard)} < ${value(r.hard)}`).join(', ');
+    throw new VsError('NOT_PERMITTED', `the guest's hard limits are above this process's, which it cannot raise (no CAP_SYS_RESOURCE): ${what}`,
+      `run vserver from a shell whose hard limits are at least the guest's (for open files: ulimit -Hn ${low[0]!.hard}), or restart the guest from this shell`);
+  }
+  return ['prlimit', [...low.map((r) => `--${option(r)}=:${value(r.hard)}`), '--', file, ...args]];
+}
+
+/** rlimits read back from a config.json, where unlimited is written as the kernel's RLIM_INFINITY. */
+export function rlimitsFromJson(raw: unknown): OciRlimit[] {
+  if (!Array.isArray(raw)) return [];
+  const num = (v: unknown) => (typeof v === 'number' ? (v >= 2 ** 63 ? Infinity : v) : NaN);
+  return raw.flatMap((r: { type?: unknown; soft?: unknown; hard?: unknown }) => {
+    const soft = num(r?.soft);
+    const hard = num(r?.hard);
+    return typeof r?.type === 'string' && !Number.isNaN(soft) && !Number.isNaN(hard) ? [{ type: r.type, soft, hard }] : [];
+  });
+}
+
+/**
+ * Puts a soft open-files limit back, then runs ARGV as the runtime would: a command without a slash is
+ * looked up in PATH here, because busybox's shell would run its own applet of that name instead.
+ */
+const SOFT_NOFILE_SCRIPT = [
+  'ulimit -S -n "$0" 2>/dev/null',
+  'case $1 in */*) exec "$@";; esac',
+  'IFS=:',
+  'for d in ${PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}; do',
+  '  if [ -f "$d/$1" ] && [ -x "$d/$1" ]; then p=$d/$1; shift; exec "$p" "$@"; fi',
+  'done',
+  'exec "$@"',
+].join('\n');
+
+/**
+ * runc built with Go 1.19 or later sets an exec'd process's limits and then its Go runtime raises the
+ * soft open-files limit to the hard one. The guest's own shell puts the soft limit back before the
+ * command runs; it is the guest's process, so this gives it nothing it could not do itself.
+ */
+export function softNofileArgv(argv: readonly string[], rlimits: readonly OciRlimit[]): string[] {
+  const nofile = rlimits.find((r) => r.type === 'RLIMIT_NOFILE');
+  if (!nofile || nofile.soft >= nofile.hard) return [...argv];
+  return ['/bin/sh', '-c', SOFT_NOFILE_SCRIPT, String(nofile.soft), ...argv];
+}
