@@ -55,10 +55,7 @@ export function baseMounts(cgroupWritable = false): OciMount[] {
 
 export const DEFAULT_RLIMITS: OciRlimit[] = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 524288 }];
 
-/**
- * Lowers limits to what the host lets us set: without CAP_SYS_RESOURCE no hard limit can be raised
- * above our own, and the runtime would fail the start.
- */
+/** Lowers limits to the most the host lets us set (see rlimitCeiling); above that the runtime would fail the start. */
 export function clampRlimits(wanted: readonly OciRlimit[], host: ReadonlyMap<string, { hard: number }>): OciRlimit[] {
   return wanted.map((r) => {
     const cap = host.get(r.type)?.hard ?? Infinity;
@@ -130,6 +127,16 @@ export interface NetworkInput {
   hooks?: OciHook[];
 }
 
+/**
+ * The guest's groups, as the runtime writes them from inside the guest: a guest with a user namespace
+ * can name only the ids mapped into it (the kernel refuses others), a privileged one every group.
+ */
+export function pingGroupRange(spec: OciSpec): string {
+  const gids = spec.linux.gidMappings;
+  if (!gids || gids.length === 0) return '0 2147483647';
+  return `0 ${Math.max(...gids.map((m) => m.containerID + m.size)) - 1}`;
+}
+
 /** The spec with the guest's network as the host set it up. */
 export function withNetwork(spec: OciSpec, net: NetworkInput): OciSpec {
   const namespaces = spec.linux.namespaces.filter((n) => n.type !== 'network');
@@ -143,8 +150,12 @@ export function withNetwork(spec: OciSpec, net: NetworkInput): OciSpec {
   const at = mounts.reduce((last, m, i) => (base.has(m.destination) ? i + 1 : last), 0);
   const hooks = net.hooks && net.hooks.length > 0
     ? { ...spec.hooks, createRuntime: [...(spec.hooks?.createRuntime ?? []), ...net.hooks] } : spec.hooks;
+  const { 'net.ipv4.ping_group_range': _, ...sysctl } = spec.linux.sysctl ?? {};
+  // ping without NET_RAW: ICMP echo sockets (IPv4 and IPv6) for every group of the guest, in its own namespace only
+  if (net.netns === undefined) sysctl['net.ipv4.ping_group_range'] = pingGroupRange(spec);
   return {
-    ...spec, mounts: [...mounts.slice(0, at), ...net.mounts, ...mounts.slice(at)], linux: { ...spec.linux, namespaces },
+    ...spec, mounts: [...mounts.slice(0, at), ...net.mounts, ...mounts.slice(at)],
+    linux: { ...spec.linux, namespaces, ...(Object.keys(sysctl).length > 0 ? { sysctl } : {}) },
     ...(hooks ? { hooks } : {}),
   };
 }

@@ -1,5 +1,5 @@
 // The built-in busybox template: a small but real system made from the host's busybox-static.
-import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { VsError } from '../util/errors.js';
 import { runOk } from '../util/proc.js';
@@ -18,6 +18,12 @@ export function requireStaticBusybox(): string {
       `${BUSYBOX_CANDIDATES.join(', ')})`, 'install it: apt-get install busybox-static');
   }
   return p;
+}
+
+/** The static ping that `npm run build` makes beside the bundle (when the host has a C compiler). */
+export function guestPing(dir = __dirname): string | undefined {
+  const p = join(dir, 'ping');
+  return isStaticElf(p) ? p : undefined;
 }
 
 export interface BusyboxOptions {
@@ -85,6 +91,14 @@ export async function buildBusybox(rootfs: string, o: BusyboxOptions): Promise<v
     if (rel === 'bin/busybox' || rel.includes('..') || rel.startsWith('/')) continue;
     mkdirSync(dirname(join(rootfs, rel)), { recursive: true });
     symlinkSync('/bin/busybox', join(rootfs, rel));
+  }
+  // busybox's ping needs a raw socket, which guests do not get; ours uses ICMP echo sockets
+  const ping = guestPing();
+  if (ping) {
+    for (const applet of ['bin/ping', 'bin/ping6']) rmSync(join(rootfs, applet), { force: true });
+    copyFileSync(ping, join(rootfs, 'bin/ping'));
+    chmodSync(join(rootfs, 'bin/ping'), 0o755);
+    symlinkSync('ping', join(rootfs, 'bin/ping6'));
   }
   for (const [f, text, mode] of files(o)) {
     writeFileSync(join(rootfs, f), text, { mode });

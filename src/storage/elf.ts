@@ -1,5 +1,5 @@
 // Just enough ELF reading to tell a static binary from one that needs a dynamic loader.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 const PT_INTERP = 3;
 
@@ -12,6 +12,7 @@ export function isStaticElf(path: string): boolean {
     return false;
   }
   try {
+    if (!fstatSync(fd).isFile()) return false;
     const head = Buffer.alloc(64);
     if (readSync(fd, head, 0, 64, 0) < 52 || head.readUInt32BE(0) !== 0x7f454c46) return false;
     const is64 = head[4] === 2;

@@ -7,6 +7,7 @@ import { hostProcesses, IS_ROOT, TestRoot } from '../helpers/host.js';
 
 describe.skipIf(!IS_ROOT)('guest lifecycle', () => {
   const t = new TestRoot('life');
+  const hostPingGroups = readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8');
   afterAll(async () => {
     await t.cleanup();
   });
@@ -49,6 +50,16 @@ describe.skipIf(!IS_ROOT)('guest lifecycle', () => {
   it('has loopback only, with its own network namespace', async () => {
     const links = await t.ok(['exec', 'web1', '--', 'ip', '-o', 'link']);
     expect(links.trim().split('\n').map((l) => l.split(':')[1]!.trim())).toEqual(['lo']);
+  });
+
+  it('pings its own loopback over IPv4 and IPv6, as guest root without NET_RAW', async () => {
+    for (const to of ['127.0.0.1', '::1', 'localhost']) {
+      const r = await t.cli(['exec', 'web1', '--', 'ping', '-c', '1', '-W', '5', to]);
+      expect({ to, code: r.code, out: r.stdout }).toMatchObject({ to, code: 0, out: expect.stringMatching(/1 packets transmitted, 1 received/) });
+    }
+    expect((await t.ok(['exec', 'web1', '--', 'cat', '/proc/sys/net/ipv4/ping_group_range'])).trim()).toBe('0\t65535');
+    // the host's own setting is not the guest's business
+    expect(readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8')).toBe(hostPingGroups);
   });
 
   it('passes exit codes, stdin and stderr through exec', async () => {
