@@ -1,27 +1,51 @@
 // Printing one guest's details as text.
+import { readFileSync } from 'node:fs';
 import type { GuestInfo, GuestResources, InterfaceInfo } from '../engine/index.js';
 import { formatSize } from '../util/units.js';
 import type { CliContext } from './context.js';
 import { formatDuration } from './format.js';
 
 const lim = (n: number | undefined, f: (x: number) => string = formatSize) => (n === undefined || !Number.isFinite(n) ? 'max' : f(n));
+const isSet = (n: number | undefined): n is number => n !== undefined && Number.isFinite(n);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const seconds = (usec: number) => formatDuration(Math.floor(usec / 1e6), (usec % 1e6) / 1000);
+/** The kernel's defaults for cpu.weight (v2) and cpu.shares (v1): a guest that sets neither has them. */
+const DEFAULT_WEIGHT = 100;
+const DEFAULT_SHARES = 1024;
+
+function onlineCpus(): string | undefined {
+  try { return readFileSync('/sys/devices/system/cpu/online', 'utf8').trim(); } catch { return undefined; }
+}
+
+/** "USED of MAX (high H, swap S)", or "USED, no limit": only what is set is named. */
+function memoryText(used: number, l: NonNullable<GuestResources['limits']>): string {
+  const extra = [isSet(l.memoryHigh) && `high ${formatSize(l.memoryHigh)}`, isSet(l.swapMax) && isSet(l.memoryMax) && `swap ${formatSize(l.swapMax)}`].filter(Boolean);
+  const base = isSet(l.memoryMax) ? `${formatSize(used)} of ${formatSize(l.memoryMax)}` : `${formatSize(used)}, no limit`;
+  return extra.length > 0 ? `${base} (${extra.join(', ')})` : base;
+}
+
+/** "at most 0.5 cores, weight 200, cpus 1", or "no limit": the weight and cpus only when they differ from the defaults. */
+function cpuText(l: NonNullable<GuestResources['limits']>): string {
+  const weight = l.cpuWeight !== undefined && l.cpuWeight !== DEFAULT_WEIGHT ? `weight ${l.cpuWeight}`
+    : l.cpuShares !== undefined && l.cpuShares !== DEFAULT_SHARES ? `shares ${l.cpuShares}` : undefined;
+  const cpus = l.cpuset && l.cpuset !== onlineCpus() ? `cpus ${l.cpuset}` : undefined;
+  const parts = [isSet(l.cpuMaxCores) ? `at most ${+l.cpuMaxCores.toFixed(2)} cores` : undefined, weight, cpus].filter(Boolean);
+  return parts.length > 0 ? parts.join(', ') : 'no limit';
+}
 
 /** Limits in force, what the guest used, and what the limits held back. */
 export function resourceRows(r: GuestResources): [string, string][] {
   const { limits: l, usage: u, events: e } = r;
   const rows: [string, string][] = [];
   if (l && u) {
-    rows.push(['memory', `${formatSize(u.memoryBytes)} of max ${lim(l.memoryMax)} (high ${lim(l.memoryHigh)}, swap ${lim(l.swapMax)})` +
+    rows.push(['memory', `${memoryText(u.memoryBytes, l)}` +
       `${e?.memoryPeak === undefined ? '' : `; peak ${formatSize(e.memoryPeak)}`}; ${plural(e?.oomKills ?? 0, 'OOM kill')}`]);
-    const weight = l.cpuWeight !== undefined ? `weight ${l.cpuWeight}` : l.cpuShares !== undefined ? `shares ${l.cpuShares}` : undefined;
-    rows.push(['cpu', [`max ${lim(l.cpuMaxCores, (c) => `${+c.toFixed(2)} cores`)}`, weight, l.cpuset && `cpus ${l.cpuset}`].filter(Boolean).join(', ') +
-      `; used ${seconds(u.userUsec)} user, ${seconds(u.systemUsec)} sys; throttled ${seconds(e?.throttledUsec ?? 0)} in ${plural(e?.throttledPeriods ?? 0, 'period')}`]);
-    rows.push(['pids', `${u.tasks} of max ${lim(l.pidsMax, String)}; ${plural(e?.pidsRefused ?? 0, 'fork')} refused`]);
+    rows.push(['cpu', `${cpuText(l)}; used ${seconds(u.userUsec)} user, ${seconds(u.systemUsec)} sys; ` +
+      `throttled ${seconds(e?.throttledUsec ?? 0)} in ${plural(e?.throttledPeriods ?? 0, 'period')}`]);
+    rows.push(['pids', `${u.tasks}${isSet(l.pidsMax) ? ` of ${l.pidsMax}` : ', no limit'}; ${plural(e?.pidsRefused ?? 0, 'fork')} refused`]);
     const devs = l.io.map((d) => `${d.device}${d.readBps ? ` read ${formatSize(d.readBps)}/s` : ''}${d.writeBps ? ` write ${formatSize(d.writeBps)}/s` : ''}` +
       `${d.readIops ? ` ${d.readIops} reads/s` : ''}${d.writeIops ? ` ${d.writeIops} writes/s` : ''}`);
-    rows.push(['io', [`read ${formatSize(u.ioReadBytes)}, written ${formatSize(u.ioWriteBytes)}`, `weight ${l.ioWeight ?? '-'}`, ...devs].join('; ')]);
+    rows.push(['io', [`read ${formatSize(u.ioReadBytes)}, written ${formatSize(u.ioWriteBytes)}`, l.ioWeight !== undefined && `weight ${l.ioWeight}`, ...devs].filter(Boolean).join('; ')]);
   }
   if (r.rlimits) {
     const show = (k: string) => r.rlimits?.[k] && `${k} ${lim(r.rlimits[k]!.soft, String)}:${lim(r.rlimits[k]!.hard, String)}`;
