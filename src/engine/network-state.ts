@@ -1,5 +1,6 @@
 // Where a guest's network start is recorded, and the lock all network changes take turns under.
 import { join } from 'node:path';
+import { loopbackBridges } from '../network/script.js';
 import type { NetPlan } from '../network/types.js';
 import { readdirIfExists, readIfExists } from '../util/fs.js';
 import type { Deps } from './deps.js';
@@ -22,6 +23,16 @@ export function bridgesInUse(deps: Deps, except?: string): Set<string> {
   for (const n of stateNames(deps)) {
     if (n === except) continue;
     for (const i of readNetState(deps, n)?.interfaces ?? []) if (i.bridge) out.add(i.bridge);
+  }
+  return out;
+}
+
+/** Bridges on which a recorded guest other than `except` forwards ports from the host's loopback. */
+export function loopbackInUse(deps: Deps, except?: string): Set<string> {
+  const out = new Set<string>();
+  for (const n of stateNames(deps)) {
+    const plan = n === except ? undefined : readNetState(deps, n);
+    if (plan) for (const b of loopbackBridges(plan)) out.add(b);
   }
   return out;
 }

@@ -2,14 +2,14 @@
 import { existsSync, rmSync } from 'node:fs';
 import { ipBatch, readLinks } from '../network/iproute.js';
 import { aliasGuest, bridgeAlias, tableGuest } from '../network/names.js';
-import { netnsMounted, removeNetns } from '../network/netns.js';
+import { netnsMounted, removeNetns, setRouteLocalnet } from '../network/netns.js';
 import { nftApply, nftInetTables } from '../network/nft.js';
-import { guestTeardown, hostTeardown, nftRemove, type BatchLine } from '../network/script.js';
+import { guestTeardown, hostTeardown, loopbackBridges, nftRemove, type BatchLine } from '../network/script.js';
 import type { NetPlan } from '../network/types.js';
 import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
-import { bridgesInUse, networkLock, readNetState, stateNames } from './network-state.js';
+import { bridgesInUse, loopbackInUse, networkLock, readNetState, stateNames } from './network-state.js';
 
 /**
  * Takes down what a guest's network start left: NICs go back to the host, veths, nftables table,
@@ -49,6 +49,9 @@ async function undoPlan(deps: Deps, plan: NetPlan, removed: string[]): Promise<s
     await nftApply(nftRemove(plan.nftTable));
     removed.push(`nftables table ${plan.nftTable}`);
   }
+  // the last forward from loopback on a bridge takes route_localnet with it, with the rule that guarded it
+  const still = loopbackInUse(deps, plan.guest);
+  for (const b of loopbackBridges(plan)) if (!still.has(b)) setRouteLocalnet(b, false);
   return problems;
 }
 
@@ -84,6 +87,8 @@ export async function sweepNetwork(deps: Deps, running: (name: string) => boolea
       removed.push(`bridge ${b.name} (no members left)`);
     }
     const problems = await ipBatch(lines, { force: true });
+    const forwarding = loopbackInUse(deps);
+    for (const b of links) if (b.kind === 'bridge' && b.alias === bridgeAlias(tag) && !gone.has(b.name) && !forwarding.has(b.name)) setRouteLocalnet(b.name, false);
     for (const t of await nftInetTables()) {
       if (!orphan(tableGuest(tag, t))) continue;
       await nftApply(nftRemove(t));

@@ -8,10 +8,10 @@ import { etcFiles } from '../network/etc.js';
 import { batchText, wireHook, type Hook } from '../network/hook.js';
 import { IpSession } from '../network/ip-session.js';
 import { batchError, batchFailures } from '../network/iproute.js';
-import { enableForwarding, mountSysfs } from '../network/netns.js';
+import { enableForwarding, mountSysfs, setRouteLocalnet } from '../network/netns.js';
 import { nftApply } from '../network/nft.js';
 import { planNetwork } from '../network/plan.js';
-import { bridgeSetup, deviceSetup, guestSetup, nftSetup } from '../network/script.js';
+import { bridgeSetup, deviceSetup, guestSetup, loopbackBridges, nftSetup } from '../network/script.js';
 import type { LinkFact, NetPlan } from '../network/types.js';
 import type { OciMount } from '../runtime/oci-types.js';
 import type { NetworkInput } from '../runtime/spec.js';
@@ -90,6 +90,8 @@ export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig, o
     }
     wiring = writeWiring(deps, name, plan);
     await nftApply(nftSetup(plan));
+    // only once the table that keeps guests off the host's loopback is in place
+    for (const b of loopbackBridges(plan)) setRouteLocalnet(b, true);
     enableForwarding(plan.forwarding.v4, plan.forwarding.v6);
   } else if (mode === 'host') {
     await mountSysfs(deps.paths.sysfs(name));

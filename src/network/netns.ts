@@ -48,6 +48,15 @@ export async function removeNetns(path: string, sysDir: string): Promise<boolean
 }
 
 /** Turns on IP forwarding in the current network namespace, which NAT and port forwards from outside need. */
+/** Lets a bridge carry the host's 127.0.0.1 to guests (for port forwards), or stops it; gone bridges are skipped. */
+export function setRouteLocalnet(bridge: string, on: boolean): void {
+  try {
+    writeFileSync(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, on ? '1\n' : '0\n');
+  } catch (e) {
+    if (errnoOf(e) !== 'ENOENT') throw e;
+  }
+}
+
 export function enableForwarding(v4: boolean, v6: boolean): void {
   if (v4) writeFileSync('/proc/sys/net/ipv4/ip_forward', '1\n');
   if (v6) writeFileSync('/proc/sys/net/ipv6/conf/all/forwarding', '1\n');

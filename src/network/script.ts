@@ -149,21 +149,36 @@ export function nftSetup(plan: NetPlan): string {
     for (const a of i.addresses) {
       const c = parseCidr(a)!;
       const [nfproto, fam] = c.family === 4 ? ['ipv4', 'ip'] : ['ipv6', 'ip6'];
-      const to = (port: number) => (c.family === 4 ? `${a.split('/')[0]}:${port}` : `[${a.split('/')[0]}]:${port}`);
+      const ip = a.split('/')[0]!;
+      const to = (port: number) => (c.family === 4 ? `${ip}:${port}` : `[${ip}]:${port}`);
       for (const p of i.ports) {
         dnat.push(`meta nfproto ${nfproto} fib daddr type local ${p.proto} dport ${p.hostPort} dnat ${fam} to ${to(p.guestPort)}`);
       }
-      if (i.nat) masq.push(`${fam} saddr ${a.split('/')[0]} ${fam} daddr != ${formatCidr(networkOf(c))} masquerade`);
+      if (i.nat) masq.push(`${fam} saddr ${ip} ${fam} daddr != ${formatCidr(networkOf(c))} masquerade`);
+      // a forward used from the host's 127.0.0.1 leaves with the bridge's address, which the guest can answer
+      if (c.family === 4 && i.ports.length > 0) masq.push(`ip saddr 127.0.0.0/8 ip daddr ${ip} masquerade`);
     }
   }
-  const chain = (name: string, hook: string, prio: string, rules: string[]) =>
-    rules.length === 0 ? '' : `  chain ${name} {\n    type nat hook ${hook} priority ${prio}; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
+  const bridges = loopbackBridges(plan);
+  const chain = (name: string, type: string, hook: string, prio: string, rules: string[]) =>
+    rules.length === 0 ? '' : `  chain ${name} {\n    type ${type} hook ${hook} priority ${prio}; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
   return `${nftRemove(plan.nftTable)}table inet ${plan.nftTable} {\n` +
-    chain('prerouting', 'prerouting', 'dstnat', dnat) +
+    // the bridge routes 127.0.0.0/8 for those forwards (route_localnet): never let a guest reach the host's loopback that way
+    chain('loopback', 'filter', 'prerouting', 'raw', bridges.map((b) => `iifname "${b}" ip daddr 127.0.0.0/8 drop`)) +
+    chain('prerouting', 'nat', 'prerouting', 'dstnat', dnat) +
     // the host's own connections to a forwarded port pass the output hook, not prerouting
-    chain('output', 'output', '-100', dnat) +
-    chain('postrouting', 'postrouting', 'srcnat', masq) +
+    chain('output', 'nat', 'output', '-100', dnat) +
+    chain('postrouting', 'nat', 'postrouting', 'srcnat', masq) +
     '}\n';
+}
+
+/**
+ * Bridges through which the host's 127.0.0.1 reaches this guest's IPv4 port forwards: the kernel routes
+ * a loopback source out of them only with route_localnet set on them.
+ */
+export function loopbackBridges(plan: Pick<NetPlan, 'interfaces'>): string[] {
+  const out = plan.interfaces.filter((i) => i.mode === 'bridge' && i.bridge && i.ports.length > 0 && i.addresses.some((a) => parseCidr(a)?.family === 4));
+  return [...new Set(out.map((i) => i.bridge!))];
 }
 
 /** Removes a table whether or not it exists (nft 1.0.6 has no "destroy"). */

@@ -14,6 +14,7 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
   const t = new TestRoot('br', { netns: host.name });
   let server: ChildProcess | undefined;
   const addr: Record<string, string> = {};
+  const localnet = async () => (await host.exec('cat', ['/proc/sys/net/ipv4/conf/vsbr0/route_localnet'])).stdout.trim();
 
   beforeAll(async () => {
     await host.create();
@@ -72,8 +73,25 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
     expect(await host.get(`http://[${addr.web16}]/`)).toBe('web1\n');
     expect(await host.get('http://192.0.2.1:8080/')).toBe('web1\n');
     expect(await host.get('http://[fd47:1::1]:8080/')).toBe('web1\n');
+    // the first thing users try: the host's loopback, which the bridge then routes for this forward
+    expect(await host.get('http://127.0.0.1:8080/')).toBe('web1\n');
+    expect(await localnet()).toBe('1');
     // web2 forwards nothing
     expect(await host.get(`http://${addr.web2}:8080/`)).toBeInstanceOf(Error);
+  });
+
+  it('lets guests ping each other and themselves without NET_RAW', async () => {
+    const ping = (g: string, ...args: string[]) => t.cli(['exec', g, '--', 'ping', '-c', '1', '-W', '5', ...args]);
+    for (const [g, to] of [['web1', addr.web2!], ['web2', addr.web1!], ['web1', addr.web26!], ['web2', '127.0.0.1'], ['web2', '::1']] as const) {
+      const r = await ping(g, to);
+      expect({ g, to, code: r.code, out: r.stdout }).toMatchObject({ g, to, code: 0, out: expect.stringMatching(/1 packets transmitted, 1 received/) });
+    }
+    // echo sockets, not a raw socket: the guest still has no CAP_NET_RAW (bit 13)
+    const eff = /^CapEff:\s*(\w+)$/m.exec(await t.ok(['exec', 'web1', '--', 'cat', '/proc/self/status']))![1]!;
+    expect(BigInt(`0x${eff}`) & (1n << 13n)).toBe(0n);
+    expect((await t.cli(['exec', 'web1', '--', 'busybox', 'ping', '-c', '1', '127.0.0.1'])).stderr).toMatch(/permission denied/);
+    // an address nobody has: no reply, and ping says so with its exit code
+    expect((await ping('web1', '10.47.9.9')).code).toBe(1);
   });
 
   it('masquerades outbound traffic of a guest with nat = true, and only of that guest', async () => {
@@ -146,8 +164,10 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
 
   it('tears down everything on stop, the bridge with its last member', async () => {
     await t.ok(['start', 'web1']);
+    expect(await localnet()).toBe('1');
     await t.ok(['stop', 'web1', '--timeout', '0']);
     expect(await host.links()).toContain('vsbr0'); // web2 is still on it
+    expect(await localnet()).toBe('0'); // web2 forwards nothing from loopback
     await t.ok(['stop', 'web2', '--timeout', '0']);
     expect(await host.links()).toEqual(['lo', 'up0']);
     expect(await host.nftTables()).toEqual([]);
