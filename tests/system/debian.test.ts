@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, IS_ROOT, TestRoot } from '../helpers/host.js';
 import { sleep } from '../../src/util/proc.js';
 
@@ -42,6 +42,10 @@ describe.skipIf(!IS_ROOT)('Debian guests', () => {
   const t = new TestRoot('deb');
   let ttyOutput = '';
   afterAll(() => t.cleanup());
+  // each test stops its guests; when one fails halfway, its guest must not be running for the next
+  afterEach(async () => {
+    for (const g of ['sv1', 'sd1']) if ((await t.cli(['running', g])).code === 0) await t.cli(['stop', g, '--timeout', '5']);
+  });
 
   beforeAll(async () => {
     mkdirSync(CACHE, { recursive: true });
@@ -92,18 +96,24 @@ describe.skipIf(!IS_ROOT)('Debian guests', () => {
 
   it('lets apt-get and dpkg work inside the guest', async () => {
     await t.ok(['start', 'sv1']);
-    await t.ok(['exec', 'sv1', '--', 'apt-get', 'check']);
-    // a local package: apt resolves, unpacks and configures it with no network at all
-    await t.ok(['exec', 'sv1', '--', 'sh', '-c', [
-      'set -e; d=/tmp/pkg; mkdir -p $d/DEBIAN $d/usr/share/vst',
-      'printf "Package: vst-hello\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: t <t@example.org>\\nDescription: test\\n" > $d/DEBIAN/control',
-      'echo hi > $d/usr/share/vst/hello; dpkg-deb --build $d /tmp/vst-hello.deb >/dev/null',
-      'apt-get install -y -q /tmp/vst-hello.deb >/dev/null',
-    ].join('; ')]);
-    expect(await t.ok(['exec', 'sv1', '--', 'dpkg-query', '-W', '-f', '${Status}', 'vst-hello'])).toBe('install ok installed');
-    expect(await t.ok(['exec', 'sv1', '--', 'cat', '/usr/share/vst/hello'])).toBe('hi\n');
-    await t.ok(['exec', 'sv1', '--', 'apt-get', 'remove', '-y', '-q', 'vst-hello']);
-    await t.ok(['stop', 'sv1']);
+    try {
+      await t.ok(['exec', 'sv1', '--', 'apt-get', 'check']);
+      // a local package: apt resolves, unpacks and configures it with no network at all, and
+      // installs nothing else (apt's whole output is in the error if it wants to download anything)
+      const out = await t.ok(['exec', 'sv1', '--', 'sh', '-c', [
+        'set -e; d=/tmp/pkg; mkdir -p $d/DEBIAN $d/usr/share/vst',
+        'printf "Package: vst-hello\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: t <t@example.org>\\nDescription: test\\n" > $d/DEBIAN/control',
+        'echo hi > $d/usr/share/vst/hello; chmod 644 $d/DEBIAN/control; dpkg-deb --build $d /tmp/vst-hello.deb >/dev/null',
+        'chmod 644 /tmp/vst-hello.deb; apt-get install -y -q --no-download --no-install-recommends /tmp/vst-hello.deb 2>&1',
+      ].join('; ')]);
+      expect(out).toMatch(/^0 upgraded, 1 newly installed, 0 to remove/m);
+      expect(await t.ok(['exec', 'sv1', '--', 'dpkg-query', '-W', '-f', '${Status}', 'vst-hello'])).toBe('install ok installed');
+      expect(await t.ok(['exec', 'sv1', '--', 'cat', '/usr/share/vst/hello'])).toBe('hi\n');
+      await t.ok(['exec', 'sv1', '--', 'apt-get', 'remove', '-y', '-q', 'vst-hello']);
+    } finally {
+      // a failure here must not leave sv1 running for the tests after it
+      await t.cli(['stop', 'sv1', '--timeout', '10']);
+    }
     // the package went into the guest's own layer, not into the template
     expect(existsSync(join(t.paths.templateRootfs('deb12'), 'usr/share/vst'))).toBe(false);
   });
