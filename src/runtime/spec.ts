@@ -150,12 +150,13 @@ export function withNetwork(spec: OciSpec, net: NetworkInput): OciSpec {
   const at = mounts.reduce((last, m, i) => (base.has(m.destination) ? i + 1 : last), 0);
   const hooks = net.hooks && net.hooks.length > 0
     ? { ...spec.hooks, createRuntime: [...(spec.hooks?.createRuntime ?? []), ...net.hooks] } : spec.hooks;
-  const { 'net.ipv4.ping_group_range': _, ...sysctl } = spec.linux.sysctl ?? {};
+  const { sysctl: old, ...linux } = spec.linux;
+  const { 'net.ipv4.ping_group_range': _, ...sysctl } = old ?? {};
   // ping without NET_RAW: ICMP echo sockets (IPv4 and IPv6) for every group of the guest, in its own namespace only
   if (net.netns === undefined) sysctl['net.ipv4.ping_group_range'] = pingGroupRange(spec);
   return {
     ...spec, mounts: [...mounts.slice(0, at), ...net.mounts, ...mounts.slice(at)],
-    linux: { ...spec.linux, namespaces, ...(Object.keys(sysctl).length > 0 ? { sysctl } : {}) },
+    linux: { ...linux, namespaces, ...(Object.keys(sysctl).length > 0 ? { sysctl } : {}) },
     ...(hooks ? { hooks } : {}),
   };
 }

@@ -9,7 +9,7 @@ import { batchFailures, parseLinks } from '../../src/network/iproute.js';
 import { aliasGuest, hostVethName, nftTableName, tableGuest } from '../../src/network/names.js';
 import { PID_FROM_STATE, WIRE_SCRIPT, wireHook } from '../../src/network/hook.js';
 import { allocate, planNetwork, type PlanInput } from '../../src/network/plan.js';
-import { batchArg, bridgeSetup, deviceSetup, guestSetup, guestTeardown, hostTeardown, nftSetup } from '../../src/network/script.js';
+import { batchArg, bridgeSetup, deviceSetup, guestSetup, guestTeardown, hostTeardown, loopbackBridges, nftSetup } from '../../src/network/script.js';
 import type { LinkFact, NetPlan } from '../../src/network/types.js';
 import { VsError } from '../../src/util/errors.js';
 import { formatIp, parseCidr } from '../../src/util/ip.js';
@@ -267,6 +267,20 @@ describe('scripts', () => {
     expect(nft).toContain('ip saddr 10.47.0.100 ip daddr != 10.47.0.0/16 masquerade');
     expect(nft).toContain('ip6 saddr fd47::64 ip6 daddr != fd47::/64 masquerade');
     expect(nftSetup(plan([{ mode: 'bridge' }]))).toBe('');
+  });
+
+  it("lets the host's 127.0.0.1 reach IPv4 forwards on a bridge, and keeps the bridge's guests off the host's loopback", () => {
+    const p = plan([{ mode: 'bridge', address: 'auto', address6: 'auto', ports: ['8080:80'] }]);
+    expect(loopbackBridges(p)).toEqual(['vsbr0']);
+    const nft = nftSetup(p);
+    expect(nft).toContain('ip saddr 127.0.0.0/8 ip daddr 10.47.0.100 masquerade');
+    expect(nft).toMatch(/chain loopback \{\n    type filter hook prerouting priority raw; policy accept;\n    iifname "vsbr0" ip daddr 127\.0\.0\.0\/8 drop\n/);
+    expect(nft).not.toContain('ip6 saddr ::1');
+    // no forward, or only IPv6: no loopback route needed
+    for (const p2 of [plan([{ mode: 'bridge', nat: true }]), plan([{ mode: 'bridge', address6: 'auto', ports: ['8080:80'] }])]) {
+      expect(loopbackBridges(p2)).toEqual([]);
+      expect(nftSetup(p2)).not.toContain('127.0.0.0/8');
+    }
   });
 
   it('quotes paths for ip -batch and refuses what it cannot pass', () => {

@@ -41,6 +41,15 @@ describe('buildSpec', () => {
     valid(withNetwork(buildSpec(base), { mounts: etc, hooks: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['PATH=/bin'], timeout: 30 }] }));
   });
 
+  it('lets ping use echo sockets in the guest\'s own network namespace only, over the ids it has', () => {
+    const own = withNetwork(buildSpec({ ...base, idMappings: [{ containerID: 0, hostID: 6553600, size: 65536 }] }), { mounts: [] });
+    expect(own.linux.sysctl).toEqual({ 'net.ipv4.ping_group_range': '0 65535' });
+    valid(own);
+    expect(withNetwork(buildSpec(base), { mounts: [] }).linux.sysctl).toEqual({ 'net.ipv4.ping_group_range': '0 2147483647' });
+    // the host's namespace is never changed
+    expect(withNetwork(own, { netns: 'host', mounts: [] }).linux.sysctl).toBeUndefined();
+  });
+
   it('speaks an OCI version that runc 1.1 and crun 1.8 accept', () => {
     expect(buildSpec(base).ociVersion).toMatch(/^1\.0\.\d+$/);
   });
