@@ -7,6 +7,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
+          setupFiles: ['tests/helpers/setup-env.ts'],
           sequence: { groupOrder: 0 },
         },
       },
@@ -16,7 +17,7 @@ export default defineConfig({
           include: ['tests/system/**/*.test.ts', 'tests/security/**/*.test.ts'],
           // real guests on a small machine: a few files at a time, each file's tests in order
           maxWorkers: 2,
-          setupFiles: ['tests/helpers/setup-system.ts'],
+          setupFiles: ['tests/helpers/setup-env.ts', 'tests/helpers/setup-system.ts'],
           sequence: { groupOrder: 1 },
           testTimeout: 120_000,
           hookTimeout: 120_000,

@@ -14,12 +14,14 @@ import type { BuildOptions, GuestInfo } from './types.js';
 import type { TemplateInfo, TemplateSource } from './template.js';
 import type { MountReport } from './mount.js';
 import type { ExportResult } from './export.js';
+import type { BulkAction, BulkOptions, BulkResult, Selection } from './bulk.js';
 import type { DiskUsage, UnifyResult } from './disk.js';
 import type { InitStyle } from '../guest/schema.js';
 import type { Progress } from '../storage/debootstrap.js';
 
 export type { BuildOptions, BuildSource, GuestInfo, GuestResources, InterfaceInfo } from './types.js';
 export type { LimitResult } from './limit.js';
+export type { BulkAction, BulkOptions, BulkResult, Selection } from './bulk.js';
 export type { TemplateInfo, TemplateSource } from './template.js';
 export type { MountReport } from './mount.js';
 export type { ExportResult } from './export.js';
@@ -30,6 +32,9 @@ export class Engine {
   readonly deps: Deps;
 
   constructor(root: string, overrides?: DepsOverrides) {
+    // files the engine makes (guest trees, the /etc files it provides, state) get the modes it asks
+    // for, whatever umask the caller has; the guests it starts inherit 022 too
+    process.umask(0o022);
     this.deps = makeDeps(root, overrides);
   }
 
@@ -48,6 +53,17 @@ export class Engine {
   /** Stops the guest if it runs, then starts it, holding the guest's lock throughout. */
   async restart(name: string, opts?: StopOptions): Promise<GuestInfo> {
     return (await import('./restart.js')).restartGuest(this.deps, name, opts);
+  }
+
+  /** start, stop or restart many guests, in parallel up to opts.jobs; one result per guest. */
+  async bulk(action: BulkAction, sel: Selection, opts?: BulkOptions): Promise<BulkResult[]> {
+    const { bulk, selectGuests } = await import('./bulk.js');
+    return bulk(this, action, selectGuests(this.deps, sel), opts);
+  }
+
+  /** autostart / autostop: the guests of a mark in start_order groups. */
+  async autoRun(direction: 'start' | 'stop', mark: string, opts?: BulkOptions): Promise<BulkResult[]> {
+    return (await import('./bulk.js')).autoRun(this, this.deps, direction, mark, opts);
   }
 
   async status(name: string): Promise<GuestInfo> {

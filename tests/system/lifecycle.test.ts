@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostProcesses, IS_ROOT, TestRoot } from '../helpers/host.js';
+import { run } from '../../src/util/proc.js';
+import { CLI, hostProcesses, IS_ROOT, TestRoot } from '../helpers/host.js';
 
 describe.skipIf(!IS_ROOT)('guest lifecycle', () => {
   const t = new TestRoot('life');
@@ -60,6 +61,19 @@ describe.skipIf(!IS_ROOT)('guest lifecycle', () => {
     expect((await t.ok(['exec', 'web1', '--', 'cat', '/proc/sys/net/ipv4/ping_group_range'])).trim()).toBe('0\t65535');
     // the host's own setting is not the guest's business
     expect(readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8')).toBe(hostPingGroups);
+  });
+
+  it('works the same whatever umask the calling shell has', async () => {
+    const as077 = (args: string[]) => run('sh', ['-c', 'umask 077; exec "$@"', 'sh', process.execPath, CLI, ...args], { env: t.env() });
+    for (const args of [['build', 'u1'], ['start', 'u1']]) expect((await as077(args)).code).toBe(0);
+    try {
+      expect(statSync(join(t.paths.bundle('u1'), 'etc/hosts')).mode & 0o777).toBe(0o644);
+      // a user other than root in the guest reads the files the host provides, and commands get umask 022
+      const r = await as077(['exec', 'u1', '--', 'su', '-s', '/bin/sh', 'nobody', '-c', 'cat /etc/hostname; umask']);
+      expect({ code: r.code, out: r.stdout }).toEqual({ code: 0, out: 'u1\n0022\n' });
+    } finally {
+      await t.ok(['delete', '--force', 'u1']);
+    }
   });
 
   it('passes exit codes, stdin and stderr through exec', async () => {
