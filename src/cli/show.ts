@@ -48,7 +48,8 @@ export function resourceRows(r: GuestResources): [string, string][] {
     rows.push(['io', [`read ${formatSize(u.ioReadBytes)}, written ${formatSize(u.ioWriteBytes)}`, l.ioWeight !== undefined && `weight ${l.ioWeight}`, ...devs].filter(Boolean).join('; ')]);
   }
   if (r.rlimits) {
-    const show = (k: string) => r.rlimits?.[k] && `${k} ${lim(r.rlimits[k]!.soft, String)}:${lim(r.rlimits[k]!.hard, String)}`;
+    const rl = (n: number) => (Number.isFinite(n) ? String(n) : 'unlimited');
+    const show = (k: string) => r.rlimits?.[k] && `${k} ${rl(r.rlimits[k]!.soft)}:${rl(r.rlimits[k]!.hard)}`;
     rows.push(['rlimits', ['nofile', 'nproc', 'memlock', 'core', 'stack'].map(show).filter(Boolean).join(', ')]);
   }
   rows.push(['/proc', r.lxcfs.note]);

@@ -104,7 +104,7 @@ describe.skipIf(!IS_ROOT)('Debian guests', () => {
         'set -e; d=/tmp/pkg; mkdir -p $d/DEBIAN $d/usr/share/vst',
         'printf "Package: vst-hello\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: t <t@example.org>\\nDescription: test\\n" > $d/DEBIAN/control',
         'echo hi > $d/usr/share/vst/hello; chmod 644 $d/DEBIAN/control; dpkg-deb --build $d /tmp/vst-hello.deb >/dev/null',
-        'chmod 644 /tmp/vst-hello.deb; apt-get install -y -q --no-download --no-install-recommends /tmp/vst-hello.deb 2>&1',
+        'chmod 644 /tmp/vst-hello.deb; apt-get install -y -q --no-install-recommends /tmp/vst-hello.deb 2>&1',
       ].join('; ')]);
       expect(out).toMatch(/^0 upgraded, 1 newly installed, 0 to remove/m);
       expect(await t.ok(['exec', 'sv1', '--', 'dpkg-query', '-W', '-f', '${Status}', 'vst-hello'])).toBe('install ok installed');

@@ -15,6 +15,8 @@ describe('status resource lines', () => {
     expect(row(r, 'cpu')).toBe('no limit; used 0m00s01 user, 0m00s02 sys; throttled 0m00s00 in 0 periods');
     expect(row(r, 'pids')).toBe('3, no limit; 0 forks refused');
     for (const [, text] of r) expect(text).not.toMatch(/\bmax\b/);
+    const withRl = resourceRows({ ...res(none), rlimits: { nofile: { soft: 1024, hard: 4096 }, core: { soft: 0, hard: Infinity } } } as GuestResources);
+    expect(row(withRl, 'rlimits')).toBe('nofile 1024:4096, core 0:unlimited');
   });
 
   it('names each limit that is set, and only those', () => {
