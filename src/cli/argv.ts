@@ -103,16 +103,18 @@ export function parseArgv(argv: string[], verbs: ReadonlyMap<string, VerbSpec>):
   }
   const spec = verbs.get(verb)!;
   const specs = [...GLOBAL_OPTIONS, ...spec.options];
-  const required = spec.args.filter((a) => !a.endsWith('?')).length;
+  const optional = (a: string) => a.endsWith('?') || a.endsWith('...');
+  const variadic = spec.args.some((a) => a.endsWith('...'));
+  const required = spec.args.filter((a) => !optional(a)).length;
   const lead = name === undefined ? [] : [name];
   // with a rest vector, the first word after the positionals starts the command: `exec web1 ls -l`
   const r = scan(tokens, specs, verb, spec.rest ? spec.args.length - lead.length : Infinity, spec.passthrough);
   const positionals = [...lead, ...r.positionals];
   if (r.options.help) return { verb, options: r.options, positionals, rest: r.rest };
   if (positionals.length < required) {
-    throw usage(`'${verb}' needs ${spec.args.filter((x) => !x.endsWith('?')).join(' ')}`, `usage: ${usageLine(spec)}`);
+    throw usage(`'${verb}' needs ${spec.args.filter((x) => !optional(x)).join(' ')}`, `usage: ${usageLine(spec)}`);
   }
-  if (positionals.length > spec.args.length) {
+  if (!variadic && positionals.length > spec.args.length) {
     throw usage(`'${verb}' takes ${spec.args.length === 0 ? 'no arguments' : `at most ${spec.args.length} argument${spec.args.length === 1 ? '' : 's'}`}` +
       `, got '${printable(positionals.slice(spec.args.length).join(' '))}' too`, `usage: ${usageLine(spec)}`);
   }
@@ -123,7 +125,7 @@ export function parseArgv(argv: string[], verbs: ReadonlyMap<string, VerbSpec>):
 }
 
 export function usageLine(spec: VerbSpec): string {
-  const args = spec.args.map((a) => (a.endsWith('?') ? `[${a.slice(0, -1)}]` : a));
+  const args = spec.args.map((a) => (a.endsWith('?') ? `[${a.slice(0, -1)}]` : a.endsWith('...') ? `[${a}]` : a));
   const opts = spec.options.map((o) => `[--${o.name}${o.value ? ` ${o.meta ?? o.value.toUpperCase()}` : ''}]`);
   return ['vserver', spec.name, ...args, ...opts, ...(spec.rest ? [`[--] ${spec.rest}`] : [])].join(' ');
 }

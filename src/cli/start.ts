@@ -1,8 +1,10 @@
-// vserver start NAME
+// vserver start NAME, or many guests at once (NAME..., --all, --mark M)
+import { isBulk, runBulk } from './bulk.js';
 import { nameArg, type CliContext } from './context.js';
 import { infoJson, printInfo } from './show.js';
 
 export async function run(ctx: CliContext): Promise<number> {
+  if (isBulk(ctx)) return runBulk(ctx, 'start');
   const info = await ctx.engine().start(nameArg(ctx));
   if (ctx.json) ctx.out(`${infoJson(info)}\n`);
   else {

@@ -17,6 +17,11 @@ const SOURCE_OPTIONS: OptionSpec[] = [
   { name: 'tarball', value: 'string', meta: 'FILE', help: 'a root tree as .tar, .tar.gz, .tar.xz or .tar.zst' },
 ];
 
+const JOBS_OPTION: OptionSpec = { name: 'jobs', short: 'j', value: 'int', meta: 'N', help: 'guests acted on at once (default: twice the cores, at most 16)' };
+const MARK_OPTION: OptionSpec = { name: 'mark', value: 'string', meta: 'M', help: 'the guests with mark = "M" (default for autostart/autostop: default)' };
+/** start, stop and restart act on one guest, several, --all or --mark M. */
+const BULK_OPTIONS: OptionSpec[] = [{ name: 'all', help: 'every guest' }, MARK_OPTION, JOBS_OPTION];
+
 export const VERBS: Verb[] = [
   {
     name: 'build', summary: 'build a new guest from a template, debootstrap, a tarball or another guest', args: [NAME],
@@ -86,18 +91,29 @@ export const VERBS: Verb[] = [
     examples: ['vserver unify', 'vserver unify --json'], load: () => import('./unify.js'),
   },
   {
-    name: 'start', summary: 'start a guest', args: [NAME], options: [],
-    examples: ['vserver start web1', 'vserver web1 start'], load: () => import('./start.js'),
+    name: 'start', summary: 'start guests: one, several, all, or those of a mark', args: ['NAME...'], options: BULK_OPTIONS,
+    examples: ['vserver start web1', 'vserver web1 start', 'vserver start web1 web2 db1', 'vserver start --mark web --jobs 8'],
+    load: () => import('./start.js'),
   },
   {
-    name: 'stop', summary: 'stop a guest: its init shuts down, then TERM and KILL', args: [NAME],
-    options: [{ name: 'timeout', value: 'int', meta: 'S', help: 'seconds to wait for init before killing (default 30)' }],
-    examples: ['vserver stop web1', 'vserver stop web1 --timeout 5'], load: () => import('./stop.js'),
+    name: 'stop', summary: 'stop guests: init shuts down, then TERM and KILL', args: ['NAME...'],
+    options: [{ name: 'timeout', value: 'int', meta: 'S', help: "seconds to wait for init before killing (default: the guest's stop_timeout, 30)" }, ...BULK_OPTIONS],
+    examples: ['vserver stop web1', 'vserver stop web1 --timeout 5', 'vserver stop --all'], load: () => import('./stop.js'),
   },
   {
-    name: 'restart', summary: 'stop a guest if it runs, then start it', args: [NAME],
-    options: [{ name: 'timeout', value: 'int', meta: 'S', help: 'seconds to wait for init before killing (default 30)' }],
-    examples: ['vserver restart web1'], load: () => import('./restart.js'),
+    name: 'restart', summary: 'stop guests if they run, then start them', args: ['NAME...'],
+    options: [{ name: 'timeout', value: 'int', meta: 'S', help: "seconds to wait for init before killing (default: the guest's stop_timeout, 30)" }, ...BULK_OPTIONS],
+    examples: ['vserver restart web1', 'vserver restart --all'], load: () => import('./restart.js'),
+  },
+  {
+    name: 'autostart', summary: 'start the guests of a mark at boot, by start_order: lower orders first, each group in parallel', args: [],
+    options: [MARK_OPTION, JOBS_OPTION],
+    examples: ['vserver autostart', 'vserver autostart --mark web'], load: () => import('./autostart.js'),
+  },
+  {
+    name: 'autostop', summary: 'stop the guests of a mark at shutdown, in reverse start_order', args: [],
+    options: [MARK_OPTION, JOBS_OPTION],
+    examples: ['vserver autostop', 'vserver autostop --mark web'], load: () => import('./autostart.js'),
   },
   {
     name: 'status', summary: 'show a guest\'s state; exits 0 when running, 3 when stopped', args: [NAME], options: [],
