@@ -19,6 +19,22 @@ await build({
   logLevel: 'warning',
 });
 
+// vserverd, the API daemon: a bundle of its own, so that the CLI never loads its dependencies.
+await build({
+  entryPoints: ['src/daemon/main.ts'],
+  outfile: 'dist/vserverd.cjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  legalComments: 'none',
+  banner: { js: '#!/usr/bin/env node' },
+  define: { VSERVER_VERSION: JSON.stringify(pkg.version) },
+  logLevel: 'warning',
+});
+chmodSync('dist/vserverd.cjs', 0o755);
+
 // The launcher: answers --version by itself, and runs the bundle through vm.Script with a code
 // cache, which saves compiling it on every start. A stale or foreign cache is rejected by V8 and
 // rewritten; a cache that cannot be written (read-only install) is simply not kept.

@@ -1,0 +1,62 @@
+// vserverd: serves the engine over HTTP on a Unix socket (run/vserver/vserverd.sock under the root
+// prefix). Guests never depend on it: it keeps nothing the files and the runtime do not.
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { Engine } from '../engine/index.js';
+import { toVsError, VsError } from '../util/errors.js';
+import { buildServer } from './server.js';
+
+/** The gid of group `vserver`, whose members may use the socket, if the host has it. */
+function vserverGroup(): number | undefined {
+  try {
+    const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('vserver:'));
+    const gid = line === undefined ? NaN : Number(line.split(':')[2]);
+    return Number.isInteger(gid) ? gid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a daemon answers on the socket; a socket file nobody listens on is stale. */
+function listening(sock: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(sock);
+    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('error', () => resolve(false));
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const rootAt = argv.indexOf('--root');
+  const root = rootAt >= 0 ? argv[rootAt + 1] : process.env.VSERVER_ROOT ?? '/';
+  const unknown = argv.filter((a, i) => a !== '--foreground' && a !== '--root' && !(i === rootAt + 1 && rootAt >= 0));
+  if (root === undefined || unknown.length > 0) {
+    process.stderr.write(`vserverd: unknown argument '${unknown[0] ?? '--root'}'\n  usage: vserverd [--foreground] [--root DIR]\n`);
+    return 2;
+  }
+  const engine = new Engine(root);
+  const sock = join(engine.deps.paths.run, 'vserverd.sock');
+  mkdirSync(engine.deps.paths.run, { recursive: true, mode: 0o755 });
+  if (await listening(sock)) throw new VsError('BUSY', `vserverd already runs for ${root} (${sock} answers)`, 'stop that one first');
+  rmSync(sock, { force: true });
+  const app = buildServer(engine);
+  await app.listen({ path: sock });
+  // access to the socket is as strong as root: root and the group vserver only
+  const gid = vserverGroup();
+  if (gid !== undefined) chownSync(sock, 0, gid);
+  chmodSync(sock, 0o660);
+  process.stderr.write(`vserverd: listening on ${sock}\n`);
+  await new Promise<void>((resolve) => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
+  });
+  await app.close();
+  rmSync(sock, { force: true });
+  return 0;
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+  const err = toVsError(e);
+  process.stderr.write(`vserverd: ${err.message}${err.hint ? `\n  ${err.hint}` : ''}\n`);
+  process.exitCode = err.exitCode;
+});

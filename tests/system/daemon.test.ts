@@ -1,0 +1,89 @@
+// vserverd on its Unix socket with real guests: the same state as the CLI, and guests that do not
+// depend on it (kill -9 of the daemon leaves them running; a new daemon finds them).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IS_ROOT, TestRoot } from '../helpers/host.js';
+import { run } from '../../src/util/proc.js';
+
+const DAEMON = join(__dirname, '../../dist/vserverd.cjs');
+
+describe.skipIf(!IS_ROOT)('vserverd', () => {
+  const t = new TestRoot('vsd');
+  const sock = join(t.paths.run, 'vserverd.sock');
+  let daemon: ChildProcess | undefined;
+
+  /** Starts the daemon and resolves once it listens. */
+  const startDaemon = () => new Promise<ChildProcess>((resolve, reject) => {
+    const child = spawn(process.execPath, [DAEMON, '--foreground'], { env: t.env(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const timer = setTimeout(() => reject(new Error('vserverd did not start')), 20_000);
+    child.stderr!.on('data', (b: Buffer) => { if (b.toString().includes('listening on')) { clearTimeout(timer); resolve(child); } });
+    child.once('exit', (c) => { clearTimeout(timer); reject(new Error(`vserverd exited ${c}`)); });
+  });
+
+  const api = (method: string, path: string, body?: unknown) => new Promise<{ status: number; json: any }>((resolve, reject) => {
+    const req = request({ socketPath: sock, method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, timeout: 60_000 }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, json: text === '' ? undefined : JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+
+  beforeAll(async () => {
+    await t.ok(['build', 'd1']);
+    daemon = await startDaemon();
+  });
+  afterAll(async () => {
+    daemon?.kill('SIGKILL');
+    await t.cleanup();
+  });
+
+  it('listens on a socket only root and the vserver group may use', () => {
+    const st = statSync(sock);
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o660);
+  });
+
+  it('starts a guest that the CLI then sees running, and lists it', async () => {
+    const r = await api('PUT', '/1.0/guests/d1/state', { action: 'start' });
+    expect(r).toMatchObject({ status: 200, json: { name: 'd1', state: 'running' } });
+    expect((await t.ok(['exec', 'd1', '--', 'hostname'])).trim()).toBe('d1');
+    expect((await api('GET', '/1.0/guests?state=running')).json.map((g: { name: string }) => g.name)).toEqual(['d1']);
+  });
+
+  it('refuses a second daemon for the same root', async () => {
+    const r = await run(process.execPath, [DAEMON, '--foreground'], { env: t.env(), timeoutMs: 20_000 });
+    expect(r.code).toBe(11);
+    expect(r.stderr).toMatch(/vserverd already runs/);
+  });
+
+  it('leaves guests running when it is killed, and a new daemon finds them', async () => {
+    const pid = (await api('GET', '/1.0/guests/d1')).json.pid;
+    daemon!.kill('SIGKILL');
+    await new Promise((r) => daemon!.once('exit', r));
+    expect((await t.cli(['running', 'd1'])).code).toBe(0);
+    daemon = await startDaemon();
+    expect((await api('GET', '/1.0/guests/d1')).json).toMatchObject({ state: 'running', pid });
+    // no lock was left behind: the CLI and the new daemon both act on the guest
+    expect((await api('PUT', '/1.0/guests/d1/state', { action: 'restart', timeout: 1 })).json).toMatchObject({ state: 'running' });
+    expect((await t.cli(['stop', 'd1', '--timeout', '1'])).code).toBe(0);
+    expect((await api('PUT', '/1.0/guests/state', { action: 'start', names: ['d1'] })).json).toEqual({
+      failed: 0, results: [{ name: 'd1', action: 'start', ok: true, state: 'running', context: expect.any(Number) }],
+    });
+  });
+
+  it('stops and deletes through the API, and removes its socket on SIGTERM', async () => {
+    expect((await api('PUT', '/1.0/guests/d1/state', { action: 'stop', timeout: 1 })).json).toMatchObject({ state: 'stopped' });
+    expect((await api('DELETE', '/1.0/guests/d1?force=1')).status).toBe(204);
+    expect(JSON.parse(await t.ok(['list', '--json']))).toEqual([]);
+    daemon!.kill('SIGTERM');
+    await new Promise((r) => daemon!.once('exit', r));
+    daemon = undefined;
+    expect(() => statSync(sock)).toThrow(/ENOENT/);
+    expect(await t.leaks()).toEqual([]);
+  });
+});
