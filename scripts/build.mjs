@@ -6,33 +6,16 @@ import { execFileSync } from 'node:child_process';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
-await build({
-  entryPoints: ['src/main.ts'],
-  outfile: 'dist/vserver-main.cjs',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  minify: true,
-  legalComments: 'none',
-  define: { VSERVER_VERSION: JSON.stringify(pkg.version) },
-  logLevel: 'warning',
+/** One CommonJS bundle of an entry point, with the version built in. */
+const bundle = (entry, outfile, extra = {}) => build({
+  entryPoints: [entry], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true,
+  legalComments: 'none', define: { VSERVER_VERSION: JSON.stringify(pkg.version) }, logLevel: 'warning', ...extra,
 });
 
+await bundle('src/main.ts', 'dist/vserver-main.cjs');
+
 // vserverd, the API daemon: a bundle of its own, so that the CLI never loads its dependencies.
-await build({
-  entryPoints: ['src/daemon/main.ts'],
-  outfile: 'dist/vserverd.cjs',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  minify: true,
-  legalComments: 'none',
-  banner: { js: '#!/usr/bin/env node' },
-  define: { VSERVER_VERSION: JSON.stringify(pkg.version) },
-  logLevel: 'warning',
-});
+await bundle('src/daemon/main.ts', 'dist/vserverd.cjs', { banner: { js: '#!/usr/bin/env node' } });
 chmodSync('dist/vserverd.cjs', 0o755);
 
 // The launcher: answers --version by itself, and runs the bundle through vm.Script with a code
