@@ -15,8 +15,8 @@ packages=(runc crun busybox-static iproute2 nftables util-linux mount bsdutils p
 if [ "${1:-}" = --test ]; then
   # debootstrap, debian-archive-keyring: Debian guests; tar, zstd, xz-utils, gzip: tarballs and export;
   # xfsprogs (mkfs.xfs, xfs_io): unify on XFS; e2fsprogs: the full-disk test; attr: xattrs in the
-  # export test; iperf3: the network benchmark
-  packages+=(debootstrap debian-archive-keyring tar zstd xz-utils gzip xfsprogs e2fsprogs attr iperf3)
+  # export test; iperf3: the network benchmark; prometheus: promtool checks the daemon's metrics
+  packages+=(debootstrap debian-archive-keyring tar zstd xz-utils gzip xfsprogs e2fsprogs attr iperf3 prometheus)
 fi
 
 export DEBIAN_FRONTEND=noninteractive

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/index.js';
 import { VERSION } from '../version.js';
 import { errorHandler } from './errors.js';
+import { metricsRegistry, requestCounter } from './metrics.js';
 import { guestRoutes } from './routes-guests.js';
 
 export interface ServerOptions {
@@ -24,5 +25,9 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   app.get('/1.0', async () => ({ api: '1.0', version: VERSION }));
   app.get('/1.0/host', async () => ({ version: VERSION, root: engine.deps.paths.root, runtime: (await engine.deps.runtime()).name }));
   guestRoutes(app, engine);
+  const registry = metricsRegistry(engine);
+  const requests = requestCounter(registry);
+  app.addHook('onResponse', async (req, reply) => { requests.inc({ method: req.method, status: String(reply.statusCode) }); });
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   return app;
 }

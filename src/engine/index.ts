@@ -14,6 +14,7 @@ import type { BuildOptions, GuestInfo } from './types.js';
 import type { TemplateInfo, TemplateSource } from './template.js';
 import type { MountReport } from './mount.js';
 import type { ExportResult } from './export.js';
+import type { GuestMetrics } from './metrics.js';
 import type { BulkAction, BulkOptions, BulkResult, Selection } from './bulk.js';
 import type { DiskUsage, UnifyResult } from './disk.js';
 import type { InitStyle } from '../guest/schema.js';
@@ -21,6 +22,7 @@ import type { Progress } from '../storage/debootstrap.js';
 
 export type { BuildOptions, BuildSource, GuestInfo, GuestResources, InterfaceInfo } from './types.js';
 export type { LimitResult } from './limit.js';
+export type { GuestMetrics } from './metrics.js';
 export type { BulkAction, BulkOptions, BulkResult, Selection } from './bulk.js';
 export type { TemplateInfo, TemplateSource } from './template.js';
 export type { MountReport } from './mount.js';
@@ -64,6 +66,11 @@ export class Engine {
   /** autostart / autostop: the guests of a mark in start_order groups. */
   async autoRun(direction: 'start' | 'stop', mark: string, opts?: BulkOptions): Promise<BulkResult[]> {
     return (await import('./bulk.js')).autoRun(this, this.deps, direction, mark, opts);
+  }
+
+  /** Per running guest, the figures a metrics scrape reports. */
+  async metrics(): Promise<GuestMetrics[]> {
+    return (await import('./metrics.js')).guestMetrics(this.deps);
   }
 
   async status(name: string): Promise<GuestInfo> {

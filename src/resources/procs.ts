@@ -51,18 +51,30 @@ export function allPids(): number[] {
   return readdirSync('/proc').filter((d) => d.charCodeAt(0) >= 48 && d.charCodeAt(0) <= 57).map(Number);
 }
 
-/** Bytes received and sent on every interface but loopback, from a /proc/PID/net/dev text. */
-export function parseNetDev(text: string): { rx: number; tx: number } {
-  let rx = 0;
-  let tx = 0;
+export interface NetDevice {
+  device: string;
+  rxBytes: number;
+  rxPackets: number;
+  txBytes: number;
+  txPackets: number;
+}
+
+/** Counters of every interface in a /proc/PID/net/dev text. */
+export function parseNetDevices(text: string): NetDevice[] {
+  const out: NetDevice[] = [];
   for (const line of text.split('\n').slice(2)) {
     const colon = line.indexOf(':');
-    if (colon < 0 || line.slice(0, colon).trim() === 'lo') continue;
-    const f = line.slice(colon + 1).trim().split(/\s+/);
-    rx += Number(f[0]);
-    tx += Number(f[8]);
+    if (colon < 0) continue;
+    const f = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    out.push({ device: line.slice(0, colon).trim(), rxBytes: f[0]!, rxPackets: f[1]!, txBytes: f[8]!, txPackets: f[9]! });
   }
-  return { rx, tx };
+  return out;
+}
+
+/** Bytes received and sent on every interface but loopback, from a /proc/PID/net/dev text. */
+export function parseNetDev(text: string): { rx: number; tx: number } {
+  const devs = parseNetDevices(text).filter((d) => d.device !== 'lo');
+  return { rx: devs.reduce((a, d) => a + d.rxBytes, 0), tx: devs.reduce((a, d) => a + d.txBytes, 0) };
 }
 
 /** The network namespace of a process as an identifier ("net:[4026531840]"), or undefined if it is gone. */

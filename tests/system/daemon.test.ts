@@ -76,6 +76,23 @@ describe.skipIf(!IS_ROOT)('vserverd', () => {
     });
   });
 
+  it('serves metrics that pass promtool and match what status shows', async () => {
+    await t.ok(['limit', 'd1', 'memory.max', '64M']);
+    const text = await new Promise<string>((resolve, reject) => {
+      request({ socketPath: sock, path: '/metrics' }, (res) => { let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => resolve(b)); })
+        .on('error', reject).end();
+    });
+    const check = await run('promtool', ['check', 'metrics'], { input: text });
+    expect({ code: check.code, out: check.stdout + check.stderr }).toEqual({ code: 0, out: '' });
+    const st = (await api('GET', '/1.0/guests/d1')).json;
+    const value = (m: string) => Number(new RegExp(`^${m}\\{name="d1",context="${st.context}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('vserver_guest_memory_limit_bytes')).toBe(64 * 2 ** 20);
+    expect(value('vserver_guest_memory_limit_bytes')).toBe(st.resources.limits.memoryMax);
+    expect(value('vserver_guest_processes')).toBe(st.processes);
+    expect(value('vserver_guest_memory_bytes')).toBeGreaterThan(0);
+    expect(Math.abs(value('vserver_guest_start_time_seconds') - (Date.now() / 1000 - st.uptime))).toBeLessThan(5);
+  });
+
   it('stops and deletes through the API, and removes its socket on SIGTERM', async () => {
     expect((await api('PUT', '/1.0/guests/d1/state', { action: 'stop', timeout: 1 })).json).toMatchObject({ state: 'stopped' });
     expect((await api('DELETE', '/1.0/guests/d1?force=1')).status).toBe(204);

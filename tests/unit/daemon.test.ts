@@ -100,4 +100,20 @@ describe('the API', () => {
     expect(readFileSync(join(root, 'etc/vserver/guests/a.toml'), 'utf8')).toBe(before);
     expect(rt.containers.size).toBe(0);
   });
+
+  it('serves Prometheus metrics per running guest, labelled by name and context', async () => {
+    fakeGuest('web1', 100);
+    fakeGuest('idle', 101);
+    await put('/1.0/guests/web1/state', { action: 'start' });
+    const r = await app.inject('/metrics');
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(r.body).toMatch(/^# TYPE vserver_guest_memory_bytes gauge$/m);
+    expect(r.body).toMatch(/^vserver_guest_memory_bytes\{name="web1",context="100"\} \d+$/m);
+    expect(r.body).toMatch(/^vserver_guest_cpu_seconds_total\{name="web1",context="100",mode="user"\} [\d.e-]+$/m);
+    expect(r.body).toMatch(/^vserver_guests_running 1$/m);
+    expect(r.body).toMatch(/^vserverd_process_resident_memory_bytes \d+$/m);
+    expect(r.body).toMatch(/^vserverd_http_requests_total\{method="PUT",status="200"\} 1$/m);
+    expect(r.body).not.toMatch(/name="idle"/);
+  });
 });
