@@ -1,6 +1,7 @@
 // Acting on many guests in one process: a bounded pool of starts, stops or restarts, one result per
 // guest, and boot-time autostart by mark in start_order groups.
 import { availableParallelism } from 'node:os';
+import { checkName } from '../guest/name.js';
 import { toVsError, VsError } from '../util/errors.js';
 import type { Deps } from './deps.js';
 import type { GuestInfo } from './types.js';
@@ -95,6 +96,8 @@ export function selectGuests(deps: Deps, sel: Selection): string[] {
   if (given.length > 0 && (sel.all || sel.mark !== undefined)) {
     throw new VsError('USAGE', 'name guests, or use --all or --mark, not both', 'for example: vserver start --mark web');
   }
+  // a malformed name makes the whole command wrong: refused before any guest is touched
+  for (const n of given) checkName(n);
   if (given.length > 0) return [...given];
   const all = deps.store.readAll();
   if (sel.all) return all.map((g) => g.name);

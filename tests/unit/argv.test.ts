@@ -65,8 +65,10 @@ describe('parseArgv', () => {
   });
 
   it('refuses a missing name, extra arguments and unknown commands', () => {
-    expect(usageError(['start']).message).toMatch(/'start' needs NAME/);
-    expect(usageError(['start', 'a', 'b']).message).toMatch(/at most 1 argument/);
+    expect(usageError(['status']).message).toMatch(/'status' needs NAME/);
+    expect(usageError(['status', 'a', 'b']).message).toMatch(/at most 1 argument/);
+    // start, stop and restart take any number of guests
+    expect(parseArgv(['start', 'a', 'b', 'c'], VERB_MAP).positionals).toEqual(['a', 'b', 'c']);
     expect(usageError(['frobnicate', 'x']).message).toMatch(/unknown command 'frobnicate'/);
     expect(usageError(['list', 'x']).message).toMatch(/takes no arguments/);
     expect(usageError(['start', 'web1', '--', 'x']).message).toMatch(/nothing after --/);
