@@ -76,8 +76,25 @@ export class TestRoot {
     return spawn(file, argv, { env: this.env(), stdio: 'ignore' });
   }
 
-  runtimeIds(): Promise<string[]> {
-    return runtimeList(this.paths.runtimeRoot('runc'));
+  /** Ids of the runtime's containers, for every runtime that keeps state under this root. */
+  async runtimeIds(): Promise<string[]> {
+    const out: string[] = [];
+    for (const rt of this.runtimes()) out.push(...await runtimeList(rt.path, rt.state));
+    return out;
+  }
+
+  /** The OCI runtimes installed here, each with its state directory under this root. */
+  private runtimes(): { name: string; path: string; state: string }[] {
+    return RUNTIME_NAMES.flatMap((name) => {
+      const path = which(name);
+      return path ? [{ name, path, state: this.paths.runtimeRoot(name) }] : [];
+    });
+  }
+
+  /** The runtime binary this root's guests run under: the one vserver chose and recorded on start. */
+  runtimePath(): string {
+    const chosen = JSON.parse(readFileSync(this.paths.runtimeCache, 'utf8')) as { path: string };
+    return chosen.path;
   }
 
   /** What of ours is still on the host: runtime state, cgroups, bundles, locks. Empty when clean. */
@@ -113,9 +130,8 @@ export class TestRoot {
 
   /** Removes everything this root made on the host; safe to call twice. */
   async cleanup(): Promise<void> {
-    const state = this.paths.runtimeRoot('runc');
-    for (const id of await runtimeList(state)) {
-      await run(runcPath(), ['--root', state, 'delete', '--force', id]);
+    for (const rt of this.runtimes()) {
+      for (const id of await runtimeList(rt.path, rt.state)) await run(rt.path, ['--root', rt.state, 'delete', '--force', id]);
     }
     // the lxcfs a start launched for this root: unmounted before the tree goes (rm would descend into it)
     await this.stopLxcfs();
@@ -141,13 +157,11 @@ export class TestRoot {
   }
 }
 
-function runcPath(): string {
-  return which('runc') ?? 'runc';
-}
+const RUNTIME_NAMES = ['crun', 'runc'] as const;
 
-async function runtimeList(state: string): Promise<string[]> {
+async function runtimeList(runtime: string, state: string): Promise<string[]> {
   if (!existsSync(state)) return [];
-  const r = await run(runcPath(), ['--root', state, 'list', '-q']);
+  const r = await run(runtime, ['--root', state, 'list', '-q']);
   return r.stdout.split('\n').filter((l) => l !== '');
 }
 

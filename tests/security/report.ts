@@ -1,0 +1,30 @@
+// The escape suite's closing table: each attempt's result in the guest, and which protection, taken
+// out alone in a control run, let it through (the measured cause of the refusal).
+type Lines = Map<string, string>;
+
+export interface ReportRow { name: string; mode: string; key: string }
+
+function short(line: string | undefined): string {
+  if (line === undefined) return 'not run';
+  const m = /^(BLOCKED|ESCAPED) (\S+)/.exec(line);
+  if (!m) return line;
+  return m[1] === 'BLOCKED' ? `blocked (${m[2]})` : 'ESCAPED';
+}
+
+/** What the controls say about one attempt: the single removals that let it through. */
+export function measuredCause(controls: Map<string, Lines> | undefined, key: string): string {
+  if (!controls || controls.size === 0) return 'not measured';
+  const all = controls.get('all')?.get(key);
+  if (!all?.startsWith('ESCAPED')) return `control did not get through (${short(all)})`;
+  const singles = [...controls].filter(([label, l]) => label !== 'all' && l.has(key));
+  if (singles.length === 0) return 'measured with everything removed only';
+  const alone = singles.filter(([, l]) => l.get(key)!.startsWith('ESCAPED')).map(([label]) => label);
+  return alone.length > 0 ? alone.join(' | ') : 'no single removal: two or more protections each refuse it';
+}
+
+export function table(rows: ReportRow[], guest: Map<string, Lines>, controls: Map<string, Map<string, Lines>>): string {
+  const head = ['attempt', 'mode', 'in the guest', 'gets through when this alone is removed'];
+  const body = rows.map((r) => [r.name, r.mode, short(guest.get(r.mode)?.get(r.key)), measuredCause(controls.get(r.mode), r.key)]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  return ['', ...[head, ...body].map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd())].join('\n');
+}
