@@ -1,7 +1,7 @@
 // System-test helpers: a private installation under its own root prefix, the real CLI, and a
 // cleanup that removes every guest, runtime state and cgroup the test made, also after a failure.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, rmdirSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, rmdirSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupReader } from '../../src/resources/cgroup.js';
 import { stopLxcfs } from '../../src/resources/lxcfs.js';
@@ -37,13 +37,20 @@ export class TestRoot {
   readonly paths: Paths;
   /** Named network namespace (ip netns) that plays the host for this root's commands. */
   readonly netns: string | undefined;
+  private readonly pinned: string | undefined;
 
-  constructor(tag: string, opts: { netns?: string } = {}) {
+  /** runtime: pins this root's OCI runtime in its vserver.toml instead of letting vserver choose. */
+  constructor(tag: string, opts: { netns?: string; runtime?: 'runc' | 'crun' } = {}) {
     this.root = mkdtempSync(join('/tmp', `vst-${tag}-`));
     chmodSync(this.root, 0o755); // guest root, an unprivileged host id, must reach its tree
     made.push(this.root);
     this.paths = new Paths(this.root);
     this.netns = opts.netns;
+    this.pinned = opts.runtime;
+    if (opts.runtime) {
+      mkdirSync(this.paths.etc, { recursive: true });
+      writeFileSync(this.paths.hostConfig, `runtime = "${opts.runtime}"\n`);
+    }
   }
 
   /** The CLI's command line; inside the test's network namespace if it has one. nsenter (not `ip netns
@@ -91,8 +98,9 @@ export class TestRoot {
     });
   }
 
-  /** The runtime binary this root's guests run under: the one vserver chose and recorded on start. */
+  /** The runtime binary this root's guests run under: the pinned one, or the one vserver chose and recorded. */
   runtimePath(): string {
+    if (this.pinned) return which(this.pinned) ?? this.pinned;
     const chosen = JSON.parse(readFileSync(this.paths.runtimeCache, 'utf8')) as { path: string };
     return chosen.path;
   }

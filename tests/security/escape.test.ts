@@ -84,7 +84,7 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
   let sleeper: ChildProcess;
   let victim: ChildProcess | undefined;
   let facts: HostFacts;
-  const before = { hostname: '', settings: [] as string[], runtime: '', realMs: 0, monoMs: 0 };
+  const before = { hostname: '', settings: [] as string[], realMs: 0, monoMs: 0 };
 
   beforeAll(async () => {
     sleeper = spawn('sleep', ['3600'], { stdio: 'ignore' });
@@ -105,7 +105,6 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
       installHelper(facts.helper, t.paths.rootfs(g), owner);
       await t.ok(['start', g]);
     }
-    before.runtime = sha256(t.runtimePath());
   });
 
   afterAll(async () => {
@@ -139,7 +138,6 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
       inGuest.get(mode)!.set('exe', line);
       expect(line, r.stderr).toMatch(/^BLOCKED /);
       expect(line).not.toMatch(/no other process seen/);
-      expect(sha256(t.runtimePath())).toBe(before.runtime);
     });
   }
 
