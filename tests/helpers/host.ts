@@ -14,7 +14,7 @@ export const IS_ROOT = process.getuid?.() === 0;
 export const CLI = join(__dirname, '../../dist/vserver.cjs');
 
 if (!IS_ROOT) {
-  console.warn('system tests skipped: they start real guests and need root (run npm test as root)');
+  console.warn('system tests skipped: they start real guests and need root (run npm test as root); the summary says so again');
 }
 
 export interface CliResult {

@@ -10,6 +10,7 @@ import { IS_ROOT, TestRoot } from '../helpers/host.js';
 import { guestSpec, present, PROTECTIONS, runControl, type Protection } from './controls.js';
 import { buildEscapeHelper, installHelper } from './helper.js';
 import { table } from './report.js';
+import { majorMinor } from '../../src/resources/host-facts.js';
 import { which } from '../../src/util/which.js';
 
 type Mode = 'unprivileged' | 'privileged';
@@ -88,12 +89,13 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
 
   beforeAll(async () => {
     sleeper = spawn('sleep', ['3600'], { stdio: 'ignore' });
-    const dev = statSync(t.root).dev;
+    const dev = statSync(t.root, { bigint: true }).dev;
     const marker = join(t.root, 'host-marker');
     writeFileSync(marker, MARKER_TEXT);
     const helper = buildEscapeHelper(t.root);
     const handle = execFileSync(helper, ['handle', marker]).toString().trim().split(' ');
-    facts = { sleeperPid: sleeper.pid!, diskMajor: Math.floor(dev / 256) & 0xfff, diskMinor: (dev & 0xff) | ((dev >> 12) & 0xfff00),
+    const [diskMajor, diskMinor] = majorMinor(dev);
+    facts = { sleeperPid: sleeper.pid!, diskMajor, diskMinor,
       handle, helper, dir: t.root };
     before.hostname = hostname();
     before.settings = readSettings();
