@@ -272,54 +272,76 @@ static int do_release_agent(int argc, char **argv) {
   return blocked("release_agent, cgroup mount and unshare(CLONE_NEWUSER)");
 }
 
-/* CVE-2019-5736 as the exploit does it: hold an O_PATH handle on the binary of every other process
- * (the runtime, while it execs into the guest), and once that process is gone reopen the handle for
- * writing, which no longer fails with ETXTBSY. Nothing is written. With a pid, that process is the
- * victim: the helper ends it itself (a control run, where host processes are in reach). */
-#define HELD_MAX 4096
+/* CVE-2019-5736 as the exploit does it: catch a process of the runtime (runc or crun exec'ing
+ * into the guest), hold an O_PATH handle on its binary, and once that process is gone reopen the
+ * handle for writing, which no longer fails with ETXTBSY. Nothing is written. It ends at the first
+ * runtime process it could try, or after SECONDS. With a pid, that process is the target and the
+ * helper ends it itself (a control run, where host processes are in reach). */
+static int is_runtime(pid_t pid) {
+  char path[64], comm[32] = {0};
+  snprintf(path, sizeof path, "/proc/%d/comm", pid);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, comm, sizeof comm - 1);
+  close(fd);
+  return n > 0 && (!strncmp(comm, "runc", 4) || !strncmp(comm, "crun", 4));
+}
+
+/* gone, or a zombie: either way its memory, and so its hold on the binary, is released */
+static int ended(pid_t pid) {
+  char path[64], buf[256] = {0};
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return 1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  char *close_paren = n > 0 ? strrchr(buf, ')') : NULL;
+  return !close_paren || close_paren[2] == 'Z';
+}
+
 static int do_exe(int argc, char **argv) {
   int seconds = argc > 2 ? atoi(argv[2]) : 3;
   pid_t victim = argc > 3 ? atoi(argv[3]) : 0;
-  static struct { pid_t pid; int fd; } held[HELD_MAX];
-  int nheld = 0, seen = 0, last = ENOENT;
   time_t end = time(NULL) + seconds;
   while (time(NULL) < end) {
     DIR *d = opendir("/proc");
     struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
+    pid_t target = 0;
+    while (d && (de = readdir(d)) != NULL && !target) {
       pid_t pid = atoi(de->d_name);
-      if (pid <= 1 || pid == getpid() || (victim && pid != victim)) continue;
-      int known = 0;
-      for (int i = 0; i < nheld; i++) known |= held[i].pid == pid;
-      if (known || nheld == HELD_MAX) continue;
-      char path[64];
-      snprintf(path, sizeof path, "/proc/%d/exe", pid);
-      int fd = open(path, O_PATH);
-      seen++;
-      if (fd < 0) { last = errno; continue; }
-      held[nheld].pid = pid;
-      held[nheld++].fd = fd;
-      if (victim) kill(victim, SIGKILL);
+      if (pid > 1 && pid != getpid() && (victim ? pid == victim : is_runtime(pid))) target = pid;
     }
     if (d) closedir(d);
-    for (int i = 0; i < nheld; i++) {
-      if (held[i].fd < 0 || kill(held[i].pid, 0) == 0 || errno != ESRCH) continue;
-      char path[64];
-      snprintf(path, sizeof path, "/proc/self/fd/%d", held[i].fd);
-      int w = open(path, O_WRONLY);
-      if (w >= 0) {
-        struct stat st;
-        /* a sealed in-memory copy (what runc executes) has no links; writing it harms nobody */
-        if (fstat(w, &st) == 0 && st.st_nlink > 0) return escaped("reopened the binary of an exited process for writing");
-        close(w);
-      } else last = errno;
-      close(held[i].fd);
-      held[i].fd = -1;
+    if (!target) {
+      usleep(500);
+      continue;
     }
-    usleep(1000);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/exe", target);
+    int fd = open(path, O_PATH);
+    if (fd < 0) return blocked("handle on the runtime's binary");
+    if (victim) kill(victim, SIGKILL);
+    while (!ended(target)) {
+      if (time(NULL) > end + 30) return blocked("the runtime process never ended");
+      usleep(500);
+    }
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    char what[160] = {0}, detail[256];
+    if (readlink(path, what, sizeof what - 1) < 0) strcpy(what, "?");
+    /* as the exploit does: retry while other runs of the runtime keep the binary busy */
+    int w;
+    time_t retry_end = time(NULL) + 10;
+    while ((w = open(path, O_WRONLY)) < 0 && errno == ETXTBSY && time(NULL) < retry_end) usleep(1000);
+    snprintf(detail, sizeof detail, "reopening the runtime's binary (%s) for writing", what);
+    if (w < 0) return blocked(detail);
+    struct stat st;
+    /* a sealed in-memory copy has no links: writing it harms nobody and is not the CVE */
+    if (fstat(w, &st) == 0 && st.st_nlink > 0) return escaped("reopened the binary of an exited process for writing");
+    errno = EROFS;
+    return blocked("the runtime ran from a copy of its own");
   }
-  errno = last;
-  return blocked(seen ? "write handle on a process's binary" : "no other process seen");
+  errno = ENOENT;
+  return blocked("no runtime process seen");
 }
 
 static int do_hostname(int argc, char **argv) {

@@ -11,6 +11,9 @@ function short(line: string | undefined): string {
   return m[1] === 'BLOCKED' ? `blocked (${m[2]})` : 'ESCAPED';
 }
 
+/** Attempts whose refusal no control can take apart: the helper's own words say where it stopped. */
+const DETAILED = new Set(['exe']);
+
 /** What the controls say about one attempt: the single removals that let it through. */
 export function measuredCause(controls: Map<string, Lines> | undefined, key: string): string {
   if (!controls || controls.size === 0) return 'not measured';
@@ -24,7 +27,11 @@ export function measuredCause(controls: Map<string, Lines> | undefined, key: str
 
 export function table(rows: ReportRow[], guest: Map<string, Lines>, controls: Map<string, Map<string, Lines>>): string {
   const head = ['attempt', 'mode', 'in the guest', 'gets through when this alone is removed'];
-  const body = rows.map((r) => [r.name, r.mode, short(guest.get(r.mode)?.get(r.key)), measuredCause(controls.get(r.mode), r.key)]);
+  const body = rows.map((r) => {
+    const line = guest.get(r.mode)?.get(r.key);
+    const cause = DETAILED.has(r.key) && line?.startsWith('BLOCKED') ? `stopped at: ${line.replace(/^BLOCKED \S+ /, '')}` : measuredCause(controls.get(r.mode), r.key);
+    return [r.name, r.mode, short(line), cause];
+  });
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   return ['', ...[head, ...body].map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd())].join('\n');
 }
