@@ -277,25 +277,27 @@ static int do_release_agent(int argc, char **argv) {
  * handle for writing, which no longer fails with ETXTBSY. Nothing is written. It ends at the first
  * runtime process it could try, or after SECONDS. With a pid, that process is the target and the
  * helper ends it itself (a control run, where host processes are in reach). */
-static int is_runtime(pid_t pid) {
-  char path[64], comm[32] = {0};
-  snprintf(path, sizeof path, "/proc/%d/comm", pid);
+/* the text of /proc/PID/NAME, or -1 */
+static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t size) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
   int fd = open(path, O_RDONLY);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, comm, sizeof comm - 1);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, size - 1);
   close(fd);
-  return n > 0 && (!strncmp(comm, "runc", 4) || !strncmp(comm, "crun", 4));
+  if (n >= 0) buf[n] = 0;
+  return n;
+}
+
+static int is_runtime(pid_t pid) {
+  char comm[32];
+  return read_proc(pid, "comm", comm, sizeof comm) > 0 && (!strncmp(comm, "runc", 4) || !strncmp(comm, "crun", 4));
 }
 
 /* gone, or a zombie: either way its memory, and so its hold on the binary, is released */
 static int ended(pid_t pid) {
-  char path[64], buf[256] = {0};
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return 1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  char *close_paren = n > 0 ? strrchr(buf, ')') : NULL;
+  char buf[256];
+  char *close_paren = read_proc(pid, "stat", buf, sizeof buf) > 0 ? strrchr(buf, ')') : NULL;
   return !close_paren || close_paren[2] == 'Z';
 }
 

@@ -82,6 +82,8 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
   const inGuest = new Map<Mode, Map<string, string>>(MODES.map((m) => [m, new Map()]));
   /** mode -> what was removed ('all' or one protection) -> helper mode -> line */
   const controls = new Map<Mode, Map<string, Map<string, string>>>(MODES.map((m) => [m, new Map()]));
+  /** attempt -> why it cannot get through on this host */
+  const skips = new Map<string, string>();
   let sleeper: ChildProcess;
   let victim: ChildProcess | undefined;
   let facts: HostFacts;
@@ -113,7 +115,7 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
     sleeper?.kill('SIGKILL');
     victim?.kill('SIGKILL');
     await t.cleanup();
-    const rows = MODES.flatMap((mode) => [...ATTEMPTS.map((a) => ({ name: a.name, mode, key: a.args(facts)[0]! })),
+    const rows = MODES.flatMap((mode) => [...ATTEMPTS.map((a) => ({ name: a.name, mode, key: a.args(facts)[0]!, skipped: skips.get(a.name) })),
       { name: 'overwrite the runtime through /proc/PID/exe', mode, key: 'exe' }]);
     console.log(table(rows, inGuest, controls));
   });
@@ -123,6 +125,7 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
     for (const a of ATTEMPTS) {
       it(`${a.name} (${mode})`, async (ctx) => {
         const why = a.notHere?.(facts);
+        if (why) skips.set(a.name, why);
         if (why) ctx.skip(`cannot get through on this host whatever the confinement: ${why}`);
         const r = await t.cli(['exec', guest, '--', '/usr/local/bin/escape', ...a.args(facts)]);
         const line = r.stdout.trim().split('\n').pop() ?? `no answer (exit ${r.code}: ${r.stderr.trim()})`;

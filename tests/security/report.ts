@@ -2,7 +2,7 @@
 // out alone in a control run, let it through (the measured cause of the refusal).
 type Lines = Map<string, string>;
 
-export interface ReportRow { name: string; mode: string; key: string }
+export interface ReportRow { name: string; mode: string; key: string; skipped?: string | undefined }
 
 function short(line: string | undefined): string {
   if (line === undefined) return 'not run';
@@ -28,6 +28,7 @@ export function measuredCause(controls: Map<string, Lines> | undefined, key: str
 export function table(rows: ReportRow[], guest: Map<string, Lines>, controls: Map<string, Map<string, Lines>>): string {
   const head = ['attempt', 'mode', 'in the guest', 'gets through when this alone is removed'];
   const body = rows.map((r) => {
+    if (r.skipped) return [r.name, r.mode, 'skipped', r.skipped];
     const line = guest.get(r.mode)?.get(r.key);
     const cause = DETAILED.has(r.key) && line?.startsWith('BLOCKED') ? `stopped at: ${line.replace(/^BLOCKED \S+ /, '')}` : measuredCause(controls.get(r.mode), r.key);
     return [r.name, r.mode, short(line), cause];
