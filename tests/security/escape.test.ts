@@ -154,8 +154,11 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
       beforeAll(async () => {
         const seq = ['seq', ...ATTEMPTS.flatMap((a) => [...a.args(facts), '--'])];
         const spec = guestSpec(t, guest);
+        // everything removed; each protection removed alone; each protection kept alone ("only ...")
+        const here = PROTECTIONS.filter((p) => present(spec, p));
         const runs: [string, Protection[]][] = [['all', [...PROTECTIONS]],
-          ...PROTECTIONS.filter((p) => present(spec, p)).map((p): [string, Protection[]] => [p, [p]])];
+          ...here.map((p): [string, Protection[]] => [p, [p]]),
+          ...here.map((p): [string, Protection[]] => [`only ${p}`, PROTECTIONS.filter((x) => x !== p)])];
         for (const [label, removed] of runs) {
           const r = await runControl(t, guest, removed, ['/usr/local/bin/escape', ...seq]);
           const lines = parseSeq(r.stdout);

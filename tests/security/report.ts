@@ -14,19 +14,25 @@ function short(line: string | undefined): string {
 /** Attempts whose refusal no control can take apart: the helper's own words say where it stopped. */
 const DETAILED = new Set(['exe']);
 
-/** What the controls say about one attempt: the single removals that let it through. */
+/**
+ * What the controls say about one attempt: the protections whose removal alone lets it through,
+ * else the protections that refuse it when each is the only one left.
+ */
 export function measuredCause(controls: Map<string, Lines> | undefined, key: string): string {
   if (!controls || controls.size === 0) return 'not measured';
   const all = controls.get('all')?.get(key);
   if (!all?.startsWith('ESCAPED')) return `control did not get through (${short(all)})`;
-  const singles = [...controls].filter(([label, l]) => label !== 'all' && l.has(key));
-  if (singles.length === 0) return 'measured with everything removed only';
-  const alone = singles.filter(([, l]) => l.get(key)!.startsWith('ESCAPED')).map(([label]) => label);
-  return alone.length > 0 ? alone.join(' | ') : 'no single removal: two or more protections each refuse it';
+  const runs = [...controls].filter(([label, l]) => label !== 'all' && l.has(key));
+  if (runs.length === 0) return 'measured with everything removed only';
+  const through = (l: Lines) => l.get(key)!.startsWith('ESCAPED');
+  const alone = runs.filter(([label, l]) => !label.startsWith('only ') && through(l)).map(([label]) => label);
+  if (alone.length > 0) return `removing ${alone.join(' | ')}`;
+  const holds = runs.filter(([label, l]) => label.startsWith('only ') && !through(l)).map(([label]) => label.slice(5));
+  return holds.length > 0 ? `none alone; each of these refuses it: ${holds.join(', ')}` : 'none alone, and none holds alone';
 }
 
 export function table(rows: ReportRow[], guest: Map<string, Lines>, controls: Map<string, Map<string, Lines>>): string {
-  const head = ['attempt', 'mode', 'in the guest', 'gets through when this alone is removed'];
+  const head = ['attempt', 'mode', 'in the guest', 'measured cause (controls)'];
   const body = rows.map((r) => {
     if (r.skipped) return [r.name, r.mode, 'skipped', r.skipped];
     const line = guest.get(r.mode)?.get(r.key);
