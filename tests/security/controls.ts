@@ -1,12 +1,11 @@
 // Positive controls for the escape suite: the guest's own OCI config, with some of its protections
-// taken out, run by the raw runtime on the guest's own tree. An attempt that gets through here and is
+// taken out, run by the raw runtime (the one the guest runs under) on the guest's own tree. An attempt that gets through here and is
 // refused in the guest was refused by what was taken out.
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OciSpec } from '../../src/runtime/oci-types.js';
 import { ALL_CAPABILITIES } from '../../src/security/capabilities.js';
 import { run } from '../../src/util/proc.js';
-import { which } from '../../src/util/which.js';
 import type { TestRoot } from '../helpers/host.js';
 
 export const PROTECTIONS = ['seccomp', 'capabilities', 'user namespace', 'pid namespace', 'uts namespace',
@@ -67,8 +66,7 @@ let serial = 0;
  */
 export async function runControl(t: TestRoot, guest: string, removed: readonly Protection[], argv: string[]):
   Promise<{ code: number; stdout: string; stderr: string }> {
-  const runc = which('runc');
-  if (!runc) throw new Error('runc is not installed: the controls need the raw runtime');
+  const runtime = t.runtimePath(); // the one the guest itself runs under
   const id = `control-${process.pid}-${++serial}`;
   const own = t.paths.bundle(guest);
   const bundle = join(t.root, 'controls', id);
@@ -83,9 +81,9 @@ export async function runControl(t: TestRoot, guest: string, removed: readonly P
   spec.linux.cgroupsPath = `/${t.paths.cgroupName(id)}`;
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
   try {
-    return await run(runc, ['--root', state, 'run', '--bundle', bundle, id], { timeoutMs: 60_000 });
+    return await run(runtime, ['--root', state, 'run', '--bundle', bundle, id], { timeoutMs: 60_000 });
   } finally {
-    await run(runc, ['--root', state, 'delete', '--force', id]);
+    await run(runtime, ['--root', state, 'delete', '--force', id]);
     rmSync(bundle, { recursive: true, force: true });
   }
 }
