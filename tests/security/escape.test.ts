@@ -10,6 +10,7 @@ import { IS_ROOT, TestRoot } from '../helpers/host.js';
 import { guestSpec, present, PROTECTIONS, runControl, type Protection } from './controls.js';
 import { buildEscapeHelper, installHelper } from './helper.js';
 import { table } from './report.js';
+import { until } from '../helpers/guests.js';
 import { majorMinor } from '../../src/resources/host-facts.js';
 import { which } from '../../src/util/which.js';
 
@@ -136,11 +137,18 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
 
     it(`overwrite the runtime binary through /proc/PID/exe, CVE-2019-5736 (${mode})`, async () => {
       // the helper waits for a runtime process in the guest; the host runs commands in it until then
+      const result = '/tmp/escape-exe.result';
       let finished = false;
-      const watcher = t.cli(['exec', guest, '--', '/usr/local/bin/escape', 'exe', '60']).finally(() => { finished = true; });
+      const watcher = t.cli(['exec', guest, '--', '/usr/local/bin/escape', 'exe', '60', '0', result]).finally(() => { finished = true; });
       for (let i = 0; i < 100 && !finished; i++) await t.cli(['exec', guest, '--', 'true']);
       const r = await watcher;
-      const line = r.stdout.trim().split('\n').pop() ?? '';
+      let line = r.stdout.trim().split('\n').pop() ?? '';
+      if (line.startsWith('HELD ')) {
+        // it holds a handle; its child retries once no runtime runs for this guest, and writes the answer
+        const answer = join(t.paths.rootfs(guest), result);
+        await until(async () => existsSync(answer) && readFileSync(answer, 'utf8').endsWith('\n'), 'the helper\'s answer', 90_000);
+        line = readFileSync(answer, 'utf8').trim();
+      }
       inGuest.get(mode)!.set('exe', line);
       expect(line, r.stderr).toMatch(/^BLOCKED /);
       expect(line).not.toMatch(/no runtime process seen/);
