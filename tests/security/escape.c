@@ -278,7 +278,7 @@ static int do_release_agent(int argc, char **argv) {
  * handle for writing, which no longer fails with ETXTBSY. Nothing is written. It ends at the first
  * runtime process it could try, or after SECONDS. With a pid (not 0), that process is the target
  * and the helper ends it itself (a control run, where host processes are in reach). With a RESULT
- * file, the retries go on in a child after this exec session, and their answer goes to the file.
+ * file, the retries go on in a child after this exec has ended, and their answer goes to the file.
  * Usage: exe SECONDS [PID [RESULT]] */
 /* the text of /proc/PID/NAME, or -1 */
 static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t size) {
@@ -335,7 +335,7 @@ static int do_exe(int argc, char **argv) {
     char what[160] = {0}, detail[256];
     if (readlink(path, what, sizeof what - 1) < 0) strcpy(what, "?");
     /* the runtime that runs this helper keeps its binary busy until we exit: as the exploit does,
-     * a child outlives this exec session, retries, and leaves its answer in a file */
+     * a child outlives this exec, retries, and leaves its answer in a file */
     if (result) {
       pid_t child = fork();
       if (child > 0) {
