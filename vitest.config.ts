@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // the default report, then every skip and partial test with its reason (and a warning without root)
+    reporters: ['default', './tests/helpers/skip-report.ts'],
     projects: [
       {
         test: {

@@ -1,7 +1,9 @@
 // Benchmark of the guest lifecycle (not a test): vserver beside the raw runtime doing the same work.
 //   vserver --version        vs  node -e 0
-//   vserver exec NAME true   vs  runc exec
-//   vserver start + stop     vs  runc run -d, kill, wait, delete (same config.json)
+//   vserver list (no guests) vs  node -e 0: a real command's start-up (config, runtime choice)
+//   vserver exec NAME true   vs  RUNTIME exec
+//   vserver start + stop     vs  RUNTIME run -d, kill, wait, delete (same config.json)
+// where RUNTIME is the one vserver chose on this host (runc or crun).
 // and lxc-start/lxc-attach where LXC is installed. Run as root after `npm run build`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
@@ -11,17 +13,21 @@ import { CLI, compare, rawBundleFrom, report, stopLxcfs, tempRoot, timeCommand }
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const LIFE_RUNS = Number(process.env.BENCH_LIFE_RUNS ?? 5);
 const which = (p) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', p]).stdout.toString().trim();
-const runc = which('runc');
-if (process.getuid() !== 0 || !runc) {
-  console.error('bench/lifecycle: needs root and runc');
+if (process.getuid() !== 0 || (!which('runc') && !which('crun'))) {
+  console.error('bench/lifecycle: needs root and runc or crun');
   process.exit(2);
 }
 
 const { root, remove } = tempRoot('life');
+const empty = tempRoot('life-empty');
 const env = { ...process.env, VSERVER_ROOT: root };
 const vs = (...args) => timeCommand(process.execPath, [CLI, ...args], { env });
 const vsSync = (...args) => execFileSync(process.execPath, [CLI, ...args], { env }).toString();
-const state = join(root, 'run/vserver/runc');
+/** The runtime vserver chose for this root (recorded at the first start), and its state directory. */
+function chosenRuntime() {
+  const { name, path } = JSON.parse(readFileSync(join(root, 'run/vserver/runtime.json'), 'utf8'));
+  return { name, path, state: join(root, 'run/vserver', name) };
+}
 
 async function waitGone(pid) {
   const start = () => { try { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); const f = s.slice(s.lastIndexOf(')') + 2).split(' '); return f[0] === 'Z' ? undefined : f[19]; } catch { return undefined; } };
@@ -32,6 +38,8 @@ async function waitGone(pid) {
 try {
   vsSync('build', 'bench1');
   vsSync('start', 'bench1');
+  // the baseline is the runtime the guests run under
+  const { name: rtName, path: runtime, state } = chosenRuntime();
   // the raw runtime gets the very config.json vserver made, in a bundle of its own
   const rawBundle = rawBundleFrom(root, 'bench1', join(root, 'raw-bundle'), (spec) => {
     spec.linux.cgroupsPath = `/vsbench-raw-${process.pid}`;
@@ -42,18 +50,19 @@ try {
   const quick = await compare({
     node: () => timeCommand(process.execPath, ['-e', '0']),
     version: () => timeCommand(CLI, ['--version']),
+    list: () => timeCommand(CLI, ['list'], { env: { ...process.env, VSERVER_ROOT: empty.root } }),
     vsExec: () => vs('exec', 'bench1', 'true'),
-    runcExec: () => timeCommand(runc, ['--root', state, 'exec', 'bench1', 'true']),
+    runtimeExec: () => timeCommand(runtime, ['--root', state, 'exec', 'bench1', 'true']),
   }, RUNS);
   vsSync('stop', 'bench1');
 
   const rawStartStop = async () => {
     const t0 = performance.now();
-    await timeCommand(runc, ['--root', rawState, 'run', '-d', '--bundle', rawBundle, 'raw1'], { stdio: ['ignore', log, log] });
-    const pid = JSON.parse(execFileSync(runc, ['--root', rawState, 'state', 'raw1']).toString()).pid;
-    await timeCommand(runc, ['--root', rawState, 'kill', 'raw1', '30']);
+    await timeCommand(runtime, ['--root', rawState, 'run', '-d', '--bundle', rawBundle, 'raw1'], { stdio: ['ignore', log, log] });
+    const pid = JSON.parse(execFileSync(runtime, ['--root', rawState, 'state', 'raw1']).toString()).pid;
+    await timeCommand(runtime, ['--root', rawState, 'kill', 'raw1', '30']);
     await waitGone(pid);
-    await timeCommand(runc, ['--root', rawState, 'delete', 'raw1']);
+    await timeCommand(runtime, ['--root', rawState, 'delete', 'raw1']);
     return performance.now() - t0;
   };
   const life = await compare({
@@ -66,14 +75,15 @@ try {
   const rows = [
     { what: 'vserver --version', ours: quick.version.median, baseName: 'node -e 0', base: node,
       budget: 1.3 * node, budgetText: '<= 1.3 x node -e 0' },
-    { what: 'vserver exec NAME true', ours: quick.vsExec.median, baseName: 'runc exec', base: quick.runcExec.median,
-      budget: node + quick.runcExec.median + 25, budgetText: '<= node + runc exec + 25 ms' },
-    { what: 'vserver start + stop', ours: life.vsStartStop.median, baseName: 'runc run -d/kill/delete', base: life.raw.median,
+    { what: 'vserver list, no guests', ours: quick.list.median, baseName: 'node -e 0', base: node },
+    { what: 'vserver exec NAME true', ours: quick.vsExec.median, baseName: `${rtName} exec`, base: quick.runtimeExec.median,
+      budget: node + quick.runtimeExec.median + 25, budgetText: `<= node + ${rtName} exec + 25 ms` },
+    { what: 'vserver start + stop', ours: life.vsStartStop.median, baseName: `${rtName} run -d/kill/delete`, base: life.raw.median,
       budget: 2 * node + life.raw.median + 60, budgetText: '<= 2 x node + raw + 60 ms' },
   ];
   report(`guest lifecycle, busybox guest, medians of ${RUNS} (start+stop: ${LIFE_RUNS}) runs; node -e 0 = ${node.toFixed(1)} ms`, rows);
-  const overhead = quick.vsExec.median - node - quick.runcExec.median;
-  console.log(`\nexec overhead above node start-up and runc exec: ${overhead.toFixed(1)} ms; ` +
+  const overhead = quick.vsExec.median - node - quick.runtimeExec.median;
+  console.log(`\nexec overhead above node start-up and ${rtName} exec: ${overhead.toFixed(1)} ms; ` +
     `start+stop overhead above 2 x node and raw: ${(life.vsStartStop.median - 2 * node - life.raw.median).toFixed(1)} ms`);
   for (const tool of ['lxc-start', 'lxc-attach', 'systemd-nspawn']) {
     console.log(`${tool}: ${which(tool) ? 'installed, but no container of ours is set up for it; not compared' : 'not installed, not compared'}`);
@@ -83,7 +93,8 @@ try {
   throw e;
 } finally {
   spawnSync(process.execPath, [CLI, 'delete', '--force', 'bench1'], { env });
-  spawnSync(runc, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']);
+  try { spawnSync(chosenRuntime().path, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']); } catch { /* never started */ }
   await stopLxcfs(root);
   remove();
+  empty.remove();
 }

@@ -24,6 +24,11 @@ export function bfqInUse(): boolean {
   }
 }
 
+/** Major and minor number of a device number (glibc's encoding: 12+ bits major, 20 bits minor). */
+export function majorMinor(dev: bigint): [number, number] {
+  return [Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n)), Number((dev & 0xffn) | ((dev >> 12n) & 0xffffff00n))];
+}
+
 /** MAJ:MIN of a whole disk given as a path or as MAJ:MIN, or why it cannot be used. */
 export function resolveBlockDevice(dev: string): { id: string } | { error: string } {
   let id: string;
@@ -34,8 +39,7 @@ export function resolveBlockDevice(dev: string): { id: string } | { error: strin
     try {
       const st = statSync(dev, { bigint: true });
       if (!st.isBlockDevice()) return { error: `names ${dev}, which is not a block device` };
-      const r = st.rdev;
-      id = `${((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)}:${(r & 0xffn) | ((r >> 12n) & ~0xffn)}`;
+      id = majorMinor(st.rdev).join(':');
     } catch {
       return { error: `names ${dev}, which does not exist on this host` };
     }

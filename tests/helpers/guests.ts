@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { sleep } from '../../src/util/proc.js';
 import type { TestRoot } from './host.js';
 
-/** Builds a busybox guest whose init starts httpd on port 80, serving the guest's hostname. */
-export async function httpGuest(t: TestRoot, name: string): Promise<void> {
+/** Builds a busybox guest whose init starts httpd on the ports (80 by default), serving the guest's hostname. */
+export async function httpGuest(t: TestRoot, name: string, ports: readonly number[] = [80]): Promise<void> {
   await t.ok(['build', name]);
   const script = join(t.paths.rootfs(name), 'etc/rc.d/S50httpd');
-  writeFileSync(script, '#!/bin/sh\n[ "$1" = start ] && hostname > /www/index.html && httpd -p 80 -h /www\n');
+  const daemons = ports.map((p) => `httpd -p ${p} -h /www`).join(' && ');
+  writeFileSync(script, `#!/bin/sh\n[ "$1" = start ] && hostname > /www/index.html && ${daemons}\n`);
   chmodSync(script, 0o755);
 }
 

@@ -1,7 +1,7 @@
 // System-test helpers: a private installation under its own root prefix, the real CLI, and a
 // cleanup that removes every guest, runtime state and cgroup the test made, also after a failure.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, rmdirSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, rmdirSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupReader } from '../../src/resources/cgroup.js';
 import { stopLxcfs } from '../../src/resources/lxcfs.js';
@@ -14,7 +14,7 @@ export const IS_ROOT = process.getuid?.() === 0;
 export const CLI = join(__dirname, '../../dist/vserver.cjs');
 
 if (!IS_ROOT) {
-  console.warn('system tests skipped: they start real guests and need root (run npm test as root)');
+  console.warn('system tests skipped: they start real guests and need root (run npm test as root); the summary says so again');
 }
 
 export interface CliResult {
@@ -37,13 +37,22 @@ export class TestRoot {
   readonly paths: Paths;
   /** Named network namespace (ip netns) that plays the host for this root's commands. */
   readonly netns: string | undefined;
+  private readonly pinned: string | undefined;
 
-  constructor(tag: string, opts: { netns?: string } = {}) {
-    this.root = mkdtempSync(join('/tmp', `vst-${tag}-`));
-    chmodSync(this.root, 0o755); // guest root, an unprivileged host id, must reach its tree
-    made.push(this.root);
+  /** runtime: pins this root's OCI runtime in its vserver.toml instead of letting vserver choose. */
+  constructor(tag: string, opts: { netns?: string; runtime?: 'runc' | 'crun' } = {}) {
+    // without root its tests skip, and a file whose tests all skip runs no hooks: make nothing then
+    this.root = IS_ROOT ? mkdtempSync(join('/tmp', `vst-${tag}-`)) : join('/tmp', `vst-${tag}-not-made`);
     this.paths = new Paths(this.root);
     this.netns = opts.netns;
+    this.pinned = opts.runtime;
+    if (!IS_ROOT) return;
+    chmodSync(this.root, 0o755); // guest root, an unprivileged host id, must reach its tree
+    made.push(this.root);
+    if (opts.runtime) {
+      mkdirSync(this.paths.etc, { recursive: true });
+      writeFileSync(this.paths.hostConfig, `runtime = "${opts.runtime}"\n`);
+    }
   }
 
   /** The CLI's command line; inside the test's network namespace if it has one. nsenter (not `ip netns
@@ -76,8 +85,26 @@ export class TestRoot {
     return spawn(file, argv, { env: this.env(), stdio: 'ignore' });
   }
 
-  runtimeIds(): Promise<string[]> {
-    return runtimeList(this.paths.runtimeRoot('runc'));
+  /** Ids of the runtime's containers, for every runtime that keeps state under this root. */
+  async runtimeIds(): Promise<string[]> {
+    const out: string[] = [];
+    for (const rt of this.runtimes()) out.push(...await runtimeList(rt.path, rt.state));
+    return out;
+  }
+
+  /** The OCI runtimes installed here, each with its state directory under this root. */
+  private runtimes(): { name: string; path: string; state: string }[] {
+    return RUNTIME_NAMES.flatMap((name) => {
+      const path = which(name);
+      return path ? [{ name, path, state: this.paths.runtimeRoot(name) }] : [];
+    });
+  }
+
+  /** The runtime binary this root's guests run under: the pinned one, or the one vserver chose and recorded. */
+  runtimePath(): string {
+    if (this.pinned) return which(this.pinned) ?? this.pinned;
+    const chosen = JSON.parse(readFileSync(this.paths.runtimeCache, 'utf8')) as { path: string };
+    return chosen.path;
   }
 
   /** What of ours is still on the host: runtime state, cgroups, bundles, locks. Empty when clean. */
@@ -113,9 +140,8 @@ export class TestRoot {
 
   /** Removes everything this root made on the host; safe to call twice. */
   async cleanup(): Promise<void> {
-    const state = this.paths.runtimeRoot('runc');
-    for (const id of await runtimeList(state)) {
-      await run(runcPath(), ['--root', state, 'delete', '--force', id]);
+    for (const rt of this.runtimes()) {
+      for (const id of await runtimeList(rt.path, rt.state)) await run(rt.path, ['--root', rt.state, 'delete', '--force', id]);
     }
     // the lxcfs a start launched for this root: unmounted before the tree goes (rm would descend into it)
     await this.stopLxcfs();
@@ -141,13 +167,11 @@ export class TestRoot {
   }
 }
 
-function runcPath(): string {
-  return which('runc') ?? 'runc';
-}
+const RUNTIME_NAMES = ['crun', 'runc'] as const;
 
-async function runtimeList(state: string): Promise<string[]> {
+async function runtimeList(runtime: string, state: string): Promise<string[]> {
   if (!existsSync(state)) return [];
-  const r = await run(runcPath(), ['--root', state, 'list', '-q']);
+  const r = await run(runtime, ['--root', state, 'list', '-q']);
   return r.stdout.split('\n').filter((l) => l !== '');
 }
 

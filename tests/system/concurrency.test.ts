@@ -44,12 +44,14 @@ describe.skipIf(!IS_ROOT)('concurrency', () => {
 
   it('recovers when the CLI is killed with SIGKILL in the middle of a start', async () => {
     await t.ok(['build', 'k1']);
+    let interrupted = 0;
     for (const delayMs of [5, 30, 60, 90, 120, 150, 200, 250]) {
       const child = t.spawnCli(['start', 'k1']);
       const exited = new Promise((r) => child.once('exit', r));
       await new Promise((r) => setTimeout(r, delayMs));
       child.kill('SIGKILL'); // it may have finished already; then this does nothing
       await exited;
+      if (child.signalCode === 'SIGKILL') interrupted++;
       // whatever the killed start did, the next start either works or finds the guest running
       const r = await t.cli(['start', 'k1']);
       expect([0, 6], r.stderr).toContain(r.code);
@@ -58,5 +60,6 @@ describe.skipIf(!IS_ROOT)('concurrency', () => {
       await t.ok(['stop', 'k1', '--timeout', '0']);
       expect(await t.leaks()).toEqual([]);
     }
+    expect(interrupted, 'no kill landed while a start was running').toBeGreaterThan(0);
   });
 });

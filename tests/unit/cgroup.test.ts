@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CgroupV1, CgroupV2, cgroupReader, detectLayout } from '../../src/resources/cgroup.js';
 
 const FIX = join(__dirname, '../fixtures/cgroup');
@@ -125,7 +125,10 @@ describe('removing a cgroup', () => {
   });
 });
 
-describe.skipIf(process.getuid?.() !== 0)('handing a cgroup to a systemd guest', () => {
+describe('handing a cgroup to a systemd guest', () => {
+  beforeEach((ctx) => {
+    if (process.getuid?.() !== 0) ctx.skip('needs root: it changes owners of a cgroup tree');
+  });
   const copy = (layout: string) => {
     const d = mkdtempSync(join(tmpdir(), 'cg-'));
     tmps.push(d);

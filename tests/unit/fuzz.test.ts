@@ -95,7 +95,7 @@ describe('argument parser fuzzing', () => {
       out.mockRestore();
       err.mockRestore();
     }
-  });
+  }, 120_000); // 2,000 runs of the whole CLI: far over vitest's 5 s default on a loaded machine
 });
 
 describe('config command fuzzing', () => {

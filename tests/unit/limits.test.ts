@@ -9,6 +9,7 @@ import {
 import { buildSpec, clampRlimits, DEFAULT_RLIMITS, ociJson } from '../../src/runtime/spec.js';
 import { DEFAULT_CAPABILITIES } from '../../src/security/capabilities.js';
 import { defaultSeccomp } from '../../src/security/seccomp.js';
+import { majorMinor } from '../../src/resources/host-facts.js';
 import { VsError } from '../../src/util/errors.js';
 import { fakeHostFacts } from '../helpers/fake-runtime.js';
 import { ociValidator } from '../helpers/oci-schema.js';
@@ -197,5 +198,16 @@ describe('limit keys', () => {
       t[path[path.length - 1]!] = limitValue(path, limitExample(key));
       expect(v.safeParse(LimitsSchema, limits).success, `${key} ${limitExample(key)}`).toBe(true);
     }
+  });
+});
+
+describe('device numbers', () => {
+  it('decodes minor numbers of 256 and more, and majors above 4095', () => {
+    // glibc makedev: minor low 8 bits at 0, major low 12 bits at 8, minor high bits at 20, major high bits at 32
+    const makedev = (maj: bigint, min: bigint) => (min & 0xffn) | ((maj & 0xfffn) << 8n) | ((min & ~0xffn) << 12n) | ((maj & ~0xfffn) << 32n);
+    expect(majorMinor(makedev(8n, 0n))).toEqual([8, 0]);
+    expect(majorMinor(makedev(259n, 256n))).toEqual([259, 256]); // the 17th nvme partition, say
+    expect(majorMinor(makedev(254n, 1048575n))).toEqual([254, 1048575]);
+    expect(majorMinor(makedev(4096n, 3n))).toEqual([4096, 3]);
   });
 });

@@ -1,7 +1,7 @@
 import { chmodSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseGuestConfig } from '../../src/guest/config.js';
 import { buildSpec } from '../../src/runtime/spec.js';
 import { capabilitySet, DEFAULT_CAPABILITIES, isCapabilityName, normalizeCapability } from '../../src/security/capabilities.js';
@@ -86,7 +86,10 @@ describe('seccomp', () => {
   });
 });
 
-describe.skipIf(!isRoot)('ownership shift', () => {
+describe('ownership shift', () => {
+  beforeEach((ctx) => {
+    if (!isRoot) ctx.skip('needs root: it changes owners of files');
+  });
   it('moves owners into the range, keeps set-id bits, changes links without following them', () => {
     const root = tmp();
     const outside = tmp();
