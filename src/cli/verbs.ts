@@ -72,8 +72,12 @@ export const VERBS: Verb[] = [
   },
   {
     name: 'import', summary: 'recreate a guest from an export, verified against its manifest', args: ['FILE'],
-    options: [{ name: 'name', value: 'string', meta: 'NEW', help: 'name of the new guest (default: the exported name)' }],
-    examples: ['vserver import web1.tar.zst', 'vserver import web1.tar.zst --name web1-copy', 'vserver import - < web1.tar.zst'],
+    options: [
+      { name: 'name', value: 'string', meta: 'NEW', help: 'name of the new guest (default: the exported name)' },
+      { name: 'trust-config', help: "keep the archive's privileged mode, added capabilities, seccomp profile and host/phys networking" },
+    ],
+    examples: ['vserver import web1.tar.zst', 'vserver import web1.tar.zst --name web1-copy', 'vserver import - < web1.tar.zst',
+      'vserver import trusted.tar.zst --trust-config'],
     load: () => import('./import.js'),
   },
   {

@@ -5,6 +5,7 @@ import { parse as parseToml } from 'smol-toml';
 import { validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
 import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
+import { withoutPrivilege } from '../guest/trust.js';
 import { extractExport, FORMAT, readExportHeader, writeExport } from '../storage/archive.js';
 import { fsyncDir } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
@@ -55,7 +56,20 @@ export function exportGuest(deps: Deps, name: string, file: string): Promise<Exp
   });
 }
 
-export async function importGuest(deps: Deps, file: string, opts: { name?: string } = {}): Promise<GuestInfo> {
+export interface ImportOptions {
+  name?: string;
+  /** Keep what the archive's config asks for even where it raises privilege. */
+  trustConfig?: boolean;
+}
+
+export interface ImportResult extends GuestInfo {
+  /** Settings of the archive's config that were left out because they raise privilege. */
+  dropped: string[];
+  /** The same settings, kept because the user trusted the config. */
+  trusted: string[];
+}
+
+export async function importGuest(deps: Deps, file: string, opts: ImportOptions = {}): Promise<ImportResult> {
   const { header, tar } = await readExportHeader(file);
   const what = file === '-' ? 'the export on standard input' : `export ${file}`;
   let name: string;
@@ -74,7 +88,9 @@ export async function importGuest(deps: Deps, file: string, opts: { name?: strin
       // the imported tree is the guest's own: a dir guest, whatever it was before
       raw.backend = 'dir';
       delete raw.isolated;
-      const wanted = validate(`${what}: ${'vserver-export.json'} config`, GuestConfigSchema, raw);
+      const asked = validate(`${what}: ${'vserver-export.json'} config`, GuestConfigSchema, raw);
+      const safe = withoutPrivilege(asked);
+      const wanted = opts.trustConfig ? asked : safe.config;
       const used = await contextsInUse(deps, '');
       const { context, tmp } = await reserve(deps, 'guest', name, used.has(wanted.context) ? undefined : wanted.context);
       const cfg: GuestConfig = { ...wanted, context };
@@ -85,7 +101,8 @@ export async function importGuest(deps: Deps, file: string, opts: { name?: strin
         renameSync(tmp, deps.paths.guestDir(name));
         fsyncDir(deps.paths.guestsDir);
         deps.store.write(name, cfg);
-        return guestInfo(name, cfg, undefined, ids);
+        const info = guestInfo(name, cfg, undefined, ids);
+        return opts.trustConfig ? { ...info, dropped: [], trusted: safe.dropped } : { ...info, dropped: safe.dropped, trusted: [] };
       } catch (e) {
         await removeLeftover(tmp);
         throw e;

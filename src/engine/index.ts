@@ -13,7 +13,7 @@ import type { TopSampler } from './top.js';
 import type { BuildOptions, GuestInfo } from './types.js';
 import type { TemplateInfo, TemplateSource } from './template.js';
 import type { MountReport } from './mount.js';
-import type { ExportResult } from './export.js';
+import type { ExportResult, ImportOptions, ImportResult } from './export.js';
 import type { DiskUsage, UnifyResult } from './disk.js';
 import type { InitStyle } from '../guest/schema.js';
 import type { Progress } from '../storage/debootstrap.js';
@@ -22,7 +22,7 @@ export type { BuildOptions, BuildSource, GuestInfo, GuestResources, InterfaceInf
 export type { LimitResult } from './limit.js';
 export type { TemplateInfo, TemplateSource } from './template.js';
 export type { MountReport } from './mount.js';
-export type { ExportResult } from './export.js';
+export type { ExportResult, ImportOptions, ImportResult } from './export.js';
 export type { DiskUsage, UnifyResult } from './disk.js';
 export type { GcReport } from './gc.js';
 
@@ -133,7 +133,7 @@ export class Engine {
     return (await import('./export.js')).exportGuest(this.deps, name, file);
   }
 
-  async import(file: string, opts?: { name?: string }): Promise<GuestInfo> {
+  async import(file: string, opts?: ImportOptions): Promise<ImportResult> {
     return (await import('./export.js')).importGuest(this.deps, file, opts);
   }
 
