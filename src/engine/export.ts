@@ -8,6 +8,7 @@ import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
 import { withoutPrivilege } from '../guest/trust.js';
 import { extractExport, FORMAT, readExportHeader, writeExport } from '../storage/archive.js';
 import { fsyncDir } from '../util/atomic.js';
+import { requireRealDir } from '../util/fs.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { uniqueSuffix } from '../util/unique.js';
@@ -15,6 +16,7 @@ import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
 import { contextsInUse, removeLeftover, reserve } from './reserve.js';
 import { guestIds, guestInfo, isActive } from './state.js';
+import { guestTree } from './trees.js';
 import type { GuestInfo } from './types.js';
 
 export interface ExportResult {
@@ -34,6 +36,7 @@ export function exportGuest(deps: Deps, name: string, file: string): Promise<Exp
         `stop it first with 'vserver stop ${name}'`);
     }
     await ensureMounted(deps, name, cfg);
+    guestTree(deps, name);
     const header = { format: FORMAT, name, config: readFileSync(deps.paths.guestConfig(name), 'utf8'), exported: new Date().toISOString() };
     const ids = guestIds(deps, cfg);
     if (file === '-') {
@@ -97,6 +100,7 @@ export async function importGuest(deps: Deps, file: string, opts: ImportOptions 
       try {
         const ids = guestIds(deps, cfg);
         await extractExport(tmp, tar, ids, what);
+        requireRealDir(join(tmp, 'rootfs'), `the tree of ${what}`, 'the archive holds no guest tree; export the guest again');
         chmodSync(tmp, 0o711);
         renameSync(tmp, deps.paths.guestDir(name));
         fsyncDir(deps.paths.guestsDir);

@@ -1,5 +1,5 @@
 // Starting a guest: config -> OCI bundle -> runtime; every host change is undone on failure.
-import { closeSync, lstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { initPlan } from '../guest/init.js';
 import { checkName } from '../guest/name.js';
@@ -9,7 +9,7 @@ import { capabilitySet } from '../security/capabilities.js';
 import { idMappings } from '../security/idmap.js';
 import { defaultSeccomp, loadSeccompProfile } from '../security/seccomp.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { VsError, errnoOf } from '../util/errors.js';
+import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { ownRlimits } from '../util/procfs.js';
 import { Revert } from '../util/revert.js';
@@ -19,24 +19,12 @@ import { interfacesInfo } from './network-info.js';
 import { launch, setupNetwork } from './network.js';
 import { guestIds, guestInfo, isActive } from './state.js';
 import { teardown } from './teardown.js';
+import { guestTree } from './trees.js';
 import type { GuestInfo } from './types.js';
 
 export function startGuest(deps: Deps, name: string): Promise<GuestInfo> {
   checkName(name);
   return withLock(deps.paths.lock(name), `vserver start ${name}`, () => startLocked(deps, name));
-}
-
-function checkRootfs(path: string, name: string): void {
-  let isDir = false;
-  try {
-    isDir = lstatSync(path).isDirectory();
-  } catch (e) {
-    if (errnoOf(e) !== 'ENOENT') throw e;
-  }
-  if (!isDir) {
-    throw new VsError('ROOTFS_MISSING', `guest '${name}' has no root directory at ${path} (missing, or not a directory)`,
-      `restore the guest's tree there, or delete the guest with 'vserver delete ${name}' and build it again`);
-  }
 }
 
 /**
@@ -66,8 +54,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   // what an earlier run or a crashed start left behind goes first
   await teardown(deps, name);
 
-  const rootfs = deps.paths.rootfs(name);
-  checkRootfs(rootfs, name);
+  const rootfs = guestTree(deps, name);
   const ids = guestIds(deps, cfg);
   if (!cfg.privileged) checkReachable(rootfs, ids.base, name);
   await ensureMounted(deps, name, cfg);

@@ -16,6 +16,7 @@ import { ensureMounted } from './mount.js';
 import { buildFailed, reserve } from './reserve.js';
 import { fromDebootstrap, fromTarball, fromTree, type DebootstrapSource } from './sources.js';
 import { guestIds, isActive } from './state.js';
+import { guestTree } from './trees.js';
 
 export type TemplateSource =
   | ({ kind: 'debootstrap' } & DebootstrapSource)
@@ -86,7 +87,7 @@ async function createLocked(deps: Deps, name: string, source: TemplateSource,
         from = source.file;
         break;
       case 'guest':
-        await fromTree(deps.paths.rootfs(source.guest), rootfs, guestIds(deps, guestCfg!), ids);
+        await fromTree(guestTree(deps, source.guest), rootfs, guestIds(deps, guestCfg!), ids);
         // guests made from it get machine ids of their own
         if ((readFileIn(rootfs, 'etc/machine-id') ?? '') !== '') writeFileIn(rootfs, 'etc/machine-id', '', 0o444, { uid: ids.base, gid: ids.base });
         from = source.guest;

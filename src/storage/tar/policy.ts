@@ -50,6 +50,10 @@ export class TreePolicy {
   /** Throws TarPolicyError for a member that could write outside the tree; returns its components. */
   check(name: string, type: EntryType, linkname: string): string[] {
     const parts = this.place(name, 'member');
+    // the tree's root itself: a link there would make every later member land outside
+    if (this.under.length > 0 && parts.length === this.under.length && type !== 'dir') {
+      throw new TarPolicyError(`member ${show(name)} is the root of the tree and must be a directory, not a ${type}`);
+    }
     if (type === 'symlink') {
       if (!symlinkStaysInside(parts.slice(this.under.length), linkname)) {
         throw new TarPolicyError(`member ${show(name)} is a symlink pointing out of the tree (to ${show(linkname)})`);
