@@ -163,3 +163,40 @@ describe.skipIf(!IS_ROOT)('a rootfs, upper, work or template that is a link', ()
     await t.ok(['stop', 'o1', '--timeout', '0']);
   });
 });
+
+describe.skipIf(!IS_ROOT)('imports that hold odd links or fail late', () => {
+  const t = new TestRoot('hostile-late');
+  afterAll(() => t.cleanup());
+  const leftovers = () => readdirSync(t.paths.guestsDir).filter((d) => d.startsWith('.'));
+
+  it('imports a real export whose links climb above / and point at host paths, keeping each link as it is', async () => {
+    await t.ok(['build', 'links']);
+    await t.ok(['start', 'links']);
+    await t.ok(['exec', 'links', '--', 'sh', '-c', 'ln -s ../../../../../tmp/x /rel && ln -s /etc/shadow /abs && mkdir /d && ln -s ../../.. /d/up']);
+    await t.ok(['stop', 'links', '--timeout', '0']);
+    const archive = join(t.root, 'links.tar.zst');
+    await t.ok(['export', 'links', archive]);
+    const r = await t.cli(['import', archive, '--name', 'links2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/imported guest links2 .* every file matched the manifest/);
+    expect(leftovers()).toEqual([]);
+    await t.ok(['start', 'links2']);
+    expect((await t.ok(['exec', 'links2', '--', 'sh', '-c', 'for l in /rel /abs /d/up; do readlink $l; done'])).split('\n').slice(0, 3))
+      .toEqual(['../../../../../tmp/x', '/etc/shadow', '../../..']);
+    await t.ok(['stop', 'links2', '--timeout', '0']);
+  });
+
+  it('says why and exits non-zero when an import fails in the middle of a large archive, leaving nothing', async () => {
+    const big = Buffer.alloc(8 << 20, 7);
+    const file = join(t.root, 'late.tar.zst');
+    writeFileSync(file, exportOf('late', 'context = 700\n', [
+      { name: 'rootfs/', type: '5' }, { name: 'rootfs/a', content: big }, { name: 'rootfs/zz', content: 'x', uid: 70000 },
+      { name: 'rootfs/zz2', content: big },
+    ], []));
+    const r = await t.cli(['import', file], { timeoutMs: 60_000 });
+    expect(r.code).toBe(17);
+    expect(r.stderr).toMatch(/"rootfs\/zz" is owned by uid 70000, outside a guest's ids/);
+    expect(existsSync(t.paths.guestDir('late'))).toBe(false);
+    expect(leftovers()).toEqual([]);
+  });
+});
