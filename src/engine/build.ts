@@ -1,6 +1,6 @@
 // Building a guest: the tree is made in a temporary directory and moved into place whole; the
 // config is written last, so an interrupted build leaves only a directory the next build removes.
-import { chmodSync, existsSync, mkdirSync, renameSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
@@ -22,6 +22,7 @@ import { overlayDirs } from './mount.js';
 import { buildFailed, removeLeftover, reserve } from './reserve.js';
 import { fromDebootstrap, fromTarball, fromTree, HOST_IDS, makeOverlayDirs } from './sources.js';
 import { guestIds, guestInfo, isActive } from './state.js';
+import { sealTreeDir } from './tree-access.js';
 import { guestTree, templateTree } from './trees.js';
 import type { BuildOptions, BuildSource, GuestInfo } from './types.js';
 
@@ -136,8 +137,7 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
       await fillDir(deps, source, plan, rootfs, ids, opts, hostname);
       if (!(source.kind === 'template' && source.name === 'busybox')) applyIdentity(plainTree(rootfs), identity);
     }
-    // guest root (an unprivileged id) must be able to reach its tree; nobody may list the others
-    chmodSync(tmp, 0o711);
+    sealTreeDir(tmp, ids);
     renameSync(tmp, dir);
     fsyncDir(deps.paths.guestsDir);
     try {

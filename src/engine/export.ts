@@ -1,5 +1,5 @@
 // vserver export / import: a stopped guest as one compressed stream, and back, verified.
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { validate } from '../guest/config.js';
@@ -16,6 +16,7 @@ import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
 import { contextsInUse, removeLeftover, reserve } from './reserve.js';
 import { guestIds, guestInfo, isActive } from './state.js';
+import { sealTreeDir } from './tree-access.js';
 import { guestTree } from './trees.js';
 import type { GuestInfo } from './types.js';
 
@@ -101,7 +102,7 @@ export async function importGuest(deps: Deps, file: string, opts: ImportOptions 
         const ids = guestIds(deps, cfg);
         await extractExport(tmp, tar, ids, what);
         requireRealDir(join(tmp, 'rootfs'), `the tree of ${what}`, 'the archive holds no guest tree; export the guest again');
-        chmodSync(tmp, 0o711);
+        sealTreeDir(tmp, ids);
         renameSync(tmp, deps.paths.guestDir(name));
         fsyncDir(deps.paths.guestsDir);
         deps.store.write(name, cfg);

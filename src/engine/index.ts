@@ -6,6 +6,7 @@ import type { PsTable } from '../resources/ps.js';
 import type { StatRow } from '../resources/stat.js';
 import type { ExecIO } from '../runtime/types.js';
 import { makeDeps, type Deps, type DepsOverrides } from './deps.js';
+import { upgradeLayout } from './tree-access.js';
 import type { LimitResult } from './limit.js';
 import type { GcReport } from './gc.js';
 import type { StopOptions } from './stop.js';
@@ -31,6 +32,7 @@ export class Engine {
 
   constructor(root: string, overrides?: DepsOverrides) {
     this.deps = makeDeps(root, overrides);
+    upgradeLayout(this.deps);
   }
 
   async build(name: string, opts?: BuildOptions): Promise<GuestInfo> {

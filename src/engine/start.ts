@@ -19,6 +19,7 @@ import { interfacesInfo } from './network-info.js';
 import { launch, setupNetwork } from './network.js';
 import { guestIds, guestInfo, isActive } from './state.js';
 import { teardown } from './teardown.js';
+import { sealGuestDir } from './tree-access.js';
 import { guestTree } from './trees.js';
 import type { GuestInfo } from './types.js';
 
@@ -56,6 +57,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
 
   const rootfs = guestTree(deps, name);
   const ids = guestIds(deps, cfg);
+  sealGuestDir(deps, name, cfg);
   if (!cfg.privileged) checkReachable(rootfs, ids.base, name);
   await ensureMounted(deps, name, cfg);
   const init = initPlan(cfg);
