@@ -24,6 +24,8 @@ export interface SpecInput {
   resources?: Omit<OciResources, 'devices'>;
   /** Mount the guest's cgroup tree writable (systemd manages its own subtree). */
   cgroupWritable?: boolean;
+  /** createRuntime hooks: run on the host once the guest's namespaces exist, before its init runs. */
+  hooks?: OciHook[];
 }
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -93,6 +95,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     },
     mounts: [...baseMounts(input.cgroupWritable), ...(input.extraMounts ?? [])],
     annotations: { 'org.linux-vserver.name': input.name, 'org.linux-vserver.context': String(input.context) },
+    ...(input.hooks && input.hooks.length > 0 ? { hooks: { createRuntime: input.hooks } } : {}),
     linux: {
       namespaces,
       ...(input.idMappings ? { uidMappings: input.idMappings, gidMappings: input.idMappings } : {}),

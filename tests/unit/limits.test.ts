@@ -1,3 +1,4 @@
+import { effectiveLimits, userCounts } from '../../src/resources/guest-defaults.js';
 import { describe, expect, it } from 'vitest';
 import { parseGuestConfig } from '../../src/guest/config.js';
 import * as v from 'valibot';
@@ -197,5 +198,23 @@ describe('limit keys', () => {
       t[path[path.length - 1]!] = limitValue(path, limitExample(key));
       expect(v.safeParse(LimitsSchema, limits).success, `${key} ${limitExample(key)}`).toBe(true);
     }
+  });
+});
+
+describe('guest defaults', () => {
+  it('gives a guest that sets nothing a pids limit, a message queue limit and every /proc/sys/user count', () => {
+    expect(effectiveLimits(undefined, {})).toEqual({ pids: { max: 4096 }, rlimits: { msgqueue: '256K' } });
+    const counts = new Map(userCounts({}));
+    expect(counts.get('max_inotify_instances')).toBe(32);
+    expect(counts.size).toBe(12);
+  });
+
+  it('lets vserver.toml change the defaults, and the guest its own keys', () => {
+    const host = { limits: { pids: { max: 100 }, cpu: { weight: 50 } }, user: { max_inotify_instances: 8 } };
+    expect(effectiveLimits({ pids: { max: 'max' }, cpu: { shares: 512 } }, host))
+      .toEqual({ pids: { max: 'max' }, cpu: { shares: 512 }, rlimits: { msgqueue: '256K' } });
+    expect(effectiveLimits({ rlimits: { nofile: 10 } }, host))
+      .toEqual({ pids: { max: 100 }, cpu: { weight: 50 }, rlimits: { msgqueue: '256K', nofile: 10 } });
+    expect(new Map(userCounts(host)).get('max_inotify_instances')).toBe(8);
   });
 });
