@@ -5,6 +5,13 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(`vserver ${VERSION}\n`);
 } else {
+  // a reader that stopped reading (vserver ps | head) is no failure of ours: the rest of the output
+  // is dropped, and the command still finishes what it changes (a start half done would be worse)
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
+  }
   let finished = false;
   // a wait that nothing will ever end lets Node exit quietly with 0: never let a command end that way
   process.on('beforeExit', () => {

@@ -32,7 +32,7 @@ const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The /proc and /sys paths no guest may read: they leak host state or control the host. */
 export const MASKED_PATHS = [
-  '/proc/acpi', '/proc/asound', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
+  '/proc/acpi', '/proc/asound', '/proc/config.gz', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
   '/proc/sched_debug', '/proc/scsi', '/proc/timer_list', '/proc/timer_stats', '/sys/firmware',
   '/sys/devices/virtual/powercap',
 ];
