@@ -7,6 +7,7 @@ import { checkName } from '../guest/name.js';
 import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
 import { withoutPrivilege } from '../guest/trust.js';
 import { extractExport, FORMAT, readExportHeader, writeExport } from '../storage/archive.js';
+import { signFile, verifyFile } from '../storage/signature.js';
 import { fsyncDir } from '../util/atomic.js';
 import { requireRealDir } from '../util/fs.js';
 import { VsError } from '../util/errors.js';
@@ -26,10 +27,16 @@ export interface ExportResult {
   /** Files owned by ids outside the guest's range (written as nobody). */
   unmapped: number;
   file: string;
+  /** The signature beside the file, when asked to sign. */
+  signature?: string;
 }
 
-export function exportGuest(deps: Deps, name: string, file: string): Promise<ExportResult> {
+export function exportGuest(deps: Deps, name: string, file: string, opts: { sign?: string } = {}): Promise<ExportResult> {
   checkName(name);
+  if (opts.sign !== undefined && file === '-') {
+    throw new VsError('USAGE', 'an export to standard output cannot be signed: the signature is a file beside the archive',
+      `export to a file: vserver export ${name} ${name}.tar.zst --sign ${opts.sign}`);
+  }
   return withLock(deps.paths.lock(name), `vserver export ${name}`, async () => {
     const cfg = deps.store.read(name);
     if (isActive(await (await deps.runtime()).state(name))) {
@@ -47,14 +54,20 @@ export function exportGuest(deps: Deps, name: string, file: string): Promise<Exp
     // written beside the target and renamed when complete: a failed export leaves no half file
     const tmp = join(dirname(file), `.${name}.export-${uniqueSuffix()}`);
     const fd = openSync(tmp, 'wx', 0o600);
+    let open = true;
     try {
       const r = await writeExport(deps.paths.guestDir(name), header, ids, fd, scratch(deps));
       closeSync(fd);
+      open = false;
+      // signed before it is renamed: a failed signature leaves no unsigned archive behind either
+      const signature = opts.sign === undefined ? undefined : `${file}.sig`;
+      if (signature !== undefined) renameSync(await signFile(tmp, opts.sign!), signature);
       renameSync(tmp, file);
-      return { name, ...r, file };
+      return { name, ...r, file, ...(signature ? { signature } : {}) };
     } catch (e) {
-      closeSync(fd);
+      if (open) closeSync(fd);
       rmSync(tmp, { force: true });
+      rmSync(`${tmp}.sig`, { force: true });
       throw e;
     }
   });
@@ -62,6 +75,8 @@ export function exportGuest(deps: Deps, name: string, file: string): Promise<Exp
 
 export interface ImportOptions {
   name?: string;
+  /** A public key: the export must carry a good signature (FILE.sig) by it. */
+  verify?: string;
   /** Keep what the archive's config asks for even where it raises privilege. */
   trustConfig?: boolean;
 }
@@ -74,6 +89,13 @@ export interface ImportResult extends GuestInfo {
 }
 
 export async function importGuest(deps: Deps, file: string, opts: ImportOptions = {}): Promise<ImportResult> {
+  if (opts.verify !== undefined) {
+    if (file === '-') {
+      throw new VsError('USAGE', 'an export on standard input cannot be verified: its signature is a file beside it',
+        `import the file: vserver import FILE --verify ${opts.verify}`);
+    }
+    await verifyFile(file, `${file}.sig`, opts.verify, scratch(deps));
+  }
   const { header, tar } = await readExportHeader(file);
   const what = file === '-' ? 'the export on standard input' : `export ${file}`;
   let name: string;

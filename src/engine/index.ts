@@ -131,8 +131,8 @@ export class Engine {
   }
 
   /** Streams a stopped guest to FILE ('-': standard output). */
-  async export(name: string, file: string): Promise<ExportResult> {
-    return (await import('./export.js')).exportGuest(this.deps, name, file);
+  async export(name: string, file: string, opts?: { sign?: string }): Promise<ExportResult> {
+    return (await import('./export.js')).exportGuest(this.deps, name, file, opts);
   }
 
   async import(file: string, opts?: ImportOptions): Promise<ImportResult> {
