@@ -71,14 +71,20 @@ export const VERBS: Verb[] = [
   },
   {
     name: 'export', summary: 'stream a stopped guest (tree and config) as a compressed tar with a checksum manifest', args: [NAME, 'FILE?'],
-    options: [],
-    examples: ['vserver export web1 web1.tar.zst', 'vserver export web1 - | ssh host2 vserver import -'],
+    options: [{ name: 'sign', value: 'string', meta: 'KEY', help: 'sign the archive with this SSH private key (ssh-keygen -Y), into FILE.sig' }],
+    examples: ['vserver export web1 web1.tar.zst', 'vserver export web1 - | ssh host2 vserver import -',
+      'vserver export web1 web1.tar.zst --sign ~/.ssh/id_ed25519'],
     load: () => import('./export.js'),
   },
   {
     name: 'import', summary: 'recreate a guest from an export, verified against its manifest', args: ['FILE'],
-    options: [{ name: 'name', value: 'string', meta: 'NEW', help: 'name of the new guest (default: the exported name)' }],
-    examples: ['vserver import web1.tar.zst', 'vserver import web1.tar.zst --name web1-copy', 'vserver import - < web1.tar.zst'],
+    options: [
+      { name: 'name', value: 'string', meta: 'NEW', help: 'name of the new guest (default: the exported name)' },
+      { name: 'trust-config', help: "keep the archive's privileged mode, added capabilities, seccomp profile and host/phys networking" },
+      { name: 'verify', value: 'string', meta: 'KEY.pub', help: 'import only if FILE.sig is a good signature by this SSH public key' },
+    ],
+    examples: ['vserver import web1.tar.zst', 'vserver import web1.tar.zst --name web1-copy', 'vserver import - < web1.tar.zst',
+      'vserver import trusted.tar.zst --trust-config', 'vserver import web1.tar.zst --verify alice.pub'],
     load: () => import('./import.js'),
   },
   {

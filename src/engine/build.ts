@@ -1,6 +1,6 @@
 // Building a guest: the tree is made in a temporary directory and moved into place whole; the
 // config is written last, so an interrupted build leaves only a directory the next build removes.
-import { chmodSync, existsSync, mkdirSync, renameSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
@@ -22,6 +22,8 @@ import { overlayDirs } from './mount.js';
 import { buildFailed, removeLeftover, reserve } from './reserve.js';
 import { fromDebootstrap, fromTarball, fromTree, HOST_IDS, makeOverlayDirs } from './sources.js';
 import { guestIds, guestInfo, isActive } from './state.js';
+import { sealTreeDir } from './tree-access.js';
+import { guestTree, templateTree } from './trees.js';
 import type { BuildOptions, BuildSource, GuestInfo } from './types.js';
 
 interface Plan {
@@ -135,8 +137,7 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
       await fillDir(deps, source, plan, rootfs, ids, opts, hostname);
       if (!(source.kind === 'template' && source.name === 'busybox')) applyIdentity(plainTree(rootfs), identity);
     }
-    // guest root (an unprivileged id) must be able to reach its tree; nobody may list the others
-    chmodSync(tmp, 0o711);
+    sealTreeDir(tmp, ids);
     renameSync(tmp, dir);
     fsyncDir(deps.paths.guestsDir);
     try {
@@ -163,23 +164,23 @@ async function fillDir(deps: Deps, source: BuildSource, plan: Plan, rootfs: stri
         shiftOwnership(rootfs, HOST_IDS, ids);
         return;
       }
-      return fromTree(deps.paths.templateRootfs(source.name), rootfs, contextRange(deps.templates.read(source.name).context), ids);
+      return fromTree(templateTree(deps, source.name), rootfs, contextRange(deps.templates.read(source.name).context), ids);
     case 'debootstrap':
       return fromDebootstrap(deps.paths, deps.host(), source, rootfs, ids, [plan.init], opts.onProgress);
     case 'tarball':
       return fromTarball(source.file, rootfs, ids);
     case 'clone':
-      return fromTree(deps.paths.rootfs(plan.from!.name), rootfs, guestIds(deps, plan.from!.cfg), ids);
+      return fromTree(guestTree(deps, plan.from!.name), rootfs, guestIds(deps, plan.from!.cfg), ids);
   }
 }
 
 /** Upper and work directories, and the guest's identity written into upper: no copy, no mount. */
 async function buildOverlay(deps: Deps, tmp: string, plan: Plan, ids: IdRange, identity: GuestIdentity): Promise<void> {
-  const lower = deps.paths.templateRootfs(plan.template!);
+  const lower = templateTree(deps, plan.template!);
   makeOverlayDirs(tmp, ids, lower);
   if (plan.from) {
     rmdirSync(join(tmp, 'upper'));
-    await copyTree(deps.paths.upper(plan.from.name), join(tmp, 'upper'));
+    await copyTree(guestTree(deps, plan.from.name, 'upper'), join(tmp, 'upper'));
   }
   applyIdentity(overlayTree(lower, join(tmp, 'upper')), identity);
 }

@@ -15,6 +15,7 @@ import type { Deps } from './deps.js';
 import { checkNetworkConfig } from './network.js';
 import { contextsInUse } from './reserve.js';
 import { guestIds, isActive } from './state.js';
+import { sealGuestDir } from './tree-access.js';
 
 /** Keys that describe how the tree is stored; changing them would need another tree. */
 const FIXED_KEYS = ['backend', 'template', 'isolated'];
@@ -64,7 +65,10 @@ export function setConfig(deps: Deps, name: string, key: string, value: unknown)
       throw new VsError('ALREADY_RUNNING', `guest '${name}' is running; ${key} can only change while it is stopped`,
         `stop it first with 'vserver stop ${name}'`);
     }
-    const reown = () => shiftOwnership(deps.paths.rootfs(name), guestIds(deps, old), guestIds(deps, cfg));
+    const reown = () => {
+      shiftOwnership(deps.paths.rootfs(name), guestIds(deps, old), guestIds(deps, cfg));
+      sealGuestDir(deps, name, cfg);
+    };
     if (key === 'privileged') {
       reown();
       write();

@@ -1,12 +1,15 @@
 // vserver export / import: a stopped guest as one compressed stream, and back, verified.
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
 import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
+import { withoutPrivilege } from '../guest/trust.js';
 import { extractExport, FORMAT, readExportHeader, writeExport } from '../storage/archive.js';
+import { signFile, verifyFile } from '../storage/signature.js';
 import { fsyncDir } from '../util/atomic.js';
+import { requireRealDir } from '../util/fs.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { uniqueSuffix } from '../util/unique.js';
@@ -14,6 +17,8 @@ import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
 import { contextsInUse, removeLeftover, reserve } from './reserve.js';
 import { guestIds, guestInfo, isActive } from './state.js';
+import { sealTreeDir } from './tree-access.js';
+import { guestTree } from './trees.js';
 import type { GuestInfo } from './types.js';
 
 export interface ExportResult {
@@ -22,10 +27,16 @@ export interface ExportResult {
   /** Files owned by ids outside the guest's range (written as nobody). */
   unmapped: number;
   file: string;
+  /** The signature beside the file, when asked to sign. */
+  signature?: string;
 }
 
-export function exportGuest(deps: Deps, name: string, file: string): Promise<ExportResult> {
+export function exportGuest(deps: Deps, name: string, file: string, opts: { sign?: string } = {}): Promise<ExportResult> {
   checkName(name);
+  if (opts.sign !== undefined && file === '-') {
+    throw new VsError('USAGE', 'an export to standard output cannot be signed: the signature is a file beside the archive',
+      `export to a file: vserver export ${name} ${name}.tar.zst --sign ${opts.sign}`);
+  }
   return withLock(deps.paths.lock(name), `vserver export ${name}`, async () => {
     const cfg = deps.store.read(name);
     if (isActive(await (await deps.runtime()).state(name))) {
@@ -33,6 +44,7 @@ export function exportGuest(deps: Deps, name: string, file: string): Promise<Exp
         `stop it first with 'vserver stop ${name}'`);
     }
     await ensureMounted(deps, name, cfg);
+    guestTree(deps, name);
     const header = { format: FORMAT, name, config: readFileSync(deps.paths.guestConfig(name), 'utf8'), exported: new Date().toISOString() };
     const ids = guestIds(deps, cfg);
     if (file === '-') {
@@ -42,20 +54,48 @@ export function exportGuest(deps: Deps, name: string, file: string): Promise<Exp
     // written beside the target and renamed when complete: a failed export leaves no half file
     const tmp = join(dirname(file), `.${name}.export-${uniqueSuffix()}`);
     const fd = openSync(tmp, 'wx', 0o600);
+    let open = true;
     try {
       const r = await writeExport(deps.paths.guestDir(name), header, ids, fd, scratch(deps));
       closeSync(fd);
+      open = false;
+      // signed before it is renamed: a failed signature leaves no unsigned archive behind either
+      const signature = opts.sign === undefined ? undefined : `${file}.sig`;
+      if (signature !== undefined) renameSync(await signFile(tmp, opts.sign!), signature);
       renameSync(tmp, file);
-      return { name, ...r, file };
+      return { name, ...r, file, ...(signature ? { signature } : {}) };
     } catch (e) {
-      closeSync(fd);
+      if (open) closeSync(fd);
       rmSync(tmp, { force: true });
+      rmSync(`${tmp}.sig`, { force: true });
       throw e;
     }
   });
 }
 
-export async function importGuest(deps: Deps, file: string, opts: { name?: string } = {}): Promise<GuestInfo> {
+export interface ImportOptions {
+  name?: string;
+  /** A public key: the export must carry a good signature (FILE.sig) by it. */
+  verify?: string;
+  /** Keep what the archive's config asks for even where it raises privilege. */
+  trustConfig?: boolean;
+}
+
+export interface ImportResult extends GuestInfo {
+  /** Settings of the archive's config that were left out because they raise privilege. */
+  dropped: string[];
+  /** The same settings, kept because the user trusted the config. */
+  trusted: string[];
+}
+
+export async function importGuest(deps: Deps, file: string, opts: ImportOptions = {}): Promise<ImportResult> {
+  if (opts.verify !== undefined) {
+    if (file === '-') {
+      throw new VsError('USAGE', 'an export on standard input cannot be verified: its signature is a file beside it',
+        `import the file: vserver import FILE --verify ${opts.verify}`);
+    }
+    await verifyFile(file, `${file}.sig`, opts.verify, scratch(deps));
+  }
   const { header, tar } = await readExportHeader(file);
   const what = file === '-' ? 'the export on standard input' : `export ${file}`;
   let name: string;
@@ -74,18 +114,22 @@ export async function importGuest(deps: Deps, file: string, opts: { name?: strin
       // the imported tree is the guest's own: a dir guest, whatever it was before
       raw.backend = 'dir';
       delete raw.isolated;
-      const wanted = validate(`${what}: ${'vserver-export.json'} config`, GuestConfigSchema, raw);
+      const asked = validate(`${what}: ${'vserver-export.json'} config`, GuestConfigSchema, raw);
+      const safe = withoutPrivilege(asked);
+      const wanted = opts.trustConfig ? asked : safe.config;
       const used = await contextsInUse(deps, '');
       const { context, tmp } = await reserve(deps, 'guest', name, used.has(wanted.context) ? undefined : wanted.context);
       const cfg: GuestConfig = { ...wanted, context };
       try {
         const ids = guestIds(deps, cfg);
         await extractExport(tmp, tar, ids, what);
-        chmodSync(tmp, 0o711);
+        requireRealDir(join(tmp, 'rootfs'), `the tree of ${what}`, 'the archive holds no guest tree; export the guest again');
+        sealTreeDir(tmp, ids);
         renameSync(tmp, deps.paths.guestDir(name));
         fsyncDir(deps.paths.guestsDir);
         deps.store.write(name, cfg);
-        return guestInfo(name, cfg, undefined, ids);
+        const info = guestInfo(name, cfg, undefined, ids);
+        return opts.trustConfig ? { ...info, dropped: [], trusted: safe.dropped } : { ...info, dropped: safe.dropped, trusted: [] };
       } catch (e) {
         await removeLeftover(tmp);
         throw e;

@@ -6,6 +6,7 @@ import type { PsTable } from '../resources/ps.js';
 import type { StatRow } from '../resources/stat.js';
 import type { ExecIO } from '../runtime/types.js';
 import { makeDeps, type Deps, type DepsOverrides } from './deps.js';
+import { upgradeLayout } from './tree-access.js';
 import type { LimitResult } from './limit.js';
 import type { GcReport } from './gc.js';
 import type { StopOptions } from './stop.js';
@@ -13,7 +14,7 @@ import type { TopSampler } from './top.js';
 import type { BuildOptions, GuestInfo } from './types.js';
 import type { TemplateInfo, TemplateSource } from './template.js';
 import type { MountReport } from './mount.js';
-import type { ExportResult } from './export.js';
+import type { ExportResult, ImportOptions, ImportResult } from './export.js';
 import type { GuestMetrics } from './metrics.js';
 import type { BulkAction, BulkOptions, BulkResult, Selection } from './bulk.js';
 import type { DiskUsage, UnifyResult } from './disk.js';
@@ -26,7 +27,7 @@ export type { GuestMetrics } from './metrics.js';
 export type { BulkAction, BulkOptions, BulkResult, Selection } from './bulk.js';
 export type { TemplateInfo, TemplateSource } from './template.js';
 export type { MountReport } from './mount.js';
-export type { ExportResult } from './export.js';
+export type { ExportResult, ImportOptions, ImportResult } from './export.js';
 export type { DiskUsage, UnifyResult } from './disk.js';
 export type { GcReport } from './gc.js';
 
@@ -38,6 +39,7 @@ export class Engine {
     // for, whatever umask the caller has; the guests it starts inherit 022 too
     process.umask(0o022);
     this.deps = makeDeps(root, overrides);
+    upgradeLayout(this.deps);
   }
 
   async build(name: string, opts?: BuildOptions): Promise<GuestInfo> {
@@ -152,11 +154,11 @@ export class Engine {
   }
 
   /** Streams a stopped guest to FILE ('-': standard output). */
-  async export(name: string, file: string): Promise<ExportResult> {
-    return (await import('./export.js')).exportGuest(this.deps, name, file);
+  async export(name: string, file: string, opts?: { sign?: string }): Promise<ExportResult> {
+    return (await import('./export.js')).exportGuest(this.deps, name, file, opts);
   }
 
-  async import(file: string, opts?: { name?: string }): Promise<GuestInfo> {
+  async import(file: string, opts?: ImportOptions): Promise<ImportResult> {
     return (await import('./export.js')).importGuest(this.deps, file, opts);
   }
 

@@ -5,6 +5,7 @@ import { ensureOverlay, isOverlayMounted, unmountOverlay, type OverlayDirs } fro
 import { readMounts } from '../util/mounts.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
+import { guestTree, templateTree } from './trees.js';
 
 export function overlayDirs(deps: Deps, name: string, template: string): OverlayDirs {
   return { lower: deps.paths.templateRootfs(template), upper: deps.paths.upper(name), work: deps.paths.work(name), merged: deps.paths.rootfs(name) };
@@ -14,7 +15,10 @@ export function overlayDirs(deps: Deps, name: string, template: string): Overlay
 export async function ensureMounted(deps: Deps, name: string, cfg: GuestConfig): Promise<boolean> {
   if (cfg.backend !== 'overlay' || cfg.template === undefined) return false;
   deps.templates.read(cfg.template); // a clear error if the template is gone
-  return ensureOverlay(overlayDirs(deps, name, cfg.template));
+  const dirs = overlayDirs(deps, name, cfg.template);
+  templateTree(deps, cfg.template);
+  for (const part of ['upper', 'work', 'rootfs'] as const) guestTree(deps, name, part);
+  return ensureOverlay(dirs);
 }
 
 export interface MountReport {

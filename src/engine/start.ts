@@ -1,17 +1,20 @@
 // Starting a guest: config -> OCI bundle -> runtime; every host change is undone on failure.
-import { closeSync, lstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { initPlan } from '../guest/init.js';
 import { checkName } from '../guest/name.js';
+import { effectiveLimits, userCounts } from '../resources/guest-defaults.js';
+import { userCountsHook } from '../resources/user-counts.js';
 import { checkLimits, ioDevices, limitsError, loweredRlimits, toResources, wantedRlimits } from '../resources/limits.js';
 import { buildSpec, clampRlimits, DEFAULT_RLIMITS, ociJson, tmpfsMount, withNetwork } from '../runtime/spec.js';
 import { capabilitySet } from '../security/capabilities.js';
 import { idMappings } from '../security/idmap.js';
 import { defaultSeccomp, loadSeccompProfile } from '../security/seccomp.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { VsError, errnoOf } from '../util/errors.js';
+import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { rlimitCeiling } from '../util/procfs.js';
+import { which } from '../util/which.js';
 import { Revert } from '../util/revert.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
@@ -19,24 +22,13 @@ import { interfacesInfo } from './network-info.js';
 import { launch, setupNetwork } from './network.js';
 import { guestIds, guestInfo, isActive } from './state.js';
 import { teardown } from './teardown.js';
+import { sealGuestDir } from './tree-access.js';
+import { guestTree } from './trees.js';
 import type { GuestInfo } from './types.js';
 
 export function startGuest(deps: Deps, name: string): Promise<GuestInfo> {
   checkName(name);
   return withLock(deps.paths.lock(name), `vserver start ${name}`, () => startLocked(deps, name));
-}
-
-function checkRootfs(path: string, name: string): void {
-  let isDir = false;
-  try {
-    isDir = lstatSync(path).isDirectory();
-  } catch (e) {
-    if (errnoOf(e) !== 'ENOENT') throw e;
-  }
-  if (!isDir) {
-    throw new VsError('ROOTFS_MISSING', `guest '${name}' has no root directory at ${path} (missing, or not a directory)`,
-      `restore the guest's tree there, or delete the guest with 'vserver delete ${name}' and build it again`);
-  }
 }
 
 /**
@@ -66,21 +58,23 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   // what an earlier run or a crashed start left behind goes first
   await teardown(deps, name);
 
-  const rootfs = deps.paths.rootfs(name);
-  checkRootfs(rootfs, name);
+  const rootfs = guestTree(deps, name);
   const ids = guestIds(deps, cfg);
+  sealGuestDir(deps, name, cfg);
   if (!cfg.privileged) checkReachable(rootfs, ids.base, name);
   await ensureMounted(deps, name, cfg);
   const init = initPlan(cfg);
-  const facts = deps.hostFacts(ioDevices(cfg.limits));
-  const problems = checkLimits(cfg.limits, facts);
+  const defaults = deps.host().guest_defaults;
+  const limits = effectiveLimits(cfg.limits, defaults);
+  const facts = deps.hostFacts(ioDevices(limits));
+  const problems = checkLimits(limits, facts);
   if (problems.length > 0) {
     const file = deps.paths.guestConfig(name);
     throw limitsError('CONFIG_INVALID', file, problems, `change those limits with 'vserver limit ${name} KEY VALUE', or edit ${file}`);
   }
-  const wanted = wantedRlimits(cfg.limits, DEFAULT_RLIMITS);
+  const wanted = wantedRlimits(limits, DEFAULT_RLIMITS);
   const rlimits = clampRlimits(wanted, rlimitCeiling());
-  const warnings = loweredRlimits(cfg.limits, rlimits);
+  const warnings = loweredRlimits(limits, rlimits);
   const lxcfs = await deps.lxcfs().prepare();
   if ('reason' in lxcfs && deps.lxcfs().mode !== 'off' && deps.lxcfs().installed()) {
     warnings.push(`${lxcfs.reason}; free, uptime and top inside the guest show the host's figures`);
@@ -91,10 +85,12 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     cgroupsPath: `/${deps.paths.cgroupName(name)}`,
     capabilities: capabilitySet({ add: [...init.addCapabilities, ...(sec?.capabilities?.add ?? [])], drop: sec?.capabilities?.drop }),
     seccomp: sec?.seccomp_profile ? loadSeccompProfile(sec.seccomp_profile) : defaultSeccomp(),
-    rlimits, resources: toResources(cfg.limits, facts),
+    rlimits, resources: toResources(limits, facts),
     extraMounts: [...init.tmpfs.map(tmpfsMount), ...('mounts' in lxcfs ? lxcfs.mounts : [])],
     idMappings: cfg.privileged ? undefined : idMappings(ids),
     cgroupWritable: init.delegateCgroup,
+    // a privileged guest has no namespace of its own to count in
+    hooks: cfg.privileged ? [] : [userCountsHook(which('sh') ?? '/bin/sh', userCounts(defaults))],
   });
 
   const bundle = deps.paths.bundle(name);

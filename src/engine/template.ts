@@ -1,5 +1,5 @@
 // Templates: read-only trees that overlay guests share, made once from debootstrap, a tarball or a guest.
-import { chmodSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkName } from '../guest/name.js';
 import type { InitStyle, TemplateMeta } from '../guest/schema.js';
@@ -16,6 +16,8 @@ import { ensureMounted } from './mount.js';
 import { buildFailed, reserve } from './reserve.js';
 import { fromDebootstrap, fromTarball, fromTree, type DebootstrapSource } from './sources.js';
 import { guestIds, isActive } from './state.js';
+import { sealTreeDir } from './tree-access.js';
+import { guestTree } from './trees.js';
 
 export type TemplateSource =
   | ({ kind: 'debootstrap' } & DebootstrapSource)
@@ -86,7 +88,7 @@ async function createLocked(deps: Deps, name: string, source: TemplateSource,
         from = source.file;
         break;
       case 'guest':
-        await fromTree(deps.paths.rootfs(source.guest), rootfs, guestIds(deps, guestCfg!), ids);
+        await fromTree(guestTree(deps, source.guest), rootfs, guestIds(deps, guestCfg!), ids);
         // guests made from it get machine ids of their own
         if ((readFileIn(rootfs, 'etc/machine-id') ?? '') !== '') writeFileIn(rootfs, 'etc/machine-id', '', 0o444, { uid: ids.base, gid: ids.base });
         from = source.guest;
@@ -95,7 +97,7 @@ async function createLocked(deps: Deps, name: string, source: TemplateSource,
     }
     const meta: TemplateMeta = { context, source: source.kind, from, init, created: new Date().toISOString() };
     deps.templates.writeInto(join(tmp, 'template.toml'), meta);
-    chmodSync(tmp, 0o711);
+    sealTreeDir(tmp, ids);
     renameSync(tmp, deps.paths.template(name));
     fsyncDir(deps.paths.templatesDir);
     return info(name, meta, []);

@@ -2,6 +2,7 @@
 import * as v from 'valibot';
 import { isCapabilityName } from '../security/capabilities.js';
 import { parseSignal } from '../util/proc.js';
+import { GuestDefaultsSchema } from './defaults-schema.js';
 import { LimitsSchema } from './limits-schema.js';
 import { guestNetEntries, HostNetworkSchema } from './net-schema.js';
 
@@ -86,6 +87,8 @@ export const HostConfigSchema = v.strictObject({
   /** Where debootstrap keeps downloaded packages between builds (default: var/cache/vserver/debootstrap under the root). */
   debootstrap_cache: v.optional(absolutePath),
   network: v.optional(HostNetworkSchema, {}),
+  /** Limits and /proc/sys/user counts of every guest that does not set its own. */
+  guest_defaults: v.optional(GuestDefaultsSchema, {}),
 });
 
 export type HostConfig = v.InferOutput<typeof HostConfigSchema>;

@@ -24,13 +24,15 @@ export interface SpecInput {
   resources?: Omit<OciResources, 'devices'>;
   /** Mount the guest's cgroup tree writable (systemd manages its own subtree). */
   cgroupWritable?: boolean;
+  /** createRuntime hooks: run on the host once the guest's namespaces exist, before its init runs. */
+  hooks?: OciHook[];
 }
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The /proc and /sys paths no guest may read: they leak host state or control the host. */
 export const MASKED_PATHS = [
-  '/proc/acpi', '/proc/asound', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
+  '/proc/acpi', '/proc/asound', '/proc/config.gz', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
   '/proc/sched_debug', '/proc/scsi', '/proc/timer_list', '/proc/timer_stats', '/sys/firmware',
   '/sys/devices/virtual/powercap',
 ];
@@ -90,6 +92,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     },
     mounts: [...baseMounts(input.cgroupWritable), ...(input.extraMounts ?? [])],
     annotations: { 'org.linux-vserver.name': input.name, 'org.linux-vserver.context': String(input.context) },
+    ...(input.hooks && input.hooks.length > 0 ? { hooks: { createRuntime: input.hooks } } : {}),
     linux: {
       namespaces,
       ...(input.idMappings ? { uidMappings: input.idMappings, gidMappings: input.idMappings } : {}),

@@ -271,7 +271,7 @@ export function rowsOf(entries: readonly ManifestEntry[]): Map<string, ManifestR
 export async function extractExport(dir: string, tar: Awaited<ReturnType<typeof tarStream>>, ids: IdRange, what: string): Promise<number> {
   let manifest: Manifest | undefined;
   const filter = new TarFilter({
-    policy: new TreePolicy('rootfs'),
+    policy: new TreePolicy('rootfs', { anyLinkTarget: true }),
     inputIsGuest: true,
     ignoreZeros: true,
     maxCapture: 1 << 30,

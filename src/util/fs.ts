@@ -1,6 +1,6 @@
 // Small file helpers shared by the parts.
-import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
-import { errnoOf } from './errors.js';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { errnoOf, VsError } from './errors.js';
 
 /** The file's text, or undefined if it does not exist; other errors are thrown. */
 export function readIfExists(path: string): string | undefined {
@@ -30,4 +30,15 @@ export function lstatIfExists(path: string): Stats | undefined {
     if (errnoOf(e) === 'ENOENT') return undefined;
     throw e;
   }
+}
+
+/**
+ * Throws ROOTFS_MISSING unless `path` is a directory itself, not a link to one: a tree that came
+ * from an archive or a guest may have been replaced by a link to a host directory.
+ */
+export function requireRealDir(path: string, what: string, hint: string): void {
+  const st = lstatIfExists(path);
+  if (st?.isDirectory()) return;
+  const is = st === undefined ? 'is missing' : st.isSymbolicLink() ? `is a symbolic link (to ${JSON.stringify(readlinkSync(path))})` : 'is not a directory';
+  throw new VsError('ROOTFS_MISSING', `${what} at ${path} ${is}; it must be a real directory`, hint);
 }

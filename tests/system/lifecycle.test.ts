@@ -225,7 +225,7 @@ describe.skipIf(!IS_ROOT)('bad input', () => {
     try {
       const r = await t.cli(['start', 'g1']);
       expect(r.code).toBe(9);
-      expect(r.stderr).toMatch(/has no root directory/);
+      expect(r.stderr).toMatch(/guest 'g1''s rootfs at .* is missing; it must be a real directory/);
       expect(await t.leaks()).toEqual([]);
     } finally {
       execFileSync('mv', [`${t.paths.rootfs('g1')}.away`, t.paths.rootfs('g1')]);

@@ -107,8 +107,16 @@ describe('guest config', () => {
 describe('host config', () => {
   it('has defaults when the file is empty or missing', () => {
     expect(parseHostConfig('/etc/vserver/vserver.toml', '')).toEqual({
-      runtime: 'auto', context_min: 100, stop_timeout: 30, lxcfs: 'auto', mirror: 'http://deb.debian.org/debian', network: { bridge: 'vsbr0', pool: '10.47.0.0/16' },
+      runtime: 'auto', context_min: 100, stop_timeout: 30, lxcfs: 'auto', mirror: 'http://deb.debian.org/debian', network: { bridge: 'vsbr0', pool: '10.47.0.0/16' }, guest_defaults: {},
     });
+  });
+
+  it('takes guest defaults: any [limits] key and the /proc/sys/user counts, and says what is wrong', () => {
+    const h = parseHostConfig('/h', '[guest_defaults.limits]\npids.max = 100\nmemory.max = "1G"\n[guest_defaults.user]\nmax_inotify_instances = 8\n');
+    expect(h.guest_defaults).toEqual({ limits: { pids: { max: 100 }, memory: { max: '1G' } }, user: { max_inotify_instances: 8 } });
+    expect(() => parseHostConfig('/h', '[guest_defaults.user]\nmax_inotify = 8\n')).toThrow(/unknown key 'guest_defaults.user.max_inotify'; allowed here: max_cgroup_namespaces/);
+    expect(() => parseHostConfig('/h', '[guest_defaults.user]\nmax_user_namespaces = -1\n')).toThrow(/must be at least 0/);
+    expect(() => parseHostConfig('/h', '[guest_defaults.limits]\npids.max = "lots"\n')).toThrow(/guest_defaults.limits.pids.max/);
   });
 
   it('checks the network pools', () => {

@@ -51,6 +51,24 @@ describe('start', () => {
     expect(readFileSync(join(root, 'var/log/vserver/web1.log'), 'utf8')).toMatch(/starting guest web1 \(context 100\)/);
   });
 
+  it('gives a guest the default pids and message queue limits, and its user namespace counts through a hook', async () => {
+    fakeGuest('web1', 100);
+    fakeGuest('own', 101, '[limits.pids]\nmax = 10\n');
+    fakeGuest('priv', 102, 'privileged = true\n');
+    mkdirSync(join(root, 'etc/vserver'), { recursive: true });
+    writeFileSync(join(root, 'etc/vserver/vserver.toml'), '[guest_defaults.user]\nmax_inotify_instances = 8\n');
+    for (const g of ['web1', 'own', 'priv']) await engine.start(g);
+    const spec = (g: string) => rt.containers.get(g)!.spec;
+    expect(spec('web1').linux.resources?.pids).toEqual({ limit: 4096 });
+    expect(spec('own').linux.resources?.pids).toEqual({ limit: 10 });
+    expect(spec('web1').process.rlimits).toContainEqual({ type: 'RLIMIT_MSGQUEUE', soft: 262144, hard: 262144 });
+    const hook = spec('web1').hooks!.createRuntime![0]!;
+    expect(hook.args).toContain('max_inotify_instances=8');
+    expect(hook.args).toContain('max_user_namespaces=256');
+    // a privileged guest has no user namespace of its own to set
+    expect(spec('priv').hooks?.createRuntime ?? []).toEqual([]);
+  });
+
   it('refuses a running guest and changes nothing', async () => {
     fakeGuest('web1', 100);
     await engine.start('web1');

@@ -1,3 +1,4 @@
+import { effectiveLimits, userCounts } from '../../src/resources/guest-defaults.js';
 import { describe, expect, it } from 'vitest';
 import { parseGuestConfig } from '../../src/guest/config.js';
 import * as v from 'valibot';
@@ -209,5 +210,23 @@ describe('device numbers', () => {
     expect(majorMinor(makedev(259n, 256n))).toEqual([259, 256]); // the 17th nvme partition, say
     expect(majorMinor(makedev(254n, 1048575n))).toEqual([254, 1048575]);
     expect(majorMinor(makedev(4096n, 3n))).toEqual([4096, 3]);
+  });
+});
+
+describe('guest defaults', () => {
+  it('gives a guest that sets nothing a pids limit, a message queue limit and every /proc/sys/user count', () => {
+    expect(effectiveLimits(undefined, {})).toEqual({ pids: { max: 4096 }, rlimits: { msgqueue: '256K' } });
+    const counts = new Map(userCounts({}));
+    expect(counts.get('max_inotify_instances')).toBe(32);
+    expect(counts.size).toBe(12);
+  });
+
+  it('lets vserver.toml change the defaults, and the guest its own keys', () => {
+    const host = { limits: { pids: { max: 100 }, cpu: { weight: 50 } }, user: { max_inotify_instances: 8 } };
+    expect(effectiveLimits({ pids: { max: 'max' }, cpu: { shares: 512 } }, host))
+      .toEqual({ pids: { max: 'max' }, cpu: { shares: 512 }, rlimits: { msgqueue: '256K' } });
+    expect(effectiveLimits({ rlimits: { nofile: 10 } }, host))
+      .toEqual({ pids: { max: 100 }, cpu: { weight: 50 }, rlimits: { msgqueue: '256K', nofile: 10 } });
+    expect(new Map(userCounts(host)).get('max_inotify_instances')).toBe(8);
   });
 });

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseGuestConfig } from '../../src/guest/config.js';
+import type { GuestConfig } from '../../src/guest/schema.js';
+import { withoutPrivilege } from '../../src/guest/trust.js';
 import { buildSpec } from '../../src/runtime/spec.js';
 import { capabilitySet, DEFAULT_CAPABILITIES, isCapabilityName, normalizeCapability } from '../../src/security/capabilities.js';
 import { contextRange, idMappings, ownerRange } from '../../src/security/idmap.js';
@@ -112,5 +114,31 @@ describe('ownership shift', () => {
     expect(shiftOwnership(root, { base: 0, size: 65536 }, contextRange(3))).toBe(0);
     shiftOwnership(root, contextRange(3), contextRange(4));
     expect(lstatSync(join(root, 'etc/passwd')).uid).toBe(262144);
+  });
+});
+
+describe('an imported config without privilege', () => {
+  const base = { context: 200, init: 'plain', backend: 'dir', privileged: false } as GuestConfig;
+
+  it('keeps a config that asks for nothing more, untouched', () => {
+    const cfg = { ...base, security: { capabilities: { drop: ['NET_RAW'] } }, interfaces: [{ mode: 'bridge' as const }] };
+    expect(withoutPrivilege(cfg)).toEqual({ config: cfg, dropped: [] });
+  });
+
+  it('drops privileged mode, added capabilities, a seccomp profile and host or phys interfaces, and names each', () => {
+    const cfg = {
+      ...base, privileged: true, hostname: 'kept',
+      security: { seccomp_profile: '/etc/x.json', capabilities: { add: ['SYS_ADMIN'], drop: ['NET_RAW'] } },
+      interfaces: [{ mode: 'bridge' as const }, { mode: 'phys' as const, parent: 'eth1' }],
+    };
+    const r = withoutPrivilege(cfg);
+    expect(r.dropped).toEqual(['privileged = true', 'security.capabilities.add = ["SYS_ADMIN"]',
+      'security.seccomp_profile = "/etc/x.json"', 'interfaces.1 (mode = "phys", parent = "eth1")']);
+    expect(r.config).toEqual({ ...base, hostname: 'kept', security: { capabilities: { drop: ['NET_RAW'] } }, interfaces: [{ mode: 'bridge' }] });
+  });
+
+  it('leaves no empty security table or interface list behind', () => {
+    const r = withoutPrivilege({ ...base, security: { capabilities: { add: ['NET_ADMIN'] } }, interfaces: [{ mode: 'host' }] });
+    expect(r.config).toEqual(base);
   });
 });

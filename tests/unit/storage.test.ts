@@ -72,6 +72,10 @@ describe('member policy', () => {
     const under = new TreePolicy('rootfs');
     under.check('rootfs', 'dir', '');
     expect(() => under.check('config.toml', 'file', '')).toThrow(/outside rootfs\//);
+    // the tree's root must be a directory: a link there (even to "/", which "stays inside") is refused
+    for (const [type, link] of [['symlink', '/'], ['symlink', '.'], ['file', ''], ['hardlink', 'rootfs/x']] as const) {
+      expect(() => new TreePolicy('rootfs').check('./rootfs/', type, link)).toThrow(/root of the tree and must be a directory/);
+    }
   });
 });
 

@@ -42,15 +42,25 @@ export class TreePolicy {
   private readonly symlinks = new Set<string>();
   private readonly nonDirs = new Set<string>();
   private readonly under: string[];
+  private readonly anyLinkTarget: boolean;
 
-  constructor(under = '') {
+  /**
+   * anyLinkTarget: keep symlinks whatever they point at (an export of a guest's own tree, whose
+   * links are data); nothing can be written through one, since no member may lie under a symlink.
+   */
+  constructor(under = '', opts: { anyLinkTarget?: boolean } = {}) {
     this.under = under === '' ? [] : under.split('/');
+    this.anyLinkTarget = opts.anyLinkTarget ?? false;
   }
 
   /** Throws TarPolicyError for a member that could write outside the tree; returns its components. */
   check(name: string, type: EntryType, linkname: string): string[] {
     const parts = this.place(name, 'member');
-    if (type === 'symlink') {
+    // the tree's root itself: a link there would make every later member land outside
+    if (this.under.length > 0 && parts.length === this.under.length && type !== 'dir') {
+      throw new TarPolicyError(`member ${show(name)} is the root of the tree and must be a directory, not a ${type}`);
+    }
+    if (type === 'symlink' && !this.anyLinkTarget) {
       if (!symlinkStaysInside(parts.slice(this.under.length), linkname)) {
         throw new TarPolicyError(`member ${show(name)} is a symlink pointing out of the tree (to ${show(linkname)})`);
       }

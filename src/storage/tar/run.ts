@@ -99,7 +99,11 @@ export async function tarStream(src: Readable, what: string): Promise<{ stream: 
   const [file, args] = DECOMPRESS[kind];
   const s = stage(file, args, ['pipe', 'pipe']);
   const fed = pipeline(stream, s.child.stdin!).catch(() => undefined);
-  return { stream: s.child.stdout!, done: Promise.all([s.done, fed]).then(() => undefined), kill: () => s.child.kill('SIGKILL') };
+  // a killed decompressor's output may sit unread in its pipe: drop it, or the child never 'close's
+  const kill = () => { s.child.kill('SIGKILL'); s.child.stdout!.destroy(); };
+  const done = Promise.all([s.done, fed]).then(() => undefined);
+  done.catch(() => undefined); // observed by whoever awaits it; a stream given up on is not an error
+  return { stream: s.child.stdout!, done, kill };
 }
 
 export const TAR_EXTRACT = ['-x', '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=*', '-f', '-'];
