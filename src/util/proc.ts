@@ -1,4 +1,5 @@
 // Spawning processes, always with an argument array, never a shell string.
+import { constants } from 'node:os';
 import { spawn, type StdioOptions } from 'node:child_process';
 import { VsError, errnoOf } from './errors.js';
 
@@ -64,12 +65,8 @@ export async function runOk(file: string, args: readonly string[], opts: RunOpti
   return r;
 }
 
-const SIGNALS: Record<string, number> = {
-  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9,
-  SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGSTKFLT: 16, SIGCHLD: 17,
-  SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25,
-  SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
-};
+/** The kernel's signal numbers, by name (SIGTERM: 15), as Node knows them for this platform. */
+const SIGNALS: Readonly<Record<string, number>> = constants.signals;
 
 export function signalNumber(sig: string | null): number {
   if (sig === null) return 0;
