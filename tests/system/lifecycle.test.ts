@@ -203,7 +203,8 @@ describe.skipIf(!IS_ROOT)('bad input', () => {
       [['stop', 'g1'], 7, /guest 'g1' is not running/],
       [['exec', 'g1', '--', 'true'], 7, /not running/],
       [['frob', 'g1'], 2, /unknown command/],
-      [['start'], 2, /needs NAME/],
+      [['start'], 2, /no guest named/],
+      [['status'], 2, /needs NAME/],
       [['build', 'g1'], 12, /already exists/],
     ];
     for (const [args, code, msg] of cases) {

@@ -60,7 +60,7 @@ describe.skipIf(!IS_ROOT)('limits on real guests', () => {
     const pin = await t.ok(['status', 'pin']);
     expect(pin).toMatch(/cpu +cpus 1; /);
     expect(pin).toMatch(/memory +\S+, no limit; /);
-    expect(pin).toMatch(/pids +\d+, no limit; /);
+    expect(pin).toMatch(/pids +\d+ of 4096; /); // the default of [guest_defaults]
     expect(pin).not.toMatch(/\bmax\b/);
     expect((await status('pin')).resources.limits.memoryMax).toBe('max');
     expect(cg.limits(t.paths.cgroupName('mem'))?.memoryMax).toBe(64 * MiB);
