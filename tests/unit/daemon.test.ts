@@ -116,4 +116,22 @@ describe('the API', () => {
     expect(r.body).toMatch(/^vserverd_http_requests_total\{method="PUT",status="200"\} 1$/m);
     expect(r.body).not.toMatch(/name="idle"/);
   });
+
+  it('changes limits as vserver limit does, and serves stat, ps and templates', async () => {
+    fakeGuest('web1', 100);
+    const patch = (payload: unknown) => app.inject({ method: 'PATCH', url: '/1.0/guests/web1/limits', payload: payload as object });
+    const r = await patch({ 'memory.max': '256M', 'pids.max': '100' });
+    expect(r.json()).toMatchObject({ name: 'web1', live: false, limits: { memory: { max: '256M' }, pids: { max: 100 } } });
+    expect(readFileSync(join(root, 'etc/vserver/guests/web1.toml'), 'utf8')).toMatch(/max = "256M"/);
+    expect((await app.inject('/1.0/guests/web1/limits')).json()).toMatchObject({ memory: { max: '256M' } });
+    const bad = await patch({ 'disk.max': '1G' });
+    expect({ status: bad.statusCode, code: bad.json().code }).toEqual({ status: 400, code: 'USAGE' });
+    const wrong = await patch({ 'memory.max': 'lots' });
+    expect({ status: wrong.statusCode, code: wrong.json().code }).toEqual({ status: 400, code: 'INVALID_VALUE' });
+    expect((await patch({})).statusCode).toBe(400);
+    expect((await app.inject('/1.0/templates')).json().map((x: { name: string }) => x.name)).toEqual(['busybox']);
+    const ps = (await app.inject('/1.0/ps?options=-ef')).json() as { rows: { pid: number; name: string }[] };
+    expect(ps.rows.find((row) => row.pid === process.pid)).toMatchObject({ name: 'MAIN' });
+    expect((await app.inject('/1.0/stat')).json()[0]).toMatchObject({ context: 0 });
+  });
 });
