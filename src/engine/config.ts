@@ -1,6 +1,5 @@
 // Reading and changing one guest's configuration file, key by key, validated before it is written.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { checkContextFree } from '../guest/context.js';
 import { toToml, validate } from '../guest/config.js';
@@ -13,7 +12,7 @@ import { withLock } from '../util/lock.js';
 import { shiftOwnership } from '../storage/shift.js';
 import type { Deps } from './deps.js';
 import { checkNetworkConfig } from './network.js';
-import { contextsInUse } from './reserve.js';
+import { withContextsInUse } from './reserve.js';
 import { guestIds, isActive } from './state.js';
 
 /** Keys that describe how the tree is stored; changing them would need another tree. */
@@ -70,8 +69,8 @@ export function setConfig(deps: Deps, name: string, key: string, value: unknown)
       write();
       return cfg;
     }
-    return withLock(join(deps.paths.locks, '.contexts'), 'changing a context', async () => {
-      checkContextFree(await contextsInUse(deps, name), cfg.context);
+    return withContextsInUse(deps, name, async (used) => {
+      checkContextFree(used, cfg.context);
       reown();
       write();
       return cfg;

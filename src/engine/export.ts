@@ -6,13 +6,12 @@ import { validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
 import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
 import { extractExport, FORMAT, readExportHeader, writeExport } from '../storage/archive.js';
-import { fsyncDir } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { uniqueSuffix } from '../util/unique.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
-import { contextsInUse, removeLeftover, reserve } from './reserve.js';
+import { clearUnfinished, placeGuest, removeLeftover, reserve } from './reserve.js';
 import { guestIds, guestInfo, isActive } from './state.js';
 import type { GuestInfo } from './types.js';
 
@@ -75,16 +74,14 @@ export async function importGuest(deps: Deps, file: string, opts: { name?: strin
       raw.backend = 'dir';
       delete raw.isolated;
       const wanted = validate(`${what}: ${'vserver-export.json'} config`, GuestConfigSchema, raw);
-      const used = await contextsInUse(deps, '');
-      const { context, tmp } = await reserve(deps, 'guest', name, used.has(wanted.context) ? undefined : wanted.context);
+      await clearUnfinished(deps, name);
+      const { context, tmp } = await reserve(deps, 'guest', name, wanted.context, { prefer: true });
       const cfg: GuestConfig = { ...wanted, context };
       try {
         const ids = guestIds(deps, cfg);
         await extractExport(tmp, tar, ids, what);
         chmodSync(tmp, 0o711);
-        renameSync(tmp, deps.paths.guestDir(name));
-        fsyncDir(deps.paths.guestsDir);
-        deps.store.write(name, cfg);
+        await placeGuest(deps, name, tmp, () => deps.store.write(name, cfg));
         return guestInfo(name, cfg, undefined, ids);
       } catch (e) {
         await removeLeftover(tmp);

@@ -1,8 +1,9 @@
 // Context numbers for new guests and templates, and the build directories that hold them while
 // building. A build directory whose builder died is removed (with anything left mounted in it).
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { allocateContext, checkContextFree } from '../guest/context.js';
+import { fsyncDir } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { unmountUnder } from '../util/mounts.js';
 import { lockHeld, withLock } from '../util/lock.js';
@@ -11,6 +12,8 @@ import type { Deps } from './deps.js';
 /** .build-NAME-CONTEXT: a tree being made; .delete-NAME-...: a tree being removed. */
 const BUILD_DIR = /^\.build-([a-z0-9][a-z0-9-]{0,62})-(\d+)$/;
 const DELETE_DIR = /^\.delete-([a-z0-9][a-z0-9-]{0,62})-/;
+/** Inside a guest's directory from reservation until its config is written: an unfinished build. */
+const UNFINISHED = '.building';
 
 export type Kind = 'guest' | 'template';
 
@@ -20,6 +23,10 @@ function dirOf(deps: Deps, kind: Kind): string {
 
 function lockOf(deps: Deps, kind: Kind, name: string): string {
   return kind === 'guest' ? deps.paths.lock(name) : deps.paths.templateLock(name);
+}
+
+function contextsLock(deps: Deps): string {
+  return join(deps.paths.locks, '.contexts');
 }
 
 /** Removes a directory that a build or delete left, unmounting what is mounted in it first. */
@@ -36,6 +43,33 @@ export async function buildFailed(tmp: string, what: string, e: unknown): Promis
     'nothing was kept; fix the cause and try again', { cause: e });
 }
 
+/** A guest tree moved into place by a build that died before writing the config. */
+function unfinished(deps: Deps, name: string): boolean {
+  return existsSync(join(deps.paths.guestDir(name), UNFINISHED)) && !deps.store.exists(name);
+}
+
+/** What killed builds and deletes left in the guest and template directories, whose owners are dead. */
+export function leftovers(deps: Deps, self?: { kind: Kind; name: string }): { dir: string; context?: number }[] {
+  const out: { dir: string; context?: number }[] = [];
+  for (const kind of ['guest', 'template'] as const) {
+    const dir = dirOf(deps, kind);
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(dir);
+    } catch { /* not made yet */ }
+    for (const entry of entries) {
+      const m = BUILD_DIR.exec(entry) ?? DELETE_DIR.exec(entry);
+      const name = m ? m[1]! : entry;
+      if (!m && !(kind === 'guest' && unfinished(deps, entry))) continue;
+      // we hold our own name's lock: what a build of that name left is a dead build's
+      const mine = self?.kind === kind && self.name === name;
+      if (!mine && lockHeld(lockOf(deps, kind, name))) continue;
+      out.push({ dir: join(dir, entry), context: m?.[2] === undefined ? undefined : Number(m[2]) });
+    }
+  }
+  return out;
+}
+
 /** Every context in use: by guests, templates, and builds in progress; stale builds are cleared. */
 async function usedContexts(deps: Deps, self?: { kind: Kind; name: string }): Promise<Map<number, string>> {
   const used = new Map<number, string>();
@@ -45,44 +79,78 @@ async function usedContexts(deps: Deps, self?: { kind: Kind; name: string }): Pr
       used.set(deps.templates.read(t).context, `template ${t}`);
     } catch { /* a broken template file: its number stays unknown, as with a broken guest config */ }
   }
+  const dead = new Set(leftovers(deps, self).map((l) => l.dir));
+  for (const dir of dead) await removeLeftover(dir);
   for (const kind of ['guest', 'template'] as const) {
-    const dir = dirOf(deps, kind);
     let entries: string[] = [];
     try {
-      entries = readdirSync(dir);
+      entries = readdirSync(dirOf(deps, kind));
     } catch { /* not made yet */ }
     for (const entry of entries) {
       const m = BUILD_DIR.exec(entry);
-      const d = DELETE_DIR.exec(entry);
-      // we hold our own name's lock: a build directory of that name is what a dead build left
-      const mine = m !== null && self?.kind === kind && self.name === m[1];
-      if (m && !mine && lockHeld(lockOf(deps, kind, m[1]!))) used.set(Number(m[2]), kind === 'guest' ? m[1]! : `template ${m[1]}`);
-      else if (m || (d && !lockHeld(lockOf(deps, kind, d[1]!)))) await removeLeftover(join(dir, entry));
+      if (m && !dead.has(join(dirOf(deps, kind), entry))) used.set(Number(m[2]), kind === 'guest' ? m[1]! : `template ${m[1]}`);
     }
   }
   return used;
 }
 
-/** Picks the context and creates the build directory that holds it, under the installation-wide lock. */
-export async function reserve(deps: Deps, kind: Kind, name: string, wanted?: number): Promise<{ context: number; tmp: string }> {
+export interface Reservation {
+  context: number;
+  tmp: string;
+}
+
+/**
+ * Picks the context and creates the build directory that holds it, under the installation-wide
+ * lock. `wanted` is required unless `prefer` is set, in which case a taken number gets a free one.
+ */
+export async function reserve(deps: Deps, kind: Kind, name: string, wanted?: number, { prefer = false } = {}): Promise<Reservation> {
   const dir = dirOf(deps, kind);
   mkdirSync(dir, { recursive: true, mode: 0o711 });
-  return withLock(join(deps.paths.locks, '.contexts'), 'allocating a context', async () => {
+  return withLock(contextsLock(deps), 'allocating a context', async () => {
     const used = await usedContexts(deps, { kind, name });
     let context: number;
-    if (wanted !== undefined) {
+    if (wanted !== undefined && !(prefer && used.has(wanted))) {
       checkContextFree(used, wanted);
       context = wanted;
     } else context = allocateContext(new Set(used.keys()), deps.host().context_min);
     const tmp = join(dir, `.build-${name}-${context}`);
     mkdirSync(tmp, { mode: 0o700 });
+    if (kind === 'guest') closeSync(openSync(join(tmp, UNFINISHED), 'wx', 0o600));
     return { context, tmp };
   });
 }
 
-/** Contexts in use by anything but `except` (a guest changing its own number). */
-export async function contextsInUse(deps: Deps, except: string): Promise<Map<number, string>> {
-  const used = await usedContexts(deps);
-  for (const [k, v] of used) if (v === except) used.delete(k);
-  return used;
+/**
+ * Moves a built guest tree into place and runs `complete` (which writes the config), under the
+ * lock that reservations take: no reservation ever sees the tree without its config. A complete
+ * that fails takes the tree away again; a crash in between leaves an unfinished tree that the
+ * next reservation or gc removes.
+ */
+export function placeGuest(deps: Deps, name: string, tmp: string, complete: () => Promise<void> | void): Promise<void> {
+  const dir = deps.paths.guestDir(name);
+  return withLock(contextsLock(deps), `placing guest ${name}`, async () => {
+    renameSync(tmp, dir);
+    fsyncDir(deps.paths.guestsDir);
+    try {
+      await complete();
+    } catch (e) {
+      await removeLeftover(dir);
+      throw e;
+    }
+    unlinkSync(join(dir, UNFINISHED));
+  });
+}
+
+/** Removes what a dead build of this guest name left; the caller holds the name's lock. */
+export async function clearUnfinished(deps: Deps, name: string): Promise<void> {
+  if (unfinished(deps, name)) await removeLeftover(deps.paths.guestDir(name));
+}
+
+/** Runs fn with the contexts in use by anything but `except` (a guest changing its own number), under the reservation lock. */
+export function withContextsInUse<T>(deps: Deps, except: string, fn: (used: Map<number, string>) => Promise<T>): Promise<T> {
+  return withLock(contextsLock(deps), 'changing a context', async () => {
+    const used = await usedContexts(deps);
+    for (const [k, v] of used) if (v === except) used.delete(k);
+    return fn(used);
+  });
 }

@@ -1,0 +1,58 @@
+// Context numbers under parallel builds, also when builds are killed: every guest gets its own
+// number and so its own host id range.
+import { readdirSync, statSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IS_ROOT, TestRoot } from '../helpers/host.js';
+
+interface Listed { name: string; context: number }
+
+async function listed(t: TestRoot): Promise<Listed[]> {
+  return JSON.parse(await t.ok(['list', '--json'])) as Listed[];
+}
+
+/** Each guest's context is its own, and its tree is owned by that context's range. */
+function expectDistinct(t: TestRoot, guests: Listed[]): void {
+  const contexts = guests.map((g) => g.context);
+  expect(new Set(contexts).size, `contexts ${contexts.join(' ')}`).toBe(guests.length);
+  for (const g of guests) expect(statSync(t.paths.rootfs(g.name)).uid, g.name).toBe(g.context * 65536);
+}
+
+describe.skipIf(!IS_ROOT)('contexts under parallel builds', () => {
+  let t: TestRoot;
+  afterEach(async () => t.cleanup());
+
+  it('50 parallel builds give 50 distinct contexts', async () => {
+    t = new TestRoot('ctx50');
+    const names = Array.from({ length: 50 }, (_, i) => `p${i}`);
+    const t0 = Date.now();
+    const results = await Promise.all(names.map((n) => t.cli(['build', n])));
+    const ms = Date.now() - t0;
+    console.log(`50 parallel builds: ${(ms / 1000).toFixed(1)} s`);
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const guests = await listed(t);
+    expect(guests.map((g) => g.name).sort()).toEqual([...names].sort());
+    expectDistinct(t, guests);
+  });
+
+  it('builds killed with SIGKILL at any point leave no guest sharing a context', async () => {
+    t = new TestRoot('ctxkill');
+    const names = Array.from({ length: 30 }, (_, i) => `k${i}`);
+    const runs = names.map((n, i) => {
+      const child = t.spawnCli(['build', n]);
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      // every third build is killed, at points spread over its run
+      if (i % 3 === 0) setTimeout(() => child.kill('SIGKILL'), 20 + i * 400);
+      return exited;
+    });
+    await Promise.all(runs);
+    // what a killed build left never shows as a guest, and never holds a number a new build needs
+    expectDistinct(t, await listed(t));
+    const again = await Promise.all(names.map((n) => t.cli(['build', n])));
+    for (const r of again) expect([0, 12], r.stderr).toContain(r.code);
+    const guests = await listed(t);
+    expect(guests.map((g) => g.name).sort()).toEqual([...names].sort());
+    expectDistinct(t, guests);
+    // the builds of the killed names cleared what those left
+    expect(readdirSync(t.paths.guestsDir).sort()).toEqual([...names].sort());
+  });
+});
