@@ -1,7 +1,6 @@
 // Reading and changing one guest's configuration file, key by key, validated before it is written.
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
-import { checkContextFree } from '../guest/context.js';
 import { toToml, validate } from '../guest/config.js';
 export { parseValue } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
@@ -12,7 +11,7 @@ import { withLock } from '../util/lock.js';
 import { shiftOwnership } from '../storage/shift.js';
 import type { Deps } from './deps.js';
 import { checkNetworkConfig } from './network.js';
-import { withContextsInUse } from './reserve.js';
+import { changeContext } from './reserve.js';
 import { guestIds, isActive } from './state.js';
 
 /** Keys that describe how the tree is stored; changing them would need another tree. */
@@ -69,8 +68,7 @@ export function setConfig(deps: Deps, name: string, key: string, value: unknown)
       write();
       return cfg;
     }
-    return withContextsInUse(deps, name, async (used) => {
-      checkContextFree(used, cfg.context);
+    return changeContext(deps, name, old.context, cfg.context, () => {
       reown();
       write();
       return cfg;

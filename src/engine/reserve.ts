@@ -1,25 +1,20 @@
 // Context numbers for new guests and templates, and the build directories that hold them while
 // building. A build directory whose builder died is removed (with anything left mounted in it).
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { allocateContext, checkContextFree } from '../guest/context.js';
 import { fsyncDir } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { unmountUnder } from '../util/mounts.js';
 import { lockHeld, withLock } from '../util/lock.js';
+import { BUILD_DIR, DELETE_DIR, dirOf, entriesOf, recordedContexts, type Kind } from './contexts.js';
 import type { Deps } from './deps.js';
+import { checkRangeFree, claimRange, registry } from './ranges.js';
 
-/** .build-NAME-CONTEXT: a tree being made; .delete-NAME-...: a tree being removed. */
-const BUILD_DIR = /^\.build-([a-z0-9][a-z0-9-]{0,62})-(\d+)$/;
-const DELETE_DIR = /^\.delete-([a-z0-9][a-z0-9-]{0,62})-/;
+export type { Kind } from './contexts.js';
+
 /** Inside a guest's directory from reservation until its config is written: an unfinished build. */
 const UNFINISHED = '.building';
-
-export type Kind = 'guest' | 'template';
-
-function dirOf(deps: Deps, kind: Kind): string {
-  return kind === 'guest' ? deps.paths.guestsDir : deps.paths.templatesDir;
-}
 
 function lockOf(deps: Deps, kind: Kind, name: string): string {
   return kind === 'guest' ? deps.paths.lock(name) : deps.paths.templateLock(name);
@@ -49,22 +44,18 @@ function unfinished(deps: Deps, name: string): boolean {
 }
 
 /** What killed builds and deletes left in the guest and template directories, whose owners are dead. */
-export function leftovers(deps: Deps, self?: { kind: Kind; name: string }): { dir: string; context?: number }[] {
-  const out: { dir: string; context?: number }[] = [];
+export function leftovers(deps: Deps, self?: { kind: Kind; name: string }): { dir: string; entry: string }[] {
+  const out: { dir: string; entry: string }[] = [];
   for (const kind of ['guest', 'template'] as const) {
     const dir = dirOf(deps, kind);
-    let entries: string[] = [];
-    try {
-      entries = readdirSync(dir);
-    } catch { /* not made yet */ }
-    for (const entry of entries) {
+    for (const entry of entriesOf(deps, kind)) {
       const m = BUILD_DIR.exec(entry) ?? DELETE_DIR.exec(entry);
       const name = m ? m[1]! : entry;
       if (!m && !(kind === 'guest' && unfinished(deps, entry))) continue;
       // we hold our own name's lock: what a build of that name left is a dead build's
       const mine = self?.kind === kind && self.name === name;
       if (!mine && lockHeld(lockOf(deps, kind, name))) continue;
-      out.push({ dir: join(dir, entry), context: m?.[2] === undefined ? undefined : Number(m[2]) });
+      out.push({ dir: join(dir, entry), entry: `${kind}/${entry}` });
     }
   }
   return out;
@@ -72,26 +63,9 @@ export function leftovers(deps: Deps, self?: { kind: Kind; name: string }): { di
 
 /** Every context in use: by guests, templates, and builds in progress; stale builds are cleared. */
 async function usedContexts(deps: Deps, self?: { kind: Kind; name: string }): Promise<Map<number, string>> {
-  const used = new Map<number, string>();
-  for (const g of deps.store.readAll()) if (g.config) used.set(g.config.context, g.name);
-  for (const t of deps.templates.names()) {
-    try {
-      used.set(deps.templates.read(t).context, `template ${t}`);
-    } catch { /* a broken template file: its number stays unknown, as with a broken guest config */ }
-  }
-  const dead = new Set(leftovers(deps, self).map((l) => l.dir));
-  for (const dir of dead) await removeLeftover(dir);
-  for (const kind of ['guest', 'template'] as const) {
-    let entries: string[] = [];
-    try {
-      entries = readdirSync(dirOf(deps, kind));
-    } catch { /* not made yet */ }
-    for (const entry of entries) {
-      const m = BUILD_DIR.exec(entry);
-      if (m && !dead.has(join(dirOf(deps, kind), entry))) used.set(Number(m[2]), kind === 'guest' ? m[1]! : `template ${m[1]}`);
-    }
-  }
-  return used;
+  const dead = leftovers(deps, self);
+  for (const l of dead) await removeLeftover(l.dir);
+  return recordedContexts(deps, new Set(dead.map((l) => l.entry)));
 }
 
 export interface Reservation {
@@ -108,11 +82,14 @@ export async function reserve(deps: Deps, kind: Kind, name: string, wanted?: num
   mkdirSync(dir, { recursive: true, mode: 0o711 });
   return withLock(contextsLock(deps), 'allocating a context', async () => {
     const used = await usedContexts(deps, { kind, name });
-    let context: number;
-    if (wanted !== undefined && !(prefer && used.has(wanted))) {
-      checkContextFree(used, wanted);
-      context = wanted;
-    } else context = allocateContext(new Set(used.keys()), deps.host().context_min);
+    const context = await claimRange(deps, used, (elsewhere) => {
+      if (wanted !== undefined && !(prefer && (used.has(wanted) || elsewhere.has(wanted)))) {
+        checkContextFree(used, wanted);
+        checkRangeFree(elsewhere, wanted);
+        return wanted;
+      }
+      return allocateContext(new Set([...used.keys(), ...elsewhere.keys()]), deps.host().context_min);
+    });
     const tmp = join(dir, `.build-${name}-${context}`);
     mkdirSync(tmp, { mode: 0o700 });
     if (kind === 'guest') closeSync(openSync(join(tmp, UNFINISHED), 'wx', 0o600));
@@ -146,11 +123,22 @@ export async function clearUnfinished(deps: Deps, name: string): Promise<void> {
   if (unfinished(deps, name)) await removeLeftover(deps.paths.guestDir(name));
 }
 
-/** Runs fn with the contexts in use by anything but `except` (a guest changing its own number), under the reservation lock. */
-export function withContextsInUse<T>(deps: Deps, except: string, fn: (used: Map<number, string>) => Promise<T>): Promise<T> {
+/**
+ * Moves a guest from one context to another: `fn` (which re-owns the tree and writes the config)
+ * runs once the new number is free here and its host ids are free on the host; the old range is
+ * given back after.
+ */
+export function changeContext<T>(deps: Deps, name: string, from: number, to: number, fn: () => Promise<T> | T): Promise<T> {
   return withLock(contextsLock(deps), 'changing a context', async () => {
     const used = await usedContexts(deps);
-    for (const [k, v] of used) if (v === except) used.delete(k);
-    return fn(used);
+    for (const [k, v] of used) if (v === name) used.delete(k);
+    await claimRange(deps, used, (elsewhere) => {
+      checkContextFree(used, to);
+      checkRangeFree(elsewhere, to);
+      return to;
+    });
+    const out = await fn();
+    if (from !== to) registry(deps).release(from);
+    return out;
   });
 }

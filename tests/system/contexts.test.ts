@@ -1,6 +1,7 @@
 // Context numbers under parallel builds, also when builds are killed: every guest gets its own
 // number and so its own host id range.
 import { readdirSync, statSync } from 'node:fs';
+import { readIfExists } from '../../src/util/fs.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 
@@ -54,5 +55,32 @@ describe.skipIf(!IS_ROOT)('contexts under parallel builds', () => {
     expectDistinct(t, guests);
     // the builds of the killed names cleared what those left
     expect(readdirSync(t.paths.guestsDir).sort()).toEqual([...names].sort());
+  });
+});
+
+describe.skipIf(!IS_ROOT)('two installations on one host', () => {
+  const roots: TestRoot[] = [];
+  afterEach(async () => {
+    for (const r of roots.splice(0)) await r.cleanup();
+  });
+
+  it('never share an id range, also when one asks for the other\'s context', async () => {
+    const a = new TestRoot('insta');
+    const b = new TestRoot('instb');
+    roots.push(a, b);
+    // the host's own registry, as every installation on a host uses by default
+    for (const r of [a, b]) expect(readIfExists(r.paths.hostConfig)).toBeUndefined();
+    const [ra, rb] = await Promise.all([a.cli(['build', 'web']), b.cli(['build', 'web'])]);
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(rb.code, rb.stderr).toBe(0);
+    const ca = (await listed(a))[0]!;
+    const cb = (await listed(b))[0]!;
+    expect(ca.context).not.toBe(cb.context);
+    expect(statSync(a.paths.rootfs('web')).uid).not.toBe(statSync(b.paths.rootfs('web')).uid);
+    const r = await b.cli(['build', 'x', '--context', String(ca.context)]);
+    expect(r.code).toBe(12);
+    expect(r.stderr).toContain(`are taken by the installation at ${a.root}`);
+    await a.ok(['delete', 'web']);
+    await b.ok(['build', 'x', '--context', String(ca.context)]);
   });
 });

@@ -1,0 +1,56 @@
+// Keeping this installation's id ranges apart from other installations' and from users' subordinate ids.
+import { RangeRegistry, subidHolders } from '../security/id-registry.js';
+import { contextRange } from '../security/idmap.js';
+import { VsError } from '../util/errors.js';
+import { withLock } from '../util/lock.js';
+import { recordedContexts } from './contexts.js';
+import { makeDeps, type Deps } from './deps.js';
+
+export function registry(deps: Deps): RangeRegistry {
+  return new RangeRegistry(deps.host().id_registry, deps.paths.root);
+}
+
+/** Contexts whose host ids another holds: an installation that still uses them, or a user in /etc/subuid. */
+export function heldElsewhere(deps: Deps, reg: RangeRegistry): Map<number, string> {
+  const out = subidHolders(deps.host().subid_files);
+  const others = new Map<string, Map<number, string>>();
+  for (const [context, root] of reg.claims()) {
+    if (root === deps.paths.root) continue;
+    let used = others.get(root);
+    if (!used) {
+      // a claim whose installation no longer uses the number (deleted, or a build that died) is stale
+      try {
+        used = recordedContexts(makeDeps(root));
+      } catch {
+        used = new Map();
+      }
+      others.set(root, used);
+    }
+    if (used.has(context)) out.set(context, `the installation at ${root}`);
+  }
+  return out;
+}
+
+export function checkRangeFree(elsewhere: ReadonlyMap<number, string>, context: number): void {
+  const holder = elsewhere.get(context);
+  if (holder === undefined) return;
+  const r = contextRange(context);
+  throw new VsError('ALREADY_EXISTS', `the host ids of context ${context} (${r.base}-${r.base + r.size - 1}) are taken by ${holder}`,
+    'choose another context, or leave it out to get a free one');
+}
+
+/**
+ * Runs pick under the host-wide registry lock with the contexts held elsewhere, and claims what it
+ * returns, together with the numbers this installation already uses (so that those of an
+ * installation made before the registry existed are claimed on its next build).
+ */
+export function claimRange(deps: Deps, used: ReadonlyMap<number, string>, pick: (elsewhere: Map<number, string>) => number): Promise<number> {
+  const reg = registry(deps);
+  return withLock(reg.lock, 'claiming a host id range', async () => {
+    const elsewhere = heldElsewhere(deps, reg);
+    const context = pick(elsewhere);
+    for (const c of used.keys()) if (!elsewhere.has(c)) reg.claim(c);
+    reg.claim(context);
+    return context;
+  });
+}
