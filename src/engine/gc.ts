@@ -1,12 +1,13 @@
 // gc: cleans up after guests that died without a stop (runtime state, bundle, cgroups, veths,
-// nftables tables, network namespace, NICs given to them), and the host-wide network objects of
-// this installation that no guest owns any more.
+// nftables tables, network namespace, NICs given to them), the host-wide network objects of
+// this installation that no guest owns any more, and what killed commands left (gc-files).
 import { join } from 'node:path';
 import { NAME_PATTERN } from '../guest/name.js';
 import { isVsError } from '../util/errors.js';
 import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
+import { sweepLocks, sweepRun, sweepTrees } from './gc-files.js';
 import { networkLeftovers, sweepNetwork } from './network-teardown.js';
 import { isActive } from './state.js';
 import { teardown } from './teardown.js';
@@ -21,6 +22,7 @@ export interface GcReport {
 }
 
 export async function gc(deps: Deps): Promise<GcReport[]> {
+  const locks = sweepLocks(deps);
   const rt = await deps.runtime();
   const states = await rt.list();
   const active = new Set(states.filter(isActive).map((s) => s.id));
@@ -45,5 +47,8 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
   }
   const orphans = await sweepNetwork(deps, (name) => active.has(name));
   if (orphans.removed.length > 0 || orphans.problems.length > 0) reports.push(orphans);
+  reports.push(...await sweepTrees(deps));
+  const host = await sweepRun(deps, locks);
+  if (host.removed.length > 0 || host.problems.length > 0) reports.push(host);
   return reports;
 }

@@ -68,6 +68,15 @@ async function usedContexts(deps: Deps, self?: { kind: Kind; name: string }): Pr
   return recordedContexts(deps, new Set(dead.map((l) => l.entry)));
 }
 
+/** Removes what dead builds and deletes left (for gc); returns each as `kind/entry`. */
+export function sweepLeftovers(deps: Deps): Promise<string[]> {
+  return withLock(contextsLock(deps), 'vserver gc', async () => {
+    const dead = leftovers(deps);
+    for (const l of dead) await removeLeftover(l.dir);
+    return dead.map((l) => l.entry);
+  });
+}
+
 export interface Reservation {
   context: number;
   tmp: string;

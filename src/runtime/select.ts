@@ -1,5 +1,6 @@
 // Picks the OCI runtime: the one vserver.toml names, else the first that works on this host.
-import { copyFileSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirIfExists } from '../util/fs.js';
 import { basename, join } from 'node:path';
 import type { HostConfig } from '../guest/schema.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -71,6 +72,16 @@ function readCache(paths: Paths): Cached | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What probes that died left under run/vserver/probe: each directory, and the container id it was for. */
+export function deadProbes(paths: Paths): { dir: string; id: string }[] {
+  const out: { dir: string; id: string }[] = [];
+  for (const e of readdirIfExists(join(paths.run, 'probe'))) {
+    const m = /-(\d+)$/.exec(e);
+    if (m && !existsSync(`/proc/${m[1]}`)) out.push({ dir: join(paths.run, 'probe', e), id: `probe-${m[1]}` });
+  }
+  return out;
 }
 
 /** Runs `true` in a throw-away container; returns why the runtime failed, or undefined if it worked. */
