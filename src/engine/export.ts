@@ -1,12 +1,13 @@
 // vserver export / import: a stopped guest as one compressed stream, and back, verified.
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
 import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
-import { extractExport, FORMAT, readExportHeader, writeExport } from '../storage/archive.js';
+import { extractExport, FORMAT, readExportHeader, writeExport, type ExportHeader, type ExportReader } from '../storage/archive.js';
 import { VsError } from '../util/errors.js';
+import { isNoSpace, noSpaceError } from '../util/space.js';
 import { withLock } from '../util/lock.js';
 import { uniqueSuffix } from '../util/unique.js';
 import type { Deps } from './deps.js';
@@ -42,14 +43,14 @@ export function exportGuest(deps: Deps, name: string, file: string): Promise<Exp
     const tmp = join(dirname(file), `.${name}.export-${uniqueSuffix()}`);
     const fd = openSync(tmp, 'wx', 0o600);
     try {
-      const r = await writeExport(deps.paths.guestDir(name), header, ids, fd, scratch(deps));
+      const r = await writeExport(deps.paths.guestDir(name), header, ids, fd, scratch(deps), resolve(file));
       closeSync(fd);
       renameSync(tmp, file);
       return { name, ...r, file };
     } catch (e) {
       closeSync(fd);
       rmSync(tmp, { force: true });
-      throw e;
+      throw isNoSpace(e) ? noSpaceError(e, tmp, `writing the export to ${file} (nothing was kept)`) : e;
     }
   });
 }
@@ -57,40 +58,37 @@ export function exportGuest(deps: Deps, name: string, file: string): Promise<Exp
 export async function importGuest(deps: Deps, file: string, opts: { name?: string } = {}): Promise<GuestInfo> {
   const { header, tar } = await readExportHeader(file);
   const what = file === '-' ? 'the export on standard input' : `export ${file}`;
-  let name: string;
+  // the reader of the archive runs from here on: every way out, a lock not taken included, stops it
   try {
-    name = checkName(opts.name ?? header.name);
-  } catch (e) {
+    const name = checkName(opts.name ?? header.name);
+    return await withLock(deps.paths.lock(name), `vserver import ${name}`, () => importLocked(deps, name, header, tar, what));
+  } finally {
     tar.kill();
+  }
+}
+
+async function importLocked(deps: Deps, name: string, header: ExportHeader, tar: ExportReader, what: string): Promise<GuestInfo> {
+  if (deps.store.exists(name)) {
+    throw new VsError('ALREADY_EXISTS', `guest '${name}' already exists`, 'give the imported guest another name with --name NEW');
+  }
+  const raw = parseToml(header.config) as Record<string, unknown>;
+  // the imported tree is the guest's own: a dir guest, whatever it was before
+  raw.backend = 'dir';
+  delete raw.isolated;
+  const wanted = validate(`${what}: ${'vserver-export.json'} config`, GuestConfigSchema, raw);
+  await clearUnfinished(deps, name);
+  const { context, tmp } = await reserve(deps, 'guest', name, wanted.context, { prefer: true });
+  const cfg: GuestConfig = { ...wanted, context };
+  try {
+    const ids = guestIds(deps, cfg);
+    await extractExport(tmp, tar, ids, what);
+    chmodSync(tmp, 0o711);
+    await placeGuest(deps, name, tmp, () => deps.store.write(name, cfg));
+    return guestInfo(name, cfg, undefined, ids);
+  } catch (e) {
+    await removeLeftover(tmp);
     throw e;
   }
-  return withLock(deps.paths.lock(name), `vserver import ${name}`, async () => {
-    try {
-      if (deps.store.exists(name)) {
-        throw new VsError('ALREADY_EXISTS', `guest '${name}' already exists`, 'give the imported guest another name with --name NEW');
-      }
-      const raw = parseToml(header.config) as Record<string, unknown>;
-      // the imported tree is the guest's own: a dir guest, whatever it was before
-      raw.backend = 'dir';
-      delete raw.isolated;
-      const wanted = validate(`${what}: ${'vserver-export.json'} config`, GuestConfigSchema, raw);
-      await clearUnfinished(deps, name);
-      const { context, tmp } = await reserve(deps, 'guest', name, wanted.context, { prefer: true });
-      const cfg: GuestConfig = { ...wanted, context };
-      try {
-        const ids = guestIds(deps, cfg);
-        await extractExport(tmp, tar, ids, what);
-        chmodSync(tmp, 0o711);
-        await placeGuest(deps, name, tmp, () => deps.store.write(name, cfg));
-        return guestInfo(name, cfg, undefined, ids);
-      } catch (e) {
-        await removeLeftover(tmp);
-        throw e;
-      }
-    } finally {
-      tar.kill();
-    }
-  });
 }
 
 /** A private directory for short-lived files of ours (tmpfs under run/). */

@@ -40,10 +40,11 @@ export class TestRoot {
   /** Named network namespace (ip netns) that plays the host for this root's commands. */
   readonly netns: string | undefined;
 
-  constructor(tag: string, opts: { netns?: string } = {}) {
-    this.root = mkdtempSync(join('/tmp', `vst-${tag}-`));
+  /** opts.root: an existing directory to use (a filesystem mounted for the test), instead of a fresh one. */
+  constructor(tag: string, opts: { netns?: string; root?: string } = {}) {
+    this.root = opts.root ?? mkdtempSync(join('/tmp', `vst-${tag}-`));
     chmodSync(this.root, 0o755); // guest root, an unprivileged host id, must reach its tree
-    made.push(this.root);
+    if (!opts.root) made.push(this.root);
     this.paths = new Paths(this.root);
     this.netns = opts.netns;
   }
