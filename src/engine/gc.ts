@@ -9,6 +9,7 @@ import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
 import { sweepLocks, sweepRun, sweepTrees } from './gc-files.js';
 import { networkLeftovers, sweepNetwork } from './network-teardown.js';
+import { limitChangePending, settleLimitChange } from './limit-change.js';
 import { isActive } from './state.js';
 import { teardown } from './teardown.js';
 
@@ -31,6 +32,11 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
   ]);
   const reports: GcReport[] = [];
   for (const name of [...names].sort()) {
+    if (active.has(name) && limitChangePending(deps, name)) {
+      await withLock(deps.paths.lock(name), 'vserver gc', () => settleLimitChange(deps, name), 1000)
+        .then(() => reports.push({ guest: name, removed: ['interrupted limit change (the config\'s limits are in force again)'], problems: [] }))
+        .catch((e: unknown) => reports.push({ guest: name, removed: [], problems: [e instanceof Error ? e.message : String(e)] }));
+    }
     if (active.has(name) || !NAME_PATTERN.test(name)) continue;
     const removed: string[] = [];
     try {

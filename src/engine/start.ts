@@ -18,6 +18,7 @@ import { ensureMounted } from './mount.js';
 import { interfacesInfo } from './network-info.js';
 import { launch, setupNetwork } from './network.js';
 import { guestIds, guestInfo, isActive } from './state.js';
+import { settleLimitChange } from './limit-change.js';
 import { teardown } from './teardown.js';
 import type { GuestInfo } from './types.js';
 
@@ -60,6 +61,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   const rt = await deps.runtime();
   const before = await rt.state(name);
   if (isActive(before)) {
+    await settleLimitChange(deps, name);
     throw new VsError('ALREADY_RUNNING', `guest '${name}' is already running (init pid ${before.pid})`,
       `use 'vserver restart ${name}' to restart it`);
   }

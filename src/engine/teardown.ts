@@ -2,6 +2,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { sleep } from '../util/proc.js';
 import type { Deps } from './deps.js';
+import { endLimitChange } from './limit-change.js';
 import { teardownNetwork } from './network-teardown.js';
 
 /** How long the processes of a killed container may take to leave its cgroup. */
@@ -40,6 +41,7 @@ export async function teardown(deps: Deps, name: string, removed: string[] = [])
   } catch (e) {
     problems.push(e instanceof Error ? e.message : String(e));
   }
+  endLimitChange(deps, name); // a stopped guest gets the config's limits at its next start
   if (existsSync(deps.paths.bundle(name))) {
     rmSync(deps.paths.bundle(name), { recursive: true, force: true });
     removed.push('bundle');

@@ -61,9 +61,9 @@ export class TestRoot {
   }
 
   /** Runs the installed CLI as a user would. */
-  async cli(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  async cli(args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
     const [file, argv] = this.command(args);
-    const r = await run(file, argv, { env: this.env(), input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 });
+    const r = await run(file, argv, { env: this.env(opts.env), input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 });
     return { code: r.code, stdout: r.stdout, stderr: r.stderr };
   }
 
