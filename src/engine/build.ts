@@ -14,6 +14,7 @@ import { applyIdentity, type GuestIdentity } from '../storage/debian.js';
 import { overlayTree, plainTree } from '../storage/tree-io.js';
 import { mountOverlay } from '../storage/overlay.js';
 import { shiftOwnership } from '../storage/shift.js';
+import { crashPoint } from '../util/crash.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
@@ -114,6 +115,7 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
     deps.templates.read(plan.template); // deleted while we waited for its lock
   }
   const { context, tmp } = await reserve(deps, 'guest', name, opts.context);
+  crashPoint('build:reserved');
   try {
     const hostname = opts.hostname ?? name;
     // a clone gets new addresses: it must not clash with the guest it was copied from
@@ -134,6 +136,7 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
       await fillDir(deps, source, plan, rootfs, ids, opts, hostname);
       if (!(source.kind === 'template' && source.name === 'busybox')) applyIdentity(plainTree(rootfs), identity);
     }
+    crashPoint('build:filled');
     // guest root (an unprivileged id) must be able to reach its tree; nobody may list the others
     chmodSync(tmp, 0o711);
     await placeGuest(deps, name, tmp, async () => {

@@ -6,6 +6,7 @@ import { validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
 import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
 import { extractExport, FORMAT, readExportHeader, writeExport, type ExportHeader, type ExportReader } from '../storage/archive.js';
+import { crashPoint } from '../util/crash.js';
 import { VsError } from '../util/errors.js';
 import { isNoSpace, noSpaceError } from '../util/space.js';
 import { withLock } from '../util/lock.js';
@@ -81,7 +82,9 @@ async function importLocked(deps: Deps, name: string, header: ExportHeader, tar:
   const cfg: GuestConfig = { ...wanted, context };
   try {
     const ids = guestIds(deps, cfg);
+    crashPoint('import:reserved');
     await extractExport(tmp, tar, ids, what);
+    crashPoint('import:extracted');
     chmodSync(tmp, 0o711);
     await placeGuest(deps, name, tmp, () => deps.store.write(name, cfg));
     return guestInfo(name, cfg, undefined, ids);

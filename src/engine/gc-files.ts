@@ -14,7 +14,9 @@ const BUILD_OR_DELETE = /^(guest|template)\/\.(build|delete)-([a-z0-9][a-z0-9-]{
 /** Build and delete directories and unfinished trees, each named under the guest or template it was for. */
 export async function sweepTrees(deps: Deps): Promise<GcReport[]> {
   const reports: GcReport[] = [];
-  for (const entry of await sweepLeftovers(deps)) {
+  const { trees, marks } = await sweepLeftovers(deps);
+  for (const name of marks) reports.push({ guest: name, removed: ['mark of a build killed after its config was written'], problems: [] });
+  for (const entry of trees) {
     const m = BUILD_OR_DELETE.exec(entry);
     const [kind, name] = m ? [m[1], m[3]!] : ['guest', entry.slice('guest/'.length)];
     const what = !m ? 'unfinished build (a tree without config)' : m[2] === 'build' ? 'build directory' : 'half-deleted tree';

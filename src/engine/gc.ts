@@ -3,6 +3,7 @@
 // this installation that no guest owns any more, and what killed commands left (gc-files).
 import { join } from 'node:path';
 import { NAME_PATTERN } from '../guest/name.js';
+import { crashPoint } from '../util/crash.js';
 import { isVsError } from '../util/errors.js';
 import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
@@ -51,9 +52,11 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
       reports.push({ guest: name, removed, problems: [], skipped: 'another vserver command is working on it' });
     }
   }
+  crashPoint('gc:guests');
   const orphans = await sweepNetwork(deps, (name) => active.has(name));
   if (orphans.removed.length > 0 || orphans.problems.length > 0) reports.push(orphans);
   reports.push(...await sweepTrees(deps));
+  crashPoint('gc:trees');
   const host = await sweepRun(deps, locks);
   if (host.removed.length > 0 || host.problems.length > 0) reports.push(host);
   return reports;

@@ -4,6 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, unlinkS
 import { join } from 'node:path';
 import { allocateContext, checkContextFree } from '../guest/context.js';
 import { fsyncDir } from '../util/atomic.js';
+import { crashPoint } from '../util/crash.js';
 import { VsError } from '../util/errors.js';
 import { unmountUnder } from '../util/mounts.js';
 import { lockHeld, withLock } from '../util/lock.js';
@@ -68,12 +69,17 @@ async function usedContexts(deps: Deps, self?: { kind: Kind; name: string }): Pr
   return recordedContexts(deps, new Set(dead.map((l) => l.entry)));
 }
 
-/** Removes what dead builds and deletes left (for gc); returns each as `kind/entry`. */
-export function sweepLeftovers(deps: Deps): Promise<string[]> {
+/**
+ * Removes what dead builds and deletes left (for gc); returns each as `kind/entry`. A build killed
+ * after writing its config made a whole guest: only its mark goes.
+ */
+export function sweepLeftovers(deps: Deps): Promise<{ trees: string[]; marks: string[] }> {
   return withLock(contextsLock(deps), 'vserver gc', async () => {
     const dead = leftovers(deps);
     for (const l of dead) await removeLeftover(l.dir);
-    return dead.map((l) => l.entry);
+    const marks = deps.store.names().filter((n) => existsSync(join(deps.paths.guestDir(n), UNFINISHED)) && !lockHeld(deps.paths.lock(n)));
+    for (const n of marks) rmSync(join(deps.paths.guestDir(n), UNFINISHED), { force: true });
+    return { trees: dead.map((l) => l.entry), marks };
   });
 }
 
@@ -117,12 +123,14 @@ export function placeGuest(deps: Deps, name: string, tmp: string, complete: () =
   return withLock(contextsLock(deps), `placing guest ${name}`, async () => {
     renameSync(tmp, dir);
     fsyncDir(deps.paths.guestsDir);
+    crashPoint('place:moved');
     try {
       await complete();
     } catch (e) {
       await removeLeftover(dir);
       throw e;
     }
+    crashPoint('place:written');
     unlinkSync(join(dir, UNFINISHED));
   });
 }
