@@ -6,8 +6,12 @@ import { withLock } from '../util/lock.js';
 import { recordedContexts } from './contexts.js';
 import { makeDeps, type Deps } from './deps.js';
 
+/** Where every installation of the host claims its ranges, unless vserver.toml or the environment says otherwise. */
+export const HOST_REGISTRY = '/var/lib/vserver/ranges';
+
 export function registry(deps: Deps): RangeRegistry {
-  return new RangeRegistry(deps.host().id_registry, deps.paths.root);
+  const dir = deps.host().id_registry ?? (process.env.VSERVER_ID_REGISTRY || HOST_REGISTRY);
+  return new RangeRegistry(dir, deps.paths.root);
 }
 
 /** Contexts whose host ids another holds: an installation that still uses them, or a user in /etc/subuid. */
@@ -52,5 +56,19 @@ export function claimRange(deps: Deps, used: ReadonlyMap<number, string>, pick: 
     for (const c of used.keys()) if (!elsewhere.has(c)) reg.claim(c);
     reg.claim(context);
     return context;
+  });
+}
+
+/**
+ * Before a guest runs with the ids of `context`: this installation must hold them. Two
+ * installations made before the registry may both have used a number; the first to start
+ * claims it, and the other is refused rather than run as the same host ids.
+ */
+export async function holdRange(deps: Deps, context: number): Promise<void> {
+  const reg = registry(deps);
+  if (reg.holder(context) === deps.paths.root) return;
+  await withLock(reg.lock, 'claiming a host id range', async () => {
+    checkRangeFree(heldElsewhere(deps, reg), context);
+    reg.claim(context);
   });
 }

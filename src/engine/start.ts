@@ -6,7 +6,7 @@ import { checkName } from '../guest/name.js';
 import { checkLimits, ioDevices, limitsError, loweredRlimits, toResources, wantedRlimits } from '../resources/limits.js';
 import { buildSpec, clampRlimits, DEFAULT_RLIMITS, ociJson, tmpfsMount, withNetwork } from '../runtime/spec.js';
 import { capabilitySet } from '../security/capabilities.js';
-import { idMappings } from '../security/idmap.js';
+import { IDS_PER_GUEST, idMappings } from '../security/idmap.js';
 import { defaultSeccomp, loadSeccompProfile } from '../security/seccomp.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError, errnoOf } from '../util/errors.js';
@@ -19,6 +19,7 @@ import { interfacesInfo } from './network-info.js';
 import { launch, setupNetwork } from './network.js';
 import { guestIds, guestInfo, isActive } from './state.js';
 import { settleLimitChange } from './limit-change.js';
+import { holdRange } from './ranges.js';
 import { teardown } from './teardown.js';
 import type { GuestInfo } from './types.js';
 
@@ -71,7 +72,10 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   const rootfs = deps.paths.rootfs(name);
   checkRootfs(rootfs, name);
   const ids = guestIds(deps, cfg);
-  if (!cfg.privileged) checkReachable(rootfs, ids.base, name);
+  if (!cfg.privileged) {
+    await holdRange(deps, ids.base / IDS_PER_GUEST);
+    checkReachable(rootfs, ids.base, name);
+  }
   await ensureMounted(deps, name, cfg);
   const init = initPlan(cfg);
   const facts = deps.hostFacts(ioDevices(cfg.limits));

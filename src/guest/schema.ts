@@ -86,7 +86,7 @@ export const HostConfigSchema = v.strictObject({
   /** Where debootstrap keeps downloaded packages between builds (default: var/cache/vserver/debootstrap under the root). */
   debootstrap_cache: v.optional(absolutePath),
   /** Host id ranges claimed by the installations of this host; all of them must name the same directory. */
-  id_registry: v.optional(absolutePath, '/var/lib/vserver/ranges'),
+  id_registry: v.optional(absolutePath),
   /** Subordinate ids given to users; a context whose range overlaps one is never used. */
   subid_files: v.optional(v.array(absolutePath), ['/etc/subuid', '/etc/subgid']),
   network: v.optional(HostNetworkSchema, {}),

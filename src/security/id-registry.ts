@@ -66,6 +66,16 @@ export class RangeRegistry {
     return out;
   }
 
+  /** The installation root that holds a context, if any (one readlink). */
+  holder(context: number): string | undefined {
+    try {
+      return readlinkSync(join(this.dir, String(context)));
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
   /** Claims a context for this installation, replacing a claim the caller found stale. Call under the lock. */
   claim(context: number): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o755 });

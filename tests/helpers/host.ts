@@ -1,8 +1,8 @@
 // System-test helpers: a private installation under its own root prefix, the real CLI, and a
 // cleanup that removes every guest, runtime state and cgroup the test made, also after a failure.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, rmdirSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, rmdirSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { cgroupReader } from '../../src/resources/cgroup.js';
 import { stopLxcfs } from '../../src/resources/lxcfs.js';
 import { mountsUnder, unmountUnder } from '../../src/util/mounts.js';
@@ -12,8 +12,6 @@ import { which } from '../../src/util/which.js';
 
 export const IS_ROOT = process.getuid?.() === 0;
 export const CLI = join(__dirname, '../../dist/vserver.cjs');
-/** Where installations claim host id ranges unless vserver.toml says otherwise. */
-export const HOST_RANGES = '/var/lib/vserver/ranges';
 
 if (!IS_ROOT) {
   console.warn('system tests skipped: they start real guests and need root (run npm test as root)');
@@ -56,8 +54,9 @@ export class TestRoot {
     return this.netns === undefined ? [process.execPath, cli] : ['nsenter', [`--net=/run/netns/${this.netns}`, '--', process.execPath, ...cli]];
   }
 
+  /** Id ranges are claimed in a registry of this root's own, so that parallel test files never change each other's numbers. */
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    return { ...process.env, VSERVER_ROOT: this.root, ...extra };
+    return { ...process.env, VSERVER_ROOT: this.root, VSERVER_ID_REGISTRY: join(this.paths.lib, 'ranges'), ...extra };
   }
 
   /** Runs the installed CLI as a user would. */
@@ -132,7 +131,6 @@ export class TestRoot {
     await unmountUnder(this.root, { lazy: true });
     await detachLoops(this.root);
     rmSync(this.root, { recursive: true, force: true });
-    releaseRanges(this.root);
   }
 
   stopLxcfs(): Promise<void> {
@@ -142,19 +140,6 @@ export class TestRoot {
   /** The init PID of a running guest. */
   async pid(name: string): Promise<number> {
     return (JSON.parse(await this.ok(['status', name, '--json'])) as { pid: number }).pid;
-  }
-}
-
-/** The host-wide id range claims of an installation (its guests went without a delete). */
-export function releaseRanges(root: string, registry = HOST_RANGES): void {
-  for (const e of safeReaddir(registry)) {
-    try {
-      if (readlinkSync(join(registry, e)) === root) unlinkSync(join(registry, e));
-    } catch { /* not a claim, or gone */ }
-  }
-  // the registry's directories go when no installation claims anything (rmdir keeps a used one)
-  for (const d of [registry, dirname(registry)]) {
-    try { rmdirSync(d); } catch { /* in use */ }
   }
 }
 

@@ -1,7 +1,7 @@
 // Context numbers under parallel builds, also when builds are killed: every guest gets its own
 // number and so its own host id range.
 import { readdirSync, statSync } from 'node:fs';
-import { readIfExists } from '../../src/util/fs.js';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 
@@ -68,19 +68,22 @@ describe.skipIf(!IS_ROOT)('two installations on one host', () => {
     const a = new TestRoot('insta');
     const b = new TestRoot('instb');
     roots.push(a, b);
-    // the host's own registry, as every installation on a host uses by default
-    for (const r of [a, b]) expect(readIfExists(r.paths.hostConfig)).toBeUndefined();
-    const [ra, rb] = await Promise.all([a.cli(['build', 'web']), b.cli(['build', 'web'])]);
+    // one registry for both, as the host's default is for every installation on a host
+    const env = { VSERVER_ID_REGISTRY: join(a.root, 'shared-ranges') };
+    const [ra, rb] = await Promise.all([a.cli(['build', 'web'], { env }), b.cli(['build', 'web'], { env })]);
     expect(ra.code, ra.stderr).toBe(0);
     expect(rb.code, rb.stderr).toBe(0);
     const ca = (await listed(a))[0]!;
     const cb = (await listed(b))[0]!;
     expect(ca.context).not.toBe(cb.context);
     expect(statSync(a.paths.rootfs('web')).uid).not.toBe(statSync(b.paths.rootfs('web')).uid);
-    const r = await b.cli(['build', 'x', '--context', String(ca.context)]);
+    const r = await b.cli(['build', 'x', '--context', String(ca.context)], { env });
     expect(r.code).toBe(12);
     expect(r.stderr).toContain(`are taken by the installation at ${a.root}`);
-    await a.ok(['delete', 'web']);
-    await b.ok(['build', 'x', '--context', String(ca.context)]);
+    // the control: an installation that claims elsewhere would take it
+    expect((await b.cli(['build', 'y', '--context', String(ca.context)])).code).toBe(0);
+    await b.ok(['delete', 'y']);
+    expect((await a.cli(['delete', 'web'], { env })).code).toBe(0);
+    expect((await b.cli(['build', 'x', '--context', String(ca.context)], { env })).code).toBe(0);
   });
 });

@@ -109,6 +109,24 @@ describe.skipIf(!findStaticBusybox())('two installations on one host', () => {
     expect(e.message).toBe(`the host ids of context 101 (6619136-6684671) are taken by user 'carol' (${join(base, 'subgid')})`);
   });
 
+  it('refuses to start a guest whose range another installation runs (two made before the registry)', async () => {
+    const a = installation('a');
+    const b = installation('b');
+    for (const root of ['a', 'b']) {
+      mkdirSync(join(base, root, 'etc/vserver/guests'), { recursive: true });
+      writeFileSync(join(base, root, 'etc/vserver/guests/web.toml'), 'context = 100\ninit = "cmd"\ncmd = ["/bin/sh"]\n');
+      mkdirSync(join(base, root, 'var/lib/vserver/guests/web/rootfs'), { recursive: true });
+    }
+    chmodSync(join(base, 'a'), 0o755);
+    chmodSync(join(base, 'b'), 0o755);
+    await a.start('web');
+    const e = await error(b.start('web'));
+    expect(e.code).toBe('ALREADY_EXISTS');
+    expect(e.message).toBe(`the host ids of context 100 (6553600-6619135) are taken by the installation at ${join(base, 'a')}`);
+    await b.setConfig('web', 'context', 101);
+    expect((await b.start('web')).context).toBe(101);
+  });
+
   it('without the registry, both would take context 100 (control)', async () => {
     const a = installation('a', '');
     const b = new Engine(join(base, 'b'), { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
