@@ -1,5 +1,6 @@
 // Removing what a guest's run left on the host: runtime state, bundle, cgroups, network. Safe to repeat.
 import { existsSync, rmSync } from 'node:fs';
+import { crashPoint } from '../util/crash.js';
 import { sleep } from '../util/proc.js';
 import type { Deps } from './deps.js';
 import { endLimitChange } from './limit-change.js';
@@ -36,6 +37,7 @@ export async function teardown(deps: Deps, name: string, removed: string[] = [])
     // reading the state is cheap; the runtime is only spawned when there is something to delete
     if (await rt.state(name)) {
       await rt.delete(name, { force: true });
+      crashPoint('teardown:deleted');
       removed.push('runtime state');
     }
   } catch (e) {
