@@ -1,4 +1,5 @@
 // Keeping this installation's id ranges apart from other installations' and from users' subordinate ids.
+import { resolve } from 'node:path';
 import { RangeRegistry, subidHolders } from '../security/id-registry.js';
 import { contextRange } from '../security/idmap.js';
 import { VsError } from '../util/errors.js';
@@ -9,9 +10,10 @@ import { makeDeps, type Deps } from './deps.js';
 /** Where every installation of the host claims its ranges, unless vserver.toml or the environment says otherwise. */
 export const HOST_REGISTRY = '/var/lib/vserver/ranges';
 
+/** The registry; a relative VSERVER_ID_REGISTRY lies under the root prefix (each test root keeps its own). */
 export function registry(deps: Deps): RangeRegistry {
   const dir = deps.host().id_registry ?? (process.env.VSERVER_ID_REGISTRY || HOST_REGISTRY);
-  return new RangeRegistry(dir, deps.paths.root);
+  return new RangeRegistry(resolve(deps.paths.root, dir), deps.paths.root);
 }
 
 /** Contexts whose host ids another holds: an installation that still uses them, or a user in /etc/subuid. */

@@ -56,7 +56,7 @@ export class TestRoot {
 
   /** Id ranges are claimed in a registry of this root's own, so that parallel test files never change each other's numbers. */
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    return { ...process.env, VSERVER_ROOT: this.root, VSERVER_ID_REGISTRY: join(this.paths.lib, 'ranges'), ...extra };
+    return { ...process.env, VSERVER_ROOT: this.root, VSERVER_ID_REGISTRY: 'var/lib/vserver/ranges', ...extra };
   }
 
   /** Runs the installed CLI as a user would. */

@@ -16,9 +16,6 @@ let engine: Engine;
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'vse-'));
   chmodSync(root, 0o755); // an unprivileged guest's root must pass through it
-  // a registry of id ranges of its own, so that these tests never meet other installations of the host
-  mkdirSync(join(root, 'etc/vserver'), { recursive: true });
-  writeFileSync(join(root, 'etc/vserver/vserver.toml'), `id_registry = "${root}/ranges"\nsubid_files = []\n`);
   rt = new FakeRuntime();
   cg = new FakeCgroups();
   engine = new Engine(root, { runtime: rt, cgroups: cg, hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });

@@ -104,7 +104,6 @@ describe('config command fuzzing', () => {
     try {
       const engine = new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups() });
       mkdirSync(join(root, 'etc/vserver/guests'), { recursive: true });
-      writeFileSync(join(root, 'etc/vserver/vserver.toml'), `id_registry = "${root}/ranges"\nsubid_files = []\n`);
       mkdirSync(join(root, 'var/lib/vserver/guests/g1/rootfs'), { recursive: true });
       const file = join(root, 'etc/vserver/guests/g1.toml');
       const original = 'context = 100\ninit = "plain"\n';
