@@ -9,20 +9,13 @@ import type { GcReport } from './gc.js';
 import { sweepLeftovers } from './reserve.js';
 import { removeCgroup } from './teardown.js';
 
-const BUILD_OR_DELETE = /^(guest|template)\/\.(build|delete)-([a-z0-9][a-z0-9-]{0,62})-/;
-
 /** Build and delete directories and unfinished trees, each named under the guest or template it was for. */
 export async function sweepTrees(deps: Deps): Promise<GcReport[]> {
-  const reports: GcReport[] = [];
   const { trees, marks } = await sweepLeftovers(deps);
-  for (const name of marks) reports.push({ guest: name, removed: ['mark of a build killed after its config was written'], problems: [] });
-  for (const entry of trees) {
-    const m = BUILD_OR_DELETE.exec(entry);
-    const [kind, name] = m ? [m[1], m[3]!] : ['guest', entry.slice('guest/'.length)];
-    const what = !m ? 'unfinished build (a tree without config)' : m[2] === 'build' ? 'build directory' : 'half-deleted tree';
-    reports.push({ guest: kind === 'template' ? `template ${name}` : name, removed: [`${what} ${entry.slice(entry.indexOf('/') + 1)}`], problems: [] });
-  }
-  return reports;
+  return [
+    ...marks.map((name) => ({ guest: name, removed: ['mark of a build killed after its config was written'], problems: [] })),
+    ...trees.map((l) => ({ guest: l.kind === 'template' ? `template ${l.name}` : l.name, removed: [`${l.what} ${l.entry}`], problems: [] })),
+  ];
 }
 
 /** Locks of dead holders, named: done first, before gc takes the guests' locks (and would take them over unnamed). */

@@ -44,19 +44,31 @@ function unfinished(deps: Deps, name: string): boolean {
   return existsSync(join(deps.paths.guestDir(name), UNFINISHED)) && !deps.store.exists(name);
 }
 
+export interface Leftover {
+  kind: Kind;
+  /** The guest or template it was for. */
+  name: string;
+  /** The directory entry, and what it is in words. */
+  entry: string;
+  what: string;
+  dir: string;
+}
+
 /** What killed builds and deletes left in the guest and template directories, whose owners are dead. */
-export function leftovers(deps: Deps, self?: { kind: Kind; name: string }): { dir: string; entry: string }[] {
-  const out: { dir: string; entry: string }[] = [];
+export function leftovers(deps: Deps, self?: { kind: Kind; name: string }): Leftover[] {
+  const out: Leftover[] = [];
   for (const kind of ['guest', 'template'] as const) {
     const dir = dirOf(deps, kind);
     for (const entry of entriesOf(deps, kind)) {
-      const m = BUILD_DIR.exec(entry) ?? DELETE_DIR.exec(entry);
-      const name = m ? m[1]! : entry;
-      if (!m && !(kind === 'guest' && unfinished(deps, entry))) continue;
+      const build = BUILD_DIR.exec(entry);
+      const del = DELETE_DIR.exec(entry);
+      const name = (build ?? del)?.[1] ?? entry;
+      if (!build && !del && !(kind === 'guest' && unfinished(deps, entry))) continue;
       // we hold our own name's lock: what a build of that name left is a dead build's
       const mine = self?.kind === kind && self.name === name;
       if (!mine && lockHeld(lockOf(deps, kind, name))) continue;
-      out.push({ dir: join(dir, entry), entry: `${kind}/${entry}` });
+      const what = build ? 'build directory' : del ? 'half-deleted tree' : 'unfinished build (a tree without config)';
+      out.push({ kind, name, entry, what, dir: join(dir, entry) });
     }
   }
   return out;
@@ -66,20 +78,20 @@ export function leftovers(deps: Deps, self?: { kind: Kind; name: string }): { di
 async function usedContexts(deps: Deps, self?: { kind: Kind; name: string }): Promise<Map<number, string>> {
   const dead = leftovers(deps, self);
   for (const l of dead) await removeLeftover(l.dir);
-  return recordedContexts(deps, new Set(dead.map((l) => l.entry)));
+  return recordedContexts(deps, new Set(dead.map((l) => `${l.kind}/${l.entry}`)));
 }
 
 /**
- * Removes what dead builds and deletes left (for gc); returns each as `kind/entry`. A build killed
- * after writing its config made a whole guest: only its mark goes.
+ * Removes what dead builds and deletes left (for gc). A build killed after writing its config
+ * made a whole guest: only its mark goes.
  */
-export function sweepLeftovers(deps: Deps): Promise<{ trees: string[]; marks: string[] }> {
+export function sweepLeftovers(deps: Deps): Promise<{ trees: Leftover[]; marks: string[] }> {
   return withLock(contextsLock(deps), 'vserver gc', async () => {
     const dead = leftovers(deps);
     for (const l of dead) await removeLeftover(l.dir);
     const marks = deps.store.names().filter((n) => existsSync(join(deps.paths.guestDir(n), UNFINISHED)) && !lockHeld(deps.paths.lock(n)));
     for (const n of marks) rmSync(join(deps.paths.guestDir(n), UNFINISHED), { force: true });
-    return { trees: dead.map((l) => l.entry), marks };
+    return { trees: dead, marks };
   });
 }
 
