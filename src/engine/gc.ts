@@ -36,7 +36,9 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
     if (active.has(name) && limitChangePending(deps, name)) {
       await withLock(deps.paths.lock(name), 'vserver gc', () => settleLimitChange(deps, name), 1000)
         .then(() => reports.push({ guest: name, removed: ['interrupted limit change (the config\'s limits are in force again)'], problems: [] }))
-        .catch((e: unknown) => reports.push({ guest: name, removed: [], problems: [e instanceof Error ? e.message : String(e)] }));
+        .catch((e: unknown) => reports.push(isVsError(e, 'BUSY')
+          ? { guest: name, removed: [], problems: [], skipped: 'another vserver command is working on it' }
+          : { guest: name, removed: [], problems: [e instanceof Error ? e.message : String(e)] }));
     }
     if (active.has(name) || !NAME_PATTERN.test(name)) continue;
     const removed: string[] = [];
