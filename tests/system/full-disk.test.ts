@@ -74,6 +74,10 @@ describe.skipIf(!IS_ROOT)('a full disk', () => {
     expect(imp.code, imp.stderr).toBe(FULL);
     expect(imp.stderr).toContain(filesystem);
     expect(imp.stderr).toMatch(new RegExp(`while extracting export ${exported} into ${t.paths.guestsDir}/\\.build-back-\\d+ \\(nothing was kept\\)`));
+    const clone = await t.cli(['build', 'copy', '--clone', 'idle']);
+    expect(clone.code, clone.stderr).toBe(FULL);
+    expect(clone.stderr).toContain(filesystem);
+    expect(clone.stderr).toContain(`while copying ${t.paths.rootfs('idle')} to ${t.paths.guestsDir}/.build-copy-`);
     expect(readdirSync(t.paths.guestsDir).sort()).toEqual(['idle', 'run1']);
     expect((await t.cli(['gc'])).code).toBe(0);
     await t.ok(['delete', 'run1']);
