@@ -10,6 +10,8 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           setupFiles: ['tests/helpers/setup-env.ts'],
+          // each installation a test makes claims id ranges under its own root, not the host's registry
+          env: { VSERVER_ID_REGISTRY: 'var/lib/vserver/ranges' },
           sequence: { groupOrder: 0 },
         },
       },

@@ -2,6 +2,8 @@
 import { Engine } from '../engine/index.js';
 import { isVsError, toVsError, VsError } from '../util/errors.js';
 import { defaultRoot } from '../util/paths.js';
+import { isNoSpace, noSpaceError } from '../util/space.js';
+import { resolve } from 'node:path';
 import { VERSION } from '../version.js';
 import { parseArgv } from './argv.js';
 import type { CliContext } from './context.js';
@@ -10,6 +12,7 @@ import { VERB_MAP } from './verbs.js';
 
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
+  let root = defaultRoot();
   try {
     const args = parseArgv(argv, VERB_MAP);
     if (args.options.version) {
@@ -28,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(verbHelp(verb));
       return 0;
     }
-    const root = typeof args.options.root === 'string' ? args.options.root : defaultRoot();
+    root = typeof args.options.root === 'string' ? args.options.root : defaultRoot();
     let engine: Engine | undefined;
     const ctx: CliContext = {
       args, json,
@@ -39,7 +42,8 @@ export async function main(argv: string[]): Promise<number> {
     const mod = await verb.load();
     return await mod.run(ctx);
   } catch (e) {
-    return report(e, json);
+    // a write that found the disk full: unless the failure says where, it was under the root prefix
+    return report(isNoSpace(e) ? noSpaceError(e, resolve(root)) : e, json);
   }
 }
 

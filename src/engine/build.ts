@@ -1,6 +1,6 @@
 // Building a guest: the tree is made in a temporary directory and moved into place whole; the
 // config is written last, so an interrupted build leaves only a directory the next build removes.
-import { existsSync, mkdirSync, renameSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
@@ -14,12 +14,12 @@ import { applyIdentity, type GuestIdentity } from '../storage/debian.js';
 import { overlayTree, plainTree } from '../storage/tree-io.js';
 import { mountOverlay } from '../storage/overlay.js';
 import { shiftOwnership } from '../storage/shift.js';
-import { fsyncDir } from '../util/atomic.js';
+import { crashPoint } from '../util/crash.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
 import { overlayDirs } from './mount.js';
-import { buildFailed, removeLeftover, reserve } from './reserve.js';
+import { buildFailed, clearUnfinished, placeGuest, reserve } from './reserve.js';
 import { fromDebootstrap, fromTarball, fromTree, HOST_IDS, makeOverlayDirs } from './sources.js';
 import { guestIds, guestInfo, isActive } from './state.js';
 import { sealTreeDir } from './tree-access.js';
@@ -94,6 +94,7 @@ export function buildGuest(deps: Deps, name: string, opts: BuildOptions = {}): P
       throw new VsError('ALREADY_EXISTS', `guest '${name}' already exists`, `choose another name, or delete it first with 'vserver delete ${name}'`);
     }
     const dir = deps.paths.guestDir(name);
+    await clearUnfinished(deps, name);
     if (existsSync(dir)) {
       throw new VsError('ALREADY_EXISTS', `a tree for '${name}' exists at ${dir} but it has no config`,
         'move that directory away or remove it, then build again');
@@ -116,7 +117,7 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
     deps.templates.read(plan.template); // deleted while we waited for its lock
   }
   const { context, tmp } = await reserve(deps, 'guest', name, opts.context);
-  const dir = deps.paths.guestDir(name);
+  crashPoint('build:reserved');
   try {
     const hostname = opts.hostname ?? name;
     // a clone gets new addresses: it must not clash with the guest it was copied from
@@ -137,16 +138,12 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
       await fillDir(deps, source, plan, rootfs, ids, opts, hostname);
       if (!(source.kind === 'template' && source.name === 'busybox')) applyIdentity(plainTree(rootfs), identity);
     }
+    crashPoint('build:filled');
     sealTreeDir(tmp, ids);
-    renameSync(tmp, dir);
-    fsyncDir(deps.paths.guestsDir);
-    try {
+    await placeGuest(deps, name, tmp, async () => {
       if (plan.backend === 'overlay') await mountOverlay(overlayDirs(deps, name, plan.template!));
       deps.store.write(name, config);
-    } catch (e) {
-      await removeLeftover(dir);
-      throw e;
-    }
+    });
     const info = guestInfo(name, config, undefined, ids);
     if (cloned.notes.length > 0) info.warnings = [...(info.warnings ?? []), ...cloned.notes];
     return info;

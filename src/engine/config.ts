@@ -1,8 +1,6 @@
 // Reading and changing one guest's configuration file, key by key, validated before it is written.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { checkContextFree } from '../guest/context.js';
 import { toToml, validate } from '../guest/config.js';
 export { parseValue } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
@@ -13,7 +11,7 @@ import { withLock } from '../util/lock.js';
 import { shiftOwnership } from '../storage/shift.js';
 import type { Deps } from './deps.js';
 import { checkNetworkConfig } from './network.js';
-import { contextsInUse } from './reserve.js';
+import { changeContext } from './reserve.js';
 import { guestIds, isActive } from './state.js';
 import { sealGuestDir } from './tree-access.js';
 
@@ -74,8 +72,7 @@ export function setConfig(deps: Deps, name: string, key: string, value: unknown)
       write();
       return cfg;
     }
-    return withLock(join(deps.paths.locks, '.contexts'), 'changing a context', async () => {
-      checkContextFree(await contextsInUse(deps, name), cfg.context);
+    return changeContext(deps, name, old.context, cfg.context, () => {
       reown();
       write();
       return cfg;

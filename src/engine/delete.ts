@@ -6,6 +6,7 @@ import { checkName } from '../guest/name.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
+import { registry } from './ranges.js';
 import { isActive } from './state.js';
 import { stopLocked } from './stop.js';
 import { teardown } from './teardown.js';
@@ -17,6 +18,10 @@ export function deleteGuest(deps: Deps, name: string, opts: { force?: boolean } 
   return withLock(deps.paths.lock(name), `vserver delete ${name}`, async () => {
     // existence, not validity: a guest whose config is broken can still be deleted
     if (!deps.store.exists(name)) deps.store.read(name);
+    let context: number | undefined;
+    try {
+      context = deps.store.read(name).context;
+    } catch { /* a broken config: its range is given back when another installation finds the claim stale */ }
     const st = await (await deps.runtime()).state(name);
     if (isActive(st)) {
       if (!opts.force) {
@@ -40,6 +45,7 @@ export function deleteGuest(deps: Deps, name: string, opts: { force?: boolean } 
     const trash = join(deps.paths.guestsDir, `.delete-${name}-${uniqueSuffix()}`);
     if (existsSync(dir)) renameSync(dir, trash);
     deps.store.remove(name);
+    if (context !== undefined) registry(deps).release(context);
     // rm removes links themselves and never follows them out of the tree
     rmSync(trash, { recursive: true, force: true });
     // with the last guest gone, the lxcfs started for the guests goes too: no mount stays behind

@@ -1,21 +1,22 @@
 // vserver export / import: a stopped guest as one compressed stream, and back, verified.
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
 import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
 import { withoutPrivilege } from '../guest/trust.js';
-import { extractExport, FORMAT, readExportHeader, writeExport } from '../storage/archive.js';
+import { extractExport, FORMAT, readExportHeader, writeExport, type ExportHeader, type ExportReader } from '../storage/archive.js';
 import { signFile, verifyFile } from '../storage/signature.js';
-import { fsyncDir } from '../util/atomic.js';
+import { crashPoint } from '../util/crash.js';
 import { requireRealDir } from '../util/fs.js';
 import { VsError } from '../util/errors.js';
+import { isNoSpace, noSpaceError } from '../util/space.js';
 import { withLock } from '../util/lock.js';
 import { uniqueSuffix } from '../util/unique.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
-import { contextsInUse, removeLeftover, reserve } from './reserve.js';
+import { clearUnfinished, placeGuest, removeLeftover, reserve } from './reserve.js';
 import { guestIds, guestInfo, isActive } from './state.js';
 import { sealTreeDir } from './tree-access.js';
 import { guestTree } from './trees.js';
@@ -56,7 +57,7 @@ export function exportGuest(deps: Deps, name: string, file: string, opts: { sign
     const fd = openSync(tmp, 'wx', 0o600);
     let open = true;
     try {
-      const r = await writeExport(deps.paths.guestDir(name), header, ids, fd, scratch(deps));
+      const r = await writeExport(deps.paths.guestDir(name), header, ids, fd, scratch(deps), resolve(file));
       closeSync(fd);
       open = false;
       // signed before it is renamed: a failed signature leaves no unsigned archive behind either
@@ -68,7 +69,7 @@ export function exportGuest(deps: Deps, name: string, file: string, opts: { sign
       if (open) closeSync(fd);
       rmSync(tmp, { force: true });
       rmSync(`${tmp}.sig`, { force: true });
-      throw e;
+      throw isNoSpace(e) ? noSpaceError(e, tmp, `writing the export to ${file} (nothing was kept)`) : e;
     }
   });
 }
@@ -98,46 +99,43 @@ export async function importGuest(deps: Deps, file: string, opts: ImportOptions 
   }
   const { header, tar } = await readExportHeader(file);
   const what = file === '-' ? 'the export on standard input' : `export ${file}`;
-  let name: string;
+  // the reader of the archive runs from here on: every way out, a lock not taken included, stops it
   try {
-    name = checkName(opts.name ?? header.name);
-  } catch (e) {
+    const name = checkName(opts.name ?? header.name);
+    return await withLock(deps.paths.lock(name), `vserver import ${name}`, () => importLocked(deps, name, header, tar, what, opts));
+  } finally {
     tar.kill();
+  }
+}
+
+async function importLocked(deps: Deps, name: string, header: ExportHeader, tar: ExportReader, what: string, opts: ImportOptions): Promise<ImportResult> {
+  if (deps.store.exists(name)) {
+    throw new VsError('ALREADY_EXISTS', `guest '${name}' already exists`, 'give the imported guest another name with --name NEW');
+  }
+  const raw = parseToml(header.config) as Record<string, unknown>;
+  // the imported tree is the guest's own: a dir guest, whatever it was before
+  raw.backend = 'dir';
+  delete raw.isolated;
+  const asked = validate(`${what}: ${'vserver-export.json'} config`, GuestConfigSchema, raw);
+  const safe = withoutPrivilege(asked);
+  const wanted = opts.trustConfig ? asked : safe.config;
+  await clearUnfinished(deps, name);
+  const { context, tmp } = await reserve(deps, 'guest', name, wanted.context, { prefer: true });
+  const cfg: GuestConfig = { ...wanted, context };
+  try {
+    const ids = guestIds(deps, cfg);
+    crashPoint('import:reserved');
+    await extractExport(tmp, tar, ids, what);
+    crashPoint('import:extracted');
+    requireRealDir(join(tmp, 'rootfs'), `the tree of ${what}`, 'the archive holds no guest tree; export the guest again');
+    sealTreeDir(tmp, ids);
+    await placeGuest(deps, name, tmp, () => deps.store.write(name, cfg));
+    const info = guestInfo(name, cfg, undefined, ids);
+    return opts.trustConfig ? { ...info, dropped: [], trusted: safe.dropped } : { ...info, dropped: safe.dropped, trusted: [] };
+  } catch (e) {
+    await removeLeftover(tmp);
     throw e;
   }
-  return withLock(deps.paths.lock(name), `vserver import ${name}`, async () => {
-    try {
-      if (deps.store.exists(name)) {
-        throw new VsError('ALREADY_EXISTS', `guest '${name}' already exists`, 'give the imported guest another name with --name NEW');
-      }
-      const raw = parseToml(header.config) as Record<string, unknown>;
-      // the imported tree is the guest's own: a dir guest, whatever it was before
-      raw.backend = 'dir';
-      delete raw.isolated;
-      const asked = validate(`${what}: ${'vserver-export.json'} config`, GuestConfigSchema, raw);
-      const safe = withoutPrivilege(asked);
-      const wanted = opts.trustConfig ? asked : safe.config;
-      const used = await contextsInUse(deps, '');
-      const { context, tmp } = await reserve(deps, 'guest', name, used.has(wanted.context) ? undefined : wanted.context);
-      const cfg: GuestConfig = { ...wanted, context };
-      try {
-        const ids = guestIds(deps, cfg);
-        await extractExport(tmp, tar, ids, what);
-        requireRealDir(join(tmp, 'rootfs'), `the tree of ${what}`, 'the archive holds no guest tree; export the guest again');
-        sealTreeDir(tmp, ids);
-        renameSync(tmp, deps.paths.guestDir(name));
-        fsyncDir(deps.paths.guestsDir);
-        deps.store.write(name, cfg);
-        const info = guestInfo(name, cfg, undefined, ids);
-        return opts.trustConfig ? { ...info, dropped: [], trusted: safe.dropped } : { ...info, dropped: safe.dropped, trusted: [] };
-      } catch (e) {
-        await removeLeftover(tmp);
-        throw e;
-      }
-    } finally {
-      tar.kill();
-    }
-  });
 }
 
 /** A private directory for short-lived files of ours (tmpfs under run/). */

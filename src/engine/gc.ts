@@ -1,13 +1,16 @@
 // gc: cleans up after guests that died without a stop (runtime state, bundle, cgroups, veths,
-// nftables tables, network namespace, NICs given to them), and the host-wide network objects of
-// this installation that no guest owns any more.
+// nftables tables, network namespace, NICs given to them), the host-wide network objects of
+// this installation that no guest owns any more, and what killed commands left (gc-files).
 import { join } from 'node:path';
 import { NAME_PATTERN } from '../guest/name.js';
+import { crashPoint } from '../util/crash.js';
 import { isVsError } from '../util/errors.js';
 import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
+import { sweepLocks, sweepRun, sweepTrees } from './gc-files.js';
 import { networkLeftovers, sweepNetwork } from './network-teardown.js';
+import { limitChangePending, settleLimitChange } from './limit-change.js';
 import { isActive } from './state.js';
 import { teardown } from './teardown.js';
 
@@ -21,6 +24,7 @@ export interface GcReport {
 }
 
 export async function gc(deps: Deps): Promise<GcReport[]> {
+  const locks = sweepLocks(deps);
   const rt = await deps.runtime();
   const states = await rt.list();
   const active = new Set(states.filter(isActive).map((s) => s.id));
@@ -29,6 +33,13 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
   ]);
   const reports: GcReport[] = [];
   for (const name of [...names].sort()) {
+    if (active.has(name) && limitChangePending(deps, name)) {
+      await withLock(deps.paths.lock(name), 'vserver gc', () => settleLimitChange(deps, name), 1000)
+        .then(() => reports.push({ guest: name, removed: ['interrupted limit change (the config\'s limits are in force again)'], problems: [] }))
+        .catch((e: unknown) => reports.push(isVsError(e, 'BUSY')
+          ? { guest: name, removed: [], problems: [], skipped: 'another vserver command is working on it' }
+          : { guest: name, removed: [], problems: [e instanceof Error ? e.message : String(e)] }));
+    }
     if (active.has(name) || !NAME_PATTERN.test(name)) continue;
     const removed: string[] = [];
     try {
@@ -43,7 +54,12 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
       reports.push({ guest: name, removed, problems: [], skipped: 'another vserver command is working on it' });
     }
   }
+  crashPoint('gc:guests');
   const orphans = await sweepNetwork(deps, (name) => active.has(name));
   if (orphans.removed.length > 0 || orphans.problems.length > 0) reports.push(orphans);
+  reports.push(...await sweepTrees(deps));
+  crashPoint('gc:trees');
+  const host = await sweepRun(deps, locks);
+  if (host.removed.length > 0 || host.problems.length > 0) reports.push(host);
   return reports;
 }

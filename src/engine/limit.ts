@@ -15,12 +15,14 @@ import { setProcessRlimits } from '../resources/prlimit.js';
 import type { OciRlimit, OciSpec } from '../runtime/oci-types.js';
 import { clampRlimits, DEFAULT_RLIMITS, ociJson } from '../runtime/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { crashPoint } from '../util/crash.js';
 import { VsError } from '../util/errors.js';
 import { readIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import { rlimitCeiling } from '../util/procfs.js';
 import { setPath } from './config.js';
 import type { Deps } from './deps.js';
+import { beginLimitChange, endLimitChange, settleLimitChange } from './limit-change.js';
 import { isActive } from './state.js';
 
 type Table = Record<string, unknown>;
@@ -59,6 +61,7 @@ export function setLimit(deps: Deps, name: string, key: string, raw: string): Pr
   }
   const value = limitValue(path, raw);
   return withLock(deps.paths.lock(name), `vserver limit ${name}`, async () => {
+    await settleLimitChange(deps, name);
     const before = deps.store.read(name);
     const file = deps.paths.guestConfig(name);
     const doc = parseToml(readFileSync(file, 'utf8')) as Table;
@@ -75,14 +78,40 @@ export function setLimit(deps: Deps, name: string, key: string, raw: string): Pr
     const st = await rt.state(name);
     const warnings: string[] = [];
     const live = isActive(st);
-    if (live) await applyLive(deps, name, before, after, facts, warnings);
+    if (live) {
+      // a crash from here until the config is saved leaves the mark: the next command settles it
+      beginLimitChange(deps, name);
+      await applyLive(deps, name, before, after, facts, warnings).catch(async (e: unknown) => {
+        // refused: the config's limits go back in force (if even that fails, the mark stays for the next command)
+        await settleLimits(deps, name).catch(() => undefined);
+        throw e;
+      });
+      crashPoint('limit:applied');
+    }
     // saved only once the running guest took it: the file never promises what is not in force
     writeFileAtomic(file, toToml(doc));
+    crashPoint('limit:saved');
+    endLimitChange(deps, name);
     return { name, key, value, live, limits: after.limits ?? {}, warnings };
   });
 }
 
-async function applyLive(deps: Deps, name: string, before: GuestConfig, after: GuestConfig, facts: HostFacts, warnings: string[]): Promise<void> {
+/**
+ * Puts the limits of the config in force on the guest again, after a limit change was killed
+ * between the kernel and the config: the config is what the user was told, so it wins. A
+ * stopped guest gets them at its next start anyway.
+ */
+export async function settleLimits(deps: Deps, name: string): Promise<void> {
+  if (isActive(await (await deps.runtime()).state(name))) {
+    const cfg = deps.store.read(name);
+    await applyLive(deps, name, undefined, cfg, deps.hostFacts(ioDevices(cfg.limits)), []);
+  }
+  endLimitChange(deps, name);
+}
+
+/** Gives the running guest the limits of `after`; rlimits only where they differ from `before`, if given. */
+async function applyLive(deps: Deps, name: string, before: GuestConfig | undefined, after: GuestConfig, facts: HostFacts,
+  warnings: string[]): Promise<void> {
   const rt = await deps.runtime();
   const cg = deps.cgroups();
   const cgName = deps.paths.cgroupName(name);
@@ -91,19 +120,14 @@ async function applyLive(deps: Deps, name: string, before: GuestConfig, after: G
     await rt.update(name, toResources(after.limits, facts, true));
     cg.writeIoLimits(cgName, io(after));
   } catch (e) {
-    // put back what was in force before, so that a half-applied change does not linger
-    await rt.update(name, toResources(before.limits, facts, true)).catch(() => undefined);
-    try {
-      cg.writeIoLimits(cgName, io(before));
-    } catch { /* the error below is what matters */ }
     if (e instanceof VsError) throw new VsError(e.code, e.message, `the config was not changed; ${e.hint ?? ''}`.replace(/; $/, ''));
     throw e;
   }
-  const wantedBefore = wantedRlimits(before.limits, DEFAULT_RLIMITS);
   const wanted = wantedRlimits(after.limits, DEFAULT_RLIMITS);
   const rlimits = clampRlimits(wanted, rlimitCeiling());
   warnings.push(...loweredRlimits(after.limits, rlimits));
-  const changed = rlimits.filter((r) => !sameRlimit(r, clampRlimits(wantedBefore, rlimitCeiling()).find((b) => b.type === r.type)));
+  const old = before && clampRlimits(wantedRlimits(before.limits, DEFAULT_RLIMITS), rlimitCeiling());
+  const changed = old ? rlimits.filter((r) => !sameRlimit(r, old.find((b) => b.type === r.type))) : rlimits;
   if (changed.length === 0) return;
   updateBundle(deps, name, rlimits);
   const { failed, reason } = await setProcessRlimits(cg.pids(cgName), changed);

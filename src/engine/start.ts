@@ -8,7 +8,7 @@ import { userCountsHook } from '../resources/user-counts.js';
 import { checkLimits, ioDevices, limitsError, loweredRlimits, toResources, wantedRlimits } from '../resources/limits.js';
 import { buildSpec, clampRlimits, DEFAULT_RLIMITS, ociJson, tmpfsMount, withNetwork } from '../runtime/spec.js';
 import { capabilitySet } from '../security/capabilities.js';
-import { idMappings } from '../security/idmap.js';
+import { IDS_PER_GUEST, idMappings } from '../security/idmap.js';
 import { defaultSeccomp, loadSeccompProfile } from '../security/seccomp.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
@@ -21,6 +21,8 @@ import { ensureMounted } from './mount.js';
 import { interfacesInfo } from './network-info.js';
 import { launch, setupNetwork } from './network.js';
 import { guestIds, guestInfo, isActive } from './state.js';
+import { settleLimitChange } from './limit-change.js';
+import { holdRange } from './ranges.js';
 import { teardown } from './teardown.js';
 import { sealGuestDir } from './tree-access.js';
 import { guestTree } from './trees.js';
@@ -52,6 +54,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   const rt = await deps.runtime();
   const before = await rt.state(name);
   if (isActive(before)) {
+    await settleLimitChange(deps, name);
     throw new VsError('ALREADY_RUNNING', `guest '${name}' is already running (init pid ${before.pid})`,
       `use 'vserver restart ${name}' to restart it`);
   }
@@ -61,7 +64,10 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   const rootfs = guestTree(deps, name);
   const ids = guestIds(deps, cfg);
   sealGuestDir(deps, name, cfg);
-  if (!cfg.privileged) checkReachable(rootfs, ids.base, name);
+  if (!cfg.privileged) {
+    await holdRange(deps, ids.base / IDS_PER_GUEST);
+    checkReachable(rootfs, ids.base, name);
+  }
   await ensureMounted(deps, name, cfg);
   const init = initPlan(cfg);
   const defaults = deps.host().guest_defaults;

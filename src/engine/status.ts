@@ -4,6 +4,7 @@ import { guestUsesLxcfs } from '../resources/lxcfs.js';
 import { readIfExists } from '../util/fs.js';
 import { ownRlimits } from '../util/procfs.js';
 import type { Deps } from './deps.js';
+import { limitChangePending } from './limit-change.js';
 import { interfacesInfo } from './network-info.js';
 import { guestIds, guestInfo, isActive, readGuest } from './state.js';
 import type { GuestInfo, GuestResources } from './types.js';
@@ -17,6 +18,10 @@ export async function statusGuest(deps: Deps, name: string): Promise<GuestInfo> 
     const cgName = deps.paths.cgroupName(name);
     info.processes = cg.pids(cgName).length;
     if (info.pid !== undefined) info.resources = resourcesOf(deps, cgName, info.pid);
+    if (limitChangePending(deps, name)) {
+      info.warnings = [...(info.warnings ?? []), `a limit change was interrupted: the limits in force are those shown here, ` +
+        `and may differ from the config; the next 'vserver limit', 'start' or 'gc' on ${name} puts the config's limits in force`];
+    }
   }
   info.interfaces = interfacesInfo(deps, name, cfg, isActive(rt));
   return info;

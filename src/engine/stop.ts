@@ -2,6 +2,7 @@
 import { checkName } from '../guest/name.js';
 import { initPlan } from '../guest/init.js';
 import type { RuntimeState } from '../runtime/types.js';
+import { crashPoint } from '../util/crash.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { processStartTime, waitGone } from '../util/procfs.js';
@@ -37,6 +38,7 @@ export async function stopLocked(deps: Deps, name: string, opts: StopOptions = {
     const timeoutS = opts.timeoutS ?? cfg.stop_timeout ?? deps.host().stop_timeout;
     await killSequence(deps, name, st, timeoutS * 1000, initPlan(cfg).stopSignal);
   } else await killSequence(deps, name, st, 0, 9);
+  crashPoint('stop:killed');
   const problems = await teardown(deps, name);
   if (problems.length > 0) {
     throw new VsError('RUNTIME_FAILED', `guest '${name}' stopped, but cleaning up failed: ${problems.join('; ')}`,

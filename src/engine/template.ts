@@ -15,6 +15,7 @@ import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
 import { buildFailed, reserve } from './reserve.js';
 import { fromDebootstrap, fromTarball, fromTree, type DebootstrapSource } from './sources.js';
+import { registry } from './ranges.js';
 import { guestIds, isActive } from './state.js';
 import { sealTreeDir } from './tree-access.js';
 import { guestTree } from './trees.js';
@@ -132,7 +133,7 @@ export function listTemplates(deps: Deps): TemplateInfo[] {
 export function deleteTemplate(deps: Deps, name: string): Promise<void> {
   checkTemplateName(name);
   return withLock(deps.paths.templateLock(name), `vserver template delete ${name}`, async () => {
-    deps.templates.read(name);
+    const meta = deps.templates.read(name);
     const { by, unreadable } = users(deps);
     const using = by.get(name) ?? [];
     if (using.length > 0) {
@@ -145,6 +146,7 @@ export function deleteTemplate(deps: Deps, name: string): Promise<void> {
     }
     const trash = join(deps.paths.templatesDir, `.delete-${name}-${uniqueSuffix()}`);
     renameSync(deps.paths.template(name), trash);
+    registry(deps).release(meta.context);
     rmSync(trash, { recursive: true, force: true });
   });
 }

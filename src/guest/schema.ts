@@ -86,6 +86,10 @@ export const HostConfigSchema = v.strictObject({
     'http://deb.debian.org/debian'),
   /** Where debootstrap keeps downloaded packages between builds (default: var/cache/vserver/debootstrap under the root). */
   debootstrap_cache: v.optional(absolutePath),
+  /** Host id ranges claimed by the installations of this host; all of them must name the same directory. */
+  id_registry: v.optional(absolutePath),
+  /** Subordinate ids given to users; a context whose range overlaps one is never used. */
+  subid_files: v.optional(v.array(absolutePath), ['/etc/subuid', '/etc/subgid']),
   network: v.optional(HostNetworkSchema, {}),
   /** Limits and /proc/sys/user counts of every guest that does not set its own. */
   guest_defaults: v.optional(GuestDefaultsSchema, {}),

@@ -1,9 +1,11 @@
 // Picks the OCI runtime: the one vserver.toml names, else the first that works on this host.
-import { copyFileSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirIfExists } from '../util/fs.js';
 import { basename, join } from 'node:path';
 import type { HostConfig } from '../guest/schema.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
+import { isNoSpace } from '../util/space.js';
 import type { Paths } from '../util/paths.js';
 import { run } from '../util/proc.js';
 import { which } from '../util/which.js';
@@ -53,7 +55,16 @@ export async function selectRuntime(paths: Paths, host: HostConfig, opts: Select
   if (!probe) return make(installed[0]!.name, installed[0]!.path);
   const refusals: string[] = [];
   for (const c of installed) {
-    const why = await tryRuntime(paths, c.path, probe);
+    let why: string | undefined;
+    try {
+      why = await tryRuntime(paths, c.path, probe);
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+      // no room for a probe: the runtime whose state is here already, else runc, which works on
+      // every cgroup layout; not remembered, so that the next command with room probes properly
+      const known = installed.find((i) => existsSync(paths.runtimeRoot(i.name))) ?? installed.find((i) => i.name === 'runc') ?? c;
+      return make(known.name, known.path);
+    }
     if (why === undefined) {
       writeFileAtomic(paths.runtimeCache, JSON.stringify(c), 0o644, { durable: false });
       return make(c.name, c.path);
@@ -73,21 +84,31 @@ function readCache(paths: Paths): Cached | undefined {
   }
 }
 
+/** What probes that died left under run/vserver/probe: each directory, and the container id it was for. */
+export function deadProbes(paths: Paths): { dir: string; id: string }[] {
+  const out: { dir: string; id: string }[] = [];
+  for (const e of readdirIfExists(join(paths.run, 'probe'))) {
+    const m = /-(\d+)$/.exec(e);
+    if (m && !existsSync(`/proc/${m[1]}`)) out.push({ dir: join(paths.run, 'probe', e), id: `probe-${m[1]}` });
+  }
+  return out;
+}
+
 /** Runs `true` in a throw-away container; returns why the runtime failed, or undefined if it worked. */
 async function tryRuntime(paths: Paths, runtimePath: string, binary: string): Promise<string | undefined> {
   const id = `probe-${process.pid}`;
   const bundle = join(paths.run, 'probe', `${basename(runtimePath)}-${process.pid}`);
   const state = join(paths.run, 'probe', `state-${process.pid}`);
   const rootfs = join(bundle, 'rootfs');
-  mkdirSync(join(rootfs, 'bin'), { recursive: true });
-  copyFileSync(binary, join(rootfs, 'bin/busybox'));
-  const spec = buildSpec({
-    name: id, context: 1, rootfs, hostname: 'probe', args: ['/bin/busybox', 'true'],
-    cgroupsPath: `/${paths.cgroupName(id)}`, capabilities: [], seccomp: { defaultAction: 'SCMP_ACT_ALLOW' },
-    rlimits: clampRlimits(DEFAULT_RLIMITS, ownRlimits()),
-  });
-  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
   try {
+    mkdirSync(join(rootfs, 'bin'), { recursive: true });
+    copyFileSync(binary, join(rootfs, 'bin/busybox'));
+    const spec = buildSpec({
+      name: id, context: 1, rootfs, hostname: 'probe', args: ['/bin/busybox', 'true'],
+      cgroupsPath: `/${paths.cgroupName(id)}`, capabilities: [], seccomp: { defaultAction: 'SCMP_ACT_ALLOW' },
+      rlimits: clampRlimits(DEFAULT_RLIMITS, ownRlimits()),
+    });
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
     const r = await run(runtimePath, ['--root', state, 'run', '--bundle', bundle, id], { timeoutMs: 20_000 });
     return r.code === 0 ? undefined : runtimeMessage(r.stderr) || `exit status ${r.code}`;
   } finally {

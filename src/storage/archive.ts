@@ -19,7 +19,7 @@ import { fdPath, walkTree } from './safe-tree.js';
 import { BLOCK, fileMember, parseHeader } from './tar/header.js';
 import { TarFilter, type ManifestEntry } from './tar/filter.js';
 import { TarPolicyError, TreePolicy } from './tar/policy.js';
-import { inputStream, peek, settle, stage, StageError, TAR_EXTRACT, tarStream } from './tar/run.js';
+import { extracting, inputStream, peek, settle, stage, StageError, TAR_EXTRACT, tarStream } from './tar/run.js';
 
 export const HEADER_MEMBER = 'vserver-export.json';
 export const MANIFEST_MEMBER = 'vserver-manifest.json';
@@ -176,7 +176,7 @@ function zstdFrame(data: Buffer): Buffer {
 
 /** Streams guestDir/rootfs as an export into fd `out`. */
 export async function writeExport(guestDir: string, header: ExportHeader, ids: IdRange, out: number,
-  scratch: string): Promise<{ members: number; unmapped: number }> {
+  scratch: string, dest = 'standard output'): Promise<{ members: number; unmapped: number }> {
   const scan = scanTree(guestDir, ids);
   const map = join(scratch, `idmap-${process.pid}`);
   writeFileSync(map, idMapText(ids, scan.used), { mode: 0o600 });
@@ -191,7 +191,7 @@ export async function writeExport(guestDir: string, header: ExportHeader, ids: I
     const done = Promise.all([exited(tar, 'tar'), exited(zstd, 'zstd')]);
     done.catch(() => undefined);
     sumFiles(join(guestDir, 'rootfs'), scan);
-    await settle([done], () => { tar.kill('SIGKILL'); zstd.kill('SIGKILL'); }, 'the export');
+    await settle([done], () => { tar.kill('SIGKILL'); zstd.kill('SIGKILL'); }, 'the export', { where: dest, doing: `writing the export to ${dest}` });
     const rows = [...scan.rows.values()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
     const manifest: Manifest = { format: FORMAT, rows };
     writeAll(out, zstdFrame(Buffer.concat([fileMember(MANIFEST_MEMBER, Buffer.from(JSON.stringify(manifest))), Buffer.alloc(BLOCK * 2)])));
@@ -215,7 +215,10 @@ function exited(child: ReturnType<typeof spawn>, name: string): Promise<void> {
 }
 
 /** Reads the export's first member (its header) without consuming the stream. */
-export async function readExportHeader(file: string): Promise<{ header: ExportHeader; tar: Awaited<ReturnType<typeof tarStream>> }> {
+/** The stream of an export's members after its header, as readExportHeader leaves it. */
+export type ExportReader = Awaited<ReturnType<typeof tarStream>>;
+
+export async function readExportHeader(file: string): Promise<{ header: ExportHeader; tar: ExportReader }> {
   const what = file === '-' ? 'the export on standard input' : `export ${file}`;
   const tar = await tarStream(inputStream(file), what);
   const { head, stream } = await peek(tar.stream, 64 * 1024);
@@ -268,7 +271,7 @@ export function rowsOf(entries: readonly ManifestEntry[]): Map<string, ManifestR
  * Extracts the tree of an export into dir (owned by `ids`) and checks every path against the
  * manifest. Throws CHECKSUM_MISMATCH at the first difference.
  */
-export async function extractExport(dir: string, tar: Awaited<ReturnType<typeof tarStream>>, ids: IdRange, what: string): Promise<number> {
+export async function extractExport(dir: string, tar: ExportReader, ids: IdRange, what: string): Promise<number> {
   let manifest: Manifest | undefined;
   const filter = new TarFilter({
     policy: new TreePolicy('rootfs', { anyLinkTarget: true }),
@@ -296,7 +299,7 @@ export async function extractExport(dir: string, tar: Awaited<ReturnType<typeof 
   });
   const tarx = stage('tar', ['-C', dir, ...TAR_EXTRACT], ['pipe', 'ignore']);
   await settle([pipeline(tar.stream, filter, tarx.child.stdin! as Writable), tarx.done, tar.done],
-    () => { tar.kill(); tarx.child.kill('SIGKILL'); }, what);
+    () => { tar.kill(); tarx.child.kill('SIGKILL'); }, what, extracting(what, dir));
   if (!manifest || !Array.isArray(manifest.rows)) {
     throw new VsError('CHECKSUM_MISMATCH', `${what} has no manifest at its end (is it truncated?)`, 'export the guest again');
   }

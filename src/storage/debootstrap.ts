@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { VsError, errnoOf } from '../util/errors.js';
+import { noSpaceError } from '../util/space.js';
 import { tied } from '../util/proc.js';
 
 export const SCRIPTS_DIR = '/usr/share/debootstrap/scripts';
@@ -134,17 +135,17 @@ export async function debootstrap(target: string, o: DebootstrapOptions): Promis
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
   });
   if (code === 0) return;
-  throw describeFailure(parser.error, log, o);
+  throw describeFailure(parser.error, log, o, target);
 }
 
-function describeFailure(error: string | undefined, log: string[], o: DebootstrapOptions): VsError {
+function describeFailure(error: string | undefined, log: string[], o: DebootstrapOptions, target: string): VsError {
   const text = error ?? log.filter((l) => /^E: |error/i.test(l)).slice(-1)[0] ?? log.slice(-2).join('; ');
   if (/release file|Failed getting|Could not connect|Connection refused|unable to resolve|Temporary failure/i.test(`${text}\n${log.join('\n')}`)) {
     return new VsError('BUILD_FAILED', `debootstrap cannot fetch ${o.suite} from ${o.mirror}: ${text}`,
       'check that the mirror is reachable from this host and has that suite (--mirror URL)');
   }
   if (/No space left on device/i.test(log.join('\n'))) {
-    return new VsError('BUILD_FAILED', 'no space left on device during debootstrap', 'nothing was kept; free some space and try again');
+    return noSpaceError(undefined, target, `debootstrap wrote ${o.suite} into ${target} (nothing was kept)`);
   }
   if (/Couldn't find these debs|Couldn't find package/i.test(log.join('\n'))) {
     return new VsError('BUILD_FAILED', `debootstrap: ${text}`, 'a package named in --include does not exist in that suite');

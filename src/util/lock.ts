@@ -1,9 +1,7 @@
 // Per-guest locks that survive nothing: a lock whose holder died is taken over.
-import { uniqueSuffix } from './unique.js';
-import { existsSync, linkSync, mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { VsError, errnoOf } from './errors.js';
-import { readIfExists } from './fs.js';
 import { sleep } from './proc.js';
 import { processStartTime } from './procfs.js';
 
@@ -13,14 +11,38 @@ interface Holder {
   what: string;
 }
 
-/** The lock file's text, or null if there is no lock file. */
-function readRaw(path: string): string | null {
-  return readIfExists(path) ?? null;
+/**
+ * A lock is a symlink whose target names the holder. A symlink is made whole by one call, and a
+ * target of under 60 bytes lives in the inode, so that taking a lock needs no free block: the
+ * administrator can still stop and delete guests on a full disk.
+ */
+const TARGET_MAX = 59;
+
+function encode(h: Holder): string {
+  return `${h.pid}:${h.start}:${h.what}`.slice(0, TARGET_MAX);
 }
 
-/** The holder named in a lock file; undefined if there is none or the file is unreadable. */
+/** The lock's holder text, or null if there is no lock. A regular file is a lock of an older version. */
+function readRaw(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return null;
+    if (errnoOf(e) !== 'EINVAL') throw e;
+  }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/** The holder named by a lock; undefined if there is none or it is unreadable. */
 function parseHolder(raw: string | null): Holder | undefined {
   if (raw === null) return undefined;
+  const m = /^(\d+):(\d+):(.*)$/s.exec(raw);
+  if (m) return { pid: Number(m[1]), start: m[2]!, what: m[3]! };
   try {
     return JSON.parse(raw) as Holder;
   } catch {
@@ -46,55 +68,36 @@ export interface Lock {
 }
 
 /**
- * Takes the lock at `path`, waiting up to timeoutMs. The lock is a file created with link(2),
- * which is atomic; a file left by a dead process is removed under a short second lock so that
- * two waiters never both take over.
+ * Takes the lock at `path`, waiting up to timeoutMs. A lock left by a dead process is removed under
+ * a short second lock so that two waiters never both take over.
  */
 export async function acquireLock(path: string, what: string, timeoutMs = 60_000): Promise<Lock> {
   mkdirSync(dirname(path), { recursive: true });
   const me: Holder = { pid: process.pid, start: processStartTime(process.pid) ?? '0', what };
-  const tmp = `${path}.${process.pid}-${uniqueSuffix()}`;
-  writeFileSync(tmp, JSON.stringify(me));
+  const target = encode(me);
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
-  try {
-    for (;;) {
-      if (tryLink(tmp, path)) {
-        sweepDeadTemps(path);
-        return { release: () => releaseIfMine(path, me) };
-      }
-      const raw = readRaw(path);
-      if (raw === null) continue; // released just now: try again at once
-      const holder = parseHolder(raw);
-      if (!holderAlive(holder)) {
-        takeOverDead(path, tmp, raw);
-        continue;
-      }
-      if (Date.now() >= deadline) {
-        throw new VsError('BUSY', `${describe(path)} is busy: pid ${holder?.pid} is running '${holder?.what}'`,
-          'wait for that command to finish, or stop it, then try again');
-      }
-      await sleep(delay);
-      delay = Math.min(delay * 2, 100);
+  for (;;) {
+    if (trySymlink(target, path)) return { release: () => releaseIfMine(path, me) };
+    const raw = readRaw(path);
+    if (raw === null) continue; // released just now: try again at once
+    const holder = parseHolder(raw);
+    if (!holderAlive(holder)) {
+      takeOverDead(path, target, raw);
+      continue;
     }
-  } finally {
-    safeUnlink(tmp);
+    if (Date.now() >= deadline) {
+      throw new VsError('BUSY', `${describe(path)} is busy: pid ${holder?.pid} is running '${holder?.what}'`,
+        'wait for that command to finish, or stop it, then try again');
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 100);
   }
 }
 
-/** Removes the temp files that processes killed while taking this lock left behind. */
-function sweepDeadTemps(path: string): void {
-  const dir = dirname(path);
-  const prefix = `${basename(path)}.`;
-  for (const f of readdirSync(dir)) {
-    const m = f.startsWith(prefix) ? /^(\d+)-/.exec(f.slice(prefix.length)) : null;
-    if (m && Number(m[1]) !== process.pid && !existsSync(`/proc/${m[1]}`)) safeUnlink(join(dir, f));
-  }
-}
-
-function tryLink(tmp: string, path: string): boolean {
+function trySymlink(target: string, path: string): boolean {
   try {
-    linkSync(tmp, path);
+    symlinkSync(target, path);
     return true;
   } catch (e) {
     if (errnoOf(e) === 'EEXIST') return false;
@@ -103,19 +106,21 @@ function tryLink(tmp: string, path: string): boolean {
 }
 
 /**
- * Removes a lock file whose holder is dead, if it is still the very file that was seen. The guard
+ * Removes a lock whose holder is dead, if it is still the very lock that was seen. The guard
  * makes this check-then-unlink exclusive; a guard is held for microseconds, and one left by a
  * process that died inside it is cleared.
  */
-function takeOverDead(path: string, tmp: string, seen: string): void {
+function takeOverDead(path: string, target: string, seen: string): boolean {
   const guard = `${path}.takeover`;
-  if (!tryLink(tmp, guard)) {
+  if (!trySymlink(target, guard)) {
     const g = readRaw(guard);
     if (g !== null && !holderAlive(parseHolder(g)) && readRaw(guard) === g) safeUnlink(guard);
-    return;
+    return false;
   }
   try {
-    if (readRaw(path) === seen) safeUnlink(path);
+    if (readRaw(path) !== seen) return false;
+    safeUnlink(path);
+    return true;
   } finally {
     safeUnlink(guard);
   }
@@ -132,6 +137,37 @@ function safeUnlink(p: string): void {
   } catch (e) {
     if (errnoOf(e) !== 'ENOENT') throw e;
   }
+}
+
+/**
+ * Removes the locks in dir whose holders are dead (and the temp files that older versions, killed
+ * while taking a lock, left); returns their names. Safe while others take and release locks.
+ */
+export function sweepDeadLocks(dir: string): string[] {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch (e) {
+    if (errnoOf(e) !== 'ENOENT') throw e;
+  }
+  const me = encode({ pid: process.pid, start: processStartTime(process.pid) ?? '0', what: 'vserver gc' });
+  const removed: string[] = [];
+  for (const f of entries) {
+    const path = join(dir, f);
+    const temp = /\.(\d+)-[0-9a-z]+$/.exec(f);
+    if (temp) {
+      if (!existsSync(`/proc/${temp[1]}`)) {
+        safeUnlink(path);
+        removed.push(f);
+      }
+      continue;
+    }
+    const raw = readRaw(path);
+    if (raw === null || holderAlive(parseHolder(raw))) continue;
+    const gone = f.endsWith('.takeover') ? readRaw(path) === raw && (safeUnlink(path), true) : takeOverDead(path, me, raw);
+    if (gone) removed.push(f);
+  }
+  return removed;
 }
 
 function describe(path: string): string {

@@ -54,6 +54,8 @@ export class Paths {
   sysfs(name: string): string { return join(this.sysfsDir, name); }
   /** What was set up for a guest's network, so that it can be taken down even after a crash. */
   get netStateDir(): string { return join(this.run, 'net'); }
+  /** Marks a limit change on a running guest from before the kernel gets it until the config is saved. */
+  limitChange(name: string): string { return join(this.run, 'limits', `${name}.changing`); }
   netState(name: string): string { return join(this.netStateDir, `${name}.json`); }
 
   /** Name of the guest's cgroup, unique on the host across installations. */

@@ -39,16 +39,19 @@ export class TestRoot {
   readonly netns: string | undefined;
   private readonly pinned: string | undefined;
 
-  /** runtime: pins this root's OCI runtime in its vserver.toml instead of letting vserver choose. */
-  constructor(tag: string, opts: { netns?: string; runtime?: 'runc' | 'crun' } = {}) {
+  /**
+   * runtime: pins this root's OCI runtime in its vserver.toml instead of letting vserver choose;
+   * root: an existing directory to use (a filesystem mounted for the test) instead of a fresh one.
+   */
+  constructor(tag: string, opts: { netns?: string; runtime?: 'runc' | 'crun'; root?: string } = {}) {
     // without root its tests skip, and a file whose tests all skip runs no hooks: make nothing then
-    this.root = IS_ROOT ? mkdtempSync(join('/tmp', `vst-${tag}-`)) : join('/tmp', `vst-${tag}-not-made`);
+    this.root = opts.root ?? (IS_ROOT ? mkdtempSync(join('/tmp', `vst-${tag}-`)) : join('/tmp', `vst-${tag}-not-made`));
     this.paths = new Paths(this.root);
     this.netns = opts.netns;
     this.pinned = opts.runtime;
     if (!IS_ROOT) return;
     chmodSync(this.root, 0o755); // guest root, an unprivileged host id, must reach its tree
-    made.push(this.root);
+    if (!opts.root) made.push(this.root);
     if (opts.runtime) {
       mkdirSync(this.paths.etc, { recursive: true });
       writeFileSync(this.paths.hostConfig, `runtime = "${opts.runtime}"\n`);
@@ -62,14 +65,15 @@ export class TestRoot {
     return this.netns === undefined ? [process.execPath, cli] : ['nsenter', [`--net=/run/netns/${this.netns}`, '--', process.execPath, ...cli]];
   }
 
+  /** Id ranges are claimed in a registry of this root's own, so that parallel test files never change each other's numbers. */
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    return { ...process.env, VSERVER_ROOT: this.root, ...extra };
+    return { ...process.env, VSERVER_ROOT: this.root, VSERVER_ID_REGISTRY: 'var/lib/vserver/ranges', ...extra };
   }
 
   /** Runs the installed CLI as a user would. */
-  async cli(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  async cli(args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
     const [file, argv] = this.command(args);
-    const r = await run(file, argv, { env: this.env(), input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 });
+    const r = await run(file, argv, { env: this.env(opts.env), input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 });
     return { code: r.code, stdout: r.stdout, stderr: r.stderr };
   }
 

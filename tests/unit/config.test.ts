@@ -108,6 +108,7 @@ describe('host config', () => {
   it('has defaults when the file is empty or missing', () => {
     expect(parseHostConfig('/etc/vserver/vserver.toml', '')).toEqual({
       runtime: 'auto', context_min: 100, stop_timeout: 30, lxcfs: 'auto', mirror: 'http://deb.debian.org/debian', network: { bridge: 'vsbr0', pool: '10.47.0.0/16' }, guest_defaults: {},
+      subid_files: ['/etc/subuid', '/etc/subgid'],
     });
   });
 

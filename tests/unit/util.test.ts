@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatDuration, table } from '../../src/cli/format.js';
 import { isStaticElf } from '../../src/storage/elf.js';
 import { writeFileAtomic } from '../../src/util/atomic.js';
-import { acquireLock, lockHeld } from '../../src/util/lock.js';
+import { acquireLock, lockHeld, sweepDeadLocks } from '../../src/util/lock.js';
 import { Paths } from '../../src/util/paths.js';
 import { ownRlimits, processStartTime } from '../../src/util/procfs.js';
 import { Revert } from '../../src/util/revert.js';
@@ -49,9 +49,34 @@ describe('locks', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const l = await acquireLock(path, 'after crash', 2000);
-    expect(JSON.parse(readFileSync(path, 'utf8')).what).toBe('after crash');
+    expect(readlinkSync(path)).toMatch(/^\d+:\d+:after crash$/);
     l.release();
     expect(readdirSync(join(path, '..'))).toEqual([]); // no temp files left
+  });
+
+  it('keeps the holder in the lock\'s inode: a symlink of under 60 bytes, also for a long command', async () => {
+    const path = join(tmp(), 'g.lock');
+    const l = await acquireLock(path, `vserver template create ${'x'.repeat(63)} --debootstrap bookworm`);
+    expect(lstatSync(path).isSymbolicLink()).toBe(true);
+    expect(Buffer.byteLength(readlinkSync(path))).toBeLessThan(60);
+    l.release();
+  });
+
+  it('sweeps locks of dead holders and leaves living ones', async () => {
+    const dir = tmp();
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+    await new Promise((r) => child.once('spawn', r));
+    const start = processStartTime(child.pid!);
+    symlinkSync(`${child.pid}:${start}:vserver stop a`, join(dir, 'a.lock'));
+    writeFileSync(join(dir, 'b.lock'), JSON.stringify({ pid: child.pid, start, what: 'older version' }));
+    writeFileSync(join(dir, `c.lock.${child.pid}-abc`), '');
+    const live = await acquireLock(join(dir, 'd.lock'), 'vserver start d');
+    expect(sweepDeadLocks(dir)).toEqual([]);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(sweepDeadLocks(dir).sort()).toEqual(['a.lock', 'b.lock', `c.lock.${child.pid}-abc`]);
+    expect(readdirSync(dir)).toEqual(['d.lock']);
+    live.release();
   });
 
   it('is taken by exactly one of many racing processes at a time', async () => {

@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VsError, errnoOf } from '../../util/errors.js';
+import { noSpaceError } from '../../util/space.js';
 import { tied } from '../../util/proc.js';
 import type { TarFilter } from './filter.js';
 import { TarPolicyError } from './policy.js';
@@ -116,14 +117,22 @@ export async function extractThrough(dir: string, src: { stream: Readable; done:
   filter: TarFilter, what: string): Promise<void> {
   const tar = stage('tar', ['-C', dir, ...TAR_EXTRACT], ['pipe', 'ignore']);
   await settle([pipeline(src.stream, filter, tar.child.stdin! as Writable), tar.done, src.done],
-    () => { src.kill(); tar.child.kill('SIGKILL'); }, what);
+    () => { src.kill(); tar.child.kill('SIGKILL'); }, what, extracting(what, dir));
 }
 
 /**
  * Waits for every part of a pipeline; at the first failure the others are killed, and the error
  * reported is the most telling one (our checks, then a program's own words, then a broken pipe).
  */
-export async function settle(parts: Promise<unknown>[], killAll: () => void, what: string): Promise<void> {
+/** Where a tar pipeline writes, and what it does there, for the message when the disk is full. */
+export interface Writing { where: string; doing: string }
+
+/** What extracting `what` into dir is, for the full-disk message. */
+export function extracting(what: string, dir: string): Writing {
+  return { where: dir, doing: `extracting ${what} into ${dir} (nothing was kept)` };
+}
+
+export async function settle(parts: Promise<unknown>[], killAll: () => void, what: string, writing?: Writing): Promise<void> {
   let killed = false;
   const watched = parts.map((p) => p.catch((e: unknown) => {
     if (!killed) { killed = true; killAll(); }
@@ -136,11 +145,11 @@ export async function settle(parts: Promise<unknown>[], killAll: () => void, wha
     : e instanceof StageError && /No space left/i.test(e.detail) ? 1
     : e instanceof StageError && !/Broken pipe|killed by SIGKILL/.test(e.detail) ? 2 : 3;
   errors.sort((a, b) => rank(a) - rank(b));
-  throw explain(errors[0], what);
+  throw explain(errors[0], what, writing);
 }
 
 /** Turns what failed in a tar pipeline into a message that says what is wrong with what. */
-export function explain(e: unknown, what: string): VsError {
+export function explain(e: unknown, what: string, writing?: Writing): VsError {
   if (e instanceof VsError) return e;
   if (e instanceof TarPolicyError) {
     return new VsError('INVALID_VALUE', `${what} is unsafe: ${e.message}`, 'nothing was written; fix the archive or use another one');
@@ -150,6 +159,7 @@ export function explain(e: unknown, what: string): VsError {
   }
   const text = e instanceof Error ? e.message : String(e);
   if (/No space left on device|ENOSPC/i.test(text)) {
+    if (writing) return noSpaceError(e, writing.where, writing.doing);
     return new VsError('BUILD_FAILED', `no space left on device while writing ${what}`, 'nothing was kept; free some space and try again');
   }
   if (e instanceof StageError && e.program !== 'tar') {
