@@ -13,6 +13,7 @@ import { uniqueSuffix } from '../util/unique.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
 import { contextsInUse, removeLeftover, reserve } from './reserve.js';
+import { checkNotReowning } from './reown.js';
 import { guestIds, guestInfo, isActive } from './state.js';
 import type { GuestInfo } from './types.js';
 
@@ -28,6 +29,7 @@ export function exportGuest(deps: Deps, name: string, file: string): Promise<Exp
   checkName(name);
   return withLock(deps.paths.lock(name), `vserver export ${name}`, async () => {
     const cfg = deps.store.read(name);
+    checkNotReowning(deps, name);
     if (isActive(await (await deps.runtime()).state(name))) {
       throw new VsError('ALREADY_RUNNING', `guest '${name}' is running; export takes a stopped guest, so that its files hold still`,
         `stop it first with 'vserver stop ${name}'`);

@@ -1,6 +1,7 @@
 // gc: cleans up after guests that died without a stop (runtime state, bundle, cgroups, veths,
 // nftables tables, network namespace, NICs given to them), and the host-wide network objects of
 // this installation that no guest owns any more.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NAME_PATTERN } from '../guest/name.js';
 import { isVsError } from '../util/errors.js';
@@ -10,6 +11,8 @@ import type { Deps } from './deps.js';
 import { networkLeftovers, sweepNetwork } from './network-teardown.js';
 import { isActive } from './state.js';
 import { teardown } from './teardown.js';
+import { finishPending } from './reown.js';
+import { sweepDeleted } from './reserve.js';
 
 export interface GcReport {
   /** The guest cleaned up after; absent for objects no guest owns. */
@@ -43,7 +46,25 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
       reports.push({ guest: name, removed, problems: [], skipped: 'another vserver command is working on it' });
     }
   }
+  for (const name of deps.store.names()) {
+    if (existsSync(deps.paths.reownJournal(name))) reports.push(await mendReown(deps, name));
+  }
+  const deleted = await sweepDeleted(deps);
+  if (deleted.removed.length > 0 || deleted.problems.length > 0) reports.push(deleted);
   const orphans = await sweepNetwork(deps, (name) => active.has(name));
   if (orphans.removed.length > 0 || orphans.problems.length > 0) reports.push(orphans);
   return reports;
+}
+
+/** Finishes a guest's interrupted move to another id range. */
+async function mendReown(deps: Deps, name: string): Promise<GcReport> {
+  try {
+    const done = await withLock(deps.paths.lock(name), 'vserver gc', () => finishPending(deps, name), 1000);
+    if (!done) return { guest: name, removed: [], problems: [] };
+    const { journal, moved } = done;
+    return { guest: name, removed: [`a half-done re-own (finished the change to ${journal.key} ${journal.value}, ${moved} files moved)`], problems: [] };
+  } catch (e) {
+    if (isVsError(e, 'BUSY')) return { guest: name, removed: [], problems: [], skipped: 'another vserver command is working on it' };
+    return { guest: name, removed: [], problems: [e instanceof Error ? e.message : String(e)] };
+  }
 }

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   NIC_IN_USE: { exit: 23, http: 409 },
   NETWORK_FAILED: { exit: 24, http: 500 },
   NOT_PERMITTED: { exit: 25, http: 403 },
+  REOWN_UNFINISHED: { exit: 26, http: 409 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

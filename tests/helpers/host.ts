@@ -1,7 +1,7 @@
 // System-test helpers: a private installation under its own root prefix, the real CLI, and a
 // cleanup that removes every guest, runtime state and cgroup the test made, also after a failure.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, rmdirSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, rmdirSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupReader } from '../../src/resources/cgroup.js';
 import { stopLxcfs } from '../../src/resources/lxcfs.js';
@@ -128,7 +128,8 @@ export class TestRoot {
     for (const m of mountPointsUnder(this.paths.netnsDir)) await run('umount', ['-l', m]);
     await unmountUnder(this.root, { lazy: true });
     await detachLoops(this.root);
-    rmSync(this.root, { recursive: true, force: true });
+    // rm, not rmSync: a test tree may be deeper than PATH_MAX
+    await run('rm', ['-rf', '--one-file-system', this.root]);
   }
 
   stopLxcfs(): Promise<void> {

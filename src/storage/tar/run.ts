@@ -31,9 +31,12 @@ export interface Stage {
   done: Promise<void>;
 }
 
-export function stage(file: string, args: string[], stdio: ('pipe' | 'ignore' | 'inherit' | number)[]): Stage {
+/** stdin and stdout of a stage, then what it gets as fd 3, 4, ... (its stderr is always ours to read). */
+export type StageIo = 'pipe' | 'ignore' | 'inherit' | number | Readable;
+
+export function stage(file: string, args: string[], stdio: StageIo[]): Stage {
   const [cmd, argv] = tied(file, args);
-  const child = spawn(cmd, argv, { stdio: [stdio[0]!, stdio[1]!, 'pipe'] });
+  const child = spawn(cmd, argv, { stdio: [stdio[0]!, stdio[1]!, 'pipe', ...stdio.slice(2)] });
   const err: Buffer[] = [];
   child.stderr!.on('data', (b: Buffer) => { if (err.length < 64) err.push(b); });
   const done = new Promise<void>((resolve, reject) => {
