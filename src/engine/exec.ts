@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { checkName } from '../guest/name.js';
 import { ensureMounted } from './mount.js';
 import type { ExecIO } from '../runtime/types.js';
-import { VsError } from '../util/errors.js';
+import { VsError, isVsError } from '../util/errors.js';
+import { limitCounters, limitReached } from './exec-limits.js';
 import type { Deps } from './deps.js';
 import { isActive } from './state.js';
 
@@ -20,7 +21,20 @@ export async function execGuest(deps: Deps, name: string, argv: readonly string[
   }
   // an overlay guest (it has an upper directory) keeps its merged tree mounted on the host too
   if (existsSync(deps.paths.upper(name))) await ensureMounted(deps, name, deps.store.read(name));
-  return runtime.exec(name, argv, io);
+  const cgName = deps.paths.cgroupName(name);
+  const before = limitCounters(deps.cgroups(), cgName);
+  let code: number;
+  try {
+    code = await runtime.exec(name, argv, io);
+  } catch (e) {
+    throw (isVsError(e, 'RUNTIME_FAILED') && limitReached(deps.cgroups(), cgName, name, before)?.error) || e;
+  }
+  // 137: killed by the OOM killer at the guest's limit; 255: the runtime's own failure at the pids limit
+  if (code === 137 || code === 255) {
+    const hit = limitReached(deps.cgroups(), cgName, name, before);
+    if (hit && (code === 137) === (hit.limit === 'memory')) throw hit.error;
+  }
+  return code;
 }
 
 /** The shell `enter` opens: a login shell on a pseudo-terminal. */

@@ -143,9 +143,13 @@ export class OciCli implements Runtime {
     for (const e of io.env ?? []) extra.push('--env', e);
     if (io.cwd) extra.push('--cwd', io.cwd);
     if (io.user) extra.push('--user', io.user);
+    // our stderr goes through a pipe, so that the runtime's own failure (a Go panic when the guest
+    // is at its pids limit) can be told from the command's output and reported in our words
+    const watch = io.stderr === 'inherit' && !io.tty;
     const child = spawn(this.path, this.args('exec', ...extra, id, ...argv), {
-      stdio: [io.stdin, io.stdout, io.stderr],
+      stdio: [io.stdin, io.stdout, watch ? 'pipe' : io.stderr],
     });
+    const own = watch ? watchStderr(child.stderr!) : undefined;
     // ^C on a terminal reaches the runtime too, which passes it on; other signals we forward
     const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
     const handlers: [NodeJS.Signals, () => void][] = [
@@ -156,7 +160,11 @@ export class OciCli implements Runtime {
     try {
       return await new Promise<number>((resolve, reject) => {
         child.on('error', (e) => reject(errnoOf(e) === 'ENOENT' ? missing(this.name, this.path) : e));
-        child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+        child.on('close', (code, signal) => {
+          const failed = own?.();
+          if (failed !== undefined && code !== 0) reject(new VsError('RUNTIME_FAILED', `${this.name} could not start the command in guest '${id}': ${failed}`));
+          else resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
+        });
       });
     } finally {
       for (const [s, h] of handlers) process.off(s, h);
@@ -207,4 +215,30 @@ function readFrom(fd: number, offset: number): string {
   const buf = Buffer.alloc(size);
   const n = readSync(fd, buf, 0, size, offset);
   return buf.subarray(0, n).toString('utf8');
+}
+
+/** What the runtime itself writes when it fails before the command runs (its init's Go runtime, or its log). */
+const RUNTIME_FAILURE = /^(runtime\/cgo: |runtime: failed to create new OS thread|fatal error: newosproc|nsenter: |time="[^"]*" level=(error|fatal) msg=)/;
+
+/**
+ * Passes the command's stderr on to ours, unless its first bytes are the runtime's own failure:
+ * that is held back, and the returned function gives its first line (undefined: the command ran).
+ */
+function watchStderr(stream: NodeJS.ReadableStream): () => string | undefined {
+  let first = true;
+  let held: Buffer[] | undefined;
+  stream.on('data', (b: Buffer) => {
+    if (first) {
+      first = false;
+      if (RUNTIME_FAILURE.test(b.toString('utf8', 0, 200))) held = [];
+    }
+    if (held) {
+      if (held.length < 64) held.push(b);
+    } else process.stderr.write(b);
+  });
+  return () => {
+    if (!held) return undefined;
+    const text = Buffer.concat(held).toString('utf8');
+    return /^time=/.test(text) ? runtimeMessage(text) : text.split('\n')[0]!;
+  };
 }
