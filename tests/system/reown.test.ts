@@ -55,6 +55,7 @@ describe.skipIf(!IS_ROOT)('a context change killed while it re-owns the tree', (
     expect(split.get(400)).toBeGreaterThan(0);
     expect(split.get(401)).toBeGreaterThan(0);
     expect(await context()).toBe(400);
+    expect((await t.cli(['status', 'g'])).stderr).toMatch(/warning: guest 'g' is half re-owned.*'vserver gc'/);
     const r = await t.cli(['start', 'g']);
     expect(r.code).toBe(26);
     expect(r.stderr).toMatch(/guest 'g' is half re-owned: changing it to context 401 was interrupted/);
