@@ -161,8 +161,8 @@ export class OciCli implements Runtime {
       return await new Promise<number>((resolve, reject) => {
         child.on('error', (e) => reject(errnoOf(e) === 'ENOENT' ? missing(this.name, this.path) : e));
         child.on('close', (code, signal) => {
-          const failed = own?.();
-          if (failed !== undefined && code !== 0) reject(new VsError('RUNTIME_FAILED', `${this.name} could not start the command in guest '${id}': ${failed}`));
+          const failed = own?.(code);
+          if (failed !== undefined) reject(new VsError('RUNTIME_FAILED', `${this.name} could not start the command in guest '${id}': ${failed}`));
           else resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
         });
       });
@@ -218,26 +218,43 @@ function readFrom(fd: number, offset: number): string {
 }
 
 /** What the runtime itself writes when it fails before the command runs (its init's Go runtime, or its log). */
-const RUNTIME_FAILURE = /^(runtime\/cgo: |runtime: failed to create new OS thread|fatal error: newosproc|nsenter: |time="[^"]*" level=(error|fatal) msg=)/;
+const RUNTIME_FAILURE = /^(runtime\/cgo: |runtime: failed to create new OS thread|fatal error: newosproc|nsenter: |time="[^"]*" level=(error|fatal) msg="exec failed: )/;
+
+/** More than this is the command's own output, whatever it starts with. */
+const HOLD_MAX = 1 << 20;
 
 /**
- * Passes the command's stderr on to ours, unless its first bytes are the runtime's own failure:
- * that is held back, and the returned function gives its first line (undefined: the command ran).
+ * Passes the command's stderr on to ours, but holds it back while it starts like the runtime's
+ * own failure. The returned function is called with the exit code: for the runtime's exit status
+ * 255 it gives that failure's first line; otherwise what was held is passed on after all.
  */
-function watchStderr(stream: NodeJS.ReadableStream): () => string | undefined {
+export function watchStderr(stream: NodeJS.ReadableStream): (code: number | null) => string | undefined {
   let first = true;
   let held: Buffer[] | undefined;
+  let size = 0;
+  const release = () => {
+    for (const b of held ?? []) process.stderr.write(b);
+    held = undefined;
+  };
   stream.on('data', (b: Buffer) => {
     if (first) {
       first = false;
       if (RUNTIME_FAILURE.test(b.toString('utf8', 0, 200))) held = [];
     }
-    if (held) {
-      if (held.length < 64) held.push(b);
-    } else process.stderr.write(b);
+    if (!held) {
+      process.stderr.write(b);
+      return;
+    }
+    held.push(b);
+    size += b.length;
+    if (size > HOLD_MAX) release();
   });
-  return () => {
+  return (code) => {
     if (!held) return undefined;
+    if (code !== 255) {
+      release();
+      return undefined;
+    }
     const text = Buffer.concat(held).toString('utf8');
     return /^time=/.test(text) ? runtimeMessage(text) : text.split('\n')[0]!;
   };
