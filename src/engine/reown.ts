@@ -28,10 +28,13 @@ export type Reown = v.InferOutput<typeof JournalSchema>;
 export function pendingReown(deps: Deps, name: string): Reown | undefined {
   const text = readIfExists(deps.paths.reownJournal(name));
   if (text === undefined) return undefined;
-  const r = v.safeParse(JournalSchema, JSON.parse(text));
-  if (!r.success) {
+  let r: v.SafeParseResult<typeof JournalSchema> | undefined;
+  try {
+    r = v.safeParse(JournalSchema, JSON.parse(text));
+  } catch { /* not JSON: damaged as well */ }
+  if (!r?.success) {
     throw new VsError('CONFIG_INVALID', `${deps.paths.reownJournal(name)} is damaged`,
-      'restore the guest from a backup, or remove that file and re-own the tree by hand');
+      `remove it and run the change again ('vserver config ${name} context N' with the number you wanted): files already moved stay`);
   }
   return r.output;
 }
@@ -49,15 +52,13 @@ export function checkNotReowning(deps: Deps, name: string): void {
   `finish the change with 'vserver gc' or 'vserver config ${name} ${j.key} ${j.value}'`);
 }
 
-/**
- * Moves the tree, then sets the key in the config. A journal already there is finished first
- * (the ranges of two contexts never overlap, so moving again only touches what is left).
- */
+/** Records the move, moves the tree, then sets the key in the config and drops the record. */
 export function reown(deps: Deps, name: string, j: Reown): number {
   writeFileAtomic(deps.paths.reownJournal(name), JSON.stringify(j), 0o600);
   return finishReown(deps, name, j);
 }
 
+/** Also after a crash: ranges never overlap, so moving again only touches what is left in `from`. */
 export function finishReown(deps: Deps, name: string, j: Reown): number {
   const moved = shiftOwnership(deps.paths.rootfs(name), j.from, j.to);
   const file = deps.paths.guestConfig(name);

@@ -167,17 +167,20 @@ export function walkTree(root: string, visit: (e: WalkEntry) => void, opts: { on
   const oneFs = opts.oneFs !== false;
   const rootFd = openDirIn(root);
   const rootSt = fstatSync(rootFd);
-  const stack: Frame[] = [];
+  const stack: Frame[] = [{ fd: rootFd, rel: '', names: [], next: 0, dev: rootSt.dev, ino: rootSt.ino }];
   try {
     visit({ rel: '', st: rootSt });
-    stack.push({ fd: rootFd, rel: '', names: listDir(rootFd), next: 0, dev: rootSt.dev, ino: rootSt.ino });
+    stack[0]!.names = listDir(rootFd);
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
       if (top.next >= top.names.length) {
         stack.pop();
         const parent = stack[stack.length - 1];
-        if (parent && parent.fd < 0) parent.fd = reopenParent(top.fd, parent);
-        closeSync(top.fd);
+        try {
+          if (parent && parent.fd < 0) parent.fd = reopenParent(top.fd, parent);
+        } finally {
+          closeSync(top.fd);
+        }
         continue;
       }
       const name = top.names[top.next++]!;
@@ -194,12 +197,14 @@ export function walkTree(root: string, visit: (e: WalkEntry) => void, opts: { on
         if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') continue; // swapped under us
         throw e;
       }
-      const far = stack[stack.length - OPEN_DIRS];
+      const at = fstatSync(child);
+      stack.push({ fd: child, rel, names: [], next: 0, dev: at.dev, ino: at.ino });
+      const far = stack[stack.length - 1 - OPEN_DIRS];
       if (far && far.fd >= 0) {
         closeSync(far.fd);
         far.fd = -1;
       }
-      stack.push({ fd: child, rel, names: listDir(child), next: 0, dev: st.dev, ino: st.ino });
+      stack[stack.length - 1]!.names = listDir(child);
     }
   } finally {
     for (const f of stack) if (f.fd >= 0) closeSync(f.fd);

@@ -1,7 +1,7 @@
 // A guest tree deeper than PATH_MAX, made by guest root as an attacker would: every tool that
 // walks a tree (re-own, copy, du, export, delete, the sweep of leftovers) still works, and one
 // leftover that such a tree left never blocks unrelated guests.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ const DEPTH = 2100;
 const RANGE = 65536;
 const LEAF = deepPath(DEPTH, 'bottom');
 
-describe.skipIf(!IS_ROOT)('a guest tree 2100 directories deep', () => {
+describe.skipIf(!IS_ROOT)('a guest tree 2100 directories deep', { timeout: 300_000 }, () => {
   const t = new TestRoot('deep');
   afterAll(() => t.cleanup());
   const base = async (g: string) => (JSON.parse((await t.cli(['status', g, '--json'])).stdout) as { idmap: { base: number } }).idmap.base;
@@ -27,7 +27,7 @@ describe.skipIf(!IS_ROOT)('a guest tree 2100 directories deep', () => {
     await t.ok(['stop', 'g', '--timeout', '0']);
     expect(LEAF.length).toBeGreaterThan(4096);
     expect(lstatIn(t.paths.rootfs('g'), `root/${LEAF}`)?.uid).toBe(300 * RANGE);
-  });
+  }, 300_000);
 
   it('du counts it', async () => {
     const rows = JSON.parse(await t.ok(['du', 'g', '--json'])) as { name: string; inodes: number }[];
@@ -46,6 +46,12 @@ describe.skipIf(!IS_ROOT)('a guest tree 2100 directories deep', () => {
   });
 
   it('a clone copies all of it, on its own id range', async () => {
+    // the control: a tool that works with whole paths (cp -a, which clones used) fails on this tree
+    const scratch = join(t.root, 'cp-control');
+    const cp = spawnSync('cp', ['-a', t.paths.rootfs('g'), scratch]);
+    execFileSync('rm', ['-rf', scratch]);
+    expect(cp.status).not.toBe(0);
+    expect(cp.stderr.toString()).toMatch(/File name too long/);
     await t.ok(['build', 'c', '--clone', 'g', '--context', '302']);
     const st = lstatIn(t.paths.rootfs('c'), `root/${LEAF}`)!;
     expect(st.uid).toBe(302 * RANGE);
