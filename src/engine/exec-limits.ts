@@ -19,7 +19,8 @@ export interface LimitHit {
 }
 
 /** Which limit stopped the exec, and the error that says so, if a counter moved while it ran. */
-export function limitReached(cg: CgroupReader, cgName: string, name: string, before: CgroupEvents | undefined): LimitHit | undefined {
+export function limitReached(cg: CgroupReader, cgName: string, name: string, before: CgroupEvents | undefined,
+  ran: boolean): LimitHit | undefined {
   const after = limitCounters(cg, cgName);
   if (!before || !after) return undefined;
   const limits = cg.limits(cgName);
@@ -33,8 +34,8 @@ export function limitReached(cg: CgroupReader, cgName: string, name: string, bef
   if (after.oomKills > before.oomKills) {
     const now = usage && limits && Number.isFinite(limits.memoryMax)
       ? ` (${formatSize(usage.memoryBytes)} of ${formatSize(limits.memoryMax)} in use)` : '';
-    return { limit: 'memory', error: new VsError('LIMIT_REACHED', `guest '${name}' is at its memory limit${now}: the kernel's OOM killer ended the command ` +
-      'or the process that enters the guest', `raise it with 'vserver limit ${name} memory.max SIZE', then free memory inside ` +
+    return { limit: 'memory', error: new VsError('LIMIT_REACHED', `guest '${name}' is at its memory limit${now}: the kernel's OOM killer ` +
+      (ran ? 'killed the command' : 'ended the process that enters the guest, so the command could not be started'), `raise it with 'vserver limit ${name} memory.max SIZE', then free memory inside ` +
       "the guest (files in /dev/shm and /tmp count too); 'vserver status' shows the figures") };
   }
   return undefined;

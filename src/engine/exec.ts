@@ -8,7 +8,12 @@ import { limitCounters, limitReached } from './exec-limits.js';
 import type { Deps } from './deps.js';
 import { isActive } from './state.js';
 
-export async function execGuest(deps: Deps, name: string, argv: readonly string[], io: ExecIO): Promise<number> {
+export interface ExecOptions {
+  /** Told why a command ended as it did, when the kernel's counters say (the OOM killer at the guest's limit). */
+  notice?: (text: string) => void;
+}
+
+export async function execGuest(deps: Deps, name: string, argv: readonly string[], io: ExecIO, opts: ExecOptions = {}): Promise<number> {
   checkName(name);
   if (argv.length === 0) {
     throw new VsError('USAGE', 'no command given', `put the command after --, for example: vserver exec ${name} -- ps`);
@@ -27,12 +32,14 @@ export async function execGuest(deps: Deps, name: string, argv: readonly string[
   try {
     code = await runtime.exec(name, argv, io);
   } catch (e) {
-    throw (isVsError(e, 'RUNTIME_FAILED') && limitReached(deps.cgroups(), cgName, name, before)?.error) || e;
+    throw (isVsError(e, 'RUNTIME_FAILED') && limitReached(deps.cgroups(), cgName, name, before, false)?.error) || e;
   }
-  // 137: killed by the OOM killer at the guest's limit; 255: the runtime's own failure at the pids limit
-  if (code === 137 || code === 255) {
-    const hit = limitReached(deps.cgroups(), cgName, name, before);
-    if (hit && (code === 137) === (hit.limit === 'memory')) throw hit.error;
+  // 255 is also the runtime's own status when its set-up process failed (with a terminal, its
+  // words went there); a command killed by the OOM killer keeps its 137, and is told why
+  if (code === 255 || code === 137) {
+    const hit = limitReached(deps.cgroups(), cgName, name, before, code === 137);
+    if (hit && code === 255) throw hit.error;
+    if (hit?.limit === 'memory') opts.notice?.(`${hit.error.message}\n  ${hit.error.hint}`);
   }
   return code;
 }

@@ -9,6 +9,7 @@ import { makeDeps, type Deps, type DepsOverrides } from './deps.js';
 import type { LimitResult } from './limit.js';
 import type { GcReport } from './gc.js';
 import type { StopOptions } from './stop.js';
+import type { ExecOptions } from './exec.js';
 import type { TopSampler } from './top.js';
 import type { BuildOptions, GuestInfo } from './types.js';
 import type { TemplateInfo, TemplateSource } from './template.js';
@@ -62,8 +63,8 @@ export class Engine {
     return (await import('./status.js')).listGuests(this.deps);
   }
 
-  async exec(name: string, argv: readonly string[], io: ExecIO): Promise<number> {
-    return (await import('./exec.js')).execGuest(this.deps, name, argv, io);
+  async exec(name: string, argv: readonly string[], io: ExecIO, opts?: ExecOptions): Promise<number> {
+    return (await import('./exec.js')).execGuest(this.deps, name, argv, io, opts);
   }
 
   async enter(name: string, io: Omit<ExecIO, 'tty'>): Promise<number> {
