@@ -46,7 +46,8 @@ export function stage(file: string, args: string[], stdio: StageIo[]): Stage {
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
       else {
-        const text = Buffer.concat(err).toString('utf8').trim().split('\n').filter((l) => l !== '').slice(-3).join('; ');
+        const text = Buffer.concat(err).toString('utf8').trim().split('\n').filter((l) => l !== '').slice(-3).join('; ')
+          .replace(/\S{240,}/g, (long) => `${long.slice(0, 100)}...${long.slice(-100)}`); // a path deeper than PATH_MAX, shortened
         reject(new StageError(file, text || `killed by ${signal ?? `exit ${code}`}`));
       }
     });
