@@ -17,7 +17,7 @@ export async function run(ctx: CliContext): Promise<number> {
     return 0;
   }
   ctx.out(table(['NAME', 'BACKEND', 'BYTES', 'INODES', 'SHARED FROM', 'SHARED BYTES', 'SHARED INODES'], rows.map((r) => [
-    r.name, r.backend, human(r.bytes), r.inodes, r.template ?? '-',
+    r.name, r.mounted === false ? `${r.backend} (not mounted)` : r.backend, human(r.bytes), r.inodes, r.template ?? '-',
     r.sharedBytes === undefined ? '-' : human(r.sharedBytes), r.sharedInodes ?? '-',
   ])));
   if (rows.length > 1) {

@@ -2,5 +2,6 @@
 import { nameArg, type CliContext } from './context.js';
 
 export function run(ctx: CliContext): Promise<number> {
-  return ctx.engine().exec(nameArg(ctx), ctx.args.rest, { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' });
+  return ctx.engine().exec(nameArg(ctx), ctx.args.rest, { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' },
+    { notice: (text) => ctx.err(`vserver: ${text}\n`) });
 }

@@ -64,6 +64,8 @@ export function printInfo(ctx: CliContext, info: GuestInfo, withState = true): v
     ['init', info.init],
     ['backend', info.backend],
     ['template', info.template],
+    ['tree', info.mounted === undefined ? undefined : info.mounted ? 'mounted'
+      : `not mounted (as after a reboot): 'vserver mount ${info.name}' mounts it; start, exec and export mount it themselves`],
     ['init pid', info.pid],
     ['processes', info.processes],
     ['uptime', info.uptime === undefined ? undefined : formatDuration(info.uptime)],

@@ -20,6 +20,7 @@ import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
 import { overlayDirs } from './mount.js';
 import { buildFailed, clearUnfinished, placeGuest, reserve } from './reserve.js';
+import { checkNotReowning } from './reown.js';
 import { fromDebootstrap, fromTarball, fromTree, HOST_IDS, makeOverlayDirs } from './sources.js';
 import { guestIds, guestInfo, isActive } from './state.js';
 import { sealTreeDir } from './tree-access.js';
@@ -109,6 +110,7 @@ export function buildGuest(deps: Deps, name: string, opts: BuildOptions = {}): P
 
 async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: Plan, opts: BuildOptions): Promise<GuestInfo> {
   if (plan.from) {
+    checkNotReowning(deps, plan.from.name);
     if (isActive(await (await deps.runtime()).state(plan.from.name))) {
       throw new VsError('ALREADY_RUNNING', `guest '${plan.from.name}' is running; a clone copies a stopped guest`,
         `stop it first with 'vserver stop ${plan.from.name}'`);

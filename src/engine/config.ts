@@ -1,39 +1,22 @@
 // Reading and changing one guest's configuration file, key by key, validated before it is written.
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
-import { toToml, validate } from '../guest/config.js';
-export { parseValue } from '../guest/config.js';
+import { getKey, setPath, toToml, validate } from '../guest/config.js';
+export { getKey, parseValue, setPath } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
 import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
-import { shiftOwnership } from '../storage/shift.js';
 import type { Deps } from './deps.js';
 import { checkNetworkConfig } from './network.js';
 import { changeContext } from './reserve.js';
+import { finishPending, reown } from './reown.js';
 import { guestIds, isActive } from './state.js';
 import { sealGuestDir } from './tree-access.js';
 
 /** Keys that describe how the tree is stored; changing them would need another tree. */
 const FIXED_KEYS = ['backend', 'template', 'isolated'];
-
-type Table = Record<string, unknown>;
-
-export function getKey(cfg: Table, key: string): unknown {
-  return key.split('.').reduce<unknown>((t, k) => (t && typeof t === 'object' ? (t as Table)[k] : undefined), cfg);
-}
-
-/** Sets (or with undefined removes) the value at a path of table keys, making tables on the way. */
-export function setPath(cfg: Table, parts: readonly string[], value: unknown): void {
-  let t = cfg;
-  for (const p of parts.slice(0, -1)) {
-    if (typeof t[p] !== 'object' || t[p] === null) t[p] = {};
-    t = t[p] as Table;
-  }
-  if (value === undefined) delete t[parts[parts.length - 1]!];
-  else t[parts[parts.length - 1]!] = value;
-}
 
 export function showConfig(deps: Deps, name: string): GuestConfig {
   return deps.store.read(checkName(name));
@@ -43,19 +26,20 @@ export function showConfig(deps: Deps, name: string): GuestConfig {
 export function setConfig(deps: Deps, name: string, key: string, value: unknown): Promise<GuestConfig> {
   checkName(name);
   return withLock(deps.paths.lock(name), `vserver config ${name}`, async () => {
+    // a move of the tree that a crash interrupted is finished before anything else changes
+    await finishPending(deps, name);
     const old = deps.store.read(name);
     const file = deps.paths.guestConfig(name);
-    const raw = parseToml(readFileSync(file, 'utf8')) as Table;
+    const raw = parseToml(readFileSync(file, 'utf8')) as Record<string, unknown>;
     setPath(raw, key.split('.'), value);
     const cfg = validate(file, GuestConfigSchema, raw);
     if (key.split('.')[0] === 'interfaces') await checkNetworkConfig(deps, name, cfg);
-    const write = () => writeFileAtomic(file, toToml(raw));
     if (FIXED_KEYS.includes(key.split('.')[0]!) && JSON.stringify(getKey(old, key)) !== JSON.stringify(getKey(cfg, key))) {
       throw new VsError('INVALID_VALUE', `${key} is fixed when the guest is built (it says how its tree is stored)`,
         `build a new guest instead, for example 'vserver build NEW --clone ${name}' or with --backend/--isolated`);
     }
     if (key !== 'context' && key !== 'privileged') {
-      write();
+      writeFileAtomic(file, toToml(raw));
       return cfg;
     }
     // the tree's owners follow the guest's id range, so these keys change files, not just the config
@@ -63,18 +47,17 @@ export function setConfig(deps: Deps, name: string, key: string, value: unknown)
       throw new VsError('ALREADY_RUNNING', `guest '${name}' is running; ${key} can only change while it is stopped`,
         `stop it first with 'vserver stop ${name}'`);
     }
-    const reown = () => {
-      shiftOwnership(deps.paths.rootfs(name), guestIds(deps, old), guestIds(deps, cfg));
-      sealGuestDir(deps, name, cfg);
-    };
+    // recorded before the first file moves, so that a crash can be finished (reown.ts)
+    const move = () => reown(deps, name, {
+      key, value: key === 'context' ? cfg.context : cfg.privileged === true, from: guestIds(deps, old), to: guestIds(deps, cfg),
+      started: new Date().toISOString(),
+    });
     if (key === 'privileged') {
-      reown();
-      write();
+      move();
       return cfg;
     }
     return changeContext(deps, name, old.context, cfg.context, () => {
-      reown();
-      write();
+      move();
       return cfg;
     });
   });

@@ -1,6 +1,7 @@
 // The context numbers an installation uses: its guests, its templates, and its builds in progress.
 import { readdirSync } from 'node:fs';
 import type { Deps } from './deps.js';
+import { reownTarget } from './reown.js';
 
 /** .build-NAME-CONTEXT: a tree being made; .delete-NAME-...: a tree being removed. */
 export const BUILD_DIR = /^\.build-([a-z0-9][a-z0-9-]{0,62})-(\d+)$/;
@@ -23,7 +24,12 @@ export function entriesOf(deps: Deps, kind: Kind): string[] {
 /** Context -> who uses it; every build directory counts, whether its builder lives or not. */
 export function recordedContexts(deps: Deps, skipDirs: ReadonlySet<string> = new Set()): Map<number, string> {
   const used = new Map<number, string>();
-  for (const g of deps.store.readAll()) if (g.config) used.set(g.config.context, g.name);
+  for (const g of deps.store.readAll()) {
+    if (g.config) used.set(g.config.context, g.name);
+    // a guest whose move to another context was interrupted keeps that context too
+    const target = reownTarget(deps, g.name);
+    if (target !== undefined) used.set(target, g.name);
+  }
   for (const t of deps.templates.names()) {
     try {
       used.set(deps.templates.read(t).context, `template ${t}`);

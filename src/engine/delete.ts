@@ -1,5 +1,5 @@
 // Deleting a guest: only its own tree and config; never a running guest unless forced.
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { uniqueSuffix } from '../util/unique.js';
 import { checkName } from '../guest/name.js';
@@ -12,6 +12,7 @@ import { stopLocked } from './stop.js';
 import { teardown } from './teardown.js';
 import { unmountGuest } from './mount.js';
 import { mountsUnder } from '../util/mounts.js';
+import { removeTree } from '../storage/remove.js';
 
 export function deleteGuest(deps: Deps, name: string, opts: { force?: boolean } = {}): Promise<void> {
   checkName(name);
@@ -47,7 +48,7 @@ export function deleteGuest(deps: Deps, name: string, opts: { force?: boolean } 
     deps.store.remove(name);
     if (context !== undefined) registry(deps).release(context);
     // rm removes links themselves and never follows them out of the tree
-    rmSync(trash, { recursive: true, force: true });
+    await removeTree(trash);
     // with the last guest gone, the lxcfs started for the guests goes too: no mount stays behind
     if (deps.store.names().length === 0 && (await (await deps.runtime()).list()).length === 0) await deps.lxcfs().shutdown();
   });

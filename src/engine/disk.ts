@@ -3,7 +3,9 @@ import { checkName } from '../guest/name.js';
 import type { GuestConfig } from '../guest/schema.js';
 import { checkReflinkFs, collect, dedupe, freeBytes, identicalGroups } from '../storage/dedupe.js';
 import { treeUsage, type Usage } from '../storage/du.js';
+import { readMounts } from '../util/mounts.js';
 import type { Deps } from './deps.js';
+import { treeState } from './mount.js';
 
 export interface DiskUsage {
   name: string;
@@ -15,6 +17,8 @@ export interface DiskUsage {
   template?: string;
   sharedBytes?: number;
   sharedInodes?: number;
+  /** An overlay guest's merged tree; its own files are counted in upper/ either way. */
+  mounted?: boolean;
 }
 
 /** The trees that are a guest's own: the whole tree of a dir guest, upper and work of an overlay guest. */
@@ -25,6 +29,7 @@ function ownTrees(deps: Deps, name: string, cfg: GuestConfig): string[] {
 export function diskUsage(deps: Deps, names: string[]): DiskUsage[] {
   const wanted = names.length > 0 ? names.map((n) => checkName(n)) : deps.store.names();
   const templates = new Map<string, Usage>();
+  const mounts = readMounts();
   return wanted.map((name) => {
     const cfg = deps.store.read(name);
     const own = { bytes: 0, inodes: 0 };
@@ -34,7 +39,7 @@ export function diskUsage(deps: Deps, names: string[]): DiskUsage[] {
       own.bytes += u.bytes;
       own.inodes += u.inodes;
     }
-    const row: DiskUsage = { name, backend: cfg.backend, ...own };
+    const row: DiskUsage = { name, backend: cfg.backend, ...own, ...treeState(deps, name, cfg, mounts) };
     if (cfg.backend === 'overlay' && cfg.template) {
       let t = templates.get(cfg.template);
       if (!t) {

@@ -6,11 +6,17 @@ import { ensureMounted } from './mount.js';
 import { rlimitsFromJson } from '../runtime/rlimit-launch.js';
 import type { ExecIO } from '../runtime/types.js';
 import { lstatIfExists } from '../util/fs.js';
-import { VsError } from '../util/errors.js';
+import { VsError, isVsError } from '../util/errors.js';
+import { limitCounters, limitReached } from './exec-limits.js';
 import type { Deps } from './deps.js';
 import { isActive } from './state.js';
 
-export async function execGuest(deps: Deps, name: string, argv: readonly string[], io: ExecIO): Promise<number> {
+export interface ExecOptions {
+  /** Told why a command ended as it did, when the kernel's counters say (the OOM killer at the guest's limit). */
+  notice?: (text: string) => void;
+}
+
+export async function execGuest(deps: Deps, name: string, argv: readonly string[], io: ExecIO, opts: ExecOptions = {}): Promise<number> {
   checkName(name);
   if (argv.length === 0) {
     throw new VsError('USAGE', 'no command given', `put the command after --, for example: vserver exec ${name} -- ps`);
@@ -23,7 +29,22 @@ export async function execGuest(deps: Deps, name: string, argv: readonly string[
   }
   // an overlay guest (it has an upper directory) keeps its merged tree mounted on the host too
   if (existsSync(deps.paths.upper(name))) await ensureMounted(deps, name, deps.store.read(name));
-  return runtime.exec(name, argv, { ...guestProcess(deps, name), ...io });
+  const cgName = deps.paths.cgroupName(name);
+  const before = limitCounters(deps.cgroups(), cgName);
+  let code: number;
+  try {
+    code = await runtime.exec(name, argv, { ...guestProcess(deps, name), ...io });
+  } catch (e) {
+    throw (isVsError(e, 'RUNTIME_FAILED') && limitReached(deps.cgroups(), cgName, name, before, false)?.error) || e;
+  }
+  // 255 is also the runtime's own status when its set-up process failed (with a terminal, its
+  // words went there); a command killed by the OOM killer keeps its 137, and is told why
+  if (code === 255 || code === 137) {
+    const hit = limitReached(deps.cgroups(), cgName, name, before, code === 137);
+    if (hit && code === 255) throw hit.error;
+    if (hit?.limit === 'memory') opts.notice?.(`${hit.error.message}\n  ${hit.error.hint}`);
+  }
+  return code;
 }
 
 /**

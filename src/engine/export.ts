@@ -17,6 +17,7 @@ import { uniqueSuffix } from '../util/unique.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
 import { clearUnfinished, placeGuest, removeLeftover, reserve } from './reserve.js';
+import { checkNotReowning } from './reown.js';
 import { guestIds, guestInfo, isActive } from './state.js';
 import { sealTreeDir } from './tree-access.js';
 import { guestTree } from './trees.js';
@@ -40,6 +41,7 @@ export function exportGuest(deps: Deps, name: string, file: string, opts: { sign
   }
   return withLock(deps.paths.lock(name), `vserver export ${name}`, async () => {
     const cfg = deps.store.read(name);
+    checkNotReowning(deps, name);
     if (isActive(await (await deps.runtime()).state(name))) {
       throw new VsError('ALREADY_RUNNING', `guest '${name}' is running; export takes a stopped guest, so that its files hold still`,
         `stop it first with 'vserver stop ${name}'`);

@@ -1,6 +1,8 @@
 // gc: cleans up after guests that died without a stop (runtime state, bundle, cgroups, veths,
 // nftables tables, network namespace, NICs given to them), the host-wide network objects of
-// this installation that no guest owns any more, and what killed commands left (gc-files).
+// this installation that no guest owns any more, what killed commands left (gc-files), and
+// re-owns a killed command left half done.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NAME_PATTERN } from '../guest/name.js';
 import { crashPoint } from '../util/crash.js';
@@ -13,6 +15,7 @@ import { networkLeftovers, sweepNetwork } from './network-teardown.js';
 import { limitChangePending, settleLimitChange } from './limit-change.js';
 import { isActive } from './state.js';
 import { teardown } from './teardown.js';
+import { finishPending } from './reown.js';
 
 export interface GcReport {
   /** The guest cleaned up after; absent for objects no guest owns. */
@@ -54,6 +57,9 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
       reports.push({ guest: name, removed, problems: [], skipped: 'another vserver command is working on it' });
     }
   }
+  for (const name of deps.store.names()) {
+    if (existsSync(deps.paths.reownJournal(name))) reports.push(await mendReown(deps, name));
+  }
   crashPoint('gc:guests');
   const orphans = await sweepNetwork(deps, (name) => active.has(name));
   if (orphans.removed.length > 0 || orphans.problems.length > 0) reports.push(orphans);
@@ -62,4 +68,17 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
   const host = await sweepRun(deps, locks);
   if (host.removed.length > 0 || host.problems.length > 0) reports.push(host);
   return reports;
+}
+
+/** Finishes a guest's interrupted move to another id range. */
+async function mendReown(deps: Deps, name: string): Promise<GcReport> {
+  try {
+    const done = await withLock(deps.paths.lock(name), 'vserver gc', () => finishPending(deps, name), 1000);
+    if (!done) return { guest: name, removed: [], problems: [] };
+    const { journal, moved } = done;
+    return { guest: name, removed: [`a half-done re-own (finished the change to ${journal.key} ${journal.value}, ${moved} files moved)`], problems: [] };
+  } catch (e) {
+    if (isVsError(e, 'BUSY')) return { guest: name, removed: [], problems: [], skipped: 'another vserver command is working on it' };
+    return { guest: name, removed: [], problems: [e instanceof Error ? e.message : String(e)] };
+  }
 }

@@ -10,6 +10,7 @@ import { upgradeLayout } from './tree-access.js';
 import type { LimitResult } from './limit.js';
 import type { GcReport } from './gc.js';
 import type { StopOptions } from './stop.js';
+import type { ExecOptions } from './exec.js';
 import type { TopSampler } from './top.js';
 import type { BuildOptions, GuestInfo } from './types.js';
 import type { TemplateInfo, TemplateSource } from './template.js';
@@ -87,8 +88,8 @@ export class Engine {
     return (await import('./status.js')).listGuests(this.deps);
   }
 
-  async exec(name: string, argv: readonly string[], io: ExecIO): Promise<number> {
-    return (await import('./exec.js')).execGuest(this.deps, name, argv, io);
+  async exec(name: string, argv: readonly string[], io: ExecIO, opts?: ExecOptions): Promise<number> {
+    return (await import('./exec.js')).execGuest(this.deps, name, argv, io, opts);
   }
 
   async enter(name: string, io: Omit<ExecIO, 'tty'>): Promise<number> {

@@ -2,7 +2,7 @@
 import { checkName } from '../guest/name.js';
 import type { GuestConfig } from '../guest/schema.js';
 import { ensureOverlay, isOverlayMounted, unmountOverlay, type OverlayDirs } from '../storage/overlay.js';
-import { readMounts } from '../util/mounts.js';
+import { readMounts, type MountEntry } from '../util/mounts.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
 import { guestTree, templateTree } from './trees.js';
@@ -54,4 +54,9 @@ export async function unmountGuest(deps: Deps, name: string): Promise<void> {
 
 export function isMounted(deps: Deps, name: string): boolean {
   return isOverlayMounted(deps.paths.rootfs(name), readMounts());
+}
+
+/** Whether an overlay guest's tree is mounted (nothing for a dir guest, whose tree is always there). */
+export function treeState(deps: Deps, name: string, cfg: GuestConfig, mounts?: readonly MountEntry[]): { mounted?: boolean } {
+  return cfg.backend === 'overlay' ? { mounted: isOverlayMounted(deps.paths.rootfs(name), mounts) } : {};
 }

@@ -1,6 +1,7 @@
 // Context numbers for new guests and templates, and the build directories that hold them while
 // building. A build directory whose builder died is removed (with anything left mounted in it).
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { removeTree } from '../storage/remove.js';
 import { join } from 'node:path';
 import { allocateContext, checkContextFree } from '../guest/context.js';
 import { fsyncDir } from '../util/atomic.js';
@@ -21,14 +22,10 @@ function lockOf(deps: Deps, kind: Kind, name: string): string {
   return kind === 'guest' ? deps.paths.lock(name) : deps.paths.templateLock(name);
 }
 
-function contextsLock(deps: Deps): string {
-  return join(deps.paths.locks, '.contexts');
-}
-
 /** Removes a directory that a build or delete left, unmounting what is mounted in it first. */
 export async function removeLeftover(dir: string): Promise<void> {
   await unmountUnder(dir, { lazy: true });
-  rmSync(dir, { recursive: true, force: true });
+  await removeTree(dir);
 }
 
 /** A build that failed: its temporary directory goes, and the error says that nothing was kept. */
@@ -76,9 +73,14 @@ export function leftovers(deps: Deps, self?: { kind: Kind; name: string }): Left
 
 /** Every context in use: by guests, templates, and builds in progress; stale builds are cleared. */
 async function usedContexts(deps: Deps, self?: { kind: Kind; name: string }): Promise<Map<number, string>> {
-  const dead = leftovers(deps, self);
-  for (const l of dead) await removeLeftover(l.dir);
-  return recordedContexts(deps, new Set(dead.map((l) => `${l.kind}/${l.entry}`)));
+  const gone = new Set<string>();
+  for (const l of leftovers(deps, self)) {
+    try {
+      await removeLeftover(l.dir);
+      gone.add(`${l.kind}/${l.entry}`);
+    } catch { /* one leftover that cannot go must not stop unrelated builds; it keeps its number, and gc names it */ }
+  }
+  return recordedContexts(deps, gone);
 }
 
 /**
@@ -86,7 +88,7 @@ async function usedContexts(deps: Deps, self?: { kind: Kind; name: string }): Pr
  * made a whole guest: only its mark goes.
  */
 export function sweepLeftovers(deps: Deps): Promise<{ trees: Leftover[]; marks: string[] }> {
-  return withLock(contextsLock(deps), 'vserver gc', async () => {
+  return withLock(deps.paths.contextsLock, 'vserver gc', async () => {
     const dead = leftovers(deps);
     for (const l of dead) await removeLeftover(l.dir);
     const marks = deps.store.names().filter((n) => existsSync(join(deps.paths.guestDir(n), UNFINISHED)) && !lockHeld(deps.paths.lock(n)));
@@ -107,7 +109,7 @@ export interface Reservation {
 export async function reserve(deps: Deps, kind: Kind, name: string, wanted?: number, { prefer = false } = {}): Promise<Reservation> {
   const dir = dirOf(deps, kind);
   mkdirSync(dir, { recursive: true, mode: 0o711 });
-  return withLock(contextsLock(deps), 'allocating a context', async () => {
+  return withLock(deps.paths.contextsLock, 'allocating a context', async () => {
     const used = await usedContexts(deps, { kind, name });
     const context = await claimRange(deps, used, (elsewhere) => {
       if (wanted !== undefined && !(prefer && (used.has(wanted) || elsewhere.has(wanted)))) {
@@ -132,7 +134,7 @@ export async function reserve(deps: Deps, kind: Kind, name: string, wanted?: num
  */
 export function placeGuest(deps: Deps, name: string, tmp: string, complete: () => Promise<void> | void): Promise<void> {
   const dir = deps.paths.guestDir(name);
-  return withLock(contextsLock(deps), `placing guest ${name}`, async () => {
+  return withLock(deps.paths.contextsLock, `placing guest ${name}`, async () => {
     renameSync(tmp, dir);
     fsyncDir(deps.paths.guestsDir);
     crashPoint('place:moved');
@@ -158,7 +160,7 @@ export async function clearUnfinished(deps: Deps, name: string): Promise<void> {
  * given back after.
  */
 export function changeContext<T>(deps: Deps, name: string, from: number, to: number, fn: () => Promise<T> | T): Promise<T> {
-  return withLock(contextsLock(deps), 'changing a context', async () => {
+  return withLock(deps.paths.contextsLock, 'changing a context', async () => {
     const used = await usedContexts(deps);
     for (const [k, v] of used) if (v === name) used.delete(k);
     await claimRange(deps, used, (elsewhere) => {

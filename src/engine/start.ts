@@ -18,6 +18,7 @@ import { which } from '../util/which.js';
 import { Revert } from '../util/revert.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
+import { checkNotReowning } from './reown.js';
 import { interfacesInfo } from './network-info.js';
 import { launch, setupNetwork } from './network.js';
 import { guestIds, guestInfo, isActive } from './state.js';
@@ -58,6 +59,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     throw new VsError('ALREADY_RUNNING', `guest '${name}' is already running (init pid ${before.pid})`,
       `use 'vserver restart ${name}' to restart it`);
   }
+  checkNotReowning(deps, name);
   // what an earlier run or a crashed start left behind goes first
   await teardown(deps, name);
 

@@ -1,5 +1,9 @@
 // status, running and list: what the runtime and /proc say now.
 import { checkName } from '../guest/name.js';
+import { VsError } from '../util/errors.js';
+import { readMounts } from '../util/mounts.js';
+import { treeState } from './mount.js';
+import { checkNotReowning } from './reown.js';
 import { guestUsesLxcfs } from '../resources/lxcfs.js';
 import { readIfExists } from '../util/fs.js';
 import { ownRlimits } from '../util/procfs.js';
@@ -12,7 +16,9 @@ import type { GuestInfo, GuestResources } from './types.js';
 export async function statusGuest(deps: Deps, name: string): Promise<GuestInfo> {
   checkName(name);
   const { cfg, rt } = await readGuest(deps, name);
-  const info = guestInfo(name, cfg, rt, idsOrUndefined(deps, cfg));
+  const info = { ...guestInfo(name, cfg, rt, idsOrUndefined(deps, cfg)), ...treeState(deps, name, cfg) };
+  const half = reownWarning(deps, name);
+  if (half) info.warnings = [...(info.warnings ?? []), half];
   if (info.state !== 'stopped') {
     const cg = deps.cgroups();
     const cgName = deps.paths.cgroupName(name);
@@ -51,8 +57,9 @@ export async function listGuests(deps: Deps): Promise<GuestInfo[]> {
   const all = deps.store.readAll();
   if (all.length === 0) return [];
   const states = new Map((await (await deps.runtime()).list()).map((s) => [s.id, s]));
+  const mounts = readMounts();
   return all.map((g) => g.config
-    ? { ...guestInfo(g.name, g.config, states.get(g.name), idsOrUndefined(deps, g.config)),
+    ? { ...guestInfo(g.name, g.config, states.get(g.name), idsOrUndefined(deps, g.config)), ...treeState(deps, g.name, g.config, mounts),
       interfaces: interfacesInfo(deps, g.name, g.config, isActive(states.get(g.name))) }
     : { name: g.name, context: 0, state: 'broken' as const, error: g.error?.message });
 }
@@ -68,5 +75,14 @@ function idsOrUndefined(deps: Deps, cfg: Parameters<typeof guestIds>[1]) {
     return guestIds(deps, cfg);
   } catch {
     return undefined;
+  }
+}
+
+function reownWarning(deps: Deps, name: string): string | undefined {
+  try {
+    checkNotReowning(deps, name);
+    return undefined;
+  } catch (e) {
+    return e instanceof VsError ? `${e.message}; ${e.hint ?? ''}` : String(e);
   }
 }

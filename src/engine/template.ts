@@ -1,11 +1,12 @@
 // Templates: read-only trees that overlay guests share, made once from debootstrap, a tarball or a guest.
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkName } from '../guest/name.js';
 import type { InitStyle, TemplateMeta } from '../guest/schema.js';
 import { BUILTIN_TEMPLATES } from '../guest/template-store.js';
 import { contextRange } from '../security/idmap.js';
 import type { Progress } from '../storage/debootstrap.js';
+import { removeTree } from '../storage/remove.js';
 import { readFileIn, writeFileIn } from '../storage/safe-tree.js';
 import { fsyncDir } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
@@ -14,6 +15,7 @@ import { uniqueSuffix } from '../util/unique.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
 import { buildFailed, reserve } from './reserve.js';
+import { checkNotReowning } from './reown.js';
 import { fromDebootstrap, fromTarball, fromTree, type DebootstrapSource } from './sources.js';
 import { registry } from './ranges.js';
 import { guestIds, isActive } from './state.js';
@@ -66,6 +68,7 @@ async function createLocked(deps: Deps, name: string, source: TemplateSource,
   let from: string;
   const guestCfg = source.kind === 'guest' ? deps.store.read(source.guest) : undefined;
   if (source.kind === 'guest') {
+    checkNotReowning(deps, source.guest);
     if (isActive(await (await deps.runtime()).state(source.guest))) {
       throw new VsError('ALREADY_RUNNING', `guest '${source.guest}' is running; a template is made from a stopped guest`,
         `stop it first with 'vserver stop ${source.guest}'`);
@@ -147,6 +150,6 @@ export function deleteTemplate(deps: Deps, name: string): Promise<void> {
     const trash = join(deps.paths.templatesDir, `.delete-${name}-${uniqueSuffix()}`);
     renameSync(deps.paths.template(name), trash);
     registry(deps).release(meta.context);
-    rmSync(trash, { recursive: true, force: true });
+    await removeTree(trash);
   });
 }

@@ -26,6 +26,8 @@ export interface GuestInfo {
   resources?: GuestResources;
   /** The shared template under an overlay guest. */
   template?: string;
+  /** An overlay guest's merged tree at rootfs: false after a reboot until mount, start, exec or export mounts it. */
+  mounted?: boolean;
   /** Things the user should know that did not stop the command, for example that the guest is privileged. */
   warnings?: string[];
   /** Network interfaces: as set up while running, else as configured. Empty: loopback only. */

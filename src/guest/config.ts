@@ -92,3 +92,20 @@ export function parseValue(raw: string): unknown {
     return raw;
   }
 }
+
+type Table = Record<string, unknown>;
+
+export function getKey(cfg: Table, key: string): unknown {
+  return key.split('.').reduce<unknown>((t, k) => (t && typeof t === 'object' ? (t as Table)[k] : undefined), cfg);
+}
+
+/** Sets (or with undefined removes) the value at a path of table keys, making tables on the way. */
+export function setPath(cfg: Table, parts: readonly string[], value: unknown): void {
+  let t = cfg;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof t[p] !== 'object' || t[p] === null) t[p] = {};
+    t = t[p] as Table;
+  }
+  if (value === undefined) delete t[parts[parts.length - 1]!];
+  else t[parts[parts.length - 1]!] = value;
+}

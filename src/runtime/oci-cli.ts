@@ -149,9 +149,13 @@ export class OciCli implements Runtime {
     const rlimits = io.rlimits ?? [];
     const command = this.name === 'runc' && io.guestShell ? softNofileArgv(argv, rlimits) : argv;
     const [file, args] = withRaisedLimits(this.path, this.args('exec', ...extra, id, ...command), rlimits);
+    // our stderr goes through a pipe, so that the runtime's own failure (a Go panic when the guest
+    // is at its pids limit) can be told from the command's output and reported in our words
+    const watch = io.stderr === 'inherit' && !io.tty;
     const child = spawn(file, args, {
-      stdio: [io.stdin, io.stdout, io.stderr],
+      stdio: [io.stdin, io.stdout, watch ? 'pipe' : io.stderr],
     });
+    const own = watch ? watchStderr(child.stderr!) : undefined;
     // ^C on a terminal reaches the runtime too, which passes it on; other signals we forward
     const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
     const handlers: [NodeJS.Signals, () => void][] = [
@@ -162,7 +166,11 @@ export class OciCli implements Runtime {
     try {
       return await new Promise<number>((resolve, reject) => {
         child.on('error', (e) => reject(errnoOf(e) === 'ENOENT' ? missing(this.name, this.path) : e));
-        child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+        child.on('close', (code, signal) => {
+          const failed = own?.(code);
+          if (failed !== undefined) reject(new VsError('RUNTIME_FAILED', `${this.name} could not start the command in guest '${id}': ${failed}`));
+          else resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
+        });
       });
     } finally {
       for (const [s, h] of handlers) process.off(s, h);
@@ -222,4 +230,47 @@ function readFrom(fd: number, offset: number): string {
   const buf = Buffer.alloc(size);
   const n = readSync(fd, buf, 0, size, offset);
   return buf.subarray(0, n).toString('utf8');
+}
+
+/** What the runtime itself writes when it fails before the command runs (its init's Go runtime, or its log). */
+const RUNTIME_FAILURE = /^(runtime\/cgo: |runtime: failed to create new OS thread|fatal error: newosproc|nsenter: |time="[^"]*" level=(error|fatal) msg="exec failed: )/;
+
+/** More than this is the command's own output, whatever it starts with. */
+const HOLD_MAX = 1 << 20;
+
+/**
+ * Passes the command's stderr on to ours, but holds it back while it starts like the runtime's
+ * own failure. The returned function is called with the exit code: for the runtime's exit status
+ * 255 it gives that failure's first line; otherwise what was held is passed on after all.
+ */
+export function watchStderr(stream: NodeJS.ReadableStream): (code: number | null) => string | undefined {
+  let first = true;
+  let held: Buffer[] | undefined;
+  let size = 0;
+  const release = () => {
+    for (const b of held ?? []) process.stderr.write(b);
+    held = undefined;
+  };
+  stream.on('data', (b: Buffer) => {
+    if (first) {
+      first = false;
+      if (RUNTIME_FAILURE.test(b.toString('utf8', 0, 200))) held = [];
+    }
+    if (!held) {
+      process.stderr.write(b);
+      return;
+    }
+    held.push(b);
+    size += b.length;
+    if (size > HOLD_MAX) release();
+  });
+  return (code) => {
+    if (!held) return undefined;
+    if (code !== 255) {
+      release();
+      return undefined;
+    }
+    const text = Buffer.concat(held).toString('utf8');
+    return /^time=/.test(text) ? runtimeMessage(text) : text.split('\n')[0]!;
+  };
 }

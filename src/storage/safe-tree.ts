@@ -135,50 +135,91 @@ export interface WalkEntry {
   name?: string;
 }
 
-/**
- * Visits every entry under root without following links and without leaving root's filesystem;
- * directories are entered through their open fd, so renaming or replacing them during the walk
- * cannot lead outside. Directories are visited before their contents.
- */
-export function walkTree(root: string, visit: (e: WalkEntry) => void, opts: { oneFs?: boolean } = {}): void {
-  const rootFd = openDirIn(root);
+/** Directories kept open at once while walking; deeper ones are reopened through '..' on the way back. */
+const OPEN_DIRS = 64;
+
+interface Frame {
+  fd: number;
+  rel: string;
+  names: string[];
+  next: number;
+  dev: number;
+  ino: number;
+}
+
+function listDir(fd: number): string[] {
   try {
-    const st = fstatSync(rootFd);
-    visit({ rel: '', st });
-    walkDir(rootFd, '', st.dev, visit, opts.oneFs !== false);
-  } finally {
-    closeSync(rootFd);
+    return readdirSync(fdPath(fd));
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return []; // removed while we walked
+    throw e;
   }
 }
 
-function walkDir(fd: number, rel: string, dev: number, visit: (e: WalkEntry) => void, oneFs: boolean): void {
-  let names: string[];
+/**
+ * Visits every entry under root without following links and without leaving root's filesystem;
+ * directories are entered through their open fd, so renaming or replacing them during the walk
+ * cannot lead outside. Directories are visited before their contents. Any depth works: the walk
+ * keeps its own stack (not the JavaScript one), never builds a path longer than one name, and
+ * holds at most OPEN_DIRS directories open.
+ */
+export function walkTree(root: string, visit: (e: WalkEntry) => void, opts: { oneFs?: boolean } = {}): void {
+  const oneFs = opts.oneFs !== false;
+  const rootFd = openDirIn(root);
+  const rootSt = fstatSync(rootFd);
+  const stack: Frame[] = [{ fd: rootFd, rel: '', names: [], next: 0, dev: rootSt.dev, ino: rootSt.ino }];
   try {
-    names = readdirSync(fdPath(fd));
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return; // removed while we walked
-    throw e;
-  }
-  for (const name of names) {
-    const childRel = rel === '' ? name : `${rel}/${name}`;
-    const st = lstatIfExists(fdPath(fd, name));
-    if (!st) continue; // removed while we walked
-    visit({ rel: childRel, st, dirFd: fd, name });
-    if (!st.isDirectory() || (oneFs && st.dev !== dev)) continue;
-    let child: number;
-    try {
-      child = openSync(fdPath(fd, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    } catch (e) {
-      const code = errnoOf(e);
-      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') continue; // swapped under us
-      throw e;
+    visit({ rel: '', st: rootSt });
+    stack[0]!.names = listDir(rootFd);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next >= top.names.length) {
+        stack.pop();
+        const parent = stack[stack.length - 1];
+        try {
+          if (parent && parent.fd < 0) parent.fd = reopenParent(top.fd, parent);
+        } finally {
+          closeSync(top.fd);
+        }
+        continue;
+      }
+      const name = top.names[top.next++]!;
+      const rel = top.rel === '' ? name : `${top.rel}/${name}`;
+      const st = lstatIfExists(fdPath(top.fd, name));
+      if (!st) continue; // removed while we walked
+      visit({ rel, st, dirFd: top.fd, name });
+      if (!st.isDirectory() || (oneFs && st.dev !== rootSt.dev)) continue;
+      let child: number;
+      try {
+        child = openSync(fdPath(top.fd, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      } catch (e) {
+        const code = errnoOf(e);
+        if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') continue; // swapped under us
+        throw e;
+      }
+      const at = fstatSync(child);
+      stack.push({ fd: child, rel, names: [], next: 0, dev: at.dev, ino: at.ino });
+      const far = stack[stack.length - 1 - OPEN_DIRS];
+      if (far && far.fd >= 0) {
+        closeSync(far.fd);
+        far.fd = -1;
+      }
+      stack[stack.length - 1]!.names = listDir(child);
     }
-    try {
-      walkDir(child, childRel, dev, visit, oneFs);
-    } finally {
-      closeSync(child);
-    }
+  } finally {
+    for (const f of stack) if (f.fd >= 0) closeSync(f.fd);
   }
+}
+
+/** Opens the directory above `fd`, which must still be the one the walk came through. */
+function reopenParent(fd: number, want: Frame): number {
+  const parent = openSync(fdPath(fd, '..'), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  const st = fstatSync(parent);
+  if (st.dev !== want.dev || st.ino !== want.ino) {
+    closeSync(parent);
+    throw new VsError('BUSY', `the tree at '${want.rel}' was moved while it was walked`, 'run the command again once nothing changes the tree');
+  }
+  return parent;
 }
 
 /** Opens a regular file inside the tree for reading, refusing links; undefined if not a regular file. */

@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   NETWORK_FAILED: { exit: 24, http: 500 },
   NOT_PERMITTED: { exit: 25, http: 403 },
   NO_SPACE: { exit: 26, http: 507 },
+  REOWN_UNFINISHED: { exit: 27, http: 409 },
+  LIMIT_REACHED: { exit: 28, http: 503 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -24,6 +24,8 @@ export class Paths {
   /** An overlay guest's own changes, and overlayfs's work directory beside them. */
   upper(name: string): string { return join(this.guestDir(name), 'upper'); }
   work(name: string): string { return join(this.guestDir(name), 'work'); }
+  /** A change of the tree's id range in progress: written before the first file moves, removed after the config. */
+  reownJournal(name: string): string { return join(this.guestDir(name), 'reown.json'); }
   get templatesDir(): string { return join(this.lib, 'templates'); }
   template(name: string): string { return join(this.templatesDir, name); }
   templateRootfs(name: string): string { return join(this.template(name), 'rootfs'); }
@@ -38,6 +40,8 @@ export class Paths {
   get run(): string { return join(this.root, 'run/vserver'); }
   get locks(): string { return join(this.run, 'locks'); }
   lock(name: string): string { return join(this.locks, `${name}.lock`); }
+  /** Held while a context number is picked or changed, installation-wide. */
+  get contextsLock(): string { return join(this.locks, '.contexts'); }
   runtimeRoot(runtime: string): string { return join(this.run, runtime); }
   /** Bundle (config.json) the runtime was started with; lives on tmpfs, gone after reboot. */
   bundle(name: string): string { return join(this.run, 'bundles', name); }

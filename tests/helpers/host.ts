@@ -158,7 +158,8 @@ export class TestRoot {
     for (const m of mountPointsUnder(this.paths.netnsDir)) await run('umount', ['-l', m]);
     await unmountUnder(this.root, { lazy: true });
     await detachLoops(this.root);
-    rmSync(this.root, { recursive: true, force: true });
+    // rm, not rmSync: a test tree may be deeper than PATH_MAX
+    await run('rm', ['-rf', '--one-file-system', this.root]);
   }
 
   stopLxcfs(): Promise<void> {

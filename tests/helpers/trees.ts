@@ -2,7 +2,7 @@
 // tree (content, owners relative to a base, modes, times, links, devices, xattrs, hard links).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { chownSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { BLOCK, encodePax, makeHeader, padding } from '../../src/storage/tar/header.js';
@@ -104,4 +104,27 @@ function xattrDump(root: string): Map<string, string> {
     out.set(rel, lines.slice(1).sort().join(','));
   }
   return out;
+}
+
+/** A chain of `depth` directories `a` under dir with `leaf` at the bottom, made through fds (no long path). */
+export function mkdirDeep(dir: string, depth: number, leaf: string, owner: { uid: number; gid: number }): void {
+  let fd = openSync(dir, 'r');
+  try {
+    for (let i = 0; i < depth; i++) {
+      mkdirSync(`/proc/self/fd/${fd}/a`);
+      chownSync(`/proc/self/fd/${fd}/a`, owner.uid, owner.gid);
+      const next = openSync(`/proc/self/fd/${fd}/a`, 'r');
+      closeSync(fd);
+      fd = next;
+    }
+    writeFileSync(`/proc/self/fd/${fd}/${leaf}`, 'bottom\n');
+    chownSync(`/proc/self/fd/${fd}/${leaf}`, owner.uid, owner.gid);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The path of mkdirDeep's leaf, relative to dir (longer than PATH_MAX: open it with lstatIn). */
+export function deepPath(depth: number, leaf: string): string {
+  return `${'a/'.repeat(depth)}${leaf}`;
 }

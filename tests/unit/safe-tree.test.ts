@@ -2,9 +2,13 @@ import { linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { splitDeep } from '../../src/storage/copy.js';
 import { treeUsage } from '../../src/storage/du.js';
 import { readFileIn, walkTree, writeFileIn } from '../../src/storage/safe-tree.js';
 import { overlayTree } from '../../src/storage/tree-io.js';
+import { mkdirDeep } from '../helpers/trees.js';
 
 let dir: string;
 let tree: string;
@@ -65,4 +69,48 @@ describe('safe tree access', () => {
     expect(t.read('etc/deep/file')).toBe('new');
     expect(readFileSync(join(lower, 'etc/hosts'), 'utf8')).toBe('127.0.0.1\tlocalhost\n');
   });
+});
+
+describe('trees deeper than PATH_MAX', () => {
+  const DEPTH = 2100;
+  const deep = () => {
+    mkdirDeep(tree, DEPTH, 'bottom', me);
+    return () => execFileSync('rm', ['-rf', join(tree, 'a')]); // rmSync cannot go that deep
+  };
+
+  it('walks every level in order, with a bounded number of open directories', () => {
+    const done = deep();
+    try {
+      const fds = () => readdirSync('/proc/self/fd').length;
+      const before = fds();
+      let most = 0;
+      const rels: string[] = [];
+      walkTree(tree, ({ rel }) => {
+        rels.push(rel);
+        most = Math.max(most, fds() - before);
+      });
+      expect(rels.length).toBe(DEPTH + 3); // the root, etc, the chain, the file at its bottom
+      expect(rels).toContain(`${'a/'.repeat(DEPTH)}bottom`);
+      expect(rels.filter((r) => r.startsWith('a')).every((r, i, all) => i === 0 || r.startsWith(all[i - 1]!))).toBe(true);
+      expect(most).toBeLessThan(80);
+      expect(fds()).toBe(before);
+    } finally {
+      done();
+    }
+  }, 60_000);
+
+  it('cuts a deep tree into pieces whose paths stay short, covering every entry once', () => {
+    const done = deep();
+    try {
+      const pieces = splitDeep(tree);
+      expect(pieces.length).toBe(2);
+      const all = pieces.flatMap((p) => p.entries.map((e) => (e === '.' ? p.top : p.top === '' ? e : `${p.top}/${e}`)));
+      expect(all.sort()).toEqual([...new Set(all)].sort());
+      expect(all.length).toBe(DEPTH + 3);
+      for (const p of pieces) expect(Math.max(...p.entries.map((e) => e.length))).toBeLessThan(3300);
+      expect(splitDeep(join(tree, 'etc'))).toEqual([{ top: '', entries: ['.'] }]);
+    } finally {
+      done();
+    }
+  }, 60_000);
 });

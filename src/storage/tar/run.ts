@@ -32,9 +32,12 @@ export interface Stage {
   done: Promise<void>;
 }
 
-export function stage(file: string, args: string[], stdio: ('pipe' | 'ignore' | 'inherit' | number)[]): Stage {
+/** stdin and stdout of a stage, then what it gets as fd 3, 4, ... (its stderr is always ours to read). */
+export type StageIo = 'pipe' | 'ignore' | 'inherit' | number | Readable;
+
+export function stage(file: string, args: string[], stdio: StageIo[]): Stage {
   const [cmd, argv] = tied(file, args);
-  const child = spawn(cmd, argv, { stdio: [stdio[0]!, stdio[1]!, 'pipe'] });
+  const child = spawn(cmd, argv, { stdio: [stdio[0]!, stdio[1]!, 'pipe', ...stdio.slice(2)] });
   const err: Buffer[] = [];
   child.stderr!.on('data', (b: Buffer) => { if (err.length < 64) err.push(b); });
   const done = new Promise<void>((resolve, reject) => {
@@ -44,7 +47,8 @@ export function stage(file: string, args: string[], stdio: ('pipe' | 'ignore' | 
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
       else {
-        const text = Buffer.concat(err).toString('utf8').trim().split('\n').filter((l) => l !== '').slice(-3).join('; ');
+        const text = Buffer.concat(err).toString('utf8').trim().split('\n').filter((l) => l !== '').slice(-3).join('; ')
+          .replace(/\S{240,}/g, (long) => `${long.slice(0, 100)}...${long.slice(-100)}`); // a path deeper than PATH_MAX, shortened
         reject(new StageError(file, text || `killed by ${signal ?? `exit ${code}`}`));
       }
     });

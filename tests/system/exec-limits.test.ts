@@ -1,0 +1,85 @@
+// exec into a guest that is at its pids or memory limit: vserver's own message with the figures
+// and its own exit code (28), also with --json, never the runtime's Go panic; and exec works
+// again once the limit is raised.
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/guests.js';
+import { IS_ROOT, TestRoot } from '../helpers/host.js';
+
+const LIMIT_REACHED = 28;
+
+describe.skipIf(!IS_ROOT)('exec at a guest\'s limits', () => {
+  const t = new TestRoot('xlim');
+  let filler: ChildProcess | undefined;
+  afterAll(async () => {
+    filler?.kill('SIGKILL');
+    await t.cleanup();
+  });
+  const tasks = async (g: string) => (JSON.parse((await t.cli(['status', g, '--json'])).stdout) as { resources: { usage: { tasks: number } } })
+    .resources.usage.tasks;
+
+  beforeAll(async () => {
+    await t.ok(['build', 'p']);
+    await t.ok(['limit', 'p', 'pids.max', '40']);
+    await t.ok(['build', 'm']);
+    await t.ok(['limit', 'm', 'memory.max', '64M']);
+    await t.ok(['limit', 'm', 'memory.swap', '0']); // else the host's swap takes what /dev/shm holds
+  });
+
+  it('at the pids limit: the limit and its numbers, exit 28, no Go panic', async () => {
+    await t.ok(['start', 'p']);
+    expect(await t.ok(['status', 'p'])).toMatch(/pids +1 of max 40;/);
+    // guest processes take every pid the limit leaves, and the shell that made them stays
+    filler = t.spawnCli(['exec', 'p', '--', 'sh', '-c', 'i=0; while [ $i -lt 50 ]; do sleep 1000 & i=$((i+1)); done; wait']);
+    await until(async () => (await tasks('p')) >= 39, 'the guest to fill its pids');
+    const r = await t.cli(['exec', 'p', '--', 'true']);
+    expect(r.code).toBe(LIMIT_REACHED);
+    expect(r.stderr).toMatch(/^vserver: guest 'p' is at its pids limit: \d+ of 40 processes and threads in use/);
+    expect(r.stderr).toMatch(/vserver limit p pids\.max N/);
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/pthread_create|goroutine|SIGABRT/);
+    expect(r.stderr.split('\n').length).toBeLessThan(5);
+    const j = await t.cli(['exec', 'p', '--json', '--', 'true']);
+    expect(j.code).toBe(LIMIT_REACHED);
+    const err = JSON.parse(`${j.stdout}${j.stderr}`.trim()) as { error: { code: string; message: string } };
+    expect(err.error.code).toBe('LIMIT_REACHED');
+    expect(err.error.message).toMatch(/of 40 processes/);
+    // the control: with room under the limit, the same exec runs
+    await t.ok(['limit', 'p', 'pids.max', '200']);
+    expect((await t.cli(['exec', 'p', '--', 'true'])).code).toBe(0);
+    await t.ok(['stop', 'p', '--timeout', '0']);
+  });
+
+  it('at the memory limit: OOM at the guest\'s limit and what to do', async () => {
+    await t.ok(['start', 'm']);
+    expect(await t.ok(['status', 'm'])).toMatch(/memory +\S+ of max 64\.0M/);
+    const said = /^vserver: guest 'm' is at its memory limit \([\d.]+M of 64\.0M in use\): the kernel's OOM killer (killed the command|ended the process that enters the guest, so the command could not be started)\n  raise it with 'vserver limit m memory\.max SIZE', then free memory inside the guest/;
+    // /dev/shm is memory: filling it gets the filler OOM-killed, which keeps its 137 and is told why
+    const fill = await t.cli(['exec', 'm', '--', 'sh', '-c', 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=200 2>/dev/null']);
+    expect(fill.code).toBe(137);
+    expect(fill.stderr).toMatch(said);
+    // the last of it in small steps, so that next to nothing is left; with --json, a failure to
+    // enter is a JSON error, a command killed keeps its 137 with the same words
+    const rest = await t.cli(['exec', 'm', '--json', '--', 'sh', '-c', 'dd if=/dev/zero of=/dev/shm/fill2 bs=4k count=100000 2>/dev/null']);
+    if (rest.code === LIMIT_REACHED) {
+      const err = JSON.parse(`${rest.stdout}${rest.stderr}`.trim()) as { error: { code: string; message: string } };
+      expect(err.error).toMatchObject({ code: 'LIMIT_REACHED', message: expect.stringMatching(/at its memory limit/) });
+    } else {
+      expect(rest.code).toBe(137);
+      expect(rest.stderr).toMatch(said);
+    }
+    // now entering fails, in vserver's words; the kernel may still reclaim a little cache for one of them
+    const tries = [];
+    for (let i = 0; i < 3; i++) tries.push(await t.cli(['exec', 'm', '--', 'true']));
+    expect(tries.some((r) => r.code !== 0)).toBe(true);
+    for (const r of tries.filter((x) => x.code !== 0)) {
+      expect([LIMIT_REACHED, 137]).toContain(r.code);
+      expect(r.stderr).toMatch(said);
+    }
+    // doing what the hint says works
+    await t.ok(['limit', 'm', 'memory.max', '128M']);
+    await t.ok(['exec', 'm', '--', 'rm', '-f', '/dev/shm/fill', '/dev/shm/fill2']);
+    await t.ok(['limit', 'm', 'memory.max', '64M']);
+    expect((await t.cli(['exec', 'm', '--', 'true'])).code).toBe(0);
+    await t.ok(['stop', 'm', '--timeout', '0']);
+  });
+});
