@@ -1,6 +1,6 @@
 // vserver export / import: a stopped guest as one compressed stream, and back, verified.
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
@@ -13,11 +13,11 @@ import { requireRealDir } from '../util/fs.js';
 import { VsError } from '../util/errors.js';
 import { isNoSpace, noSpaceError } from '../util/space.js';
 import { withLock } from '../util/lock.js';
-import { uniqueSuffix } from '../util/unique.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
 import { clearUnfinished, placeGuest, removeLeftover, reserve } from './reserve.js';
 import { checkNotReowning } from './reown.js';
+import { exportTemp } from './export-temp.js';
 import { guestIds, guestInfo, isActive } from './state.js';
 import { sealTreeDir } from './tree-access.js';
 import { guestTree } from './trees.js';
@@ -54,23 +54,26 @@ export function exportGuest(deps: Deps, name: string, file: string, opts: { sign
       const r = await writeExport(deps.paths.guestDir(name), header, ids, 1, scratch(deps));
       return { name, ...r, file };
     }
-    // written beside the target and renamed when complete: a failed export leaves no half file
-    const tmp = join(dirname(file), `.${name}.export-${uniqueSuffix()}`);
+    // written beside the target and renamed when complete: a failed export leaves no half file, and
+    // a killed one a file that gc finds through its record
+    const temp = exportTemp(deps, name, file);
+    const tmp = temp.path;
     const fd = openSync(tmp, 'wx', 0o600);
     let open = true;
     try {
       const r = await writeExport(deps.paths.guestDir(name), header, ids, fd, scratch(deps), resolve(file));
       closeSync(fd);
       open = false;
+      crashPoint('export:written');
       // signed before it is renamed: a failed signature leaves no unsigned archive behind either
       const signature = opts.sign === undefined ? undefined : `${file}.sig`;
       if (signature !== undefined) renameSync(await signFile(tmp, opts.sign!), signature);
       renameSync(tmp, file);
+      temp.done();
       return { name, ...r, file, ...(signature ? { signature } : {}) };
     } catch (e) {
       if (open) closeSync(fd);
-      rmSync(tmp, { force: true });
-      rmSync(`${tmp}.sig`, { force: true });
+      temp.drop();
       throw isNoSpace(e) ? noSpaceError(e, tmp, `writing the export to ${file} (nothing was kept)`) : e;
     }
   });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { deadProbes } from '../runtime/select.js';
 import { sweepDeadLocks } from '../util/lock.js';
 import type { Deps } from './deps.js';
+import { sweepExportTemps } from './export-temp.js';
 import type { GcReport } from './gc.js';
 import { sweepLeftovers } from './reserve.js';
 import { removeCgroup } from './teardown.js';
@@ -32,5 +33,6 @@ export async function sweepRun(deps: Deps, removed: string[]): Promise<GcReport>
     removed.push(`probe directory ${p.dir.slice(deps.paths.run.length + 1)}`);
   }
   try { rmdirSync(join(deps.paths.run, 'probe')); } catch { /* absent, or a probe is running */ }
+  removed.push(...sweepExportTemps(deps));
   return { removed, problems };
 }

@@ -15,6 +15,7 @@ import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { rlimitCeiling } from '../util/procfs.js';
 import { which } from '../util/which.js';
+import { crashPoint } from '../util/crash.js';
 import { Revert } from '../util/revert.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
@@ -106,6 +107,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     revert.add('runtime state', () => teardown(deps, name).then(() => undefined));
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
     const net = await setupNetwork(deps, name, cfg, ids.base);
+    crashPoint('start:network');
     writeFileAtomic(join(bundle, 'config.json'), ociJson(withNetwork(spec, net)), 0o600, { durable: false });
     mkdirSync(deps.paths.logDir, { recursive: true });
     const log = openSync(deps.paths.log(name), 'a+', 0o640);
@@ -122,6 +124,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     } finally {
       closeSync(log);
     }
+    crashPoint('start:launched');
   });
   const after = await rt.state(name);
   if (!isActive(after)) {

@@ -1,13 +1,15 @@
-// The kill-9 harness: build, clone, import, limit and gc are killed with SIGKILL at named points
+// The kill-9 harness: build, clone, import, export, start, stop, restart, delete, limit and gc are
+// killed with SIGKILL at named points
 // (VSERVER_CRASH_AT), and after each kill: one gc leaves nothing behind, no file of any guest is
 // lost, the next command works or fails clearly, and a limit's config and kernel agree.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupReader } from '../../src/resources/cgroup.js';
 import { until } from '../helpers/guests.js';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
+import { cleanUpNetworkTest, TestNetns } from '../helpers/netns.js';
 
 const KILLED = 137;
 const M = 2 ** 20;
@@ -53,6 +55,17 @@ describe.skipIf(!IS_ROOT)('kill -9 at every named point', () => {
     mkdirSync(join(t.paths.guestsDir, '.build-x-4000/rootfs'), { recursive: true });
   }
 
+  /** A directory of its own for an export's target, where a killed export must leave nothing. */
+  async function outDir(): Promise<void> {
+    mkdirSync(join(t.root, 'out'), { recursive: true });
+  }
+
+  /** The guest of the stop trials, stopped, for start. */
+  async function stoppedGuest(): Promise<void> {
+    await runningGuest();
+    await t.ok(['stop', 'sg', '--timeout', '0']);
+  }
+
   /** A running guest with a file of its own, for stop, restart and delete. */
   async function runningGuest(): Promise<void> {
     if (!existsSync(t.paths.guestConfig('sg'))) {
@@ -75,17 +88,23 @@ describe.skipIf(!IS_ROOT)('kill -9 at every named point', () => {
       command, point, args: () => (command === 'delete' ? ['delete', '--force', 'sg'] : [command, 'sg', '--timeout', '0']),
       before: runningGuest, makes: 'sg' }))),
     ...['gc:guests', 'gc:trees'].map((point) => ({ command: 'gc', point, args: () => ['gc'], before: gcWork, makes: 'dead' })),
+    { command: 'export', point: 'export:written', args: () => ['export', 'src', join(t.root, 'out', 'src.tar.zst')], before: outDir },
+    ...['start:network', 'start:launched'].map((point) => ({
+      command: 'start', point, args: () => ['start', 'sg'], before: stoppedGuest, makes: 'sg' })),
   ];
 
   /** What one gc could not remove: leaks of anything but the running guest, stray directories and marks. */
-  function leftovers(leaks: string[]): string[] {
-    const out = leaks.filter((l) => !/\blive(\.lock)?$|-live$/.test(l));
+  function leftovers(leaks: string[], running: string[] = []): string[] {
+    const ours = new RegExp(`\\b(${['live', ...running].join('|')})(\\.lock)?$|-(${['live', ...running].join('|')})$`);
+    const out = leaks.filter((l) => !ours.test(l));
     for (const e of readdirSync(t.paths.guestsDir)) {
       if (!existsSync(t.paths.guestConfig(e))) out.push(`tree ${e}`);
       else if (existsSync(join(t.paths.guestDir(e), '.building'))) out.push(`mark in ${e}`);
     }
     if (existsSync(join(t.paths.run, 'probe'))) out.push('probe directory');
     if (existsSync(t.paths.limitChange('live'))) out.push('limit change mark');
+    for (const e of existsSync(join(t.root, 'out')) ? readdirSync(join(t.root, 'out')) : []) out.push(`export file ${e}`);
+    if (existsSync(join(t.paths.run, 'exports')) && readdirSync(join(t.paths.run, 'exports')).length > 0) out.push('export record');
     return out;
   }
 
@@ -99,13 +118,17 @@ describe.skipIf(!IS_ROOT)('kill -9 at every named point', () => {
     const r = await t.cli(tr.args(), { env: { VSERVER_CRASH_AT: tr.point } });
     expect(r.code, r.stderr).toBe(KILLED);
     const gc = await t.cli(['gc']);
-    const left = leftovers(await t.leaks());
+    // a start killed once the runtime ran leaves a running guest, which is no leftover
+    const running = tr.command === 'start' && (await t.cli(['running', 'sg'])).code === 0 ? ['sg'] : [];
+    const left = leftovers(await t.leaks(), running);
     const guests = ['keep', 'src', 'live', ...(tr.makes === 'sg' && existsSync(t.paths.guestConfig('sg')) ? ['sg'] : [])];
     const kept = guests.every((g) => readFileSync(join(t.paths.rootfs(g), 'root/data'), 'utf8') === `${g}\n`);
     // the next command: the same again works, or fails clearly when the killed one had finished its work
     const next = await t.cli(tr.command === 'limit' ? ['limit', 'live', 'memory.max', `${memory}M`] : tr.args());
     // a stop or delete that got as far as the kill finds the guest stopped or gone: 7 and 4 say so
     const clearly = (tr.command === 'stop' && next.code === 7) || (tr.command === 'delete' && next.code === 4)
+      // a start killed once the runtime ran finds its guest running, which gc left alone
+      || (tr.command === 'start' && next.code === 6)
       || (next.code === 12 && tr.makes !== undefined && existsSync(t.paths.guestConfig(tr.makes)));
     const nextOk = next.code === 0 || clearly;
     rows.push([tr.command, tr.point, String(r.code), String(gc.code), left.length === 0 ? 'yes' : left.join(', '), kept ? 'kept' : 'LOST',
@@ -117,5 +140,40 @@ describe.skipIf(!IS_ROOT)('kill -9 at every named point', () => {
     if (tr.command === 'limit') expect(agree()).toBe(true);
     if (tr.command === 'gc') expect(await t.ok(['gc'])).toBe('nothing to clean up\n');
     if (tr.makes && tr.makes !== 'sg' && existsSync(t.paths.guestConfig(tr.makes))) await t.ok(['delete', '--force', tr.makes]);
+    if (tr.command === 'export') {
+      expect(readdirSync(join(t.root, 'out'))).toEqual(['src.tar.zst']); // the export done again is whole
+      rmSync(join(t.root, 'out'), { recursive: true });
+    }
+  });
+});
+
+describe.skipIf(!IS_ROOT)('kill -9 of a bridged start', () => {
+  const host = new TestNetns('k9br');
+  const t = new TestRoot('k9br', { netns: host.name });
+
+  beforeAll(async () => {
+    await host.create();
+    await t.ok(['build', 'br1']);
+    await t.ok(['config', 'br1', 'interfaces', '[{mode="bridge", ports=["8080:80"]}]']);
+  });
+  afterAll(() => cleanUpNetworkTest(t, [host]));
+
+  it.each(['start:network', 'start:launched'])('at %s: one gc leaves no device, table or state, and the next start works', async (point) => {
+    const r = await t.cli(['start', 'br1'], { env: { VSERVER_CRASH_AT: point } });
+    expect(r.code, r.stderr).toBe(KILLED);
+    expect((await t.cli(['gc'])).code).toBe(0);
+    const running = (await t.cli(['running', 'br1'])).code === 0;
+    if (!running) {
+      // nothing of the killed start is left on the host: only loopback, no table, no state
+      expect(await host.links()).toEqual(['lo']);
+      expect(await host.nftTables()).toEqual([]);
+      expect(await t.leaks()).toEqual([]);
+    }
+    const next = await t.cli(['start', 'br1']);
+    expect(next.code === 0 || (running && next.code === 6), next.stderr).toBe(true);
+    expect((await t.cli(['exec', 'br1', '--', 'ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0'])).stdout).toMatch(/inet 10\.47\./);
+    await t.ok(['stop', 'br1', '--timeout', '0']);
+    expect(await host.links()).toEqual(['lo']);
+    expect(await t.leaks()).toEqual([]);
   });
 });
