@@ -151,6 +151,11 @@ export const VERBS: Verb[] = [
     examples: ['vserver gc', 'vserver gc --json'], load: () => import('./gc.js'),
   },
   {
+    name: 'check', summary: 'check that this host offers what guests need: one line per item, OK, WARN or FAIL with the fix', args: [],
+    options: [],
+    examples: ['vserver check', 'vserver check --json'], load: () => import('./check.js'),
+  },
+  {
     name: 'config', summary: 'show or change a guest\'s configuration', args: [NAME, 'KEY?', 'VALUE?'],
     options: [{ name: 'unset', help: 'remove KEY, so that its default applies' }],
     examples: ['vserver config web1', 'vserver config web1 stop_timeout', 'vserver config web1 stop_timeout 10'],
