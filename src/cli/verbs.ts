@@ -152,8 +152,12 @@ export const VERBS: Verb[] = [
   },
   {
     name: 'check', summary: 'check that this host offers what guests need: one line per item, OK, WARN or FAIL with the fix', args: [],
-    options: [],
-    examples: ['vserver check', 'vserver check --json'], load: () => import('./check.js'),
+    options: [
+      { name: 'escape', help: 'also try every known way out as root in a throw-away guest with this host\'s defaults, then remove it' },
+      { name: 'privileged', help: 'with --escape: a privileged throw-away guest too' },
+      { name: 'like', value: 'string', meta: 'GUEST', help: 'with --escape: the throw-away guest gets the privileged mode and [security] of GUEST' },
+    ],
+    examples: ['vserver check', 'vserver check --json', 'vserver check --escape', 'vserver check --escape --privileged', 'vserver check --escape --like web1'], load: () => import('./check.js'),
   },
   {
     name: 'config', summary: 'show or change a guest\'s configuration', args: [NAME, 'KEY?', 'VALUE?'],

@@ -5,6 +5,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import type { OciSpec } from '../../src/runtime/oci-types.js';
 import { ALL_CAPABILITIES } from '../../src/security/capabilities.js';
+import { USER_COUNTS_SCRIPT } from '../../src/resources/user-counts.js';
 import { run } from '../../src/util/proc.js';
 import type { TestRoot } from '../helpers/host.js';
 
@@ -27,6 +28,9 @@ const REMOVE: Record<Protection, (spec: OciSpec) => void> = {
     dropNs(s, 'user');
     delete s.linux.uidMappings;
     delete s.linux.gidMappings;
+    // the hook that sets the counts of the guest's user namespace has none to enter
+    const create = s.hooks?.createRuntime?.filter((h) => !h.args?.includes(USER_COUNTS_SCRIPT));
+    if (s.hooks && create) s.hooks.createRuntime = create;
   },
   'pid namespace': (s) => dropNs(s, 'pid'),
   'uts namespace': (s) => { dropNs(s, 'uts'); delete s.hostname; },

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate, type HostFacts } from '../../src/engine/check.js';
 import { BUILTIN_USER_COUNTS } from '../../src/guest/defaults-schema.js';
+import { escapeRows } from '../../src/engine/escape-check.js';
+import { isOrphanEscapeGuest } from '../../src/engine/escape-guests.js';
 
 const good = (): HostFacts => ({
   namespaces: { mnt: true, uts: true, ipc: true, pid: true, net: true, user: true, cgroup: true },
@@ -44,5 +46,27 @@ describe('vserver check', () => {
     expect(item(h, 'permissions of guest web1')).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/symbolic link/) });
     h.trees[0]!.found = { uid: 0, gid: 0, mode: 0o710 }; // a wrong group only keeps the guest out
     expect(item(h, 'permissions of guest web1')?.status).toBe('WARN');
+  });
+});
+
+describe('vserver check --escape', () => {
+  it('turns the helper lines into rows: refused, got through, not tried, no answer', () => {
+    const lines = new Map([['mount', 'BLOCKED EPERM mount tmpfs'], ['procsys', 'ESCAPED wrote /proc/sys/kernel/core_pattern']]);
+    expect(escapeRows(lines, [{ name: 'mount a filesystem', key: 'mount' }, { name: 'core_pattern', key: 'procsys' },
+      { name: 'sysrq', key: 'sysrq', skipped: 'no /proc/sysrq-trigger' }, { name: 'bpf', key: 'bpf' }])).toEqual([
+      { attempt: 'mount a filesystem', result: 'blocked', detail: 'EPERM mount tmpfs' },
+      { attempt: 'core_pattern', result: 'ESCAPED', detail: 'wrote /proc/sys/kernel/core_pattern' },
+      { attempt: 'sysrq', result: 'skipped', detail: 'no /proc/sysrq-trigger' },
+      { attempt: 'bpf', result: 'no answer', detail: 'the helper printed nothing for it' },
+    ]);
+  });
+
+  it('counts a throw-away guest as left over once the process that made it is gone', () => {
+    const alive = (pid: number) => (pid === 42 ? '777' : undefined);
+    expect(isOrphanEscapeGuest('escape-check-42-777', alive)).toBe(false);
+    expect(isOrphanEscapeGuest('escape-check-42-777-priv', alive)).toBe(false);
+    expect(isOrphanEscapeGuest('escape-check-42-778', alive)).toBe(true); // the pid was reused
+    expect(isOrphanEscapeGuest('escape-check-43-777', alive)).toBe(true);
+    expect(isOrphanEscapeGuest('web1', alive)).toBe(false);
   });
 });
