@@ -24,7 +24,7 @@ export async function run(ctx: CliContext): Promise<number> {
   const escape = ctx.args.options.escape === true;
   const like = stringOpt(ctx, 'like');
   if (!escape && (like !== undefined || ctx.args.options.privileged === true)) {
-    throw new VsError('USAGE', '--privileged and --like go with --escape', 'vserver check --escape --privileged');
+    throw new VsError('USAGE', '--privileged and --like only choose the guest of --escape', 'add --escape, for example: vserver check --escape --privileged');
   }
   const engine = ctx.engine();
   const items = await engine.check();

@@ -57,6 +57,16 @@ describe.skipIf(!IS_ROOT)('vserver check --escape', () => {
     }
   });
 
+  it('refuses its options without --escape, and a guest to copy that does not exist, building nothing', async () => {
+    const r = await t.cli(['check', '--privileged']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--privileged and --like only choose the guest of --escape\n +add --escape/);
+    const missing = await t.cli(['check', '--escape', '--like', 'nosuch']);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toMatch(/guest 'nosuch' not found/);
+    expect(guestDirs()).toEqual([]);
+  });
+
   for (const [signal, after] of [['SIGTERM', 'removes its guest itself'], ['SIGKILL', 'leaves a guest that gc removes']] as const) {
     it(`killed with ${signal} while its guest runs, ${after}`, async () => {
       // the command stops itself with the signal once its guest runs
