@@ -19,7 +19,7 @@ const vs = (...args) => execFileSync(process.execPath, [CLI, ...args], { env }).
 
 try {
   const helper = join(mkdtempSync(join(root, 'h-')), 'escape');
-  execFileSync('gcc', ['-static', '-O2', '-o', helper, new URL('../tests/security/escape.c', import.meta.url).pathname]);
+  execFileSync('gcc', ['-static', '-O2', '-o', helper, new URL('../src/security/escape.c', import.meta.url).pathname]);
   vs('build', 'sec1');
   const base = JSON.parse(spawnSync(process.execPath, [CLI, 'status', 'sec1', '--json'], { env }).stdout.toString()).idmap.base;
   const dest = join(root, 'var/lib/vserver/guests/sec1/rootfs/usr/local/bin');

@@ -46,14 +46,20 @@ if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
 `;
 writeFileSync('dist/vserver.cjs', launcher);
 
-// The busybox template's ping (ICMP echo sockets, no raw socket): static, so it runs in any guest.
-// Without a C compiler the template keeps busybox's ping, which a guest without CAP_NET_RAW cannot use.
-try {
-  execFileSync('cc', ['-static', '-Os', '-s', '-Wall', '-o', 'dist/ping', 'src/storage/guest-ping.c'], { stdio: 'inherit' });
-} catch (e) {
-  rmSync('dist/ping', { force: true });
-  console.warn(`build: no static ping for the busybox template (${e.code === 'ENOENT' ? 'no C compiler: apt-get install gcc libc6-dev' : e.message})`);
-}
+/** A static C program in dist/, so that it runs in any guest; without a C compiler, a warning saying what is missing. */
+const staticProgram = (out, src, what) => {
+  try {
+    execFileSync('cc', ['-static', '-Os', '-s', '-Wall', '-o', out, src], { stdio: 'inherit' });
+  } catch (e) {
+    rmSync(out, { force: true });
+    console.warn(`build: no ${what} (${e.code === 'ENOENT' ? 'no C compiler: apt-get install gcc libc6-dev' : e.message})`);
+  }
+};
+// The busybox template's ping (ICMP echo sockets, no raw socket). Without it the template keeps
+// busybox's ping, which a guest without CAP_NET_RAW cannot use.
+staticProgram('dist/ping', 'src/storage/guest-ping.c', 'static ping for the busybox template');
+// The escape helper that `vserver check --escape` runs in a throw-away guest: the host needs no compiler.
+staticProgram('dist/escape', 'src/security/escape.c', 'escape helper for vserver check --escape');
 chmodSync('dist/vserver.cjs', 0o755);
 rmSync('dist/vserver-main.cache', { force: true });
 execFileSync(process.execPath, ['dist/vserver.cjs', '--help'], { stdio: 'ignore' });

@@ -151,6 +151,15 @@ export const VERBS: Verb[] = [
     examples: ['vserver gc', 'vserver gc --json'], load: () => import('./gc.js'),
   },
   {
+    name: 'check', summary: 'check that this host offers what guests need: one line per item, OK, WARN or FAIL with the fix', args: [],
+    options: [
+      { name: 'escape', help: 'also try every known way out as root in a throw-away guest with this host\'s defaults, then remove it' },
+      { name: 'privileged', help: 'with --escape: a privileged throw-away guest too' },
+      { name: 'like', value: 'string', meta: 'GUEST', help: 'with --escape: the throw-away guest gets the privileged mode and [security] of GUEST' },
+    ],
+    examples: ['vserver check', 'vserver check --json', 'vserver check --escape', 'vserver check --escape --privileged', 'vserver check --escape --like web1'], load: () => import('./check.js'),
+  },
+  {
     name: 'config', summary: 'show or change a guest\'s configuration', args: [NAME, 'KEY?', 'VALUE?'],
     options: [{ name: 'unset', help: 'remove KEY, so that its default applies' }],
     examples: ['vserver config web1', 'vserver config web1 stop_timeout', 'vserver config web1 stop_timeout 10'],

@@ -16,6 +16,7 @@ import { limitChangePending, settleLimitChange } from './limit-change.js';
 import { isActive } from './state.js';
 import { teardown } from './teardown.js';
 import { finishPending } from './reown.js';
+import { sweepEscapeGuests } from './escape-guests.js';
 
 export interface GcReport {
   /** The guest cleaned up after; absent for objects no guest owns. */
@@ -28,13 +29,14 @@ export interface GcReport {
 
 export async function gc(deps: Deps): Promise<GcReport[]> {
   const locks = sweepLocks(deps);
+  const escapes = await sweepEscapeGuests(deps);
   const rt = await deps.runtime();
   const states = await rt.list();
   const active = new Set(states.filter(isActive).map((s) => s.id));
   const names = new Set([
     ...deps.store.names(), ...states.map((s) => s.id), ...readdirIfExists(join(deps.paths.run, 'bundles')), ...networkLeftovers(deps),
   ]);
-  const reports: GcReport[] = [];
+  const reports: GcReport[] = escapes.removed.length > 0 || escapes.problems.length > 0 ? [escapes] : [];
   for (const name of [...names].sort()) {
     if (active.has(name) && limitChangePending(deps, name)) {
       await withLock(deps.paths.lock(name), 'vserver gc', () => settleLimitChange(deps, name), 1000)

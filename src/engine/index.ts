@@ -9,6 +9,8 @@ import { makeDeps, type Deps, type DepsOverrides } from './deps.js';
 import { upgradeLayout } from './tree-access.js';
 import type { LimitResult } from './limit.js';
 import type { GcReport } from './gc.js';
+import type { CheckItem } from './check.js';
+import type { EscapeOptions, EscapeRun } from './escape-check.js';
 import type { StopOptions } from './stop.js';
 import type { ExecOptions } from './exec.js';
 import type { TopSampler } from './top.js';
@@ -31,6 +33,8 @@ export type { MountReport } from './mount.js';
 export type { ExportResult, ImportOptions, ImportResult } from './export.js';
 export type { DiskUsage, UnifyResult } from './disk.js';
 export type { GcReport } from './gc.js';
+export type { CheckItem, CheckStatus } from './check.js';
+export type { EscapeOptions, EscapeRow, EscapeRun } from './escape-check.js';
 
 export class Engine {
   readonly deps: Deps;
@@ -105,6 +109,17 @@ export class Engine {
   }
 
   /** Cleans up after guests that died without a stop; reports what went. */
+  /** vserver check: one item per thing the host must offer for guests. */
+  async check(): Promise<CheckItem[]> {
+    const [{ evaluate }, { probeHost }] = await Promise.all([import('./check.js'), import('./check-probe.js')]);
+    return evaluate(await probeHost(this.deps));
+  }
+
+  /** vserver check --escape: the escape suite's attempts in throw-away guests, which are removed. */
+  async escapeCheck(opts?: EscapeOptions): Promise<EscapeRun[]> {
+    return (await import('./escape-check.js')).escapeCheck(this.deps, opts);
+  }
+
   async gc(): Promise<GcReport[]> {
     return (await import('./gc.js')).gc(this.deps);
   }

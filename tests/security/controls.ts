@@ -28,8 +28,9 @@ const REMOVE: Record<Protection, (spec: OciSpec) => void> = {
     dropNs(s, 'user');
     delete s.linux.uidMappings;
     delete s.linux.gidMappings;
-    // the hook that sets the counts of the guest's user namespace has none to enter now
-    if (s.hooks?.createRuntime) s.hooks.createRuntime = s.hooks.createRuntime.filter((h) => h.args?.[2] !== USER_COUNTS_SCRIPT);
+    // the hook that sets the counts of the guest's user namespace has none to enter
+    const create = s.hooks?.createRuntime?.filter((h) => !h.args?.includes(USER_COUNTS_SCRIPT));
+    if (s.hooks && create) s.hooks.createRuntime = create;
   },
   'pid namespace': (s) => dropNs(s, 'pid'),
   'uts namespace': (s) => { dropNs(s, 'uts'); delete s.hostname; },

@@ -1,6 +1,6 @@
 // The escape suite: every known way out of a guest is tried as root inside it, in unprivileged
 // (default) and privileged mode. Every attempt must be refused, and the host must be unchanged.
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 import { guestSpec, present, PROTECTIONS, runControl, type Protection } from './controls.js';
 import { buildEscapeHelper, installHelper } from './helper.js';
+import { ATTEMPTS, MARKER_TEXT, parseSeq, seqArgs, type EscapeFacts } from '../../src/security/escape-attempts.js';
 import { table } from './report.js';
 import { until } from '../helpers/guests.js';
 import { majorMinor } from '../../src/resources/host-facts.js';
@@ -16,66 +17,12 @@ import { which } from '../../src/util/which.js';
 
 type Mode = 'unprivileged' | 'privileged';
 const MODES = ['unprivileged', 'privileged'] as const;
-interface Attempt {
-  name: string;
-  /** The helper's mode and arguments. */
-  args: (ctx: HostFacts) => string[];
-  /** Why the attempt cannot get through on this host whatever the confinement, if it cannot. */
-  notHere?: (h: HostFacts) => string | undefined;
-}
-interface HostFacts { sleeperPid: number; diskMajor: number; diskMinor: number; handle: string[]; helper: string; dir: string }
-
-/** Why root on the host itself, unconfined, cannot do a (read-only) attempt, if it cannot. */
-function refusedOnHost(h: HostFacts, args: string[]): string | undefined {
-  const line = spawnSync(h.helper, args, { cwd: h.dir }).stdout.toString().trim(); // exits 1 on ESCAPED
-  return line.startsWith('BLOCKED') ? `root on the host itself is refused (${line})` : undefined;
-}
-
-const MARKER_TEXT = 'the host';
-
-const ATTEMPTS: Attempt[] = [
-  { name: 'mount a filesystem', args: () => ['mount'] },
-  { name: 'remount a read-only path read-write', args: () => ['remount'] },
-  { name: 'load a kernel module', args: () => ['module'] },
-  { name: 'write /proc/sys/kernel/core_pattern', args: () => ['procsys'] },
-  { name: 'write /proc/sysrq-trigger', args: () => ['sysrq'],
-    notHere: () => existsSync('/proc/sysrq-trigger') ? undefined : 'the kernel has no /proc/sysrq-trigger (CONFIG_MAGIC_SYSRQ off)' },
-  { name: 'write /sys/kernel', args: () => ['syskernel'] },
-  { name: "read the host's disk through a block device", args: (h) => ['blockdev', String(h.diskMajor), String(h.diskMinor)],
-    notHere: (h) => refusedOnHost(h, ['blockdev', String(h.diskMajor), String(h.diskMinor)]) },
-  { name: 'read /dev/mem', args: () => ['devmem'], notHere: (h) => refusedOnHost(h, ['devmem']) },
-  { name: 'read /dev/kmsg', args: () => ['kmsg'], notHere: (h) => refusedOnHost(h, ['kmsg']) },
-  { name: 'signal a host process', args: (h) => ['signal', String(h.sleeperPid)] },
-  { name: 'ptrace a host process', args: (h) => ['ptrace', String(h.sleeperPid)] },
-  { name: "setns into the host's namespaces", args: (h) => ['setns', String(h.sleeperPid)] },
-  // Dropped: the chroot ".." walk. Its control cannot get through: with the tree moved onto the
-  // namespace's root instead of pivot_root (runc --no-pivot), the kernel still stops ".." at the top.
-  { name: 'open a host file by handle ("shocker")', args: (h) => ['shocker', ...h.handle, MARKER_TEXT] },
-  { name: 'cgroup v1 release_agent (CVE-2022-0492)', args: () => ['release-agent'],
-    notHere: () => existsSync('/sys/fs/cgroup/memory/release_agent') ? undefined : 'the host has no cgroup v1 memory hierarchy' },
-  { name: "change the host's hostname", args: () => ['hostname'] },
-  { name: "set the host's clock", args: () => ['clock'] },
-  { name: 'reboot the host (Ctrl-Alt-Del setting)', args: () => ['reboot'] },
-  { name: 'sniff traffic with a raw socket', args: () => ['rawsock'] },
-  { name: 'keyctl', args: () => ['keyctl'] },
-  { name: 'bpf', args: () => ['bpf'] },
-];
 
 const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 /** Host-wide settings an escape would change; each must read the same after the suite. */
 const SETTINGS = ['/proc/sys/kernel/core_pattern', '/proc/sys/kernel/ctrl-alt-del', '/proc/sys/kernel/sysrq',
   '/sys/kernel/uevent_helper', '/sys/kernel/mm/transparent_hugepage/enabled', '/sys/fs/cgroup/memory/release_agent'];
 const readSettings = () => SETTINGS.filter((f) => existsSync(f)).map((f) => `${f}=${readFileSync(f, 'utf8')}`);
-
-/** The helper's line for each mode, from a "seq" run. */
-function parseSeq(stdout: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const l of stdout.split('\n')) {
-    const m = /^([a-z-]+): (.*)$/.exec(l);
-    if (m) out.set(m[1]!, m[2]!);
-  }
-  return out;
-}
 
 describe.skipIf(!IS_ROOT)('escape suite', () => {
   const t = new TestRoot('sec');
@@ -87,7 +34,7 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
   const skips = new Map<string, string>();
   let sleeper: ChildProcess;
   let victim: ChildProcess | undefined;
-  let facts: HostFacts;
+  let facts: EscapeFacts;
   const before = { hostname: '', settings: [] as string[], realMs: 0, monoMs: 0 };
 
   beforeAll(async () => {
@@ -160,7 +107,7 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
     const guest = mode === 'unprivileged' ? 'unpriv' : 'priv';
     describe(`controls (${mode})`, () => {
       beforeAll(async () => {
-        const seq = ['seq', ...ATTEMPTS.flatMap((a) => [...a.args(facts), '--'])];
+        const seq = seqArgs(ATTEMPTS, facts);
         const spec = guestSpec(t, guest);
         // everything removed; each protection removed alone; each protection kept alone ("only ...")
         const here = PROTECTIONS.filter((p) => present(spec, p));

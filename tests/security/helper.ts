@@ -1,21 +1,17 @@
-// The escape helper: a static C program built once per run and copied into guests.
+// The escape helper: the one `npm run build` puts in dist/, as the package ships it; compiled here
+// only where the build had no C compiler.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, chmodSync, existsSync, lchownSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { bundledHelper } from '../../src/security/escape-attempts.js';
 
-/** Compiles escape.c with gcc -static into dir (gcc and libc6-dev are installed by .ci/run). */
+export { installHelper } from '../../src/security/escape-attempts.js';
+
+/** dist/escape, else escape.c compiled with gcc -static into dir (gcc and libc6-dev are installed by .ci/run). */
 export function buildEscapeHelper(dir: string): string {
+  const built = bundledHelper(join(__dirname, '../../dist'));
+  if (built) return built;
   const out = join(dir, 'escape-helper');
-  if (!existsSync(out)) execFileSync('gcc', ['-static', '-O2', '-Wall', '-o', out, join(__dirname, 'escape.c')], { stdio: 'pipe' });
+  if (!existsSync(out)) execFileSync('gcc', ['-static', '-O2', '-Wall', '-o', out, join(__dirname, '../../src/security/escape.c')], { stdio: 'pipe' });
   return out;
-}
-
-/** Puts the helper at /usr/local/bin/escape in a stopped guest's tree, owned by the guest's root. */
-export function installHelper(helper: string, rootfs: string, owner: number): void {
-  const dir = join(rootfs, 'usr/local/bin');
-  mkdirSync(dir, { recursive: true });
-  const dest = join(dir, 'escape');
-  copyFileSync(helper, dest);
-  chmodSync(dest, 0o755);
-  lchownSync(dest, owner, owner);
 }
