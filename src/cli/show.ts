@@ -1,7 +1,8 @@
 // Printing one guest's details as text.
-import { readFileSync } from 'node:fs';
+import { onlineCpus } from '../resources/host-facts.js';
+import { rlimitText } from '../runtime/rlimit-launch.js';
 import type { GuestInfo, GuestResources, InterfaceInfo } from '../engine/index.js';
-import { formatSize } from '../util/units.js';
+import { formatSize, parseCpuList } from '../util/units.js';
 import type { CliContext } from './context.js';
 import { formatDuration } from './format.js';
 
@@ -12,10 +13,6 @@ const seconds = (usec: number) => formatDuration(Math.floor(usec / 1e6), (usec %
 /** The kernel's defaults for cpu.weight (v2) and cpu.shares (v1): a guest that sets neither has them. */
 const DEFAULT_WEIGHT = 100;
 const DEFAULT_SHARES = 1024;
-
-function onlineCpus(): string | undefined {
-  try { return readFileSync('/sys/devices/system/cpu/online', 'utf8').trim(); } catch { return undefined; }
-}
 
 /** "USED of MAX (high H, swap S)", or "USED, no limit": only what is set is named. */
 function memoryText(used: number, l: NonNullable<GuestResources['limits']>): string {
@@ -28,7 +25,7 @@ function memoryText(used: number, l: NonNullable<GuestResources['limits']>): str
 function cpuText(l: NonNullable<GuestResources['limits']>): string {
   const weight = l.cpuWeight !== undefined && l.cpuWeight !== DEFAULT_WEIGHT ? `weight ${l.cpuWeight}`
     : l.cpuShares !== undefined && l.cpuShares !== DEFAULT_SHARES ? `shares ${l.cpuShares}` : undefined;
-  const cpus = l.cpuset && l.cpuset !== onlineCpus() ? `cpus ${l.cpuset}` : undefined;
+  const cpus = l.cpuset && parseCpuList(l.cpuset)?.join(',') !== onlineCpus().join(',') ? `cpus ${l.cpuset}` : undefined;
   const parts = [isSet(l.cpuMaxCores) ? `at most ${+l.cpuMaxCores.toFixed(2)} cores` : undefined, weight, cpus].filter(Boolean);
   return parts.length > 0 ? parts.join(', ') : 'no limit';
 }
@@ -48,8 +45,7 @@ export function resourceRows(r: GuestResources): [string, string][] {
     rows.push(['io', [`read ${formatSize(u.ioReadBytes)}, written ${formatSize(u.ioWriteBytes)}`, l.ioWeight !== undefined && `weight ${l.ioWeight}`, ...devs].filter(Boolean).join('; ')]);
   }
   if (r.rlimits) {
-    const rl = (n: number) => (Number.isFinite(n) ? String(n) : 'unlimited');
-    const show = (k: string) => r.rlimits?.[k] && `${k} ${rl(r.rlimits[k]!.soft)}:${rl(r.rlimits[k]!.hard)}`;
+    const show = (k: string) => r.rlimits?.[k] && `${k} ${rlimitText(r.rlimits[k]!.soft)}:${rlimitText(r.rlimits[k]!.hard)}`;
     rows.push(['rlimits', ['nofile', 'nproc', 'memlock', 'core', 'stack'].map(show).filter(Boolean).join(', ')]);
   }
   rows.push(['/proc', r.lxcfs.note]);

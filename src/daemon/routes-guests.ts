@@ -41,9 +41,8 @@ export function guestRoutes(app: FastifyInstance, engine: Engine): void {
   app.get<{ Querystring: { state?: string; mark?: string } }>('/1.0/guests', {
     schema: { querystring: { type: 'object', additionalProperties: false, properties: { state: { type: 'string', enum: ['running', 'stopped'] }, mark: { type: 'string' } } } },
   }, async (req) => {
-    const all = await engine.list();
-    const marks = req.query.mark === undefined ? undefined : new Set(engine.deps.store.readAll().filter((g) => g.config?.mark === req.query.mark).map((g) => g.name));
-    return all.filter((g) => (req.query.state === undefined || g.state === req.query.state) && (marks === undefined || marks.has(g.name)));
+    const { state, mark } = req.query;
+    return (await engine.list()).filter((g) => (state === undefined || g.state === state) && (mark === undefined || g.mark === mark));
   });
 
   app.get<{ Params: { name: string } }>('/1.0/guests/:name', { schema: { params: nameParam } },

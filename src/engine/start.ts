@@ -113,7 +113,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     const log = openSync(deps.paths.log(name), 'a+', 0o640);
     try {
       writeSync(log, `--- ${new Date().toISOString()} vserver: starting guest ${name} (context ${cfg.context})\n`);
-      const io = { stdin: 'ignore', stdout: log, stderr: log } as const;
+      const io = { stdin: 'ignore', stdout: log, stderr: log, rlimits } as const;
       await launch(net, async () => {
         if (!init.delegateCgroup) return rt.run(name, bundle, io);
         // the cgroup exists once the runtime has created the container; hand it over before init runs

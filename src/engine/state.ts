@@ -35,7 +35,7 @@ export function guestInfo(name: string, cfg: GuestConfig, rt: RuntimeState | und
   const state = toState(rt);
   const info: GuestInfo = {
     name, context: cfg.context, state, hostname: cfg.hostname ?? name, init: cfg.init, backend: cfg.backend,
-    privileged: cfg.privileged,
+    privileged: cfg.privileged, ...(cfg.mark === undefined ? {} : { mark: cfg.mark }),
   };
   if (cfg.privileged) {
     info.warnings = ['privileged guest: no user namespace, guest root is host root; set privileged = false to isolate it'];

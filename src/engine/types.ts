@@ -20,6 +20,8 @@ export interface GuestInfo {
   /** Why the guest's config could not be read (state 'broken'). */
   error?: string;
   privileged?: boolean;
+  /** Its autostart group (the config's mark). */
+  mark?: string;
   /** Host ids that guest ids 0..size-1 map to (unprivileged guests). */
   idmap?: { base: number; size: number };
   /** Limits in force and what the guest used, for a running guest (status). */

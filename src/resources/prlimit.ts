@@ -1,12 +1,12 @@
 // Changing the rlimits of processes that already run, with util-linux prlimit (Node has no prlimit call).
 import type { OciRlimit } from '../runtime/oci-types.js';
+import { rlimitOption, rlimitText } from '../runtime/rlimit-launch.js';
 import { run } from '../util/proc.js';
 
-const value = (n: number) => (Number.isFinite(n) ? String(n) : 'unlimited');
 
 /** prlimit's options for a set of rlimits: --nofile=SOFT:HARD ... */
 export function prlimitArgs(rlimits: readonly OciRlimit[]): string[] {
-  return rlimits.map((r) => `--${r.type.slice('RLIMIT_'.length).toLowerCase()}=${value(r.soft)}:${value(r.hard)}`);
+  return rlimits.map((r) => `--${rlimitOption(r)}=${rlimitText(r.soft)}:${rlimitText(r.hard)}`);
 }
 
 /**

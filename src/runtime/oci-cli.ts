@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { VsError, errnoOf } from '../util/errors.js';
 import { run } from '../util/proc.js';
 import { processStartTime } from '../util/procfs.js';
-import type { OciResources, OciRlimit } from './oci-types.js';
-import { rlimitsFromJson, softNofileArgv, withRaisedLimits } from './rlimit-launch.js';
+import type { OciResources } from './oci-types.js';
+import { softNofileArgv, withRaisedLimits } from './rlimit-launch.js';
 import type { ExecIO, Runtime, RuntimeState } from './types.js';
 
 /** The runtime's own error text, without its log-format decoration. */
@@ -58,7 +58,7 @@ export class OciCli implements Runtime {
     // runtime writes there on failure is read back from the offset where this attempt began
     const from = typeof io.stderr === 'number' ? fstatSync(io.stderr).size : undefined;
     const [file, args] = withRaisedLimits(this.path, this.args(verb, ...(verb === 'run' ? ['--detach'] : []), '--bundle', bundleDir, id),
-      bundleRlimits(bundleDir));
+      io.rlimits ?? []);
     const r = await spawnWait(file, args,
       [io.stdin, io.stdout, typeof io.stderr === 'number' ? io.stderr : 'pipe']);
     if (r.code !== 0) {
@@ -213,15 +213,6 @@ function spawnWait(file: string, args: string[], stdioSpec: (number | 'inherit' 
       });
     });
   });
-}
-
-/** The limits a bundle gives its init; none when its config cannot be read (the runtime then says why). */
-function bundleRlimits(bundleDir: string): OciRlimit[] {
-  try {
-    return rlimitsFromJson((JSON.parse(readFileSync(join(bundleDir, 'config.json'), 'utf8')) as { process?: { rlimits?: unknown } }).process?.rlimits);
-  } catch {
-    return [];
-  }
 }
 
 function readFrom(fd: number, offset: number): string {

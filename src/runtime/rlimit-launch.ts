@@ -5,9 +5,11 @@ import type { OciRlimit } from './oci-types.js';
 import { VsError } from '../util/errors.js';
 import { canRaiseLimits, ownRlimits } from '../util/procfs.js';
 
-const value = (n: number) => (Number.isFinite(n) ? String(n) : 'unlimited');
+/** An rlimit value as prlimit and ulimit write it. */
+export const rlimitText = (n: number): string => (Number.isFinite(n) ? String(n) : 'unlimited');
 
-const option = (r: OciRlimit) => r.type.slice('RLIMIT_'.length).toLowerCase();
+/** prlimit's option name of an rlimit: RLIMIT_NOFILE is --nofile. */
+export const rlimitOption = (r: Pick<OciRlimit, 'type'>): string => r.type.slice('RLIMIT_'.length).toLowerCase();
 
 /**
  * The command line that runs FILE ARGS with hard limits high enough for RLIMITS: prlimit in front when
@@ -18,11 +20,11 @@ export function withRaisedLimits(file: string, args: readonly string[], rlimits:
   const low = rlimits.filter((r) => r.hard > (own.get(r.type)?.hard ?? Infinity));
   if (low.length === 0) return [file, [...args]];
   if (!raise()) {
-    const what = low.map((r) => `${option(r)} ${value(own.get(r.type)!.hard)} < ${value(r.hard)}`).join(', ');
+    const what = low.map((r) => `${rlimitOption(r)} ${rlimitText(own.get(r.type)!.hard)} < ${rlimitText(r.hard)}`).join(', ');
     throw new VsError('NOT_PERMITTED', `the guest's hard limits are above this process's, which it cannot raise (no CAP_SYS_RESOURCE): ${what}`,
       `run vserver from a shell whose hard limits are at least the guest's (for open files: ulimit -Hn ${low[0]!.hard}), or restart the guest from this shell`);
   }
-  return ['prlimit', [...low.map((r) => `--${option(r)}=:${value(r.hard)}`), '--', file, ...args]];
+  return ['prlimit', [...low.map((r) => `--${rlimitOption(r)}=:${rlimitText(r.hard)}`), '--', file, ...args]];
 }
 
 /** rlimits read back from a config.json, where unlimited is written as the kernel's RLIM_INFINITY. */
