@@ -1,6 +1,7 @@
 // The verbs: their command lines here, their code in one lazily loaded file each.
 import type { OptionSpec, VerbSpec } from './spec.js';
 import type { CliContext } from './context.js';
+import { limitExamples } from '../guest/limit-keys.js';
 
 export interface Verb extends VerbSpec {
   load: () => Promise<{ run: (ctx: CliContext) => Promise<number> }>;
@@ -168,9 +169,8 @@ export const VERBS: Verb[] = [
   {
     name: 'limit', summary: 'show or change a guest\'s limits; a running guest gets the change at once', args: [NAME, 'KEY?', 'VALUE?'],
     options: [],
-    examples: ['vserver limit web1', 'vserver limit web1 memory.max 512M', 'vserver limit web1 cpu.max 1.5',
-      'vserver limit web1 cpu.cpuset 0-1', 'vserver limit web1 pids.max 200', 'vserver limit web1 io.read_bps./dev/sda 50M',
-      'vserver limit web1 rlimits.nofile 4096:8192', 'vserver limit web1 memory.max max'],
+    // one example per key, from the table `vserver limit` reads
+    examples: ['vserver limit web1', ...limitExamples('web1'), 'vserver limit web1 memory.max max'],
     load: () => import('./limit.js'),
   },
   {

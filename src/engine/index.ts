@@ -7,7 +7,9 @@ import type { StatRow } from '../resources/stat.js';
 import type { ExecIO } from '../runtime/types.js';
 import { makeDeps, type Deps, type DepsOverrides } from './deps.js';
 import { upgradeLayout } from './tree-access.js';
-import type { LimitResult } from './limit.js';
+import type { LimitResult, LimitsResult } from './limit.js';
+import type { ConfigView } from './config.js';
+import type { ConfigEdit, EditOptions } from '../guest/store.js';
 import type { GcReport } from './gc.js';
 import type { CheckItem } from './check.js';
 import type { EscapeOptions, EscapeRun } from './escape-check.js';
@@ -25,7 +27,9 @@ import type { InitStyle } from '../guest/schema.js';
 import type { Progress } from '../storage/debootstrap.js';
 
 export type { BuildOptions, BuildSource, GuestInfo, GuestResources, InterfaceInfo } from './types.js';
-export type { LimitResult } from './limit.js';
+export type { LimitResult, LimitsResult } from './limit.js';
+export type { ConfigView } from './config.js';
+export type { ConfigEdit, EditOptions } from '../guest/store.js';
 export type { GuestMetrics } from './metrics.js';
 export type { BulkAction, BulkOptions, BulkResult, Selection } from './bulk.js';
 export type { TemplateInfo, TemplateSource } from './template.js';
@@ -108,7 +112,22 @@ export class Engine {
     return (await import('./config.js')).showConfig(this.deps, name);
   }
 
-  /** Cleans up after guests that died without a stop; reports what went. */
+  /** The config file's text, its version (for ETag / If-Match) and what it says. */
+  async configDocument(name: string): Promise<ConfigView> {
+    return (await import('./config.js')).configDocument(this.deps, name);
+  }
+
+  /** One key of the config (dotted for tables); NOT_FOUND when it is not set. */
+  async configKey(name: string, key: string): Promise<unknown> {
+    return (await import('./config.js')).configKey(this.deps, name, key);
+  }
+
+  /** Changes keys ({set}, null removes) or the whole text ({text}); a stale opts.ifVersion is a CONFLICT. */
+  async editConfig(name: string, edit: ConfigEdit, opts?: EditOptions): Promise<{ version: string }> {
+    const { version } = await (await import('./config.js')).editConfig(this.deps, name, edit, { ifVersion: opts?.ifVersion });
+    return { version };
+  }
+
   /** vserver check: one item per thing the host must offer for guests. */
   async check(): Promise<CheckItem[]> {
     const [{ evaluate }, { probeHost }] = await Promise.all([import('./check.js'), import('./check-probe.js')]);
@@ -136,6 +155,11 @@ export class Engine {
   /** Changes one limit: a running guest gets it at once (else at its next start), then it is saved. */
   async setLimit(name: string, key: string, value: string): Promise<LimitResult> {
     return (await import('./limit.js')).setLimit(this.deps, name, key, value);
+  }
+
+  /** Changes several limits together (all or none), as setLimit does one; a stale opts.ifVersion is a CONFLICT. */
+  async setLimits(name: string, changes: readonly (readonly [string, string])[], opts?: { ifVersion?: string }): Promise<LimitsResult> {
+    return (await import('./limit.js')).setLimits(this.deps, name, changes, opts);
   }
 
   /** vserver-stat's figures: the host (context 0) and each running guest. */
