@@ -1,4 +1,4 @@
-// vserver limit: change one limit of a guest; a running guest gets it at once, then the config is saved.
+// vserver limit: change limits of a guest, several at once or none; a running guest gets them at once, then the config is saved.
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { limitExample, limitKeyPath, LIMIT_KEY_NOTE, LIMIT_KEYS } from '../guest/limit-keys.js';
