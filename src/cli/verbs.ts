@@ -97,6 +97,15 @@ export const VERBS: Verb[] = [
     examples: ['vserver unify', 'vserver unify --json'], load: () => import('./unify.js'),
   },
   {
+    name: 'snapshot', summary: "snapshots of a guest's own tree (reflink where the filesystem can); a running guest is frozen meanwhile",
+    args: ['NAME|ACTION', 'SNAP|NAME?', 'SNAP?'],
+    options: [{ name: 'discard', help: 'with restore: drop the current tree instead of keeping it as a snapshot' }],
+    examples: ['vserver snapshot web1', 'vserver snapshot web1 before-upgrade', 'vserver snapshot list web1',
+      'vserver snapshot restore web1 before-upgrade', 'vserver snapshot restore web1 before-upgrade --discard',
+      'vserver snapshot delete web1 before-upgrade'],
+    load: () => import('./snapshot.js'),
+  },
+  {
     name: 'start', summary: 'start guests: one, several, all, or those of a mark', args: ['NAME...'], options: BULK_OPTIONS,
     examples: ['vserver start web1', 'vserver web1 start', 'vserver start web1 web2 db1', 'vserver start --mark web --jobs 8'],
     load: () => import('./start.js'),
