@@ -9,6 +9,7 @@ import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
 import type { GcReport } from './gc.js';
+import { isActive } from './state.js';
 import { RESTORE_DISCARD, RESTORE_PARTIAL, RESTORE_READY } from './snapshot.js';
 import { DELETE_SNAP, NEW_SNAP } from './snapshot-store.js';
 
@@ -49,7 +50,8 @@ async function sweepGuest(deps: Deps, name: string, removed: string[]): Promise<
     const pid = readFileSync(mark, 'utf8').trim();
     try {
       const rt = await deps.runtime();
-      if ((await rt.state(name))?.status === 'paused') {
+      // a frozen guest reads as running from the state file: resume asks the runtime itself
+      if (isActive(await rt.state(name))) {
         await rt.resume(name);
         removed.push(`the freeze of a snapshot that died (pid ${pid}): the guest runs again`);
       }
