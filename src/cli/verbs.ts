@@ -88,6 +88,18 @@ export const VERBS: Verb[] = [
     load: () => import('./import.js'),
   },
   {
+    name: 'import-legacy', summary: 'make a guest of a util-vserver guest: its /etc/vservers/NAME directory and its tree', args: ['DIR'],
+    options: [
+      { name: 'name', value: 'string', meta: 'NEW', help: 'name of the new guest (default: the name file, else the directory\'s name)' },
+      { name: 'copy', help: 'copy the tree; the legacy tree stays as it was (the default)' },
+      { name: 'in-place', help: 'move the tree here instead of copying it (same filesystem only)' },
+      { name: 'privileged', help: 'keep the owners: no user namespace, guest root is host root (as under util-vserver)' },
+    ],
+    examples: ['vserver import-legacy /etc/vservers/web1', 'vserver import-legacy /etc/vservers/web1 --name web1-new',
+      'vserver import-legacy /etc/vservers/db1 --in-place', 'vserver import-legacy /etc/vservers/web1 --json'],
+    load: () => import('./import-legacy.js'),
+  },
+  {
     name: 'du', summary: 'disk use per guest: bytes and inodes, template-shared files apart', args: ['NAME?'], options: [],
     examples: ['vserver du', 'vserver du web1 --json'], load: () => import('./du.js'),
   },

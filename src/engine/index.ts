@@ -24,6 +24,7 @@ import type { DiskUsage, UnifyResult } from './disk.js';
 import type { InitStyle } from '../guest/schema.js';
 import type { Progress } from '../storage/debootstrap.js';
 import type { RestoreResult, SnapshotInfo } from './snapshot.js';
+import type { LegacyImportOptions, LegacyImportResult } from './import-legacy.js';
 
 export type { BuildOptions, BuildSource, GuestInfo, GuestResources, InterfaceInfo } from './types.js';
 export type { LimitResult } from './limit.js';
@@ -37,6 +38,7 @@ export type { GcReport } from './gc.js';
 export type { CheckItem, CheckStatus } from './check.js';
 export type { EscapeOptions, EscapeRow, EscapeRun } from './escape-check.js';
 export type { RestoreResult, SnapshotInfo } from './snapshot.js';
+export type { LegacyImportOptions, LegacyImportResult } from './import-legacy.js';
 
 export class Engine {
   readonly deps: Deps;
@@ -204,5 +206,10 @@ export class Engine {
 
   async snapshotDelete(name: string, snap: string): Promise<void> {
     return (await import('./snapshot.js')).deleteSnapshot(this.deps, name, snap);
+  }
+
+  /** A util-vserver guest (its /etc/vservers/NAME directory) becomes a guest; the report lists every file. */
+  async importLegacy(dir: string, opts?: LegacyImportOptions): Promise<LegacyImportResult> {
+    return (await import('./import-legacy.js')).importLegacy(this.deps, dir, opts);
   }
 }
