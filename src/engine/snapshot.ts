@@ -30,8 +30,8 @@ function ownPart(cfg: GuestConfig): 'rootfs' | 'upper' {
 }
 
 /** Copies src to dst with reflinks if dst's filesystem can share blocks, else in full; says which. */
-async function copyShared(src: string, dst: string): Promise<'reflink' | 'copy'> {
-  const method = (await canReflink(dirname(dst))) ? 'reflink' : 'copy';
+async function copyShared(src: string, dst: string, known?: 'reflink' | 'copy'): Promise<'reflink' | 'copy'> {
+  const method = known ?? ((await canReflink(dirname(dst))) ? 'reflink' : 'copy');
   await copyTree(src, dst, method === 'reflink' ? 'always' : 'auto');
   return method;
 }
@@ -51,20 +51,21 @@ export function createSnapshot(deps: Deps, name: string, snap?: string): Promise
     const running = (await rt.state(name))?.status === 'running';
     const tmp = newSnapDir(deps, name, want);
     try {
-      let method: 'reflink' | 'copy';
+      // asked before the freeze, which then lasts only as long as the copy
+      const method = (await canReflink(tmp)) ? 'reflink' : 'copy';
       let frozenMs: number | undefined;
       if (running) {
         const t0 = Date.now();
         const thaw = await freeze(deps, name);
         try {
-          method = await copyShared(source, treeOf(tmp));
+          await copyShared(source, treeOf(tmp), method);
           crashPoint('snapshot:copied');
         } finally {
           await thaw();
         }
         frozenMs = Date.now() - t0;
       } else {
-        method = await copyShared(source, treeOf(tmp));
+        await copyShared(source, treeOf(tmp), method);
         crashPoint('snapshot:copied');
       }
       const meta: SnapshotInfo = {
