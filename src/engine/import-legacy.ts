@@ -152,6 +152,10 @@ async function moveIn(deps: Deps, name: string, tmp: string, tree: string, cfg: 
     deps.store.remove(name);
     if (!existsSync(rootfs)) await removeLeftover(deps.paths.guestDir(name));
     registry(deps).release(cfg.context);
+    if (errnoOf(e) === 'EXDEV') {
+      throw new VsError('UNSUPPORTED', `--in-place cannot move ${tree}: it is a mount point of its own`,
+        'import a copy with --copy (the legacy tree stays as it is)');
+    }
     throw e;
   }
 }

@@ -90,6 +90,8 @@ export function createSnapshot(deps: Deps, name: string, snap?: string): Promise
 async function freeze(deps: Deps, name: string): Promise<() => Promise<void>> {
   const rt = await deps.runtime();
   const mark = deps.paths.frozenMark(name);
+  // left by a snapshot that was killed while the guest was frozen (we hold the lock: it is dead)
+  if (existsSync(mark)) await rt.resume(name);
   mkdirSync(dirname(mark), { recursive: true, mode: 0o700 });
   writeFileSync(mark, `${process.pid}\n`, { mode: 0o600 });
   try {
@@ -147,40 +149,59 @@ export function restoreSnapshot(deps: Deps, name: string, snap: string, opts: { 
         `stop it first with 'vserver stop ${name}'`);
     }
     const part = ownPart(cfg);
-    if (cfg.backend === 'overlay') await unmountGuest(deps, name);
-    const current = guestTree(deps, name, part);
-    const dir = deps.paths.guestDir(name);
-    const partial = join(dir, `.restore-partial-${uniqueSuffix()}`);
-    let shifted = 0;
+    if (cfg.backend !== 'overlay') return restoreTree(deps, name, cfg, snap, meta, part, opts);
+    await unmountGuest(deps, name);
+    let r: RestoreResult;
     try {
-      await copyShared(treeOf(deps.paths.snapshot(name, snap)), partial);
-      shifted = shiftOwnership(partial, meta.ids, guestIds(deps, cfg));
-      crashPoint('restore:copied');
+      r = await restoreTree(deps, name, cfg, snap, meta, part, opts);
     } catch (e) {
-      await removeTree(partial);
+      // mounted again over the old upper layer; the restore's own error is the one to report
+      await ensureMounted(deps, name, cfg).catch(() => undefined);
       throw e;
     }
-    const ready = join(dir, RESTORE_READY);
-    renameSync(partial, ready);
-    let kept: SnapshotInfo | undefined;
-    let discard: string | undefined;
-    try {
-      if (opts.discard) {
-        discard = join(dir, `.restore-discard-${uniqueSuffix()}`);
-        renameSync(current, discard);
-      } else kept = await keepCurrent(deps, name, cfg, current);
-    } catch (e) {
-      // the current tree is still in place: the guest stays as it was
-      if (existsSync(current)) await removeTree(ready);
-      throw e;
-    }
-    crashPoint('restore:moved');
-    renameSync(ready, current);
-    fsyncDir(dir);
-    if (discard) await removeTree(discard);
-    if (cfg.backend === 'overlay') await ensureMounted(deps, name, cfg);
-    return { restored: meta, ...(kept ? { kept } : {}), shifted };
+    await ensureMounted(deps, name, cfg);
+    return r;
   });
+}
+
+async function restoreTree(deps: Deps, name: string, cfg: GuestConfig, snap: string, meta: SnapshotInfo, part: 'rootfs' | 'upper',
+  opts: { discard?: boolean }): Promise<RestoreResult> {
+  const dir = deps.paths.guestDir(name);
+  const ready = join(dir, RESTORE_READY);
+  // what a killed restore left (we hold the lock): finished if the tree had moved out, else dropped
+  if (existsSync(ready)) {
+    if (existsSync(join(dir, part))) await removeTree(ready);
+    else renameSync(ready, join(dir, part));
+  }
+  const current = guestTree(deps, name, part);
+  const partial = join(dir, `.restore-partial-${uniqueSuffix()}`);
+  let shifted = 0;
+  try {
+    await copyShared(treeOf(deps.paths.snapshot(name, snap)), partial);
+    shifted = shiftOwnership(partial, meta.ids, guestIds(deps, cfg));
+    crashPoint('restore:copied');
+  } catch (e) {
+    await removeTree(partial);
+    throw e;
+  }
+  renameSync(partial, ready);
+  let kept: SnapshotInfo | undefined;
+  let discard: string | undefined;
+  try {
+    if (opts.discard) {
+      discard = join(dir, `.restore-discard-${uniqueSuffix()}`);
+      renameSync(current, discard);
+    } else kept = await keepCurrent(deps, name, cfg, current);
+  } catch (e) {
+    // the current tree is still in place: the guest stays as it was
+    if (existsSync(current)) await removeTree(ready);
+    throw e;
+  }
+  crashPoint('restore:moved');
+  renameSync(ready, current);
+  fsyncDir(dir);
+  if (discard) await removeTree(discard);
+  return { restored: meta, ...(kept ? { kept } : {}), shifted };
 }
 
 /** Moves the guest's current tree into a new snapshot (a rename: no copy), named before-restore-TIME. */

@@ -126,6 +126,15 @@ describe.skipIf(!IS_ROOT)('import-legacy', () => {
     await t.ok(['stop', 'web2', '--timeout', '0']);
   });
 
+  it('keeps the owners with --privileged', async () => {
+    const { conf, tree } = legacyGuest('job1', 'priv1');
+    const out = JSON.parse(await t.ok(['import-legacy', conf, '--privileged', '--name', 'priv1', '--json'])) as { privileged: boolean; shifted: number };
+    expect(out).toMatchObject({ privileged: true, shifted: 0 });
+    expect(lstatSync(join(t.paths.rootfs('priv1'), 'etc/passwd')).uid).toBe(0);
+    expect(lstatSync(join(tree, 'etc/passwd')).uid).toBe(0);
+    await t.ok(['delete', 'priv1']);
+  });
+
   it('says which context it took when the old one is taken, and runs a command guest', async () => {
     const { conf } = legacyGuest('job1', 'job1');
     const out = await t.ok(['import-legacy', conf, '--in-place']);

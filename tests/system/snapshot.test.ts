@@ -1,7 +1,7 @@
 // Snapshots through the real CLI: a running guest frozen while copied, restore and compare, reflinks
 // on a loop-mounted XFS, overlay guests, delete and du, and what gc cleans after a killed snapshot.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statfsSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
@@ -72,7 +72,7 @@ describe.skipIf(!IS_ROOT)('snapshots of a dir guest', () => {
     await t.ok(['start', 's1']);
     expect(await t.ok(['exec', 's1', '--', 'cat', '/srv/d/a'])).toBe('one\n');
     await t.ok(['stop', 's1', '--timeout', '0']);
-  });
+  }, 300_000);
 
   it('restores with --discard and keeps nothing of the current tree', async () => {
     const b = await base();
@@ -104,6 +104,8 @@ describe.skipIf(!IS_ROOT)('snapshots of a dir guest', () => {
     expect(du.snapshotBytes).toBeGreaterThan(du.bytes);
     await t.ok(['snapshot', 'delete', 's1', 'two']);
     expect(existsSync(t.paths.snapshot('s1', 'two'))).toBe(false);
+    // private to host root: a snapshot keeps the guest's set-id programs and device nodes
+    expect(statSync(t.paths.snapshotsDir).mode & 0o777).toBe(0o700);
     expect(await t.ok(['delete', 's1'])).toBe('deleted guest s1 and its 2 snapshots\n');
     expect(readdirSync(t.paths.snapshotsDir)).toEqual([]);
   });
@@ -124,6 +126,18 @@ describe.skipIf(!IS_ROOT)('snapshots of a dir guest', () => {
     // and the name is free again
     await t.ok(['snapshot', 'k1', 'half']);
     await t.ok(['stop', 'k1', '--timeout', '0']);
+  });
+
+  it('moves restored files to the id range the guest has now', async () => {
+    await t.ok(['build', 'c1', '--context', '3001']);
+    await t.ok(['snapshot', 'c1', 'at3001']);
+    await t.ok(['config', 'c1', 'context', '3002']);
+    const out = await t.ok(['snapshot', 'restore', 'c1', 'at3001', '--discard']);
+    expect(out).toMatch(/\d+ files moved to the guest's current id range/);
+    expect(lstatSync(join(t.paths.rootfs('c1'), 'etc/passwd')).uid).toBe(3002 * 65536);
+    await t.ok(['start', 'c1']);
+    await t.ok(['stop', 'c1', '--timeout', '0']);
+    await t.ok(['delete', 'c1']);
   });
 
   it('gc finishes a restore killed between moving the old tree out and the restored one in', async () => {
