@@ -52,7 +52,7 @@ export async function run(ctx: CliContext): Promise<number> {
       return 0;
     }
     default: {
-      if (pos.length > 2) throw new VsError('USAGE', `unknown snapshot action '${pos[0]}'`, 'use: vserver snapshot NAME [SNAP] | list NAME | restore NAME SNAP [--discard] | delete NAME SNAP');
+      if (pos.length > (pos[0] === 'create' ? 3 : 2)) throw new VsError('USAGE', `unknown snapshot action '${pos[0]}'`, 'use: vserver snapshot NAME [SNAP] | list NAME | restore NAME SNAP [--discard] | delete NAME SNAP');
       const s = await engine.snapshotCreate(name!, snap);
       if (ctx.json) ctx.out(`${JSON.stringify(s)}\n`);
       else {
