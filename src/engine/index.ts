@@ -25,6 +25,8 @@ import type { BulkAction, BulkOptions, BulkResult, Selection } from './bulk.js';
 import type { DiskUsage, UnifyResult } from './disk.js';
 import type { InitStyle } from '../guest/schema.js';
 import type { Progress } from '../storage/debootstrap.js';
+import type { RestoreResult, SnapshotInfo } from './snapshot.js';
+import type { LegacyImportOptions, LegacyImportResult } from './import-legacy.js';
 
 export type { BuildOptions, BuildSource, GuestInfo, GuestResources, InterfaceInfo } from './types.js';
 export type { LimitResult, LimitsResult } from './limit.js';
@@ -39,6 +41,8 @@ export type { DiskUsage, UnifyResult } from './disk.js';
 export type { GcReport } from './gc.js';
 export type { CheckItem, CheckStatus } from './check.js';
 export type { EscapeOptions, EscapeRow, EscapeRun } from './escape-check.js';
+export type { RestoreResult, SnapshotInfo } from './snapshot.js';
+export type { LegacyImportOptions, LegacyImportResult } from './import-legacy.js';
 
 export class Engine {
   readonly deps: Deps;
@@ -208,5 +212,28 @@ export class Engine {
 
   async unify(names: string[], opts?: { minSize?: number }): Promise<UnifyResult> {
     return (await import('./disk.js')).unify(this.deps, names, opts);
+  }
+
+  /** A snapshot of the guest's own tree; a running guest is frozen while it is copied. */
+  async snapshotCreate(name: string, snap?: string): Promise<SnapshotInfo> {
+    return (await import('./snapshot.js')).createSnapshot(this.deps, name, snap);
+  }
+
+  async snapshotList(name: string): Promise<SnapshotInfo[]> {
+    return (await import('./snapshot.js')).snapshotList(this.deps, name);
+  }
+
+  /** Puts a stopped guest's tree back as it was; the current one is kept as a snapshot unless discard. */
+  async snapshotRestore(name: string, snap: string, opts?: { discard?: boolean }): Promise<RestoreResult> {
+    return (await import('./snapshot.js')).restoreSnapshot(this.deps, name, snap, opts);
+  }
+
+  async snapshotDelete(name: string, snap: string): Promise<void> {
+    return (await import('./snapshot.js')).deleteSnapshot(this.deps, name, snap);
+  }
+
+  /** A util-vserver guest (its /etc/vservers/NAME directory) becomes a guest; the report lists every file. */
+  async importLegacy(dir: string, opts?: LegacyImportOptions): Promise<LegacyImportResult> {
+    return (await import('./import-legacy.js')).importLegacy(this.deps, dir, opts);
   }
 }
