@@ -7,7 +7,16 @@ import type { Engine } from '../engine/index.js';
 import { emitEvent, lifecycleEvent, type LifecycleEvent, type LifecycleEventType } from '../engine/events.js';
 import { NAME_PATTERN } from '../guest/name.js';
 import { lockHeld } from '../util/lock.js';
-import { GuestWatch, oomWatchPath, type WatchReport } from './guest-watch.js';
+import { oomWatchPath, type WatchReport } from './guest-watch.js';
+
+/** What the tracker needs of the guest-watch helper. */
+export interface Watcher {
+  on(event: 'report', fn: (r: WatchReport) => void): unknown;
+  watchPid(name: string, pid: number): void;
+  watchOom(name: string, path: string): void;
+  forget(name: string): void;
+  close(): void;
+}
 
 interface Seen {
   /** The config file's text; undefined: no such guest. */
@@ -31,7 +40,7 @@ export class Tracker {
   private readonly onEngine = (ev: LifecycleEvent) => this.fromEngine(ev);
   private closed = false;
 
-  constructor(private readonly engine: Engine, private readonly watcher?: GuestWatch) {
+  constructor(private readonly engine: Engine, private readonly watcher?: Watcher) {
     this.events.setMaxListeners(0);
   }
 
