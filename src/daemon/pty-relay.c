@@ -162,8 +162,11 @@ int main(int argc, char **argv) {
 					pending = (struct winsize){ .ws_col = (unsigned short)cols, .ws_row = (unsigned short)rows };
 					if (master >= 0) ioctl(master, TIOCSWINSZ, &pending);
 				} else if (sscanf(s, "signal %d", &sig) == 1) {
+					/* as a key on a terminal would: to its foreground process group, else the command */
+					pid_t fg = master >= 0 ? tcgetpgrp(master) : -1;
 					if (!target) target = read_pid(pidfile);
-					if (target > 0) kill(target, sig);
+					if (fg > 0) kill(-fg, sig);
+					else if (target > 0) kill(target, sig);
 				}
 				s = nl + 1;
 			}
