@@ -37,11 +37,15 @@ export function oomWatchPath(cg: CgroupReader, cgName: string): string | undefin
 export class GuestWatch extends EventEmitter {
   private readonly child: ChildProcess;
   private rest = '';
+  private closing = false;
 
   constructor(helper: string) {
     super();
     this.child = spawn(helper, [], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.child.on('error', (e) => this.emit('failed', e));
+    this.child.on('error', (e) => process.stderr.write(`vserverd: guest-watch: ${e.message}\n`));
+    this.child.on('exit', (code, signal) => {
+      if (!this.closing) process.stderr.write(`vserverd: guest-watch ended (${signal ?? code}): no more died or oom events until vserverd restarts\n`);
+    });
     this.child.stdin!.on('error', () => undefined);
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       const lines = (this.rest + d).split('\n');
@@ -63,6 +67,7 @@ export class GuestWatch extends EventEmitter {
   forget(name: string): void { this.send(`forget ${name}`); }
 
   close(): void {
+    this.closing = true;
     this.child.stdin!.end();
     this.child.kill();
   }

@@ -44,7 +44,15 @@ export async function main(argv: string[]): Promise<number> {
   if (await listening(sock)) throw new VsError('BUSY', `vserverd already runs for ${root} (${sock} answers)`, 'stop that one first');
   rmSync(sock, { force: true });
   // what the CLI in other processes and the kernel do to guests is learnt from inotify and pidfds
-  const tracker = new Tracker(engine, new GuestWatch(helperPath('guest-watch')));
+  let watcher: GuestWatch | undefined;
+  try {
+    watcher = new GuestWatch(helperPath('guest-watch'));
+  } catch (e) {
+    // the API works without it; only died and oom events are missing, and that is said once here
+    const err = toVsError(e);
+    process.stderr.write(`vserverd: warning: no died or oom events: ${err.message}\n  ${err.hint ?? ''}\n`);
+  }
+  const tracker = new Tracker(engine, watcher);
   await tracker.start();
   const app = buildServer(engine, { events: tracker.events });
   await app.listen({ path: sock });
