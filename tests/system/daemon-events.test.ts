@@ -126,17 +126,19 @@ describe.skipIf(!IS_ROOT)('vserverd events and exec', () => {
     const seen: ExecRun = { out: {} };
     const before = execSocket(first, seen);
     await until(async () => (seen.out[1] ?? '').includes('/ # '), 'the prompt');
+    // one client at a time
+    await expect(openSocket(t, r.json.socket)).rejects.toThrow(/423/);
     first.send(stdin('sleep 1; echo "la""ter"\n'));
-    await sleep(300);
+    await until(async () => (seen.out[1] ?? '').includes('echo "la""ter"\r\n'), 'the command on the terminal');
     first.terminate();
     await before;
-    await sleep(1500);
+    await sleep(2500);
     const again = await openSocket(t, r.json.socket);
     const run = execSocket(again);
     again.send(stdin('exit 4\n'));
     const res = await run;
     expect(seen.out[1]).not.toMatch(/later/);
-    expect(res.out[1]).toMatch(/later/);
+    expect({ before: seen.out[1], after: res.out[1] }).toEqual({ before: expect.any(String), after: expect.stringMatching(/later/) });
     expect(res.exit).toEqual({ type: 'exit', code: 4 });
     // used up: the URL attaches nothing now
     expect((await api(t, 'GET', r.json.socket)).status).toBe(404);
