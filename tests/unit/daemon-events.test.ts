@@ -7,6 +7,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { buildServer } from '../../src/daemon/server.js';
 import { Tracker } from '../../src/daemon/tracker.js';
 import type { WatchReport } from '../../src/daemon/guest-watch.js';
@@ -150,6 +151,28 @@ describe('GET /1.0/events', () => {
     expect(count(text)).toBeLessThan(sent);
     expect(count(fast.text())).toBe(sent);
     expect(fast.res.readableEnded).toBe(false);
+  }, 60_000);
+
+  it('closes the WebSocket of a listener that does not read with 1013 overflow', async () => {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as AddressInfo).port;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/1.0/events`);
+    await new Promise((r) => ws.once('open', r));
+    const closed = new Promise<[number, string]>((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()])));
+    let frames = 0;
+    ws.on('message', () => { frames++; });
+    (ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    const big = 'x'.repeat(20 * 1024);
+    let sent = 0;
+    while (sent < 3000 && listeners(engine) === 1) {
+      for (let i = 0; i < 3; i++, sent++) engine.events.emit('event', { type: 'oom', guest: 'a', time: new Date().toISOString(), detail: { pad: big } });
+      await sleep(2);
+    }
+    expect(listeners(engine)).toBe(0);
+    (ws as unknown as { _socket: import('node:net').Socket })._socket.resume();
+    expect(await closed).toEqual([1013, 'overflow']);
+    expect(frames).toBeGreaterThan(0);
+    expect(frames).toBeLessThan(sent);
   }, 60_000);
 
   it('refuses a bad guest name and unknown parameters', async () => {
