@@ -60,6 +60,10 @@ const staticProgram = (out, src, what) => {
 staticProgram('dist/ping', 'src/storage/guest-ping.c', 'static ping for the busybox template');
 // The escape helper that `vserver check --escape` runs in a throw-away guest: the host needs no compiler.
 staticProgram('dist/escape', 'src/security/escape.c', 'escape helper for vserver check --escape');
+// vserverd's watchers: init exits (pidfd) and OOM kills (cgroup events), which Node cannot wait for.
+staticProgram('dist/guest-watch', 'src/daemon/guest-watch.c', 'guest watcher for vserverd (died and oom events)');
+// The terminal of an interactive exec over the API: receives the runtime's console fd (SCM_RIGHTS).
+staticProgram('dist/pty-relay', 'src/daemon/pty-relay.c', 'terminal relay for interactive exec over the API');
 chmodSync('dist/vserver.cjs', 0o755);
 rmSync('dist/vserver-main.cache', { force: true });
 execFileSync(process.execPath, ['dist/vserver.cjs', '--help'], { stdio: 'ignore' });

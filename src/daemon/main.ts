@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { Engine } from '../engine/index.js';
 import { toVsError, VsError } from '../util/errors.js';
 import { buildServer } from './server.js';
+import { GuestWatch } from './guest-watch.js';
+import { helperPath } from './helpers.js';
+import { Tracker } from './tracker.js';
 
 /** The gid of group `vserver`, whose members may use the socket, if the host has it. */
 function vserverGroup(): number | undefined {
@@ -40,7 +43,18 @@ export async function main(argv: string[]): Promise<number> {
   mkdirSync(engine.deps.paths.run, { recursive: true, mode: 0o755 });
   if (await listening(sock)) throw new VsError('BUSY', `vserverd already runs for ${root} (${sock} answers)`, 'stop that one first');
   rmSync(sock, { force: true });
-  const app = buildServer(engine);
+  // what the CLI in other processes and the kernel do to guests is learnt from inotify and pidfds
+  let watcher: GuestWatch | undefined;
+  try {
+    watcher = new GuestWatch(helperPath('guest-watch'));
+  } catch (e) {
+    // the API works without it; only died and oom events are missing, and that is said once here
+    const err = toVsError(e);
+    process.stderr.write(`vserverd: warning: no died or oom events: ${err.message}\n  ${err.hint ?? ''}\n`);
+  }
+  const tracker = new Tracker(engine, watcher);
+  await tracker.start();
+  const app = buildServer(engine, { events: tracker.events });
   await app.listen({ path: sock });
   // access to the socket is as strong as root: root and the group vserver only
   const gid = vserverGroup();
@@ -50,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
   });
+  tracker.close();
   await app.close();
   rmSync(sock, { force: true });
   return 0;

@@ -14,6 +14,7 @@ const METRICS: [string, string, 'gauge' | 'counter', Pick][] = [
     (g) => (g.usage ? [[{ mode: 'user' }, g.usage.userUsec / 1e6], [{ mode: 'system' }, g.usage.systemUsec / 1e6]] : [])],
   ['vserver_guest_memory_bytes', 'Memory charged to the guest, page cache included.', 'gauge', (g) => one(g, g.usage?.memoryBytes)],
   ['vserver_guest_memory_limit_bytes', 'Hard memory limit of the guest (absent: none).', 'gauge', (g) => one(g, g.limits?.memoryMax)],
+  ['vserver_guest_swap_bytes', 'Swap the guest uses now (absent: swap not accounted).', 'gauge', (g) => one(g, g.usage?.swapBytes)],
   ['vserver_guest_swap_limit_bytes', 'Swap the guest may use on top of its memory limit (absent: none).', 'gauge', (g) => one(g, g.limits?.swapMax)],
   ['vserver_guest_memory_peak_bytes', 'Memory high-water mark of the guest.', 'gauge', (g) => one(g, g.events?.memoryPeak)],
   ['vserver_guest_oom_kills_total', 'Processes of the guest killed at its memory limit.', 'counter', (g) => one(g, g.events?.oomKills)],

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { BulkResult, Engine } from '../engine/index.js';
 import { checkName } from '../guest/name.js';
 import { errorBody } from './errors.js';
+import { withFigures } from './figures.js';
 
 const ACTIONS = ['start', 'stop', 'restart'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -38,11 +39,13 @@ function resultJson(r: BulkResult): Record<string, unknown> {
 }
 
 export function guestRoutes(app: FastifyInstance, engine: Engine): void {
-  app.get<{ Querystring: { state?: string; mark?: string } }>('/1.0/guests', {
-    schema: { querystring: { type: 'object', additionalProperties: false, properties: { state: { type: 'string', enum: ['running', 'stopped'] }, mark: { type: 'string' } } } },
+  app.get<{ Querystring: { state?: string; mark?: string; figures?: string } }>('/1.0/guests', {
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { state: { type: 'string', enum: ['running', 'stopped'] }, mark: { type: 'string' },
+      figures: { type: 'string', enum: ['0', '1', 'true', 'false'] } } } },
   }, async (req) => {
     const { state, mark } = req.query;
-    return (await engine.list()).filter((g) => (state === undefined || g.state === state) && (mark === undefined || g.mark === mark));
+    const list = (await engine.list()).filter((g) => (state === undefined || g.state === state) && (mark === undefined || g.mark === mark));
+    return req.query.figures === '1' || req.query.figures === 'true' ? withFigures(engine, list) : list;
   });
 
   app.get<{ Params: { name: string } }>('/1.0/guests/:name', { schema: { params: nameParam } },

@@ -8,10 +8,21 @@ import { metricsRegistry, requestCounter } from './metrics.js';
 import { guestRoutes } from './routes-guests.js';
 import { hostRoutes } from './routes-host.js';
 import { configRoutes } from './routes-config.js';
+import type { EventEmitter } from 'node:events';
+import websocket from '@fastify/websocket';
+import { eventRoutes } from './routes-events.js';
+import { execRoutes } from './routes-exec.js';
+import { logRoutes } from './routes-log.js';
 
 export interface ServerOptions {
   /** Largest request body in bytes ([api] body_limit in vserver.toml). */
   bodyLimit?: number;
+  /** What GET /1.0/events streams: the daemon's tracker; by default only the engine's own events. */
+  events?: EventEmitter;
+  /** Bytes queued for one event listener before it is dropped. */
+  eventBacklogBytes?: number;
+  /** The pty-relay program for interactive exec (default: dist/pty-relay). */
+  ptyRelay?: () => string;
 }
 
 export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyInstance {
@@ -29,6 +40,12 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   guestRoutes(app, engine);
   hostRoutes(app, engine);
   configRoutes(app, engine);
+  logRoutes(app, engine);
+  void app.register(websocket, { options: { maxPayload: 1 << 20 } });
+  void app.register(async (ws) => {
+    eventRoutes(ws, opts.events ?? engine.events, { backlogBytes: opts.eventBacklogBytes });
+    execRoutes(ws, engine, opts.ptyRelay);
+  });
   const registry = metricsRegistry(engine);
   const requests = requestCounter(registry);
   app.addHook('onResponse', async (req, reply) => { requests.inc({ method: req.method, status: String(reply.statusCode) }); });

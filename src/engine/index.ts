@@ -5,6 +5,8 @@ import type { GuestConfig } from '../guest/schema.js';
 import type { PsTable } from '../resources/ps.js';
 import type { StatRow } from '../resources/stat.js';
 import type { ExecIO } from '../runtime/types.js';
+import { EventEmitter } from 'node:events';
+import { emitEvent, lifecycleEvent, type LifecycleEventType } from './events.js';
 import { makeDeps, type Deps, type DepsOverrides } from './deps.js';
 import { upgradeLayout } from './tree-access.js';
 import type { LimitResult, LimitsResult } from './limit.js';
@@ -43,9 +45,14 @@ export type { CheckItem, CheckStatus } from './check.js';
 export type { EscapeOptions, EscapeRow, EscapeRun } from './escape-check.js';
 export type { RestoreResult, SnapshotInfo } from './snapshot.js';
 export type { LegacyImportOptions, LegacyImportResult } from './import-legacy.js';
+export type { LifecycleEvent, LifecycleEventType } from './events.js';
 
 export class Engine {
   readonly deps: Deps;
+  /** 'event' with a LifecycleEvent after each change made through this engine. */
+  readonly events = new EventEmitter();
+  /** Guests this engine is changing now: a watcher leaves them to the event that follows. */
+  readonly busy = new Map<string, number>();
 
   constructor(root: string, overrides?: DepsOverrides) {
     // files the engine makes (guest trees, the /etc files it provides, state) get the modes it asks
@@ -55,21 +62,39 @@ export class Engine {
     upgradeLayout(this.deps);
   }
 
+  /** Runs a change of one guest, marked busy meanwhile, and emits its events once it succeeded. */
+  private async changing<T>(name: string, work: () => Promise<T>, events: (r: T) => [LifecycleEventType, Record<string, unknown>?][]): Promise<T> {
+    this.busy.set(name, (this.busy.get(name) ?? 0) + 1);
+    let result: T;
+    try {
+      result = await work();
+    } finally {
+      const n = (this.busy.get(name) ?? 1) - 1;
+      if (n > 0) this.busy.set(name, n);
+      else this.busy.delete(name);
+    }
+    for (const [type, detail] of events(result)) emitEvent(this.events, lifecycleEvent(type, name, detail));
+    return result;
+  }
+
   async build(name: string, opts?: BuildOptions): Promise<GuestInfo> {
-    return (await import('./build.js')).buildGuest(this.deps, name, opts);
+    return this.changing(name, async () => (await import('./build.js')).buildGuest(this.deps, name, opts),
+      (g) => [['built', { context: g.context }]]);
   }
 
   async start(name: string): Promise<GuestInfo> {
-    return (await import('./start.js')).startGuest(this.deps, name);
+    return this.changing(name, async () => (await import('./start.js')).startGuest(this.deps, name),
+      (g) => [['started', { context: g.context, ...(g.pid === undefined ? {} : { pid: g.pid }) }]]);
   }
 
   async stop(name: string, opts?: StopOptions): Promise<void> {
-    return (await import('./stop.js')).stopGuest(this.deps, name, opts);
+    return this.changing(name, async () => (await import('./stop.js')).stopGuest(this.deps, name, opts), () => [['stopped']]);
   }
 
   /** Stops the guest if it runs, then starts it, holding the guest's lock throughout. */
   async restart(name: string, opts?: StopOptions): Promise<GuestInfo> {
-    return (await import('./restart.js')).restartGuest(this.deps, name, opts);
+    return this.changing(name, async () => (await import('./restart.js')).restartGuest(this.deps, name, opts),
+      (g) => [['stopped', { restart: true }], ['started', { context: g.context, restart: true, ...(g.pid === undefined ? {} : { pid: g.pid }) }]]);
   }
 
   /** start, stop or restart many guests, in parallel up to opts.jobs; one result per guest. */
@@ -109,7 +134,7 @@ export class Engine {
   }
 
   async delete(name: string, opts?: { force?: boolean }): Promise<void> {
-    return (await import('./delete.js')).deleteGuest(this.deps, name, opts);
+    return this.changing(name, async () => (await import('./delete.js')).deleteGuest(this.deps, name, opts), () => [['deleted']]);
   }
 
   async config(name: string): Promise<GuestConfig> {
@@ -128,7 +153,8 @@ export class Engine {
 
   /** Changes keys ({set}, null removes) or the whole text ({text}); a stale opts.ifVersion is a CONFLICT. */
   async editConfig(name: string, edit: ConfigEdit, opts?: EditOptions): Promise<{ version: string }> {
-    const { version } = await (await import('./config.js')).editConfig(this.deps, name, edit, { ifVersion: opts?.ifVersion });
+    const { version } = await this.changing(name, async () => (await import('./config.js')).editConfig(this.deps, name, edit, { ifVersion: opts?.ifVersion }),
+      () => [['config-changed', 'set' in edit ? { keys: Object.keys(edit.set) } : {}]]);
     return { version };
   }
 
@@ -149,7 +175,8 @@ export class Engine {
 
   /** Sets one key (dotted for tables); undefined removes it. Takes effect at the next start. */
   async setConfig(name: string, key: string, value: unknown): Promise<GuestConfig> {
-    return (await import('./config.js')).setConfig(this.deps, name, key, value);
+    return this.changing(name, async () => (await import('./config.js')).setConfig(this.deps, name, key, value),
+      () => [['config-changed', { key }]]);
   }
 
   async limits(name: string): Promise<Limits> {
@@ -158,12 +185,14 @@ export class Engine {
 
   /** Changes one limit: a running guest gets it at once (else at its next start), then it is saved. */
   async setLimit(name: string, key: string, value: string): Promise<LimitResult> {
-    return (await import('./limit.js')).setLimit(this.deps, name, key, value);
+    return this.changing(name, async () => (await import('./limit.js')).setLimit(this.deps, name, key, value),
+      (r) => [['limit-changed', { key, value, live: r.live }]]);
   }
 
   /** Changes several limits together (all or none), as setLimit does one; a stale opts.ifVersion is a CONFLICT. */
   async setLimits(name: string, changes: readonly (readonly [string, string])[], opts?: { ifVersion?: string }): Promise<LimitsResult> {
-    return (await import('./limit.js')).setLimits(this.deps, name, changes, opts);
+    return this.changing(name, async () => (await import('./limit.js')).setLimits(this.deps, name, changes, opts),
+      (r) => [['limit-changed', { keys: changes.map(([k]) => k), live: r.live }]]);
   }
 
   /** vserver-stat's figures: the host (context 0) and each running guest. */
@@ -203,7 +232,9 @@ export class Engine {
   }
 
   async import(file: string, opts?: ImportOptions): Promise<ImportResult> {
-    return (await import('./export.js')).importGuest(this.deps, file, opts);
+    const r = await (await import('./export.js')).importGuest(this.deps, file, opts);
+    emitEvent(this.events, lifecycleEvent('built', r.name, { context: r.context, imported: true }));
+    return r;
   }
 
   async du(names: string[]): Promise<DiskUsage[]> {
@@ -234,6 +265,8 @@ export class Engine {
 
   /** A util-vserver guest (its /etc/vservers/NAME directory) becomes a guest; the report lists every file. */
   async importLegacy(dir: string, opts?: LegacyImportOptions): Promise<LegacyImportResult> {
-    return (await import('./import-legacy.js')).importLegacy(this.deps, dir, opts);
+    const r = await (await import('./import-legacy.js')).importLegacy(this.deps, dir, opts);
+    emitEvent(this.events, lifecycleEvent('built', r.name, { legacy: dir }));
+    return r;
   }
 }

@@ -144,9 +144,13 @@ export class CgroupV1 implements CgroupReader {
       systemUsec = ((kv.get('system') ?? 0) * 1e6) / CLK_TCK;
     }
     const io = sumBlkioOps(readText(this.file('blkio', name, 'blkio.throttle.io_service_bytes_recursive')));
+    const memory = readNumber(this.file('memory', name, 'memory.usage_in_bytes')) ?? 0;
+    // v1 counts memory and swap together in memsw
+    const memsw = readNumber(this.file('memory', name, 'memory.memsw.usage_in_bytes'));
     return {
+      ...(memsw === undefined ? {} : { swapBytes: Math.max(0, memsw - memory) }),
       cpuUsec: userUsec + systemUsec, userUsec, systemUsec,
-      memoryBytes: readNumber(this.file('memory', name, 'memory.usage_in_bytes')) ?? 0,
+      memoryBytes: memory,
       memoryMax: readNumber(this.file('memory', name, 'memory.limit_in_bytes')) ?? Infinity,
       tasks: readNumber(this.file('pids', name, 'pids.current')) ?? this.pids(name).length,
       ioReadBytes: io.get('Read') ?? 0, ioWriteBytes: io.get('Write') ?? 0,

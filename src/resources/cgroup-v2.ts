@@ -71,7 +71,9 @@ export class CgroupV2 implements CgroupReader {
       r += m.get('rbytes') ?? 0;
       w += m.get('wbytes') ?? 0;
     }
+    const swap = readNumber(join(d, 'memory.swap.current'));
     return {
+      ...(swap === undefined ? {} : { swapBytes: swap }),
       cpuUsec: c.get('usage_usec') ?? 0, userUsec: c.get('user_usec') ?? 0, systemUsec: c.get('system_usec') ?? 0,
       memoryBytes: readNumber(join(d, 'memory.current')) ?? 0,
       memoryMax: readNumber(join(d, 'memory.max')) ?? Infinity,

@@ -26,6 +26,8 @@ export interface CgroupUsage {
   /** Memory charged to the guest now, in bytes (page cache included), and its hard limit (Infinity: none). */
   memoryBytes: number;
   memoryMax: number;
+  /** Swap the guest uses now, in bytes; undefined where swap is not accounted. */
+  swapBytes?: number;
   /** Tasks: processes and their threads. */
   tasks: number;
   ioReadBytes: number;

@@ -148,17 +148,21 @@ export class OciCli implements Runtime {
     if (io.user) extra.push('--user', io.user);
     const rlimits = io.rlimits ?? [];
     const command = this.name === 'runc' && io.guestShell ? softNofileArgv(argv, rlimits) : argv;
-    const [file, args] = withRaisedLimits(this.path, this.args('exec', ...extra, id, ...command), rlimits);
+    const relay = io.tty ? io.console : undefined;
+    if (relay) extra.push('--console-socket', relay.socket, '--detach', '--pid-file', relay.pidFile);
+    const [bin, binArgs] = withRaisedLimits(this.path, this.args('exec', ...extra, id, ...command), rlimits);
+    const [file, args] = relay ? [relay.relay, [relay.socket, relay.pidFile, '--', bin, ...binArgs]] : [bin, binArgs];
     // our stderr goes through a pipe, so that the runtime's own failure (a Go panic when the guest
     // is at its pids limit) can be told from the command's output and reported in our words
     const watch = io.stderr === 'inherit' && !io.tty;
     const child = spawn(file, args, {
-      stdio: [io.stdin, io.stdout, watch ? 'pipe' : io.stderr],
+      stdio: [io.stdin, io.stdout, watch ? 'pipe' : io.stderr, ...(relay ? ['pipe' as const] : [])],
     });
     const own = watch ? watchStderr(child.stderr!) : undefined;
+    io.onSpawn?.(child);
     // ^C on a terminal reaches the runtime too, which passes it on; other signals we forward
     const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
-    const handlers: [NodeJS.Signals, () => void][] = [
+    const handlers: [NodeJS.Signals, () => void][] = io.onSpawn ? [] : [
       ['SIGINT', () => undefined], ['SIGQUIT', () => undefined],
       ['SIGTERM', forward('SIGTERM')], ['SIGHUP', forward('SIGHUP')],
     ];

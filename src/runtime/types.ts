@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 // What the engine asks of an OCI runtime; runc and crun implement it through one driver.
 import type { OciResources, OciRlimit } from './oci-types.js';
 
@@ -12,8 +13,16 @@ export interface RuntimeState {
   annotations?: Record<string, string>;
 }
 
-/** Where a process's standard streams go: an open fd, 'inherit' (ours) or 'ignore'. */
-export type StdioTarget = number | 'inherit' | 'ignore';
+/** Where a process's standard streams go: an open fd, 'inherit' (ours), 'ignore', or a pipe to the caller (onSpawn). */
+export type StdioTarget = number | 'inherit' | 'ignore' | 'pipe';
+
+/** An exec's terminal handed to a relay program through the runtime's console socket (see pty-relay.c). */
+export interface ConsoleRelay {
+  /** The relay program: SOCKET PIDFILE -- RUNTIME ARGS; terminal on its stdin/stdout, control lines on fd 3. */
+  relay: string;
+  socket: string;
+  pidFile: string;
+}
 
 export interface ExecIO {
   stdin: StdioTarget;
@@ -29,6 +38,10 @@ export interface ExecIO {
   rlimits?: readonly OciRlimit[];
   /** The guest has /bin/sh (used to put back a soft limit that the runtime raised). */
   guestShell?: boolean;
+  /** With tty: the terminal goes to this relay instead of the runtime's own copying. */
+  console?: ConsoleRelay;
+  /** Given the runtime's process once spawned (its pipes, and fd 3 of a console relay); the caller then handles signals. */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 export interface Runtime {

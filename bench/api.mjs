@@ -1,0 +1,115 @@
+// Benchmark of vserverd's API (not a test): the daemon on its Unix socket beside the raw runtime.
+//   PUT /1.0/guests/NAME/state start + stop   vs  RUNTIME run -d, kill, wait, delete (same config.json)
+//   POST /1.0/guests/NAME/exec true + socket  vs  RUNTIME exec NAME true
+// Budgets (issue 13): start+stop <= 1.2 x raw; exec true <= runtime exec + 5 ms. Run as root after `npm run build`.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { CLI, compare, rawBundleFrom, report, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const LIFE_RUNS = Number(process.env.BENCH_LIFE_RUNS ?? 5);
+const DAEMON = new URL('../dist/vserverd.cjs', import.meta.url).pathname;
+if (process.getuid() !== 0) {
+  console.error('bench/api: needs root');
+  process.exit(2);
+}
+
+const { root, remove } = tempRoot('api');
+const env = { ...process.env, VSERVER_ROOT: root };
+const sock = join(root, 'run/vserver/vserverd.sock');
+const vsSync = (...args) => execFileSync(process.execPath, [CLI, ...args], { env }).toString();
+
+function api(method, path, body) {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => (res.statusCode < 300 ? resolve(text ? JSON.parse(text) : undefined) : reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`))));
+    });
+    req.on('error', reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
+}
+
+/** exec through the API: the request, the socket, the exit message. */
+async function apiExec(argv) {
+  const t0 = performance.now();
+  const { socket } = await api('POST', '/1.0/guests/bench1/exec', { command: argv });
+  const code = await new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws+unix://${sock}:${socket}`);
+    ws.on('message', (d, binary) => { if (!binary) resolve(JSON.parse(d.toString()).code); });
+    ws.on('error', reject);
+  });
+  if (code !== 0) throw new Error(`exec exited ${code}`);
+  return performance.now() - t0;
+}
+
+async function waitGone(pid) {
+  const start = () => { try { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); const f = s.slice(s.lastIndexOf(')') + 2).split(' '); return f[0] === 'Z' ? undefined : f[19]; } catch { return undefined; } };
+  const first = start();
+  while (first !== undefined && start() === first) await new Promise((r) => setTimeout(r, 5));
+}
+
+let daemon;
+try {
+  vsSync('build', 'bench1');
+  daemon = spawn(process.execPath, [DAEMON, '--foreground'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise((resolve, reject) => {
+    daemon.stderr.on('data', (b) => { if (b.toString().includes('listening on')) resolve(); });
+    daemon.once('exit', (c) => reject(new Error(`vserverd exited ${c}`)));
+  });
+  await api('PUT', '/1.0/guests/bench1/state', { action: 'start' });
+  const { name: rtName, path: runtime } = JSON.parse(readFileSync(join(root, 'run/vserver/runtime.json'), 'utf8'));
+  const state = join(root, 'run/vserver', rtName);
+  const rawBundle = rawBundleFrom(root, 'bench1', join(root, 'raw-bundle'), (spec) => {
+    spec.linux.cgroupsPath = `/vsbench-apiraw-${process.pid}`;
+  });
+  const rawState = join(root, 'raw-state');
+  const log = openSync(join(root, 'raw.log'), 'a');
+
+  const exec = await compare({
+    apiExec: () => apiExec(['true']),
+    runtimeExec: () => timeCommand(runtime, ['--root', state, 'exec', 'bench1', 'true']),
+  }, RUNS, 3);
+  await api('PUT', '/1.0/guests/bench1/state', { action: 'stop' });
+
+  const rawStartStop = async () => {
+    const t0 = performance.now();
+    await timeCommand(runtime, ['--root', rawState, 'run', '-d', '--bundle', rawBundle, 'raw1'], { stdio: ['ignore', log, log] });
+    const pid = JSON.parse(execFileSync(runtime, ['--root', rawState, 'state', 'raw1']).toString()).pid;
+    await timeCommand(runtime, ['--root', rawState, 'kill', 'raw1', '30']);
+    await waitGone(pid);
+    await timeCommand(runtime, ['--root', rawState, 'delete', 'raw1']);
+    return performance.now() - t0;
+  };
+  const apiStartStop = async () => {
+    const t0 = performance.now();
+    await api('PUT', '/1.0/guests/bench1/state', { action: 'start' });
+    await api('PUT', '/1.0/guests/bench1/state', { action: 'stop' });
+    return performance.now() - t0;
+  };
+  const life = await compare({ api: apiStartStop, raw: rawStartStop }, LIFE_RUNS, 1, { shuffle: true });
+  closeSync(log);
+
+  report(`vserverd API on its Unix socket, busybox guest, medians of ${RUNS} (start+stop: ${LIFE_RUNS}) runs`, [
+    { what: 'exec true (POST + WebSocket)', ours: exec.apiExec.median, baseName: `${rtName} exec`, base: exec.runtimeExec.median,
+      budget: exec.runtimeExec.median + 5, budgetText: `<= ${rtName} exec + 5 ms` },
+    { what: 'start + stop (PUT state x2)', ours: life.api.median, baseName: `${rtName} run -d/kill/delete`, base: life.raw.median,
+      budget: 1.2 * life.raw.median, budgetText: '<= 1.2 x raw' },
+  ]);
+  console.log(`\nexec overhead above ${rtName} exec: ${(exec.apiExec.median - exec.runtimeExec.median).toFixed(1)} ms; ` +
+    `start+stop overhead above raw: ${(life.api.median - life.raw.median).toFixed(1)} ms`);
+} finally {
+  daemon?.kill('SIGTERM');
+  if (daemon && daemon.exitCode === null) await new Promise((r) => daemon.once('exit', r));
+  spawnSync(process.execPath, [CLI, 'delete', '--force', 'bench1'], { env });
+  try {
+    const { path } = JSON.parse(readFileSync(join(root, 'run/vserver/runtime.json'), 'utf8'));
+    spawnSync(path, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']);
+  } catch { /* never started */ }
+  await stopLxcfs(root);
+  remove();
+}

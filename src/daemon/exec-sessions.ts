@@ -1,0 +1,239 @@
+// Exec sessions of the API: a command started through the engine's one exec path, its stdio
+// carried by a WebSocket. An interactive session (a PTY) outlives a dropped socket for a while,
+// buffering its output, so that a client can reattach.
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import type { WebSocket } from 'ws';
+import type { Engine } from '../engine/index.js';
+import { toVsError, VsError } from '../util/errors.js';
+import { errorBody } from './errors.js';
+
+export interface ExecRequest {
+  command: string[];
+  interactive?: boolean;
+  cols?: number;
+  rows?: number;
+  env?: Record<string, string>;
+  cwd?: string;
+  user?: string;
+}
+
+/** How long a socket URL stays valid before a client attaches, and a dropped interactive session waits. */
+export const ATTACH_MS = 60_000;
+/** Output kept for a detached session; beyond it the command is held back (its output is not lost). */
+export const BUFFER_BYTES = 1 << 20;
+
+const CHANNEL = { stdin: 0, stdout: 1, stderr: 2 } as const;
+
+class Session {
+  readonly secret = randomBytes(24).toString('hex');
+  socket: WebSocket | undefined;
+  child: ChildProcess | undefined;
+  started = false;
+  /** Frames waiting for a socket. */
+  private pending: (Buffer | string)[] = [];
+  private pendingBytes = 0;
+  private exit: string | undefined;
+  timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly id: string, readonly guest: string, readonly req: ExecRequest, private readonly done: () => void) {}
+
+  /** A frame to the client, or into the buffer while none is attached. */
+  out(frame: Buffer | string): void {
+    if (this.socket && this.socket.readyState === this.socket.OPEN) {
+      this.socket.send(frame);
+      return;
+    }
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+    if (this.pendingBytes > BUFFER_BYTES) this.hold(true);
+  }
+
+  /** Stops reading the command's output (it then waits on its terminal), or reads on. */
+  private hold(on: boolean): void {
+    for (const s of [this.child?.stdout, this.child?.stderr]) if (on) s?.pause(); else s?.resume();
+  }
+
+  finish(code: number, err?: ReturnType<typeof errorBody>): void {
+    this.exit = JSON.stringify({ type: 'exit', code, ...(err ? { error: err } : {}) });
+    if (this.socket) this.closeWithExit(this.socket);
+    else this.expireIn(ATTACH_MS);
+  }
+
+  private closeWithExit(ws: WebSocket): void {
+    ws.send(this.exit!);
+    ws.close(1000);
+    clearTimeout(this.timer);
+    this.done();
+  }
+
+  attach(ws: WebSocket): void {
+    clearTimeout(this.timer);
+    this.socket = ws;
+    for (const f of this.pending.splice(0)) ws.send(f);
+    this.pendingBytes = 0;
+    this.hold(false);
+    if (this.exit !== undefined) this.closeWithExit(ws);
+  }
+
+  detach(): void {
+    this.socket = undefined;
+    if (this.exit !== undefined) return;
+    // a plain command ends with its socket: HUP as a terminal would get, and no more input
+    if (!this.req.interactive) {
+      this.signal('SIGHUP');
+      this.child?.stdin?.end();
+    }
+    this.expireIn(ATTACH_MS);
+  }
+
+  expireIn(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.end(), ms);
+    this.timer.unref();
+  }
+
+  /** Nobody came back: the command is ended and the session forgotten. */
+  end(): void {
+    if (this.exit === undefined && this.started) {
+      this.signal('SIGHUP');
+      setTimeout(() => this.signal('SIGKILL'), 2000).unref();
+    }
+    this.done();
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const ctl = child.stdio[3] as NodeJS.WritableStream | null | undefined;
+    // the relay signals the command itself; a plain runtime exec passes on what it gets (but not KILL)
+    if (ctl) ctl.write(`signal ${constants.signals[sig]}\n`);
+    else child.kill(sig);
+  }
+
+  resize(cols: number, rows: number): void {
+    const ctl = this.child?.stdio[3] as NodeJS.WritableStream | null | undefined;
+    ctl?.write(`resize ${cols} ${rows}\n`);
+  }
+}
+
+/** Checks what the engine's exec would only find out late, or not at all. */
+function checkRequest(r: ExecRequest): void {
+  for (const k of Object.keys(r.env ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new VsError('USAGE', `bad environment variable name '${k.slice(0, 60)}'`, 'use letters, digits and _, not starting with a digit');
+  }
+  if (r.cwd !== undefined && !r.cwd.startsWith('/')) throw new VsError('USAGE', `cwd '${r.cwd.slice(0, 60)}' is not an absolute path`, 'give a path inside the guest starting with /');
+  if (r.user !== undefined && !/^\d{1,10}(:\d{1,10})?$/.test(r.user)) {
+    throw new VsError('USAGE', `user '${r.user.slice(0, 60)}' is not UID or UID:GID`, 'give numeric ids inside the guest, for example 1000:1000');
+  }
+  if (r.command.some((a) => a.includes('\0')) || Object.values(r.env ?? {}).some((v) => v.includes('\0'))) {
+    throw new VsError('USAGE', 'the command or environment contains a NUL byte', 'remove it');
+  }
+}
+
+export class ExecSessions {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly engine: Engine, private readonly relay: () => string) {}
+
+  get size(): number { return this.sessions.size; }
+
+  /** A new session for a running guest; the command starts when a client attaches. */
+  async create(guest: string, req: ExecRequest): Promise<{ id: string; secret: string }> {
+    checkRequest(req);
+    if (!(await this.engine.running(guest))) {
+      throw new VsError('NOT_RUNNING', `guest '${guest}' is not running`, `start it with 'vserver start ${guest}'`);
+    }
+    if (req.interactive) this.relay(); // a missing helper is said now, not on the socket
+    const id = randomUUID();
+    const s = new Session(id, guest, req, () => this.sessions.delete(id));
+    s.expireIn(ATTACH_MS);
+    this.sessions.set(id, s);
+    return { id, secret: s.secret };
+  }
+
+  /** The session behind a socket URL, or the error that says why not. */
+  find(id: string, secret: string | undefined): Session {
+    const s = this.sessions.get(id);
+    if (!s) throw new VsError('NOT_FOUND', `no exec session '${id.slice(0, 40)}'`, 'it ended, or nobody attached within 60 s: start the command again with POST /1.0/guests/NAME/exec');
+    const a = Buffer.from(secret ?? '');
+    const b = Buffer.from(s.secret);
+    if (a.length !== b.length || !timingSafeEqual(a, b)) {
+      throw new VsError('NOT_PERMITTED', 'wrong secret for this exec session', 'use the socket URL exactly as the exec request returned it');
+    }
+    if (s.socket) throw new VsError('BUSY', `exec session '${id}' already has a client attached`, 'close the other socket first');
+    return s;
+  }
+
+  attach(s: Session, ws: WebSocket): void {
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.fromClient(s, data, isBinary));
+    ws.on('close', () => { if (s.socket === ws) s.detach(); });
+    ws.on('error', () => undefined);
+    s.attach(ws);
+    if (!s.started) this.run(s);
+  }
+
+  private fromClient(s: Session, data: Buffer, isBinary: boolean): void {
+    if (isBinary) {
+      if (data[0] === CHANNEL.stdin) s.child?.stdin?.write(data.subarray(1));
+      return;
+    }
+    let msg: { type?: unknown; cols?: unknown; rows?: unknown; signal?: unknown };
+    try {
+      msg = JSON.parse(data.toString('utf8')) as typeof msg;
+    } catch {
+      return;
+    }
+    if (msg.type === 'resize' && isSize(msg.cols) && isSize(msg.rows)) s.resize(msg.cols, msg.rows);
+    else if (msg.type === 'signal' && typeof msg.signal === 'string' && /^SIG[A-Z0-9]+$/.test(msg.signal) && msg.signal in constants.signals) {
+      s.signal(msg.signal as NodeJS.Signals);
+    } else if (msg.type === 'eof') {
+      // on a terminal, end of input is ^D; else the pipe closes
+      if (s.req.interactive) s.child?.stdin?.write('\x04');
+      else s.child?.stdin?.end();
+    }
+  }
+
+  private run(s: Session): void {
+    s.started = true;
+    const { command, interactive, cols, rows, env, cwd, user } = s.req;
+    const dir = join(this.engine.deps.paths.run, 'exec');
+    let relay: { relay: string; socket: string; pidFile: string } | undefined;
+    if (interactive) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      relay = { relay: this.relay(), socket: join(dir, `${s.id}.sock`), pidFile: join(dir, `${s.id}.pid`) };
+    }
+    const envList = Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`);
+    if (interactive && !('TERM' in (env ?? {}))) envList.unshift('TERM=xterm');
+    const frame = (ch: number) => (b: Buffer) => s.out(Buffer.concat([Buffer.of(ch), b]));
+    void this.engine.exec(s.guest, command, {
+      stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', tty: interactive === true, env: envList,
+      ...(cwd === undefined ? {} : { cwd }), ...(user === undefined ? {} : { user }), ...(relay ? { console: relay } : {}),
+      onSpawn: (child) => {
+        s.child = child;
+        child.stdin?.on('error', () => undefined);
+        (child.stdio[3] as NodeJS.WritableStream | null)?.on('error', () => undefined);
+        child.stdout?.on('data', frame(CHANNEL.stdout));
+        // on a terminal all output is one stream; what comes on stderr then is the runtime's own
+        child.stderr?.on('data', frame(interactive ? CHANNEL.stdout : CHANNEL.stderr));
+        if (interactive && cols !== undefined && rows !== undefined) s.resize(cols, rows);
+      },
+    }).then((code) => s.finish(code), (e: unknown) => {
+      const err = toVsError(e);
+      s.out(Buffer.concat([Buffer.of(interactive ? CHANNEL.stdout : CHANNEL.stderr), Buffer.from(`vserver: ${err.message}\n`)]));
+      s.finish(err.exitCode, errorBody(err));
+    }).finally(() => {
+      if (relay) for (const f of [relay.socket, relay.pidFile]) rmSync(f, { force: true });
+    });
+  }
+
+  /** Ends every session (the daemon stops). */
+  close(): void {
+    for (const s of [...this.sessions.values()]) s.end();
+  }
+}
+
+const isSize = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 10000;

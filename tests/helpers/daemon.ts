@@ -1,0 +1,62 @@
+// vserverd for system tests: started on a test root's socket, and its API and WebSockets over it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import type { TestRoot } from './host.js';
+
+export const DAEMON = join(__dirname, '../../dist/vserverd.cjs');
+
+/** Starts the daemon and resolves once it listens. */
+export function startDaemon(t: TestRoot): Promise<ChildProcess> {
+  return new Promise<ChildProcess>((resolve, reject) => {
+    const child = spawn(process.execPath, [DAEMON, '--foreground'], { env: t.env(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('vserverd did not start')); }, 20_000);
+    child.stderr!.on('data', (b: Buffer) => { if (b.toString().includes('listening on')) { clearTimeout(timer); resolve(child); } });
+    child.once('exit', (c) => { clearTimeout(timer); reject(new Error(`vserverd exited ${c}`)); });
+  });
+}
+
+export const socketOf = (t: TestRoot): string => join(t.paths.run, 'vserverd.sock');
+
+/** One JSON request on the daemon's socket. */
+export function api(t: TestRoot, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socketOf(t), method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, timeout: 60_000 }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, json: text === '' ? undefined : JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/** A WebSocket to PATH on the daemon's socket, open. */
+export function openSocket(t: TestRoot, path: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws+unix://${socketOf(t)}:${path}`);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+export interface ExecRun {
+  /** Output by channel (1 stdout, 2 stderr). */
+  out: Record<number, string>;
+  exit?: { code: number };
+  close?: number;
+}
+
+/** Feeds an exec socket and collects what comes back until it closes. */
+export function execSocket(ws: WebSocket, run: ExecRun = { out: { 1: '', 2: '' } }): Promise<ExecRun> {
+  return new Promise((resolve) => {
+    ws.on('message', (d: Buffer, binary: boolean) => {
+      if (binary) run.out[d[0]!] = (run.out[d[0]!] ?? '') + d.subarray(1).toString();
+      else run.exit = JSON.parse(d.toString()) as { code: number };
+    });
+    ws.on('close', (code: number) => { run.close = code; resolve(run); });
+  });
+}
+
+export const stdin = (text: string): Buffer => Buffer.concat([Buffer.of(0), Buffer.from(text)]);
