@@ -192,7 +192,7 @@ export class Engine {
   /** Changes several limits together (all or none), as setLimit does one; a stale opts.ifVersion is a CONFLICT. */
   async setLimits(name: string, changes: readonly (readonly [string, string])[], opts?: { ifVersion?: string }): Promise<LimitsResult> {
     return this.changing(name, async () => (await import('./limit.js')).setLimits(this.deps, name, changes, opts),
-      (r) => [['limit-changed', { keys: changes.map(([k]) => k), live: r.live }]]);
+      (r) => [['limit-changed', changes.length === 1 ? { key: changes[0]![0], value: changes[0]![1], live: r.live } : { changes: r.changes, live: r.live }]]);
   }
 
   /** vserver-stat's figures: the host (context 0) and each running guest. */
