@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Engine } from '../engine/index.js';
 import { toVsError, VsError } from '../util/errors.js';
 import { buildServer } from './server.js';
+import { listenTls, serverCert, splitListen } from './tls.js';
 
 /** The gid of group `vserver`, whose members may use the socket, if the host has it. */
 function vserverGroup(): number | undefined {
@@ -40,16 +41,23 @@ export async function main(argv: string[]): Promise<number> {
   mkdirSync(engine.deps.paths.run, { recursive: true, mode: 0o755 });
   if (await listening(sock)) throw new VsError('BUSY', `vserverd already runs for ${root} (${sock} answers)`, 'stop that one first');
   rmSync(sock, { force: true });
-  const app = buildServer(engine);
+  const api = engine.deps.host().api;
+  const app = buildServer(engine, { bodyLimit: api.body_limit, uploadLimit: api.upload_limit });
   await app.listen({ path: sock });
   // access to the socket is as strong as root: root and the group vserver only
   const gid = vserverGroup();
   if (gid !== undefined) chownSync(sock, 0, gid);
   chmodSync(sock, 0o660);
   process.stderr.write(`vserverd: listening on ${sock}\n`);
+  // [api] listen: HTTPS for other machines and users, with tokens or trusted client certificates
+  const cert = api.listen === undefined ? undefined : await serverCert(engine.deps.paths, splitListen(api.listen).host);
+  const tls = api.listen === undefined || cert === undefined ? undefined : await listenTls(app, api.listen, cert);
+  if (cert) process.stderr.write(`vserverd: listening on https://${api.listen} (certificate sha256 ${cert.fingerprint})\n`);
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
   });
+  tls?.close();
+  tls?.closeAllConnections();
   await app.close();
   rmSync(sock, { force: true });
   return 0;

@@ -7,10 +7,18 @@ import { errorHandler } from './errors.js';
 import { metricsRegistry, requestCounter } from './metrics.js';
 import { guestRoutes } from './routes-guests.js';
 import { hostRoutes } from './routes-host.js';
+import { defaultAuthenticators, installAuth, type Authenticator } from './auth.js';
+import { Operations } from './operations.js';
+import { buildRoutes } from './routes-build.js';
+import { openApiRoute } from './openapi.js';
 
 export interface ServerOptions {
   /** Largest request body in bytes ([api] body_limit in vserver.toml). */
   bodyLimit?: number;
+  /** Who may use the TCP listener besides bearer tokens and trusted client certificates. */
+  authenticators?: Authenticator[];
+  /** Largest tarball upload in bytes ([api] upload_limit). */
+  uploadLimit?: number;
 }
 
 export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyInstance {
@@ -20,13 +28,18 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   app.setErrorHandler(errorHandler);
+  installAuth(app, [...defaultAuthenticators(engine), ...(opts.authenticators ?? [])]);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: `no such route: ${req.method} ${req.url.split('?')[0]}`, code: 'NOT_FOUND', hint: 'the API lives under /1.0' });
   });
+  openApiRoute(app, engine);
   app.get('/1.0', async () => ({ api: '1.0', version: VERSION }));
   app.get('/1.0/host', async () => ({ version: VERSION, root: engine.deps.paths.root, runtime: (await engine.deps.runtime()).name }));
   guestRoutes(app, engine);
   hostRoutes(app, engine);
+  const operations = new Operations();
+  app.addHook('onClose', () => operations.cancelAll());
+  buildRoutes(app, engine, operations, opts.uploadLimit ?? 8 * 2 ** 30);
   const registry = metricsRegistry(engine);
   const requests = requestCounter(registry);
   app.addHook('onResponse', async (req, reply) => { requests.inc({ method: req.method, status: String(reply.statusCode) }); });
