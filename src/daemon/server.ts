@@ -28,6 +28,8 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   app.setErrorHandler(errorHandler);
+  // no limit is Infinity, which JSON has not: "max", as the CLI's --json prints it
+  app.setReplySerializer((payload) => JSON.stringify(payload, (_k, v: unknown) => (v === Infinity ? 'max' : v)));
   installAuth(app, [...defaultAuthenticators(engine), ...(opts.authenticators ?? [])]);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: `no such route: ${req.method} ${req.url.split('?')[0]}`, code: 'NOT_FOUND', hint: 'the API lives under /1.0' });
