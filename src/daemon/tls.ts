@@ -1,12 +1,12 @@
 // The optional HTTPS listener: TLS 1.3 only, a key and certificate made on first start under the
 // root's state dir, client certificates asked for (and judged by the authenticators).
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { apiDir } from '../engine/api-tokens.js';
+import { apiDir, ensureApiDir } from '../engine/api-tokens.js';
 import { VsError } from '../util/errors.js';
 import type { Paths } from '../util/paths.js';
 import { runOk } from '../util/proc.js';
@@ -38,8 +38,7 @@ export async function serverCert(paths: Paths, host: string): Promise<ServerCert
   const keyFile = join(dir, 'server.key');
   const certFile = join(dir, 'server.crt');
   if (!existsSync(keyFile) || !existsSync(certFile)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
+    ensureApiDir(paths);
     const san = ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1', ...(host && host !== 'localhost' && host !== '127.0.0.1' && host !== '::1'
       ? [isIP(host) ? `IP:${host}` : `DNS:${host}`] : [])];
     const tmpKey = `${keyFile}.new`;

@@ -20,6 +20,14 @@ export interface TokenRecord {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 export const apiDir = (paths: Paths): string => join(paths.lib, 'api');
+/** var/lib/vserver/api, root's only; its parents keep the mode guests need to pass through. */
+export function ensureApiDir(paths: Paths): string {
+  mkdirSync(paths.lib, { recursive: true, mode: 0o755 });
+  mkdirSync(apiDir(paths), { mode: 0o700, recursive: true });
+  chmodSync(apiDir(paths), 0o700);
+  return apiDir(paths);
+}
+
 export const tokensFile = (paths: Paths): string => join(apiDir(paths), 'tokens.json');
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
@@ -35,8 +43,7 @@ export function readTokens(paths: Paths): TokenRecord[] {
 }
 
 function save(paths: Paths, list: TokenRecord[]): void {
-  mkdirSync(apiDir(paths), { recursive: true, mode: 0o700 });
-  chmodSync(apiDir(paths), 0o700);
+  ensureApiDir(paths);
   writeFileAtomic(tokensFile(paths), `${JSON.stringify(list, null, 2)}\n`, 0o600);
 }
 
