@@ -24,7 +24,7 @@ export function splitListen(listen: string): { host: string; port: number } {
   const at = listen.lastIndexOf(':');
   const host = listen.slice(0, at).replace(/^\[(.*)\]$/, '$1');
   const port = Number(listen.slice(at + 1));
-  if (!(port > 0 && port < 65536)) throw new VsError('CONFIG_INVALID', `[api] listen = "${listen}": port ${port} is out of range`, 'give a port from 1 to 65535');
+  if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new VsError('CONFIG_INVALID', `[api] listen = "${listen}": port ${port} is out of range`, 'give a port from 1 to 65535');
   return { host, port };
 }
 

@@ -56,7 +56,7 @@ const edit = <T>(paths: Paths, fn: (list: TokenRecord[]) => T): Promise<T> =>
   });
 
 /** Makes a token; the plain text is returned here and never stored. */
-export function createToken(paths: Paths, name?: string): Promise<{ token: string; record: TokenRecord }> {
+export async function createToken(paths: Paths, name?: string): Promise<{ token: string; record: TokenRecord }> {
   if (name !== undefined && !NAME.test(name)) {
     throw new VsError('INVALID_VALUE', `'${name}' is not a token name`, 'use up to 64 letters, digits, dots, dashes, underscores or @');
   }
