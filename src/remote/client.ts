@@ -2,7 +2,7 @@
 // certificate is pinned by fingerprint before a byte (or the token) is sent.
 import { readFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
-import { isIP, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
 import { normalFingerprint } from '../guest/api-schema.js';
@@ -33,11 +33,11 @@ export class ApiClient {
   connect(): Promise<Socket> {
     const u = this.remote.url;
     if (u.startsWith('unix:')) {
-      return import('node:net').then(({ connect: netConnect }) => new Promise((resolve, reject) => {
+      return new Promise((resolve, reject) => {
         const s = netConnect(u.slice(5));
         s.once('connect', () => resolve(s));
         s.once('error', (e) => reject(new VsError('NOT_FOUND', `cannot reach vserverd at ${u}: ${e.message}`, 'is vserverd running? (systemctl start vserverd)')));
-      }));
+      });
     }
     const url = new URL(u);
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
