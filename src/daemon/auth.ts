@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { normalFingerprint } from '../guest/api-schema.js';
+import { apiConfig, normalFingerprint } from '../guest/api-schema.js';
 import type { Engine } from '../engine/index.js';
 import { tokenChecker } from '../engine/api-tokens.js';
 import { VsError } from '../util/errors.js';
@@ -65,7 +65,7 @@ export function certAuthenticator(engine: Engine): Authenticator {
     const cert = sock.getPeerCertificate();
     if (!cert || !cert.fingerprint256) return undefined;
     const fp = normalFingerprint(cert.fingerprint256);
-    const trusted = engine.deps.host().api.trusted_certs.map(normalFingerprint);
+    const trusted = apiConfig(engine.deps.host().api).trusted_certs.map(normalFingerprint);
     return trusted.includes(fp) ? `cert:${fp.slice(0, 16)}` : undefined;
   };
 }

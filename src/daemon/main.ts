@@ -7,6 +7,7 @@ import { Engine } from '../engine/index.js';
 import { toVsError, VsError } from '../util/errors.js';
 import { buildServer } from './server.js';
 import { listenTls, serverCert, splitListen } from './tls.js';
+import { apiConfig } from '../guest/api-schema.js';
 
 /** The gid of group `vserver`, whose members may use the socket, if the host has it. */
 function vserverGroup(): number | undefined {
@@ -41,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   mkdirSync(engine.deps.paths.run, { recursive: true, mode: 0o755 });
   if (await listening(sock)) throw new VsError('BUSY', `vserverd already runs for ${root} (${sock} answers)`, 'stop that one first');
   rmSync(sock, { force: true });
-  const api = engine.deps.host().api;
+  const api = apiConfig(engine.deps.host().api);
   const app = buildServer(engine, { bodyLimit: api.body_limit, uploadLimit: api.upload_limit });
   await app.listen({ path: sock });
   // access to the socket is as strong as root: root and the group vserver only

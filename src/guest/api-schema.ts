@@ -25,6 +25,11 @@ export const ApiSchema = v.strictObject({
 
 export type ApiConfig = v.InferOutput<typeof ApiSchema>;
 
+/** [api] with its defaults, also when vserver.toml has no [api] at all. */
+export function apiConfig(api: ApiConfig | undefined): ApiConfig {
+  return api ?? v.parse(ApiSchema, {});
+}
+
 /** The canonical form of a fingerprint: lower-case hex without colons. */
 export function normalFingerprint(f: string): string {
   return f.replace(/:/g, '').toLowerCase();

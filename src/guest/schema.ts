@@ -95,7 +95,7 @@ export const HostConfigSchema = v.strictObject({
   /** Limits and /proc/sys/user counts of every guest that does not set its own. */
   guest_defaults: v.optional(GuestDefaultsSchema, {}),
   /** The daemon's HTTPS listener, its trusted client certificates and its body limit. */
-  api: v.optional(ApiSchema, {}),
+  api: v.optional(ApiSchema),
 });
 
 export type HostConfig = v.InferOutput<typeof HostConfigSchema>;
