@@ -10,6 +10,8 @@ export interface OperationProgress {
   step: string;
   done?: number;
   total?: number;
+  /** What done and total count: bytes, packages or steps. */
+  unit?: string;
 }
 
 export interface OperationView {

@@ -91,7 +91,7 @@ export function buildRoutes(app: FastifyInstance, engine: Engine, ops: Operation
     progress({ step: 'building' });
     return engine.build(name, {
       ...opts, signal,
-      onProgress: (p) => progress({ step: p.stage, ...(p.end > 0 ? { done: p.now, total: p.end } : {}) }),
+      onProgress: (p) => progress({ step: p.stage, ...(p.end > 0 ? { done: p.now, total: p.end, unit: p.unit } : {}) }),
     });
   });
 

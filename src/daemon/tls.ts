@@ -68,6 +68,8 @@ export async function listenTls(app: FastifyInstance, listen: string, tls: Serve
   // WebSocket upgrades (exec, events) go through the same routes, as remote requests
   server.on('upgrade', (req, socket, head) => app.server.emit('upgrade', req, socket, head));
   server.headersTimeout = 30_000;
+  // a tarball upload may take longer than Node's default of 5 minutes
+  server.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(new VsError('ADDRESS_IN_USE', `cannot listen on ${listen}: ${e.message}`, 'change [api] listen in vserver.toml')));
     server.listen(port, host, () => resolve());

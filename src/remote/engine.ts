@@ -15,7 +15,7 @@ import type { Remote } from './store.js';
 interface OperationView {
   id: string;
   status: 'running' | 'success' | 'failure' | 'cancelled';
-  progress?: { step: string; done?: number; total?: number };
+  progress?: { step: string; done?: number; total?: number; unit?: string };
   result?: unknown;
   error?: { error: string; code: string; hint?: string };
 }
@@ -96,7 +96,8 @@ export class RemoteEngine {
     for (;;) {
       const v = await this.client.call<OperationView>('GET', `/1.0/operations/${op.id}/wait?timeout=1`);
       if (v.progress && opts.onProgress && v.progress.total !== undefined) {
-        opts.onProgress({ stage: v.progress.step, now: v.progress.done ?? 0, end: v.progress.total, unit: 'packages' });
+        const unit = v.progress.unit === 'bytes' || v.progress.unit === 'packages' ? v.progress.unit : 'steps';
+        opts.onProgress({ stage: v.progress.step, now: v.progress.done ?? 0, end: v.progress.total, unit });
       }
       if (v.status === 'success') return v.result as GuestInfo;
       if (v.status !== 'running') throw errorFrom(500, v.error, this.client.where);
