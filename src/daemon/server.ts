@@ -7,6 +7,7 @@ import { errorHandler } from './errors.js';
 import { metricsRegistry, requestCounter } from './metrics.js';
 import { guestRoutes } from './routes-guests.js';
 import { hostRoutes } from './routes-host.js';
+import { configRoutes } from './routes-config.js';
 import { defaultAuthenticators, installAuth, type Authenticator } from './auth.js';
 import { Operations } from './operations.js';
 import { buildRoutes } from './routes-build.js';
@@ -39,6 +40,7 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   app.get('/1.0/host', async () => ({ version: VERSION, root: engine.deps.paths.root, runtime: (await engine.deps.runtime()).name }));
   guestRoutes(app, engine);
   hostRoutes(app, engine);
+  configRoutes(app, engine);
   const operations = new Operations();
   app.addHook('onClose', () => operations.cancelAll());
   buildRoutes(app, engine, operations, opts.uploadLimit ?? 8 * 2 ** 30);

@@ -109,9 +109,9 @@ export class RemoteEngine {
   }
 
   async setLimit(name: string, key: string, value: string): Promise<LimitResult> {
-    const r = await this.client.call<{ name: string; limits: Limits; live: boolean; warnings: string[] }>('PATCH', `${g(name)}/limits`, { [key]: value });
+    const r = await this.client.call<{ name: string; limits: Limits; live: boolean; warnings: string[]; version: string }>('PATCH', `${g(name)}/limits`, { [key]: value });
     const v = limitKeyPath(key)?.reduce<unknown>((t, k) => (t && typeof t === 'object' ? (t as Record<string, unknown>)[k] : undefined), r.limits);
-    return { name, key, value: v, live: r.live, limits: r.limits, warnings: r.warnings };
+    return { name, key, value: v, live: r.live, limits: r.limits, warnings: r.warnings, version: r.version };
   }
 
   stat(): Promise<StatRow[]> {

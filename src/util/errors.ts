@@ -27,8 +27,10 @@ export const ERROR_CODES = {
   NO_SPACE: { exit: 26, http: 507 },
   REOWN_UNFINISHED: { exit: 27, http: 409 },
   LIMIT_REACHED: { exit: 28, http: 503 },
-  CANCELLED: { exit: 30, http: 409 },
-  UNAUTHORIZED: { exit: 31, http: 401 },
+  CONFLICT: { exit: 29, http: 412 },
+  VERSION_REQUIRED: { exit: 30, http: 428 },
+  CANCELLED: { exit: 31, http: 409 },
+  UNAUTHORIZED: { exit: 32, http: 401 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

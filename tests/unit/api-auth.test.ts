@@ -115,7 +115,7 @@ describe('the HTTPS listener', () => {
     // without a pin, the self-signed certificate is not trusted
     await expect(new ApiClient({ url: `https://127.0.0.1:${port}`, token }).call('GET', '/1.0/guests')).rejects.toMatchObject({ hint: expect.stringMatching(/--cert-fingerprint/) });
     const noToken = new ApiClient({ url: `https://127.0.0.1:${port}`, cert_fingerprint: cert.fingerprint });
-    await expect(noToken.call('GET', '/1.0/guests')).rejects.toMatchObject({ code: 'UNAUTHORIZED', exitCode: 31 });
+    await expect(noToken.call('GET', '/1.0/guests')).rejects.toMatchObject({ code: 'UNAUTHORIZED', exitCode: 32 });
   });
 
   it('keeps the Unix socket trusted (the same request in process needs no credentials)', async () => {
