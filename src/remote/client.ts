@@ -67,13 +67,13 @@ export class ApiClient {
   }
 
   /** One request; a 4xx/5xx becomes the daemon's VsError, a 204 gives undefined. */
-  async call<T>(method: string, path: string, body?: unknown, extra?: { stream?: Readable; contentType?: string }): Promise<T> {
+  async call<T>(method: string, path: string, body?: unknown, extra?: { stream?: Readable; contentType?: string; headers?: Record<string, string> }): Promise<T> {
     const socket = await this.connect();
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const json = body === undefined ? undefined : JSON.stringify(body);
       const req = request({
         createConnection: () => socket, method, path, host: 'vserverd',
-        headers: this.headers(json !== undefined ? { 'content-type': 'application/json' } : extra?.stream ? { 'content-type': extra.contentType ?? 'application/octet-stream' } : {}),
+        headers: this.headers({ ...extra?.headers, ...(json !== undefined ? { 'content-type': 'application/json' } : extra?.stream ? { 'content-type': extra.contentType ?? 'application/octet-stream' } : {}) }),
       }, resolve);
       req.once('error', (e) => reject(new VsError('NETWORK_FAILED', `request to ${this.where} failed: ${e.message}`, 'is the daemon still running?')));
       if (extra?.stream) {

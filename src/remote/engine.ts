@@ -3,6 +3,9 @@
 import { createReadStream, statSync } from 'node:fs';
 import type { BuildOptions, BulkAction, BulkOptions, BulkResult, Engine, GuestInfo, LimitResult, Selection, TemplateInfo } from '../engine/index.js';
 import type { Limits } from '../guest/limits-schema.js';
+import { getKey } from '../guest/config.js';
+import type { GuestConfig } from '../guest/schema.js';
+import { unknownKey } from '../engine/config.js';
 import type { PsTable } from '../resources/ps.js';
 import type { StatRow } from '../resources/stat.js';
 import { limitKeyPath } from '../resources/limits.js';
@@ -112,6 +115,21 @@ export class RemoteEngine {
     const r = await this.client.call<{ name: string; limits: Limits; live: boolean; warnings: string[]; version: string }>('PATCH', `${g(name)}/limits`, { [key]: value });
     const v = limitKeyPath(key)?.reduce<unknown>((t, k) => (t && typeof t === 'object' ? (t as Record<string, unknown>)[k] : undefined), r.limits);
     return { name, key, value: v, live: r.live, limits: r.limits, warnings: r.warnings, version: r.version };
+  }
+
+  config(name: string): Promise<GuestConfig> {
+    return this.client.call('GET', `${g(name)}/config`, undefined, { headers: { accept: 'application/json' } });
+  }
+
+  async configKey(name: string, key: string): Promise<unknown> {
+    const value = getKey(await this.config(name) as unknown as Record<string, unknown>, key);
+    if (value === undefined) throw unknownKey(key);
+    return value;
+  }
+
+  async setConfig(name: string, key: string, value: unknown): Promise<GuestConfig> {
+    await this.client.call('PATCH', `${g(name)}/config`, { set: { [key]: value ?? null } });
+    return this.config(name);
   }
 
   stat(): Promise<StatRow[]> {

@@ -146,11 +146,13 @@ describe.skipIf(!IS_ROOT)('vserverd over HTTPS', () => {
     expect((await both(['start', 'r1'])).remote.code).toBe(6);
     const stopped = await t.cli(['--remote', 'here', 'stop', 'r1', '--timeout', '1']);
     expect(stopped).toEqual({ code: 0, stdout: 'stopped guest r1\n', stderr: '' });
-    for (const args of [['status', 'r1'], ['status', 'r1', '--json'], ['stop', 'r1'], ['running', 'r1']]) {
+    for (const args of [['status', 'r1'], ['status', 'r1', '--json'], ['stop', 'r1'], ['running', 'r1'], ['config', 'r1'], ['config', 'r1', 'hostname'], ['config', 'r1', 'nosuch'], ['config', 'r1', 'stop_timeout', 'soon']]) {
       const r = await both(args);
       expect(r.remote, args.join(' ')).toEqual(r.local);
     }
     expect((await both(['status', 'r1'])).remote.code).toBe(3);
+    expect(await t.cli(['--remote', 'here', 'config', 'r1', 'stop_timeout', '7'])).toMatchObject({ code: 0 });
+    expect((await t.ok(['config', 'r1', 'stop_timeout'])).trim()).toBe('7');
     // a verb the API does not serve says so, with its own exit code
     expect(await t.cli(['--remote', 'here', 'gc'])).toMatchObject({ code: 19, stderr: expect.stringMatching(/'vserver gc' does not run through --remote/) });
   }, 180_000);
