@@ -12,6 +12,8 @@ fi
 # util-linux, mount, procps: prlimit, nsenter, mount, ps; lxcfs: the guests' own figures in /proc;
 # gcc, libc6-dev: the busybox template's static ping (built by npm run build)
 packages=(runc crun busybox-static iproute2 nftables util-linux mount bsdutils procps lxcfs ca-certificates gcc libc6-dev)
+# openssl: vserverd makes its TLS key and certificate with it ([api] listen)
+packages+=(openssl)
 if [ "${1:-}" = --test ]; then
   # debootstrap, debian-archive-keyring: Debian guests; tar, zstd, xz-utils, gzip: tarballs and export;
   # xfsprogs (mkfs.xfs, xfs_io): unify on XFS; e2fsprogs: the full-disk test; attr: xattrs in the

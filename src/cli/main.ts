@@ -1,7 +1,7 @@
 // The CLI: parse, run one verb, print its result or its error; exit with the verb's status.
 import { Engine } from '../engine/index.js';
 import { isVsError, toVsError, VsError } from '../util/errors.js';
-import { defaultRoot } from '../util/paths.js';
+import { defaultRoot, Paths } from '../util/paths.js';
 import { isNoSpace, noSpaceError } from '../util/space.js';
 import { resolve } from 'node:path';
 import { VERSION } from '../version.js';
@@ -33,6 +33,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     root = typeof args.options.root === 'string' ? args.options.root : defaultRoot();
     let engine: Engine | undefined;
+    // --remote: the same verb through a daemon's API (token and remote manage the local files)
+    const remoteSpec = typeof args.options.remote === 'string' ? args.options.remote : process.env.VSERVER_REMOTE || undefined;
+    if (remoteSpec !== undefined && verb.name !== 'token' && verb.name !== 'remote') {
+      const [{ remoteEngine }, { resolveRemote }] = await Promise.all([import('../remote/engine.js'), import('../remote/store.js')]);
+      engine = remoteEngine(resolveRemote(new Paths(root), remoteSpec), verb.name);
+    }
     const ctx: CliContext = {
       args, json,
       engine: () => (engine ??= new Engine(root)),

@@ -212,6 +212,23 @@ export const VERBS: Verb[] = [
     ],
     examples: ['vserver top', 'vserver top --sort mem', 'vserver top > snapshot.txt'], load: () => import('./top.js'),
   },
+  {
+    name: 'token', summary: "bearer tokens for vserverd's HTTPS listener: create (shown once), list, revoke", args: ['ACTION', 'ID?'],
+    options: [{ name: 'name', value: 'string', meta: 'N', help: 'with create: a name to list and revoke it by' }],
+    examples: ['vserver token create --name ci', 'vserver token list', 'vserver token revoke ci'], load: () => import('./token.js'),
+  },
+  {
+    name: 'remote', summary: 'named vserverd remotes for --remote: add, list, remove', args: ['ACTION', 'NAME?', 'URL?'],
+    options: [
+      { name: 'token', value: 'string', meta: 'T', help: 'with add: the bearer token (vserver token create on that host)' },
+      { name: 'cert-fingerprint', value: 'string', meta: 'F', help: "with add: the daemon's certificate SHA-256 (vserverd prints it), pinned" },
+      { name: 'client-cert', value: 'string', meta: 'FILE', help: 'with add: a client certificate listed in [api] trusted_certs there' },
+      { name: 'client-key', value: 'string', meta: 'FILE', help: 'with add: the key of --client-cert' },
+    ],
+    examples: ['vserver remote add host1 https://host1:8443 --token vst_... --cert-fingerprint AB:CD:...', 'vserver remote list',
+      'vserver --remote host1 list', 'VSERVER_REMOTE=host1 vserver start web1', 'vserver remote remove host1'],
+    load: () => import('./remote.js'),
+  },
 ];
 
 export const VERB_MAP: ReadonlyMap<string, Verb> = new Map(VERBS.map((v) => [v.name, v]));

@@ -9,6 +9,8 @@ import { buildServer } from './server.js';
 import { GuestWatch } from './guest-watch.js';
 import { helperPath } from './helpers.js';
 import { Tracker } from './tracker.js';
+import { listenTls, serverCert, splitListen } from './tls.js';
+import { apiConfig } from '../guest/api-schema.js';
 
 /** The gid of group `vserver`, whose members may use the socket, if the host has it. */
 function vserverGroup(): number | undefined {
@@ -54,17 +56,24 @@ export async function main(argv: string[]): Promise<number> {
   }
   const tracker = new Tracker(engine, watcher);
   await tracker.start();
-  const app = buildServer(engine, { events: tracker.events });
+  const api = apiConfig(engine.deps.host().api);
+  const app = buildServer(engine, { events: tracker.events, bodyLimit: api.body_limit, uploadLimit: api.upload_limit });
   await app.listen({ path: sock });
   // access to the socket is as strong as root: root and the group vserver only
   const gid = vserverGroup();
   if (gid !== undefined) chownSync(sock, 0, gid);
   chmodSync(sock, 0o660);
   process.stderr.write(`vserverd: listening on ${sock}\n`);
+  // [api] listen: HTTPS for other machines and users, with tokens or trusted client certificates
+  const cert = api.listen === undefined ? undefined : await serverCert(engine.deps.paths, splitListen(api.listen).host);
+  const tls = api.listen === undefined || cert === undefined ? undefined : await listenTls(app, api.listen, cert);
+  if (cert) process.stderr.write(`vserverd: listening on https://${api.listen} (certificate sha256 ${cert.fingerprint})\n`);
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
   });
   tracker.close();
+  tls?.close();
+  tls?.closeAllConnections();
   await app.close();
   rmSync(sock, { force: true });
   return 0;

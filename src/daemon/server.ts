@@ -13,6 +13,10 @@ import websocket from '@fastify/websocket';
 import { eventRoutes } from './routes-events.js';
 import { execRoutes } from './routes-exec.js';
 import { logRoutes } from './routes-log.js';
+import { defaultAuthenticators, installAuth, type Authenticator } from './auth.js';
+import { Operations } from './operations.js';
+import { buildRoutes } from './routes-build.js';
+import { openApiRoute } from './openapi.js';
 
 export interface ServerOptions {
   /** Largest request body in bytes ([api] body_limit in vserver.toml). */
@@ -23,6 +27,10 @@ export interface ServerOptions {
   eventBacklogBytes?: number;
   /** The pty-relay program for interactive exec (default: dist/pty-relay). */
   ptyRelay?: () => string;
+  /** Who may use the TCP listener besides bearer tokens and trusted client certificates. */
+  authenticators?: Authenticator[];
+  /** Largest tarball upload in bytes ([api] upload_limit). */
+  uploadLimit?: number;
 }
 
 export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyInstance {
@@ -32,9 +40,13 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   app.setErrorHandler(errorHandler);
+  // no limit is Infinity, which JSON has not: "max", as the CLI's --json prints it
+  app.setReplySerializer((payload) => JSON.stringify(payload, (_k, v: unknown) => (v === Infinity ? 'max' : v)));
+  installAuth(app, [...defaultAuthenticators(engine), ...(opts.authenticators ?? [])]);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: `no such route: ${req.method} ${req.url.split('?')[0]}`, code: 'NOT_FOUND', hint: 'the API lives under /1.0' });
   });
+  openApiRoute(app, engine);
   app.get('/1.0', async () => ({ api: '1.0', version: VERSION }));
   app.get('/1.0/host', async () => ({ version: VERSION, root: engine.deps.paths.root, runtime: (await engine.deps.runtime()).name }));
   guestRoutes(app, engine);
@@ -46,6 +58,9 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
     eventRoutes(ws, opts.events ?? engine.events, { backlogBytes: opts.eventBacklogBytes });
     execRoutes(ws, engine, opts.ptyRelay);
   });
+  const operations = new Operations();
+  app.addHook('onClose', () => operations.cancelAll());
+  buildRoutes(app, engine, operations, opts.uploadLimit ?? 8 * 2 ** 30);
   const registry = metricsRegistry(engine);
   const requests = requestCounter(registry);
   app.addHook('onResponse', async (req, reply) => { requests.inc({ method: req.method, status: String(reply.statusCode) }); });

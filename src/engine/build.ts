@@ -118,9 +118,11 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
   } else if (plan.backend === 'overlay' && plan.template && !deps.templates.exists(plan.template)) {
     deps.templates.read(plan.template); // deleted while we waited for its lock
   }
+  opts.signal?.throwIfAborted();
   const { context, tmp } = await reserve(deps, 'guest', name, opts.context);
   crashPoint('build:reserved');
   try {
+    opts.signal?.throwIfAborted();
     const hostname = opts.hostname ?? name;
     // a clone gets new addresses: it must not clash with the guest it was copied from
     const cloned = cloneInterfaces(plan.from?.cfg.interfaces);
@@ -141,6 +143,7 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
       if (!(source.kind === 'template' && source.name === 'busybox')) applyIdentity(plainTree(rootfs), identity);
     }
     crashPoint('build:filled');
+    opts.signal?.throwIfAborted();
     sealTreeDir(tmp, ids);
     await placeGuest(deps, name, tmp, async () => {
       if (plan.backend === 'overlay') await mountOverlay(overlayDirs(deps, name, plan.template!));
@@ -165,9 +168,9 @@ async function fillDir(deps: Deps, source: BuildSource, plan: Plan, rootfs: stri
       }
       return fromTree(templateTree(deps, source.name), rootfs, contextRange(deps.templates.read(source.name).context), ids);
     case 'debootstrap':
-      return fromDebootstrap(deps.paths, deps.host(), source, rootfs, ids, [plan.init], opts.onProgress);
+      return fromDebootstrap(deps.paths, deps.host(), source, rootfs, ids, [plan.init], opts.onProgress, opts.signal);
     case 'tarball':
-      return fromTarball(source.file, rootfs, ids);
+      return fromTarball(source.file, rootfs, ids, source.stream, opts.signal);
     case 'clone':
       return fromTree(guestTree(deps, plan.from!.name), rootfs, guestIds(deps, plan.from!.cfg), ids);
   }

@@ -1,6 +1,7 @@
 // Filling a fresh directory with a system tree, from each kind of source, owned by a given id range.
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { HostConfig, InitStyle } from '../guest/schema.js';
 import { IDS_PER_GUEST, type IdRange } from '../security/idmap.js';
 import { copyTree } from '../storage/copy.js';
@@ -28,19 +29,30 @@ export function shiftInto(to: IdRange): (id: number, kind: 'uid' | 'gid', path: 
 }
 
 /** Extracts a tar, tar.gz, tar.xz or tar.zst file into rootfs (fresh, empty), owned by `ids`. */
-export async function fromTarball(file: string, rootfs: string, ids: IdRange): Promise<void> {
-  let st;
-  try {
-    st = statSync(file);
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') throw new VsError('NOT_FOUND', `tarball ${file} not found`, 'check the path');
-    throw e;
+export async function fromTarball(file: string, rootfs: string, ids: IdRange, stream?: Readable, signal?: AbortSignal): Promise<void> {
+  if (stream === undefined) {
+    let st;
+    try {
+      st = statSync(file);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') throw new VsError('NOT_FOUND', `tarball ${file} not found`, 'check the path');
+      throw e;
+    }
+    if (!st.isFile()) throw new VsError('INVALID_VALUE', `${file} is not a regular file`, 'give a .tar, .tar.gz, .tar.xz or .tar.zst file');
   }
-  if (!st.isFile()) throw new VsError('INVALID_VALUE', `${file} is not a regular file`, 'give a .tar, .tar.gz, .tar.xz or .tar.zst file');
   chownSync(rootfs, ids.base, ids.base);
-  const src = await tarStream(inputStream(file), `tarball ${file}`);
-  const filter = new TarFilter({ policy: new TreePolicy(), mapId: shiftInto(ids), inputIsGuest: true });
-  await extractThrough(rootfs, src, filter, `tarball ${file}`);
+  const input = stream ?? inputStream(file);
+  // an abort breaks the input, which makes every stage of the extraction stop and fail
+  const onAbort = () => input.destroy(new VsError('CANCELLED', `the build from ${file} was cancelled`));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    signal?.throwIfAborted();
+    const src = await tarStream(input, `tarball ${file}`);
+    const filter = new TarFilter({ policy: new TreePolicy(), mapId: shiftInto(ids), inputIsGuest: true });
+    await extractThrough(rootfs, src, filter, `tarball ${file}`);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 export interface DebootstrapSource {
@@ -56,13 +68,13 @@ export function debootstrapCache(paths: Paths, host: HostConfig): string {
 
 /** Runs debootstrap into rootfs and makes the tree guest-ready, then owned by `ids`. */
 export async function fromDebootstrap(paths: Paths, host: HostConfig, src: DebootstrapSource, rootfs: string,
-  ids: IdRange, inits: InitStyle[], onProgress?: (p: Progress) => void): Promise<void> {
+  ids: IdRange, inits: InitStyle[], onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<void> {
   const include = [...new Set([...inits.flatMap(initPackages), ...(src.include ?? [])])];
   // both inits in one tree: sysvinit-core is /sbin/init, systemd is started by its own path
   if (include.includes('sysvinit-core') && include.includes('systemd-sysv')) include.splice(include.indexOf('systemd-sysv'), 1, 'systemd');
   await debootstrap(rootfs, {
     suite: src.suite, mirror: src.mirror ?? host.mirror, variant: src.variant, include,
-    cacheDir: debootstrapCache(paths, host), onProgress,
+    cacheDir: debootstrapCache(paths, host), onProgress, signal,
   });
   // packages debootstrap downloaded stay in the cache, not in every guest
   const archives = join(rootfs, 'var/cache/apt/archives');

@@ -1,4 +1,5 @@
 // What the engine reports about a guest; the CLI prints it, the API serves it.
+import type { Readable } from 'node:stream';
 import type { CgroupEvents, CgroupLimits, CgroupUsage } from '../resources/cgroup.js';
 import type { InitStyle } from '../guest/schema.js';
 import type { Progress } from '../storage/debootstrap.js';
@@ -67,7 +68,7 @@ export interface GuestResources {
 export type BuildSource =
   | { kind: 'template'; name: string }
   | { kind: 'debootstrap'; suite: string; mirror?: string; variant?: string; include?: string[] }
-  | { kind: 'tarball'; file: string }
+  | { kind: 'tarball'; file: string; /** The archive itself (an upload), read instead of file, which then only names it. */ stream?: Readable }
   | { kind: 'clone'; guest: string };
 
 export interface BuildOptions {
@@ -84,4 +85,6 @@ export interface BuildOptions {
   /** No user namespace: guest root is host root. */
   privileged?: boolean;
   onProgress?: (p: Progress) => void;
+  /** Aborting stops the build between steps and kills what runs; the half-made tree is removed. */
+  signal?: AbortSignal;
 }

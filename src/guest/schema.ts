@@ -4,6 +4,7 @@ import { isCapabilityName } from '../security/capabilities.js';
 import { parseSignal } from '../util/proc.js';
 import { GuestDefaultsSchema } from './defaults-schema.js';
 import { LimitsSchema } from './limits-schema.js';
+import { ApiSchema } from './api-schema.js';
 import { guestNetEntries, HostNetworkSchema } from './net-schema.js';
 
 export const CONTEXT_MIN = 2;
@@ -93,6 +94,8 @@ export const HostConfigSchema = v.strictObject({
   network: v.optional(HostNetworkSchema, {}),
   /** Limits and /proc/sys/user counts of every guest that does not set its own. */
   guest_defaults: v.optional(GuestDefaultsSchema, {}),
+  /** The daemon's HTTPS listener, its trusted client certificates and its body limit. */
+  api: v.optional(ApiSchema),
 });
 
 export type HostConfig = v.InferOutput<typeof HostConfigSchema>;

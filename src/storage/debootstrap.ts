@@ -17,6 +17,8 @@ export interface DebootstrapOptions {
   include: string[];
   cacheDir?: string;
   onProgress?: (p: Progress) => void;
+  /** Kills debootstrap (and all it started: unshare --kill-child) when aborted. */
+  signal?: AbortSignal;
 }
 
 export interface Progress {
@@ -129,11 +131,14 @@ export async function debootstrap(target: string, o: DebootstrapOptions): Promis
     const p = parser.feed(l);
     if (p) o.onProgress?.(p);
   });
+  const onAbort = () => child.kill('SIGKILL');
+  o.signal?.addEventListener('abort', onAbort, { once: true });
   const code = await new Promise<number>((resolve, reject) => {
     child.on('error', (e) => reject(errnoOf(e) === 'ENOENT'
       ? new VsError('DEPENDENCY_MISSING', 'unshare or setpriv is missing', 'apt-get install util-linux') : e));
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
-  });
+  }).finally(() => o.signal?.removeEventListener('abort', onAbort));
+  o.signal?.throwIfAborted();
   if (code === 0) return;
   throw describeFailure(parser.error, log, o, target);
 }

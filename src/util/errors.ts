@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   LIMIT_REACHED: { exit: 28, http: 503 },
   CONFLICT: { exit: 29, http: 412 },
   VERSION_REQUIRED: { exit: 30, http: 428 },
+  CANCELLED: { exit: 31, http: 409 },
+  UNAUTHORIZED: { exit: 32, http: 401 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
