@@ -23,6 +23,9 @@ import type { BulkAction, BulkOptions, BulkResult, Selection } from './bulk.js';
 import type { DiskUsage, UnifyResult } from './disk.js';
 import type { InitStyle } from '../guest/schema.js';
 import type { Progress } from '../storage/debootstrap.js';
+import type { MigrateOptions, MigrateResult } from './migrate.js';
+import type { ReceiveResult } from './migrate-receive.js';
+import type { Readable } from 'node:stream';
 
 export type { BuildOptions, BuildSource, GuestInfo, GuestResources, InterfaceInfo } from './types.js';
 export type { LimitResult } from './limit.js';
@@ -35,6 +38,8 @@ export type { DiskUsage, UnifyResult } from './disk.js';
 export type { GcReport } from './gc.js';
 export type { CheckItem, CheckStatus } from './check.js';
 export type { EscapeOptions, EscapeRow, EscapeRun } from './escape-check.js';
+export type { MigrateOptions, MigrateResult, MigrateRound } from './migrate.js';
+export type { ReceiveResult } from './migrate-receive.js';
 
 export class Engine {
   readonly deps: Deps;
@@ -184,5 +189,15 @@ export class Engine {
 
   async unify(names: string[], opts?: { minSize?: number }): Promise<UnifyResult> {
     return (await import('./disk.js')).unify(this.deps, names, opts);
+  }
+
+  /** Moves a guest to another host over ssh (pre-copy while it runs, then freeze, final copy, start there). */
+  async migrate(name: string, dest: string, opts?: MigrateOptions): Promise<MigrateResult> {
+    return (await import('./migrate.js')).migrateGuest(this.deps, name, dest, opts);
+  }
+
+  /** The target's side of migrate: JSON lines in from the source, replies out through send. */
+  async receive(name: string, input: Readable, send: (msg: Record<string, unknown>) => void): Promise<ReceiveResult> {
+    return (await import('./migrate-receive.js')).receiveGuest(this.deps, name, input, send);
   }
 }

@@ -189,6 +189,20 @@ export class OciCli implements Runtime {
       rmSync(file, { force: true });
     }
   }
+
+  async pause(id: string): Promise<void> {
+    const r = await run(this.path, this.args('pause', id));
+    if (r.code !== 0) this.fail('freeze', id, r.stderr);
+  }
+
+  async resume(id: string): Promise<void> {
+    const r = await run(this.path, this.args('resume', id));
+    // a container that is not frozen (or gone) is what we wanted
+    if (r.code !== 0 && !/not paused|not running|container not paused/i.test(r.stderr)) {
+      if (notExist(r.stderr)) return;
+      this.fail('thaw', id, r.stderr);
+    }
+  }
 }
 
 export function missing(name: string, path: string): VsError {

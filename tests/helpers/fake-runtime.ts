@@ -73,6 +73,18 @@ export class FakeRuntime implements Runtime {
     if (fail) throw new VsError('RUNTIME_FAILED', fail, 'see the message');
     this.updates.push(resources);
   }
+
+  async pause(id: string): Promise<void> {
+    this.calls.push(`pause ${id}`);
+    const c = this.containers.get(id);
+    if (c) c.status = 'paused';
+  }
+
+  async resume(id: string): Promise<void> {
+    this.calls.push(`resume ${id}`);
+    const c = this.containers.get(id);
+    if (c?.status === 'paused') c.status = 'running';
+  }
 }
 
 export class FakeCgroups implements CgroupReader {
