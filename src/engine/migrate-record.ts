@@ -1,7 +1,7 @@
 // A migration in progress, recorded under run/ with its process and phase, so that gc can put the
 // source right after the migrate process died: thaw a guest it froze, or stop one that already
 // runs on the target.
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { isVsError } from '../util/errors.js';
@@ -28,6 +28,18 @@ function dir(deps: Deps): string {
 export interface MigrationRecord {
   phase(p: Phase): void;
   remove(): void;
+}
+
+/** A record of a migration of this guest whose process is gone (the caller holds the guest's lock). */
+export function migrationLeft(deps: Deps, name: string): boolean {
+  const file = join(dir(deps), `${name}.json`);
+  if (!existsSync(file)) return false;
+  let rec: Record | undefined;
+  try { rec = JSON.parse(readFileSync(file, 'utf8')) as Record; } catch { /* damaged: as if it had frozen the guest */ }
+  // one that died while copying changed nothing here
+  if (rec?.phase !== 'copying') return true;
+  rmSync(file, { force: true });
+  return false;
 }
 
 export function recordMigration(deps: Deps, name: string, dest: string): MigrationRecord {

@@ -3,7 +3,7 @@
 // changes follow, and the target re-owns, places and starts it. Only once it runs there does the
 // source stop (and go, unless kept). Any failure before that thaws the source and the target keeps
 // nothing. Memory is not carried: the guest's processes start afresh on the target.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkName } from '../guest/name.js';
 import { contextRange } from '../security/idmap.js';
@@ -12,11 +12,12 @@ import { crashPoint } from '../util/crash.js';
 import { toVsError, VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { sleep } from '../util/proc.js';
+import { uniqueSuffix } from '../util/unique.js';
 import { deleteLocked } from './delete.js';
 import type { Deps } from './deps.js';
 import { parseDestination, Receiver, sshCommand, sshHost, TargetError } from './migrate-remote.js';
 import { RECEIVE_IDLE_MS } from './migrate-receive.js';
-import { recordMigration } from './migrate-record.js';
+import { migrationLeft, recordMigration } from './migrate-record.js';
 import { ensureMounted } from './mount.js';
 import { checkNotReowning } from './reown.js';
 import { guestIds, isActive } from './state.js';
@@ -61,6 +62,13 @@ export interface MigrateResult {
 const RSYNC_TIMEOUT_S = 10;
 const PING_MS = 3000;
 
+/** The ssh connection's control socket, short enough for a socket path (108 bytes). */
+function controlPath(deps: Deps): string {
+  const dir = join(deps.paths.run, 'tmp');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return join(dir, `ssh-${process.pid}-${uniqueSuffix()}`);
+}
+
 const seconds = (from: number) => Math.round((performance.now() - from) / 10) / 100;
 
 export function migrateGuest(deps: Deps, name: string, dest: string, opts: MigrateOptions = {}): Promise<MigrateResult> {
@@ -73,18 +81,22 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
     checkNotReowning(deps, name);
     const rt = await deps.runtime();
     const st = await rt.state(name);
-    if (st?.status === 'paused') {
-      throw new VsError('BUSY', `guest '${name}' is frozen (a migration of it was interrupted?)`, "run 'vserver gc', which thaws it, then migrate again");
+    if (migrationLeft(deps, name)) {
+      throw new VsError('BUSY', `an interrupted migration of guest '${name}' may have left it frozen`,
+        "run 'vserver gc', which thaws it (or says what to do), then migrate again");
     }
     const running = isActive(st);
     await ensureMounted(deps, name, cfg);
     const overlay = cfg.backend === 'overlay' && cfg.template !== undefined;
     const tree = guestTree(deps, name, overlay ? 'upper' : 'rootfs');
     const template = overlay ? { name: cfg.template!, meta: deps.templates.read(cfg.template!) } : undefined;
-    const target: RsyncTarget = { ssh: sshCommand(d, opts.sshOptions), host: sshHost(d) };
+    const ssh = sshCommand(d, opts.sshOptions);
+    // rsync's runs share the receiver's connection: no handshake per round, least of all while frozen
+    const control = controlPath(deps);
+    const target: RsyncTarget = { ssh: [...ssh, '-o', `ControlPath=${control}`, '-o', 'ControlMaster=no'], host: sshHost(d) };
     const remote = [opts.remoteVserver ?? 'vserver', 'receive', name];
     const record = recordMigration(deps, name, dest);
-    const receiver = new Receiver(target.ssh, target.host, remote);
+    const receiver = new Receiver([...ssh, '-o', `ControlPath=${control}`, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'], target.host, remote);
     const ping = setInterval(() => receiver.send({ op: 'ping' }), PING_MS);
     let frozen = false;
     let finishing = false;

@@ -2,14 +2,14 @@
 // namespace, sshd on the target): a running guest moves with no write lost and its tree intact,
 // an overlay guest takes its template along, and a cut link or a killed migrate leaves the source
 // running (or startable) and the target without a guest.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { linkSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lchownSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/util/proc.js';
 import { which } from '../../src/util/which.js';
 import { until } from '../helpers/guests.js';
-import { IS_ROOT, type TestRoot } from '../helpers/host.js';
+import { CLI, IS_ROOT, type TestRoot } from '../helpers/host.js';
 import { treeDigest } from '../helpers/trees.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
@@ -80,6 +80,59 @@ function aclOf(file: string, base: number): string {
     .replace(/^((?:default:)?(?:user|group):)(\d+):/gm, (_m, p: string, id: string) => `${p}${Number(id) - base}:`);
 }
 
+/** A migrate run in the source namespace that stops itself (SIGSTOP) or dies (SIGKILL) at a named point. */
+const children: ChildProcess[] = [];
+
+function migrateUntil(h: TwoHosts, name: string, point: string, signal: 'SIGSTOP' | 'SIGKILL') {
+  const child = spawn('nsenter', [`--net=${h.srcNs.path}`, '--', process.execPath, CLI, ...h.migrateArgs(name)],
+    { env: h.source.env({ VSERVER_CRASH_AT: point, VSERVER_CRASH_SIGNAL: signal }), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  child.stdout!.resume();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, sig) => r({ code, signal: sig })));
+  return {
+    pid: child.pid!,
+    exited,
+    stderr: () => stderr,
+    stopped: () => until(async () => / T /.test(readStat(child.pid!)), `migrate to stop itself at ${point}`, 120_000),
+  };
+}
+
+function readStat(pid: number): string {
+  try { return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ''); } catch { return ''; }
+}
+
+/** No guest but the one that was there, and once the receiver has ended (and gc ran), nothing staged. */
+async function targetHoldsNothing(h: TwoHosts): Promise<void> {
+  expect(await guests(h.target)).toEqual(['occupant']);
+  await until(async () => !(await h.dstNs.exec('ip', ['netns', 'pids', h.dstNs.name])).stdout.split('\n')
+    .some((p) => /receive/.test(readCmdline(p))), 'the receiver on the target to end', 60_000);
+  await h.target.ok(['gc']);
+  expect(h.targetStaging()).toEqual([]);
+  expect(await guests(h.target)).toEqual(['occupant']);
+}
+
+function readCmdline(pid: string): string {
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { return ''; }
+}
+
+/** The counter stands still: the guest is frozen. */
+async function expectFrozen(h: TwoHosts): Promise<void> {
+  const file = join(h.source.paths.rootfs('web'), 'counter');
+  const a = readFileSync(file, 'utf8');
+  await sleep(300);
+  expect(readFileSync(file, 'utf8')).toBe(a);
+}
+
+/** The guest runs here and its counter goes on, with every value so far in place. */
+async function sourceRunsOn(h: TwoHosts): Promise<void> {
+  expect((await info(h.source, 'web')).state).toBe('running');
+  const n = await lastCount(h.source, 'web');
+  await until(async () => (await lastCount(h.source, 'web')) > n + 3, 'the counter to go on here');
+  checkCounter(readFileSync(join(h.source.paths.rootfs('web'), 'counter'), 'utf8'));
+}
+
 describe.skipIf(!IS_ROOT || TOOLS.length > 0)('vserver migrate', { timeout: 600_000 }, () => {
   const h = new TwoHosts('mig');
   const { source, target } = h;
@@ -94,7 +147,60 @@ describe.skipIf(!IS_ROOT || TOOLS.length > 0)('vserver migrate', { timeout: 600_
     await target.ok(['build', 'occupant', '--context', String((await info(source, 'web')).context)]);
   }, 180_000);
 
+  // a test that failed half way must not leave a stopped migrate holding the guest's lock
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
   afterAll(() => h.cleanup(), 120_000);
+
+  it('a link cut during the pre-copy: the guest runs on here, the target keeps nothing', async () => {
+    const m = migrateUntil(h, 'web', 'migrate:precopy', 'SIGSTOP');
+    await m.stopped();
+    await h.linkDown();
+    try {
+      process.kill(m.pid, 'SIGCONT');
+      const end = await m.exited;
+      expect(end.code, m.stderr()).not.toBe(0);
+      expect(m.stderr()).toMatch(/migrating guest 'web' to ssh:\/\/root@10\.251\.7\.2:2222 failed/);
+      expect(m.stderr()).toMatch(/the guest runs here again/);
+    } finally {
+      await h.linkUp();
+    }
+    await sourceRunsOn(h);
+    await targetHoldsNothing(h);
+  });
+
+  it('a link cut during the final copy: the frozen guest is thawed here, the target keeps nothing', async () => {
+    const m = migrateUntil(h, 'web', 'migrate:frozen', 'SIGSTOP');
+    await m.stopped();
+    await expectFrozen(h);
+    await h.linkDown();
+    try {
+      process.kill(m.pid, 'SIGCONT');
+      const end = await m.exited;
+      expect(end.code, m.stderr()).not.toBe(0);
+      expect(m.stderr()).toMatch(/the guest runs here again \(thawed\)/);
+    } finally {
+      await h.linkUp();
+    }
+    await sourceRunsOn(h);
+    await targetHoldsNothing(h);
+  });
+
+  it('a migrate killed during the pre-copy leaves the guest running; killed while it is frozen, gc thaws it', async () => {
+    const pre = migrateUntil(h, 'web', 'migrate:precopy', 'SIGKILL');
+    expect((await pre.exited).signal).toBe('SIGKILL');
+    await sourceRunsOn(h);
+    await targetHoldsNothing(h);
+
+    const frozen = migrateUntil(h, 'web', 'migrate:frozen', 'SIGKILL');
+    expect((await frozen.exited).signal).toBe('SIGKILL');
+    await expectFrozen(h);
+    const gc = await source.ok(['gc']);
+    expect(gc).toMatch(/web: removed the freeze of an interrupted migration/);
+    await sourceRunsOn(h);
+    await targetHoldsNothing(h);
+  });
 
   it('moves a running dir guest: every counter value arrives, and the tree keeps owners, modes, links, xattrs, ACLs and capabilities', async () => {
     const before = await lastCount(source, 'web');
@@ -124,5 +230,34 @@ describe.skipIf(!IS_ROOT || TOOLS.length > 0)('vserver migrate', { timeout: 600_
     expect(statSync(join(target.paths.rootfs('web'), 'data/sparse')).blocks * 512).toBeLessThan(1 << 20);
     expect(execFileSync('getcap', [join(target.paths.rootfs('web'), 'data/ping')]).toString()).toMatch(/cap_net_raw[=+]ep/);
     expect(aclOf(join(target.paths.rootfs('web'), 'data/a'), moved.idmap!.base)).toContain('user:1000:rw-');
+  });
+
+  it('moves a running overlay guest and copies its template, which the target lacked; the source goes', async () => {
+    await source.ok(['build', 'tbase']);
+    const tbase = (await info(source, 'tbase')).idmap!.base;
+    writeFileSync(join(source.paths.rootfs('tbase'), 'from-template'), 'shared\n');
+    chownSync(join(source.paths.rootfs('tbase'), 'from-template'), tbase, tbase);
+    await source.ok(['template', 'create', 'tpl', '--from-guest', 'tbase']);
+    await source.ok(['delete', 'tbase']);
+    await source.ok(['build', 'ov', '--template', 'tpl']);
+    expect((await info(source, 'ov')).state).toBe('stopped');
+    await source.ok(['start', 'ov']);
+    // a file of its own and a template file it deleted (a whiteout in its upper layer)
+    await source.ok(['exec', 'ov', '--', '/bin/sh', '-c', 'echo mine > /fresh && rm /from-template']);
+
+    const r = await source.cli(h.migrateArgs('ov'));
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/template 'tpl' was missing on the target: it is copied there/);
+    expect(r.stdout).toMatch(/source +removed/);
+    expect(await guests(source)).not.toContain('ov');
+    expect((JSON.parse(await target.ok(['template', 'list', '--json'])) as { name: string }[]).map((t) => t.name)).toContain('tpl');
+    const moved = await info(target, 'ov');
+    expect(moved.state).toBe('running');
+    expect((await target.ok(['exec', 'ov', '--', 'cat', '/fresh'])).trim()).toBe('mine');
+    expect((await target.cli(['exec', 'ov', '--', 'test', '-e', '/from-template'])).code).toBe(1);
+    // the template itself still has the file, owned by its range on the target
+    const tpl = (JSON.parse(await target.ok(['template', 'list', '--json'])) as { name: string; idmap?: { base: number } }[]).find((t) => t.name === 'tpl')!;
+    const st = statSync(join(target.paths.templateRootfs('tpl'), 'from-template'));
+    expect(st.uid).toBe(tpl.idmap!.base);
   });
 });
