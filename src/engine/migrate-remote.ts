@@ -14,7 +14,7 @@ export interface Destination {
 }
 
 export function parseDestination(dest: string): Destination {
-  const m = /^ssh:\/\/(?:([a-z_][a-z0-9_.-]*)@)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?\/?$/.exec(dest);
+  const m = /^ssh:\/\/(?:([a-z_][a-z0-9_.-]*)@)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*)(?::(\d{1,5}))?\/?$/.exec(dest);
   const port = m?.[3] === undefined ? undefined : Number(m[3]);
   if (!m || (port !== undefined && (port < 1 || port > 65535))) {
     throw new VsError('USAGE', `'${dest}' is not a migration target`,
