@@ -135,13 +135,16 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
         say('guest frozen; final copy');
       }
       crashPoint('migrate:frozen');
+      const f = performance.now();
       const last = await rsyncTo(tree, target, staging, RSYNC_TIMEOUT_S);
-      say(`final copy: ${last} entries`);
+      say(`final copy: ${last} entries (${seconds(f)} s)`);
       crashPoint('migrate:synced');
       record.phase('finishing');
       finishing = true;
+      const p = performance.now();
       const done = await receiver.request({ op: 'finish' }, 180_000);
       started = true;
+      say(`placed and started on the target (${seconds(p)} s)`);
       for (const n of (done.notes as string[] | undefined) ?? []) { notes.push(n); say(`target: ${n}`); }
       await receiver.request({ op: 'commit' }, 30_000);
       record.phase('switched');
