@@ -7,7 +7,8 @@ export async function run(ctx: CliContext): Promise<number> {
   const sshOptions = ((ctx.args.options['ssh-option'] as string[] | undefined) ?? []).map(String);
   const r = await ctx.engine().migrate(name, dest, {
     sshOptions, remoteVserver: stringOpt(ctx, 'remote-vserver'), keep: ctx.args.options.keep === true,
-    onProgress: ctx.json ? undefined : (line) => ctx.err(`${line}\n`),
+    // on stderr also with --json: the rounds as they go are for whoever watches
+    onProgress: (line) => ctx.err(`${line}\n`),
   });
   if (ctx.json) {
     ctx.out(`${JSON.stringify(r)}\n`);

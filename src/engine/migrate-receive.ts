@@ -30,6 +30,7 @@ import { startLocked } from './start.js';
 import { teardown } from './teardown.js';
 import { sealTreeDir } from './tree-access.js';
 import type { GuestInfo } from './types.js';
+import { guestInfo } from './state.js';
 
 /** Silence from the source for this long ends the session: the link or the source is gone. */
 export const RECEIVE_IDLE_MS = 30_000;
@@ -149,9 +150,11 @@ export function receiveGuest(deps: Deps, name: string, input: Readable, send: (m
       const told = notes.length;
       send({ ok: true, staging: staged.tmp, ...(tmpl?.res ? { templateStaging: tmpl.res.tmp } : {}), context, notes });
 
+      let start = true;
       for (;;) {
         const m = message(await next(RECEIVE_IDLE_MS));
-        if (m.op === 'finish') break;
+        // a guest that was stopped at the source is placed stopped
+        if (m.op === 'finish') { start = m.start !== false; break; }
         if (m.op !== 'ping') throw new VsError('USAGE', `unknown migration step '${String(m.op)}'`, 'use the same vserver version on both hosts');
       }
       crashPoint('receive:finish');
@@ -183,13 +186,13 @@ export function receiveGuest(deps: Deps, name: string, input: Readable, send: (m
       });
       placed = true;
       crashPoint('receive:placed');
-      const info = await startLocked(deps, name);
+      const info = start ? await startLocked(deps, name) : guestInfo(name, final, undefined, ids);
       const st = await (await deps.runtime()).state(name);
-      if (st?.status !== 'running') {
+      if (start && st?.status !== 'running') {
         throw new VsError('RUNTIME_FAILED', `guest '${name}' started on the target but is ${st?.status ?? 'gone'} right after`,
           `see its log there (var/log/vserver/${name}.log)`);
       }
-      const result = { info: { ...info, state: 'running' as const }, notes };
+      const result = { info: start ? { ...info, state: 'running' as const } : info, notes };
       send({ ok: true, info: result.info, notes: notes.slice(told) });
       // kept only once the source confirms it got that answer: else it would thaw its copy too
       for (;;) {

@@ -142,9 +142,9 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       record.phase('finishing');
       finishing = true;
       const p = performance.now();
-      const done = await receiver.request({ op: 'finish' }, 180_000);
+      const done = await receiver.request({ op: 'finish', start: running }, 180_000);
       started = true;
-      say(`placed and started on the target (${seconds(p)} s)`);
+      say(`placed${running ? ' and started' : ''} on the target (${seconds(p)} s)`);
       for (const n of (done.notes as string[] | undefined) ?? []) { notes.push(n); say(`target: ${n}`); }
       await receiver.request({ op: 'commit' }, 30_000);
       record.phase('switched');
@@ -163,7 +163,7 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       clearInterval(ping);
       receiver.close();
       const err = toVsError(e);
-      if (started) {
+      if (started && !(e instanceof TargetError)) {
         // it ran there, and the link broke before the target heard that we know: only the target knows whether it kept it
         throw new VsError('MIGRATION_FAILED', `migrating guest '${name}' to ${d.text} was cut off at the switch: ${err.message}`,
           `guest '${name}' stays frozen here. Check 'vserver status ${name}' on the target: if it runs there, 'vserver delete --force ${name}' here; ` +

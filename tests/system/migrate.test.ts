@@ -3,7 +3,7 @@
 // an overlay guest takes its template along, and a cut link or a killed migrate leaves the source
 // running (or startable) and the target without a guest.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { linkSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lchownSync, chownSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lchownSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/util/proc.js';
@@ -198,6 +198,21 @@ describe.skipIf(!IS_ROOT || TOOLS.length > 0)('vserver migrate', { timeout: 600_
     await expectFrozen(h);
     const gc = await source.ok(['gc']);
     expect(gc).toMatch(/web: removed the freeze of an interrupted migration/);
+    await sourceRunsOn(h);
+    await targetHoldsNothing(h);
+  });
+
+  it('a start the target refuses: the target takes the guest back, the guest runs on here', async () => {
+    // the target's guests cannot pass through its root prefix: its start refuses, after the copy
+    chmodSync(target.root, 0o700);
+    try {
+      const r = await source.cli(h.migrateArgs('web'));
+      expect(r.code, r.stderr + r.stdout).toBe(25);
+      expect(r.stderr).toMatch(/on the target: guest 'web' cannot reach its tree/);
+      expect(r.stderr).toMatch(/the guest runs here again \(thawed\)/);
+    } finally {
+      chmodSync(target.root, 0o755);
+    }
     await sourceRunsOn(h);
     await targetHoldsNothing(h);
   });
