@@ -275,4 +275,18 @@ describe.skipIf(!IS_ROOT || TOOLS.length > 0)('vserver migrate', { timeout: 600_
     const st = statSync(join(target.paths.templateRootfs('tpl'), 'from-template'));
     expect(st.uid).toBe(tpl.idmap!.base);
   });
+
+  it('moves a stopped guest: copied once, placed stopped there, no downtime', async () => {
+    await source.ok(['build', 'cold']);
+    writeFileSync(join(source.paths.rootfs('cold'), 'note'), 'kept\n');
+    const r = await source.cli(h.migrateArgs('cold'));
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/pre-copy +1 round/);
+    expect(r.stdout).toMatch(/downtime +none: the guest was stopped, and stays stopped there/);
+    expect((await info(target, 'cold')).state).toBe('stopped');
+    expect(readFileSync(join(target.paths.rootfs('cold'), 'note'), 'utf8')).toBe('kept\n');
+    expect(await guests(source)).not.toContain('cold');
+    await target.ok(['start', 'cold']);
+    expect((await info(target, 'cold')).state).toBe('running');
+  });
 });
