@@ -117,9 +117,10 @@ async function main() {
     '--ssh-option', `UserKnownHostsFile=${join(keys, 'known_hosts')}`, '--ssh-option', 'StrictHostKeyChecking=yes',
     // no DNS in the namespaces: Kerberos's name lookups would only time out
     '--ssh-option', 'GSSAPIAuthentication=no', '--remote-vserver', join(keys, 'vserver-target')]);
-  const r = spawnSync(mf, ma, { env: srcEnv, maxBuffer: 1 << 24 });
+  // its progress (each round, the final copy, the start there) on stderr, beside the JSON result
+  const r = spawnSync(mf, ma, { env: srcEnv, maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
   const wall = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`migrate failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`migrate failed (exit ${r.status})`);
   const m = JSON.parse(r.stdout.toString());
   const state = JSON.parse(vs(dstEnv, 'status', 'big', '--json')).state;
   console.log(`\nmigrated ${MB} MB in ${FILES} files; rounds: ${m.rounds.map((x) => `${x.changed} entries in ${x.seconds} s`).join(', ')}; on the target: ${state}`);
