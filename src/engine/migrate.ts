@@ -19,6 +19,7 @@ import { parseDestination, Receiver, sshCommand, sshHost, TargetError } from './
 import { RECEIVE_IDLE_MS } from './migrate-receive.js';
 import { migrationLeft, recordMigration } from './migrate-record.js';
 import { ensureMounted } from './mount.js';
+import { listSnapshots } from './snapshot-store.js';
 import { checkNotReowning } from './reown.js';
 import { guestIds, isActive } from './state.js';
 import { stopLocked } from './stop.js';
@@ -84,6 +85,12 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
     if (migrationLeft(deps, name)) {
       throw new VsError('BUSY', `an interrupted migration of guest '${name}' may have left it frozen`,
         "run 'vserver gc', which thaws it (or says what to do), then migrate again");
+    }
+    // snapshots are not carried: deleting the source would take them with it
+    const snaps = listSnapshots(deps, name).length;
+    if (snaps > 0 && !opts.keep) {
+      throw new VsError('IN_USE', `guest '${name}' has ${snaps} snapshot${snaps === 1 ? '' : 's'}, which migrate does not carry and deleting it here would remove`,
+        `migrate with --keep (the guest and its snapshots stay here, stopped), or delete them first ('vserver snapshot delete ${name} SNAP')`);
     }
     const running = isActive(st);
     await ensureMounted(deps, name, cfg);

@@ -197,11 +197,8 @@ export class OciCli implements Runtime {
 
   async resume(id: string): Promise<void> {
     const r = await run(this.path, this.args('resume', id));
-    // a container that is not frozen (or gone) is what we wanted
-    if (r.code !== 0 && !/not paused|not running|container not paused/i.test(r.stderr)) {
-      if (notExist(r.stderr)) return;
-      this.fail('thaw', id, r.stderr);
-    }
+    // a container that is not paused (or gone) needs no thaw
+    if (r.code !== 0 && !/not paused|not running|container not paused/i.test(r.stderr) && !notExist(r.stderr)) this.fail('thaw', id, r.stderr);
   }
 }
 

@@ -27,7 +27,9 @@ export const ERROR_CODES = {
   NO_SPACE: { exit: 26, http: 507 },
   REOWN_UNFINISHED: { exit: 27, http: 409 },
   LIMIT_REACHED: { exit: 28, http: 503 },
-  MIGRATION_FAILED: { exit: 29, http: 502 },
+  CONFLICT: { exit: 29, http: 412 },
+  VERSION_REQUIRED: { exit: 30, http: 428 },
+  MIGRATION_FAILED: { exit: 31, http: 502 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -114,6 +114,9 @@ export class FakeCgroups implements CgroupReader {
   events(): CgroupEvents {
     return { oomKills: 0, throttledUsec: 0, throttledPeriods: 0, pidsRefused: 0 };
   }
+  limitCounters(): { oomKills: number; pidsRefused: number } {
+    return { oomKills: 0, pidsRefused: 0 };
+  }
   writeIoLimits(_name: string, limits: readonly IoDeviceLimit[]): void {
     this.ioWrites.push([...limits]);
   }
