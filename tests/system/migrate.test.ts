@@ -279,6 +279,13 @@ describe.skipIf(!IS_ROOT || TOOLS.length > 0)('vserver migrate', { timeout: 600_
   it('moves a stopped guest: copied once, placed stopped there, no downtime', async () => {
     await source.ok(['build', 'cold']);
     writeFileSync(join(source.paths.rootfs('cold'), 'note'), 'kept\n');
+    // snapshots are not carried: without --keep the source, snapshots and all, is not given up
+    await source.ok(['snapshot', 'cold', 's1']);
+    const refused = await source.cli(h.migrateArgs('cold'));
+    expect(refused.code, refused.stderr).toBe(18);
+    expect(refused.stderr).toMatch(/guest 'cold' has 1 snapshot, which migrate does not carry/);
+    expect(await guests(target)).not.toContain('cold');
+    await source.ok(['snapshot', 'delete', 'cold', 's1']);
     const r = await source.cli(h.migrateArgs('cold'));
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toMatch(/pre-copy +1 round/);
