@@ -11,16 +11,23 @@ fi
 # runc/crun: OCI runtimes; busybox-static: the built-in template; iproute2, nftables: networking;
 # util-linux, mount, procps: prlimit, nsenter, mount, ps; lxcfs: the guests' own figures in /proc;
 # gcc, libc6-dev: the busybox template's static ping (built by npm run build)
+# rsync, openssh-client, attr: migrate (rsync on both hosts; getfattr/setfattr keep file capabilities across a change of owner)
 packages=(runc crun busybox-static iproute2 nftables util-linux mount bsdutils procps lxcfs ca-certificates gcc libc6-dev)
 # openssl: vserverd makes its TLS key and certificate with it ([api] listen)
 packages+=(openssl)
+packages+=(rsync openssh-client attr)
 if [ "${1:-}" = --test ]; then
   # debootstrap, debian-archive-keyring: Debian guests; tar, zstd, xz-utils, gzip: tarballs and export;
   # xfsprogs (mkfs.xfs, xfs_io): unify on XFS; e2fsprogs: the full-disk test; attr: xattrs in the
   # export test; iperf3: the network benchmark; prometheus: promtool checks the daemon's metrics
   packages+=(debootstrap debian-archive-keyring tar zstd xz-utils gzip xfsprogs e2fsprogs attr iperf3 prometheus)
+<<<<<<< HEAD
+  # openssh-server: the migration target in the migrate test and benchmark; acl: setfacl there
+  packages+=(openssh-server acl)
+=======
   # acl (setfacl), libcap2-bin (setcap): the snapshot test's ACLs and file capabilities
   packages+=(acl libcap2-bin)
+>>>>>>> main
 fi
 
 export DEBIAN_FRONTEND=noninteractive

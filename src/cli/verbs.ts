@@ -101,6 +101,21 @@ export const VERBS: Verb[] = [
     load: () => import('./import-legacy.js'),
   },
   {
+    name: 'migrate', summary: 'move a guest to another host over ssh: copied while it runs, then frozen, finished and started there', args: [NAME, 'DEST'],
+    options: [
+      { name: 'keep', help: 'keep the guest here, stopped, instead of deleting it once it runs there' },
+      { name: 'ssh-option', value: 'string', repeat: true, meta: 'OPT', help: 'an ssh option for the link, as ssh -o takes it (IdentityFile=KEY, Port=22, ...)' },
+      { name: 'remote-vserver', value: 'string', meta: 'PATH', help: "vserver's path on the target (default: vserver on the target's PATH)" },
+    ],
+    examples: ['vserver migrate web1 ssh://root@host2', 'vserver migrate web1 ssh://root@host2:2222 --keep',
+      'vserver migrate web1 ssh://root@10.0.0.2 --ssh-option IdentityFile=/root/.ssh/migrate --remote-vserver /usr/local/bin/vserver'],
+    load: () => import('./migrate.js'),
+  },
+  {
+    name: 'receive', summary: 'the target side of migrate, which starts it over ssh (not for use by hand)', args: [NAME], options: [],
+    examples: ['ssh root@host2 vserver receive web1   (what migrate runs)'], load: () => import('./receive.js'),
+  },
+  {
     name: 'du', summary: 'disk use per guest: bytes and inodes, template-shared files apart', args: ['NAME?'], options: [],
     examples: ['vserver du', 'vserver du web1 --json'], load: () => import('./du.js'),
   },

@@ -17,7 +17,12 @@ import { detachSnapshots } from './snapshot-store.js';
 
 export function deleteGuest(deps: Deps, name: string, opts: { force?: boolean } = {}): Promise<void> {
   checkName(name);
-  return withLock(deps.paths.lock(name), `vserver delete ${name}`, async () => {
+  return withLock(deps.paths.lock(name), `vserver delete ${name}`, () => deleteLocked(deps, name, opts));
+}
+
+/** delete, for a caller that holds the guest's lock (migrate, once the guest runs on the target). */
+export async function deleteLocked(deps: Deps, name: string, opts: { force?: boolean } = {}): Promise<void> {
+  {
     // existence, not validity: a guest whose config is broken can still be deleted
     if (!deps.store.exists(name)) deps.store.read(name);
     let context: number | undefined;
@@ -55,5 +60,5 @@ export function deleteGuest(deps: Deps, name: string, opts: { force?: boolean } 
     await snapshots.remove();
     // with the last guest gone, the lxcfs started for the guests goes too: no mount stays behind
     if (deps.store.names().length === 0 && (await (await deps.runtime()).list()).length === 0) await deps.lxcfs().shutdown();
-  });
+  }
 }

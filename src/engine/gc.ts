@@ -18,6 +18,7 @@ import { teardown } from './teardown.js';
 import { finishPending } from './reown.js';
 import { sweepEscapeGuests } from './escape-guests.js';
 import { sweepSnapshots } from './snapshot-gc.js';
+import { sweepMigrations } from './migrate-record.js';
 
 export interface GcReport {
   /** The guest cleaned up after; absent for objects no guest owns. */
@@ -38,6 +39,8 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
     ...deps.store.names(), ...states.map((s) => s.id), ...readdirIfExists(join(deps.paths.run, 'bundles')), ...networkLeftovers(deps),
   ]);
   const reports: GcReport[] = escapes.removed.length > 0 || escapes.problems.length > 0 ? [escapes] : [];
+  // a migration that died: its guest thawed (or stopped, if it runs on the target) before anything else looks at it
+  reports.push(...await sweepMigrations(deps));
   for (const name of [...names].sort()) {
     if (active.has(name) && limitChangePending(deps, name)) {
       await withLock(deps.paths.lock(name), 'vserver gc', () => settleLimitChange(deps, name), 1000)

@@ -29,6 +29,9 @@ import type { InitStyle } from '../guest/schema.js';
 import type { Progress } from '../storage/debootstrap.js';
 import type { RestoreResult, SnapshotInfo } from './snapshot.js';
 import type { LegacyImportOptions, LegacyImportResult } from './import-legacy.js';
+import type { MigrateOptions, MigrateResult } from './migrate.js';
+import type { ReceiveResult } from './migrate-receive.js';
+import type { Readable } from 'node:stream';
 
 export type { BuildOptions, BuildSource, GuestInfo, GuestResources, InterfaceInfo } from './types.js';
 export type { LimitResult, LimitsResult } from './limit.js';
@@ -46,6 +49,8 @@ export type { EscapeOptions, EscapeRow, EscapeRun } from './escape-check.js';
 export type { RestoreResult, SnapshotInfo } from './snapshot.js';
 export type { LegacyImportOptions, LegacyImportResult } from './import-legacy.js';
 export type { LifecycleEvent, LifecycleEventType } from './events.js';
+export type { MigrateOptions, MigrateResult, MigrateRound } from './migrate.js';
+export type { ReceiveResult } from './migrate-receive.js';
 
 export class Engine {
   readonly deps: Deps;
@@ -268,5 +273,21 @@ export class Engine {
     const r = await (await import('./import-legacy.js')).importLegacy(this.deps, dir, opts);
     emitEvent(this.events, lifecycleEvent('built', r.name, { legacy: dir }));
     return r;
+  }
+
+  /** Moves a guest to another host over ssh (pre-copy while it runs, then freeze, final copy, start there). */
+  async migrate(name: string, dest: string, opts?: MigrateOptions): Promise<MigrateResult> {
+    return this.changing(name, async () => (await import('./migrate.js')).migrateGuest(this.deps, name, dest, opts),
+      (r) => {
+        const out: [LifecycleEventType, Record<string, unknown>?][] = r.wasRunning ? [['stopped', { migrated: dest }]] : [];
+        if (!opts?.keep) out.push(['deleted', { migrated: dest }]);
+        return out;
+      });
+  }
+
+  /** The target's side of migrate: JSON lines in from the source, replies out through send. */
+  async receive(name: string, input: Readable, send: (msg: Record<string, unknown>) => void): Promise<ReceiveResult> {
+    return this.changing(name, async () => (await import('./migrate-receive.js')).receiveGuest(this.deps, name, input, send),
+      (r) => (r.info.state === 'running' ? [['built', { migrated: true }], ['started']] : [['built', { migrated: true }]]));
   }
 }

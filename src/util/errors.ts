@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   VERSION_REQUIRED: { exit: 30, http: 428 },
   CANCELLED: { exit: 31, http: 409 },
   UNAUTHORIZED: { exit: 32, http: 401 },
+  MIGRATION_FAILED: { exit: 33, http: 502 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

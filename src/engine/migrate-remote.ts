@@ -1,0 +1,111 @@
+// The source's side of the link to a migration target: where it is (ssh://user@host:port), the
+// ssh command line, and the receiving vserver there, spoken to in JSON lines over ssh.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { VsError, type ErrorCode, ERROR_CODES } from '../util/errors.js';
+import { tied } from '../util/proc.js';
+
+export interface Destination {
+  user: string;
+  host: string;
+  port?: number;
+  /** As the user wrote it, for messages. */
+  text: string;
+}
+
+export function parseDestination(dest: string): Destination {
+  const m = /^ssh:\/\/(?:([a-z_][a-z0-9_.-]*)@)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*)(?::(\d{1,5}))?\/?$/.exec(dest);
+  const port = m?.[3] === undefined ? undefined : Number(m[3]);
+  if (!m || (port !== undefined && (port < 1 || port > 65535))) {
+    throw new VsError('USAGE', `'${dest}' is not a migration target`,
+      'write it as ssh://root@HOST or ssh://root@HOST:PORT (the target runs sshd and has vserver and rsync installed)');
+  }
+  return { user: m[1] ?? 'root', host: m[2]!, ...(port === undefined ? {} : { port }), text: dest };
+}
+
+/** Probes that find a dead link within seconds, so that a cut never leaves the guest frozen for long. */
+const KEEPALIVE = ['-o', 'BatchMode=yes', '-o', 'ServerAliveInterval=2', '-o', 'ServerAliveCountMax=3', '-o', 'ConnectTimeout=10'];
+
+/** ssh and its options, up to the host: ours, then the port, then each user option as -o OPT. */
+export function sshCommand(d: Destination, options: readonly string[] = []): string[] {
+  return ['ssh', ...KEEPALIVE, ...(d.port === undefined ? [] : ['-p', String(d.port)]), ...options.flatMap((o) => ['-o', o])];
+}
+
+/** user@host as ssh and rsync take it (without the brackets of an IPv6 address). */
+export function sshHost(d: Destination): string {
+  return `${d.user}@${d.host.replace(/^\[(.*)\]$/, '$1')}`;
+}
+
+/** One word for the remote shell that ssh hands the command to. */
+export function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The target refused a step and took back what it had for it. */
+export class TargetError extends VsError {}
+
+export type Reply = { ok: true; [k: string]: unknown } | { ok: false; error: { code: string; message: string; hint?: string } };
+
+/** The receiving vserver on the target, started over ssh; it ends when its standard input closes. */
+export class Receiver {
+  private readonly child: ChildProcess;
+  private readonly lines: string[] = [];
+  private waiter: (() => void) | undefined;
+  private ended = false;
+  private stderr = '';
+
+  constructor(ssh: readonly string[], host: string, remote: readonly string[]) {
+    const [file, args] = tied(ssh[0]!, [...ssh.slice(1), host, '--', remote.map(shellWord).join(' ')]);
+    this.child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdin!.on('error', () => undefined); // a dead link shows as the reply that never comes
+    this.child.stderr!.on('data', (b: Buffer) => { this.stderr = (this.stderr + b.toString('utf8')).slice(-4000); });
+    createInterface({ input: this.child.stdout! }).on('line', (l) => { this.lines.push(l); this.waiter?.(); });
+    this.child.on('close', () => { this.ended = true; this.waiter?.(); });
+    this.child.on('error', () => { this.ended = true; this.waiter?.(); });
+  }
+
+  /** Sends one message and waits up to timeoutMs for the answer. */
+  async request(msg: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
+    this.send(msg);
+    const deadline = Date.now() + timeoutMs;
+    while (this.lines.length === 0) {
+      if (this.ended) throw this.lost();
+      const left = deadline - Date.now();
+      if (left <= 0) throw new VsError('MIGRATION_FAILED', `the target did not answer '${String(msg.op)}' within ${Math.round(timeoutMs / 1000)} s`,
+        'check the link to the target, then migrate again');
+      await new Promise<void>((r) => { const t = setTimeout(r, left); this.waiter = () => { clearTimeout(t); r(); }; });
+      this.waiter = undefined;
+    }
+    let reply: Reply;
+    try {
+      reply = JSON.parse(this.lines.shift()!) as Reply;
+    } catch {
+      throw new VsError('MIGRATION_FAILED', 'the target answered something that is not a migration reply',
+        'check that --remote-vserver names vserver on the target, of the same version as here');
+    }
+    if (!reply.ok) {
+      const code = (reply.error.code in ERROR_CODES ? reply.error.code : 'MIGRATION_FAILED') as ErrorCode;
+      throw new TargetError(code, `on the target: ${reply.error.message}`, reply.error.hint);
+    }
+    return reply;
+  }
+
+  /** A message that wants no answer (the keep-alive). */
+  send(msg: Record<string, unknown>): void {
+    if (!this.ended) this.child.stdin!.write(`${JSON.stringify(msg)}\n`);
+  }
+
+  private lost(): VsError {
+    const why = this.stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(-3).join('; ');
+    return new VsError('MIGRATION_FAILED', `the link to the target was lost${why ? `: ${why}` : ''}`,
+      'check that the target is reachable with ssh as given (keys, --ssh-option) and runs vserver at --remote-vserver, then migrate again');
+  }
+
+  /** Closes its input (the receiver then drops what it staged unless it finished) and ends ssh. */
+  close(): void {
+    this.child.stdin!.end();
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    t.unref();
+    this.child.once('close', () => clearTimeout(t));
+  }
+}

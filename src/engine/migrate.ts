@@ -1,0 +1,192 @@
+// vserver migrate NAME ssh://root@HOST[:PORT]: moves a guest to another host. Its tree is copied with
+// rsync while it runs, in rounds until the changed set stops shrinking; then it is frozen, the last
+// changes follow, and the target re-owns, places and starts it. Only once it runs there does the
+// source stop (and go, unless kept). Any failure before that thaws the source and the target keeps
+// nothing. Memory is not carried: the guest's processes start afresh on the target.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkName } from '../guest/name.js';
+import { contextRange } from '../security/idmap.js';
+import { rsyncTo, type RsyncTarget } from '../storage/rsync.js';
+import { crashPoint } from '../util/crash.js';
+import { toVsError, VsError } from '../util/errors.js';
+import { withLock } from '../util/lock.js';
+import { sleep } from '../util/proc.js';
+import { uniqueSuffix } from '../util/unique.js';
+import { deleteLocked } from './delete.js';
+import type { Deps } from './deps.js';
+import { parseDestination, Receiver, sshCommand, sshHost, TargetError } from './migrate-remote.js';
+import { RECEIVE_IDLE_MS } from './migrate-receive.js';
+import { migrationLeft, recordMigration } from './migrate-record.js';
+import { ensureMounted } from './mount.js';
+import { listSnapshots } from './snapshot-store.js';
+import { checkNotReowning } from './reown.js';
+import { guestIds, isActive } from './state.js';
+import { stopLocked } from './stop.js';
+import { guestTree, templateTree } from './trees.js';
+
+export interface MigrateOptions {
+  /** ssh options (each as ssh -o takes it: IdentityFile=KEY, UserKnownHostsFile=FILE, ...). */
+  sshOptions?: string[];
+  /** vserver's path on the target (default: vserver, found on the target's PATH). */
+  remoteVserver?: string;
+  /** Keep the source, stopped, instead of deleting it. */
+  keep?: boolean;
+  /** Pre-copy rounds at most (default 8). */
+  maxRounds?: number;
+  onProgress?: (line: string) => void;
+}
+
+export interface MigrateRound {
+  changed: number;
+  seconds: number;
+}
+
+export interface MigrateResult {
+  name: string;
+  dest: string;
+  /** The guest's context on the target. */
+  context: number;
+  /** Automatic choices made on the target (context, addresses, template copied). */
+  notes: string[];
+  /** Whether the guest ran here; a stopped guest is copied once and not started there. */
+  wasRunning: boolean;
+  rounds: MigrateRound[];
+  precopySeconds: number;
+  /** From the freeze here to running there. */
+  downtimeSeconds?: number;
+  totalSeconds: number;
+  kept: boolean;
+}
+
+/** rsync gives up after this many seconds without progress: a cut link must not keep the guest frozen long. */
+const RSYNC_TIMEOUT_S = 10;
+const PING_MS = 3000;
+
+/** The ssh connection's control socket, short enough for a socket path (108 bytes). */
+function controlPath(deps: Deps): string {
+  const dir = join(deps.paths.run, 'tmp');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return join(dir, `ssh-${process.pid}-${uniqueSuffix()}`);
+}
+
+const seconds = (from: number) => Math.round((performance.now() - from) / 10) / 100;
+
+export function migrateGuest(deps: Deps, name: string, dest: string, opts: MigrateOptions = {}): Promise<MigrateResult> {
+  checkName(name);
+  const d = parseDestination(dest);
+  return withLock(deps.paths.lock(name), `vserver migrate ${name}`, async () => {
+    const begin = performance.now();
+    const say = opts.onProgress ?? (() => undefined);
+    const cfg = deps.store.read(name);
+    checkNotReowning(deps, name);
+    const rt = await deps.runtime();
+    const st = await rt.state(name);
+    if (migrationLeft(deps, name)) {
+      throw new VsError('BUSY', `an interrupted migration of guest '${name}' may have left it frozen`,
+        "run 'vserver gc', which thaws it (or says what to do), then migrate again");
+    }
+    // snapshots are not carried: deleting the source would take them with it
+    const snaps = listSnapshots(deps, name).length;
+    if (snaps > 0 && !opts.keep) {
+      throw new VsError('IN_USE', `guest '${name}' has ${snaps} snapshot${snaps === 1 ? '' : 's'}, which migrate does not carry and deleting it here would remove`,
+        `migrate with --keep (the guest and its snapshots stay here, stopped), or delete them first ('vserver snapshot delete ${name} SNAP')`);
+    }
+    const running = isActive(st);
+    await ensureMounted(deps, name, cfg);
+    const overlay = cfg.backend === 'overlay' && cfg.template !== undefined;
+    const tree = guestTree(deps, name, overlay ? 'upper' : 'rootfs');
+    const template = overlay ? { name: cfg.template!, meta: deps.templates.read(cfg.template!) } : undefined;
+    const ssh = sshCommand(d, opts.sshOptions);
+    // rsync's runs share the receiver's connection: no handshake per round, least of all while frozen
+    const control = controlPath(deps);
+    const target: RsyncTarget = { ssh: [...ssh, '-o', `ControlPath=${control}`, '-o', 'ControlMaster=no'], host: sshHost(d) };
+    const remote = [opts.remoteVserver ?? 'vserver', 'receive', name];
+    const record = recordMigration(deps, name, dest);
+    const receiver = new Receiver([...ssh, '-o', `ControlPath=${control}`, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'], target.host, remote);
+    const ping = setInterval(() => receiver.send({ op: 'ping' }), PING_MS);
+    let frozen = false;
+    let finishing = false;
+    let started = false;
+    try {
+      const hello = await receiver.request({
+        op: 'hello', config: readFileSync(deps.paths.guestConfig(name), 'utf8'), ids: guestIds(deps, cfg),
+        ...(template ? { template: { name: template.name, meta: template.meta, ids: contextRange(template.meta.context) } } : {}),
+      }, 60_000);
+      const staging = join(String(hello.staging), overlay ? 'upper' : 'rootfs');
+      const notes = (hello.notes as string[] | undefined) ?? [];
+      for (const n of notes) say(`target: ${n}`);
+      if (hello.templateStaging !== undefined) {
+        say(`copying template '${template!.name}' to the target`);
+        await rsyncTo(templateTree(deps, template!.name), target, join(String(hello.templateStaging), 'rootfs'), RSYNC_TIMEOUT_S);
+      }
+      // pre-copy: while the guest runs, until a round changes no fewer entries than the one before
+      const rounds: MigrateRound[] = [];
+      const pre = performance.now();
+      for (let prev = Infinity; ;) {
+        const t = performance.now();
+        const changed = await rsyncTo(tree, target, staging, RSYNC_TIMEOUT_S);
+        rounds.push({ changed, seconds: seconds(t) });
+        say(`pre-copy round ${rounds.length}: ${changed} entries copied or changed (${seconds(t)} s)`);
+        crashPoint('migrate:precopy');
+        if (!running || changed === 0 || changed >= prev || rounds.length >= (opts.maxRounds ?? 8)) break;
+        prev = changed;
+      }
+      const precopySeconds = seconds(pre);
+      // the switch: frozen here, the last changes over, placed and started there
+      const switched = performance.now();
+      if (running) {
+        record.phase('frozen');
+        await rt.pause(name);
+        frozen = true;
+        say('guest frozen; final copy');
+      }
+      crashPoint('migrate:frozen');
+      const f = performance.now();
+      const last = await rsyncTo(tree, target, staging, RSYNC_TIMEOUT_S);
+      say(`final copy: ${last} entries (${seconds(f)} s)`);
+      crashPoint('migrate:synced');
+      record.phase('finishing');
+      finishing = true;
+      const p = performance.now();
+      const done = await receiver.request({ op: 'finish', start: running }, 180_000);
+      started = true;
+      say(`placed${running ? ' and started' : ''} on the target (${seconds(p)} s)`);
+      for (const n of (done.notes as string[] | undefined) ?? []) { notes.push(n); say(`target: ${n}`); }
+      await receiver.request({ op: 'commit' }, 30_000);
+      record.phase('switched');
+      const downtimeSeconds = running ? seconds(switched) : undefined;
+      clearInterval(ping);
+      receiver.close();
+      const context = Number((done.info as { context?: number } | undefined)?.context ?? hello.context);
+      if (running) await stopLocked(deps, name, { kill: true });
+      if (!opts.keep) await deleteLocked(deps, name);
+      record.remove();
+      return {
+        name, dest: d.text, context, notes, wasRunning: running, rounds, precopySeconds,
+        ...(downtimeSeconds === undefined ? {} : { downtimeSeconds }), totalSeconds: seconds(begin), kept: opts.keep === true,
+      };
+    } catch (e) {
+      clearInterval(ping);
+      receiver.close();
+      const err = toVsError(e);
+      if (started && !(e instanceof TargetError)) {
+        // it ran there, and the link broke before the target heard that we know: only the target knows whether it kept it
+        throw new VsError('MIGRATION_FAILED', `migrating guest '${name}' to ${d.text} was cut off at the switch: ${err.message}`,
+          `guest '${name}' stays frozen here. Check 'vserver status ${name}' on the target: if it runs there, 'vserver delete --force ${name}' here; ` +
+          `if not, 'vserver stop ${name}' and 'vserver start ${name}' here`, { cause: e });
+      }
+      if (finishing && !(e instanceof TargetError)) {
+        // the target may be starting it: it drops the guest once it goes unconfirmed, so wait that out before thawing
+        say('the link broke during the switch; waiting for the target to drop its copy before thawing here');
+        await sleep(RECEIVE_IDLE_MS + 5000);
+      }
+      if (frozen) await rt.resume(name);
+      record.remove();
+      throw new VsError(err.code, `migrating guest '${name}' to ${d.text} failed: ${err.message}`,
+        `${running ? `the guest runs here again${frozen ? ' (thawed)' : ''}` : 'the guest is here as it was'}, and the target keeps no copy` +
+        ` (what it staged goes when its receiver ends; 'vserver gc' there removes it otherwise); ${err.hint ?? 'fix the cause and migrate again'}`,
+        { cause: e });
+    }
+  });
+}
