@@ -191,6 +191,10 @@ export const VERBS: Verb[] = [
     ],
     examples: ['vserver top', 'vserver top --sort mem', 'vserver top > snapshot.txt'], load: () => import('./top.js'),
   },
+  {
+    name: 'dashboard', summary: 'print a one-time login link to the web dashboard of the running vserverd', args: [], options: [],
+    examples: ['vserver dashboard', 'vserver dashboard --json'], load: () => import('./dashboard.js'),
+  },
 ];
 
 export const VERB_MAP: ReadonlyMap<string, Verb> = new Map(VERBS.map((v) => [v.name, v]));

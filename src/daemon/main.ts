@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Engine } from '../engine/index.js';
 import { toVsError, VsError } from '../util/errors.js';
 import { buildServer } from './server.js';
+import { listenTcp, parseListen } from './tcp.js';
 
 /** The gid of group `vserver`, whose members may use the socket, if the host has it. */
 function vserverGroup(): number | undefined {
@@ -30,9 +31,12 @@ function listening(sock: string): Promise<boolean> {
 export async function main(argv: string[]): Promise<number> {
   const rootAt = argv.indexOf('--root');
   const root = rootAt >= 0 ? argv[rootAt + 1] : process.env.VSERVER_ROOT ?? '/';
-  const unknown = argv.filter((a, i) => a !== '--foreground' && a !== '--root' && !(i === rootAt + 1 && rootAt >= 0));
+  const listenAt = argv.indexOf('--listen');
+  const listen = listenAt >= 0 ? parseListen(argv[listenAt + 1] ?? '') : undefined;
+  const unknown = argv.filter((a, i) => a !== '--foreground' && a !== '--root' && !(i === rootAt + 1 && rootAt >= 0)
+    && a !== '--listen' && !(i === listenAt + 1 && listenAt >= 0));
   if (root === undefined || unknown.length > 0) {
-    process.stderr.write(`vserverd: unknown argument '${unknown[0] ?? '--root'}'\n  usage: vserverd [--foreground] [--root DIR]\n`);
+    process.stderr.write(`vserverd: unknown argument '${unknown[0] ?? '--root'}'\n  usage: vserverd [--foreground] [--root DIR] [--listen HOST:PORT]\n`);
     return 2;
   }
   const engine = new Engine(root);
@@ -40,16 +44,21 @@ export async function main(argv: string[]): Promise<number> {
   mkdirSync(engine.deps.paths.run, { recursive: true, mode: 0o755 });
   if (await listening(sock)) throw new VsError('BUSY', `vserverd already runs for ${root} (${sock} answers)`, 'stop that one first');
   rmSync(sock, { force: true });
-  const app = buildServer(engine);
+  let tcpUrl: string | undefined;
+  const app = buildServer(engine, { dashboard: { publicUrl: () => tcpUrl } });
   await app.listen({ path: sock });
+  const tcp = listen === undefined ? undefined : await listenTcp(app, listen.host, listen.port);
+  tcpUrl = tcp?.url;
   // access to the socket is as strong as root: root and the group vserver only
   const gid = vserverGroup();
   if (gid !== undefined) chownSync(sock, 0, gid);
   chmodSync(sock, 0o660);
-  process.stderr.write(`vserverd: listening on ${sock}\n`);
+  process.stderr.write(`vserverd: listening on ${sock}${tcp ? ` and ${tcp.url} (dashboard: vserver dashboard)` : ''}\n`);
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
   });
+  tcp?.server.closeAllConnections();
+  tcp?.server.close();
   await app.close();
   rmSync(sock, { force: true });
   return 0;

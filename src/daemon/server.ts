@@ -7,10 +7,15 @@ import { errorHandler } from './errors.js';
 import { metricsRegistry, requestCounter } from './metrics.js';
 import { guestRoutes } from './routes-guests.js';
 import { hostRoutes } from './routes-host.js';
+import { installDashboard, type DashboardOptions } from './dashboard.js';
+import { History, startSampling } from './history.js';
+import { historyRoutes } from './routes-history.js';
 
 export interface ServerOptions {
   /** Largest request body in bytes ([api] body_limit in vserver.toml). */
   bodyLimit?: number;
+  /** The dashboard's files and the TCP listener's URL. */
+  dashboard?: DashboardOptions;
 }
 
 export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyInstance {
@@ -27,6 +32,11 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   app.get('/1.0/host', async () => ({ version: VERSION, root: engine.deps.paths.root, runtime: (await engine.deps.runtime()).name }));
   guestRoutes(app, engine);
   hostRoutes(app, engine);
+  installDashboard(app, opts.dashboard);
+  const history = new History();
+  app.addHook('onClose', async () => stopSampling());
+  const stopSampling = startSampling(() => engine.metrics(), history);
+  historyRoutes(app, engine, history);
   const registry = metricsRegistry(engine);
   const requests = requestCounter(registry);
   app.addHook('onResponse', async (req, reply) => { requests.inc({ method: req.method, status: String(reply.statusCode) }); });

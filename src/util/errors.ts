@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   NO_SPACE: { exit: 26, http: 507 },
   REOWN_UNFINISHED: { exit: 27, http: 409 },
   LIMIT_REACHED: { exit: 28, http: 503 },
+  UNAUTHORIZED: { exit: 29, http: 401 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
