@@ -10,6 +10,7 @@ import { hostRoutes } from './routes-host.js';
 import { installDashboard, type DashboardOptions } from './dashboard.js';
 import { History, startSampling } from './history.js';
 import { historyRoutes } from './routes-history.js';
+import { hostViewRoutes } from './routes-host-view.js';
 
 export interface ServerOptions {
   /** Largest request body in bytes ([api] body_limit in vserver.toml). */
@@ -37,6 +38,7 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   app.addHook('onClose', async () => stopSampling());
   const stopSampling = startSampling(() => engine.metrics(), history);
   historyRoutes(app, engine, history);
+  hostViewRoutes(app, engine);
   const registry = metricsRegistry(engine);
   const requests = requestCounter(registry);
   app.addHook('onResponse', async (req, reply) => { requests.inc({ method: req.method, status: String(reply.statusCode) }); });
