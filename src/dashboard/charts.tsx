@@ -22,14 +22,21 @@ function useSize(el: { current: HTMLElement | null }, cb: (w: number) => void): 
   }, []);
 }
 
-export function Chart({ spec, data }: { spec: ChartSpec; data: (number | null)[][] }) {
+/** A chart of the last `seconds`, ending now, whatever the points cover. */
+export function Chart({ spec, data, seconds }: { spec: ChartSpec; data: (number | null)[][]; seconds: number }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const span = useRef(seconds);
+  span.current = seconds;
   useEffect(() => {
     const axisColor = getComputedStyle(document.documentElement).getPropertyValue('--fg').trim() || '#888';
     const opts: uPlot.Options = {
       width: box.current?.clientWidth || 400, height: 180,
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      scales: {
+        x: { time: true, range: () => { const now = Date.now() / 1000; return [now - span.current, now]; } },
+        // at least 1 KiB/s or 1 KiB on byte scales, so that an idle guest does not draw ticks of fractions of a byte
+        y: { range: (_u, _min, max) => [0, Math.max(max * 1.1, spec.unit === 'bytes' || spec.unit === 'rate' ? 1024 : 1)] },
+      },
       axes: [{ stroke: axisColor, grid: { stroke: 'rgba(128,128,128,.2)' } },
         { stroke: axisColor, size: 70, grid: { stroke: 'rgba(128,128,128,.2)' }, values: (_u, vals) => vals.map((v) => valueText(spec.unit, v)) }],
       series: [{}, ...spec.series.map((label, i) => ({
@@ -40,7 +47,7 @@ export function Chart({ spec, data }: { spec: ChartSpec; data: (number | null)[]
     plot.current = new uPlot(opts, data as uPlot.AlignedData, box.current!);
     return () => { plot.current?.destroy(); plot.current = null; };
   }, [spec.kind]);
-  useEffect(() => { plot.current?.setData(data as uPlot.AlignedData); }, [data]);
+  useEffect(() => { plot.current?.setData(data as uPlot.AlignedData); }, [data, seconds]);
   useSize(box, (w) => plot.current?.setSize({ width: w, height: 180 }));
   return <figure class="chart" aria-label={`${spec.title} chart`}><figcaption>{spec.title}</figcaption><div ref={box} class="chart-box" /></figure>;
 }
@@ -52,7 +59,7 @@ export function Sparkline({ t, values, label }: { t: number[]; values: number[];
   useEffect(() => {
     plot.current = new uPlot({
       width: 90, height: 22, legend: { show: false }, cursor: { show: false }, select: { show: false, left: 0, top: 0, width: 0, height: 0 },
-      axes: [{ show: false }, { show: false }], scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max > 0 ? max : 1] } },
+      axes: [{ show: false }, { show: false }], scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.25 : 1] } },
       series: [{}, { stroke: COLORS[0], width: 1, fill: `${COLORS[0]}33` }],
     }, [t, values], box.current!);
     return () => plot.current?.destroy();

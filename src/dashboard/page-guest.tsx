@@ -35,13 +35,13 @@ function Charts({ name, running }: { name: string; running: boolean }) {
       {error ? <p class="error" role="alert">{error}</p> : null}
       {hist.points.length === 0 ? <p class="muted" data-testid="no-history">{running ? 'Collecting figures: the first point appears within 10 s.' : 'No figures: the guest has not run while this vserverd did.'}</p> : null}
       <div class="charts" data-points={hist.points.length}>
-        {CHARTS.map((c) => <Chart spec={c} data={chartData(hist.points, c.kind, hist.step)} />)}
+        {CHARTS.map((c) => <Chart spec={c} data={chartData(hist.points, c.kind, hist.step)} seconds={RANGES.find((r) => r.range === range)!.seconds} />)}
       </div>
     </section>
   );
 }
 
-function Actions({ g, reload, onError }: { g: Guest; reload: () => void; onError: (e: unknown) => void }) {
+function Actions({ g, reload }: { g: Guest; reload: () => void }) {
   const [busy, setBusy] = useState<string | undefined>();
   const [timeout, setTimeout_] = useState('10');
   const [result, setResult] = useState<{ ok: boolean; text: string } | undefined>();
@@ -79,7 +79,6 @@ function Actions({ g, reload, onError }: { g: Guest; reload: () => void; onError
       {result ? <span class={result.ok ? 'ok' : 'fail'} role="status" data-testid="action-result">{result.text}</span> : null}
     </div>
   );
-  void onError;
 }
 
 export function GuestPage({ name, tab, onError }: { name: string; tab: Tab; onError: (e: unknown) => void }) {
@@ -103,7 +102,7 @@ export function GuestPage({ name, tab, onError }: { name: string; tab: Tab; onEr
         {TABS.map((t) => <a href={routeHash({ page: 'guest', name, tab: t })} aria-current={t === tab ? 'page' : undefined}>{t[0]!.toUpperCase() + t.slice(1)}</a>)}
       </nav>
       {g === undefined ? null : tab === 'overview' ? <>
-        <Actions g={g} reload={() => void load()} onError={onError} />
+        <Actions g={g} reload={() => void load()} />
         <div class="overview">
           <section aria-labelledby="status-h" class="status">
             <h2 id="status-h">Status</h2>

@@ -92,7 +92,7 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
     <section aria-labelledby="guests-h">
       <div class="page-head">
         <h1 id="guests-h">Guests</h1>
-        <span class={`live ${events}`} role="status">{events === 'live' ? 'live' : events === 'polling' ? 'refreshing every 5 s' : 'reconnecting…'}</span>
+        <span class="live" data-state={events} role="status">{events === 'live' ? 'live' : events === 'polling' ? 'refreshing every 5 s' : 'reconnecting…'}</span>
       </div>
       <div class="toolbar" role="search">
         <label>Filter <input type="search" value={filter.text} placeholder="name or address" onInput={(e) => setFilter({ ...filter, text: e.currentTarget.value })} /></label>
@@ -136,10 +136,10 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
                   <td>{r.mark || '–'}</td>
                   <td class="num">{r.state === 'running' ? formatDuration(r.uptime) : '–'}</td>
                   <td class="num">{r.state === 'running' ? formatCpu(r.cpu) : '–'}</td>
-                  <td class="mem">{r.state === 'running' ? <>
+                  <td class="mem">{r.state === 'running' ? <div>
                     <span>{formatMemory(r.memory, r.memoryLimit)}</span>
                     {r.spark.t.length > 1 ? <Sparkline t={r.spark.t} values={r.spark.memory} label={`memory of ${r.name} over the last minutes`} /> : null}
-                  </> : '–'}</td>
+                  </div> : '–'}</td>
                   <td class={res ? (res.ok ? 'ok' : 'fail') : ''} data-result={res?.text ?? ''}>{res?.text ?? ''}</td>
                 </tr>
               );
