@@ -7,7 +7,11 @@ const KEYS = ['memory.max', 'memory.high', 'memory.swap', 'cpu.max', 'cpu.weight
 
 type Limits = Record<string, unknown>;
 
-const show = (v: unknown): string => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+/** Nested limits as the dotted keys `vserver limit` takes: memory.max = 64M. */
+function flatten(o: Record<string, unknown>, prefix = ''): [string, string][] {
+  return Object.entries(o).flatMap(([k, v]): [string, string][] => (typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? flatten(v as Record<string, unknown>, `${prefix}${k}.`) : [[`${prefix}${k}`, Array.isArray(v) ? JSON.stringify(v) : String(v)]]));
+}
 
 export function LimitsTab({ name }: { name: string }) {
   const [limits, setLimits] = useState<Limits | undefined>();
@@ -36,7 +40,8 @@ export function LimitsTab({ name }: { name: string }) {
         <button type="submit">Apply</button>
       </form>
       {result ? <p class={result.ok ? 'ok' : 'fail'} role="status" data-testid="limit-result">{result.text}</p> : null}
-      {limits ? <dl>{Object.entries(limits).map(([k, v]) => <><dt>{k}</dt><dd>{show(v)}</dd></>)}</dl> : null}
+      {limits ? <dl data-testid="limits">{flatten(limits).map(([k, v]) => <><dt>{k}</dt><dd>{v}</dd></>)}</dl> : null}
+      {limits && Object.keys(limits).length === 0 ? <p class="muted">No limits of its own: the host's guest_defaults apply.</p> : null}
     </section>
   );
 }

@@ -4,7 +4,6 @@ import { get, send } from './api.js';
 import { ApiError, errorText, missingText } from './api-errors.js';
 import { Chart } from './charts.js';
 import { ConfigEditor } from './config-editor.js';
-import { Console } from './console.js';
 import { followEvents } from './events.js';
 import { CHARTS, chartData, RANGES } from './history-view.js';
 import { LimitsTab } from './limits.js';
@@ -12,6 +11,15 @@ import { LogTab } from './log.js';
 import { routeHash, TABS, type Tab } from './route.js';
 import { statusRows } from './status-view.js';
 import type { Guest, Point, Range } from './types.js';
+
+/** The console, with xterm.js fetched when it is first opened. */
+function LazyConsole(props: { name: string; running: boolean }) {
+  const [mod, setMod] = useState<typeof import('./console.js') | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => { import('./console.js').then(setMod, (e) => setError(`the console could not be loaded: ${errorText(e)}`)); }, []);
+  if (error) return <p class="error" role="alert">{error}</p>;
+  return mod ? <mod.Console {...props} /> : <p class="muted">Loading the terminal…</p>;
+}
 
 function Charts({ name, running }: { name: string; running: boolean }) {
   const [range, setRange] = useState<Range>('5m');
@@ -110,7 +118,7 @@ export function GuestPage({ name, tab, onError }: { name: string; tab: Tab; onEr
           </section>
           <Charts name={name} running={g.state === 'running'} />
         </div>
-      </> : tab === 'console' ? <Console name={name} running={g.state === 'running'} />
+      </> : tab === 'console' ? <LazyConsole name={name} running={g.state === 'running'} />
         : tab === 'log' ? <LogTab name={name} />
         : tab === 'config' ? <ConfigEditor name={name} />
         : <LimitsTab name={name} />}
