@@ -27,6 +27,8 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
   const [results, setResults] = useState<Map<string, { ok: boolean; text: string }>>(new Map());
   const [busy, setBusy] = useState(false);
   const guestsRef = useRef<Guest[]>([]);
+  const eventsRef = useRef(events);
+  eventsRef.current = events;
 
   const loadList = async () => {
     try {
@@ -57,8 +59,6 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
     }, FIGURES_EVERY_MS);
     return () => { stop(); clearInterval(timer); };
   }, []);
-  const eventsRef = useRef(events);
-  eventsRef.current = events;
 
   const all = useMemo(() => toRows(guests ?? [], history), [guests, history]);
   const rows = useMemo(() => sortRows(filterRows(all, filter), sort.key, sort.desc), [all, filter, sort]);

@@ -163,6 +163,32 @@ describe.skipIf(!IS_ROOT || !HAVE_CHROMIUM)('the dashboard in a browser', () => 
     await shot('log');
   });
 
+  it('builds a busybox guest from the build page and shows it in the list', async (ctx) => {
+    if (!await hasRoute('POST', '/1.0/guests')) ctx.skip(true, 'needs POST /1.0/guests with operations (branch apiauth)');
+    await page.goto(`${base}/dashboard/#/build`);
+    await page.getByLabel('Name', { exact: true }).fill('Bad_Name');
+    await page.getByRole('button', { name: 'Build' }).click();
+    await page.getByRole('alert').getByText('lower-case letters').waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('g4');
+    await page.getByRole('button', { name: 'Build' }).click();
+    await page.getByRole('link', { name: 'g4' }).waitFor({ timeout: 60_000 });
+    expect(JSON.parse(await t.ok(['list', '--json'])).map((g: { name: string }) => g.name)).toContain('g4');
+  });
+
+  it('follows the dark system theme', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${base}/dashboard/#/guest/g1`);
+    await page.locator('.chart canvas').first().waitFor();
+    const bg = await page.evaluate('getComputedStyle(document.body).backgroundColor');
+    expect(bg).toBe('rgb(22, 24, 28)');
+    // the focused control shows a ring
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+    await shot('guest-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
   it('says what to do when the daemon is gone', async () => {
     await page.goto(`${base}/dashboard/#/guests`);
     await page.locator('tr[data-guest="g1"]').waitFor();
@@ -173,6 +199,8 @@ describe.skipIf(!IS_ROOT || !HAVE_CHROMIUM)('the dashboard in a browser', () => 
     await banner.waitFor({ timeout: 15_000 });
     expect(await banner.innerText()).toMatch(/cannot reach vserverd at http:\/\/127\.0\.0\.1:\d+ — check that vserverd runs/);
     await shot('unreachable');
+    const cli = await t.cli(['dashboard']);
+    expect({ code: cli.code, err: cli.stderr }).toEqual({ code: 7, err: expect.stringMatching(/vserverd does not run[^]*vserverd --foreground --listen/) });
     await t.ok(['stop', 'g1', '--timeout', '1']);
     expect(await t.leaks()).toEqual([]);
   });

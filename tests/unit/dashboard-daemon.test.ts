@@ -165,6 +165,16 @@ describe('the TCP listener', () => {
     expect((await app.inject('/1.0/history')).json()).toMatchObject({ range: '5m', step: 5, guests: {} });
   });
 
+  it('mints no link while the daemon has no TCP listener, and says how to add one', async () => {
+    const engine = new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
+    const bare = buildServer(engine);
+    try {
+      expect((await bare.inject({ method: 'POST', url: '/1.0/dashboard/tokens' })).json()).toMatchObject({ code: 'UNSUPPORTED', hint: expect.stringContaining('--listen 127.0.0.1:8443') });
+    } finally {
+      await bare.close();
+    }
+  });
+
   it('listens on loopback only, without TLS', () => {
     expect(parseListen('127.0.0.1:8443')).toEqual({ host: '127.0.0.1', port: 8443 });
     expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
