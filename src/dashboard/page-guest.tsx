@@ -99,6 +99,8 @@ export function GuestPage({ name, tab, onError }: { name: string; tab: Tab; onEr
     const timer = setInterval(() => void load(), 5000);
     return () => { stop(); clearInterval(timer); };
   }, [name]);
+  // a tab may have changed the guest (limits, config): its status is read afresh on each switch
+  useEffect(() => { void load(); }, [tab]);
   return (
     <section aria-labelledby="guest-h">
       <div class="page-head">

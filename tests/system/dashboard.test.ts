@@ -158,6 +158,9 @@ describe.skipIf(!IS_ROOT || !HAVE_CHROMIUM)('the dashboard in a browser', () => 
     await expect.poll(() => page.locator('[data-testid=limit-result]').innerText()).toMatch(/memory.max = 64M: in force now/);
     expect(await t.ok(['limit', 'g1'])).toMatch(/64/);
     await shot('limits');
+    expect(await page.getByTestId('limits').innerText()).toMatch(/memory\.max\s+64M/);
+    await page.goto(`${base}/dashboard/#/guest/g1`);
+    await expect.poll(() => page.locator('.status dl').innerText(), { timeout: 10_000 }).toMatch(/of 64\.0 MiB/);
     await page.goto(`${base}/dashboard/#/guest/g1/log`);
     await page.getByLabel('log of g1').waitFor();
     await shot('log');
