@@ -10,6 +10,12 @@ const rangeQuery = {
 } as const;
 
 export function historyRoutes(app: FastifyInstance, engine: Engine, history: History): void {
+  // a deleted guest's figures go with it, so that a new guest of the same name starts afresh
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method === 'DELETE' && reply.statusCode === 204 && req.routeOptions.url === '/1.0/guests/:name') {
+      history.drop((req.params as { name: string }).name);
+    }
+  });
   app.get<{ Params: { name: string }; Querystring: { range?: HistoryRange } }>('/1.0/guests/:name/history', {
     schema: { params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } }, querystring: rangeQuery },
   }, async (req) => {

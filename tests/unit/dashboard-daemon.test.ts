@@ -87,6 +87,7 @@ describe('the TCP listener', () => {
   let root: string;
   let app: ReturnType<typeof buildServer>;
   let tcp: { server: Server; url: string };
+  let rt: FakeRuntime;
 
   beforeEach(async () => {
     root = mkdtempSync(join(tmpdir(), 'vsd-dash-'));
@@ -96,7 +97,8 @@ describe('the TCP listener', () => {
     writeFileSync(join(files, 'index.html'), '<p>dashboard</p>');
     writeFileSync(join(files, 'index.html.gz'), gzipSync('<p>dashboard</p>'));
     writeFileSync(join(files, 'main-ABC.js'), 'console.log(1)');
-    const engine = new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
+    rt = new FakeRuntime();
+    const engine = new Engine(root, { runtime: rt, cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
     app = buildServer(engine, { dashboard: { dir: files, publicUrl: () => tcp?.url } });
     await app.ready();
     tcp = await listenTcp(app, '127.0.0.1', 0);
@@ -164,6 +166,21 @@ describe('the TCP listener', () => {
     expect((await app.inject('/1.0/guests/a/history?range=7d')).statusCode).toBe(400);
     expect((await app.inject('/1.0/history')).json()).toMatchObject({ range: '5m', step: 5, guests: {} });
   });
+
+  it('drops the history of a guest deleted through the API', async () => {
+    mkdirSync(join(root, 'etc/vserver/guests'), { recursive: true });
+    mkdirSync(join(root, 'var/lib/vserver/guests/a/rootfs'), { recursive: true });
+    writeFileSync(join(root, 'etc/vserver/guests/a.toml'), 'context = 100\ninit = "cmd"\ncmd = ["/bin/sh"]\n');
+    expect((await app.inject({ method: 'PUT', url: '/1.0/guests/a/state', payload: { action: 'start' } })).statusCode).toBe(200);
+    // the sampler runs every 5 s: two samples make the first point
+    await expect.poll(async () => ((await app.inject('/1.0/history')).json() as { guests: Record<string, unknown[]> }).guests.a?.length ?? 0,
+      { timeout: 15_000, interval: 500 }).toBeGreaterThan(0);
+    // the guest's init ends (the fake runtime has no processes to kill), then it is deleted
+    for (const c of await rt.list()) await rt.delete(c.id);
+    const del = await app.inject({ method: 'DELETE', url: '/1.0/guests/a' });
+    expect(del.statusCode, del.body).toBe(204);
+    expect(((await app.inject('/1.0/history')).json() as { guests: Record<string, unknown> }).guests).toEqual({});
+  }, 30_000);
 
   it('mints no link while the daemon has no TCP listener, and says how to add one', async () => {
     const engine = new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
