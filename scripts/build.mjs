@@ -3,6 +3,7 @@
 import { build } from 'esbuild';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { buildDashboard } from './build-dashboard.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -17,6 +18,9 @@ await bundle('src/main.ts', 'dist/vserver-main.cjs');
 // vserverd, the API daemon: a bundle of its own, so that the CLI never loads its dependencies.
 await bundle('src/daemon/main.ts', 'dist/vserverd.cjs', { banner: { js: '#!/usr/bin/env node' } });
 chmodSync('dist/vserverd.cjs', 0o755);
+
+// The web dashboard: browser code and styles in dist/dashboard/, served by vserverd.
+await buildDashboard('dist/dashboard');
 
 // The launcher: answers --version by itself, and runs the bundle through vm.Script with a code
 // cache, which saves compiling it on every start. A stale or foreign cache is rejected by V8 and

@@ -21,13 +21,11 @@ if [ "${1:-}" = --test ]; then
   # xfsprogs (mkfs.xfs, xfs_io): unify on XFS; e2fsprogs: the full-disk test; attr: xattrs in the
   # export test; iperf3: the network benchmark; prometheus: promtool checks the daemon's metrics
   packages+=(debootstrap debian-archive-keyring tar zstd xz-utils gzip xfsprogs e2fsprogs attr iperf3 prometheus)
-<<<<<<< HEAD
-  # openssh-server: the migration target in the migrate test and benchmark; acl: setfacl there
-  packages+=(openssh-server acl)
-=======
-  # acl (setfacl), libcap2-bin (setcap): the snapshot test's ACLs and file capabilities
-  packages+=(acl libcap2-bin)
->>>>>>> main
+  # openssh-server: the migration target in the migrate test and benchmark; acl (setfacl), libcap2-bin
+  # (setcap): ACLs and file capabilities in the migrate and snapshot tests
+  packages+=(openssh-server acl libcap2-bin)
+  # chromium: the dashboard's end-to-end tests and benchmark (playwright-core is pinned to its version)
+  packages+=(chromium)
 fi
 
 export DEBIAN_FRONTEND=noninteractive

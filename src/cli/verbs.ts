@@ -244,6 +244,10 @@ export const VERBS: Verb[] = [
       'vserver --remote host1 list', 'VSERVER_REMOTE=host1 vserver start web1', 'vserver remote remove host1'],
     load: () => import('./remote.js'),
   },
+  {
+    name: 'dashboard', summary: 'print a one-time login link to the web dashboard of the running vserverd', args: [], options: [],
+    examples: ['vserver dashboard', 'vserver dashboard --json'], load: () => import('./dashboard.js'),
+  },
 ];
 
 export const VERB_MAP: ReadonlyMap<string, Verb> = new Map(VERBS.map((v) => [v.name, v]));

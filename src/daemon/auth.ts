@@ -43,7 +43,7 @@ export function installAuth(app: FastifyInstance, authenticators: Authenticator[
       }
     }
     const e = new VsError('UNAUTHORIZED', 'this request carries no credentials the daemon accepts',
-      "send 'Authorization: Bearer TOKEN' (vserver token create) or a client certificate listed in [api] trusted_certs");
+      "send 'Authorization: Bearer TOKEN' (vserver token create) or a client certificate listed in [api] trusted_certs; in a browser, open the link `vserver dashboard` prints");
     return reply.status(401).header('www-authenticate', 'Bearer realm="vserverd"').send(errorBody(e));
   });
 }

@@ -11,6 +11,7 @@ import { helperPath } from './helpers.js';
 import { Tracker } from './tracker.js';
 import { listenTls, serverCert, splitListen } from './tls.js';
 import { apiConfig } from '../guest/api-schema.js';
+import { listenTcp, parseListen } from './tcp.js';
 
 /** The gid of group `vserver`, whose members may use the socket, if the host has it. */
 function vserverGroup(): number | undefined {
@@ -35,9 +36,12 @@ function listening(sock: string): Promise<boolean> {
 export async function main(argv: string[]): Promise<number> {
   const rootAt = argv.indexOf('--root');
   const root = rootAt >= 0 ? argv[rootAt + 1] : process.env.VSERVER_ROOT ?? '/';
-  const unknown = argv.filter((a, i) => a !== '--foreground' && a !== '--root' && !(i === rootAt + 1 && rootAt >= 0));
+  const listenAt = argv.indexOf('--listen');
+  const listen = listenAt >= 0 ? parseListen(argv[listenAt + 1] ?? '') : undefined;
+  const unknown = argv.filter((a, i) => a !== '--foreground' && a !== '--root' && !(i === rootAt + 1 && rootAt >= 0)
+    && a !== '--listen' && !(i === listenAt + 1 && listenAt >= 0));
   if (root === undefined || unknown.length > 0) {
-    process.stderr.write(`vserverd: unknown argument '${unknown[0] ?? '--root'}'\n  usage: vserverd [--foreground] [--root DIR]\n`);
+    process.stderr.write(`vserverd: unknown argument '${unknown[0] ?? '--root'}'\n  usage: vserverd [--foreground] [--root DIR] [--listen HOST:PORT]\n`);
     return 2;
   }
   const engine = new Engine(root);
@@ -57,13 +61,20 @@ export async function main(argv: string[]): Promise<number> {
   const tracker = new Tracker(engine, watcher);
   await tracker.start();
   const api = apiConfig(engine.deps.host().api);
-  const app = buildServer(engine, { events: tracker.events, bodyLimit: api.body_limit, uploadLimit: api.upload_limit });
+  let tcpUrl: string | undefined;
+  const app = buildServer(engine, {
+    events: tracker.events, bodyLimit: api.body_limit, uploadLimit: api.upload_limit,
+    // the dashboard's login link: the HTTPS listener when there is one, else the loopback --listen
+    dashboard: { publicUrl: () => (api.listen !== undefined ? `https://${api.listen}` : tcpUrl) },
+  });
   await app.listen({ path: sock });
+  const tcp = listen === undefined ? undefined : await listenTcp(app, listen.host, listen.port);
+  tcpUrl = tcp?.url;
   // access to the socket is as strong as root: root and the group vserver only
   const gid = vserverGroup();
   if (gid !== undefined) chownSync(sock, 0, gid);
   chmodSync(sock, 0o660);
-  process.stderr.write(`vserverd: listening on ${sock}\n`);
+  process.stderr.write(`vserverd: listening on ${sock}${tcp ? ` and ${tcp.url} (dashboard: vserver dashboard)` : ''}\n`);
   // [api] listen: HTTPS for other machines and users, with tokens or trusted client certificates
   const cert = api.listen === undefined ? undefined : await serverCert(engine.deps.paths, splitListen(api.listen).host);
   const tls = api.listen === undefined || cert === undefined ? undefined : await listenTls(app, api.listen, cert);
@@ -74,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
   tracker.close();
   tls?.close();
   tls?.closeAllConnections();
+  tcp?.server.closeAllConnections();
+  tcp?.server.close();
   await app.close();
   rmSync(sock, { force: true });
   return 0;

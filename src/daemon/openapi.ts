@@ -36,6 +36,7 @@ function requestBody(body: unknown, tarball: boolean): Json | undefined {
 function document(routes: RouteOptions[]): Json {
   const paths: Record<string, Record<string, Json>> = {};
   for (const r of routes) {
+    if (!r.url.startsWith('/1.0') && r.url !== '/metrics') continue; // the dashboard's pages are not API
     const methods = (Array.isArray(r.method) ? r.method : [r.method]).map((m) => m.toLowerCase()).filter((m) => m !== 'head');
     const path = r.url.replace(/:([A-Za-z_]+)/g, '{$1}');
     const schema = (r.schema ?? {}) as { params?: unknown; querystring?: unknown; body?: unknown };

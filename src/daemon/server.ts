@@ -17,6 +17,11 @@ import { defaultAuthenticators, installAuth, type Authenticator } from './auth.j
 import { Operations } from './operations.js';
 import { buildRoutes } from './routes-build.js';
 import { openApiRoute } from './openapi.js';
+import { installDashboard, type DashboardOptions } from './dashboard.js';
+import { publicPages, sessionAuthenticator, Sessions } from './session.js';
+import { History, startSampling } from './history.js';
+import { historyRoutes } from './routes-history.js';
+import { hostViewRoutes } from './routes-host-view.js';
 
 export interface ServerOptions {
   /** Largest request body in bytes ([api] body_limit in vserver.toml). */
@@ -31,6 +36,8 @@ export interface ServerOptions {
   authenticators?: Authenticator[];
   /** Largest tarball upload in bytes ([api] upload_limit). */
   uploadLimit?: number;
+  /** The dashboard's files and the TCP listener's URL. */
+  dashboard?: DashboardOptions;
 }
 
 export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyInstance {
@@ -42,7 +49,8 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   app.setErrorHandler(errorHandler);
   // no limit is Infinity, which JSON has not: "max", as the CLI's --json prints it
   app.setReplySerializer((payload) => JSON.stringify(payload, (_k, v: unknown) => (v === Infinity ? 'max' : v)));
-  installAuth(app, [...defaultAuthenticators(engine), ...(opts.authenticators ?? [])]);
+  const sessions = new Sessions();
+  installAuth(app, [...defaultAuthenticators(engine), publicPages, sessionAuthenticator(sessions), ...(opts.authenticators ?? [])]);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: `no such route: ${req.method} ${req.url.split('?')[0]}`, code: 'NOT_FOUND', hint: 'the API lives under /1.0' });
   });
@@ -61,6 +69,12 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   const operations = new Operations();
   app.addHook('onClose', () => operations.cancelAll());
   buildRoutes(app, engine, operations, opts.uploadLimit ?? 8 * 2 ** 30);
+  installDashboard(app, sessions, opts.dashboard);
+  const history = new History();
+  app.addHook('onClose', async () => stopSampling());
+  const stopSampling = startSampling(() => engine.metrics(), history);
+  historyRoutes(app, engine, history);
+  hostViewRoutes(app, engine);
   const registry = metricsRegistry(engine);
   const requests = requestCounter(registry);
   app.addHook('onResponse', async (req, reply) => { requests.inc({ method: req.method, status: String(reply.statusCode) }); });

@@ -1,0 +1,60 @@
+// The dashboard's one way to the API: same origin, the session cookie, and the CSRF header on
+// every request that changes something.
+import { ApiError, fromStatus, unreachable } from './api-errors.js';
+
+let csrf: string | undefined;
+
+export interface Answer<T> { data: T; headers: Headers; status: number }
+
+export async function request<T>(method: string, path: string, opts: { json?: unknown; text?: string; type?: string; headers?: Record<string, string> } = {}): Promise<Answer<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (csrf !== undefined && method !== 'GET') headers['x-vserver-csrf'] = csrf;
+  let body: string | undefined;
+  if (opts.json !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(opts.json); }
+  if (opts.text !== undefined) { headers['content-type'] = opts.type ?? 'text/plain'; body = opts.text; }
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body, credentials: 'same-origin', cache: 'no-store' });
+  } catch {
+    throw unreachable(location.origin);
+  }
+  const text = await res.text();
+  if (!res.ok) throw new ApiError(res.status, fromStatus(res.status, text));
+  const type = res.headers.get('content-type') ?? '';
+  const data = (text === '' ? undefined : type.includes('json') ? JSON.parse(text) : text) as T;
+  return { data, headers: res.headers, status: res.status };
+}
+
+export const get = async <T>(path: string): Promise<T> => (await request<T>('GET', path)).data;
+export const send = async <T>(method: string, path: string, json?: unknown): Promise<T> => (await request<T>(method, path, json === undefined ? {} : { json })).data;
+
+/** Logs in with the token of a `vserver dashboard` link, or picks up the session the cookie names. */
+export async function startSession(token: string | undefined): Promise<void> {
+  const r = token === undefined ? await get<{ csrf: string }>('/1.0/dashboard/session') : await send<{ csrf: string }>('POST', '/1.0/dashboard/login', { token });
+  csrf = r.csrf;
+}
+
+/**
+ * Reads a streamed answer (server-sent events or plain text) chunk by chunk until aborted; resolves
+ * when the stream ends. A missing route or refusal rejects with the API's error.
+ */
+export async function stream(path: string, onText: (chunk: string) => void, signal: AbortSignal, accept = 'text/event-stream'): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(path, { headers: { accept }, credentials: 'same-origin', signal, cache: 'no-store' });
+  } catch (e) {
+    if (signal.aborted) return;
+    throw unreachable(location.origin);
+  }
+  if (!res.ok || res.body === null) throw new ApiError(res.status, fromStatus(res.status, await res.text()));
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      onText(value);
+    }
+  } catch (e) {
+    if (!signal.aborted) throw e;
+  }
+}
