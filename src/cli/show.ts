@@ -1,6 +1,6 @@
 // Printing one guest's details as text.
 import { onlineCpus } from '../resources/host-facts.js';
-import { rlimitText } from '../runtime/rlimit-launch.js';
+import { rlimitText } from '../oci/rlimit.js';
 import type { GuestInfo, GuestResources, InterfaceInfo } from '../engine/index.js';
 import { formatSize, parseCpuList } from '../util/units.js';
 import type { CliContext } from './context.js';

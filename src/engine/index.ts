@@ -22,7 +22,7 @@ import type { GuestMetrics } from './metrics.js';
 import type { BulkAction, BulkOptions, BulkResult, Selection } from './bulk.js';
 import type { DiskUsage, UnifyResult } from './disk.js';
 import type { InitStyle } from '../guest/schema.js';
-import type { Progress } from '../storage/debootstrap.js';
+import type { Progress } from '../util/progress.js';
 
 export type { BuildOptions, BuildSource, GuestInfo, GuestResources, InterfaceInfo } from './types.js';
 export type { LimitResult } from './limit.js';

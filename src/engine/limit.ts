@@ -12,7 +12,7 @@ import {
   toResources, wantedRlimits, type HostFacts,
 } from '../resources/limits.js';
 import { setProcessRlimits } from '../resources/prlimit.js';
-import type { OciRlimit, OciSpec } from '../runtime/oci-types.js';
+import type { OciRlimit, OciSpec } from '../oci/types.js';
 import { clampRlimits, DEFAULT_RLIMITS, ociJson } from '../runtime/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { crashPoint } from '../util/crash.js';
@@ -22,7 +22,7 @@ import { withLock } from '../util/lock.js';
 import { rlimitCeiling } from '../util/procfs.js';
 import { setPath } from './config.js';
 import type { Deps } from './deps.js';
-import { beginLimitChange, endLimitChange, settleLimitChange } from './limit-change.js';
+import { beginLimitChange, endLimitChange, limitChangePending } from './limit-change.js';
 import { isActive } from './state.js';
 
 type Table = Record<string, unknown>;
@@ -61,7 +61,7 @@ export function setLimit(deps: Deps, name: string, key: string, raw: string): Pr
   }
   const value = limitValue(path, raw);
   return withLock(deps.paths.lock(name), `vserver limit ${name}`, async () => {
-    await settleLimitChange(deps, name);
+    if (limitChangePending(deps, name)) await settleLimits(deps, name);
     const before = deps.store.read(name);
     const file = deps.paths.guestConfig(name);
     const doc = parseToml(readFileSync(file, 'utf8')) as Table;

@@ -13,7 +13,7 @@ import { nftApply } from '../network/nft.js';
 import { planNetwork } from '../network/plan.js';
 import { bridgeSetup, deviceSetup, guestSetup, loopbackBridges, nftSetup } from '../network/script.js';
 import type { LinkFact, NetPlan } from '../network/types.js';
-import type { OciMount } from '../runtime/oci-types.js';
+import type { OciMount } from '../oci/types.js';
 import type { NetworkInput } from '../runtime/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';

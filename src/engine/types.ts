@@ -1,7 +1,7 @@
 // What the engine reports about a guest; the CLI prints it, the API serves it.
 import type { CgroupEvents, CgroupLimits, CgroupUsage } from '../resources/cgroup.js';
 import type { InitStyle } from '../guest/schema.js';
-import type { Progress } from '../storage/debootstrap.js';
+import type { Progress } from '../util/progress.js';
 
 export type GuestState = 'running' | 'stopped' | 'paused' | 'created' | 'broken';
 

@@ -1,7 +1,7 @@
 // A guest's [limits] as OCI resources and rlimits, checked against the host; no I/O here.
 import { parseValue } from '../guest/config.js';
 import { parseRlimit, RLIMIT_NAMES, type Limits } from '../guest/limits-schema.js';
-import type { OciResources, OciRlimit } from '../runtime/oci-types.js';
+import type { OciResources, OciRlimit } from '../oci/types.js';
 import { VsError, type ErrorCode } from '../util/errors.js';
 import { formatCpuList, parseCores, parseCount, parseCpuList, parseSize } from '../util/units.js';
 import type { CgroupLayout, IoDeviceLimit } from './cgroup.js';

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { OciMount } from '../runtime/oci-types.js';
+import type { OciMount } from '../oci/types.js';
 import { errnoOf } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { run, sleep } from '../util/proc.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { VsError, errnoOf } from '../util/errors.js';
 import { run } from '../util/proc.js';
 import { processStartTime } from '../util/procfs.js';
-import type { OciResources } from './oci-types.js';
+import type { OciResources } from '../oci/types.js';
 import { softNofileArgv, withRaisedLimits } from './rlimit-launch.js';
 import type { ExecIO, Runtime, RuntimeState } from './types.js';
 

@@ -2,7 +2,6 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readdirIfExists } from '../util/fs.js';
 import { basename, join } from 'node:path';
-import type { HostConfig } from '../guest/schema.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { isNoSpace } from '../util/space.js';
@@ -30,7 +29,13 @@ export interface SelectOptions {
   probeBinary?: () => string | undefined;
 }
 
-export async function selectRuntime(paths: Paths, host: HostConfig, opts: SelectOptions = {}): Promise<Runtime> {
+/** What vserver.toml says about the runtime: a name or auto, and optionally the binary to use. */
+export interface RuntimeSettings {
+  runtime: RuntimeName | 'auto';
+  runtime_path?: string | undefined;
+}
+
+export async function selectRuntime(paths: Paths, host: RuntimeSettings, opts: SelectOptions = {}): Promise<Runtime> {
   const make = (name: RuntimeName, path: string) => new OciCli(name, path, paths.runtimeRoot(name));
   if (host.runtime_path) {
     const name = host.runtime === 'auto' ? nameOf(host.runtime_path) : host.runtime;

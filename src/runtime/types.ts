@@ -1,5 +1,5 @@
 // What the engine asks of an OCI runtime; runc and crun implement it through one driver.
-import type { OciResources, OciRlimit } from './oci-types.js';
+import type { OciResources, OciRlimit } from '../oci/types.js';
 
 export type RuntimeStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 

@@ -1,7 +1,7 @@
 // The seccomp filter every guest gets: allow by default, deny the calls that lead out of a guest
 // or that a guest never needs. Each denied call names the reason, which the escape suite prints.
 import { readFileSync } from 'node:fs';
-import type { OciSeccomp, OciSyscallRule } from '../runtime/oci-types.js';
+import type { OciSeccomp, OciSyscallRule } from '../oci/types.js';
 import { VsError } from '../util/errors.js';
 
 const EPERM = 1;

@@ -12,7 +12,7 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, rea
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { IdRange } from '../security/idmap.js';
+import type { IdRange } from '../guest/idmap.js';
 import { VsError, errnoOf } from '../util/errors.js';
 import { tied } from '../util/proc.js';
 import { fdPath, walkTree } from './safe-tree.js';

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { VsError, errnoOf } from '../util/errors.js';
 import { noSpaceError } from '../util/space.js';
 import { tied } from '../util/proc.js';
+import type { Progress } from '../util/progress.js';
 
 export const SCRIPTS_DIR = '/usr/share/debootstrap/scripts';
 
@@ -17,15 +18,6 @@ export interface DebootstrapOptions {
   include: string[];
   cacheDir?: string;
   onProgress?: (p: Progress) => void;
-}
-
-export interface Progress {
-  /** What debootstrap does now, in its own words ("Unpacking required packages"). */
-  stage: string;
-  now: number;
-  end: number;
-  /** Whether now/end count bytes (downloads) or packages. */
-  unit: 'bytes' | 'packages' | 'steps';
 }
 
 const BYTE_PHASES = new Set(['DOWNPKGS', 'DOWNDEBS']);

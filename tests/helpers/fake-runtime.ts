@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CgroupEvents, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit } from '../../src/resources/cgroup.js';
 import type { HostFacts } from '../../src/resources/limits.js';
 import type { Lxcfs, LxcfsResult } from '../../src/resources/lxcfs.js';
-import type { OciResources, OciSpec } from '../../src/runtime/oci-types.js';
+import type { OciResources, OciSpec } from '../../src/oci/types.js';
 import { VsError } from '../../src/util/errors.js';
 import type { ExecIO, Runtime, RuntimeState } from '../../src/runtime/types.js';
 
