@@ -6,7 +6,6 @@ import { formatSize, parseCpuList } from '../util/units.js';
 import type { CliContext } from './context.js';
 import { formatDuration } from './format.js';
 
-const lim = (n: number | undefined, f: (x: number) => string = formatSize) => (n === undefined || !Number.isFinite(n) ? 'max' : f(n));
 const isSet = (n: number | undefined): n is number => n !== undefined && Number.isFinite(n);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const seconds = (usec: number) => formatDuration(Math.floor(usec / 1e6), (usec % 1e6) / 1000);

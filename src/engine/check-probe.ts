@@ -1,5 +1,5 @@
 // Gathers what `vserver check` judges: kernel features, cgroups, tools, sysctls, ids, disk, tree access.
-import { existsSync, lstatSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, lstatSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CONTEXT_MAX, CONTEXT_MIN } from '../guest/schema.js';
 import { parseRlimit } from '../guest/limits-schema.js';

@@ -13,7 +13,6 @@ import { checkNetworkConfig } from './network.js';
 import { changeContext } from './reserve.js';
 import { finishPending, reown } from './reown.js';
 import { guestIds, isActive } from './state.js';
-import { sealGuestDir } from './tree-access.js';
 
 /** Keys that describe how the tree is stored; changing them would need another tree. */
 const FIXED_KEYS = ['backend', 'template', 'isolated'];

@@ -109,6 +109,7 @@ async function inThrowawayGuest(deps: Deps, helper: string, privileged: boolean,
     sleeper.kill('SIGKILL');
     const failed = await remove();
     for (const s of QUIT) process.off(s, onSignal);
+    // biome-ignore lint/correctness/noUnsafeFinally: a guest left behind must be reported over the run's own error
     if (failed) throw failed; // `vserver gc` removes the guest, as its maker has gone by then
   }
 }

@@ -33,8 +33,8 @@ export type { MountReport } from './mount.js';
 export type { ExportResult, ImportOptions, ImportResult } from './export.js';
 export type { DiskUsage, UnifyResult } from './disk.js';
 export type { GcReport } from './gc.js';
-export type { CheckItem, CheckStatus } from './check.js';
-export type { EscapeOptions, EscapeRow, EscapeRun } from './escape-check.js';
+export type { CheckItem } from './check.js';
+export type { EscapeOptions, EscapeRun } from './escape-check.js';
 
 export class Engine {
   readonly deps: Deps;

@@ -16,7 +16,7 @@ import type { LinkFact, NetPlan } from '../network/types.js';
 import type { OciMount } from '../oci/types.js';
 import type { NetworkInput } from '../runtime/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { VsError } from '../util/errors.js';
+import type { VsError } from '../util/errors.js';
 import { readIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import { which } from '../util/which.js';

@@ -72,7 +72,6 @@ export const GuestConfigSchema = v.pipe(
 );
 
 export type GuestConfig = v.InferOutput<typeof GuestConfigSchema>;
-export type GuestConfigInput = v.InferInput<typeof GuestConfigSchema>;
 
 export const HostConfigSchema = v.strictObject({
   runtime: v.optional(v.picklist(RUNTIMES, `must be one of: ${RUNTIMES.join(', ')}`), 'auto'),

@@ -131,12 +131,14 @@ function releaseIfMine(path: string, me: Holder): void {
   if (h && h.pid === me.pid && h.start === me.start) safeUnlink(path);
 }
 
-function safeUnlink(p: string): void {
+/** Removes p if it is there; true, so that it can end a condition. */
+function safeUnlink(p: string): true {
   try {
     unlinkSync(p);
   } catch (e) {
     if (errnoOf(e) !== 'ENOENT') throw e;
   }
+  return true;
 }
 
 /**
@@ -164,7 +166,7 @@ export function sweepDeadLocks(dir: string): string[] {
     }
     const raw = readRaw(path);
     if (raw === null || holderAlive(parseHolder(raw))) continue;
-    const gone = f.endsWith('.takeover') ? readRaw(path) === raw && (safeUnlink(path), true) : takeOverDead(path, me, raw);
+    const gone = f.endsWith('.takeover') ? readRaw(path) === raw && safeUnlink(path) : takeOverDead(path, me, raw);
     if (gone) removed.push(f);
   }
   return removed;

@@ -23,6 +23,7 @@ describe.skipIf(!IS_ROOT)('vserverd', () => {
     child.once('exit', (c) => { clearTimeout(timer); reject(new Error(`vserverd exited ${c}`)); });
   });
 
+  // biome-ignore lint/suspicious/noExplicitAny: each test reads the fields of the answer it asserts
   const api = (method: string, path: string, body?: unknown) => new Promise<{ status: number; json: any }>((resolve, reject) => {
     const req = request({ socketPath: sock, method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, timeout: 60_000 }, (res) => {
       let text = '';

@@ -57,6 +57,7 @@ describe.skipIf(!IS_ROOT)('Debian guests', () => {
   }, 900_000);
 
   it('draws a progress bar with stage and package count on a terminal', () => {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the progress bar redraws with an ANSI escape
     expect(ttyOutput).toMatch(/\r\x1b\[K\[#+\.*\] +\d+% \(\d+\/\d+ packages\) [A-Z][a-z]+ /);
     expect(ttyOutput).toMatch(/made template deb12 \(context \d+, from debootstrap bookworm\)/);
   });

@@ -274,7 +274,7 @@ describe('scripts', () => {
     expect(loopbackBridges(p)).toEqual(['vsbr0']);
     const nft = nftSetup(p);
     expect(nft).toContain('ip saddr 127.0.0.0/8 ip daddr 10.47.0.100 masquerade');
-    expect(nft).toMatch(/chain loopback \{\n    type filter hook prerouting priority raw; policy accept;\n    iifname "vsbr0" ip daddr 127\.0\.0\.0\/8 drop\n/);
+    expect(nft).toMatch(/chain loopback \{\n {4}type filter hook prerouting priority raw; policy accept;\n {4}iifname "vsbr0" ip daddr 127\.0\.0\.0\/8 drop\n/);
     expect(nft).not.toContain('ip6 saddr ::1');
     // no forward, or only IPv6: no loopback route needed
     for (const p2 of [plan([{ mode: 'bridge', nat: true }]), plan([{ mode: 'bridge', address6: 'auto', ports: ['8080:80'] }])]) {
