@@ -6,7 +6,7 @@
 //                           hard-link group (read on past tar's end blocks, as tar --ignore-zeros does)
 // The tree never passes through this process: the manifest is made by walking the (stopped)
 // tree while tar and zstd run, so an export costs what tar | zstd costs, on another core.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,12 +14,11 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { IdRange } from '../guest/idmap.js';
 import { VsError, errnoOf } from '../util/errors.js';
-import { tied } from '../util/proc.js';
 import { fdPath, walkTree } from './safe-tree.js';
 import { BLOCK, fileMember, parseHeader } from './tar/header.js';
 import { TarFilter, type ManifestEntry } from './tar/filter.js';
 import { TarPolicyError, TreePolicy } from './tar/policy.js';
-import { extracting, inputStream, peek, settle, stage, StageError, TAR_EXTRACT, tarStream } from './tar/run.js';
+import { extracting, inputStream, peek, settle, stage, TAR_EXTRACT, tarStream } from './tar/run.js';
 
 export const HEADER_MEMBER = 'vserver-export.json';
 export const MANIFEST_MEMBER = 'vserver-manifest.json';
@@ -182,16 +181,15 @@ export async function writeExport(guestDir: string, header: ExportHeader, ids: I
   writeFileSync(map, idMapText(ids, scan.used), { mode: 0o600 });
   try {
     writeAll(out, zstdFrame(fileMember(HEADER_MEMBER, Buffer.from(JSON.stringify(header)))));
-    const [tcmd, targs] = tied('tar', ['-C', guestDir, ...TAR_CREATE, `--owner-map=${map}`, `--group-map=${map}`, 'rootfs']);
-    const tar = spawn(tcmd, targs, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const [zcmd, zargs] = tied('zstd', ZSTD_ARGS);
+    // 'exit', not 'close': a stage whose stdout went to another has no stream of ours to close
+    const tar = stage('tar', ['-C', guestDir, ...TAR_CREATE, `--owner-map=${map}`, `--group-map=${map}`, 'rootfs'], ['ignore', 'pipe'], { untilExit: true });
     // tar writes into zstd directly: the tree's bytes never pass through this process
-    const zstd = spawn(zcmd, zargs, { stdio: [tar.stdout, out, 'pipe'] });
-    tar.stdout!.destroy(); // zstd has the pipe now; our end would only keep it open
-    const done = Promise.all([exited(tar, 'tar'), exited(zstd, 'zstd')]);
+    const zstd = stage('zstd', ZSTD_ARGS, [tar.child.stdout!, out], { untilExit: true });
+    tar.child.stdout!.destroy(); // zstd has the pipe now; our end would only keep it open
+    const done = Promise.all([tar.done, zstd.done]);
     done.catch(() => undefined);
     sumFiles(join(guestDir, 'rootfs'), scan);
-    await settle([done], () => { tar.kill('SIGKILL'); zstd.kill('SIGKILL'); }, 'the export', { where: dest, doing: `writing the export to ${dest}` });
+    await settle([done], () => { tar.child.kill('SIGKILL'); zstd.child.kill('SIGKILL'); }, 'the export', { where: dest, doing: `writing the export to ${dest}` });
     const rows = [...scan.rows.values()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
     const manifest: Manifest = { format: FORMAT, rows };
     writeAll(out, zstdFrame(Buffer.concat([fileMember(MANIFEST_MEMBER, Buffer.from(JSON.stringify(manifest))), Buffer.alloc(BLOCK * 2)])));
@@ -199,19 +197,6 @@ export async function writeExport(guestDir: string, header: ExportHeader, ids: I
   } finally {
     rmSync(map, { force: true });
   }
-}
-
-function exited(child: ReturnType<typeof spawn>, name: string): Promise<void> {
-  const err: Buffer[] = [];
-  child.stderr?.on('data', (b: Buffer) => { if (err.length < 64) err.push(b); });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    // 'exit', not 'close': a child whose stdout went to another child has no stream of ours to close
-    child.on('exit', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new StageError(name, Buffer.concat(err).toString('utf8').trim().split('\n').slice(-2).join('; ') || `killed by ${signal ?? `exit ${code}`}`));
-    });
-  });
 }
 
 /** Reads the export's first member (its header) without consuming the stream. */

@@ -1,12 +1,11 @@
 // Building a Debian or Ubuntu tree with debootstrap. It runs in a mount and pid namespace of its
 // own, tied to our life: if we are killed, it dies with everything it started, and the mounts it
 // made inside the target go with its namespace, so nothing is left mounted on the host.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { VsError, errnoOf } from '../util/errors.js';
+import { VsError, } from '../util/errors.js';
 import { noSpaceError } from '../util/space.js';
-import { tied } from '../util/proc.js';
+import { launch, tied } from '../util/proc.js';
 import type { Progress } from '../util/progress.js';
 
 export const SCRIPTS_DIR = '/usr/share/debootstrap/scripts';
@@ -111,7 +110,8 @@ export async function debootstrap(target: string, o: DebootstrapOptions): Promis
   args.push(o.suite, target, o.mirror);
   const [cmd, argv] = tied('unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGKILL',
     '--mount-proc', '--', '/usr/sbin/debootstrap', ...args]);
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  const { child, exit } = launch(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, stderrChunks: 0,
+    missing: () => new VsError('DEPENDENCY_MISSING', 'unshare or setpriv is missing', 'apt-get install util-linux') });
   const parser = new ProgressParser();
   const log: string[] = [];
   const keep = (l: string) => { log.push(l); if (log.length > 40) log.shift(); };
@@ -121,11 +121,7 @@ export async function debootstrap(target: string, o: DebootstrapOptions): Promis
     const p = parser.feed(l);
     if (p) o.onProgress?.(p);
   });
-  const code = await new Promise<number>((resolve, reject) => {
-    child.on('error', (e) => reject(errnoOf(e) === 'ENOENT'
-      ? new VsError('DEPENDENCY_MISSING', 'unshare or setpriv is missing', 'apt-get install util-linux') : e));
-    child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
-  });
+  const { code } = await exit;
   if (code === 0) return;
   throw describeFailure(parser.error, log, o, target);
 }
