@@ -248,8 +248,13 @@ describe('scripts', () => {
     expect(hostTeardown(p, busy, TAG).lines.map((l) => l.cmd)).not.toContain('link del dev vsbr0');
     // a guest that is starting has recorded that it will join the bridge
     expect(hostTeardown(p, links, TAG, new Set(['vsbr0'])).lines.map((l) => l.cmd)).not.toContain('link del dev vsbr0');
-    const foreign = links.map((l) => (l.name === 'vsbr0' ? { ...l, alias: undefined } : l));
+    const foreign = links.map((l) => (l.name === 'vsbr0' ? { ...l, alias: 'admin' } : l));
     expect(hostTeardown(p, foreign, TAG).lines.map((l) => l.cmd)).not.toContain('link del dev vsbr0');
+    // made by a start that failed between creating the bridge and naming it as ours
+    const unnamedBridge = links.map((l) => (l.name === 'vsbr0' ? { ...l, alias: undefined } : l));
+    expect(hostTeardown(p, unnamedBridge, TAG).lines.map((l) => l.cmd)).toContain('link del dev vsbr0');
+    expect(hostTeardown({ ...p, bridges: p.bridges.map((b) => ({ ...b, create: false })) }, unnamedBridge, TAG).lines.map((l) => l.cmd))
+      .not.toContain('link del dev vsbr0');
     const notOurs = links.map((l) => (l.name === 'vabc123-100-0' ? { ...l, alias: 'admin' } : l));
     expect(hostTeardown(p, notOurs, TAG).lines.map((l) => l.cmd)).not.toContain('link del dev vabc123-100-0');
     // made by a start that died between creating the veth and naming it as ours
