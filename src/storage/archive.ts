@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { IdRange } from '../guest/idmap.js';
+import * as v from 'valibot';
 import { VsError, errnoOf } from '../util/errors.js';
+import { checkJson } from '../util/json.js';
 import { fdPath, walkTree } from './safe-tree.js';
 import { BLOCK, fileMember, parseHeader } from './tar/header.js';
 import { TarFilter, type ManifestEntry } from './tar/filter.js';
@@ -31,7 +33,21 @@ export interface ExportHeader {
   exported: string;
 }
 
+/** The export's first member: which guest, and its config. An export comes from outside: every field is checked. */
+const ExportHeaderSchema: v.GenericSchema<ExportHeader> = v.object({
+  format: v.literal(FORMAT, `must be "${FORMAT}"`),
+  name: v.string(),
+  config: v.string(),
+  exported: v.string(),
+});
+
+const int = v.pipe(v.number(), v.integer(), v.minValue(0));
+
 /** What a round trip keeps of one path; hard links share a group (their first path by name). */
+const ManifestRowSchema = v.tuple([
+  v.string(), v.string(), int, int, int, int, v.string(), v.string(), v.string(), v.string(), v.string(),
+]);
+
 export type ManifestRow = [path: string, type: string, mode: number, uid: number, gid: number, size: number,
   mtimeNs: string, link: string, dev: string, sha256: string, group: string];
 
@@ -39,6 +55,8 @@ export interface Manifest {
   format: string;
   rows: ManifestRow[];
 }
+
+const ManifestSchema: v.GenericSchema<Manifest> = v.object({ format: v.string(), rows: v.array(ManifestRowSchema) });
 
 /** tar's own flags for a tree: POSIX format (long names, big ids, xattrs), numbers for owners, a stable order. */
 export const TAR_CREATE = ['--create', '--file=-', '--format=posix', '--numeric-owner', '--xattrs', '--xattrs-include=*',
@@ -220,16 +238,9 @@ export async function readExportHeader(file: string): Promise<{ header: ExportHe
     throw bad('its first member is unreadable');
   }
   if (h.name !== HEADER_MEMBER || h.size > head.length - BLOCK) throw bad(`it does not start with ${HEADER_MEMBER}`);
-  let header: ExportHeader;
-  try {
-    header = JSON.parse(head.subarray(BLOCK, BLOCK + h.size).toString('utf8')) as ExportHeader;
-  } catch {
-    throw bad(`${HEADER_MEMBER} is not JSON`);
-  }
-  if (header.format !== FORMAT || typeof header.name !== 'string' || typeof header.config !== 'string') {
-    throw bad(`${HEADER_MEMBER} has format ${JSON.stringify(header.format)}, not ${FORMAT}`);
-  }
-  return { header, tar };
+  const r = checkJson(ExportHeaderSchema, head.subarray(BLOCK, BLOCK + h.size).toString('utf8'));
+  if (!r.ok) throw bad(`${HEADER_MEMBER}: ${r.why}`);
+  return { header: r.value, tar };
 }
 
 /** The rows of what arrived, from the members in archive order (pure). */
@@ -275,17 +286,15 @@ export async function extractExport(dir: string, tar: ExportReader, ids: IdRange
       throw new TarPolicyError(`member ${JSON.stringify(m.path)} is not part of a guest export`);
     },
     onCapture: (_m, data) => {
-      try {
-        manifest = JSON.parse(data.toString('utf8')) as Manifest;
-      } catch {
-        throw new VsError('CHECKSUM_MISMATCH', `${what}: the manifest is not JSON`, 'the file is damaged; export the guest again');
-      }
+      const r = checkJson(ManifestSchema, data.toString('utf8'));
+      if (!r.ok) throw new VsError('CHECKSUM_MISMATCH', `${what}: the manifest is damaged: ${r.why}`, 'the file is damaged; export the guest again');
+      manifest = r.value;
     },
   });
   const tarx = stage('tar', ['-C', dir, ...TAR_EXTRACT], ['pipe', 'ignore']);
   await settle([pipeline(tar.stream, filter, tarx.child.stdin! as Writable), tarx.done, tar.done],
     () => { tar.kill(); tarx.child.kill('SIGKILL'); }, what, extracting(what, dir));
-  if (!manifest || !Array.isArray(manifest.rows)) {
+  if (!manifest) {
     throw new VsError('CHECKSUM_MISMATCH', `${what} has no manifest at its end (is it truncated?)`, 'export the guest again');
   }
   const got = rowsOf(filter.manifest);

@@ -1,7 +1,9 @@
 // Per-guest locks that survive nothing: a lock whose holder died is taken over.
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import * as v from 'valibot';
 import { VsError, errnoOf } from './errors.js';
+import { checkJson } from './json.js';
 import { sleep } from './proc.js';
 import { processStartTime } from './procfs.js';
 
@@ -43,12 +45,12 @@ function parseHolder(raw: string | null): Holder | undefined {
   if (raw === null) return undefined;
   const m = /^(\d+):(\d+):(.*)$/s.exec(raw);
   if (m) return { pid: Number(m[1]), start: m[2]!, what: m[3]! };
-  try {
-    return JSON.parse(raw) as Holder;
-  } catch {
-    return undefined;
-  }
+  const r = checkJson(HolderSchema, raw);
+  return r.ok ? r.value : undefined;
 }
+
+/** A lock of an older version: a file holding the holder as JSON. */
+const HolderSchema: v.GenericSchema<Holder> = v.object({ pid: v.number(), start: v.string(), what: v.string() });
 
 function readHolder(path: string): Holder | undefined {
   return parseHolder(readRaw(path));
