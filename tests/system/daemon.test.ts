@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 import { run } from '../../src/util/proc.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: each test reads the fields of the answer it asserts
+type Json = any;
+
 const DAEMON = join(__dirname, '../../dist/vserverd.cjs');
 
 describe.skipIf(!IS_ROOT)('vserverd', () => {
@@ -23,8 +26,7 @@ describe.skipIf(!IS_ROOT)('vserverd', () => {
     child.once('exit', (c) => { clearTimeout(timer); reject(new Error(`vserverd exited ${c}`)); });
   });
 
-  // biome-ignore lint/suspicious/noExplicitAny: each test reads the fields of the answer it asserts
-  const api = (method: string, path: string, body?: unknown) => new Promise<{ status: number; json: any }>((resolve, reject) => {
+  const api = (method: string, path: string, body?: unknown) => new Promise<{ status: number; json: Json }>((resolve, reject) => {
     const req = request({ socketPath: sock, method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, timeout: 60_000 }, (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
