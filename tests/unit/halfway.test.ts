@@ -267,3 +267,24 @@ describe('tar failing mid-stream', () => {
     expect(existsSync(join(root, 'var/lib/vserver/guests/g2/rootfs/etc'))).toBe(true);
   }, 60_000);
 });
+
+describe('debootstrap failing half way', () => {
+  it.skipIf(!existsSync('/usr/sbin/debootstrap'))('leaves no half tree and says what debootstrap said', async () => {
+    const engine = new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
+    // debootstrap unpacks part of the system, then a download fails
+    const half = 'mkdir -p "$1/etc" "$1/usr/bin" && echo half > "$1/etc/half"; echo "E: Couldn\'t download packages: libc6" >&2; exit 1';
+    programs = new Programs((call) => {
+      const argv = [call.file, ...call.args];
+      if (argv.includes('/usr/sbin/debootstrap')) return { real: ['sh', ['-c', half, 'sh', argv.at(-2)!]] };
+      return { real: [call.file, call.args] };
+    });
+    const e = await failure(engine.build('d1', { source: { kind: 'debootstrap', suite: 'bookworm', mirror: 'http://192.0.2.1/debian' } }));
+    expect(e.code).toBe('BUILD_FAILED');
+    expect(e.message).toMatch(/Couldn't download packages: libc6/);
+    // what was asked of it: the suite into a fresh directory, with debootstrap's progress protocol
+    expect(programs.argv().find((a) => a.includes('/usr/sbin/debootstrap'))).toMatch(/--debian-installer .* bookworm \S+ http:\/\/192\.0\.2\.1\/debian$/);
+    const guests = join(root, 'var/lib/vserver/guests');
+    expect(existsSync(guests) ? readdirSync(guests) : []).toEqual([]);
+    expect(existsSync(join(root, 'etc/vserver/guests/d1.toml'))).toBe(false);
+  }, 60_000);
+});
