@@ -17,6 +17,8 @@ if [ "${1:-}" = --test ]; then
   # xfsprogs (mkfs.xfs, xfs_io): unify on XFS; e2fsprogs: the full-disk test; attr: xattrs in the
   # export test; iperf3: the network benchmark; prometheus: promtool checks the daemon's metrics
   packages+=(debootstrap debian-archive-keyring tar zstd xz-utils gzip xfsprogs e2fsprogs attr iperf3 prometheus)
+  # acl (setfacl), libcap2-bin (setcap): the snapshot test's ACLs and file capabilities
+  packages+=(acl libcap2-bin)
 fi
 
 export DEBIAN_FRONTEND=noninteractive

@@ -1,6 +1,5 @@
 // vserver config NAME [KEY [VALUE]] [--unset]
-import { getKey, parseValue, unknownKey } from '../engine/config.js';
-import { toToml } from '../guest/config.js';
+import { parseValue, toToml } from '../guest/config.js';
 import { VsError } from '../util/errors.js';
 import { nameArg, type CliContext } from './context.js';
 
@@ -20,8 +19,7 @@ export async function run(ctx: CliContext): Promise<number> {
     return 0;
   }
   if (value === undefined) {
-    const v = getKey(await engine.config(name) as unknown as Record<string, unknown>, key);
-    if (v === undefined) throw unknownKey(key);
+    const v = await engine.configKey(name, key);
     ctx.out(ctx.json ? `${JSON.stringify(v)}\n` : `${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
     return 0;
   }

@@ -16,9 +16,10 @@ export async function run(ctx: CliContext): Promise<number> {
     ctx.out(`${JSON.stringify(rows)}\n`);
     return 0;
   }
-  ctx.out(table(['NAME', 'BACKEND', 'BYTES', 'INODES', 'SHARED FROM', 'SHARED BYTES', 'SHARED INODES'], rows.map((r) => [
+  ctx.out(table(['NAME', 'BACKEND', 'BYTES', 'INODES', 'SHARED FROM', 'SHARED BYTES', 'SHARED INODES', 'SNAPSHOTS', 'SNAPSHOT BYTES'], rows.map((r) => [
     r.name, r.mounted === false ? `${r.backend} (not mounted)` : r.backend, human(r.bytes), r.inodes, r.template ?? '-',
     r.sharedBytes === undefined ? '-' : human(r.sharedBytes), r.sharedInodes ?? '-',
+    r.snapshots, r.snapshots === 0 ? '-' : human(r.snapshotBytes),
   ])));
   if (rows.length > 1) {
     const shared = new Map(rows.filter((r) => r.template).map((r) => [r.template!, r.sharedBytes ?? 0]));

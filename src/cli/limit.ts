@@ -1,6 +1,6 @@
 // vserver limit NAME [KEY [VALUE]]: show or change a guest's limits, on the running guest at once.
 import { toToml } from '../guest/config.js';
-import { limitKeyPath } from '../resources/limits.js';
+import { limitKeyPath } from '../guest/limit-keys.js';
 import { VsError } from '../util/errors.js';
 import { nameArg, type CliContext } from './context.js';
 

@@ -1,6 +1,7 @@
 // The verbs: their command lines here, their code in one lazily loaded file each.
 import type { OptionSpec, VerbSpec } from './spec.js';
 import type { CliContext } from './context.js';
+import { limitExamples } from '../guest/limit-keys.js';
 
 export interface Verb extends VerbSpec {
   load: () => Promise<{ run: (ctx: CliContext) => Promise<number> }>;
@@ -88,6 +89,18 @@ export const VERBS: Verb[] = [
     load: () => import('./import.js'),
   },
   {
+    name: 'import-legacy', summary: 'make a guest of a util-vserver guest: its /etc/vservers/NAME directory and its tree', args: ['DIR'],
+    options: [
+      { name: 'name', value: 'string', meta: 'NEW', help: 'name of the new guest (default: the name file, else the directory\'s name)' },
+      { name: 'copy', help: 'copy the tree; the legacy tree stays as it was (the default)' },
+      { name: 'in-place', help: 'move the tree here instead of copying it (same filesystem only)' },
+      { name: 'privileged', help: 'keep the owners: no user namespace, guest root is host root (as under util-vserver)' },
+    ],
+    examples: ['vserver import-legacy /etc/vservers/web1', 'vserver import-legacy /etc/vservers/web1 --name web1-new',
+      'vserver import-legacy /etc/vservers/db1 --in-place', 'vserver import-legacy /etc/vservers/web1 --json'],
+    load: () => import('./import-legacy.js'),
+  },
+  {
     name: 'du', summary: 'disk use per guest: bytes and inodes, template-shared files apart', args: ['NAME?'], options: [],
     examples: ['vserver du', 'vserver du web1 --json'], load: () => import('./du.js'),
   },
@@ -95,6 +108,15 @@ export const VERBS: Verb[] = [
     name: 'unify', summary: 'share identical file contents between guests (XFS or btrfs reflinks)', args: ['NAME?'],
     options: [{ name: 'min-size', value: 'int', meta: 'BYTES', help: 'skip files smaller than this (default 4096)' }],
     examples: ['vserver unify', 'vserver unify --json'], load: () => import('./unify.js'),
+  },
+  {
+    name: 'snapshot', summary: "snapshots of a guest's own tree (reflink where the filesystem can); a running guest is frozen meanwhile",
+    args: ['NAME|ACTION', 'SNAP|NAME?', 'SNAP?'],
+    options: [{ name: 'discard', help: 'with restore: drop the current tree instead of keeping it as a snapshot' }],
+    examples: ['vserver snapshot web1', 'vserver snapshot web1 before-upgrade', 'vserver snapshot list web1',
+      'vserver snapshot restore web1 before-upgrade', 'vserver snapshot restore web1 before-upgrade --discard',
+      'vserver snapshot delete web1 before-upgrade'],
+    load: () => import('./snapshot.js'),
   },
   {
     name: 'start', summary: 'start guests: one, several, all, or those of a mark', args: ['NAME...'], options: BULK_OPTIONS,
@@ -168,9 +190,8 @@ export const VERBS: Verb[] = [
   {
     name: 'limit', summary: 'show or change a guest\'s limits; a running guest gets the change at once', args: [NAME, 'KEY?', 'VALUE?'],
     options: [],
-    examples: ['vserver limit web1', 'vserver limit web1 memory.max 512M', 'vserver limit web1 cpu.max 1.5',
-      'vserver limit web1 cpu.cpuset 0-1', 'vserver limit web1 pids.max 200', 'vserver limit web1 io.read_bps./dev/sda 50M',
-      'vserver limit web1 rlimits.nofile 4096:8192', 'vserver limit web1 memory.max max'],
+    // one example per key, from the table `vserver limit` reads
+    examples: ['vserver limit web1', ...limitExamples('web1'), 'vserver limit web1 memory.max max'],
     load: () => import('./limit.js'),
   },
   {

@@ -1,16 +1,21 @@
 // Errors over HTTP: {error, code, hint} with the CLI's stable codes; the status comes from the one
 // table in util/errors.ts that also gives the exit codes.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ConfigError } from '../guest/config.js';
 import { toVsError, VsError } from '../util/errors.js';
 
 export interface ErrorBody {
   error: string;
   code: string;
   hint?: string;
+  /** For a config that does not validate: the dotted key and the line of the TOML text, when known. */
+  key?: string;
+  line?: number;
 }
 
 export function errorBody(e: VsError): ErrorBody {
-  return e.hint === undefined ? { error: e.message, code: e.code } : { error: e.message, code: e.code, hint: e.hint };
+  const where = e instanceof ConfigError ? e.where : {};
+  return e.hint === undefined ? { error: e.message, code: e.code, ...where } : { error: e.message, code: e.code, hint: e.hint, ...where };
 }
 
 /** Fastify's own refusals (a body that is not JSON, too large, a bad schema) as our USAGE errors. */

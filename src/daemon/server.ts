@@ -7,6 +7,7 @@ import { errorHandler } from './errors.js';
 import { metricsRegistry, requestCounter } from './metrics.js';
 import { guestRoutes } from './routes-guests.js';
 import { hostRoutes } from './routes-host.js';
+import { configRoutes } from './routes-config.js';
 
 export interface ServerOptions {
   /** Largest request body in bytes ([api] body_limit in vserver.toml). */
@@ -27,6 +28,7 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   app.get('/1.0/host', async () => ({ version: VERSION, root: engine.deps.paths.root, runtime: (await engine.deps.runtime()).name }));
   guestRoutes(app, engine);
   hostRoutes(app, engine);
+  configRoutes(app, engine);
   const registry = metricsRegistry(engine);
   const requests = requestCounter(registry);
   app.addHook('onResponse', async (req, reply) => { requests.inc({ method: req.method, status: String(reply.statusCode) }); });

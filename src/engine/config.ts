@@ -1,11 +1,8 @@
-// Reading and changing one guest's configuration file, key by key, validated before it is written.
-import { readFileSync } from 'node:fs';
-import { parse as parseToml } from 'smol-toml';
-import { getKey, setPath, toToml, validate } from '../guest/config.js';
-export { getKey, parseValue, setPath } from '../guest/config.js';
+// Reading and changing one guest's configuration file, validated before it is written.
+import { getKey } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
-import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import type { GuestConfig } from '../guest/schema.js';
+import type { ConfigEdit, EditOptions } from '../guest/store.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
@@ -15,50 +12,83 @@ import { finishPending, reown } from './reown.js';
 import { guestIds, isActive } from './state.js';
 
 /** Keys that describe how the tree is stored; changing them would need another tree. */
-const FIXED_KEYS = ['backend', 'template', 'isolated'];
+const FIXED_KEYS = ['backend', 'template', 'isolated'] as const;
+/** Keys whose change moves the owners of the tree's files to another id range. */
+const OWNER_KEYS = ['context', 'privileged'] as const;
+
+export interface ConfigView {
+  text: string;
+  version: string;
+  config: GuestConfig;
+}
+
+export function configDocument(deps: Deps, name: string): ConfigView {
+  const { text, version, config } = deps.store.document(checkName(name));
+  return { text, version, config };
+}
 
 export function showConfig(deps: Deps, name: string): GuestConfig {
   return deps.store.read(checkName(name));
 }
 
+/** One key of the configuration (dotted for tables), as the schema reads it. */
+export function configKey(deps: Deps, name: string, key: string): unknown {
+  const value = getKey(deps.store.read(checkName(name)) as unknown as Record<string, unknown>, key);
+  if (value === undefined) throw unknownKey(key);
+  return value;
+}
+
 /** Sets (or with value undefined, removes) one key; returns the new configuration. */
-export function setConfig(deps: Deps, name: string, key: string, value: unknown): Promise<GuestConfig> {
+export async function setConfig(deps: Deps, name: string, key: string, value: unknown): Promise<GuestConfig> {
+  return (await editConfig(deps, name, { set: { [key]: value ?? null } })).config;
+}
+
+/**
+ * Changes the configuration: keys, or the whole text. Takes effect at the next start; a change of
+ * the context or of privileged re-owns the stopped guest's tree first.
+ */
+export function editConfig(deps: Deps, name: string, edit: ConfigEdit, opts: EditOptions = {}): Promise<{ version: string; config: GuestConfig }> {
   checkName(name);
   return withLock(deps.paths.lock(name), `vserver config ${name}`, async () => {
     // a move of the tree that a crash interrupted is finished before anything else changes
     await finishPending(deps, name);
-    const old = deps.store.read(name);
-    const file = deps.paths.guestConfig(name);
-    const raw = parseToml(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    setPath(raw, key.split('.'), value);
-    const cfg = validate(file, GuestConfigSchema, raw);
-    if (key.split('.')[0] === 'interfaces') await checkNetworkConfig(deps, name, cfg);
-    if (FIXED_KEYS.includes(key.split('.')[0]!) && JSON.stringify(getKey(old, key)) !== JSON.stringify(getKey(cfg, key))) {
-      throw new VsError('INVALID_VALUE', `${key} is fixed when the guest is built (it says how its tree is stored)`,
+    const e = deps.store.prepareEdit(name, edit, opts);
+    const old = e.before.config;
+    const cfg = e.config;
+    const changed = (k: keyof GuestConfig) => JSON.stringify(old[k]) !== JSON.stringify(cfg[k]);
+    if (changed('interfaces')) await checkNetworkConfig(deps, name, cfg);
+    const fixed = FIXED_KEYS.find(changed);
+    if (fixed) {
+      throw new VsError('INVALID_VALUE', `${fixed} is fixed when the guest is built (it says how its tree is stored)`,
         `build a new guest instead, for example 'vserver build NEW --clone ${name}' or with --backend/--isolated`);
     }
-    if (key !== 'context' && key !== 'privileged') {
-      writeFileAtomic(file, toToml(raw));
-      return cfg;
+    const done = { version: e.version, config: cfg };
+    const moved = OWNER_KEYS.filter(changed);
+    if (moved.length === 0) {
+      e.write();
+      return done;
     }
+    if (moved.length > 1) {
+      throw new VsError('INVALID_VALUE', 'context and privileged cannot change in one edit: each moves the owners of every file in the tree',
+        'change one, then the other');
+    }
+    const key = moved[0]!;
     // the tree's owners follow the guest's id range, so these keys change files, not just the config
     if (isActive(await (await deps.runtime()).state(name))) {
       throw new VsError('ALREADY_RUNNING', `guest '${name}' is running; ${key} can only change while it is stopped`,
         `stop it first with 'vserver stop ${name}'`);
     }
-    // recorded before the first file moves, so that a crash can be finished (reown.ts)
-    const move = () => reown(deps, name, {
-      key, value: key === 'context' ? cfg.context : cfg.privileged === true, from: guestIds(deps, old), to: guestIds(deps, cfg),
-      started: new Date().toISOString(),
-    });
-    if (key === 'privileged') {
-      move();
-      return cfg;
-    }
-    return changeContext(deps, name, old.context, cfg.context, () => {
-      move();
-      return cfg;
-    });
+    // recorded before the first file moves, so that a crash can be finished (reown.ts); the move
+    // writes that key, then the rest of the edit follows
+    const move = () => {
+      reown(deps, name, {
+        key, value: key === 'context' ? cfg.context : cfg.privileged === true, from: guestIds(deps, old), to: guestIds(deps, cfg),
+        started: new Date().toISOString(),
+      });
+      e.write();
+      return done;
+    };
+    return key === 'privileged' ? move() : changeContext(deps, name, old.context, cfg.context, move);
   });
 }
 

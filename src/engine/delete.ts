@@ -13,6 +13,7 @@ import { teardown } from './teardown.js';
 import { unmountGuest } from './mount.js';
 import { mountsUnder } from '../util/mounts.js';
 import { removeTree } from '../storage/remove.js';
+import { detachSnapshots } from './snapshot-store.js';
 
 export function deleteGuest(deps: Deps, name: string, opts: { force?: boolean } = {}): Promise<void> {
   checkName(name);
@@ -45,10 +46,13 @@ export function deleteGuest(deps: Deps, name: string, opts: { force?: boolean } 
     // moved aside first, so that an interrupted delete never leaves a half tree under the guest's name
     const trash = join(deps.paths.guestsDir, `.delete-${name}-${uniqueSuffix()}`);
     if (existsSync(dir)) renameSync(dir, trash);
+    // its snapshots go with it (a half-removed set is gc's)
+    const snapshots = detachSnapshots(deps, name);
     deps.store.remove(name);
     if (context !== undefined) registry(deps).release(context);
     // rm removes links themselves and never follows them out of the tree
     await removeTree(trash);
+    await snapshots.remove();
     // with the last guest gone, the lxcfs started for the guests goes too: no mount stays behind
     if (deps.store.names().length === 0 && (await (await deps.runtime()).list()).length === 0) await deps.lxcfs().shutdown();
   });

@@ -6,6 +6,8 @@ import { treeUsage, type Usage } from '../storage/du.js';
 import { readMounts } from '../util/mounts.js';
 import type { Deps } from './deps.js';
 import { treeState } from './mount.js';
+import { SNAP_PATTERN } from './snapshot-store.js';
+import { readdirIfExists } from '../util/fs.js';
 
 export interface DiskUsage {
   name: string;
@@ -19,6 +21,10 @@ export interface DiskUsage {
   sharedInodes?: number;
   /** An overlay guest's merged tree; its own files are counted in upper/ either way. */
   mounted?: boolean;
+  /** The guest's snapshots, apart from its own files (blocks shared by reflink count in each). */
+  snapshots: number;
+  snapshotBytes: number;
+  snapshotInodes: number;
 }
 
 /** The trees that are a guest's own: the whole tree of a dir guest, upper and work of an overlay guest. */
@@ -39,7 +45,7 @@ export function diskUsage(deps: Deps, names: string[]): DiskUsage[] {
       own.bytes += u.bytes;
       own.inodes += u.inodes;
     }
-    const row: DiskUsage = { name, backend: cfg.backend, ...own, ...treeState(deps, name, cfg, mounts) };
+    const row: DiskUsage = { name, backend: cfg.backend, ...own, ...treeState(deps, name, cfg, mounts), ...snapshotUsage(deps, name) };
     if (cfg.backend === 'overlay' && cfg.template) {
       let t = templates.get(cfg.template);
       if (!t) {
@@ -50,6 +56,18 @@ export function diskUsage(deps: Deps, names: string[]): DiskUsage[] {
     }
     return row;
   });
+}
+
+function snapshotUsage(deps: Deps, name: string): Pick<DiskUsage, 'snapshots' | 'snapshotBytes' | 'snapshotInodes'> {
+  const snaps = readdirIfExists(deps.paths.snapshots(name)).filter((e) => SNAP_PATTERN.test(e));
+  const seen = new Set<string>();
+  const u = { snapshots: snaps.length, snapshotBytes: 0, snapshotInodes: 0 };
+  for (const s of snaps) {
+    const t = treeUsage(deps.paths.snapshot(name, s), seen);
+    u.snapshotBytes += t.bytes;
+    u.snapshotInodes += t.inodes;
+  }
+  return u;
 }
 
 export interface UnifyResult {

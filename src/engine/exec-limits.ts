@@ -1,13 +1,13 @@
 // Telling a guest that is at its pids or memory limit from any other failure of exec: the
 // runtime's set-up process is charged to the guest's cgroup, so at a limit it cannot even start.
-import type { CgroupEvents, CgroupReader } from '../resources/cgroup.js';
+import type { CgroupReader, LimitCounters } from '../resources/cgroup.js';
 import { VsError } from '../util/errors.js';
 import { formatSize } from '../util/units.js';
 
-/** The counters compared before and after an exec. */
-export function limitCounters(cg: CgroupReader, cgName: string): CgroupEvents | undefined {
+/** The counters compared before and after an exec: two files, as exec is the hot path. */
+export function limitCounters(cg: CgroupReader, cgName: string): LimitCounters | undefined {
   try {
-    return cg.events(cgName);
+    return cg.limitCounters(cgName);
   } catch {
     return undefined;
   }
@@ -19,12 +19,14 @@ export interface LimitHit {
 }
 
 /** Which limit stopped the exec, and the error that says so, if a counter moved while it ran. */
-export function limitReached(cg: CgroupReader, cgName: string, name: string, before: CgroupEvents | undefined,
+export function limitReached(cg: CgroupReader, cgName: string, name: string, before: LimitCounters | undefined,
   ran: boolean): LimitHit | undefined {
   const after = limitCounters(cg, cgName);
   if (!before || !after) return undefined;
-  const limits = cg.limits(cgName);
-  const usage = cg.usage(cgName);
+  const moved = after.pidsRefused > before.pidsRefused || after.oomKills > before.oomKills;
+  // the figures for the message are read only when a limit was hit
+  const limits = moved ? cg.limits(cgName) : undefined;
+  const usage = moved ? cg.usage(cgName) : undefined;
   if (after.pidsRefused > before.pidsRefused) {
     const now = usage && limits ? `: ${usage.tasks} of ${limits.pidsMax} processes and threads in use` : '';
     return { limit: 'pids', error: new VsError('LIMIT_REACHED', `guest '${name}' is at its pids limit${now}, so the command could not be started ` +

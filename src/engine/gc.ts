@@ -18,6 +18,7 @@ import { isActive } from './state.js';
 import { teardown } from './teardown.js';
 import { finishPending } from './reown.js';
 import { sweepEscapeGuests } from './escape-guests.js';
+import { sweepSnapshots } from './snapshot-gc.js';
 
 export type { GcReport };
 
@@ -60,6 +61,7 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
   const orphans = await sweepNetwork(deps, (name) => active.has(name));
   if (orphans.removed.length > 0 || orphans.problems.length > 0) reports.push(orphans);
   reports.push(...await sweepTrees(deps));
+  reports.push(...await sweepSnapshots(deps));
   crashPoint('gc:trees');
   const host = await sweepRun(deps, locks);
   if (host.removed.length > 0 || host.problems.length > 0) reports.push(host);

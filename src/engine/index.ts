@@ -7,7 +7,9 @@ import type { StatRow } from '../resources/stat.js';
 import type { ExecIO } from '../runtime/types.js';
 import { makeDeps, type Deps, type DepsOverrides } from './deps.js';
 import { upgradeLayout } from './tree-access.js';
-import type { LimitResult } from './limit.js';
+import type { LimitResult, LimitsResult } from './limit.js';
+import type { ConfigView } from './config.js';
+import type { ConfigEdit, EditOptions } from '../guest/store.js';
 import type { GcReport } from './gc.js';
 import type { CheckItem } from './check.js';
 import type { EscapeOptions, EscapeRun } from './escape-check.js';
@@ -23,9 +25,13 @@ import type { BulkAction, BulkOptions, BulkResult, Selection } from './bulk.js';
 import type { DiskUsage, UnifyResult } from './disk.js';
 import type { InitStyle } from '../guest/schema.js';
 import type { Progress } from '../util/progress.js';
+import type { RestoreResult, SnapshotInfo } from './snapshot.js';
+import type { LegacyImportOptions, LegacyImportResult } from './import-legacy.js';
 
 export type { BuildOptions, BuildSource, GuestInfo, GuestResources, InterfaceInfo } from './types.js';
-export type { LimitResult } from './limit.js';
+export type { LimitResult, LimitsResult } from './limit.js';
+export type { ConfigView } from './config.js';
+export type { ConfigEdit, EditOptions } from '../guest/store.js';
 export type { GuestMetrics } from './metrics.js';
 export type { BulkAction, BulkOptions, BulkResult, Selection } from './bulk.js';
 export type { TemplateInfo, TemplateSource } from './template.js';
@@ -35,6 +41,8 @@ export type { DiskUsage, UnifyResult } from './disk.js';
 export type { GcReport } from './gc.js';
 export type { CheckItem } from './check.js';
 export type { EscapeOptions, EscapeRun } from './escape-check.js';
+export type { RestoreResult, SnapshotInfo } from './snapshot.js';
+export type { LegacyImportOptions, LegacyImportResult } from './import-legacy.js';
 
 export class Engine {
   readonly deps: Deps;
@@ -108,7 +116,22 @@ export class Engine {
     return (await import('./config.js')).showConfig(this.deps, name);
   }
 
-  /** Cleans up after guests that died without a stop; reports what went. */
+  /** The config file's text, its version (for ETag / If-Match) and what it says. */
+  async configDocument(name: string): Promise<ConfigView> {
+    return (await import('./config.js')).configDocument(this.deps, name);
+  }
+
+  /** One key of the config (dotted for tables); NOT_FOUND when it is not set. */
+  async configKey(name: string, key: string): Promise<unknown> {
+    return (await import('./config.js')).configKey(this.deps, name, key);
+  }
+
+  /** Changes keys ({set}, null removes) or the whole text ({text}); a stale opts.ifVersion is a CONFLICT. */
+  async editConfig(name: string, edit: ConfigEdit, opts?: EditOptions): Promise<{ version: string }> {
+    const { version } = await (await import('./config.js')).editConfig(this.deps, name, edit, { ifVersion: opts?.ifVersion });
+    return { version };
+  }
+
   /** vserver check: one item per thing the host must offer for guests. */
   async check(): Promise<CheckItem[]> {
     const [{ evaluate }, { probeHost }] = await Promise.all([import('./check.js'), import('./check-probe.js')]);
@@ -136,6 +159,11 @@ export class Engine {
   /** Changes one limit: a running guest gets it at once (else at its next start), then it is saved. */
   async setLimit(name: string, key: string, value: string): Promise<LimitResult> {
     return (await import('./limit.js')).setLimit(this.deps, name, key, value);
+  }
+
+  /** Changes several limits together (all or none), as setLimit does one; a stale opts.ifVersion is a CONFLICT. */
+  async setLimits(name: string, changes: readonly (readonly [string, string])[], opts?: { ifVersion?: string }): Promise<LimitsResult> {
+    return (await import('./limit.js')).setLimits(this.deps, name, changes, opts);
   }
 
   /** vserver-stat's figures: the host (context 0) and each running guest. */
@@ -184,5 +212,28 @@ export class Engine {
 
   async unify(names: string[], opts?: { minSize?: number }): Promise<UnifyResult> {
     return (await import('./disk.js')).unify(this.deps, names, opts);
+  }
+
+  /** A snapshot of the guest's own tree; a running guest is frozen while it is copied. */
+  async snapshotCreate(name: string, snap?: string): Promise<SnapshotInfo> {
+    return (await import('./snapshot.js')).createSnapshot(this.deps, name, snap);
+  }
+
+  async snapshotList(name: string): Promise<SnapshotInfo[]> {
+    return (await import('./snapshot.js')).snapshotList(this.deps, name);
+  }
+
+  /** Puts a stopped guest's tree back as it was; the current one is kept as a snapshot unless discard. */
+  async snapshotRestore(name: string, snap: string, opts?: { discard?: boolean }): Promise<RestoreResult> {
+    return (await import('./snapshot.js')).restoreSnapshot(this.deps, name, snap, opts);
+  }
+
+  async snapshotDelete(name: string, snap: string): Promise<void> {
+    return (await import('./snapshot.js')).deleteSnapshot(this.deps, name, snap);
+  }
+
+  /** A util-vserver guest (its /etc/vservers/NAME directory) becomes a guest; the report lists every file. */
+  async importLegacy(dir: string, opts?: LegacyImportOptions): Promise<LegacyImportResult> {
+    return (await import('./import-legacy.js')).importLegacy(this.deps, dir, opts);
   }
 }

@@ -1,15 +1,12 @@
-// vserver limit: change one limit of a guest; a running guest gets it at once, then the config is saved.
-import { readFileSync } from 'node:fs';
+// vserver limit: change limits of a guest, several at once or none; a running guest gets them at once, then the config is saved.
 import { join } from 'node:path';
-import { parse as parseToml } from 'smol-toml';
 import * as v from 'valibot';
-import { toToml, validate } from '../guest/config.js';
+import { limitExample, limitKeyPath, LIMIT_KEY_NOTE, LIMIT_KEYS } from '../guest/limit-keys.js';
 import { LimitsSchema, type Limits } from '../guest/limits-schema.js';
 import { checkName, printable } from '../guest/name.js';
-import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
+import type { GuestConfig } from '../guest/schema.js';
 import {
-  checkLimits, ioDeviceChanges, ioDeviceLimits, ioDevices, limitExample, limitKeyPath, limitsError, LIMIT_KEYS, limitValue, loweredRlimits,
-  toResources, wantedRlimits, type HostFacts,
+  checkLimits, ioDeviceChanges, ioDeviceLimits, ioDevices, limitsError, limitValue, loweredRlimits, toResources, wantedRlimits, type HostFacts,
 } from '../resources/limits.js';
 import { setProcessRlimits } from '../resources/prlimit.js';
 import type { OciRlimit, OciSpec } from '../oci/types.js';
@@ -20,12 +17,9 @@ import { VsError } from '../util/errors.js';
 import { readIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import { rlimitCeiling } from '../util/procfs.js';
-import { setPath } from './config.js';
 import type { Deps } from './deps.js';
 import { beginLimitChange, endLimitChange, limitChangePending } from './limit-change.js';
 import { isActive } from './state.js';
-
-type Table = Record<string, unknown>;
 
 export interface LimitResult {
   name: string;
@@ -35,44 +29,66 @@ export interface LimitResult {
   live: boolean;
   limits: Limits;
   warnings: string[];
+  /** The config file's version after the change. */
+  version: string;
+}
+
+/** Several limits changed together: all of them, or (on any error) none. */
+export interface LimitsResult extends Omit<LimitResult, 'key' | 'value'> {
+  changes: { key: string; value: unknown }[];
 }
 
 export function showLimits(deps: Deps, name: string): Limits {
   return deps.store.read(checkName(name)).limits ?? {};
 }
 
-function invalid(name: string, key: string, raw: string, limits: unknown): VsError | undefined {
+type Change = { key: string; raw: string; path: string[]; value: unknown };
+
+function describeChanges(changes: readonly Change[]): string {
+  return changes.map((c) => `${c.key} to '${printable(c.raw)}'`).join(', ');
+}
+
+function invalid(name: string, changes: readonly Change[], limits: unknown): VsError | undefined {
   const r = v.safeParse(LimitsSchema, limits, { abortEarly: false });
   if (r.success) return undefined;
   const what = r.issues.slice(0, 4).map((i) => {
     const k = (i.path ?? []).map((p) => p.key as string).join('.');
     return /^(must|is) /.test(i.message) ? `${k} ${i.message}` : `${k}: ${i.message}`;
   });
-  return new VsError('INVALID_VALUE', `cannot set ${key} to '${printable(raw)}': ${what.join('; ')}`,
-    `nothing was changed; for example: vserver limit ${name} ${key} ${limitExample(key)}`);
+  const c = changes[0]!;
+  return new VsError('INVALID_VALUE', `cannot set ${describeChanges(changes)}: ${what.join('; ')}`,
+    `nothing was changed; for example: vserver limit ${name} ${c.key} ${limitExample(c.key)}`);
 }
 
-export function setLimit(deps: Deps, name: string, key: string, raw: string): Promise<LimitResult> {
+export async function setLimit(deps: Deps, name: string, key: string, raw: string): Promise<LimitResult> {
+  const { changes, ...r } = await setLimits(deps, name, [[key, raw]]);
+  return { ...r, key, value: changes[0]!.value };
+}
+
+/** Changes limits (KEY and VALUE as `vserver limit` takes them) in one step: a running guest gets them at once, then they are saved. */
+export function setLimits(deps: Deps, name: string, pairs: readonly (readonly [string, string])[], opts: { ifVersion?: string } = {}): Promise<LimitsResult> {
   checkName(name);
-  const path = limitKeyPath(key);
-  if (!path) {
-    throw new VsError('USAGE', `unknown limit key '${printable(key)}'`,
-      `the keys are: ${LIMIT_KEYS.join(', ')} (DEV is a block device such as /dev/sda, NAME an rlimit such as nofile)`);
-  }
-  const value = limitValue(path, raw);
+  if (pairs.length === 0) throw new VsError('USAGE', 'no limit to change', `for example: vserver limit ${name} memory.max 512M`);
+  const changes: Change[] = pairs.map(([key, raw]) => {
+    const path = limitKeyPath(key);
+    if (!path) throw new VsError('USAGE', `unknown limit key '${printable(key)}'`, `the keys are: ${LIMIT_KEYS.join(', ')} (${LIMIT_KEY_NOTE})`);
+    return { key, raw, path, value: limitValue(path, raw) };
+  });
   return withLock(deps.paths.lock(name), `vserver limit ${name}`, async () => {
     if (limitChangePending(deps, name)) await settleLimits(deps, name);
-    const before = deps.store.read(name);
-    const file = deps.paths.guestConfig(name);
-    const doc = parseToml(readFileSync(file, 'utf8')) as Table;
-    setPath(doc, ['limits', ...path], value);
-    const bad = invalid(name, key, raw, doc.limits);
-    if (bad) throw bad;
-    const after = validate(file, GuestConfigSchema, doc);
+    const edit = deps.store.prepareEdit(name, { paths: changes.map((c) => [['limits', ...c.path], c.value]) }, {
+      ifVersion: opts.ifVersion,
+      check: (doc) => {
+        const bad = invalid(name, changes, doc.limits);
+        if (bad) throw bad;
+      },
+    });
+    const before = edit.before.config;
+    const after = edit.config;
     const facts = deps.hostFacts([...new Set([...ioDevices(before.limits), ...ioDevices(after.limits)])]);
     const problems = checkLimits(after.limits, facts);
     if (problems.length > 0) {
-      throw limitsError('INVALID_VALUE', `cannot set ${key} to '${printable(raw)}'`, problems, 'nothing was changed; choose a value this host can enforce');
+      throw limitsError('INVALID_VALUE', `cannot set ${describeChanges(changes)}`, problems, 'nothing was changed; choose a value this host can enforce');
     }
     const rt = await deps.runtime();
     const st = await rt.state(name);
@@ -89,10 +105,10 @@ export function setLimit(deps: Deps, name: string, key: string, raw: string): Pr
       crashPoint('limit:applied');
     }
     // saved only once the running guest took it: the file never promises what is not in force
-    writeFileAtomic(file, toToml(doc));
+    edit.write();
     crashPoint('limit:saved');
     endLimitChange(deps, name);
-    return { name, key, value, live, limits: after.limits ?? {}, warnings };
+    return { name, changes: changes.map((c) => ({ key: c.key, value: c.value })), live, limits: after.limits ?? {}, warnings, version: edit.version };
   });
 }
 

@@ -1,11 +1,8 @@
 // Moving a guest's tree to another id range (config context or privileged) so that a crash at
 // any point can be finished: the move is recorded beside the tree before the first file changes,
 // the config follows the files, and the record goes last. Until then start refuses the guest.
-import { readFileSync, rmSync } from 'node:fs';
-import { parse as parseToml } from 'smol-toml';
+import { rmSync } from 'node:fs';
 import * as v from 'valibot';
-import { setPath, toToml, validate } from '../guest/config.js';
-import { GuestConfigSchema } from '../guest/schema.js';
 import { shiftOwnership } from '../storage/shift.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
@@ -62,12 +59,10 @@ export function reown(deps: Deps, name: string, j: Reown): number {
 /** Also after a crash: ranges never overlap, so moving again only touches what is left in `from`. */
 export function finishReown(deps: Deps, name: string, j: Reown): number {
   const moved = shiftOwnership(deps.paths.rootfs(name), j.from, j.to);
-  const file = deps.paths.guestConfig(name);
-  const raw = parseToml(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  setPath(raw, [j.key], j.value);
-  writeFileAtomic(file, toToml(raw));
+  const edit = deps.store.prepareEdit(name, { paths: [[[j.key], j.value]] });
+  edit.write();
   // the guest's directory lets its root id through: the new one, now
-  sealGuestDir(deps, name, validate(file, GuestConfigSchema, raw));
+  sealGuestDir(deps, name, edit.config);
   rmSync(deps.paths.reownJournal(name), { force: true });
   fsyncDir(deps.paths.guestDir(name));
   return moved;

@@ -1,7 +1,7 @@
 // Who may pass through guests/NAME and templates/NAME: host root, and the guest's own root id
 // (by group, so that only host root can change it), as Incus does. A host user can then neither
 // run a set-id program nor open a device node that guest root made in its tree.
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GuestConfig } from '../guest/schema.js';
 import { contextRange, type IdRange } from '../guest/idmap.js';
@@ -45,8 +45,10 @@ function layoutFile(deps: Deps): string {
  * and template's directory is sealed. A guest whose config cannot be read is left for later.
  */
 export function upgradeLayout(deps: Deps): void {
+  // every command comes here: once the mark is written, one file read is all it costs
   if (readIfExists(layoutFile(deps))?.trim() === LAYOUT) return;
-  if (deps.store.names().length === 0 && deps.templates.names().length === 0) return;
+  // nothing installed yet (one stat, no directory read): whatever is made from now on is made sealed
+  if (!existsSync(deps.paths.lib)) return;
   let complete = true;
   const seal = (fn: () => void) => {
     try {

@@ -3,6 +3,20 @@ import * as v from 'valibot';
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
 import { VsError } from '../util/errors.js';
 import { GuestConfigSchema, HostConfigSchema, type GuestConfig, type HostConfig } from './schema.js';
+import { keyLine } from './toml-lines.js';
+
+/** Where in the file the (first) problem is, when known: the dotted key and the 1-based line of the text. */
+export interface ConfigWhere {
+  key?: string;
+  line?: number;
+}
+
+/** An invalid configuration file, pointing at the key and line to fix when it knows them. */
+export class ConfigError extends VsError {
+  constructor(message: string, hint: string, readonly where: ConfigWhere) {
+    super('CONFIG_INVALID', message, hint);
+  }
+}
 
 type AnySchema = v.GenericSchema | v.GenericSchemaAsync;
 
@@ -37,7 +51,8 @@ function describeValue(x: unknown): string {
   return `${typeof x} ${JSON.stringify(x)}`;
 }
 
-export function formatIssues(file: string, schema: AnySchema, issues: readonly v.BaseIssue<unknown>[]): VsError {
+/** The issues as one error; with the file's text, it also names the line of the first one. */
+export function formatIssues(file: string, schema: AnySchema, issues: readonly v.BaseIssue<unknown>[], text?: string): ConfigError {
   const lines = issues.slice(0, 8).map((i) => {
     const keys = (i.path ?? []).map((p) => p.key as string | number);
     const key = keys.join('.') || '(top level)';
@@ -51,27 +66,30 @@ export function formatIssues(file: string, schema: AnySchema, issues: readonly v
     }
     return /^(must|is|has) /.test(i.message) ? `key '${key}' ${i.message}` : `key '${key}': ${i.message}`;
   });
-  return new VsError('CONFIG_INVALID', `${file}: ${lines.join('; ')}`,
-    `edit ${file} and correct ${issues.length === 1 ? 'that key' : 'those keys'}`);
+  const first = (issues[0]?.path ?? []).map((p) => p.key as string | number);
+  const line = text === undefined ? undefined : keyLine(text, first);
+  return new ConfigError(`${file}: ${lines.join('; ')}`, `edit ${file} and correct ${issues.length === 1 ? 'that key' : 'those keys'}`,
+    { ...(first.length > 0 ? { key: first.join('.') } : {}), ...(line === undefined ? {} : { line }) });
 }
 
-function parseTomlText(file: string, text: string): unknown {
+export function parseTomlText(file: string, text: string): Record<string, unknown> {
   try {
     return parseToml(text);
   } catch (e) {
     const msg = e instanceof TomlError ? `line ${e.line}, column ${e.column}: ${e.message.split('\n')[0]}` : String(e);
-    throw new VsError('CONFIG_INVALID', `${file}: not valid TOML (${msg})`, `fix the syntax of ${file}`);
+    throw new ConfigError(`${file}: not valid TOML (${msg})`, `fix the syntax of ${file}`, e instanceof TomlError ? { line: e.line } : {});
   }
 }
 
-export function validate<S extends AnySchema>(file: string, schema: S, data: unknown): v.InferOutput<S> {
+/** Checks data against a schema; `text`, the TOML it came from, lets the error name the line. */
+export function validate<S extends AnySchema>(file: string, schema: S, data: unknown, text?: string): v.InferOutput<S> {
   const r = v.safeParse(schema as v.GenericSchema, data, { abortEarly: false });
-  if (!r.success) throw formatIssues(file, schema, r.issues);
+  if (!r.success) throw formatIssues(file, schema, r.issues, text);
   return r.output as v.InferOutput<S>;
 }
 
 export function parseGuestConfig(file: string, text: string): GuestConfig {
-  return validate(file, GuestConfigSchema, parseTomlText(file, text));
+  return validate(file, GuestConfigSchema, parseTomlText(file, text), text);
 }
 
 export function parseHostConfig(file: string, text: string): HostConfig {

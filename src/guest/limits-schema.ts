@@ -1,5 +1,6 @@
 // The [limits] section of a guest config: memory, CPU, pids, block I/O and rlimits.
 import * as v from 'valibot';
+import { RLIMIT_BYTES, RLIMIT_NAMES } from './limit-keys.js';
 import { coresProblem, countProblem, parseCount, parseCpuList, parseSize, sizeProblem } from '../util/units.js';
 
 /** The smallest memory limit a guest may have: the runtime's set-up process alone needs about 2.5M inside it. */
@@ -35,10 +36,7 @@ const cpuList = v.custom<Value>((x) => parseCpuList(x) !== undefined,
 
 const device = v.pipe(v.string(), v.regex(/^(\/dev\/\S+|\d+:\d+)$/, 'must name a block device: a path under /dev or MAJOR:MINOR'));
 
-/** rlimits measured in bytes take sizes; the others whole numbers. */
-export const RLIMIT_BYTES = ['fsize', 'data', 'stack', 'core', 'rss', 'memlock', 'as', 'msgqueue'] as const;
-export const RLIMIT_COUNTS = ['cpu', 'nproc', 'nofile', 'locks', 'sigpending', 'nice', 'rtprio', 'rttime'] as const;
-export const RLIMIT_NAMES = [...RLIMIT_COUNTS, ...RLIMIT_BYTES].sort();
+export { RLIMIT_NAMES } from './limit-keys.js';
 
 /** An rlimit: one value for soft and hard, "SOFT:HARD", or [SOFT, HARD]; each a number, a size or "unlimited". */
 export function parseRlimit(name: string, x: unknown): { soft: number; hard: number } | undefined {

@@ -59,6 +59,12 @@ export interface CgroupEvents {
   pidsRefused: number;
 }
 
+/** The two counters that tell a command refused at a limit: forks refused at pids.max, and OOM kills. */
+export interface LimitCounters {
+  oomKills: number;
+  pidsRefused: number;
+}
+
 export interface CgroupReader {
   readonly layout: CgroupLayout;
   /** Directories that hold the cgroup of this name, one per hierarchy. */
@@ -73,6 +79,8 @@ export interface CgroupReader {
   usage(name: string): CgroupUsage | undefined;
   limits(name: string): CgroupLimits | undefined;
   events(name: string): CgroupEvents | undefined;
+  /** Only the two files exec compares before and after a command; undefined when the cgroup does not exist. */
+  limitCounters(name: string): LimitCounters | undefined;
   /** Sets per-device I/O throttles directly: OCI runtimes cannot update these on a running container. */
   writeIoLimits(name: string, limits: readonly IoDeviceLimit[]): void;
   /**

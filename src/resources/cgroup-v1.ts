@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CLK_TCK } from '../util/procfs.js';
-import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit } from './cgroup-types.js';
+import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit, LimitCounters } from './cgroup-types.js';
 import { chownTree, delegateV2, listPrefixed, parseKeyValues, removeAll, readNumber, readText, treePids, writeControl } from './cgroup-files.js';
 
 /** blkio "MAJ:MIN Op VALUE" lines summed per operation (Read, Write, ...). */
@@ -33,23 +33,36 @@ const THROTTLE_FILES = [
 
 export class CgroupV1 implements CgroupReader {
   readonly layout: CgroupLayout;
-  /** Hierarchy roots, one per mount (co-mounted controllers counted once). */
-  readonly hierarchies: string[];
-  /** Controller name -> the directory of the hierarchy that has it. */
-  private readonly controllers = new Map<string, string>();
+  private found?: { hierarchies: string[]; controllers: Map<string, string> };
 
   constructor(readonly root = '/sys/fs/cgroup', layout: CgroupLayout = 'v1') {
     this.layout = layout;
+  }
+
+  /** Hierarchy roots, one per mount (co-mounted controllers counted once). */
+  get hierarchies(): string[] {
+    return this.mounts().hierarchies;
+  }
+
+  /** Controller name -> the directory of the hierarchy that has it. */
+  private get controllers(): Map<string, string> {
+    return this.mounts().controllers;
+  }
+
+  /** The mounted hierarchies, looked up on first use: a reader made and not used costs no directory read. */
+  private mounts(): { hierarchies: string[]; controllers: Map<string, string> } {
+    if (this.found) return this.found;
     const seen = new Set<string>();
-    this.hierarchies = [];
+    const hierarchies: string[] = [];
+    const controllers = new Map<string, string>();
     let entries: string[] = [];
     try {
       // real directories first, so that a co-mount is named as mounted ("cpu,cpuacct"), not by its symlinks
-      const all = readdirSync(root, { withFileTypes: true });
+      const all = readdirSync(this.root, { withFileTypes: true });
       entries = [...all.filter((e) => !e.isSymbolicLink()), ...all.filter((e) => e.isSymbolicLink())].map((e) => e.name);
     } catch { /* no cgroup file system: nothing to read */ }
     for (const name of entries) {
-      const d = join(root, name);
+      const d = join(this.root, name);
       let real: string;
       try {
         real = realpathSync(d);
@@ -57,12 +70,14 @@ export class CgroupV1 implements CgroupReader {
       } catch {
         continue;
       }
-      for (const c of name.split(',')) if (!this.controllers.has(c)) this.controllers.set(c, d);
+      for (const c of name.split(',')) if (!controllers.has(c)) controllers.set(c, d);
       if (!seen.has(real)) {
         seen.add(real);
-        this.hierarchies.push(d);
+        hierarchies.push(d);
       }
     }
+    this.found = { hierarchies, controllers };
+    return this.found;
   }
 
   /** The guest's directory in the hierarchy of a controller, or undefined if that controller is not mounted. */
@@ -177,6 +192,13 @@ export class CgroupV1 implements CgroupReader {
       throttledPeriods: cpu.get('nr_throttled') ?? 0,
       pidsRefused: parseKeyValues(readText(this.file('pids', name, 'pids.events'))).get('max') ?? 0,
     };
+  }
+
+  limitCounters(name: string): LimitCounters | undefined {
+    const pids = readText(this.file('pids', name, 'pids.events'));
+    const memory = readText(this.file('memory', name, 'memory.oom_control'));
+    if (pids === undefined && memory === undefined) return undefined;
+    return { oomKills: parseKeyValues(memory).get('oom_kill') ?? 0, pidsRefused: parseKeyValues(pids).get('max') ?? 0 };
   }
 
   writeIoLimits(name: string, limits: readonly IoDeviceLimit[]): void {

@@ -1,7 +1,7 @@
 // The unified hierarchy (cgroup v2): one tree, one directory per guest.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit } from './cgroup-types.js';
+import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit, LimitCounters } from './cgroup-types.js';
 import { delegateV2, listPrefixed, parseKeyValues, removeAll, readLines, readNumber, readText, treePids, writeControl } from './cgroup-files.js';
 
 /** "MAJ:MIN key=value ..." lines of io.stat and io.max. */
@@ -115,6 +115,14 @@ export class CgroupV2 implements CgroupReader {
       throttledPeriods: c.get('nr_throttled') ?? 0,
       pidsRefused: parseKeyValues(readText(join(d, 'pids.events'))).get('max') ?? 0,
     };
+  }
+
+  limitCounters(name: string): LimitCounters | undefined {
+    const d = this.dir(name);
+    const pids = readText(join(d, 'pids.events'));
+    const memory = readText(join(d, 'memory.events'));
+    if (pids === undefined && memory === undefined) return undefined;
+    return { oomKills: parseKeyValues(memory).get('oom_kill') ?? 0, pidsRefused: parseKeyValues(pids).get('max') ?? 0 };
   }
 
   writeIoLimits(name: string, limits: readonly IoDeviceLimit[]): void {

@@ -7,7 +7,7 @@ import type { CgroupLayout, CgroupReader } from './cgroup-types.js';
 
 export { CgroupV1 } from './cgroup-v1.js';
 export { CgroupV2 } from './cgroup-v2.js';
-export type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit } from './cgroup-types.js';
+export type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit, LimitCounters } from './cgroup-types.js';
 
 export const CGROUP_ROOT = '/sys/fs/cgroup';
 

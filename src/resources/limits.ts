@@ -1,6 +1,7 @@
 // A guest's [limits] as OCI resources and rlimits, checked against the host; no I/O here.
 import { parseValue } from '../guest/config.js';
-import { parseRlimit, RLIMIT_NAMES, type Limits } from '../guest/limits-schema.js';
+import { IO_RATE_KEYS } from '../guest/limit-keys.js';
+import { parseRlimit, type Limits } from '../guest/limits-schema.js';
 import type { OciResources, OciRlimit } from '../oci/types.js';
 import { VsError, type ErrorCode } from '../util/errors.js';
 import { formatCpuList, parseCores, parseCount, parseCpuList, parseSize } from '../util/units.js';
@@ -23,41 +24,13 @@ export const CPU_PERIOD_USEC = 100_000;
 /** The kernel's smallest CFS quota is 1 ms per period. */
 export const CPU_MIN_CORES = 0.01;
 
-export const IO_RATE_KEYS = ['read_bps', 'write_bps', 'read_iops', 'write_iops'] as const;
 type IoRateKey = (typeof IO_RATE_KEYS)[number];
 
-/** The keys `vserver limit` takes, as shown to users; DEV and NAME stand for a device and an rlimit. */
-export const LIMIT_KEYS = [
-  'memory.max', 'memory.high', 'memory.swap', 'cpu.weight', 'cpu.shares', 'cpu.max', 'cpu.cpuset', 'pids.max',
-  'io.weight', ...IO_RATE_KEYS.map((k) => `io.${k}.DEV`), 'rlimits.NAME',
-];
-
-/** A value that fits a limit key, for hints. */
-export function limitExample(key: string): string {
-  const fixed: Record<string, string> = {
-    'memory.max': '512M', 'memory.high': '384M', 'memory.swap': '256M', 'cpu.weight': '200', 'cpu.shares': '512',
-    'cpu.max': '1.5', 'cpu.cpuset': '0-1', 'pids.max': '200', 'io.weight': '200',
-  };
-  if (fixed[key]) return fixed[key]!;
-  if (/^io\.\w+_bps\./.test(key)) return '50M';
-  if (/^io\./.test(key)) return '1000';
-  return key === 'rlimits.core' || key === 'rlimits.memlock' ? '64M' : '1024:4096';
-}
+export { LIMIT_KEYS, limitExample, limitKeyPath } from '../guest/limit-keys.js';
 
 /** A value from the command line: a cpuset stays text ("0" is CPU 0, not a number); others as in `config`. */
 export function limitValue(path: readonly string[], raw: string): unknown {
   return path[path.length - 1] === 'cpuset' ? raw : parseValue(raw);
-}
-
-/** The config path of a limit key (below [limits]), or undefined for an unknown key. */
-export function limitKeyPath(key: string): string[] | undefined {
-  const fixed = ['memory.max', 'memory.high', 'memory.swap', 'cpu.weight', 'cpu.shares', 'cpu.max', 'cpu.cpuset', 'pids.max', 'io.weight'];
-  if (fixed.includes(key)) return key.split('.');
-  const io = /^io\.(read_bps|write_bps|read_iops|write_iops)\.(.+)$/.exec(key);
-  if (io) return ['io', io[1]!, io[2]!];
-  const rl = /^rlimits\.([a-z]+)$/.exec(key);
-  if (rl && (RLIMIT_NAMES as readonly string[]).includes(rl[1]!)) return ['rlimits', rl[1]!];
-  return undefined;
 }
 
 export interface LimitProblem {

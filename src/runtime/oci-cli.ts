@@ -182,6 +182,17 @@ export class OciCli implements Runtime {
       rmSync(file, { force: true });
     }
   }
+
+  async pause(id: string): Promise<void> {
+    const r = await run(this.path, this.args('pause', id));
+    if (r.code !== 0) this.fail('freeze', id, r.stderr);
+  }
+
+  async resume(id: string): Promise<void> {
+    const r = await run(this.path, this.args('resume', id));
+    // a container that is not paused (or gone) needs no thaw
+    if (r.code !== 0 && !/not paused|not running|container not paused/i.test(r.stderr) && !notExist(r.stderr)) this.fail('thaw', id, r.stderr);
+  }
 }
 
 export function missing(name: string, path: string): VsError {

@@ -45,4 +45,7 @@ export interface Runtime {
   delete(id: string, opts?: { force?: boolean }): Promise<void>;
   exec(id: string, argv: readonly string[], io: ExecIO): Promise<number>;
   update(id: string, resources: OciResources): Promise<void>;
+  /** Freezes every process of the container (cgroup freezer), so that its files hold still. */
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
 }

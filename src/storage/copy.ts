@@ -18,10 +18,11 @@ function copyFailed(src: string, dst: string, text: string): VsError {
   return new VsError('BUILD_FAILED', `copying ${src} failed: ${text}`, 'nothing was kept; fix the cause and try again');
 }
 
-export async function copyTree(src: string, dst: string): Promise<void> {
+/** reflink 'always' fails rather than copy blocks (snapshots say which method they used). */
+export async function copyTree(src: string, dst: string, reflink: 'auto' | 'always' = 'auto'): Promise<void> {
   const pieces = splitDeep(src);
   if (pieces.length > 1) return copyPieces(src, dst, pieces);
-  const [cmd, args] = tied('cp', ['-a', '--reflink=auto', '--no-target-directory', '--one-file-system', src, dst]);
+  const [cmd, args] = tied('cp', ['-a', `--reflink=${reflink}`, '--no-target-directory', '--one-file-system', src, dst]);
   const r = await run(cmd, args);
   if (r.code !== 0) throw copyFailed(src, dst, r.stderr.trim().split('\n').slice(-2).join('; '));
 }

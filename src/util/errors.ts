@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   NO_SPACE: { exit: 26, http: 507 },
   REOWN_UNFINISHED: { exit: 27, http: 409 },
   LIMIT_REACHED: { exit: 28, http: 503 },
+  CONFLICT: { exit: 29, http: 412 },
+  VERSION_REQUIRED: { exit: 30, http: 428 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -26,6 +26,12 @@ export class Paths {
   work(name: string): string { return join(this.guestDir(name), 'work'); }
   /** A change of the tree's id range in progress: written before the first file moves, removed after the config. */
   reownJournal(name: string): string { return join(this.guestDir(name), 'reown.json'); }
+  /** Snapshots of a guest's own tree: snapshots/NAME/SNAP/ with tree/ and snapshot.json. */
+  get snapshotsDir(): string { return join(this.lib, 'snapshots'); }
+  snapshots(name: string): string { return join(this.snapshotsDir, name); }
+  snapshot(name: string, snap: string): string { return join(this.snapshots(name), snap); }
+  /** Present while a snapshot holds the guest frozen: gc thaws a guest whose snapshot died. */
+  frozenMark(name: string): string { return join(this.run, 'frozen', name); }
   get templatesDir(): string { return join(this.lib, 'templates'); }
   template(name: string): string { return join(this.templatesDir, name); }
   templateRootfs(name: string): string { return join(this.template(name), 'rootfs'); }

@@ -78,6 +78,18 @@ export class FakeRuntime implements Runtime {
     if (fail) throw new VsError('RUNTIME_FAILED', fail, 'see the message');
     this.updates.push(resources);
   }
+
+  async pause(id: string): Promise<void> {
+    this.calls.push(`pause ${id}`);
+    const c = this.containers.get(id);
+    if (c) c.status = 'paused';
+  }
+
+  async resume(id: string): Promise<void> {
+    this.calls.push(`resume ${id}`);
+    const c = this.containers.get(id);
+    if (c?.status === 'paused') c.status = 'running';
+  }
 }
 
 export class FakeCgroups implements CgroupReader {
@@ -106,6 +118,9 @@ export class FakeCgroups implements CgroupReader {
   }
   events(): CgroupEvents {
     return { oomKills: 0, throttledUsec: 0, throttledPeriods: 0, pidsRefused: 0 };
+  }
+  limitCounters(): { oomKills: number; pidsRefused: number } {
+    return { oomKills: 0, pidsRefused: 0 };
   }
   writeIoLimits(_name: string, limits: readonly IoDeviceLimit[]): void {
     this.ioWrites.push([...limits]);

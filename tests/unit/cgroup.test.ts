@@ -66,6 +66,10 @@ describe('cgroup v2 reader: usage, limits and events', () => {
   it('lists the guests by prefix', () => {
     expect(r.list('vserver-').sort()).toEqual(['vserver-idle', 'vserver-web1']);
   });
+  it('reads the two counters exec compares, and nothing for a guest without a cgroup', () => {
+    expect(r.limitCounters('vserver-web1')).toEqual({ oomKills: 2, pidsRefused: 3 });
+    expect(r.limitCounters('vserver-none')).toBeUndefined();
+  });
   it('writes device throttles in io.max form', () => {
     const root = mkdtempSync(join(tmpdir(), 'cg-'));
     tmps.push(root);
@@ -94,6 +98,17 @@ describe('cgroup v1 reader', () => {
   });
   it('lists the guests from the counting hierarchy', () => {
     expect(r.list('vserver-')).toEqual(['vserver-web1']);
+  });
+  it('reads the two counters exec compares from the memory and pids hierarchies', () => {
+    expect(r.limitCounters('vserver-web1')).toEqual({ oomKills: 1, pidsRefused: 2 });
+    expect(r.limitCounters('vserver-none')).toBeUndefined();
+  });
+  it('looks for the hierarchies only when first asked', () => {
+    const root = mkdtempSync(join(tmpdir(), 'cg-'));
+    tmps.push(root);
+    const lazy = new CgroupV1(root, 'v1');
+    cpSync(join(FIX, 'v1'), root, { recursive: true });
+    expect(lazy.limitCounters('vserver-web1')).toEqual({ oomKills: 1, pidsRefused: 2 });
   });
   it('clears a device throttle by writing 0', () => {
     const root = mkdtempSync(join(tmpdir(), 'cg-'));
