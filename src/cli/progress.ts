@@ -1,5 +1,5 @@
 // Progress of a long build on stderr: a bar that redraws itself on a terminal, plain lines elsewhere.
-import type { Progress } from '../storage/debootstrap.js';
+import type { Progress } from '../util/progress.js';
 import type { CliContext } from './context.js';
 
 export interface ProgressPrinter {

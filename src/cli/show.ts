@@ -1,12 +1,11 @@
 // Printing one guest's details as text.
 import { onlineCpus } from '../resources/host-facts.js';
-import { rlimitText } from '../runtime/rlimit-launch.js';
+import { rlimitText } from '../oci/rlimit.js';
 import type { GuestInfo, GuestResources, InterfaceInfo } from '../engine/index.js';
 import { formatSize, parseCpuList } from '../util/units.js';
 import type { CliContext } from './context.js';
 import { formatDuration } from './format.js';
 
-const lim = (n: number | undefined, f: (x: number) => string = formatSize) => (n === undefined || !Number.isFinite(n) ? 'max' : f(n));
 const isSet = (n: number | undefined): n is number => n !== undefined && Number.isFinite(n);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const seconds = (usec: number) => formatDuration(Math.floor(usec / 1e6), (usec % 1e6) / 1000);

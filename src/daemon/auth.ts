@@ -63,7 +63,7 @@ export function certAuthenticator(engine: Engine): Authenticator {
     const sock = req.raw.socket as TLSSocket;
     if (typeof sock.getPeerCertificate !== 'function') return undefined;
     const cert = sock.getPeerCertificate();
-    if (!cert || !cert.fingerprint256) return undefined;
+    if (!cert?.fingerprint256) return undefined;
     const fp = normalFingerprint(cert.fingerprint256);
     const trusted = apiConfig(engine.deps.host().api).trusted_certs.map(normalFingerprint);
     return trusted.includes(fp) ? `cert:${fp.slice(0, 16)}` : undefined;

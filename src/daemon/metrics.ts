@@ -6,7 +6,7 @@ import type { GuestMetrics } from '../engine/metrics.js';
 type Sample = [labels: Record<string, string>, value: number];
 type Pick = (g: GuestMetrics) => Sample[];
 
-const one = (g: GuestMetrics, v: number | undefined): Sample[] => (v === undefined || !Number.isFinite(v) ? [] : [[{}, v]]);
+const one = (_g: GuestMetrics, v: number | undefined): Sample[] => (v === undefined || !Number.isFinite(v) ? [] : [[{}, v]]);
 
 /** Each metric: name, help, kind, and how to read it from a guest. */
 const METRICS: [string, string, 'gauge' | 'counter', Pick][] = [

@@ -2,12 +2,10 @@
 // authenticate. Plain HTTP is allowed on loopback only, where nothing can listen in between.
 import { createServer, type Server } from 'node:http';
 import { isIP, type Socket } from 'node:net';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { VsError } from '../util/errors.js';
-import { isRemote, markRemote } from './auth.js';
+import { markRemote } from './auth.js';
 
-/** Whether a request came in on a TCP listener (else the Unix socket, which is trusted). */
-export const onTcp = isRemote;
 
 /** HOST:PORT or [V6]:PORT, on a loopback address. */
 export function parseListen(text: string): { host: string; port: number } {

@@ -42,7 +42,7 @@ export async function stream(path: string, onText: (chunk: string) => void, sign
   let res: Response;
   try {
     res = await fetch(path, { headers: { accept }, credentials: 'same-origin', signal, cache: 'no-store' });
-  } catch (e) {
+  } catch {
     if (signal.aborted) return;
     throw unreachable(location.origin);
   }

@@ -1,8 +1,6 @@
 // The exec WebSocket's frames: binary = one channel byte then data; text = JSON control messages.
 
 export const STDIN = 0;
-export const STDOUT = 1;
-export const STDERR = 2;
 
 export function stdinFrame(data: string | Uint8Array): Uint8Array {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
@@ -18,8 +16,6 @@ export function decodeFrame(buf: ArrayBuffer | Uint8Array): { channel: number; d
 }
 
 export const resizeMessage = (cols: number, rows: number) => JSON.stringify({ type: 'resize', cols, rows });
-export const signalMessage = (signal: string) => JSON.stringify({ type: 'signal', signal });
-export const eofMessage = () => JSON.stringify({ type: 'eof' });
 
 export type Control = { type: 'exit'; code: number } | { type: 'other'; raw: unknown };
 

@@ -40,7 +40,7 @@ export function chartData(points: readonly Point[], kind: ChartKind, step: numbe
       for (let i = 1; i <= width; i++) cols[i]!.push(null);
     }
     cols[0]!.push(p.t);
-    pick(p, kind).forEach((v, i) => cols[i + 1]!.push(v));
+    pick(p, kind).forEach((v, i) => { cols[i + 1]!.push(v); });
     prev = p.t;
   }
   return cols;

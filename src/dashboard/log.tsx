@@ -24,7 +24,7 @@ export function LogTab({ name }: { name: string }) {
     <section aria-label="log">
       <label><input type="checkbox" checked={follow} onChange={() => setFollow(!follow)} /> Keep the newest line in view</label>
       {error ? <p class="error" role="alert">{error}</p> : null}
-      <pre ref={pre} class="log" tabIndex={0} aria-label={`log of ${name}`}>{text}</pre>
+      <pre ref={pre} class="log" tabIndex={0} role="region" aria-label={`log of ${name}`}>{text}</pre>
     </section>
   );
 }

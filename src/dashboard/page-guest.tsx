@@ -89,7 +89,7 @@ function Actions({ g, reload }: { g: Guest; reload: () => void }) {
   );
 }
 
-export function GuestPage({ name, tab, onError }: { name: string; tab: Tab; onError: (e: unknown) => void }) {
+export function GuestPage({ name, tab }: { name: string; tab: Tab; onError: (e: unknown) => void }) {
   const [g, setG] = useState<Guest | undefined>();
   const [error, setError] = useState<string | undefined>();
   const load = () => get<Guest>(`/1.0/guests/${encodeURIComponent(name)}`).then((x) => { setG(x); setError(undefined); }, (e) => setError(errorText(e)));

@@ -7,7 +7,7 @@ import { checkName } from '../guest/name.js';
 import { cloneInterfaces } from '../network/clone.js';
 import { CONTEXT_MAX, CONTEXT_MIN, GuestConfigSchema, type GuestConfig, type InitStyle } from '../guest/schema.js';
 import { BUILTIN_TEMPLATES } from '../guest/template-store.js';
-import { contextRange, type IdRange } from '../security/idmap.js';
+import { contextRange, type IdRange } from '../guest/idmap.js';
 import { buildBusybox } from '../storage/busybox.js';
 import { copyTree } from '../storage/copy.js';
 import { applyIdentity, type GuestIdentity } from '../storage/debian.js';

@@ -1,11 +1,11 @@
 // Gathers what `vserver check` judges: kernel features, cgroups, tools, sysctls, ids, disk, tree access.
-import { existsSync, lstatSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, lstatSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CONTEXT_MAX, CONTEXT_MIN } from '../guest/schema.js';
 import { parseRlimit } from '../guest/limits-schema.js';
 import { CGROUP_ROOT, detectLayout } from '../resources/cgroup.js';
 import { effectiveLimits, userCounts } from '../resources/guest-defaults.js';
-import { contextRange } from '../security/idmap.js';
+import { contextRange } from '../guest/idmap.js';
 import { errnoOf } from '../util/errors.js';
 import { readIfExists } from '../util/fs.js';
 import { run } from '../util/proc.js';

@@ -6,7 +6,7 @@ import { cgroupReader, type CgroupReader } from '../resources/cgroup.js';
 import { readHostFacts } from '../resources/host-facts.js';
 import type { HostFacts } from '../resources/limits.js';
 import { LxcfsDaemon, type Lxcfs } from '../resources/lxcfs.js';
-import { selectRuntime } from '../runtime/select.js';
+import { selectRuntime, type RuntimeSettings } from '../runtime/select.js';
 import type { Runtime } from '../runtime/types.js';
 import { findStaticBusybox } from '../storage/busybox.js';
 import { Paths } from '../util/paths.js';
@@ -43,7 +43,7 @@ export function makeDeps(root: string, overrides: DepsOverrides = {}): Deps {
     store: new GuestStore(paths),
     templates: new TemplateStore(paths),
     host: () => (host ??= readHostConfig(paths)),
-    runtime: () => (runtime ??= selectRuntime(paths, deps.host(), { probeBinary: () => findStaticBusybox() })),
+    runtime: () => (runtime ??= selectRuntime(paths, runtimeSettings(deps.host()), { probeBinary: () => findStaticBusybox() })),
     cgroups: () => (cgroups ??= cgroupReader()),
     hostFacts: (devices) => overrides.hostFacts?.(devices) ?? readHostFacts(deps.cgroups().layout, devices),
     lxcfs: () => (lxcfs ??= new LxcfsDaemon(deps.host().lxcfs, {
@@ -51,4 +51,9 @@ export function makeDeps(root: string, overrides: DepsOverrides = {}): Deps {
     })),
   };
   return deps;
+}
+
+/** The runtime's part of the host settings: all that choosing a runtime needs. */
+function runtimeSettings(host: HostConfig): RuntimeSettings {
+  return { runtime: host.runtime, runtime_path: host.runtime_path };
 }

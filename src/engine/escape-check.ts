@@ -1,13 +1,12 @@
 // vserver check --escape: the escape suite's attempts, run as root in a throw-away guest built with
 // this host's defaults (or with the security settings of a guest named), then the guest is removed.
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { majorMinor } from '../resources/host-facts.js';
 import { ATTEMPTS, bundledHelper, installHelper, MARKER_TEXT, parseSeq, seqArgs, type EscapeFacts } from '../security/escape-attempts.js';
 import { isVsError, VsError } from '../util/errors.js';
 import { crashPoint } from '../util/crash.js';
-import { run } from '../util/proc.js';
+import { launch, run } from '../util/proc.js';
 import { buildGuest } from './build.js';
 import { deleteGuest } from './delete.js';
 import type { Deps } from './deps.js';
@@ -72,7 +71,7 @@ export async function escapeCheck(deps: Deps, opts: EscapeOptions = {}): Promise
 async function inThrowawayGuest(deps: Deps, helper: string, privileged: boolean, configure: (name: string) => void): Promise<EscapeRow[]> {
   const name = escapeGuestName(privileged);
   // a host process for the attempts to aim at; it ends when its stdin closes, so also when we are killed outright
-  const sleeper = spawn(process.execPath, ['-e', "process.stdin.on('end', () => process.exit(0)).resume()"], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const sleeper = launch(process.execPath, ['-e', "process.stdin.on('end', () => process.exit(0)).resume()"], { stdio: ['pipe', 'ignore', 'ignore'] }).child;
   let removing: Promise<unknown> | undefined;
   // a guest that was never built is not there to remove; any other failure is returned
   const remove = () => (removing ??= deleteGuest(deps, name, { force: true }).then(() => undefined,
@@ -109,6 +108,7 @@ async function inThrowawayGuest(deps: Deps, helper: string, privileged: boolean,
     sleeper.kill('SIGKILL');
     const failed = await remove();
     for (const s of QUIT) process.off(s, onSignal);
+    // biome-ignore lint/correctness/noUnsafeFinally: a guest left behind must be reported over the run's own error
     if (failed) throw failed; // `vserver gc` removes the guest, as its maker has gone by then
   }
 }

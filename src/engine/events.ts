@@ -4,8 +4,6 @@ import type { EventEmitter } from 'node:events';
 
 export type LifecycleEventType = 'built' | 'started' | 'stopped' | 'deleted' | 'config-changed' | 'limit-changed' | 'died' | 'oom';
 
-export const EVENT_TYPES: readonly LifecycleEventType[] = ['built', 'started', 'stopped', 'deleted', 'config-changed', 'limit-changed', 'died', 'oom'];
-
 export type LifecycleEvent = {
   type: LifecycleEventType;
   guest: string;

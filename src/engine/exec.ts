@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkName } from '../guest/name.js';
 import { ensureMounted } from './mount.js';
-import { rlimitsFromJson } from '../runtime/rlimit-launch.js';
+import { rlimitsFromJson } from '../oci/rlimit.js';
 import type { ExecIO } from '../runtime/types.js';
 import { lstatIfExists } from '../util/fs.js';
 import { VsError, isVsError } from '../util/errors.js';

@@ -6,9 +6,18 @@ import { deadProbes } from '../runtime/select.js';
 import { sweepDeadLocks } from '../util/lock.js';
 import type { Deps } from './deps.js';
 import { sweepExportTemps } from './export-temp.js';
-import type { GcReport } from './gc.js';
 import { sweepLeftovers } from './reserve.js';
 import { removeCgroup } from './teardown.js';
+
+/** What gc did for one guest, or for objects no guest owns. */
+export interface GcReport {
+  /** The guest cleaned up after; absent for objects no guest owns. */
+  guest?: string;
+  removed: string[];
+  problems: string[];
+  /** Why the guest was left alone. */
+  skipped?: string;
+}
 
 /** Build and delete directories and unfinished trees, each named under the guest or template it was for. */
 export async function sweepTrees(deps: Deps): Promise<GcReport[]> {

@@ -10,9 +10,10 @@ import { isVsError } from '../util/errors.js';
 import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
-import { sweepLocks, sweepRun, sweepTrees } from './gc-files.js';
+import { sweepLocks, sweepRun, sweepTrees, type GcReport } from './gc-files.js';
 import { networkLeftovers, sweepNetwork } from './network-teardown.js';
-import { limitChangePending, settleLimitChange } from './limit-change.js';
+import { limitChangePending } from './limit-change.js';
+import { settleLimitChange } from './limit-settle.js';
 import { isActive } from './state.js';
 import { teardown } from './teardown.js';
 import { finishPending } from './reown.js';
@@ -20,14 +21,7 @@ import { sweepEscapeGuests } from './escape-guests.js';
 import { sweepSnapshots } from './snapshot-gc.js';
 import { sweepMigrations } from './migrate-record.js';
 
-export interface GcReport {
-  /** The guest cleaned up after; absent for objects no guest owns. */
-  guest?: string;
-  removed: string[];
-  problems: string[];
-  /** Why the guest was left alone. */
-  skipped?: string;
-}
+export type { GcReport };
 
 export async function gc(deps: Deps): Promise<GcReport[]> {
   const locks = sweepLocks(deps);

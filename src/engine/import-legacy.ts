@@ -9,7 +9,7 @@ import { readLegacyDir } from '../guest/legacy-read.js';
 import { translateLegacy, type LegacyItem } from '../guest/legacy-translate.js';
 import { checkName } from '../guest/name.js';
 import { CONTEXT_MIN, GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
-import { IDS_PER_GUEST, type IdRange } from '../security/idmap.js';
+import { IDS_PER_GUEST, type IdRange } from '../guest/idmap.js';
 import { copyTree } from '../storage/copy.js';
 import { shiftOwnership } from '../storage/shift.js';
 import { writeFileAtomic } from '../util/atomic.js';

@@ -26,7 +26,7 @@ import type { GuestMetrics } from './metrics.js';
 import type { BulkAction, BulkOptions, BulkResult, Selection } from './bulk.js';
 import type { DiskUsage, UnifyResult } from './disk.js';
 import type { InitStyle } from '../guest/schema.js';
-import type { Progress } from '../storage/debootstrap.js';
+import type { Progress } from '../util/progress.js';
 import type { RestoreResult, SnapshotInfo } from './snapshot.js';
 import type { LegacyImportOptions, LegacyImportResult } from './import-legacy.js';
 import type { MigrateOptions, MigrateResult } from './migrate.js';
@@ -44,12 +44,12 @@ export type { MountReport } from './mount.js';
 export type { ExportResult, ImportOptions, ImportResult } from './export.js';
 export type { DiskUsage, UnifyResult } from './disk.js';
 export type { GcReport } from './gc.js';
-export type { CheckItem, CheckStatus } from './check.js';
-export type { EscapeOptions, EscapeRow, EscapeRun } from './escape-check.js';
+export type { CheckItem } from './check.js';
+export type { EscapeOptions, EscapeRun } from './escape-check.js';
 export type { RestoreResult, SnapshotInfo } from './snapshot.js';
 export type { LegacyImportOptions, LegacyImportResult } from './import-legacy.js';
-export type { LifecycleEvent, LifecycleEventType } from './events.js';
-export type { MigrateOptions, MigrateResult, MigrateRound } from './migrate.js';
+export type { LifecycleEventType } from './events.js';
+export type { MigrateOptions, MigrateResult } from './migrate.js';
 export type { ReceiveResult } from './migrate-receive.js';
 
 export class Engine {

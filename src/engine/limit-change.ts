@@ -17,8 +17,3 @@ export function endLimitChange(deps: Deps, name: string): void {
 export function limitChangePending(deps: Deps, name: string): boolean {
   return existsSync(deps.paths.limitChange(name));
 }
-
-/** Puts the config's limits in force if a limit change on this guest was killed half way; the caller holds its lock. */
-export async function settleLimitChange(deps: Deps, name: string): Promise<void> {
-  if (limitChangePending(deps, name)) await (await import('./limit.js')).settleLimits(deps, name);
-}

@@ -9,7 +9,7 @@ import {
   checkLimits, ioDeviceChanges, ioDeviceLimits, ioDevices, limitsError, limitValue, loweredRlimits, toResources, wantedRlimits, type HostFacts,
 } from '../resources/limits.js';
 import { setProcessRlimits } from '../resources/prlimit.js';
-import type { OciRlimit, OciSpec } from '../runtime/oci-types.js';
+import type { OciRlimit, OciSpec } from '../oci/types.js';
 import { clampRlimits, DEFAULT_RLIMITS, ociJson } from '../runtime/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { crashPoint } from '../util/crash.js';
@@ -18,7 +18,7 @@ import { readIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import { rlimitCeiling } from '../util/procfs.js';
 import type { Deps } from './deps.js';
-import { beginLimitChange, endLimitChange, settleLimitChange } from './limit-change.js';
+import { beginLimitChange, endLimitChange, limitChangePending } from './limit-change.js';
 import { isActive } from './state.js';
 
 export interface LimitResult {
@@ -75,7 +75,7 @@ export function setLimits(deps: Deps, name: string, pairs: readonly (readonly [s
     return { key, raw, path, value: limitValue(path, raw) };
   });
   return withLock(deps.paths.lock(name), `vserver limit ${name}`, async () => {
-    await settleLimitChange(deps, name);
+    if (limitChangePending(deps, name)) await settleLimits(deps, name);
     const edit = deps.store.prepareEdit(name, { paths: changes.map((c) => [['limits', ...c.path], c.value]) }, {
       ifVersion: opts.ifVersion,
       check: (doc) => {

@@ -11,7 +11,7 @@ import * as v from 'valibot';
 import { validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
 import { GuestConfigSchema, TemplateMetaSchema, type GuestConfig } from '../guest/schema.js';
-import { contextRange, IDS_PER_GUEST, type IdRange } from '../security/idmap.js';
+import { contextRange, IDS_PER_GUEST, type IdRange } from '../guest/idmap.js';
 import { mountOverlay } from '../storage/overlay.js';
 import { removeTree } from '../storage/remove.js';
 import { saveOwnerAttrs } from '../storage/owner-attrs.js';

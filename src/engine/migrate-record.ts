@@ -8,7 +8,7 @@ import { isVsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { processStartTime } from '../util/procfs.js';
 import type { Deps } from './deps.js';
-import type { GcReport } from './gc.js';
+import type { GcReport } from './gc-files.js';
 import { stopLocked } from './stop.js';
 
 /** copying: the guest runs as before; frozen: paused here; finishing: the target places and starts it; switched: it runs there. */

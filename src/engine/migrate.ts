@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkName } from '../guest/name.js';
-import { contextRange } from '../security/idmap.js';
+import { contextRange } from '../guest/idmap.js';
 import { rsyncTo, type RsyncTarget } from '../storage/rsync.js';
 import { crashPoint } from '../util/crash.js';
 import { toVsError, VsError } from '../util/errors.js';

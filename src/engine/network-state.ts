@@ -1,16 +1,20 @@
 // Where a guest's network start is recorded, and the lock all network changes take turns under.
 import { join } from 'node:path';
 import { loopbackBridges } from '../network/script.js';
+import { NetPlanSchema } from '../network/state-schema.js';
 import type { NetPlan } from '../network/types.js';
 import { readdirIfExists, readIfExists } from '../util/fs.js';
+import { parseJsonFile } from '../util/json.js';
 import type { Deps } from './deps.js';
 
 /** Network set-up and teardown of all guests take turns: they share bridges and the address pool. */
 export const networkLock = (deps: Deps) => join(deps.paths.locks, '.network');
 
 export function readNetState(deps: Deps, name: string): NetPlan | undefined {
-  const text = readIfExists(deps.paths.netState(name));
-  return text === undefined ? undefined : (JSON.parse(text) as NetPlan);
+  const file = deps.paths.netState(name);
+  const text = readIfExists(file);
+  return text === undefined ? undefined : parseJsonFile(NetPlanSchema, text, `the network state ${file}`,
+    `it records what the start of '${name}' set up; take that down by hand (ip link, nft list tables), then remove the file`);
 }
 
 export function stateNames(deps: Deps): string[] {

@@ -1,7 +1,7 @@
 // Keeping this installation's id ranges apart from other installations' and from users' subordinate ids.
 import { resolve } from 'node:path';
 import { RangeRegistry, subidHolders } from '../security/id-registry.js';
-import { contextRange } from '../security/idmap.js';
+import { contextRange } from '../guest/idmap.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { recordedContexts } from './contexts.js';

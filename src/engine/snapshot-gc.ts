@@ -8,7 +8,7 @@ import { isVsError } from '../util/errors.js';
 import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
-import type { GcReport } from './gc.js';
+import type { GcReport } from './gc-files.js';
 import { isActive } from './state.js';
 import { RESTORE_DISCARD, RESTORE_PARTIAL, RESTORE_READY } from './snapshot.js';
 import { DELETE_SNAP, NEW_SNAP } from './snapshot-store.js';

@@ -3,11 +3,12 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, unl
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { HostConfig, InitStyle } from '../guest/schema.js';
-import { IDS_PER_GUEST, type IdRange } from '../security/idmap.js';
+import { IDS_PER_GUEST, type IdRange } from '../guest/idmap.js';
 import { copyTree } from '../storage/copy.js';
 import { prepareDebian } from '../storage/debian.js';
 import { plainTree } from '../storage/tree-io.js';
-import { debootstrap, initPackages, type Progress } from '../storage/debootstrap.js';
+import { debootstrap, initPackages } from '../storage/debootstrap.js';
+import type { Progress } from '../util/progress.js';
 import { shiftOwnership } from '../storage/shift.js';
 import { TarFilter } from '../storage/tar/filter.js';
 import { TreePolicy } from '../storage/tar/policy.js';

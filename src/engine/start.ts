@@ -7,8 +7,8 @@ import { effectiveLimits, userCounts } from '../resources/guest-defaults.js';
 import { userCountsHook } from '../resources/user-counts.js';
 import { checkLimits, ioDevices, limitsError, loweredRlimits, toResources, wantedRlimits } from '../resources/limits.js';
 import { buildSpec, clampRlimits, DEFAULT_RLIMITS, ociJson, tmpfsMount, withNetwork } from '../runtime/spec.js';
-import { capabilitySet } from '../security/capabilities.js';
-import { IDS_PER_GUEST, idMappings } from '../security/idmap.js';
+import { capabilitySet } from '../oci/capabilities.js';
+import { IDS_PER_GUEST, idMappings } from '../guest/idmap.js';
 import { defaultSeccomp, loadSeccompProfile } from '../security/seccomp.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
@@ -16,14 +16,14 @@ import { withLock } from '../util/lock.js';
 import { rlimitCeiling } from '../util/procfs.js';
 import { which } from '../util/which.js';
 import { crashPoint } from '../util/crash.js';
-import { Revert } from '../util/revert.js';
+import { Revert, withCleanupProblems } from '../util/revert.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
 import { checkNotReowning } from './reown.js';
 import { interfacesInfo } from './network-info.js';
 import { launch, setupNetwork } from './network.js';
 import { guestIds, guestInfo, isActive } from './state.js';
-import { settleLimitChange } from './limit-change.js';
+import { settleLimitChange } from './limit-settle.js';
 import { holdRange } from './ranges.js';
 import { teardown } from './teardown.js';
 import { sealGuestDir } from './tree-access.js';
@@ -61,8 +61,8 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
       `use 'vserver restart ${name}' to restart it`);
   }
   checkNotReowning(deps, name);
-  // what an earlier run or a crashed start left behind goes first
-  await teardown(deps, name);
+  // what an earlier run or a crashed start left behind goes first; what stays is said, not hidden
+  const leftovers = await teardown(deps, name);
 
   const rootfs = guestTree(deps, name);
   const ids = guestIds(deps, cfg);
@@ -83,7 +83,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   }
   const wanted = wantedRlimits(limits, DEFAULT_RLIMITS);
   const rlimits = clampRlimits(wanted, rlimitCeiling());
-  const warnings = loweredRlimits(limits, rlimits);
+  const warnings = [...leftovers.map((p) => `an earlier run left something that could not be removed: ${p}`), ...loweredRlimits(limits, rlimits)];
   const lxcfs = await deps.lxcfs().prepare();
   if ('reason' in lxcfs && deps.lxcfs().mode !== 'off' && deps.lxcfs().installed()) {
     warnings.push(`${lxcfs.reason}; free, uptime and top inside the guest show the host's figures`);
@@ -104,7 +104,10 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
 
   const bundle = deps.paths.bundle(name);
   await Revert.run(async (revert) => {
-    revert.add('runtime state', () => teardown(deps, name).then(() => undefined));
+    revert.add('runtime state', async () => {
+      const problems = await teardown(deps, name);
+      if (problems.length > 0) throw new Error(problems.join('; '));
+    });
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
     const net = await setupNetwork(deps, name, cfg, ids.base);
     crashPoint('start:network');
@@ -128,9 +131,8 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   });
   const after = await rt.state(name);
   if (!isActive(after)) {
-    await teardown(deps, name);
-    throw new VsError('RUNTIME_FAILED', `guest '${name}' stopped right after it started`,
-      `its init exited; read ${deps.paths.log(name)} for why`);
+    throw withCleanupProblems(new VsError('RUNTIME_FAILED', `guest '${name}' stopped right after it started`,
+      `its init exited; read ${deps.paths.log(name)} for why`), await teardown(deps, name));
   }
   const info: GuestInfo = { ...guestInfo(name, cfg, after, ids), interfaces: interfacesInfo(deps, name, cfg, true) };
   if (warnings.length > 0) info.warnings = warnings;

@@ -1,7 +1,7 @@
 // A guest's state, read back from the runtime and /proc each time, never remembered.
 import type { GuestConfig } from '../guest/schema.js';
 import type { RuntimeState } from '../runtime/types.js';
-import { contextRange, IDS_PER_GUEST, type IdRange } from '../security/idmap.js';
+import { contextRange, IDS_PER_GUEST, type IdRange } from '../guest/idmap.js';
 import { processUptime } from '../util/procfs.js';
 import type { Deps } from './deps.js';
 import type { GuestInfo, GuestState } from './types.js';

@@ -4,7 +4,7 @@
 import { closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GuestConfig } from '../guest/schema.js';
-import { contextRange, type IdRange } from '../security/idmap.js';
+import { contextRange, type IdRange } from '../guest/idmap.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { errnoOf } from '../util/errors.js';
 import { readIfExists } from '../util/fs.js';

@@ -2,7 +2,7 @@
 import type { Readable } from 'node:stream';
 import type { CgroupEvents, CgroupLimits, CgroupUsage } from '../resources/cgroup.js';
 import type { InitStyle } from '../guest/schema.js';
-import type { Progress } from '../storage/debootstrap.js';
+import type { Progress } from '../util/progress.js';
 
 export type GuestState = 'running' | 'stopped' | 'paused' | 'created' | 'broken';
 

@@ -5,8 +5,8 @@
 // CAP_; lib/ccaps-v13.c and lib/cflags-v13.c list the others); cpuset/{cpus,mems,...}. The cgroup
 // directory holds files named after the cgroup (v1) file they are written to, such as cpu.shares
 // (linux-vserver.org, util-vserver:Cgroups). Context limits rss and as count pages (Memory_Limits).
-import { isCapabilityName, normalizeCapability } from '../security/capabilities.js';
-import type { LegacyItem, Sink } from './legacy-types.js';
+import { isCapabilityName, normalizeCapability } from '../oci/capabilities.js';
+import type { Sink } from './legacy-types.js';
 
 const PAGE = 4096;
 
@@ -234,4 +234,3 @@ function lines(text: string): string[] {
   return text.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter((l) => l !== '');
 }
 
-export type { LegacyItem };

@@ -10,7 +10,7 @@ import type { LegacyEntry } from './legacy-read.js';
 import type { LegacyItem, Sink } from './legacy-types.js';
 import { parseCidr, parseIp } from '../util/ip.js';
 
-export type { LegacyItem, LegacyStatus } from './legacy-types.js';
+export type { LegacyItem } from './legacy-types.js';
 
 export interface LegacyPlan {
   /** The guest TOML without context (the importer picks it). */
@@ -221,7 +221,7 @@ function translateInterfaces(files: Map<string, string>, sink: Sink): void {
 function maskPrefix(mask: string | undefined): string | undefined {
   if (mask === undefined) return undefined;
   const ip = parseIp(mask);
-  if (!ip || ip.family !== 4) return undefined;
+  if (ip?.family !== 4) return undefined;
   const bits = mask.split('.').map((p) => Number(p).toString(2).padStart(8, '0')).join('');
   return /^1*0*$/.test(bits) ? String(bits.indexOf('0') < 0 ? 32 : bits.indexOf('0')) : undefined;
 }

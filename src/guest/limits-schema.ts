@@ -36,7 +36,7 @@ const cpuList = v.custom<Value>((x) => parseCpuList(x) !== undefined,
 
 const device = v.pipe(v.string(), v.regex(/^(\/dev\/\S+|\d+:\d+)$/, 'must name a block device: a path under /dev or MAJOR:MINOR'));
 
-export { RLIMIT_BYTES, RLIMIT_COUNTS, RLIMIT_NAMES } from './limit-keys.js';
+export { RLIMIT_NAMES } from './limit-keys.js';
 
 /** An rlimit: one value for soft and hard, "SOFT:HARD", or [SOFT, HARD]; each a number, a size or "unlimited". */
 export function parseRlimit(name: string, x: unknown): { soft: number; hard: number } | undefined {

@@ -1,6 +1,6 @@
 // The one schema of the configuration files; the TypeScript types are derived from it.
 import * as v from 'valibot';
-import { isCapabilityName } from '../security/capabilities.js';
+import { isCapabilityName } from '../oci/capabilities.js';
 import { parseSignal } from '../util/proc.js';
 import { GuestDefaultsSchema } from './defaults-schema.js';
 import { LimitsSchema } from './limits-schema.js';
@@ -73,7 +73,6 @@ export const GuestConfigSchema = v.pipe(
 );
 
 export type GuestConfig = v.InferOutput<typeof GuestConfigSchema>;
-export type GuestConfigInput = v.InferInput<typeof GuestConfigSchema>;
 
 export const HostConfigSchema = v.strictObject({
   runtime: v.optional(v.picklist(RUNTIMES, `must be one of: ${RUNTIMES.join(', ')}`), 'auto'),

@@ -1,5 +1,5 @@
 // What other guests hold (addresses, host ports, NICs), and the check that a guest takes none of it.
-import { type HostNetwork, type InterfaceConfig } from '../guest/net-schema.js';
+import type { HostNetwork, InterfaceConfig } from '../guest/net-schema.js';
 import { VsError } from '../util/errors.js';
 import { formatIp, ipKey, nth, parseCidr, parsePortSpec, type Ip } from '../util/ip.js';
 import type { NetPlan } from './types.js';

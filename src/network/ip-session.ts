@@ -1,8 +1,9 @@
 // One `ip -json -batch -` process fed a line at a time: the host's links are read and the changes
 // made by the same process, so that a start spawns ip once per side instead of once per step.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { VsError, errnoOf } from '../util/errors.js';
+import { VsError } from '../util/errors.js';
+import { launch } from '../util/proc.js';
 import { batchError, batchFailures, linkFacts } from './iproute.js';
 import type { BatchLine } from './script.js';
 import type { LinkFact } from './types.js';
@@ -19,7 +20,9 @@ export class IpSession {
   /** `prefix` runs ip through other programs, for example ['nsenter', '--net=FILE', '--']. */
   constructor(prefix: readonly string[] = []) {
     const argv = [...prefix, 'ip', '-json', '-details', '-batch', '-'];
-    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const { child, exit } = launch(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], stderrChunks: 0,
+      missing: () => new VsError('DEPENDENCY_MISSING', `cannot run '${argv[0]}': not found`, 'install iproute2 and util-linux') });
+    this.child = child;
     this.child.stdin!.on('error', () => undefined); // ip stops reading when a line fails
     this.child.stdout!.on('data', (b: Buffer) => {
       this.out += b.toString('utf8');
@@ -30,12 +33,7 @@ export class IpSession {
       }
     });
     this.child.stderr!.on('data', (b: Buffer) => { this.err += b.toString('utf8'); });
-    this.exited = new Promise((resolve, reject) => {
-      this.child.on('error', (e) => reject(errnoOf(e) === 'ENOENT'
-        ? new VsError('DEPENDENCY_MISSING', `cannot run '${argv[0]}': not found`, 'install iproute2 and util-linux')
-        : e));
-      this.child.on('close', (code) => resolve(code ?? 1));
-    });
+    this.exited = exit.then((e) => e.code);
   }
 
   /** Sends lines without waiting for them; a later query or apply reports a failure among them. */

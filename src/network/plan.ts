@@ -150,7 +150,7 @@ class Planner {
       if (this.knowHost) throw missingNic(where, cfg.mode === 'phys' ? 'NIC' : 'parent NIC', nic);
       return;
     }
-    if (nic === 'lo' || fact.kind === 'bridge' || (fact.alias !== undefined && fact.alias.startsWith('vserver'))) {
+    if (nic === 'lo' || fact.kind === 'bridge' || fact.alias?.startsWith('vserver') === true) {
       throw invalid(where, `${nic} cannot be ${cfg.mode === 'phys' ? 'given to a guest' : `the parent of a ${cfg.mode} interface`}` +
         ` (${nic === 'lo' ? 'loopback' : fact.kind === 'bridge' ? 'a bridge' : 'a device vserver made for a guest'})`,
         'name a NIC of the host (ip link shows them)');

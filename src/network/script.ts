@@ -124,10 +124,13 @@ export function hostTeardown(plan: NetPlan, links: readonly LinkFact[], tag: str
     }
   }
   const bridges = new Set(plan.interfaces.map((i) => i.bridge).filter((b): b is string => b !== undefined));
+  // a bridge this start was to make, still without alias, was made by a start that failed before the next line set it
+  const made = new Set(plan.bridges.filter((b) => b.create).map((b) => b.name));
   for (const b of bridges) {
     const fact = byName.get(b);
     const members = links.filter((l) => l.master === b && !gone.has(l.name));
-    if (fact?.alias === bridgeAlias(tag) && members.length === 0 && !keep.has(b)) {
+    const ours = fact?.alias === bridgeAlias(tag) || (fact?.kind === 'bridge' && fact.alias === undefined && made.has(b));
+    if (ours && members.length === 0 && !keep.has(b)) {
       lines.push({ cmd: `link del dev ${b}`, what: `bridge ${b}` });
       removed.push(`bridge ${b} (no members left)`);
     }

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CLK_TCK } from '../util/procfs.js';
-import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit, LimitCounters } from './cgroup.js';
+import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit, LimitCounters } from './cgroup-types.js';
 import { chownTree, delegateV2, listPrefixed, parseKeyValues, removeAll, readNumber, readText, treePids, writeControl } from './cgroup-files.js';
 
 /** blkio "MAJ:MIN Op VALUE" lines summed per operation (Read, Write, ...). */

@@ -1,7 +1,7 @@
 // The unified hierarchy (cgroup v2): one tree, one directory per guest.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit, LimitCounters } from './cgroup.js';
+import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit, LimitCounters } from './cgroup-types.js';
 import { delegateV2, listPrefixed, parseKeyValues, removeAll, readLines, readNumber, readText, treePids, writeControl } from './cgroup-files.js';
 
 /** "MAJ:MIN key=value ..." lines of io.stat and io.max. */

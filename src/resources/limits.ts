@@ -2,7 +2,7 @@
 import { parseValue } from '../guest/config.js';
 import { IO_RATE_KEYS } from '../guest/limit-keys.js';
 import { parseRlimit, type Limits } from '../guest/limits-schema.js';
-import type { OciResources, OciRlimit } from '../runtime/oci-types.js';
+import type { OciResources, OciRlimit } from '../oci/types.js';
 import { VsError, type ErrorCode } from '../util/errors.js';
 import { formatCpuList, parseCores, parseCount, parseCpuList, parseSize } from '../util/units.js';
 import type { CgroupLayout, IoDeviceLimit } from './cgroup.js';
@@ -26,7 +26,7 @@ export const CPU_MIN_CORES = 0.01;
 
 type IoRateKey = (typeof IO_RATE_KEYS)[number];
 
-export { IO_RATE_KEYS, LIMIT_KEYS, limitExample, limitKeyPath } from '../guest/limit-keys.js';
+export { LIMIT_KEYS, limitExample, limitKeyPath } from '../guest/limit-keys.js';
 
 /** A value from the command line: a cpuset stays text ("0" is CPU 0, not a number); others as in `config`. */
 export function limitValue(path: readonly string[], raw: string): unknown {

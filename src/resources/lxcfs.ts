@@ -1,12 +1,11 @@
 // lxcfs: a FUSE file system whose /proc files show the reading process's own cgroup limits.
 // Bound over a guest's /proc/meminfo, /proc/cpuinfo, ... it makes free, uptime and top tell the truth.
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { OciMount } from '../runtime/oci-types.js';
+import type { OciMount } from '../oci/types.js';
 import { errnoOf } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
-import { run, sleep } from '../util/proc.js';
+import { launch, run, sleep } from '../util/proc.js';
 import { readIfExists } from '../util/fs.js';
 import { parseMountinfo, readMounts, type MountEntry } from '../util/mounts.js';
 import { which } from '../util/which.js';
@@ -107,9 +106,9 @@ export class LxcfsDaemon implements Lxcfs {
     const log = openSync(this.places.log, 'a', 0o640);
     let exited: string | undefined;
     try {
-      const child = spawn(binary, ['--enable-cfs', '-p', this.places.pidfile, mp], { detached: true, stdio: ['ignore', log, log] });
-      child.on('exit', (code, signal) => { exited = `lxcfs exited (${signal ?? `status ${code}`}); see ${this.places.log}`; });
-      child.on('error', (e) => { exited = `lxcfs could not run: ${e.message}`; });
+      const { child, exit } = launch(binary, ['--enable-cfs', '-p', this.places.pidfile, mp], { detached: true, stdio: ['ignore', log, log], untilExit: true });
+      exit.then((e) => { exited = `lxcfs exited (${e.signal ?? `status ${e.code}`}); see ${this.places.log}`; },
+        (e: unknown) => { exited = `lxcfs could not run: ${e instanceof Error ? e.message : String(e)}`; });
       child.unref();
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline && exited === undefined) {

@@ -1,6 +1,6 @@
 // Changing the rlimits of processes that already run, with util-linux prlimit (Node has no prlimit call).
-import type { OciRlimit } from '../runtime/oci-types.js';
-import { rlimitOption, rlimitText } from '../runtime/rlimit-launch.js';
+import type { OciRlimit } from '../oci/types.js';
+import { rlimitOption, rlimitText } from '../oci/rlimit.js';
 import { run } from '../util/proc.js';
 
 

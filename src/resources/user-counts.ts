@@ -1,7 +1,7 @@
 // The runtime hook that sets /proc/sys/user in a guest's user namespace once the runtime has made
 // it, before the guest's init runs: what one guest may hold of inotify, fanotify and namespaces.
 import type { UserCount } from '../guest/defaults-schema.js';
-import type { OciHook } from '../runtime/oci-types.js';
+import type { OciHook } from '../oci/types.js';
 import { HOOK_ENV, PID_FROM_STATE } from '../util/hook-state.js';
 
 /**

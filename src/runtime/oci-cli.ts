@@ -1,12 +1,10 @@
 // One driver for runc and crun: both take the same command line for what we use.
-import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
 import { existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VsError, errnoOf } from '../util/errors.js';
-import { run } from '../util/proc.js';
+import { launch, run } from '../util/proc.js';
 import { processStartTime } from '../util/procfs.js';
-import type { OciResources } from './oci-types.js';
+import type { OciResources } from '../oci/types.js';
 import { softNofileArgv, withRaisedLimits } from './rlimit-launch.js';
 import type { ExecIO, Runtime, RuntimeState } from './types.js';
 
@@ -59,8 +57,9 @@ export class OciCli implements Runtime {
     const from = typeof io.stderr === 'number' ? fstatSync(io.stderr).size : undefined;
     const [file, args] = withRaisedLimits(this.path, this.args(verb, ...(verb === 'run' ? ['--detach'] : []), '--bundle', bundleDir, id),
       io.rlimits ?? []);
-    const r = await spawnWait(file, args,
-      [io.stdin, io.stdout, typeof io.stderr === 'number' ? io.stderr : 'pipe']);
+    // until the runtime itself exits, not its stdio: a detached init inherits those and keeps them open
+    const r = await run(file, args, { stdio: [io.stdin, io.stdout, typeof io.stderr === 'number' ? io.stderr : 'pipe'], untilExit: true,
+      missing: () => missing(file, file) });
     if (r.code !== 0) {
       const text = from !== undefined && typeof io.stderr === 'number' ? readFrom(io.stderr, from) : r.stderr;
       this.fail(verb === 'run' ? 'start' : 'create', id, text);
@@ -155,8 +154,9 @@ export class OciCli implements Runtime {
     // our stderr goes through a pipe, so that the runtime's own failure (a Go panic when the guest
     // is at its pids limit) can be told from the command's output and reported in our words
     const watch = io.stderr === 'inherit' && !io.tty;
-    const child = spawn(file, args, {
-      stdio: [io.stdin, io.stdout, watch ? 'pipe' : io.stderr, ...(relay ? ['pipe' as const] : [])],
+    const { child, exit } = launch(file, args, {
+      stdio: [io.stdin, io.stdout, watch ? 'pipe' : io.stderr, ...(relay ? ['pipe' as const] : [])], stderrChunks: 0,
+      missing: () => missing(this.name, this.path),
     });
     const own = watch ? watchStderr(child.stderr!) : undefined;
     io.onSpawn?.(child);
@@ -168,14 +168,10 @@ export class OciCli implements Runtime {
     ];
     for (const [s, h] of handlers) process.on(s, h);
     try {
-      return await new Promise<number>((resolve, reject) => {
-        child.on('error', (e) => reject(errnoOf(e) === 'ENOENT' ? missing(this.name, this.path) : e));
-        child.on('close', (code, signal) => {
-          const failed = own?.(code);
-          if (failed !== undefined) reject(new VsError('RUNTIME_FAILED', `${this.name} could not start the command in guest '${id}': ${failed}`));
-          else resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
-        });
-      });
+      const { code } = await exit;
+      const failed = own?.(code);
+      if (failed !== undefined) throw new VsError('RUNTIME_FAILED', `${this.name} could not start the command in guest '${id}': ${failed}`);
+      return code;
     } finally {
       for (const [s, h] of handlers) process.off(s, h);
     }
@@ -209,25 +205,6 @@ export class OciCli implements Runtime {
 export function missing(name: string, path: string): VsError {
   return new VsError('RUNTIME_MISSING', `the OCI runtime ${name} is not installed (${path} not found)`,
     'install runc or crun (apt-get install runc)');
-}
-
-/**
- * Waits for the runtime process itself to exit. Not for its stdio to close: a detached init
- * inherits those and keeps them open for as long as it runs.
- */
-function spawnWait(file: string, args: string[], stdioSpec: (number | 'inherit' | 'ignore' | 'pipe')[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: stdioSpec });
-    const err: Buffer[] = [];
-    child.stderr?.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => reject(errnoOf(e) === 'ENOENT' ? missing(file, file) : e));
-    child.on('exit', (code) => {
-      setImmediate(() => {
-        child.stderr?.destroy();
-        resolve({ code: code ?? 1, stderr: Buffer.concat(err).toString('utf8') });
-      });
-    });
-  });
 }
 
 function readFrom(fd: number, offset: number): string {

@@ -1,15 +1,10 @@
 // The runtime can give a guest's processes hard limits only up to its own, and it inherits ours, which
 // come from whatever shell called us. Raise them for the runtime's process first, so that a guest gets
 // the same limits from every caller.
-import type { OciRlimit } from './oci-types.js';
+import type { OciRlimit } from '../oci/types.js';
+import { rlimitOption, rlimitText } from '../oci/rlimit.js';
 import { VsError } from '../util/errors.js';
 import { canRaiseLimits, ownRlimits } from '../util/procfs.js';
-
-/** An rlimit value as prlimit and ulimit write it. */
-export const rlimitText = (n: number): string => (Number.isFinite(n) ? String(n) : 'unlimited');
-
-/** prlimit's option name of an rlimit: RLIMIT_NOFILE is --nofile. */
-export const rlimitOption = (r: Pick<OciRlimit, 'type'>): string => r.type.slice('RLIMIT_'.length).toLowerCase();
 
 /**
  * The command line that runs FILE ARGS with hard limits high enough for RLIMITS: prlimit in front when
@@ -25,17 +20,6 @@ export function withRaisedLimits(file: string, args: readonly string[], rlimits:
       `run vserver from a shell whose hard limits are at least the guest's (for open files: ulimit -Hn ${low[0]!.hard}), or restart the guest from this shell`);
   }
   return ['prlimit', [...low.map((r) => `--${rlimitOption(r)}=:${rlimitText(r.hard)}`), '--', file, ...args]];
-}
-
-/** rlimits read back from a config.json, where unlimited is written as the kernel's RLIM_INFINITY. */
-export function rlimitsFromJson(raw: unknown): OciRlimit[] {
-  if (!Array.isArray(raw)) return [];
-  const num = (v: unknown) => (typeof v === 'number' ? (v >= 2 ** 63 ? Infinity : v) : NaN);
-  return raw.flatMap((r: { type?: unknown; soft?: unknown; hard?: unknown }) => {
-    const soft = num(r?.soft);
-    const hard = num(r?.hard);
-    return typeof r?.type === 'string' && !Number.isNaN(soft) && !Number.isNaN(hard) ? [{ type: r.type, soft, hard }] : [];
-  });
 }
 
 /**

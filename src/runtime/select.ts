@@ -1,8 +1,9 @@
 // Picks the OCI runtime: the one vserver.toml names, else the first that works on this host.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { readdirIfExists } from '../util/fs.js';
+import { copyFileSync, existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as v from 'valibot';
+import { readdirIfExists, readIfExists } from '../util/fs.js';
+import { checkJson } from '../util/json.js';
 import { basename, join } from 'node:path';
-import type { HostConfig } from '../guest/schema.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { isNoSpace } from '../util/space.js';
@@ -19,7 +20,8 @@ type RuntimeName = 'runc' | 'crun';
 /** crun first: on hosts where it works (pure cgroup v2) it is the faster of the two. */
 export const PROBE_ORDER: readonly RuntimeName[] = ['crun', 'runc'];
 
-interface Cached { name: RuntimeName; path: string }
+/** The runtime that worked here last time (run/vserver/runtime.json), so that the probe runs once. */
+const CachedSchema = v.object({ name: v.picklist(PROBE_ORDER), path: v.string() });
 
 function nameOf(path: string): RuntimeName {
   return basename(path).startsWith('crun') ? 'crun' : 'runc';
@@ -30,7 +32,13 @@ export interface SelectOptions {
   probeBinary?: () => string | undefined;
 }
 
-export async function selectRuntime(paths: Paths, host: HostConfig, opts: SelectOptions = {}): Promise<Runtime> {
+/** What vserver.toml says about the runtime: a name or auto, and optionally the binary to use. */
+export interface RuntimeSettings {
+  runtime: RuntimeName | 'auto';
+  runtime_path?: string | undefined;
+}
+
+export async function selectRuntime(paths: Paths, host: RuntimeSettings, opts: SelectOptions = {}): Promise<Runtime> {
   const make = (name: RuntimeName, path: string) => new OciCli(name, path, paths.runtimeRoot(name));
   if (host.runtime_path) {
     const name = host.runtime === 'auto' ? nameOf(host.runtime_path) : host.runtime;
@@ -75,13 +83,12 @@ export async function selectRuntime(paths: Paths, host: HostConfig, opts: Select
     "set runtime = \"runc\" or \"crun\" in vserver.toml to use one anyway, or fix the host's cgroup set-up");
 }
 
-function readCache(paths: Paths): Cached | undefined {
-  try {
-    const c = JSON.parse(readFileSync(paths.runtimeCache, 'utf8')) as Cached;
-    return c.name === 'runc' || c.name === 'crun' ? c : undefined;
-  } catch {
-    return undefined;
-  }
+/** The cached choice; a missing or damaged cache only means probing again. */
+function readCache(paths: Paths): v.InferOutput<typeof CachedSchema> | undefined {
+  const text = readIfExists(paths.runtimeCache);
+  if (text === undefined) return undefined;
+  const r = checkJson(CachedSchema, text);
+  return r.ok ? r.value : undefined;
 }
 
 /** What probes that died left under run/vserver/probe: each directory, and the container id it was for. */

@@ -1,5 +1,5 @@
 // Builds the OCI config.json of a guest from plain data; no I/O here.
-import type { OciHook, OciIdMapping, OciMount, OciNamespace, OciResources, OciRlimit, OciSeccomp, OciSpec } from './oci-types.js';
+import type { OciHook, OciIdMapping, OciMount, OciNamespace, OciResources, OciRlimit, OciSeccomp, OciSpec } from '../oci/types.js';
 
 export const OCI_VERSION = '1.0.2';
 

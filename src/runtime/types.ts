@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 // What the engine asks of an OCI runtime; runc and crun implement it through one driver.
-import type { OciResources, OciRlimit } from './oci-types.js';
+import type { OciResources, OciRlimit } from '../oci/types.js';
 
 export type RuntimeStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 

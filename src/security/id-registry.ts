@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CONTEXT_MAX, CONTEXT_MIN } from '../guest/schema.js';
 import { errnoOf } from '../util/errors.js';
 import { readIfExists } from '../util/fs.js';
-import { IDS_PER_GUEST } from './idmap.js';
+import { IDS_PER_GUEST } from '../guest/idmap.js';
 
 export interface SubidGrant {
   file: string;

@@ -1,8 +1,10 @@
 // The seccomp filter every guest gets: allow by default, deny the calls that lead out of a guest
 // or that a guest never needs. Each denied call names the reason, which the escape suite prints.
 import { readFileSync } from 'node:fs';
-import type { OciSeccomp, OciSyscallRule } from '../runtime/oci-types.js';
+import * as v from 'valibot';
+import type { OciSeccomp, OciSyscallRule } from '../oci/types.js';
 import { VsError } from '../util/errors.js';
+import { checkJson } from '../util/json.js';
 
 const EPERM = 1;
 const ENOSYS = 38;
@@ -76,18 +78,32 @@ export function defaultSeccomp(arch?: string): OciSeccomp {
 
 /** A guest's own profile: the `linux.seccomp` object of an OCI config, as JSON. */
 export function loadSeccompProfile(file: string): OciSeccomp {
-  let data: unknown;
+  let text: string;
   try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new VsError('CONFIG_INVALID', `seccomp profile ${file} cannot be read: ${e instanceof Error ? e.message : String(e)}`,
       'give security.seccomp_profile the path of a JSON file in the OCI linux.seccomp format');
   }
-  const p = data as Partial<OciSeccomp>;
-  if (typeof p !== 'object' || p === null || typeof p.defaultAction !== 'string' || !/^SCMP_ACT_/.test(p.defaultAction) ||
-    (p.syscalls !== undefined && !Array.isArray(p.syscalls))) {
-    throw new VsError('CONFIG_INVALID', `seccomp profile ${file} is not an OCI seccomp object (it needs "defaultAction": "SCMP_ACT_...")`,
-      'see the linux.seccomp section of the OCI runtime specification');
+  const r = checkJson(SeccompSchema, text);
+  if (!r.ok) {
+    throw new VsError('CONFIG_INVALID', `seccomp profile ${file} is not an OCI seccomp object: ${r.why}`,
+      'see the linux.seccomp section of the OCI runtime specification (it needs "defaultAction": "SCMP_ACT_...")');
   }
-  return p as OciSeccomp;
+  return r.value;
 }
+
+const action = v.pipe(v.string(), v.regex(/^SCMP_ACT_/, 'must be an action such as "SCMP_ACT_ERRNO"'));
+
+/** OCI's linux.seccomp; fields of newer runtimes that vserver does not know are passed on as given. */
+const SeccompSchema: v.GenericSchema<OciSeccomp> = v.looseObject({
+  defaultAction: action,
+  defaultErrnoRet: v.optional(v.number()),
+  architectures: v.optional(v.array(v.string())),
+  syscalls: v.optional(v.array(v.looseObject({
+    names: v.array(v.string()),
+    action,
+    errnoRet: v.optional(v.number()),
+    args: v.optional(v.array(v.looseObject({ index: v.number(), value: v.number(), valueTwo: v.optional(v.number()), op: v.string() }))),
+  }))),
+});

@@ -6,20 +6,21 @@
 //                           hard-link group (read on past tar's end blocks, as tar --ignore-zeros does)
 // The tree never passes through this process: the manifest is made by walking the (stopped)
 // tree while tar and zstd run, so an export costs what tar | zstd costs, on another core.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { IdRange } from '../security/idmap.js';
+import type { IdRange } from '../guest/idmap.js';
+import * as v from 'valibot';
 import { VsError, errnoOf } from '../util/errors.js';
-import { tied } from '../util/proc.js';
+import { checkJson } from '../util/json.js';
 import { fdPath, walkTree } from './safe-tree.js';
 import { BLOCK, fileMember, parseHeader } from './tar/header.js';
 import { TarFilter, type ManifestEntry } from './tar/filter.js';
 import { TarPolicyError, TreePolicy } from './tar/policy.js';
-import { extracting, inputStream, peek, settle, stage, StageError, TAR_EXTRACT, tarStream } from './tar/run.js';
+import { extracting, inputStream, peek, settle, stage, TAR_EXTRACT, tarStream } from './tar/run.js';
 
 export const HEADER_MEMBER = 'vserver-export.json';
 export const MANIFEST_MEMBER = 'vserver-manifest.json';
@@ -32,7 +33,21 @@ export interface ExportHeader {
   exported: string;
 }
 
+/** The export's first member: which guest, and its config. An export comes from outside: every field is checked. */
+const ExportHeaderSchema: v.GenericSchema<ExportHeader> = v.object({
+  format: v.literal(FORMAT, `must be "${FORMAT}"`),
+  name: v.string(),
+  config: v.string(),
+  exported: v.string(),
+});
+
+const int = v.pipe(v.number(), v.integer(), v.minValue(0));
+
 /** What a round trip keeps of one path; hard links share a group (their first path by name). */
+const ManifestRowSchema = v.tuple([
+  v.string(), v.string(), int, int, int, int, v.string(), v.string(), v.string(), v.string(), v.string(),
+]);
+
 export type ManifestRow = [path: string, type: string, mode: number, uid: number, gid: number, size: number,
   mtimeNs: string, link: string, dev: string, sha256: string, group: string];
 
@@ -40,6 +55,8 @@ export interface Manifest {
   format: string;
   rows: ManifestRow[];
 }
+
+const ManifestSchema: v.GenericSchema<Manifest> = v.object({ format: v.string(), rows: v.array(ManifestRowSchema) });
 
 /** tar's own flags for a tree: POSIX format (long names, big ids, xattrs), numbers for owners, a stable order. */
 export const TAR_CREATE = ['--create', '--file=-', '--format=posix', '--numeric-owner', '--xattrs', '--xattrs-include=*',
@@ -182,16 +199,15 @@ export async function writeExport(guestDir: string, header: ExportHeader, ids: I
   writeFileSync(map, idMapText(ids, scan.used), { mode: 0o600 });
   try {
     writeAll(out, zstdFrame(fileMember(HEADER_MEMBER, Buffer.from(JSON.stringify(header)))));
-    const [tcmd, targs] = tied('tar', ['-C', guestDir, ...TAR_CREATE, `--owner-map=${map}`, `--group-map=${map}`, 'rootfs']);
-    const tar = spawn(tcmd, targs, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const [zcmd, zargs] = tied('zstd', ZSTD_ARGS);
+    // 'exit', not 'close': a stage whose stdout went to another has no stream of ours to close
+    const tar = stage('tar', ['-C', guestDir, ...TAR_CREATE, `--owner-map=${map}`, `--group-map=${map}`, 'rootfs'], ['ignore', 'pipe'], { untilExit: true });
     // tar writes into zstd directly: the tree's bytes never pass through this process
-    const zstd = spawn(zcmd, zargs, { stdio: [tar.stdout, out, 'pipe'] });
-    tar.stdout!.destroy(); // zstd has the pipe now; our end would only keep it open
-    const done = Promise.all([exited(tar, 'tar'), exited(zstd, 'zstd')]);
+    const zstd = stage('zstd', ZSTD_ARGS, [tar.child.stdout!, out], { untilExit: true });
+    tar.child.stdout!.destroy(); // zstd has the pipe now; our end would only keep it open
+    const done = Promise.all([tar.done, zstd.done]);
     done.catch(() => undefined);
     sumFiles(join(guestDir, 'rootfs'), scan);
-    await settle([done], () => { tar.kill('SIGKILL'); zstd.kill('SIGKILL'); }, 'the export', { where: dest, doing: `writing the export to ${dest}` });
+    await settle([done], () => { tar.child.kill('SIGKILL'); zstd.child.kill('SIGKILL'); }, 'the export', { where: dest, doing: `writing the export to ${dest}` });
     const rows = [...scan.rows.values()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
     const manifest: Manifest = { format: FORMAT, rows };
     writeAll(out, zstdFrame(Buffer.concat([fileMember(MANIFEST_MEMBER, Buffer.from(JSON.stringify(manifest))), Buffer.alloc(BLOCK * 2)])));
@@ -199,19 +215,6 @@ export async function writeExport(guestDir: string, header: ExportHeader, ids: I
   } finally {
     rmSync(map, { force: true });
   }
-}
-
-function exited(child: ReturnType<typeof spawn>, name: string): Promise<void> {
-  const err: Buffer[] = [];
-  child.stderr?.on('data', (b: Buffer) => { if (err.length < 64) err.push(b); });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    // 'exit', not 'close': a child whose stdout went to another child has no stream of ours to close
-    child.on('exit', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new StageError(name, Buffer.concat(err).toString('utf8').trim().split('\n').slice(-2).join('; ') || `killed by ${signal ?? `exit ${code}`}`));
-    });
-  });
 }
 
 /** Reads the export's first member (its header) without consuming the stream. */
@@ -235,16 +238,9 @@ export async function readExportHeader(file: string): Promise<{ header: ExportHe
     throw bad('its first member is unreadable');
   }
   if (h.name !== HEADER_MEMBER || h.size > head.length - BLOCK) throw bad(`it does not start with ${HEADER_MEMBER}`);
-  let header: ExportHeader;
-  try {
-    header = JSON.parse(head.subarray(BLOCK, BLOCK + h.size).toString('utf8')) as ExportHeader;
-  } catch {
-    throw bad(`${HEADER_MEMBER} is not JSON`);
-  }
-  if (header.format !== FORMAT || typeof header.name !== 'string' || typeof header.config !== 'string') {
-    throw bad(`${HEADER_MEMBER} has format ${JSON.stringify(header.format)}, not ${FORMAT}`);
-  }
-  return { header, tar };
+  const r = checkJson(ExportHeaderSchema, head.subarray(BLOCK, BLOCK + h.size).toString('utf8'));
+  if (!r.ok) throw bad(`${HEADER_MEMBER}: ${r.why}`);
+  return { header: r.value, tar };
 }
 
 /** The rows of what arrived, from the members in archive order (pure). */
@@ -290,17 +286,15 @@ export async function extractExport(dir: string, tar: ExportReader, ids: IdRange
       throw new TarPolicyError(`member ${JSON.stringify(m.path)} is not part of a guest export`);
     },
     onCapture: (_m, data) => {
-      try {
-        manifest = JSON.parse(data.toString('utf8')) as Manifest;
-      } catch {
-        throw new VsError('CHECKSUM_MISMATCH', `${what}: the manifest is not JSON`, 'the file is damaged; export the guest again');
-      }
+      const r = checkJson(ManifestSchema, data.toString('utf8'));
+      if (!r.ok) throw new VsError('CHECKSUM_MISMATCH', `${what}: the manifest is damaged: ${r.why}`, 'the file is damaged; export the guest again');
+      manifest = r.value;
     },
   });
   const tarx = stage('tar', ['-C', dir, ...TAR_EXTRACT], ['pipe', 'ignore']);
   await settle([pipeline(tar.stream, filter, tarx.child.stdin! as Writable), tarx.done, tar.done],
     () => { tar.kill(); tarx.child.kill('SIGKILL'); }, what, extracting(what, dir));
-  if (!manifest || !Array.isArray(manifest.rows)) {
+  if (!manifest) {
     throw new VsError('CHECKSUM_MISMATCH', `${what} has no manifest at its end (is it truncated?)`, 'export the guest again');
   }
   const got = rowsOf(filter.manifest);

@@ -1,12 +1,12 @@
 // Building a Debian or Ubuntu tree with debootstrap. It runs in a mount and pid namespace of its
 // own, tied to our life: if we are killed, it dies with everything it started, and the mounts it
 // made inside the target go with its namespace, so nothing is left mounted on the host.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { VsError, errnoOf } from '../util/errors.js';
+import { VsError, } from '../util/errors.js';
 import { noSpaceError } from '../util/space.js';
-import { tied } from '../util/proc.js';
+import { launch, tied } from '../util/proc.js';
+import type { Progress } from '../util/progress.js';
 
 export const SCRIPTS_DIR = '/usr/share/debootstrap/scripts';
 
@@ -19,15 +19,6 @@ export interface DebootstrapOptions {
   onProgress?: (p: Progress) => void;
   /** Kills debootstrap (and all it started: unshare --kill-child) when aborted. */
   signal?: AbortSignal;
-}
-
-export interface Progress {
-  /** What debootstrap does now, in its own words ("Unpacking required packages"). */
-  stage: string;
-  now: number;
-  end: number;
-  /** Whether now/end count bytes (downloads) or packages. */
-  unit: 'bytes' | 'packages' | 'steps';
 }
 
 const BYTE_PHASES = new Set(['DOWNPKGS', 'DOWNDEBS']);
@@ -121,7 +112,8 @@ export async function debootstrap(target: string, o: DebootstrapOptions): Promis
   args.push(o.suite, target, o.mirror);
   const [cmd, argv] = tied('unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGKILL',
     '--mount-proc', '--', '/usr/sbin/debootstrap', ...args]);
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  const { child, exit } = launch(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, stderrChunks: 0,
+    missing: () => new VsError('DEPENDENCY_MISSING', 'unshare or setpriv is missing', 'apt-get install util-linux') });
   const parser = new ProgressParser();
   const log: string[] = [];
   const keep = (l: string) => { log.push(l); if (log.length > 40) log.shift(); };
@@ -133,11 +125,7 @@ export async function debootstrap(target: string, o: DebootstrapOptions): Promis
   });
   const onAbort = () => child.kill('SIGKILL');
   o.signal?.addEventListener('abort', onAbort, { once: true });
-  const code = await new Promise<number>((resolve, reject) => {
-    child.on('error', (e) => reject(errnoOf(e) === 'ENOENT'
-      ? new VsError('DEPENDENCY_MISSING', 'unshare or setpriv is missing', 'apt-get install util-linux') : e));
-    child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
-  }).finally(() => o.signal?.removeEventListener('abort', onAbort));
+  const { code } = await exit.finally(() => o.signal?.removeEventListener('abort', onAbort));
   o.signal?.throwIfAborted();
   if (code === 0) return;
   throw describeFailure(parser.error, log, o, target);

@@ -2,10 +2,10 @@
 // are found by size and sha256, then handed to the kernel's FIDEDUPERANGE (through xfs_io, as
 // Node cannot call ioctl): the kernel compares the bytes itself under lock and shares the blocks
 // only if they are still equal, so a running guest that changes a file meanwhile loses nothing.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, readSync, statfsSync } from 'node:fs';
-import { VsError, errnoOf } from '../util/errors.js';
+import { VsError, } from '../util/errors.js';
+import { run } from '../util/proc.js';
 import { which } from '../util/which.js';
 import { openFileIn, walkTree } from './safe-tree.js';
 
@@ -149,21 +149,15 @@ async function dedupeBatch(pairs: [Candidate, Candidate][]): Promise<DedupeResul
   }
 }
 
-function xfsIo(args: string[], fds: number[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('xfs_io', args, { stdio: ['ignore', 'pipe', 'pipe', ...fds] });
-    const out: Buffer[] = [];
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => out.push(b));
-    child.on('error', (e) => reject(errnoOf(e) === 'ENOENT' ? new VsError('DEPENDENCY_MISSING', 'xfs_io is not installed', 'apt-get install xfsprogs') : e));
-    child.on('close', () => {
-      const text = Buffer.concat(out).toString('utf8');
-      if (/Operation not supported|Inappropriate ioctl/i.test(text)) {
-        reject(new VsError('UNSUPPORTED', 'this filesystem refuses block deduplication (made without reflink support?)',
-          'XFS needs reflink=1 (mkfs.xfs -m reflink=1, the default since xfsprogs 5.1)'));
-      } else resolve(text);
-    });
-  });
+async function xfsIo(args: string[], fds: number[]): Promise<string> {
+  const r = await run('xfs_io', args, { stdio: ['ignore', 'pipe', 'pipe', ...fds],
+    missing: () => new VsError('DEPENDENCY_MISSING', 'xfs_io is not installed', 'apt-get install xfsprogs') });
+  const text = r.stdout + r.stderr;
+  if (/Operation not supported|Inappropriate ioctl/i.test(text)) {
+    throw new VsError('UNSUPPORTED', 'this filesystem refuses block deduplication (made without reflink support?)',
+      'XFS needs reflink=1 (mkfs.xfs -m reflink=1, the default since xfsprogs 5.1)');
+  }
+  return text;
 }
 
 /** Free bytes of the filesystem holding path. */

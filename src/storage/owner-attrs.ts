@@ -4,7 +4,7 @@
 // getfattr/setfattr, one run of each).
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IdRange } from '../security/idmap.js';
+import type { IdRange } from '../guest/idmap.js';
 import { VsError } from '../util/errors.js';
 import { run, runOk } from '../util/proc.js';
 import { which } from '../util/which.js';

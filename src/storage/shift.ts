@@ -1,7 +1,7 @@
 // Moving a guest tree's owners from one id range to another (at build, clone, import, and when
 // the context changes). The guest is stopped; nothing is followed: links are changed themselves.
 import { chmodSync, lchownSync } from 'node:fs';
-import type { IdRange } from '../security/idmap.js';
+import type { IdRange } from '../guest/idmap.js';
 import { crashPoint } from '../util/crash.js';
 import { fdPath, walkTree } from './safe-tree.js';
 

@@ -22,7 +22,7 @@ export function plainTree(root: string): TreeIO {
 
 /** overlayfs marks a deleted lower file with a 0/0 character device in the upper directory. */
 function isWhiteout(st: Stats | undefined): boolean {
-  return st !== undefined && st.isCharacterDevice() && st.rdev === 0;
+  return st?.isCharacterDevice() === true && st.rdev === 0;
 }
 
 /**

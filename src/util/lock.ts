@@ -1,7 +1,9 @@
 // Per-guest locks that survive nothing: a lock whose holder died is taken over.
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import * as v from 'valibot';
 import { VsError, errnoOf } from './errors.js';
+import { checkJson } from './json.js';
 import { sleep } from './proc.js';
 import { processStartTime } from './procfs.js';
 
@@ -43,12 +45,12 @@ function parseHolder(raw: string | null): Holder | undefined {
   if (raw === null) return undefined;
   const m = /^(\d+):(\d+):(.*)$/s.exec(raw);
   if (m) return { pid: Number(m[1]), start: m[2]!, what: m[3]! };
-  try {
-    return JSON.parse(raw) as Holder;
-  } catch {
-    return undefined;
-  }
+  const r = checkJson(HolderSchema, raw);
+  return r.ok ? r.value : undefined;
 }
+
+/** A lock of an older version: a file holding the holder as JSON. */
+const HolderSchema: v.GenericSchema<Holder> = v.object({ pid: v.number(), start: v.string(), what: v.string() });
 
 function readHolder(path: string): Holder | undefined {
   return parseHolder(readRaw(path));
@@ -131,12 +133,14 @@ function releaseIfMine(path: string, me: Holder): void {
   if (h && h.pid === me.pid && h.start === me.start) safeUnlink(path);
 }
 
-function safeUnlink(p: string): void {
+/** Removes p if it is there; true, so that it can end a condition. */
+function safeUnlink(p: string): true {
   try {
     unlinkSync(p);
   } catch (e) {
     if (errnoOf(e) !== 'ENOENT') throw e;
   }
+  return true;
 }
 
 /**
@@ -164,7 +168,7 @@ export function sweepDeadLocks(dir: string): string[] {
     }
     const raw = readRaw(path);
     if (raw === null || holderAlive(parseHolder(raw))) continue;
-    const gone = f.endsWith('.takeover') ? readRaw(path) === raw && (safeUnlink(path), true) : takeOverDead(path, me, raw);
+    const gone = f.endsWith('.takeover') ? readRaw(path) === raw && safeUnlink(path) : takeOverDead(path, me, raw);
     if (gone) removed.push(f);
   }
   return removed;

@@ -1,58 +1,106 @@
-// Spawning processes, always with an argument array, never a shell string.
+// Starting programs, always with an argument array, never a shell string, and all through one seam
+// (start) that a test can replace with a recording double.
 import { constants } from 'node:os';
-import { spawn, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { VsError, errnoOf } from './errors.js';
 
-export interface RunResult {
+/** How a program is started: its stdio (default: all three piped), environment, directory. */
+export interface StartOptions {
+  stdio: StdioOptions;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  detached?: boolean;
+}
+
+/** What starts a program; the real one spawns it. */
+export type Launcher = (file: string, args: readonly string[], opts: StartOptions) => ChildProcess;
+
+const spawnLauncher: Launcher = (file, args, opts) => spawn(file, args, opts);
+let launcher: Launcher = spawnLauncher;
+
+/** Puts another launcher in place (a test's recording double); returns what puts the previous one back. */
+export function useLauncher(l: Launcher): () => void {
+  const previous = launcher;
+  launcher = l;
+  return () => { launcher = previous; };
+}
+
+/** How a program ended, with what it wrote to a piped stdout and stderr. */
+export interface Exit {
   code: number;
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
 
-export interface RunOptions {
+export interface Started {
+  child: ChildProcess;
+  /** Resolves when the program has ended (also for a non-zero exit); rejects only when it could not start. */
+  exit: Promise<Exit>;
+}
+
+export interface LaunchOptions extends Partial<StartOptions> {
+  /** Resolve at the program's exit, not once its stdio closes: a detached child may keep those open. */
+  untilExit?: boolean;
+  /** Collect a piped stdout into Exit.stdout; off by default, so that a stdout piped on to another program is left alone. */
+  captureStdout?: boolean;
+  /** Keep only the last this many chunks of a piped stderr (0: none, for a stream read elsewhere); default all. */
+  stderrChunks?: number;
+  /** The error for a program that is not installed; default DEPENDENCY_MISSING naming it. */
+  missing?: () => Error;
+}
+
+/** Starts a program through the launcher, and watches its end. Every program vserver runs goes through here. */
+export function launch(file: string, args: readonly string[], opts: LaunchOptions = {}): Started {
+  const child = launcher(file, args, { stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd, detached: opts.detached });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  if (opts.captureStdout) child.stdout?.on('data', (b: Buffer) => out.push(b));
+  if (opts.stderrChunks !== 0) {
+    child.stderr?.on('data', (b: Buffer) => {
+      err.push(b);
+      if (opts.stderrChunks !== undefined && err.length > opts.stderrChunks) err.shift();
+    });
+  }
+  const exit = new Promise<Exit>((resolve, reject) => {
+    child.on('error', (e) => {
+      if (errnoOf(e) !== 'ENOENT') reject(e);
+      else reject(opts.missing?.() ?? new VsError('DEPENDENCY_MISSING', `cannot run '${file}': not found`, `install the package that provides ${file}`));
+    });
+    const done = (code: number | null, signal: NodeJS.Signals | null) => resolve({
+      code: code ?? 128 + signalNumber(signal), signal,
+      stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'),
+    });
+    if (opts.untilExit) {
+      // what is still in the pipe is read before the streams are let go
+      child.on('exit', (code, signal) => setImmediate(() => { child.stdout?.destroy(); child.stderr?.destroy(); done(code, signal); }));
+    } else child.on('close', done);
+  });
+  exit.catch(() => undefined); // observed by whoever awaits it
+  return { child, exit };
+}
+
+export type RunResult = Exit;
+
+export interface RunOptions extends LaunchOptions {
   input?: string | Buffer;
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
   /** Kill the process (SIGKILL) after this many milliseconds. */
   timeoutMs?: number;
-  /** stdio for the child; default pipes all three so output is captured. */
-  stdio?: StdioOptions;
 }
 
 /** Runs a program to completion and captures its output. Never throws for a non-zero exit. */
-export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      stdio: opts.stdio ?? [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      env: opts.env ?? process.env,
-      cwd: opts.cwd,
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on('data', (b: Buffer) => out.push(b));
-    child.stderr?.on('data', (b: Buffer) => err.push(b));
-    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
-    child.on('error', (e) => {
-      if (timer) clearTimeout(timer);
-      if (errnoOf(e) === 'ENOENT') {
-        reject(new VsError('DEPENDENCY_MISSING', `cannot run '${file}': not found`, `install the package that provides ${file}`));
-      } else reject(e);
-    });
-    child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({
-        code: code ?? 128 + signalNumber(signal),
-        signal,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      });
-    });
-    if (opts.input !== undefined && child.stdin) {
-      child.stdin.on('error', () => undefined); // the child may exit without reading
-      child.stdin.end(opts.input);
-    }
-  });
+export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const { child, exit } = launch(file, args, { captureStdout: true, ...opts, stdio: opts.stdio ?? [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+  if (opts.input !== undefined && child.stdin) {
+    child.stdin.on('error', () => undefined); // the child may exit without reading
+    child.stdin.end(opts.input);
+  }
+  try {
+    return await exit;
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
 }
 
 /** Like run, but a non-zero exit becomes an error carrying the program's own message. */

@@ -35,11 +35,13 @@ export class Revert {
       r.success();
       return v;
     } catch (e) {
-      const problems = await r.fail();
-      if (problems.length > 0 && e instanceof Error) {
-        e.message += ` (and cleaning up failed: ${problems.join('; ')})`;
-      }
-      throw e;
+      throw withCleanupProblems(e, await r.fail());
     }
   }
+}
+
+/** The error of a failed change, with what its undo could not undo added to its message. */
+export function withCleanupProblems<E>(e: E, problems: readonly string[]): E {
+  if (problems.length > 0 && e instanceof Error) e.message += ` (and cleaning up failed: ${problems.join('; ')})`;
+  return e;
 }

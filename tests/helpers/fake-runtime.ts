@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CgroupEvents, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit } from '../../src/resources/cgroup.js';
 import type { HostFacts } from '../../src/resources/limits.js';
 import type { Lxcfs, LxcfsResult } from '../../src/resources/lxcfs.js';
-import type { OciResources, OciSpec } from '../../src/runtime/oci-types.js';
+import type { OciResources, OciSpec } from '../../src/oci/types.js';
 import { VsError } from '../../src/util/errors.js';
 import type { ExecIO, Runtime, RuntimeState } from '../../src/runtime/types.js';
 
@@ -14,6 +14,10 @@ export class FakeRuntime implements Runtime {
   containers = new Map<string, RuntimeState & { spec: OciSpec }>();
   calls: string[] = [];
   failRun?: string;
+  /** The container's init exits at once: run succeeds, the state then reads stopped. */
+  dieAtStart = false;
+  /** delete fails with this message and leaves the container. */
+  failDelete?: string;
 
   async run(id: string, bundleDir: string, _io: ExecIO): Promise<void> {
     this.calls.push(`run ${id}`);
@@ -24,7 +28,7 @@ export class FakeRuntime implements Runtime {
       throw new Error(this.failRun);
     }
     // the fake's "init" is this test process, which is certainly alive
-    this.containers.set(id, { id, pid: process.pid, status: 'running', bundle: bundleDir, created: new Date().toISOString(), spec });
+    this.containers.set(id, { id, pid: process.pid, status: this.dieAtStart ? 'stopped' : 'running', bundle: bundleDir, created: new Date().toISOString(), spec });
   }
 
   async create(id: string, bundleDir: string, io: ExecIO): Promise<void> {
@@ -54,6 +58,7 @@ export class FakeRuntime implements Runtime {
 
   async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
     this.calls.push(`delete ${id}${opts.force ? ' force' : ''}`);
+    if (this.failDelete) throw new VsError('RUNTIME_FAILED', this.failDelete, 'see the message');
     this.containers.delete(id);
   }
 

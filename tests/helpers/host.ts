@@ -1,7 +1,7 @@
 // System-test helpers: a private installation under its own root prefix, the real CLI, and a
 // cleanup that removes every guest, runtime state and cgroup the test made, also after a failure.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, rmdirSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmdirSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupReader } from '../../src/resources/cgroup.js';
 import { stopLxcfs } from '../../src/resources/lxcfs.js';
@@ -216,6 +216,6 @@ export async function detachLoops(dir: string): Promise<void> {
   const r = await run('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE']);
   for (const line of r.stdout.split('\n')) {
     const [dev, file] = line.trim().split(/\s+/, 2);
-    if (dev && file && file.startsWith(`${dir}/`)) await run('losetup', ['--detach', dev]);
+    if (dev && file?.startsWith(`${dir}/`)) await run('losetup', ['--detach', dev]);
   }
 }

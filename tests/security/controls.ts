@@ -3,9 +3,9 @@
 // refused in the guest was refused by what was taken out.
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OciSpec } from '../../src/runtime/oci-types.js';
+import type { OciSpec } from '../../src/oci/types.js';
 import { USER_COUNTS_SCRIPT } from '../../src/resources/user-counts.js';
-import { ALL_CAPABILITIES } from '../../src/security/capabilities.js';
+import { ALL_CAPABILITIES } from '../../src/oci/capabilities.js';
 import { run } from '../../src/util/proc.js';
 import type { TestRoot } from '../helpers/host.js';
 

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 import { run } from '../../src/util/proc.js';
 
+type Json = any;
+
 const DAEMON = join(__dirname, '../../dist/vserverd.cjs');
 
 describe.skipIf(!IS_ROOT)('vserverd', () => {
@@ -23,7 +25,7 @@ describe.skipIf(!IS_ROOT)('vserverd', () => {
     child.once('exit', (c) => { clearTimeout(timer); reject(new Error(`vserverd exited ${c}`)); });
   });
 
-  const api = (method: string, path: string, body?: unknown) => new Promise<{ status: number; json: any }>((resolve, reject) => {
+  const api = (method: string, path: string, body?: unknown) => new Promise<{ status: number; json: Json }>((resolve, reject) => {
     const req = request({ socketPath: sock, method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, timeout: 60_000 }, (res) => {
       let text = '';
       res.on('data', (d) => (text += d));

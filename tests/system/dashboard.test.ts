@@ -203,7 +203,7 @@ describe.skipIf(!IS_ROOT || !HAVE_CHROMIUM)('the dashboard in a browser', () => 
     expect(await banner.innerText()).toMatch(/cannot reach vserverd at http:\/\/127\.0\.0\.1:\d+ — check that vserverd runs/);
     await shot('unreachable');
     const cli = await t.cli(['dashboard']);
-    expect({ code: cli.code, err: cli.stderr }).toEqual({ code: 7, err: expect.stringMatching(/vserverd does not run[^]*vserverd --foreground --listen/) });
+    expect({ code: cli.code, err: cli.stderr }).toEqual({ code: 7, err: expect.stringMatching(/vserverd does not run[\s\S]*vserverd --foreground --listen/) });
     await t.ok(['stop', 'g1', '--timeout', '1']);
     expect(await t.leaks()).toEqual([]);
   });

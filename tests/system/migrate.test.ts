@@ -33,7 +33,7 @@ async function guests(t: TestRoot): Promise<string[]> {
 /** The numbers in a counter file: every one of 1..n in order, none twice, none missing. */
 function checkCounter(text: string): number {
   const values = text.trim().split('\n').map(Number);
-  values.forEach((v, i) => expect(v, `line ${i + 1} of the counter`).toBe(i + 1));
+  values.forEach((v, i) => { expect(v, `line ${i + 1} of the counter`).toBe(i + 1); });
   return values.length;
 }
 

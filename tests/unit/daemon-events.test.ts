@@ -65,7 +65,8 @@ async function until(fn: () => boolean, what: string, ms = 3000): Promise<void> 
 
 /** A GET on a loopback listener whose body keeps coming; resolves with the response once headers are in. */
 async function openStream(path: string): Promise<{ status: number; type: string; text: () => string; res: import('node:http').IncomingMessage }> {
-  const port = (app.server.address() as AddressInfo | null)?.port ?? ((await app.listen({ port: 0, host: '127.0.0.1' })), (app.server.address() as AddressInfo).port);
+  if (app.server.address() === null) await app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (app.server.address() as AddressInfo).port;
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path }, (res) => {
       let body = '';

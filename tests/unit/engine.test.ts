@@ -88,6 +88,32 @@ describe('start', () => {
     expect(readdirSync(join(root, 'run/vserver/locks'))).toEqual([]);
   });
 
+  it('says what its undo could not remove when the runtime fails', async () => {
+    fakeGuest('web1', 100);
+    rt.failRun = 'boom';
+    rt.failDelete = 'container is busy';
+    await expect(engine.start('web1')).rejects.toThrow(/boom \(and cleaning up failed: runtime state: .*container is busy\)/);
+  });
+
+  it('says what it could not remove after a guest whose init died at once', async () => {
+    fakeGuest('web1', 100);
+    rt.dieAtStart = true;
+    await expect(engine.start('web1')).rejects.toThrow(/stopped right after it started$/);
+    rt.failDelete = 'container is busy';
+    await expect(engine.start('web1')).rejects.toThrow(/stopped right after it started \(and cleaning up failed: .*container is busy\)/);
+  });
+
+  it('warns about what an earlier run left and could not be removed', async () => {
+    fakeGuest('web1', 100);
+    rt.containers.set('web1', { id: 'web1', pid: 0, status: 'stopped', created: '', spec: {} as never });
+    rt.failDelete = 'container is busy';
+    const info = await engine.start('web1');
+    expect(info.warnings?.join('\n')).toMatch(/an earlier run left something that could not be removed: .*container is busy/);
+    rt.failDelete = undefined;
+    rt.containers.set('web1', { id: 'web1', pid: 0, status: 'stopped', created: '', spec: {} as never });
+    expect((await engine.start('web1')).warnings ?? []).toEqual([]);
+  });
+
   it('says so when the rootfs is missing, before touching the runtime', async () => {
     fakeGuest('web1', 100);
     rmSync(join(root, 'var/lib/vserver/guests/web1/rootfs'), { recursive: true });

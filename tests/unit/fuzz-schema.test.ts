@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseGuestConfig, toToml } from '../../src/guest/config.js';
 import { CONTEXT_MAX, CONTEXT_MIN } from '../../src/guest/schema.js';
-import { ALL_CAPABILITIES } from '../../src/security/capabilities.js';
+import { ALL_CAPABILITIES } from '../../src/oci/capabilities.js';
 import { VsError } from '../../src/util/errors.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);

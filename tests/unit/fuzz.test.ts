@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, it, vi } from 'vitest';
 import { parseArgv } from '../../src/cli/argv.js';
 import { main } from '../../src/cli/main.js';
 import { VERB_MAP, VERBS } from '../../src/cli/verbs.js';

@@ -8,7 +8,7 @@ import {
   type HostFacts,
 } from '../../src/resources/limits.js';
 import { buildSpec, clampRlimits, DEFAULT_RLIMITS, ociJson } from '../../src/runtime/spec.js';
-import { DEFAULT_CAPABILITIES } from '../../src/security/capabilities.js';
+import { DEFAULT_CAPABILITIES } from '../../src/oci/capabilities.js';
 import { defaultSeccomp } from '../../src/security/seccomp.js';
 import { majorMinor } from '../../src/resources/host-facts.js';
 import { VsError } from '../../src/util/errors.js';

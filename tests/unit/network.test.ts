@@ -248,8 +248,13 @@ describe('scripts', () => {
     expect(hostTeardown(p, busy, TAG).lines.map((l) => l.cmd)).not.toContain('link del dev vsbr0');
     // a guest that is starting has recorded that it will join the bridge
     expect(hostTeardown(p, links, TAG, new Set(['vsbr0'])).lines.map((l) => l.cmd)).not.toContain('link del dev vsbr0');
-    const foreign = links.map((l) => (l.name === 'vsbr0' ? { ...l, alias: undefined } : l));
+    const foreign = links.map((l) => (l.name === 'vsbr0' ? { ...l, alias: 'admin' } : l));
     expect(hostTeardown(p, foreign, TAG).lines.map((l) => l.cmd)).not.toContain('link del dev vsbr0');
+    // made by a start that failed between creating the bridge and naming it as ours
+    const unnamedBridge = links.map((l) => (l.name === 'vsbr0' ? { ...l, alias: undefined } : l));
+    expect(hostTeardown(p, unnamedBridge, TAG).lines.map((l) => l.cmd)).toContain('link del dev vsbr0');
+    expect(hostTeardown({ ...p, bridges: p.bridges.map((b) => ({ ...b, create: false })) }, unnamedBridge, TAG).lines.map((l) => l.cmd))
+      .not.toContain('link del dev vsbr0');
     const notOurs = links.map((l) => (l.name === 'vabc123-100-0' ? { ...l, alias: 'admin' } : l));
     expect(hostTeardown(p, notOurs, TAG).lines.map((l) => l.cmd)).not.toContain('link del dev vabc123-100-0');
     // made by a start that died between creating the veth and naming it as ours
@@ -274,7 +279,7 @@ describe('scripts', () => {
     expect(loopbackBridges(p)).toEqual(['vsbr0']);
     const nft = nftSetup(p);
     expect(nft).toContain('ip saddr 127.0.0.0/8 ip daddr 10.47.0.100 masquerade');
-    expect(nft).toMatch(/chain loopback \{\n    type filter hook prerouting priority raw; policy accept;\n    iifname "vsbr0" ip daddr 127\.0\.0\.0\/8 drop\n/);
+    expect(nft).toMatch(/chain loopback \{\n {4}type filter hook prerouting priority raw; policy accept;\n {4}iifname "vsbr0" ip daddr 127\.0\.0\.0\/8 drop\n/);
     expect(nft).not.toContain('ip6 saddr ::1');
     // no forward, or only IPv6: no loopback route needed
     for (const p2 of [plan([{ mode: 'bridge', nat: true }]), plan([{ mode: 'bridge', address6: 'auto', ports: ['8080:80'] }])]) {

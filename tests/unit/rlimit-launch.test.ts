@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rlimitsFromJson, softNofileArgv, withRaisedLimits } from '../../src/runtime/rlimit-launch.js';
+import { softNofileArgv, withRaisedLimits } from '../../src/runtime/rlimit-launch.js';
+import { rlimitsFromJson } from '../../src/oci/rlimit.js';
 import { canRaiseLimits, rlimitCeiling } from '../../src/util/procfs.js';
 
 const own = new Map([['RLIMIT_NOFILE', { soft: 1024, hard: 4096 }], ['RLIMIT_CORE', { soft: 0, hard: Infinity }]]);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildSpec, clampRlimits, DEFAULT_RLIMITS, MASKED_PATHS, READONLY_PATHS, withNetwork, type SpecInput } from '../../src/runtime/spec.js';
-import { DEFAULT_CAPABILITIES, SECURE_SET } from '../../src/security/capabilities.js';
+import { DEFAULT_CAPABILITIES, SECURE_SET } from '../../src/oci/capabilities.js';
 import { defaultSeccomp } from '../../src/security/seccomp.js';
 import { ociValidator } from '../helpers/oci-schema.js';
 

@@ -7,7 +7,7 @@ import {
   BLOCK, encodePax, isZeroBlock, makeHeader, padding, parseHeader, parsePax, setOwner, TarFormatError,
   type PaxRecords, type RawHeader,
 } from './header.js';
-import { TarPolicyError, TreePolicy, TYPE_OF, type EntryType } from './policy.js';
+import { TarPolicyError, type TreePolicy, TYPE_OF, type EntryType } from './policy.js';
 
 export interface Member {
   path: string;

@@ -1,11 +1,11 @@
 // Moving tar streams between files, GNU tar and the compressors, all tied to our lifetime.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VsError, errnoOf } from '../../util/errors.js';
 import { noSpaceError } from '../../util/space.js';
-import { tied } from '../../util/proc.js';
+import { launch, tied, type Exit, type LaunchOptions } from '../../util/proc.js';
 import type { TarFilter } from './filter.js';
 import { TarPolicyError } from './policy.js';
 import { TarFormatError } from './header.js';
@@ -35,26 +35,25 @@ export interface Stage {
 /** stdin and stdout of a stage, then what it gets as fd 3, 4, ... (its stderr is always ours to read). */
 export type StageIo = 'pipe' | 'ignore' | 'inherit' | number | Readable;
 
-export function stage(file: string, args: string[], stdio: StageIo[]): Stage {
+export function stage(file: string, args: string[], stdio: StageIo[], opts: Pick<LaunchOptions, 'untilExit'> = {}): Stage {
   const [cmd, argv] = tied(file, args);
-  const child = spawn(cmd, argv, { stdio: [stdio[0]!, stdio[1]!, 'pipe', ...stdio.slice(2)] });
-  const err: Buffer[] = [];
-  child.stderr!.on('data', (b: Buffer) => { if (err.length < 64) err.push(b); });
-  const done = new Promise<void>((resolve, reject) => {
-    child.on('error', (e) => reject(errnoOf(e) === 'ENOENT'
-      ? new VsError('DEPENDENCY_MISSING', `cannot run ${file}: setpriv or ${file} is not installed`, `install it (apt-get install ${file === 'tar' ? 'tar' : file} util-linux)`)
-      : e));
-    child.on('close', (code, signal) => {
-      if (code === 0) resolve();
-      else {
-        const text = Buffer.concat(err).toString('utf8').trim().split('\n').filter((l) => l !== '').slice(-3).join('; ')
-          .replace(/\S{240,}/g, (long) => `${long.slice(0, 100)}...${long.slice(-100)}`); // a path deeper than PATH_MAX, shortened
-        reject(new StageError(file, text || `killed by ${signal ?? `exit ${code}`}`));
-      }
-    });
+  const { child, exit } = launch(cmd, argv, {
+    ...opts, stdio: [stdio[0]!, stdio[1]!, 'pipe', ...stdio.slice(2)], stderrChunks: 64,
+    missing: () => new VsError('DEPENDENCY_MISSING', `cannot run ${file}: setpriv or ${file} is not installed`, `install it (apt-get install ${file === 'tar' ? 'tar' : file} util-linux)`),
+  });
+  return { child, done: succeeded(exit, file) };
+}
+
+/** Resolves when the stage exited 0; else rejects with its last words. */
+function succeeded(exit: Promise<Exit>, program: string): Promise<void> {
+  const done = exit.then(({ code, signal, stderr }) => {
+    if (code === 0) return;
+    const text = stderr.trim().split('\n').filter((l) => l !== '').slice(-3).join('; ')
+      .replace(/\S{240,}/g, (long) => `${long.slice(0, 100)}...${long.slice(-100)}`); // a path deeper than PATH_MAX, shortened
+    throw new StageError(program, text || `killed by ${signal ?? `exit ${code}`}`);
   });
   done.catch(() => undefined); // observed by whoever awaits it
-  return { child, done };
+  return done;
 }
 
 export class StageError extends Error {

@@ -1,5 +1,5 @@
 // User namespaces: guest root is an unprivileged host id, 65536 ids from context * 65536.
-import type { OciIdMapping } from '../runtime/oci-types.js';
+import type { OciIdMapping } from '../oci/types.js';
 
 export const IDS_PER_GUEST = 65536;
 

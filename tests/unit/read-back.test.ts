@@ -1,0 +1,97 @@
+// Files vserver reads back are checked against a schema: a damaged or hostile one gets an error
+// that names the file and the field, never a half-trusted value.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/index.js';
+import { readNetState } from '../../src/engine/network-state.js';
+import { teardown } from '../../src/engine/teardown.js';
+import { FORMAT, HEADER_MEMBER, readExportHeader } from '../../src/storage/archive.js';
+import { fileMember } from '../../src/storage/tar/header.js';
+import { checkJson } from '../../src/util/json.js';
+import { fakeHostFacts, FakeCgroups, FakeLxcfs, FakeRuntime } from '../helpers/fake-runtime.js';
+import { Programs } from '../helpers/programs.js';
+
+let root: string;
+let programs: Programs | undefined;
+beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'vse-read-')); });
+afterEach(() => {
+  programs?.dispose();
+  programs = undefined;
+  rmSync(root, { recursive: true, force: true });
+});
+
+const plan = {
+  guest: 'g1', context: 100, netns: '/run/vserver/netns/g1',
+  interfaces: [{ index: 0, name: 'eth0', mode: 'bridge', hostDevice: 'vabc-100-0', bridge: 'vsbr0', addresses: ['10.47.0.100/16'], gateways: ['10.47.0.1'], nat: false, ports: [] }],
+  bridges: [{ name: 'vsbr0', create: true, addAddresses: ['10.47.0.1/16'] }],
+  forwarding: { v4: false, v6: false },
+};
+
+describe('the network state file', () => {
+  function engineWithState(text: string): Engine {
+    mkdirSync(join(root, 'run/vserver/net'), { recursive: true });
+    writeFileSync(join(root, 'run/vserver/net/g1.json'), text);
+    return new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
+  }
+
+  it('is read back as written', () => {
+    const engine = engineWithState(JSON.stringify(plan));
+    expect(readNetState(engine.deps, 'g1')).toEqual(plan);
+  });
+
+  it('gives a clear error when damaged, and teardown runs no ip line made from it', async () => {
+    programs = new Programs(() => ({ code: 0, stdout: '[]' }));
+    const cases: [string, RegExp][] = [
+      ['{"guest": "g1", "interfa', /network state .*g1\.json is damaged: it is not JSON/],
+      [JSON.stringify({ ...plan, bridges: 'vsbr0' }), /g1\.json is damaged: 'bridges': Invalid type: Expected Array/],
+      // a device name that would add a line of its own to an ip batch
+      [JSON.stringify({ ...plan, bridges: [{ name: 'vsbr0\nlink del dev eth0', create: true, addAddresses: [] }] }),
+        /'bridges\.0\.name': must be a network device name/],
+      [JSON.stringify({ ...plan, interfaces: [{ ...plan.interfaces[0], addresses: ['10.0.0.1/8 dev eth0'] }] }), /'interfaces\.0\.addresses\.0': must be ADDRESS\/PREFIX/],
+    ];
+    for (const [text, message] of cases) {
+      const engine = engineWithState(text);
+      expect(() => readNetState(engine.deps, 'g1')).toThrow(message);
+      const problems = await teardown(engine.deps, 'g1');
+      expect(problems.join('\n')).toMatch(message);
+    }
+    expect(programs.calls.filter((c) => c.input.includes('link del'))).toEqual([]);
+  });
+});
+
+describe('an export header', () => {
+  function exportWith(header: unknown): string {
+    const file = join(root, 'x.vsx');
+    const tar = Buffer.concat([fileMember(HEADER_MEMBER, Buffer.from(JSON.stringify(header))), Buffer.alloc(1024)]);
+    writeFileSync(file, execFileSync('zstd', ['-q', '-c'], { input: tar }));
+    return file;
+  }
+
+  it('is accepted when every field is there', async () => {
+    const { header, tar } = await readExportHeader(exportWith({ format: FORMAT, name: 'web', config: 'context = 5\n', exported: '2026-01-01T00:00:00Z' }));
+    tar.kill();
+    expect(header.name).toBe('web');
+  });
+
+  it('is refused with the field that is wrong', async () => {
+    await expect(readExportHeader(exportWith({ format: 'vserver-export/9', name: 'web', config: '', exported: '' })))
+      .rejects.toThrow(/is not a vserver export: vserver-export\.json: 'format': must be "vserver-export\/1"/);
+    await expect(readExportHeader(exportWith({ format: FORMAT, name: 7, config: '', exported: '' })))
+      .rejects.toThrow(/'name': Invalid type: Expected string but received 7/);
+    await expect(readExportHeader(exportWith({ format: FORMAT, name: 'web', exported: '' })))
+      .rejects.toThrow(/'config': Invalid key/);
+  });
+});
+
+describe('checkJson', () => {
+  it('says what is wrong with the text', async () => {
+    const v = await import('valibot');
+    const s = v.object({ pid: v.number() });
+    expect(checkJson(s, '{"pid": 5}')).toEqual({ ok: true, value: { pid: 5 } });
+    expect(checkJson(s, '{"pid": "5"}')).toEqual({ ok: false, why: "'pid': Invalid type: Expected number but received \"5\"" });
+    expect(checkJson(s, 'pid=5')).toMatchObject({ ok: false, why: expect.stringMatching(/^it is not JSON/) });
+  });
+});
