@@ -2,15 +2,18 @@
 import { join } from 'node:path';
 import { loopbackBridges } from '../network/script.js';
 import type { NetPlan } from '../network/types.js';
-import { readdirIfExists, readIfExists } from '../util/fs.js';
+import { FileCache } from '../util/file-cache.js';
+import { readdirIfExists } from '../util/fs.js';
 import type { Deps } from './deps.js';
 
 /** Network set-up and teardown of all guests take turns: they share bridges and the address pool. */
 export const networkLock = (deps: Deps) => join(deps.paths.locks, '.network');
 
+/** Recorded plans, parsed once while unchanged: every start and stop reads all of them. */
+const states = new FileCache<NetPlan>();
+
 export function readNetState(deps: Deps, name: string): NetPlan | undefined {
-  const text = readIfExists(deps.paths.netState(name));
-  return text === undefined ? undefined : (JSON.parse(text) as NetPlan);
+  return states.get(deps.paths.netState(name), (text) => JSON.parse(text) as NetPlan);
 }
 
 export function stateNames(deps: Deps): string[] {

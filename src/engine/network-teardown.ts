@@ -4,7 +4,7 @@ import { ipBatch, readLinks } from '../network/iproute.js';
 import { aliasGuest, bridgeAlias, tableGuest } from '../network/names.js';
 import { netnsMounted, removeNetns, setRouteLocalnet } from '../network/netns.js';
 import { nftApply, nftInetTables } from '../network/nft.js';
-import { guestTeardown, hostTeardown, loopbackBridges, nftRemove, type BatchLine } from '../network/script.js';
+import { emptyBridges, guestTeardown, hostTeardown, loopbackBridges, nftRemove, type BatchLine } from '../network/script.js';
 import type { NetPlan } from '../network/types.js';
 import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
@@ -79,13 +79,11 @@ export async function sweepNetwork(deps: Deps, running: (name: string) => boolea
       removed.push(`${l.kind ?? 'device'} ${l.name} of guest ${g}`);
       gone.add(l.name);
     }
-    const wanted = bridgesInUse(deps);
-    for (const b of links) {
-      if (b.kind !== 'bridge' || b.alias !== bridgeAlias(tag) || wanted.has(b.name)) continue;
-      if (links.some((l) => l.master === b.name && !gone.has(l.name))) continue;
-      lines.push({ cmd: `link del dev ${b.name}`, what: `bridge ${b.name}` });
-      removed.push(`bridge ${b.name} (no members left)`);
-    }
+    const bridges = links.filter((b) => b.kind === 'bridge' && b.alias === bridgeAlias(tag)).map((b) => b.name);
+    // the last bridges of a spill chain first, so that the ones before them are seen empty after
+    const empty = emptyBridges(links, tag, bridges.sort((a, b) => b.length - a.length || b.localeCompare(a)), bridgesInUse(deps), gone);
+    lines.push(...empty.lines);
+    removed.push(...empty.removed);
     const problems = await ipBatch(lines, { force: true });
     const forwarding = loopbackInUse(deps);
     for (const b of links) if (b.kind === 'bridge' && b.alias === bridgeAlias(tag) && !gone.has(b.name) && !forwarding.has(b.name)) setRouteLocalnet(b.name, false);

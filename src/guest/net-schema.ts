@@ -162,6 +162,10 @@ export const HostNetworkSchema = v.strictObject({
   bridge: v.optional(ifname, DEFAULT_BRIDGE),
   pool: v.optional(network(4), DEFAULT_POOL),
   pool6: v.optional(network(6)),
+  /** Ports a bridge of the pool takes before guests spill to the next one (a Linux bridge holds at most 1024). */
+  bridge_ports: v.optional(v.pipe(v.number(), v.integer('must be a whole number'),
+    v.minValue(3, 'must be at least 3 (one guest, and the links to the bridges before and after)'),
+    v.maxValue(1024, 'must be at most 1024, the most ports a Linux bridge holds')), 1024),
 });
 
 export type HostNetwork = v.InferOutput<typeof HostNetworkSchema>;

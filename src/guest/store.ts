@@ -2,13 +2,19 @@
 import { unlinkSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError, errnoOf } from '../util/errors.js';
+import { FileCache } from '../util/file-cache.js';
 import { readdirIfExists, readIfExists } from '../util/fs.js';
 import type { Paths } from '../util/paths.js';
 import { parseGuestConfig, parseHostConfig, toToml, validate } from './config.js';
 import { checkName, NAME_PATTERN } from './name.js';
 import { GuestConfigSchema, type GuestConfig, type HostConfig } from './schema.js';
 
+type ReadResult = { config: GuestConfig; error?: undefined } | { config?: undefined; error: VsError };
+
 export class GuestStore {
+  /** readAll's parses: a bulk run asks for every guest once per guest it starts. */
+  private readonly parsed = new FileCache<ReadResult>();
+
   constructor(private readonly paths: Paths) {}
 
   names(): string[] {
@@ -32,16 +38,26 @@ export class GuestStore {
     return parseGuestConfig(file, text);
   }
 
-  /** Reads every guest; a broken file is reported as such instead of hiding the others. */
+  /**
+   * Reads every guest; a broken file is reported as such instead of hiding the others. The configs
+   * are shared with later calls while their files are unchanged: callers only read them.
+   */
   readAll(): { name: string; config?: GuestConfig; error?: VsError }[] {
-    return this.names().map((name) => {
-      try {
-        return { name, config: this.read(name) };
-      } catch (e) {
-        if (e instanceof VsError) return { name, error: e };
-        throw e;
-      }
-    });
+    const out: { name: string; config?: GuestConfig; error?: VsError }[] = [];
+    for (const name of this.names()) {
+      const file = this.paths.guestConfig(name);
+      const r = this.parsed.get(file, (text): ReadResult => {
+        try {
+          return { config: parseGuestConfig(file, text) };
+        } catch (e) {
+          if (e instanceof VsError) return { error: e };
+          throw e;
+        }
+      });
+      // gone since the directory was listed
+      if (r) out.push({ name, ...r });
+    }
+    return out;
   }
 
   write(name: string, config: GuestConfig): void {

@@ -1,4 +1,5 @@
 // iproute2: reading the host's links and running batches of changes, one process per batch.
+import { readFileSync } from 'node:fs';
 import { VsError } from '../util/errors.js';
 import { run, runOk } from '../util/proc.js';
 import type { BatchLine } from './script.js';
@@ -33,6 +34,16 @@ export function linkFacts(list: readonly unknown[]): LinkFact[] {
 
 export async function readLinks(): Promise<LinkFact[]> {
   return parseLinks((await runOk('ip', ['-json', '-details', 'address', 'show'])).stdout);
+}
+
+/** Names of the links in this process's network namespace, from /proc/net/dev: no process, no JSON. */
+export function linkNames(text = readFileSync('/proc/net/dev', 'utf8')): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n').slice(2)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) out.add(line.slice(0, colon).trim());
+  }
+  return out;
 }
 
 /**

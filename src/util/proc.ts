@@ -2,6 +2,7 @@
 import { constants } from 'node:os';
 import { spawn, type StdioOptions } from 'node:child_process';
 import { VsError, errnoOf } from './errors.js';
+import { traced } from './trace.js';
 
 export interface RunResult {
   code: number;
@@ -22,6 +23,10 @@ export interface RunOptions {
 
 /** Runs a program to completion and captures its output. Never throws for a non-zero exit. */
 export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return traced(`run ${file} ${args.slice(0, 4).join(' ')}`, () => runUntraced(file, args, opts));
+}
+
+function runUntraced(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       stdio: opts.stdio ?? [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
