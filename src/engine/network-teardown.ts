@@ -1,6 +1,6 @@
 // Taking a guest's network down after it ran (or died), and sweeping what no guest owns any more.
 import { existsSync, rmSync } from 'node:fs';
-import { ipBatch, readLinks } from '../network/iproute.js';
+import { ipBatch, readLinks, readNamedLinks } from '../network/iproute.js';
 import { aliasGuest, bridgeAlias, tableGuest } from '../network/names.js';
 import { netnsMounted, removeNetns, setRouteLocalnet } from '../network/netns.js';
 import { nftApply, nftInetTables } from '../network/nft.js';
@@ -37,12 +37,15 @@ async function undoPlan(deps: Deps, plan: NetPlan, removed: string[]): Promise<s
   const phys = plan.interfaces.filter((i) => i.mode === 'phys');
   const alive = netnsMounted(plan.netns);
   if (back.length > 0 && alive) problems.push(...await ipBatch(back, { netns: plan.netns, force: true }));
-  const links = await readLinks();
+  const keep = bridgesInUse(deps, plan.guest);
+  // guests only on bridges other guests keep need only their own devices looked at
+  const onKeptBridges = plan.interfaces.every((i) => i.mode === 'bridge' && i.bridge !== undefined && keep.has(i.bridge));
+  const links = onKeptBridges ? await readNamedLinks(plan.interfaces.map((i) => i.hostDevice!)) : await readLinks();
   for (const i of phys) {
     if (links.some((l) => l.name === i.parent)) removed.push(`NIC ${i.parent} given back to the host`);
     else problems.push(`NIC ${i.parent} did not come back to the host${alive ? '' : " (the guest's network namespace was already gone)"}`);
   }
-  const host = hostTeardown(plan, links, tag, bridgesInUse(deps, plan.guest));
+  const host = hostTeardown(plan, links, tag, keep);
   problems.push(...await ipBatch(host.lines, { force: true }));
   removed.push(...host.removed);
   if (plan.nftTable && (await nftInetTables()).includes(plan.nftTable)) {

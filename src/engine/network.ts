@@ -26,9 +26,14 @@ import type { Deps } from './deps.js';
 import { networkLock, readNetState, stateNames } from './network-state.js';
 import { isActive } from './state.js';
 
-/** Every other guest with what it holds: its config, and what its last start set up if that is still there. */
-async function otherGuests(deps: Deps, name: string): Promise<OtherGuest[]> {
-  const active = new Set((await (await deps.runtime()).list()).filter(isActive).map((s) => s.id));
+/**
+ * Every other guest with what it holds: its config, and what its last start set up if that is still
+ * there. Whether it runs only changes the words of a refusal: without `precise` every guest is taken
+ * as running, which spares a start reading the runtime's state of every other guest.
+ */
+async function otherGuests(deps: Deps, name: string, precise = true): Promise<OtherGuest[]> {
+  const running = precise ? new Set((await (await deps.runtime()).list()).filter(isActive).map((s) => s.id)) : undefined;
+  const active = { has: (n: string) => running?.has(n) ?? true };
   const out = new Map<string, OtherGuest>();
   for (const g of deps.store.readAll()) {
     if (g.name !== name) out.set(g.name, { name: g.name, interfaces: g.config?.interfaces ?? [], active: active.has(g.name) });
@@ -118,8 +123,15 @@ export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig, o
 
 async function prepare(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[], host: IpSession): Promise<NetPlan> {
   const [links, others] = await Promise.all([traced(`network ${name}: ip links`, () => hostLinks(deps, cfg, interfaces, host)),
-    traced(`network ${name}: other guests`, () => otherGuests(deps, name))]);
-  const plan = planFor(deps, name, cfg, interfaces, links.links, others, links.local);
+    traced(`network ${name}: other guests`, () => otherGuests(deps, name, false))]);
+  let plan: NetPlan;
+  try {
+    plan = planFor(deps, name, cfg, interfaces, links.links, others, links.local);
+  } catch (e) {
+    if (!(e instanceof VsError)) throw e;
+    // refused: planned again knowing which guests run, for the right words
+    plan = planFor(deps, name, cfg, interfaces, links.links, await otherGuests(deps, name), links.local);
+  }
   // recorded before the first change, so that a teardown after any failure finds everything, and
   // so that no other guest's teardown removes a bridge this guest is about to join
   writeFileAtomic(deps.paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
