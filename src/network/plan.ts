@@ -1,6 +1,6 @@
 // The network plan of a guest: devices, addresses, routes and rules, worked out from the config and
 // the host's facts before anything on the host changes. Pure: every bad input is refused here.
-import { DEVICE_MODES, guestIfname, type HostNetwork, type InterfaceConfig } from '../guest/net-schema.js';
+import { BRIDGE_PORTS_MAX, DEVICE_MODES, guestIfname, type HostNetwork, type InterfaceConfig } from '../guest/net-schema.js';
 import { VsError } from '../util/errors.js';
 import {
   contains, formatCidr, formatIp, ipKey, isHostAddress, networkOf, nth, parseCidr, parsePortSpec, sameIp, size,
@@ -124,7 +124,7 @@ class Planner {
     const { host, instance, context } = this.input;
     const managed = (cfg.bridge ?? host.bridge) === host.bridge;
     // the bridge of the pool with a port left; only a start, which knows the host, spills
-    const choice = managed && this.knowHost ? chooseBridge(host.bridge, host.bridge_ports, this.bridgeGuests) : { name: host.bridge };
+    const choice = managed && this.knowHost ? chooseBridge(host.bridge, host.bridge_ports ?? BRIDGE_PORTS_MAX, this.bridgeGuests) : { name: host.bridge };
     const name = managed ? choice.name : cfg.bridge!;
     this.bridgeGuests.set(name, (this.bridgeGuests.get(name) ?? 0) + 1);
     const fact = this.links.get(name);

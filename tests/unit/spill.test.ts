@@ -2,7 +2,7 @@
 // bridge, and its removal with its last guest.
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/guest/config.js';
-import { HostNetworkSchema, InterfacesSchema, type InterfaceConfig } from '../../src/guest/net-schema.js';
+import { BRIDGE_PORTS_MAX, HostNetworkSchema, InterfacesSchema, type InterfaceConfig } from '../../src/guest/net-schema.js';
 import { collectClaims } from '../../src/network/claims.js';
 import { linkNames } from '../../src/network/iproute.js';
 import { planNetwork, type PlanInput } from '../../src/network/plan.js';
@@ -60,8 +60,9 @@ describe('choosing the bridge of the pool', () => {
     expect(() => chooseBridge('vsbr0', 4, full)).toThrow(/all 100 bridges of the pool vsbr0 are full/);
   });
 
-  it('takes bridge_ports from vserver.toml, 1024 by default, within what a bridge holds', () => {
-    expect(validate('/x.toml', HostNetworkSchema, {}).bridge_ports).toBe(1024);
+  it('takes bridge_ports from vserver.toml, within what a bridge holds (1024 when not set)', () => {
+    expect(validate('/x.toml', HostNetworkSchema, {}).bridge_ports).toBeUndefined();
+    expect(BRIDGE_PORTS_MAX).toBe(1024);
     expect(() => validate('/x.toml', HostNetworkSchema, { bridge_ports: 1025 })).toThrow(/bridge_ports.*at most 1024/);
     expect(() => validate('/x.toml', HostNetworkSchema, { bridge_ports: 2 })).toThrow(/bridge_ports.*at least 3/);
   });
