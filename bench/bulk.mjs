@@ -187,11 +187,15 @@ try {
     if (beforeMs !== undefined) say(`  the same start by the code before (no trace): ${fmt(beforeMs)}`);
   }
 } finally {
-  for (const id of rawIds) spawnSync(runc, ['--root', rawState, 'delete', '--force', id]);
-  lxc?.cleanup();
-  const [f, a] = inHost(process.execPath, [CLI, 'stop', '--all', '--timeout', '0']);
-  spawnSync(f, a, { env, stdio: 'ignore' });
-  await stopLxcfs(root);
+  // each step on its own, so that one that fails leaves the others to do their part
+  const step = async (fn) => { try { await fn(); } catch (e) { console.error(`bench/bulk: cleaning up: ${e.message}`); } };
+  await step(() => { for (const id of rawIds) spawnSync(runc, ['--root', rawState, 'delete', '--force', id]); });
+  await step(() => lxc?.cleanup());
+  await step(() => {
+    const [f, a] = inHost(process.execPath, [CLI, 'stop', '--all', '--timeout', '0']);
+    spawnSync(f, a, { env, stdio: 'ignore' });
+  });
+  await step(() => stopLxcfs(root));
   spawnSync('ip', ['netns', 'del', HOST]);
   // the guests' trees and everything else of this installation are under its own root
   remove();

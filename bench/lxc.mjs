@@ -1,9 +1,15 @@
 // LXC beside vserver in the benchmarks: busybox containers with a veth on a bridge of the benchmark's
 // own, in the benchmark's network namespace; installed (without recommends) only when missing.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { timeCommand } from './lib.mjs';
+
+/** A cgroup of that name in every hierarchy that has it (v1), or the one of v2. */
+function cgroupDirs(name) {
+  const v1 = readdirSync('/sys/fs/cgroup').map((c) => join('/sys/fs/cgroup', c, name)).filter((d) => existsSync(d));
+  return existsSync(join('/sys/fs/cgroup', name)) ? [join('/sys/fs/cgroup', name), ...v1] : v1;
+}
 
 const which = (p) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', p]).stdout.toString().trim();
 
@@ -35,6 +41,7 @@ export function lxcFleet({ lxcpath, rootfs, n, bridge, inNs }) {
     ].join('\n'));
   }
   const cmd = (file, args) => inNs(file, args);
+  const pivotBefore = cgroupDirs('lxc.pivot').length > 0;
   return {
     names,
     start: (name) => { const [f, a] = cmd('lxc-start', ['-n', name, '-P', lxcpath, '-d']); return timeCommand(f, a); },
@@ -44,6 +51,8 @@ export function lxcFleet({ lxcpath, rootfs, n, bridge, inNs }) {
         const [f, a] = cmd('lxc-stop', ['-k', '-n', name, '-P', lxcpath]);
         spawnSync(f, a, { stdio: 'ignore', timeout: 30_000 });
       }
+      // the empty cgroup LXC makes for moving its monitors, unless it was there before
+      if (!pivotBefore) for (const c of cgroupDirs('lxc.pivot')) { try { rmdirSync(c); } catch { /* in use */ } }
     },
   };
 }
