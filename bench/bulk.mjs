@@ -1,13 +1,17 @@
-// Benchmark of many guests at once (not a test): N bridged busybox guests started and kill-stopped
-// with one bulk command, beside one `vserver start` per guest and the raw runtime starting the same
-// bundles N at a time; LXC where installed. All inside a network namespace of its own.
+// Benchmark of many guests at once (not a test). N bridged busybox guests (default 100) started and
+// kill-stopped with one bulk command, beside the raw runtime starting the same bundles and LXC doing
+// the same with veths on a bridge; then DENSITY guests (default 1000) running at once: start time,
+// memory and processes per guest, list/stat/top times, and where one start spends its time. All
+// inside a network namespace of its own; everything is removed afterwards, also when it fails.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { CLI, fmt, rawBundleFrom, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
+import { CLI, cgroupPrefix, fmt, rawBundleFrom, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
+import { ensureLxc, lxcFleet } from './lxc.mjs';
 
 const N = Number(process.env.BENCH_GUESTS ?? 100);
+const DENSITY = Number(process.env.BENCH_DENSITY ?? 1000);
 const which = (p) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', p]).stdout.toString().trim();
 const runc = which('runc');
 if (process.getuid() !== 0 || !runc) {
@@ -19,71 +23,181 @@ const { root, remove } = tempRoot('bulk');
 const env = { ...process.env, VSERVER_ROOT: root };
 const inHost = (file, args) => ['nsenter', [`--net=/run/netns/${HOST}`, '--', file, ...args]];
 const vs = (...args) => { const [f, a] = inHost(process.execPath, [CLI, ...args]); return timeCommand(f, a, { env }); };
-const vsSync = (...args) => { const [f, a] = inHost(process.execPath, [CLI, ...args]); return execFileSync(f, a, { env }).toString(); };
+const vsOut = (args, extra = {}) => {
+  const [f, a] = inHost(process.execPath, [CLI, ...args]);
+  return spawnSync(f, a, { env: { ...env, ...extra }, maxBuffer: 64 << 20 });
+};
 const memAvailable = () => Number(/^MemAvailable:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))[1]) * 1024;
-const names = Array.from({ length: N }, (_, i) => `b${i + 1}`);
+/** Processes that stay on the host for the guests (monitors, helpers): those naming this run's root. */
+const toolProcesses = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid).filter((d) => {
+  try { return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(root); } catch { return false; }
+}).length;
+const cgroupDir = existsSync('/sys/fs/cgroup/pids') ? '/sys/fs/cgroup/pids' : '/sys/fs/cgroup';
+const guestCgroups = () => readdirSync(cgroupDir).filter((d) => d.startsWith(cgroupPrefix(root)));
+/** Processes inside the guests' own cgroups, per guest. */
+const guestProcesses = (n) => guestCgroups().reduce((sum, d) => {
+  try { return sum + readFileSync(join(cgroupDir, d, 'cgroup.procs'), 'utf8').trim().split('\n').filter(Boolean).length; } catch { return sum; }
+}, 0) / n;
+const jobs = Math.min(16, Math.max(2, availableParallelism() * 2));
+const total = Math.max(N, DENSITY);
+const names = Array.from({ length: total }, (_, i) => `b${i + 1}`);
+const first = names.slice(0, N);
 const rawIds = [];
 const rawState = join(root, 'raw-state');
+let lxc;
+const out = [];
+const say = (s) => { out.push(s); console.log(s); };
+const perGuest = (bytes, n) => `${(bytes / n / 2 ** 20).toFixed(2)} MB`;
+
+/** fn over items, `k` at a time. */
+async function pool(items, k, fn) {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(k, items.length) }, async () => {
+    while (next < items.length) { const i = next++; await fn(items[i], i); }
+  }));
+}
+
+/** Median of three runs of a CLI verb, in ms. */
+async function median3(...args) {
+  const t = [];
+  for (let i = 0; i < 3; i++) t.push(await vs(...args));
+  return t.sort((a, b) => a - b)[1];
+}
+
+/** One guest stopped and started again with VSERVER_TRACE=1: the steps of its start. */
+function traceStart(g) {
+  vsOut(['stop', g, '--timeout', '0']);
+  const r = vsOut(['start', g], { VSERVER_TRACE: '1' });
+  return r.stderr.toString().split('\n').filter((l) => l.startsWith('trace:') && !/ run ip -json -details address show$/.test(l));
+}
 
 try {
   execFileSync('ip', ['netns', 'add', HOST]);
   execFileSync('ip', ['-n', HOST, 'link', 'set', 'lo', 'up']);
   mkdirSync(join(root, 'etc/vserver'), { recursive: true });
   writeFileSync(join(root, 'etc/vserver/vserver.toml'), '[network]\npool = "10.50.0.0/16"\n');
-  for (const g of names) {
-    vsSync('build', g);
-    vsSync('config', g, 'interfaces', '[{mode="bridge"}]');
-  }
-  console.log(`${N} bridged busybox guests on ${availableParallelism()} cores`);
+  const tb = performance.now();
+  await pool(names, jobs, async (g) => {
+    await vs('build', g);
+    // one bridged interface with an automatic address, as a user would add it to the file
+    appendFileSync(join(root, 'etc/vserver/guests', `${g}.toml`), '\n[[interfaces]]\nmode = "bridge"\n');
+  });
+  say(`${total} bridged busybox guests built in ${fmt(performance.now() - tb)}, on ${availableParallelism()} cores, ${jobs} at a time`);
 
-  // one CLI process per guest, as a boot script would do without bulk verbs (the first 20)
-  const some = names.slice(0, Math.min(20, N));
+  // ---- N guests: vserver, the raw runtime, LXC
+  const seqSome = first.slice(0, Math.min(10, N));
   let seq = 0;
-  for (const g of some) seq += await vs('start', g);
+  for (const g of seqSome) seq += await vs('start', g);
   let seqStop = 0;
-  for (const g of some) seqStop += await vs('stop', g, '--timeout', '0');
+  for (const g of seqSome) seqStop += await vs('stop', g, '--timeout', '0');
 
-  const mem0 = memAvailable();
-  const bulkStart = await vs('start', '--all');
-  const mem1 = memAvailable();
-  const procs = Number(execFileSync('sh', ['-c', 'ps -e --no-headers | wc -l']).toString());
-  const listMs = await vs('list');
-  const statMs = await vs('stat');
-  // the raw runtime: the bundles vserver wrote, without network wiring, started the same number at a time
-  const bundles = names.map((g) => rawBundleFrom(root, g, join(root, 'raw', g), (spec) => {
+  const m0 = memAvailable();
+  const bulkStart = await vs('start', ...first);
+  const m1 = memAvailable();
+  const p1 = toolProcesses();
+  const inside = guestProcesses(N);
+  const listN = await median3('list');
+  const statN = await median3('stat');
+  const traceN = traceStart(first[N - 1]);
+  const bundles = first.map((g) => rawBundleFrom(root, g, join(root, 'raw', g), (spec) => {
     spec.linux.cgroupsPath = `/vsbench-raw-${process.pid}-${g}`;
     spec.linux.namespaces = spec.linux.namespaces.map((n) => (n.type === 'network' ? { type: 'network' } : n));
     delete spec.hooks;
   }));
-  const bulkStop = await vs('stop', '--all', '--timeout', '0');
-  const jobs = Math.min(16, Math.max(2, availableParallelism() * 2));
-  const t0 = performance.now();
-  for (let i = 0; i < N; i += jobs) {
-    await Promise.all(bundles.slice(i, i + jobs).map((b, k) => {
-      const id = `raw${i + k}`;
-      rawIds.push(id);
-      return timeCommand(runc, ['--root', rawState, 'run', '-d', '--bundle', b, id], { stdio: ['ignore', 'ignore', 'ignore'] });
-    }));
-  }
-  const rawStart = performance.now() - t0;
+  const bulkStop = await vs('stop', ...first, '--timeout', '0');
 
-  const lxc = which('lxc-start') ? 'installed, not compared: this benchmark makes no LXC containers yet' : 'not installed (apt-get install lxc to compare)';
-  console.log(`\nbulk start and stop of ${N} bridged guests`);
-  console.log(`  one 'vserver start' per guest       ${fmt(seq / some.length)} per guest (${some.length} guests)`);
-  console.log(`  one 'vserver stop --timeout 0' each ${fmt(seqStop / some.length)} per guest`);
-  console.log(`  vserver start --all                 ${fmt(bulkStart)} (${fmt(bulkStart / N)} per guest; ${(seq / some.length * N / bulkStart).toFixed(1)}x faster than one by one)`);
-  console.log(`  runc run -d, ${jobs} at a time        ${fmt(rawStart)} (no network)   ratio ${(bulkStart / rawStart).toFixed(2)}x   budget 1.25 s for 100`);
-  console.log(`  vserver stop --all --timeout 0      ${fmt(bulkStop)}   budget 1 s for 100`);
-  console.log(`  memory per running guest            ${((mem0 - mem1) / N / 2 ** 20).toFixed(2)} MB (MemAvailable before and after)   budget 0.4 MB`);
-  console.log(`  processes on the host while running ${procs}`);
-  console.log(`  vserver list / stat with ${N} running  ${fmt(listMs)} / ${fmt(statMs)}`);
-  console.log(`  LXC: ${lxc}`);
+  const rt0 = performance.now();
+  await pool(bundles, jobs, async (b, i) => {
+    const id = `raw${i}`;
+    rawIds.push(id);
+    await timeCommand(runc, ['--root', rawState, 'run', '-d', '--bundle', b, id], { stdio: ['ignore', 'ignore', 'ignore'] });
+  });
+  const rawStart = performance.now() - rt0;
+  const rk0 = performance.now();
+  await pool(rawIds, jobs, (id) => timeCommand(runc, ['--root', rawState, 'delete', '--force', id]));
+  const rawStop = performance.now() - rk0;
+  rawIds.length = 0;
+
+  let lxcLine = [];
+  const have = ensureLxc();
+  if (have.ok) {
+    execFileSync('ip', ['-n', HOST, 'link', 'add', 'lxbr0', 'type', 'bridge']);
+    execFileSync('ip', ['-n', HOST, 'address', 'add', '10.52.0.1/16', 'dev', 'lxbr0']);
+    execFileSync('ip', ['-n', HOST, 'link', 'set', 'lxbr0', 'up']);
+    lxc = lxcFleet({ lxcpath: join(root, 'lxc'), rootfs: join(root, 'var/lib/vserver/guests', first[0], 'rootfs'), n: N, bridge: 'lxbr0',
+      // ip netns exec also mounts the namespace's own /sys, where LXC looks for the bridge
+      inNs: (file, args) => ['ip', ['netns', 'exec', HOST, file, ...args]] });
+    const lm0 = memAvailable();
+    const l0 = performance.now();
+    await pool(lxc.names, jobs, (n) => lxc.start(n));
+    const lxcStart = performance.now() - l0;
+    const lm1 = memAvailable();
+    const lp1 = toolProcesses();
+    const l1 = performance.now();
+    await pool(lxc.names, jobs, (n) => lxc.kill(n));
+    const lxcStop = performance.now() - l1;
+    lxcLine = [lxcStart, lxcStop, perGuest(lm0 - lm1, N), (lp1 / N).toFixed(2)];
+    say(`LXC ${execFileSync('lxc-start', ['--version']).toString().trim()}${have.installed ? ' (installed by this benchmark)' : ''}`);
+  } else say(`LXC: ${have.reason}`);
+
+  say(`\n${N} bridged guests, ${jobs} at a time`);
+  say(`  one 'vserver start' per guest        ${fmt(seq / seqSome.length)} per guest; stop --timeout 0 ${fmt(seqStop / seqSome.length)} (${seqSome.length} guests)`);
+  say(`  vserver start (bulk)                 ${fmt(bulkStart)}   raw runc run -d ${fmt(rawStart)} (no network): ${(bulkStart / rawStart).toFixed(2)}x` +
+    (lxcLine.length ? `   lxc-start ${fmt(lxcLine[0])}: ${(bulkStart / lxcLine[0]).toFixed(2)}x` : '') + '   budget 1.25 s');
+  say(`  vserver stop --timeout 0 (bulk)      ${fmt(bulkStop)}   raw runc delete --force ${fmt(rawStop)}: ${(bulkStop / rawStop).toFixed(2)}x` +
+    (lxcLine.length ? `   lxc-stop -k ${fmt(lxcLine[1])}: ${(bulkStop / lxcLine[1]).toFixed(2)}x` : '') + '   budget 1 s');
+  say(`  memory per running guest             vserver ${perGuest(m0 - m1, N)}${lxcLine.length ? `   LXC ${lxcLine[2]}` : ''} (MemAvailable before and after)`);
+  say(`  resident processes per guest         vserver ${(p1 / N).toFixed(2)}${lxcLine.length ? `   LXC ${lxcLine[3]}` : ''} (besides the guest's own: vserver ${inside.toFixed(2)} in its cgroup)`);
+  say(`  vserver list / stat                  ${fmt(listN)} / ${fmt(statN)}`);
+  say(`  one start with ${N - 1} others running:\n${traceN.map((l) => `    ${l}`).join('\n')}`);
+
+  // ---- DENSITY guests at once
+  if (DENSITY > 0) {
+    const dm0 = memAvailable();
+    const ds = await vs('start', '--all');
+    const dm1 = memAvailable();
+    const dp1 = toolProcesses();
+    const dInside = guestProcesses(DENSITY);
+    const listD = await median3('list');
+    const statD = await median3('stat');
+    const topD = await median3('top', '--delay', '1') - 1000;
+    const links = JSON.parse(vsOut(['list', '--json']).stdout.toString());
+    const running = links.filter((g) => g.state === 'running').length;
+    const veths = JSON.parse(execFileSync('ip', ['-n', HOST, '-json', 'link', 'show', 'type', 'veth'], { maxBuffer: 64 << 20 }).toString());
+    const cgroups = guestCgroups().length;
+    const addrs = new Set(links.flatMap((g) => g.interfaces?.flatMap((i) => i.addresses) ?? []));
+    const traceD = traceStart(names[DENSITY - 1]);
+    // the same start by the code before this work, when it is at hand
+    const before = '/work/main/dist/vserver.cjs';
+    let beforeMs;
+    if (existsSync(before) && process.env.BENCH_BEFORE !== '0') {
+      vsOut(['stop', names[DENSITY - 1], '--timeout', '0']);
+      const [f, a] = inHost(process.execPath, [before, 'start', names[DENSITY - 1]]);
+      beforeMs = await timeCommand(f, a, { env, allowFail: true });
+    }
+    const dstop = await vs('stop', '--all', '--timeout', '0');
+    say(`\n${DENSITY} bridged guests at once`);
+    say(`  vserver start --all                  ${fmt(ds)} (${fmt(ds / DENSITY)} per guest); ${running} running`);
+    say(`  memory per running guest             ${perGuest(dm0 - dm1, DENSITY)} (MemAvailable before and after)   budget 0.4 MB`);
+    say(`  resident processes per guest         ${(dp1 / DENSITY).toFixed(3)} (${dp1} for all: goal 0), ${dInside.toFixed(2)} of the guest's own in its cgroup`);
+    say(`  unique: ${veths.length} host veths (${new Set(veths.map((v) => v.ifname)).size} names), ${addrs.size} addresses, ${cgroups} cgroups`);
+    say(`  vserver list / stat / top sampling   ${fmt(listD)} / ${fmt(statD)} / ${fmt(topD)}   budgets 300 ms / 500 ms`);
+    say(`  vserver stop --all --timeout 0       ${fmt(dstop)}`);
+    say(`  one start with ${DENSITY - 1} others running:\n${traceD.map((l) => `    ${l}`).join('\n')}`);
+    if (beforeMs !== undefined) say(`  the same start by the code before (no trace): ${fmt(beforeMs)}`);
+  }
 } finally {
-  for (const id of rawIds) spawnSync(runc, ['--root', rawState, 'delete', '--force', id]);
-  const [f, a] = inHost(process.execPath, [CLI, 'stop', '--all', '--timeout', '0']);
-  spawnSync(f, a, { env });
-  for (const g of names) { const [f2, a2] = inHost(process.execPath, [CLI, 'delete', '--force', g]); spawnSync(f2, a2, { env }); }
-  await stopLxcfs(root);
+  // each step on its own, so that one that fails leaves the others to do their part
+  const step = async (fn) => { try { await fn(); } catch (e) { console.error(`bench/bulk: cleaning up: ${e.message}`); } };
+  await step(() => { for (const id of rawIds) spawnSync(runc, ['--root', rawState, 'delete', '--force', id]); });
+  await step(() => lxc?.cleanup());
+  await step(() => {
+    const [f, a] = inHost(process.execPath, [CLI, 'stop', '--all', '--timeout', '0']);
+    spawnSync(f, a, { env, stdio: 'ignore' });
+  });
+  await step(() => stopLxcfs(root));
   spawnSync('ip', ['netns', 'del', HOST]);
+  // the guests' trees and everything else of this installation are under its own root
   remove();
+  if (existsSync(root)) console.error(`bench/bulk: could not remove ${root}`);
 }

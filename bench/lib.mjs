@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks: timing whole commands, statistics, and the ratio table.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const CLI = new URL('../dist/vserver.cjs', import.meta.url).pathname;
@@ -80,8 +80,12 @@ export function cgroupPrefix(root) {
 export async function stopLxcfs(root) {
   spawnSync('umount', ['-l', join(root, 'run/vserver/lxcfs')]);
   const pidfile = join(root, 'run/vserver/lxcfs.pid');
-  if (!existsSync(pidfile)) return;
-  const pid = Number(readFileSync(pidfile, 'utf8'));
+  let pid;
+  try {
+    pid = Number(readFileSync(pidfile, 'utf8'));
+  } catch {
+    return; // lxcfs removed it on its way out
+  }
   const isLxcfs = () => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'lxcfs'; } catch { return false; } };
   for (let i = 0; i < 150 && isLxcfs(); i++) await new Promise((r) => setTimeout(r, 20));
   if (isLxcfs()) process.kill(pid, 'SIGKILL');

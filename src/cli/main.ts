@@ -3,6 +3,7 @@ import { Engine } from '../engine/index.js';
 import { isVsError, toVsError, VsError } from '../util/errors.js';
 import { defaultRoot, Paths } from '../util/paths.js';
 import { isNoSpace, noSpaceError } from '../util/space.js';
+import { traceMark } from '../util/trace.js';
 import { resolve } from 'node:path';
 import { VERSION } from '../version.js';
 import { parseArgv } from './argv.js';
@@ -11,6 +12,7 @@ import { helpText, verbHelp } from './help.js';
 import { VERB_MAP } from './verbs.js';
 
 export async function main(argv: string[]): Promise<number> {
+  traceMark('node start-up and loading the CLI');
   const json = argv.includes('--json');
   let root = defaultRoot();
   try {

@@ -32,12 +32,16 @@ export interface DepsOverrides {
   lxcfs?: Lxcfs;
 }
 
+const FACTS_FOR_MS = 2000;
+
 export function makeDeps(root: string, overrides: DepsOverrides = {}): Deps {
   const paths = new Paths(root);
   let host = overrides.host;
   let runtime: Promise<Runtime> | undefined = overrides.runtime ? Promise.resolve(overrides.runtime) : undefined;
   let cgroups = overrides.cgroups;
   let lxcfs = overrides.lxcfs;
+  // read once for the many guests of a bulk run; briefly, since a daemon lives on while disks come and go
+  const facts = new Map<string, { at: number; facts: HostFacts }>();
   const deps: Deps = {
     paths,
     store: new GuestStore(paths),
@@ -45,7 +49,15 @@ export function makeDeps(root: string, overrides: DepsOverrides = {}): Deps {
     host: () => (host ??= readHostConfig(paths)),
     runtime: () => (runtime ??= selectRuntime(paths, runtimeSettings(deps.host()), { probeBinary: () => findStaticBusybox() })),
     cgroups: () => (cgroups ??= cgroupReader()),
-    hostFacts: (devices) => overrides.hostFacts?.(devices) ?? readHostFacts(deps.cgroups().layout, devices),
+    hostFacts: (devices) => {
+      if (overrides.hostFacts) return overrides.hostFacts(devices);
+      const key = devices.join('\n');
+      const hit = facts.get(key);
+      if (hit && performance.now() - hit.at < FACTS_FOR_MS) return hit.facts;
+      const f = readHostFacts(deps.cgroups().layout, devices);
+      facts.set(key, { at: performance.now(), facts: f });
+      return f;
+    },
     lxcfs: () => (lxcfs ??= new LxcfsDaemon(deps.host().lxcfs, {
       mountpoint: paths.lxcfsDir, pidfile: paths.lxcfsPidfile, log: paths.lxcfsLog, lock: join(paths.locks, '.lxcfs'),
     })),

@@ -3,18 +3,21 @@ import { join } from 'node:path';
 import { loopbackBridges } from '../network/script.js';
 import { NetPlanSchema } from '../network/state-schema.js';
 import type { NetPlan } from '../network/types.js';
-import { readdirIfExists, readIfExists } from '../util/fs.js';
+import { FileCache } from '../util/file-cache.js';
+import { readdirIfExists } from '../util/fs.js';
 import { parseJsonFile } from '../util/json.js';
 import type { Deps } from './deps.js';
 
 /** Network set-up and teardown of all guests take turns: they share bridges and the address pool. */
 export const networkLock = (deps: Deps) => join(deps.paths.locks, '.network');
 
+/** Recorded plans, parsed once while unchanged: every start and stop reads all of them. */
+const states = new FileCache<NetPlan>();
+
 export function readNetState(deps: Deps, name: string): NetPlan | undefined {
   const file = deps.paths.netState(name);
-  const text = readIfExists(file);
-  return text === undefined ? undefined : parseJsonFile(NetPlanSchema, text, `the network state ${file}`,
-    `it records what the start of '${name}' set up; take that down by hand (ip link, nft list tables), then remove the file`);
+  return states.get(file, (text) => parseJsonFile(NetPlanSchema, text, `the network state ${file}`,
+    `it records what the start of '${name}' set up; take that down by hand (ip link, nft list tables), then remove the file`));
 }
 
 export function stateNames(deps: Deps): string[] {

@@ -1,10 +1,10 @@
 // Taking a guest's network down after it ran (or died), and sweeping what no guest owns any more.
 import { existsSync, rmSync } from 'node:fs';
-import { ipBatch, readLinks } from '../network/iproute.js';
+import { ipBatch, readLinks, readNamedLinks } from '../network/iproute.js';
 import { aliasGuest, bridgeAlias, tableGuest } from '../network/names.js';
 import { netnsMounted, removeNetns, setRouteLocalnet } from '../network/netns.js';
 import { nftApply, nftInetTables } from '../network/nft.js';
-import { guestTeardown, hostTeardown, loopbackBridges, nftRemove, type BatchLine } from '../network/script.js';
+import { emptyBridges, guestTeardown, hostTeardown, loopbackBridges, nftRemove, type BatchLine } from '../network/script.js';
 import type { NetPlan } from '../network/types.js';
 import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
@@ -37,12 +37,15 @@ async function undoPlan(deps: Deps, plan: NetPlan, removed: string[]): Promise<s
   const phys = plan.interfaces.filter((i) => i.mode === 'phys');
   const alive = netnsMounted(plan.netns);
   if (back.length > 0 && alive) problems.push(...await ipBatch(back, { netns: plan.netns, force: true }));
-  const links = await readLinks();
+  const keep = bridgesInUse(deps, plan.guest);
+  // guests only on bridges other guests keep need only their own devices looked at
+  const onKeptBridges = plan.interfaces.every((i) => i.mode === 'bridge' && i.bridge !== undefined && keep.has(i.bridge));
+  const links = onKeptBridges ? await readNamedLinks(plan.interfaces.map((i) => i.hostDevice!)) : await readLinks();
   for (const i of phys) {
     if (links.some((l) => l.name === i.parent)) removed.push(`NIC ${i.parent} given back to the host`);
     else problems.push(`NIC ${i.parent} did not come back to the host${alive ? '' : " (the guest's network namespace was already gone)"}`);
   }
-  const host = hostTeardown(plan, links, tag, bridgesInUse(deps, plan.guest));
+  const host = hostTeardown(plan, links, tag, keep);
   problems.push(...await ipBatch(host.lines, { force: true }));
   removed.push(...host.removed);
   if (plan.nftTable && (await nftInetTables()).includes(plan.nftTable)) {
@@ -79,13 +82,11 @@ export async function sweepNetwork(deps: Deps, running: (name: string) => boolea
       removed.push(`${l.kind ?? 'device'} ${l.name} of guest ${g}`);
       gone.add(l.name);
     }
-    const wanted = bridgesInUse(deps);
-    for (const b of links) {
-      if (b.kind !== 'bridge' || b.alias !== bridgeAlias(tag) || wanted.has(b.name)) continue;
-      if (links.some((l) => l.master === b.name && !gone.has(l.name))) continue;
-      lines.push({ cmd: `link del dev ${b.name}`, what: `bridge ${b.name}` });
-      removed.push(`bridge ${b.name} (no members left)`);
-    }
+    const bridges = links.filter((b) => b.kind === 'bridge' && b.alias === bridgeAlias(tag)).map((b) => b.name);
+    // the last bridges of a spill chain first, so that the ones before them are seen empty after
+    const empty = emptyBridges(links, tag, bridges.sort((a, b) => b.length - a.length || b.localeCompare(a)), bridgesInUse(deps), gone);
+    lines.push(...empty.lines);
+    removed.push(...empty.removed);
     const problems = await ipBatch(lines, { force: true });
     const forwarding = loopbackInUse(deps);
     for (const b of links) if (b.kind === 'bridge' && b.alias === bridgeAlias(tag) && !gone.has(b.name) && !forwarding.has(b.name)) setRouteLocalnet(b.name, false);

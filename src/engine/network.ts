@@ -7,7 +7,8 @@ import { collectClaims, type OtherGuest } from '../network/claims.js';
 import { etcFiles } from '../network/etc.js';
 import { batchText, wireHook, type Hook } from '../network/hook.js';
 import { IpSession } from '../network/ip-session.js';
-import { batchError, batchFailures } from '../network/iproute.js';
+import { batchError, batchFailures, linkNames } from '../network/iproute.js';
+import { hostVethName } from '../network/names.js';
 import { enableForwarding, mountSysfs, setRouteLocalnet } from '../network/netns.js';
 import { nftApply } from '../network/nft.js';
 import { planNetwork } from '../network/plan.js';
@@ -16,17 +17,23 @@ import type { LinkFact, NetPlan } from '../network/types.js';
 import type { OciMount } from '../oci/types.js';
 import type { NetworkInput } from '../runtime/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import type { VsError } from '../util/errors.js';
+import { VsError } from '../util/errors.js';
 import { readIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import { which } from '../util/which.js';
+import { traced, tracedSync } from '../util/trace.js';
 import type { Deps } from './deps.js';
 import { networkLock, readNetState, stateNames } from './network-state.js';
 import { isActive } from './state.js';
 
-/** Every other guest with what it holds: its config, and what its last start set up if that is still there. */
-async function otherGuests(deps: Deps, name: string): Promise<OtherGuest[]> {
-  const active = new Set((await (await deps.runtime()).list()).filter(isActive).map((s) => s.id));
+/**
+ * Every other guest with what it holds: its config, and what its last start set up if that is still
+ * there. Whether it runs only changes the words of a refusal: without `precise` every guest is taken
+ * as running, which spares a start reading the runtime's state of every other guest.
+ */
+async function otherGuests(deps: Deps, name: string, precise = true): Promise<OtherGuest[]> {
+  const running = precise ? new Set((await (await deps.runtime()).list()).filter(isActive).map((s) => s.id)) : undefined;
+  const active = { has: (n: string) => running?.has(n) ?? true };
   const out = new Map<string, OtherGuest>();
   for (const g of deps.store.readAll()) {
     if (g.name !== name) out.set(g.name, { name: g.name, interfaces: g.config?.interfaces ?? [], active: active.has(g.name) });
@@ -51,13 +58,21 @@ export async function checkNetworkConfig(deps: Deps, name: string, cfg: GuestCon
 }
 
 function planFor(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[],
-  links: LinkFact[] | undefined, others: OtherGuest[]): NetPlan {
+  links: LinkFact[] | undefined, others: OtherGuest[], localAddresses?: HostLinks['local']): NetPlan {
   const { paths } = deps;
   const host = deps.host().network;
   return planNetwork({
     file: paths.guestConfig(name), guest: name, context: cfg.context, instance: paths.instance, tag: paths.netTag,
-    netns: paths.netns(name), interfaces, host, links, claims: collectClaims(others, host),
+    netns: paths.netns(name), interfaces, host, links, localAddresses, claims: collectClaims(others, host),
+    bridgeGuests: bridgeGuests(others),
   });
+}
+
+/** Interfaces of recorded guests on each bridge: the ports they hold, or are about to take. */
+function bridgeGuests(others: readonly OtherGuest[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const o of others) for (const i of o.state?.interfaces ?? []) if (i.bridge) out.set(i.bridge, (out.get(i.bridge) ?? 0) + 1);
+  return out;
 }
 
 function networkMode(interfaces: readonly InterfaceConfig[]): 'none' | 'host' | 'own' {
@@ -84,11 +99,12 @@ export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig, o
   if (mode === 'own') {
     const host = new IpSession(); // starts while the lock is taken; asked for the links only once it is held
     try {
-      plan = await withLock(networkLock(deps), `setting up the network of ${name}`, () => prepare(deps, name, cfg, interfaces, host));
+      plan = await traced(`network ${name}: lock, plan, bridge`, () =>
+        withLock(networkLock(deps), `setting up the network of ${name}`, () => prepare(deps, name, cfg, interfaces, host)));
     } finally {
       host.kill();
     }
-    wiring = writeWiring(deps, name, plan);
+    wiring = tracedSync(`network ${name}: hook batches`, () => writeWiring(deps, name, plan!));
     await nftApply(nftSetup(plan));
     // only once the table that keeps guests off the host's loopback is in place
     for (const b of loopbackBridges(plan)) setRouteLocalnet(b, true);
@@ -106,14 +122,45 @@ export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig, o
 }
 
 async function prepare(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[], host: IpSession): Promise<NetPlan> {
-  const [links, others] = await Promise.all([host.links(), otherGuests(deps, name)]);
-  const plan = planFor(deps, name, cfg, interfaces, links, others);
+  const [links, others] = await Promise.all([traced(`network ${name}: ip links`, () => hostLinks(deps, cfg, interfaces, host)),
+    traced(`network ${name}: other guests`, () => otherGuests(deps, name, false))]);
+  let plan: NetPlan;
+  try {
+    plan = planFor(deps, name, cfg, interfaces, links.links, others, links.local);
+  } catch (e) {
+    if (!(e instanceof VsError)) throw e;
+    // refused: planned again knowing which guests run, for the right words
+    plan = planFor(deps, name, cfg, interfaces, links.links, await otherGuests(deps, name), links.local);
+  }
   // recorded before the first change, so that a teardown after any failure finds everything, and
   // so that no other guest's teardown removes a bridge this guest is about to join
   writeFileAtomic(deps.paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
-  await host.apply(bridgeSetup(plan, deps.paths.netTag));
+  await traced(`network ${name}: bridge lines`, () => host.apply(bridgeSetup(plan, deps.paths.netTag)));
   host.release();
   return plan;
+}
+
+interface HostLinks {
+  links: LinkFact[];
+  local?: { address: string; dev: string }[];
+}
+
+/**
+ * The host's links a plan looks at. Guests only on bridges need the bridges, the host's addresses
+ * and whether the names they would take are free, not every link: at a thousand guests the dump of
+ * every link is most of a start. Only when such a name is taken are all links read, for the message.
+ */
+async function hostLinks(deps: Deps, cfg: GuestConfig, interfaces: readonly InterfaceConfig[], host: IpSession): Promise<HostLinks> {
+  if (interfaces.some((i) => DEVICE_MODES.includes(i.mode) && i.mode !== 'bridge')) return { links: await host.links() };
+  const { bridges, local } = await host.bridgesAndAddresses();
+  const known = new Set(bridges.map((b) => b.name));
+  const present = linkNames();
+  const taken = interfaces.some((i, index) => {
+    if (i.mode !== 'bridge') return false;
+    const bridge = i.bridge ?? deps.host().network.bridge;
+    return present.has(hostVethName(deps.paths.instance, cfg.context, index)) || (!known.has(bridge) && present.has(bridge));
+  });
+  return taken ? { links: await host.links() } : { links: bridges, local };
 }
 
 interface Wiring {

@@ -17,6 +17,7 @@ import { rlimitCeiling } from '../util/procfs.js';
 import { which } from '../util/which.js';
 import { crashPoint } from '../util/crash.js';
 import { Revert, withCleanupProblems } from '../util/revert.js';
+import { traced, tracedSync } from '../util/trace.js';
 import type { Deps } from './deps.js';
 import { ensureMounted } from './mount.js';
 import { checkNotReowning } from './reown.js';
@@ -32,7 +33,7 @@ import type { GuestInfo } from './types.js';
 
 export function startGuest(deps: Deps, name: string): Promise<GuestInfo> {
   checkName(name);
-  return withLock(deps.paths.lock(name), `vserver start ${name}`, () => startLocked(deps, name));
+  return withLock(deps.paths.lock(name), `vserver start ${name}`, () => traced(`start ${name}: all`, () => startLocked(deps, name)));
 }
 
 /**
@@ -52,9 +53,9 @@ function checkReachable(rootfs: string, uid: number, name: string): void {
 }
 
 export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> {
-  const cfg = deps.store.read(name);
-  const rt = await deps.runtime();
-  const before = await rt.state(name);
+  const cfg = tracedSync(`start ${name}: read config`, () => deps.store.read(name));
+  const rt = await traced('select the runtime', () => deps.runtime());
+  const before = await traced(`start ${name}: runtime state`, () => rt.state(name));
   if (isActive(before)) {
     await settleLimitChange(deps, name);
     throw new VsError('ALREADY_RUNNING', `guest '${name}' is already running (init pid ${before.pid})`,
@@ -62,7 +63,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   }
   checkNotReowning(deps, name);
   // what an earlier run or a crashed start left behind goes first; what stays is said, not hidden
-  const leftovers = await teardown(deps, name);
+  const leftovers = await traced(`start ${name}: teardown of an earlier run`, () => teardown(deps, name));
 
   const rootfs = guestTree(deps, name);
   const ids = guestIds(deps, cfg);
@@ -71,11 +72,11 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     await holdRange(deps, ids.base / IDS_PER_GUEST);
     checkReachable(rootfs, ids.base, name);
   }
-  await ensureMounted(deps, name, cfg);
+  await traced(`start ${name}: ids, tree and mount`, () => ensureMounted(deps, name, cfg));
   const init = initPlan(cfg);
   const defaults = deps.host().guest_defaults;
   const limits = effectiveLimits(cfg.limits, defaults);
-  const facts = deps.hostFacts(ioDevices(limits));
+  const facts = tracedSync('host facts', () => deps.hostFacts(ioDevices(limits)));
   const problems = checkLimits(limits, facts);
   if (problems.length > 0) {
     const file = deps.paths.guestConfig(name);
@@ -84,12 +85,12 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   const wanted = wantedRlimits(limits, DEFAULT_RLIMITS);
   const rlimits = clampRlimits(wanted, rlimitCeiling());
   const warnings = [...leftovers.map((p) => `an earlier run left something that could not be removed: ${p}`), ...loweredRlimits(limits, rlimits)];
-  const lxcfs = await deps.lxcfs().prepare();
+  const lxcfs = await traced('lxcfs', () => deps.lxcfs().prepare());
   if ('reason' in lxcfs && deps.lxcfs().mode !== 'off' && deps.lxcfs().installed()) {
     warnings.push(`${lxcfs.reason}; free, uptime and top inside the guest show the host's figures`);
   }
   const sec = cfg.security;
-  const spec = buildSpec({
+  const spec = tracedSync(`start ${name}: spec`, () => buildSpec({
     name, context: cfg.context, rootfs, hostname: cfg.hostname ?? name, args: init.args, env: init.env,
     cgroupsPath: `/${deps.paths.cgroupName(name)}`,
     capabilities: capabilitySet({ add: [...init.addCapabilities, ...(sec?.capabilities?.add ?? [])], drop: sec?.capabilities?.drop }),
@@ -100,7 +101,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     cgroupWritable: init.delegateCgroup,
     // a privileged guest has no namespace of its own to count in
     hooks: cfg.privileged ? [] : [userCountsHook(which('sh') ?? '/bin/sh', userCounts(defaults))],
-  });
+  }));
 
   const bundle = deps.paths.bundle(name);
   await Revert.run(async (revert) => {
@@ -109,7 +110,7 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
       if (problems.length > 0) throw new Error(problems.join('; '));
     });
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
-    const net = await setupNetwork(deps, name, cfg, ids.base);
+    const net = await traced(`start ${name}: network (before the runtime)`, () => setupNetwork(deps, name, cfg, ids.base));
     crashPoint('start:network');
     writeFileAtomic(join(bundle, 'config.json'), ociJson(withNetwork(spec, net)), 0o600, { durable: false });
     mkdirSync(deps.paths.logDir, { recursive: true });
@@ -117,19 +118,19 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     try {
       writeSync(log, `--- ${new Date().toISOString()} vserver: starting guest ${name} (context ${cfg.context})\n`);
       const io = { stdin: 'ignore', stdout: log, stderr: log, rlimits } as const;
-      await launch(net, async () => {
+      await traced(`start ${name}: runtime (with the network hook)`, () => launch(net, async () => {
         if (!init.delegateCgroup) return rt.run(name, bundle, io);
         // the cgroup exists once the runtime has created the container; hand it over before init runs
         await rt.create(name, bundle, io);
         deps.cgroups().delegate(deps.paths.cgroupName(name), ids.base, ids.base);
         await rt.start(name);
-      });
+      }));
     } finally {
       closeSync(log);
     }
     crashPoint('start:launched');
   });
-  const after = await rt.state(name);
+  const after = await traced(`start ${name}: runtime state after`, () => rt.state(name));
   if (!isActive(after)) {
     throw withCleanupProblems(new VsError('RUNTIME_FAILED', `guest '${name}' stopped right after it started`,
       `its init exited; read ${deps.paths.log(name)} for why`), await teardown(deps, name));

@@ -8,6 +8,7 @@ import { withLock } from '../util/lock.js';
 import { processStartTime, waitGone } from '../util/procfs.js';
 import type { Deps } from './deps.js';
 import { isActive } from './state.js';
+import { traced } from '../util/trace.js';
 import { teardown } from './teardown.js';
 
 export interface StopOptions {
@@ -23,7 +24,7 @@ const KILL_WAIT_MS = 10_000;
 
 export function stopGuest(deps: Deps, name: string, opts: StopOptions = {}): Promise<void> {
   checkName(name);
-  return withLock(deps.paths.lock(name), `vserver stop ${name}`, () => stopLocked(deps, name, opts));
+  return withLock(deps.paths.lock(name), `vserver stop ${name}`, () => traced(`stop ${name}: all`, () => stopLocked(deps, name, opts)));
 }
 
 export async function stopLocked(deps: Deps, name: string, opts: StopOptions = {}): Promise<void> {
@@ -36,10 +37,10 @@ export async function stopLocked(deps: Deps, name: string, opts: StopOptions = {
   }
   if (cfg) {
     const timeoutS = opts.timeoutS ?? cfg.stop_timeout ?? deps.host().stop_timeout;
-    await killSequence(deps, name, st, timeoutS * 1000, initPlan(cfg).stopSignal);
-  } else await killSequence(deps, name, st, 0, 9);
+    await traced(`stop ${name}: kill`, () => killSequence(deps, name, st, timeoutS * 1000, initPlan(cfg).stopSignal));
+  } else await traced(`stop ${name}: kill`, () => killSequence(deps, name, st, 0, 9));
   crashPoint('stop:killed');
-  const problems = await teardown(deps, name);
+  const problems = await traced(`stop ${name}: teardown`, () => teardown(deps, name));
   if (problems.length > 0) {
     throw new VsError('RUNTIME_FAILED', `guest '${name}' stopped, but cleaning up failed: ${problems.join('; ')}`,
       `run 'vserver stop ${name}' again`);
@@ -56,7 +57,13 @@ async function killSequence(deps: Deps, name: string, st: RuntimeState, timeoutM
     await rt.kill(name, 15, { all: true });
     if (await waitGone(st.pid, start, TERM_GRACE_MS)) return;
   }
-  await rt.kill(name, 9, { all: true });
+  // what `kill --all` does, without a runtime process per guest: SIGKILL to every process of its cgroup
+  const pids = st.status === 'paused' ? [] : deps.cgroups().pids(deps.paths.cgroupName(name));
+  if (pids.length > 0) {
+    for (const pid of pids) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
+    }
+  } else await rt.kill(name, 9, { all: true });
   if (!(await waitGone(st.pid, start, KILL_WAIT_MS))) {
     throw new VsError('RUNTIME_FAILED', `guest '${name}' did not die after SIGKILL (init pid ${st.pid})`,
       'a process may be stuck in the kernel (D state); check it with ps and try again');

@@ -158,10 +158,17 @@ export const guestNetEntries = {
   search: v.optional(v.pipe(v.array(domain), v.maxLength(6, 'takes at most 6 domains'))),
 };
 
+/** The most ports a Linux bridge holds (BR_MAX_PORTS). */
+export const BRIDGE_PORTS_MAX = 1024;
+
 export const HostNetworkSchema = v.strictObject({
   bridge: v.optional(ifname, DEFAULT_BRIDGE),
   pool: v.optional(network(4), DEFAULT_POOL),
   pool6: v.optional(network(6)),
+  /** Ports a bridge of the pool takes before guests spill to the next one; default BRIDGE_PORTS_MAX. */
+  bridge_ports: v.optional(v.pipe(v.number(), v.integer('must be a whole number'),
+    v.minValue(3, 'must be at least 3 (one guest, and the links to the bridges before and after)'),
+    v.maxValue(1024, 'must be at most 1024, the most ports a Linux bridge holds'))),
 });
 
 export type HostNetwork = v.InferOutput<typeof HostNetworkSchema>;

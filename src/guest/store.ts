@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError, errnoOf } from '../util/errors.js';
+import { FileCache } from '../util/file-cache.js';
 import { readdirIfExists, readIfExists } from '../util/fs.js';
 import type { Paths } from '../util/paths.js';
 import { parseGuestConfig, parseHostConfig, parseTomlText, setPath, toToml, validate } from './config.js';
@@ -46,7 +47,12 @@ export function versionOf(bytes: string | Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+type ReadResult = { config: GuestConfig; error?: undefined } | { config?: undefined; error: VsError };
+
 export class GuestStore {
+  /** readAll's parses: a bulk run asks for every guest once per guest it starts. */
+  private readonly parsed = new FileCache<ReadResult>();
+
   constructor(private readonly paths: Paths) {}
 
   names(): string[] {
@@ -114,16 +120,26 @@ export class GuestStore {
     return { before, doc, config, text, version: versionOf(text), write: () => writeFileAtomic(file, text) };
   }
 
-  /** Reads every guest; a broken file is reported as such instead of hiding the others. */
+  /**
+   * Reads every guest; a broken file is reported as such instead of hiding the others. The configs
+   * are shared with later calls while their files are unchanged: callers only read them.
+   */
   readAll(): { name: string; config?: GuestConfig; error?: VsError }[] {
-    return this.names().map((name) => {
-      try {
-        return { name, config: this.read(name) };
-      } catch (e) {
-        if (e instanceof VsError) return { name, error: e };
-        throw e;
-      }
-    });
+    const out: { name: string; config?: GuestConfig; error?: VsError }[] = [];
+    for (const name of this.names()) {
+      const file = this.paths.guestConfig(name);
+      const r = this.parsed.get(file, (text): ReadResult => {
+        try {
+          return { config: parseGuestConfig(file, text) };
+        } catch (e) {
+          if (e instanceof VsError) return { error: e };
+          throw e;
+        }
+      });
+      // gone since the directory was listed
+      if (r) out.push({ name, ...r });
+    }
+    return out;
   }
 
   write(name: string, config: GuestConfig): void {

@@ -65,6 +65,20 @@ export class IpSession {
     return this.query<unknown[]>('address show').then(linkFacts);
   }
 
+  /**
+   * What a start on bridges needs of the host without listing every link (a dump of a thousand veths
+   * per start is most of a start's cost at that scale): the bridges, and every local address.
+   */
+  async bridgesAndAddresses(): Promise<{ bridges: LinkFact[]; local: { address: string; dev: string }[] }> {
+    const [bridges, routes] = await Promise.all([
+      this.query<unknown[]>('address show type bridge').then(linkFacts),
+      this.query<{ dst?: string; dev?: string }[]>('route show table all type local', 'reading the host\'s addresses'),
+    ]);
+    const local = routes.filter((r) => r.dst !== undefined && r.dev !== undefined && !r.dst.includes('/'))
+      .map((r) => ({ address: r.dst!, dev: r.dev! }));
+    return { bridges, local };
+  }
+
   /** Runs the lines; resolves once all of them succeeded (a query after them is the barrier). */
   async apply(lines: readonly BatchLine[]): Promise<void> {
     if (lines.length === 0) return;

@@ -1,4 +1,5 @@
 // iproute2: reading the host's links and running batches of changes, one process per batch.
+import { readFileSync } from 'node:fs';
 import { VsError } from '../util/errors.js';
 import { run, runOk } from '../util/proc.js';
 import type { BatchLine } from './script.js';
@@ -33,6 +34,29 @@ export function linkFacts(list: readonly unknown[]): LinkFact[] {
 
 export async function readLinks(): Promise<LinkFact[]> {
   return parseLinks((await runOk('ip', ['-json', '-details', 'address', 'show'])).stdout);
+}
+
+/**
+ * Only the named links that exist, read in one `ip -batch`: at a thousand guests, reading every
+ * link for each one that stops is most of a stop. Falls back to every link if one went meanwhile.
+ */
+export async function readNamedLinks(names: readonly string[]): Promise<LinkFact[]> {
+  const present = linkNames();
+  const wanted = [...new Set(names)].filter((n) => present.has(n));
+  if (wanted.length === 0) return [];
+  const r = await run('ip', ['-json', '-details', '-batch', '-'], { input: wanted.map((n) => `link show dev ${n}\n`).join('') });
+  if (r.code !== 0) return readLinks();
+  return r.stdout.split('\n').filter((l) => l.trim() !== '').flatMap((l) => parseLinks(l));
+}
+
+/** Names of the links in this process's network namespace, from /proc/net/dev: no process, no JSON. */
+export function linkNames(text = readFileSync('/proc/net/dev', 'utf8')): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n').slice(2)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) out.add(line.slice(0, colon).trim());
+  }
+  return out;
 }
 
 /**

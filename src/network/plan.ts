@@ -1,6 +1,6 @@
 // The network plan of a guest: devices, addresses, routes and rules, worked out from the config and
 // the host's facts before anything on the host changes. Pure: every bad input is refused here.
-import { DEVICE_MODES, guestIfname, type HostNetwork, type InterfaceConfig } from '../guest/net-schema.js';
+import { BRIDGE_PORTS_MAX, DEVICE_MODES, guestIfname, type HostNetwork, type InterfaceConfig } from '../guest/net-schema.js';
 import { VsError } from '../util/errors.js';
 import {
   contains, formatCidr, formatIp, ipKey, isHostAddress, networkOf, nth, parseCidr, parsePortSpec, sameIp, size,
@@ -8,6 +8,7 @@ import {
 } from '../util/ip.js';
 import { addressTaken, bridgeGateways, checkClaims, ipClaim, type Claims } from './claims.js';
 import { hostVethName, nftTableName } from './names.js';
+import { chooseBridge } from './spill.js';
 import type { BridgePlan, DeviceMode, InterfacePlan, LinkFact, NetPlan } from './types.js';
 
 export interface PlanInput {
@@ -22,7 +23,11 @@ export interface PlanInput {
   host: HostNetwork;
   /** The host's links; undefined when checking a config without looking at the host. */
   links?: readonly LinkFact[];
+  /** Addresses of the host on devices not among `links` (read without listing every link), with their device. */
+  localAddresses?: readonly { address: string; dev: string }[];
   claims: Claims;
+  /** Interfaces of the other recorded guests on each bridge, to spill over a full bridge of the pool. */
+  bridgeGuests?: ReadonlyMap<string, number>;
 }
 
 /** The lowest free host address of the pool, trying pool + context first so that it stays the same across starts. */
@@ -54,11 +59,17 @@ class Planner {
   private readonly mine = new Set<string>();
   private readonly bridges = new Map<string, BridgePlan>();
   private readonly defaultRoute: Record<Family, boolean> = { 4: false, 6: false };
+  private readonly bridgeGuests: Map<string, number>;
 
   constructor(private readonly input: PlanInput) {
     this.knowHost = input.links !== undefined;
+    this.bridgeGuests = new Map(input.bridgeGuests ?? []);
     this.links = new Map((input.links ?? []).map((l) => [l.name, l]));
     for (const l of input.links ?? []) for (const a of l.addresses) this.hostAddrs.set(ipKey(parseCidr(a)!), l.name);
+    for (const a of input.localAddresses ?? []) {
+      const ip = parseCidr(a.address);
+      if (ip && !this.hostAddrs.has(ipKey(ip))) this.hostAddrs.set(ipKey(ip), a.dev);
+    }
   }
 
   plan(): NetPlan {
@@ -111,8 +122,11 @@ class Planner {
   /** A veth pair into a bridge; the bridge named in vserver.toml is made on demand and owns the pools. */
   private planBridge(where: string, cfg: InterfaceConfig, p: InterfacePlan): Partial<Record<Family, { pool: Cidr; gateway: Ip }>> {
     const { host, instance, context } = this.input;
-    const name = cfg.bridge ?? host.bridge;
-    const managed = name === host.bridge;
+    const managed = (cfg.bridge ?? host.bridge) === host.bridge;
+    // the bridge of the pool with a port left; only a start, which knows the host, spills
+    const choice = managed && this.knowHost ? chooseBridge(host.bridge, host.bridge_ports ?? BRIDGE_PORTS_MAX, this.bridgeGuests) : { name: host.bridge };
+    const name = managed ? choice.name : cfg.bridge!;
+    this.bridgeGuests.set(name, (this.bridgeGuests.get(name) ?? 0) + 1);
     const fact = this.links.get(name);
     if (!fact && !managed && this.knowHost) throw missingNic(where, 'bridge', name);
     if (fact && fact.kind !== 'bridge') {
@@ -128,13 +142,15 @@ class Planner {
     }
     if (!managed) return {};
     const { gw4, gw6 } = bridgeGateways(host);
-    const bp = this.bridges.get(name) ?? { name, create: !fact, addAddresses: [] };
+    const bp: BridgePlan = this.bridges.get(name) ?? { name, create: !fact, addAddresses: [], ...(choice.spill && !fact ? { uplink: choice.spill } : {}) };
     this.bridges.set(name, bp);
     const out: Partial<Record<Family, { pool: Cidr; gateway: Ip }>> = {};
     for (const gw of [gw4, gw6]) {
       if (!gw) continue;
       const c = parseCidr(gw)!;
       out[c.family] = { pool: networkOf(c), gateway: c };
+      // the gateway lives on the first bridge; a spill bridge reaches it through the chain
+      if (choice.spill) continue;
       const has = fact?.addresses.some((a) => sameIp(parseCidr(a)!, c)) ?? false;
       if (!has && !bp.addAddresses.includes(gw)) bp.addAddresses.push(gw);
     }

@@ -2,6 +2,7 @@
 import { VsError } from '../util/errors.js';
 import { formatCidr, networkOf, parseCidr } from '../util/ip.js';
 import { bridgeAlias, deviceAlias } from './names.js';
+import { uplinkAlias } from './spill.js';
 import type { InterfacePlan, LinkFact, NetPlan } from './types.js';
 
 /** One line of an `ip -batch` script and what it is for, so that a failure can be told in words. */
@@ -30,6 +31,12 @@ export function bridgeSetup(plan: NetPlan, tag: string): BatchLine[] {
     if (b.create) {
       out.push({ cmd: `link add name ${b.name} type bridge`, what });
       out.push({ cmd: `link set dev ${b.name} alias ${bridgeAlias(tag)}`, what });
+    }
+    if (b.uplink) {
+      const u = b.uplink;
+      out.push({ cmd: `link add name ${u.up} type veth peer name ${u.down}`, what });
+      out.push({ cmd: `link set dev ${u.up} master ${u.parent} alias ${uplinkAlias(tag)} up`, what });
+      out.push({ cmd: `link set dev ${u.down} master ${b.name} alias ${uplinkAlias(tag)} up`, what });
     }
     for (const a of b.addAddresses) out.push({ cmd: `address add ${a} dev ${b.name}${addrFlags(a)}`, what });
     out.push({ cmd: `link set dev ${b.name} up`, what });
@@ -123,17 +130,40 @@ export function hostTeardown(plan: NetPlan, links: readonly LinkFact[], tag: str
       if (i.restore.up && !back.up) lines.push({ cmd: `link set dev ${i.parent} up`, what });
     }
   }
-  const bridges = new Set(plan.interfaces.map((i) => i.bridge).filter((b): b is string => b !== undefined));
+  const bridges = plan.interfaces.map((i) => i.bridge).filter((b): b is string => b !== undefined);
   // a bridge this start was to make, still without alias, was made by a start that failed before the next line set it
-  const made = new Set(plan.bridges.filter((b) => b.create).map((b) => b.name));
-  for (const b of bridges) {
+  const made = new Set(plan.bridges.filter((x) => x.create).map((x) => x.name));
+  const empty = emptyBridges(links, tag, bridges, keep, gone, made);
+  return { lines: [...lines, ...empty.lines], removed: [...removed, ...empty.removed] };
+}
+
+/**
+ * Bridges vserver made that are left without guests, among `candidates`: a spill bridge goes with
+ * the veth pair that joins it to the bridge before it, which may then be left empty in turn.
+ * `gone` has the devices already being removed, and gets these.
+ */
+export function emptyBridges(links: readonly LinkFact[], tag: string, candidates: Iterable<string>,
+  keep: ReadonlySet<string>, gone: Set<string>, made: ReadonlySet<string> = new Set()): HostTeardown {
+  const byName = new Map(links.map((l) => [l.name, l]));
+  const lines: BatchLine[] = [];
+  const removed: string[] = [];
+  const queue = [...new Set(candidates)];
+  for (let b = queue.shift(); b !== undefined; b = queue.shift()) {
     const fact = byName.get(b);
-    const members = links.filter((l) => l.master === b && !gone.has(l.name));
     const ours = fact?.alias === bridgeAlias(tag) || (fact?.kind === 'bridge' && fact.alias === undefined && made.has(b));
-    if (ours && members.length === 0 && !keep.has(b)) {
-      lines.push({ cmd: `link del dev ${b}`, what: `bridge ${b}` });
-      removed.push(`bridge ${b} (no members left)`);
+    if (gone.has(b) || !ours || keep.has(b)) continue;
+    // its own link to the bridge before it is no guest
+    const down = links.find((l) => l.master === b && l.alias === uplinkAlias(tag) && l.name === `${b}d`);
+    if (links.some((l) => l.master === b && !gone.has(l.name) && l !== down)) continue;
+    if (down) {
+      lines.push({ cmd: `link del dev ${down.name}`, what: `bridge ${b}` });
+      gone.add(down.name).add(`${b}u`);
+      const parent = byName.get(`${b}u`)?.master;
+      if (parent) queue.push(parent);
     }
+    lines.push({ cmd: `link del dev ${b}`, what: `bridge ${b}` });
+    removed.push(`bridge ${b} (no members left)`);
+    gone.add(b);
   }
   return { lines, removed };
 }

@@ -44,6 +44,8 @@ export interface BridgePlan {
   create: boolean;
   /** Gateway addresses the bridge lacks. */
   addAddresses: string[];
+  /** A spill bridge this start makes: the veth pair that joins it to the bridge before it. */
+  uplink?: { parent: string; up: string; down: string };
 }
 
 /** Everything a guest's network start does; written before the first change, read by teardown. */

@@ -80,9 +80,19 @@ export class LxcfsDaemon implements Lxcfs {
     return this.binary !== undefined;
   }
 
+  /** What an earlier prepare of this process found: a bulk run checks the mount table once, not per guest. */
+  private ready: { mounts: OciMount[]; mountpoint: string } | undefined;
+
   async prepare(): Promise<LxcfsResult> {
     if (this.mode === 'off') return { reason: "lxcfs = \"off\" in vserver.toml" };
     if (!this.binary) return { reason: 'lxcfs is not installed (apt-get install lxcfs)' };
+    if (this.ready && alive(this.ready.mountpoint)) return this.ready;
+    const r = await this.find();
+    this.ready = 'mounts' in r ? r : undefined;
+    return r;
+  }
+
+  private async find(): Promise<LxcfsResult> {
     if (isLxcfsMount(SYSTEM_LXCFS) && alive(SYSTEM_LXCFS)) return { mounts: lxcfsMounts(SYSTEM_LXCFS), mountpoint: SYSTEM_LXCFS };
     const mp = this.places.mountpoint;
     return withLock(this.places.lock, 'starting lxcfs', async () => {

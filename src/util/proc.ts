@@ -3,6 +3,7 @@
 import { constants } from 'node:os';
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { VsError, errnoOf } from './errors.js';
+import { traced } from './trace.js';
 
 /** How a program is started: its stdio (default: all three piped), environment, directory. */
 export interface StartOptions {
@@ -89,7 +90,11 @@ export interface RunOptions extends LaunchOptions {
 }
 
 /** Runs a program to completion and captures its output. Never throws for a non-zero exit. */
-export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return traced(`run ${file} ${args.slice(0, 4).join(' ')}`, () => runUntraced(file, args, opts));
+}
+
+async function runUntraced(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
   const { child, exit } = launch(file, args, { captureStdout: true, ...opts, stdio: opts.stdio ?? [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
   if (opts.input !== undefined && child.stdin) {

@@ -14,6 +14,16 @@ function startTicks(pid: number): number {
   return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[19]);
 }
 
+/** Gone, or a zombie that only waits for the host's init to reap it. */
+function dead(pid: number): boolean {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^[ZX]/.test(s.slice(s.lastIndexOf(')') + 2));
+  } catch {
+    return true;
+  }
+}
+
 describe.skipIf(!IS_ROOT)('many guests at once', () => {
   const host = new TestNetns('bulk');
   const t = new TestRoot('bulk', { netns: host.name });
@@ -84,6 +94,23 @@ describe.skipIf(!IS_ROOT)('many guests at once', () => {
     writeFileSync(t.paths.guestConfig('g05'), `context = ${200 + 5}\n`);
   }, 300_000);
 
+  it('starts all the others when one config among the 30 is broken, and names that one', async () => {
+    const good = readFileSync(t.paths.guestConfig('g07'), 'utf8');
+    writeFileSync(t.paths.guestConfig('g07'), 'context = [\n');
+    try {
+      const r = await t.cli(['start', '--all', '--json'], { timeoutMs: 300_000 });
+      expect(r.code).toBe(10);
+      const res = lines(r.stdout);
+      expect(res.filter((x) => !x.ok).map((x) => [x.name, x.error?.code])).toEqual([['g07', 'CONFIG_INVALID']]);
+      expect(res.filter((x) => x.ok && x.state === 'running').map((x) => x.name)).toEqual(names.filter((n) => n !== 'g07'));
+      expect(res.find((x) => x.name === 'g07')!.error!.message).toMatch(/g07\.toml/);
+    } finally {
+      writeFileSync(t.paths.guestConfig('g07'), good);
+    }
+    expect(JSON.parse((await t.cli(['status', 'g07', '--json'])).stdout)).toMatchObject({ state: 'stopped' });
+    expect((await t.cli(['stop', '--all', '--timeout', '0'])).code).toBe(0);
+  }, 300_000);
+
   it('autostarts a mark in start_order groups and autostops it in reverse', async () => {
     const groups = [['g20', 'g21'], ['g01', 'g22'], ['g23']]; // g01 is bridged; each group in name order
     for (const [order, group] of groups.entries()) {
@@ -102,8 +129,29 @@ describe.skipIf(!IS_ROOT)('many guests at once', () => {
     for (let i = 1; i < groups.length; i++) expect(Math.min(...started[i]!)).toBeGreaterThanOrEqual(Math.max(...started[i - 1]!));
     expect((await status('g24')).state).toBe('stopped');
 
-    const stop = lines(await t.ok(['autostop', '--mark', 'boot', '--json']));
+    // when each init goes, seen from outside: the last group first
+    const pids = await Promise.all(groups.map((gr) => Promise.all(gr.map(async (g) => (await status(g)).pid))));
+    const goneAt = new Map<number, number>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        for (const p of pids.flat()) if (!goneAt.has(p) && dead(p)) goneAt.set(p, performance.now());
+        await new Promise((res) => setTimeout(res, 5));
+      }
+    })();
+    let stop: Line[];
+    try {
+      stop = lines(await t.ok(['autostop', '--mark', 'boot', '--json']));
+    } finally {
+      watching = false;
+      await watcher;
+    }
+    // an init that went after the watcher's last look went before autostop returned
+    for (const p of pids.flat()) if (!goneAt.has(p) && dead(p)) goneAt.set(p, performance.now());
     expect(stop.map((x) => x.name)).toEqual([...groups].reverse().flat());
+    const gone = pids.map((gr) => gr.map((p) => goneAt.get(p)!));
+    for (const gr of gone) for (const at of gr) expect(at).toBeDefined();
+    for (let i = 0; i + 1 < groups.length; i++) expect(Math.max(...gone[i + 1]!)).toBeLessThanOrEqual(Math.min(...gone[i]!));
     for (const g of groups.flat()) expect((await status(g)).state).toBe('stopped');
   }, 300_000);
 

@@ -1,0 +1,29 @@
+// Parsed files kept while they are unchanged on disk, so that a bulk run of many guests parses every
+// guest's file once instead of once per guest. Only for callers that do not change what they get.
+import { readFileSync, statSync } from 'node:fs';
+import { errnoOf } from './errors.js';
+
+export class FileCache<T> {
+  private readonly entries = new Map<string, { key: string; value: T }>();
+
+  /** The parsed file, or undefined when it does not exist. */
+  get(file: string, parse: (text: string) => T): T | undefined {
+    let key: string;
+    let text: string;
+    try {
+      // stat before reading: a change during the read gives another key at the next call
+      const st = statSync(file, { bigint: true });
+      key = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+      const hit = this.entries.get(file);
+      if (hit?.key === key) return hit.value;
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      if (errnoOf(e) !== 'ENOENT') throw e;
+      this.entries.delete(file);
+      return undefined;
+    }
+    const value = parse(text);
+    this.entries.set(file, { key, value });
+    return value;
+  }
+}

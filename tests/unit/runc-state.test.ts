@@ -1,0 +1,32 @@
+// The head of runc's state.json: init's pid, its start time and the creation time, read without
+// parsing the container's whole config.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runcStateHead } from '../../src/runtime/oci-cli.js';
+
+const STATE = '{"id":"web1","init_process_pid":4242,"init_process_start":987654,"created":"2026-12-02T03:55:19.123456789Z",' +
+  `"config":{"rootfs":"/x","labels":["bundle=/b"],"cgroups":{"path":"/vserver-web1"},"pad":"${'x'.repeat(20_000)}"},"rootless":false}`;
+
+describe("runc's state file", () => {
+  it('gives what a listing needs from the head of the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runc-state-'));
+    try {
+      writeFileSync(join(dir, 'state.json'), STATE);
+      expect(runcStateHead(join(dir, 'state.json'))).toEqual({ pid: 4242, start: 987654, created: '2026-12-02T03:55:19.123456789Z' });
+      // the same as the whole file says
+      const whole = JSON.parse(STATE) as { init_process_pid: number; init_process_start: number; created: string };
+      expect(runcStateHead('', STATE)).toEqual({ pid: whole.init_process_pid, start: whole.init_process_start, created: whole.created });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves a head of another shape to the full parse', () => {
+    expect(runcStateHead('', '{"init_process_pid":1,"id":"a","init_process_start":2,"created":"c"}')).toBeUndefined();
+    expect(runcStateHead('', '{"id":"a","init_process_pid":1}')).toBeUndefined();
+    expect(runcStateHead('', '')).toBeUndefined();
+    expect(runcStateHead('', '{"id":"a\\"b","init_process_pid":1,"init_process_start":2,"created":"c"}')).toBeUndefined();
+  });
+});
