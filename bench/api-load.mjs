@@ -21,14 +21,21 @@ const { root, remove } = tempRoot('api');
 const env = { ...process.env, VSERVER_ROOT: root };
 const vs = (...args) => execFileSync(process.execPath, [CLI, ...args], { env }).toString();
 const rssOf = (pid) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
-const freePort = () => new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
 const names = Array.from({ length: N }, (_, i) => `a${i + 1}`);
 let daemon;
 
-const load = (opts) => new Promise((resolve, reject) => {
-  const inst = autocannon({ connections: 50, duration: SECONDS, timeout: 5, ...opts }, (e, r) => (e ? reject(e) : resolve(r)));
-  autocannon.track(inst, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false });
-});
+const load = (opts) =>
+  new Promise((resolve, reject) => {
+    const inst = autocannon({ connections: 50, duration: SECONDS, timeout: 5, ...opts }, (e, r) => (e ? reject(e) : resolve(r)));
+    autocannon.track(inst, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false });
+  });
 
 try {
   const port = await freePort();
@@ -39,7 +46,9 @@ try {
   const token = vs('token', 'create', '--name', 'bench').trim();
   daemon = spawn(process.execPath, [DAEMON, '--foreground'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  daemon.stderr.on('data', (b) => { log += b; });
+  daemon.stderr.on('data', (b) => {
+    log += b;
+  });
   for (let i = 0; i < 200 && !/listening on https/.test(log); i++) await new Promise((r) => setTimeout(r, 100));
   if (!/listening on https/.test(log)) throw new Error(`vserverd did not start: ${log}`);
   const sock = join(root, 'run/vserver/vserverd.sock');
@@ -56,18 +65,31 @@ try {
   const runcList = await timeCommand('runc', ['--root', join(root, 'run/vserver/runc'), 'list'], { allowFail: true });
 
   console.log(`\nGET /1.0/guests, ${N} guests (${RUNNING} running), 50 clients for ${SECONDS} s each`);
-  const row = (what, r) => console.log(`  ${what.padEnd(22)} p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)}  max ${fmt(r.latency.max)}  ` +
-    `${Math.round(r.requests.average)} req/s  errors ${r.errors + r.timeouts}  non-2xx ${r.non2xx}  ` +
-    `budget p99 < 50 ms: ${r.latency.p99 < 50 && r.errors + r.timeouts + r.non2xx === 0 ? 'yes' : 'NO'}`);
+  const row = (what, r) =>
+    console.log(
+      `  ${what.padEnd(22)} p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)}  max ${fmt(r.latency.max)}  ` +
+        `${Math.round(r.requests.average)} req/s  errors ${r.errors + r.timeouts}  non-2xx ${r.non2xx}  ` +
+        `budget p99 < 50 ms: ${r.latency.p99 < 50 && r.errors + r.timeouts + r.non2xx === 0 ? 'yes' : 'NO'}`,
+    );
   row('TLS 1.3 + token', tls);
   row('Unix socket', unix);
-  console.log(`  one request vs one process: p50 over TLS ${fmt(tls.latency.p50)} vs vserver list ${fmt(cliList)} ` +
-    `(${(cliList / Math.max(tls.latency.p50, 0.01)).toFixed(1)}x), runc list ${fmt(runcList)}`);
-  console.log(`  daemon resident memory: at rest ${(rssRest / 2 ** 20).toFixed(1)} MiB, after the load ${(rssLoaded / 2 ** 20).toFixed(1)} MiB`);
+  console.log(
+    `  one request vs one process: p50 over TLS ${fmt(tls.latency.p50)} vs vserver list ${fmt(cliList)} ` +
+      `(${(cliList / Math.max(tls.latency.p50, 0.01)).toFixed(1)}x), runc list ${fmt(runcList)}`,
+  );
+  console.log(
+    `  daemon resident memory: at rest ${(rssRest / 2 ** 20).toFixed(1)} MiB, after the load ${(rssLoaded / 2 ** 20).toFixed(1)} MiB`,
+  );
 } finally {
   daemon?.kill('SIGTERM');
   if (daemon && daemon.exitCode === null) await new Promise((r) => daemon.once('exit', r));
-  for (const g of names) { try { vs('delete', '--force', g); } catch { /* not built */ } }
+  for (const g of names) {
+    try {
+      vs('delete', '--force', g);
+    } catch {
+      /* not built */
+    }
+  }
   await stopLxcfs(root);
   remove();
 }

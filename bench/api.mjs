@@ -27,7 +27,11 @@ function api(method, path, body) {
     const req = request({ socketPath: sock, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
-      res.on('end', () => (res.statusCode < 300 ? resolve(text ? JSON.parse(text) : undefined) : reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`))));
+      res.on('end', () =>
+        res.statusCode < 300
+          ? resolve(text ? JSON.parse(text) : undefined)
+          : reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`)),
+      );
     });
     req.on('error', reject);
     req.end(body ? JSON.stringify(body) : undefined);
@@ -40,7 +44,9 @@ async function apiExec(argv) {
   const { socket } = await api('POST', '/1.0/guests/bench1/exec', { command: argv });
   const code = await new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws+unix://${sock}:${socket}`);
-    ws.on('message', (d, binary) => { if (!binary) resolve(JSON.parse(d.toString()).code); });
+    ws.on('message', (d, binary) => {
+      if (!binary) resolve(JSON.parse(d.toString()).code);
+    });
     ws.on('error', reject);
   });
   if (code !== 0) throw new Error(`exec exited ${code}`);
@@ -48,7 +54,15 @@ async function apiExec(argv) {
 }
 
 async function waitGone(pid) {
-  const start = () => { try { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); const f = s.slice(s.lastIndexOf(')') + 2).split(' '); return f[0] === 'Z' ? undefined : f[19]; } catch { return undefined; } };
+  const start = () => {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      return f[0] === 'Z' ? undefined : f[19];
+    } catch {
+      return undefined;
+    }
+  };
   const first = start();
   while (first !== undefined && start() === first) await new Promise((r) => setTimeout(r, 5));
 }
@@ -58,7 +72,9 @@ try {
   vsSync('build', 'bench1');
   daemon = spawn(process.execPath, [DAEMON, '--foreground'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise((resolve, reject) => {
-    daemon.stderr.on('data', (b) => { if (b.toString().includes('listening on')) resolve(); });
+    daemon.stderr.on('data', (b) => {
+      if (b.toString().includes('listening on')) resolve();
+    });
     daemon.once('exit', (c) => reject(new Error(`vserverd exited ${c}`)));
   });
   await api('PUT', '/1.0/guests/bench1/state', { action: 'start' });
@@ -70,10 +86,14 @@ try {
   const rawState = join(root, 'raw-state');
   const log = openSync(join(root, 'raw.log'), 'a');
 
-  const exec = await compare({
-    apiExec: () => apiExec(['true']),
-    runtimeExec: () => timeCommand(runtime, ['--root', state, 'exec', 'bench1', 'true']),
-  }, RUNS, 3);
+  const exec = await compare(
+    {
+      apiExec: () => apiExec(['true']),
+      runtimeExec: () => timeCommand(runtime, ['--root', state, 'exec', 'bench1', 'true']),
+    },
+    RUNS,
+    3,
+  );
   await api('PUT', '/1.0/guests/bench1/state', { action: 'stop' });
 
   const rawStartStop = async () => {
@@ -95,13 +115,27 @@ try {
   closeSync(log);
 
   report(`vserverd API on its Unix socket, busybox guest, medians of ${RUNS} (start+stop: ${LIFE_RUNS}) runs`, [
-    { what: 'exec true (POST + WebSocket)', ours: exec.apiExec.median, baseName: `${rtName} exec`, base: exec.runtimeExec.median,
-      budget: exec.runtimeExec.median + 5, budgetText: `<= ${rtName} exec + 5 ms` },
-    { what: 'start + stop (PUT state x2)', ours: life.api.median, baseName: `${rtName} run -d/kill/delete`, base: life.raw.median,
-      budget: 1.2 * life.raw.median, budgetText: '<= 1.2 x raw' },
+    {
+      what: 'exec true (POST + WebSocket)',
+      ours: exec.apiExec.median,
+      baseName: `${rtName} exec`,
+      base: exec.runtimeExec.median,
+      budget: exec.runtimeExec.median + 5,
+      budgetText: `<= ${rtName} exec + 5 ms`,
+    },
+    {
+      what: 'start + stop (PUT state x2)',
+      ours: life.api.median,
+      baseName: `${rtName} run -d/kill/delete`,
+      base: life.raw.median,
+      budget: 1.2 * life.raw.median,
+      budgetText: '<= 1.2 x raw',
+    },
   ]);
-  console.log(`\nexec overhead above ${rtName} exec: ${(exec.apiExec.median - exec.runtimeExec.median).toFixed(1)} ms; ` +
-    `start+stop overhead above raw: ${(life.api.median - life.raw.median).toFixed(1)} ms`);
+  console.log(
+    `\nexec overhead above ${rtName} exec: ${(exec.apiExec.median - exec.runtimeExec.median).toFixed(1)} ms; ` +
+      `start+stop overhead above raw: ${(life.api.median - life.raw.median).toFixed(1)} ms`,
+  );
 } finally {
   daemon?.kill('SIGTERM');
   if (daemon && daemon.exitCode === null) await new Promise((r) => daemon.once('exit', r));
@@ -109,7 +143,9 @@ try {
   try {
     const { path } = JSON.parse(readFileSync(join(root, 'run/vserver/runtime.json'), 'utf8'));
     spawnSync(path, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']);
-  } catch { /* never started */ }
+  } catch {
+    /* never started */
+  }
   await stopLxcfs(root);
   remove();
 }

@@ -22,22 +22,43 @@ const HOST = `vsbench-bulk-${process.pid}`;
 const { root, remove } = tempRoot('bulk');
 const env = { ...process.env, VSERVER_ROOT: root };
 const inHost = (file, args) => ['nsenter', [`--net=/run/netns/${HOST}`, '--', file, ...args]];
-const vs = (...args) => { const [f, a] = inHost(process.execPath, [CLI, ...args]); return timeCommand(f, a, { env }); };
+const vs = (...args) => {
+  const [f, a] = inHost(process.execPath, [CLI, ...args]);
+  return timeCommand(f, a, { env });
+};
 const vsOut = (args, extra = {}) => {
   const [f, a] = inHost(process.execPath, [CLI, ...args]);
   return spawnSync(f, a, { env: { ...env, ...extra }, maxBuffer: 64 << 20 });
 };
 const memAvailable = () => Number(/^MemAvailable:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))[1]) * 1024;
 /** Processes that stay on the host for the guests (monitors, helpers): those naming this run's root. */
-const toolProcesses = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid).filter((d) => {
-  try { return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(root); } catch { return false; }
-}).length;
+const toolProcesses = () =>
+  readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(root);
+      } catch {
+        return false;
+      }
+    }).length;
 const cgroupDir = existsSync('/sys/fs/cgroup/pids') ? '/sys/fs/cgroup/pids' : '/sys/fs/cgroup';
 const guestCgroups = () => readdirSync(cgroupDir).filter((d) => d.startsWith(cgroupPrefix(root)));
 /** Processes inside the guests' own cgroups, per guest. */
-const guestProcesses = (n) => guestCgroups().reduce((sum, d) => {
-  try { return sum + readFileSync(join(cgroupDir, d, 'cgroup.procs'), 'utf8').trim().split('\n').filter(Boolean).length; } catch { return sum; }
-}, 0) / n;
+const guestProcesses = (n) =>
+  guestCgroups().reduce((sum, d) => {
+    try {
+      return (
+        sum +
+        readFileSync(join(cgroupDir, d, 'cgroup.procs'), 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean).length
+      );
+    } catch {
+      return sum;
+    }
+  }, 0) / n;
 const jobs = Math.min(16, Math.max(2, availableParallelism() * 2));
 const total = Math.max(N, DENSITY);
 const names = Array.from({ length: total }, (_, i) => `b${i + 1}`);
@@ -46,15 +67,23 @@ const rawIds = [];
 const rawState = join(root, 'raw-state');
 let lxc;
 const out = [];
-const say = (s) => { out.push(s); console.log(s); };
+const say = (s) => {
+  out.push(s);
+  console.log(s);
+};
 const perGuest = (bytes, n) => `${(bytes / n / 2 ** 20).toFixed(2)} MB`;
 
 /** fn over items, `k` at a time. */
 async function pool(items, k, fn) {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(k, items.length) }, async () => {
-    while (next < items.length) { const i = next++; await fn(items[i], i); }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(k, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
+      }
+    }),
+  );
 }
 
 /** Median of three runs of a CLI verb, in ms. */
@@ -68,7 +97,10 @@ async function median3(...args) {
 function traceStart(g) {
   vsOut(['stop', g, '--timeout', '0']);
   const r = vsOut(['start', g], { VSERVER_TRACE: '1' });
-  return r.stderr.toString().split('\n').filter((l) => l.startsWith('trace:') && !/ run ip -json -details address show$/.test(l));
+  return r.stderr
+    .toString()
+    .split('\n')
+    .filter((l) => l.startsWith('trace:') && !/ run ip -json -details address show$/.test(l));
 }
 
 try {
@@ -99,11 +131,13 @@ try {
   const listN = await median3('list');
   const statN = await median3('stat');
   const traceN = traceStart(first[N - 1]);
-  const bundles = first.map((g) => rawBundleFrom(root, g, join(root, 'raw', g), (spec) => {
-    spec.linux.cgroupsPath = `/vsbench-raw-${process.pid}-${g}`;
-    spec.linux.namespaces = spec.linux.namespaces.map((n) => (n.type === 'network' ? { type: 'network' } : n));
-    delete spec.hooks;
-  }));
+  const bundles = first.map((g) =>
+    rawBundleFrom(root, g, join(root, 'raw', g), (spec) => {
+      spec.linux.cgroupsPath = `/vsbench-raw-${process.pid}-${g}`;
+      spec.linux.namespaces = spec.linux.namespaces.map((n) => (n.type === 'network' ? { type: 'network' } : n));
+      delete spec.hooks;
+    }),
+  );
   const bulkStop = await vs('stop', ...first, '--timeout', '0');
 
   const rt0 = performance.now();
@@ -124,9 +158,14 @@ try {
     execFileSync('ip', ['-n', HOST, 'link', 'add', 'lxbr0', 'type', 'bridge']);
     execFileSync('ip', ['-n', HOST, 'address', 'add', '10.52.0.1/16', 'dev', 'lxbr0']);
     execFileSync('ip', ['-n', HOST, 'link', 'set', 'lxbr0', 'up']);
-    lxc = lxcFleet({ lxcpath: join(root, 'lxc'), rootfs: join(root, 'var/lib/vserver/guests', first[0], 'rootfs'), n: N, bridge: 'lxbr0',
+    lxc = lxcFleet({
+      lxcpath: join(root, 'lxc'),
+      rootfs: join(root, 'var/lib/vserver/guests', first[0], 'rootfs'),
+      n: N,
+      bridge: 'lxbr0',
       // ip netns exec also mounts the namespace's own /sys, where LXC looks for the bridge
-      inNs: (file, args) => ['ip', ['netns', 'exec', HOST, file, ...args]] });
+      inNs: (file, args) => ['ip', ['netns', 'exec', HOST, file, ...args]],
+    });
     const lm0 = memAvailable();
     const l0 = performance.now();
     await pool(lxc.names, jobs, (n) => lxc.start(n));
@@ -141,13 +180,25 @@ try {
   } else say(`LXC: ${have.reason}`);
 
   say(`\n${N} bridged guests, ${jobs} at a time`);
-  say(`  one 'vserver start' per guest        ${fmt(seq / seqSome.length)} per guest; stop --timeout 0 ${fmt(seqStop / seqSome.length)} (${seqSome.length} guests)`);
-  say(`  vserver start (bulk)                 ${fmt(bulkStart)}   raw runc run -d ${fmt(rawStart)} (no network): ${(bulkStart / rawStart).toFixed(2)}x` +
-    (lxcLine.length ? `   lxc-start ${fmt(lxcLine[0])}: ${(bulkStart / lxcLine[0]).toFixed(2)}x` : '') + '   budget 1.25 s');
-  say(`  vserver stop --timeout 0 (bulk)      ${fmt(bulkStop)}   raw runc delete --force ${fmt(rawStop)}: ${(bulkStop / rawStop).toFixed(2)}x` +
-    (lxcLine.length ? `   lxc-stop -k ${fmt(lxcLine[1])}: ${(bulkStop / lxcLine[1]).toFixed(2)}x` : '') + '   budget 1 s');
-  say(`  memory per running guest             vserver ${perGuest(m0 - m1, N)}${lxcLine.length ? `   LXC ${lxcLine[2]}` : ''} (MemAvailable before and after)`);
-  say(`  resident processes per guest         vserver ${(p1 / N).toFixed(2)}${lxcLine.length ? `   LXC ${lxcLine[3]}` : ''} (besides the guest's own: vserver ${inside.toFixed(2)} in its cgroup)`);
+  say(
+    `  one 'vserver start' per guest        ${fmt(seq / seqSome.length)} per guest; stop --timeout 0 ${fmt(seqStop / seqSome.length)} (${seqSome.length} guests)`,
+  );
+  say(
+    `  vserver start (bulk)                 ${fmt(bulkStart)}   raw runc run -d ${fmt(rawStart)} (no network): ${(bulkStart / rawStart).toFixed(2)}x` +
+      (lxcLine.length ? `   lxc-start ${fmt(lxcLine[0])}: ${(bulkStart / lxcLine[0]).toFixed(2)}x` : '') +
+      '   budget 1.25 s',
+  );
+  say(
+    `  vserver stop --timeout 0 (bulk)      ${fmt(bulkStop)}   raw runc delete --force ${fmt(rawStop)}: ${(bulkStop / rawStop).toFixed(2)}x` +
+      (lxcLine.length ? `   lxc-stop -k ${fmt(lxcLine[1])}: ${(bulkStop / lxcLine[1]).toFixed(2)}x` : '') +
+      '   budget 1 s',
+  );
+  say(
+    `  memory per running guest             vserver ${perGuest(m0 - m1, N)}${lxcLine.length ? `   LXC ${lxcLine[2]}` : ''} (MemAvailable before and after)`,
+  );
+  say(
+    `  resident processes per guest         vserver ${(p1 / N).toFixed(2)}${lxcLine.length ? `   LXC ${lxcLine[3]}` : ''} (besides the guest's own: vserver ${inside.toFixed(2)} in its cgroup)`,
+  );
   say(`  vserver list / stat                  ${fmt(listN)} / ${fmt(statN)}`);
   say(`  one start with ${N - 1} others running:\n${traceN.map((l) => `    ${l}`).join('\n')}`);
 
@@ -160,7 +211,7 @@ try {
     const dInside = guestProcesses(DENSITY);
     const listD = await median3('list');
     const statD = await median3('stat');
-    const topD = await median3('top', '--delay', '1') - 1000;
+    const topD = (await median3('top', '--delay', '1')) - 1000;
     const links = JSON.parse(vsOut(['list', '--json']).stdout.toString());
     const running = links.filter((g) => g.state === 'running').length;
     const veths = JSON.parse(execFileSync('ip', ['-n', HOST, '-json', 'link', 'show', 'type', 'veth'], { maxBuffer: 64 << 20 }).toString());
@@ -179,8 +230,12 @@ try {
     say(`\n${DENSITY} bridged guests at once`);
     say(`  vserver start --all                  ${fmt(ds)} (${fmt(ds / DENSITY)} per guest); ${running} running`);
     say(`  memory per running guest             ${perGuest(dm0 - dm1, DENSITY)} (MemAvailable before and after)   budget 0.4 MB`);
-    say(`  resident processes per guest         ${(dp1 / DENSITY).toFixed(3)} (${dp1} for all: goal 0), ${dInside.toFixed(2)} of the guest's own in its cgroup`);
-    say(`  unique: ${veths.length} host veths (${new Set(veths.map((v) => v.ifname)).size} names), ${addrs.size} addresses, ${cgroups} cgroups`);
+    say(
+      `  resident processes per guest         ${(dp1 / DENSITY).toFixed(3)} (${dp1} for all: goal 0), ${dInside.toFixed(2)} of the guest's own in its cgroup`,
+    );
+    say(
+      `  unique: ${veths.length} host veths (${new Set(veths.map((v) => v.ifname)).size} names), ${addrs.size} addresses, ${cgroups} cgroups`,
+    );
     say(`  vserver list / stat / top sampling   ${fmt(listD)} / ${fmt(statD)} / ${fmt(topD)}   budgets 300 ms / 500 ms`);
     say(`  vserver stop --all --timeout 0       ${fmt(dstop)}`);
     say(`  one start with ${DENSITY - 1} others running:\n${traceD.map((l) => `    ${l}`).join('\n')}`);
@@ -188,8 +243,16 @@ try {
   }
 } finally {
   // each step on its own, so that one that fails leaves the others to do their part
-  const step = async (fn) => { try { await fn(); } catch (e) { console.error(`bench/bulk: cleaning up: ${e.message}`); } };
-  await step(() => { for (const id of rawIds) spawnSync(runc, ['--root', rawState, 'delete', '--force', id]); });
+  const step = async (fn) => {
+    try {
+      await fn();
+    } catch (e) {
+      console.error(`bench/bulk: cleaning up: ${e.message}`);
+    }
+  };
+  await step(() => {
+    for (const id of rawIds) spawnSync(runc, ['--root', rawState, 'delete', '--force', id]);
+  });
   await step(() => lxc?.cleanup());
   await step(() => {
     const [f, a] = inHost(process.execPath, [CLI, 'stop', '--all', '--timeout', '0']);

@@ -13,17 +13,21 @@ const env = { ...process.env, VSERVER_ROOT: root, VSERVER_ID_REGISTRY: 'var/lib/
 const vs = (...args) => timeCommand(process.execPath, [CLI, ...args], { env });
 
 try {
-  const s = await compare({
-    check: () => vs('check'),
-    list: () => vs('list'),
-    escape: () => vs('check', '--escape'),
-    byHand: async () => {
-      let ms = await vs('build', 'bench1', '--backend', 'dir');
-      ms += await vs('start', 'bench1');
-      ms += await vs('exec', 'bench1', '--', 'true');
-      return ms + await vs('delete', '--force', 'bench1');
+  const s = await compare(
+    {
+      check: () => vs('check'),
+      list: () => vs('list'),
+      escape: () => vs('check', '--escape'),
+      byHand: async () => {
+        let ms = await vs('build', 'bench1', '--backend', 'dir');
+        ms += await vs('start', 'bench1');
+        ms += await vs('exec', 'bench1', '--', 'true');
+        return ms + (await vs('delete', '--force', 'bench1'));
+      },
     },
-  }, RUNS, 1);
+    RUNS,
+    1,
+  );
   report(`vserver check, medians of ${RUNS}`, [
     { what: 'check', ours: s.check.median, baseName: 'list', base: s.list.median },
     { what: 'check --escape', ours: s.escape.median, baseName: 'build+start+exec+delete', base: s.byHand.median },

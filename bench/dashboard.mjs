@@ -19,14 +19,25 @@ if (process.getuid() !== 0) {
   console.error('bench/dashboard: needs root');
   process.exit(2);
 }
-try { statSync(CHROMIUM); } catch { console.error('bench/dashboard: needs chromium (apt-get install chromium)'); process.exit(2); }
+try {
+  statSync(CHROMIUM);
+} catch {
+  console.error('bench/dashboard: needs chromium (apt-get install chromium)');
+  process.exit(2);
+}
 
 const { root, remove } = tempRoot('dash');
 const env = { ...process.env, VSERVER_ROOT: root };
 const vs = (...args) => execFileSync(process.execPath, [CLI, ...args], { env, maxBuffer: 1 << 26 }).toString();
 const names = Array.from({ length: N }, (_, i) => `d${i + 1}`);
 const TICK = 100;
-const comm = (pid) => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return ''; } }; // clock ticks per second (CLK_TCK on Linux)
+const comm = (pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}; // clock ticks per second (CLK_TCK on Linux)
 
 /** CPU seconds used so far by a process and its live descendants (pid 'chromium': the browsers this process started). */
 function cpuOfTree(pid) {
@@ -40,10 +51,15 @@ function cpuOfTree(pid) {
       const ppid = Number(f[1]);
       own.set(Number(d), (Number(f[11]) + Number(f[12])) / TICK);
       kids.set(ppid, [...(kids.get(ppid) ?? []), Number(d)]);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   let sum = 0;
-  const walk = (p) => { sum += own.get(p) ?? 0; for (const k of kids.get(p) ?? []) walk(k); };
+  const walk = (p) => {
+    sum += own.get(p) ?? 0;
+    for (const k of kids.get(p) ?? []) walk(k);
+  };
   if (pid !== 'chromium') walk(pid);
   else for (const k of kids.get(process.pid) ?? []) if (comm(k).startsWith('chrom')) walk(k);
   return sum;
@@ -57,7 +73,9 @@ try {
   const js = files.filter((f) => f.endsWith('.js'));
   const size = (fs) => fs.reduce((s, f) => s + statSync(join(DIST, f)).size, 0);
   const gz = (fs) => fs.reduce((s, f) => s + gzipSync(readFileSync(join(DIST, f)), { level: 9 }).length, 0);
-  console.log(`bundle: JavaScript ${(size(js) / 1024).toFixed(1)} kB raw, ${(gz(js) / 1024).toFixed(1)} kB gzip (budget 200 kB gzip); all files ${(size(files) / 1024).toFixed(1)} kB raw, ${(gz(files) / 1024).toFixed(1)} kB gzip`);
+  console.log(
+    `bundle: JavaScript ${(size(js) / 1024).toFixed(1)} kB raw, ${(gz(js) / 1024).toFixed(1)} kB gzip (budget 200 kB gzip); all files ${(size(files) / 1024).toFixed(1)} kB raw, ${(gz(files) / 1024).toFixed(1)} kB gzip`,
+  );
 
   for (const g of names) vs('build', g);
   vs('start', '--all');
@@ -67,9 +85,20 @@ try {
   const base = await new Promise((resolve, reject) => {
     let err = '';
     const timer = setTimeout(() => reject(new Error(`vserverd did not start: ${err}`)), 20_000);
-    daemon.stderr.on('data', (b) => { err += b; const m = / and (http:\/\/127\.0\.0\.1:\d+)/.exec(err); if (m) { clearTimeout(timer); resolve(m[1]); } });
+    daemon.stderr.on('data', (b) => {
+      err += b;
+      const m = / and (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
+  });
 
   // time to a usable page: from navigation to every guest row on screen; beside one API answer of the list
   const pageMs = [];
@@ -84,14 +113,26 @@ try {
     await page.locator(`tr[data-guest="${names.at(-1)}"]`).waitFor({ timeout: 30_000 });
     pageMs.push(performance.now() - t0);
     if (process.env.BENCH_DEBUG) {
-      console.log(await page.evaluate(() => performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))
-        .map((e) => `${e.name.replace(location.origin, '')} at ${e.startTime.toFixed(0)} ms took ${e.duration.toFixed(0)} ms`).join('\n')));
+      console.log(
+        await page.evaluate(() =>
+          performance
+            .getEntriesByType('resource')
+            .concat(performance.getEntriesByType('navigation'))
+            .map((e) => `${e.name.replace(location.origin, '')} at ${e.startTime.toFixed(0)} ms took ${e.duration.toFixed(0)} ms`)
+            .join('\n'),
+        ),
+      );
     }
     const cookie = (await ctx.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
     const a0 = performance.now();
     await new Promise((resolve, reject) => {
       const u = new URL('/1.0/guests', base);
-      request({ host: u.hostname, port: u.port, path: u.pathname, headers: { cookie } }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject).end();
+      request({ host: u.hostname, port: u.port, path: u.pathname, headers: { cookie } }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      })
+        .on('error', reject)
+        .end();
     });
     apiMs.push(performance.now() - a0);
     ctxTimes.push(ctx);
@@ -125,9 +166,23 @@ try {
   console.log(`  vserverd with no page (baseline)   ${pct(dIdle)}   ratio ${(dPage / Math.max(dIdle, 1e-6)).toFixed(2)}x`);
 } finally {
   await browser?.close().catch(() => undefined);
-  if (daemon && daemon.exitCode === null) { daemon.kill('SIGTERM'); await new Promise((r) => setTimeout(r, 1000)); if (daemon.exitCode === null) daemon.kill('SIGKILL'); }
-  try { vs('stop', '--all', '--timeout', '1'); } catch (e) { console.error(`bench/dashboard: stopping the guests: ${e.message}`); }
-  for (const g of names) { try { vs('delete', g); } catch { /* not built */ } }
+  if (daemon && daemon.exitCode === null) {
+    daemon.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1000));
+    if (daemon.exitCode === null) daemon.kill('SIGKILL');
+  }
+  try {
+    vs('stop', '--all', '--timeout', '1');
+  } catch (e) {
+    console.error(`bench/dashboard: stopping the guests: ${e.message}`);
+  }
+  for (const g of names) {
+    try {
+      vs('delete', g);
+    } catch {
+      /* not built */
+    }
+  }
   await stopLxcfs(root);
   remove();
 }

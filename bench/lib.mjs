@@ -55,8 +55,14 @@ export function report(title, rows, { higher = false, format = fmt } = {}) {
   console.log(`\n${title}`);
   const head = ['measure', 'vserver', 'baseline', 'ratio', 'budget', 'ok'];
   const within = (r) => (higher ? r.ours >= r.budget : r.ours <= r.budget);
-  const body = rows.map((r) => [r.what, format(r.ours), `${r.baseName} ${format(r.base)}`, `${(r.ours / r.base).toFixed(2)}x`,
-    r.budgetText ?? '-', r.budget === undefined ? '-' : within(r) ? 'yes' : 'NO']);
+  const body = rows.map((r) => [
+    r.what,
+    format(r.ours),
+    `${r.baseName} ${format(r.base)}`,
+    `${(r.ours / r.base).toFixed(2)}x`,
+    r.budgetText ?? '-',
+    r.budget === undefined ? '-' : within(r) ? 'yes' : 'NO',
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   for (const line of [head, ...body]) console.log(line.map((c, i) => c.padEnd(w[i])).join('  '));
 }
@@ -86,7 +92,13 @@ export async function stopLxcfs(root) {
   } catch {
     return; // lxcfs removed it on its way out
   }
-  const isLxcfs = () => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'lxcfs'; } catch { return false; } };
+  const isLxcfs = () => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'lxcfs';
+    } catch {
+      return false;
+    }
+  };
   for (let i = 0; i < 150 && isLxcfs(); i++) await new Promise((r) => setTimeout(r, 20));
   if (isLxcfs()) process.kill(pid, 'SIGKILL');
 }

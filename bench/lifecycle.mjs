@@ -30,7 +30,15 @@ function chosenRuntime() {
 }
 
 async function waitGone(pid) {
-  const start = () => { try { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); const f = s.slice(s.lastIndexOf(')') + 2).split(' '); return f[0] === 'Z' ? undefined : f[19]; } catch { return undefined; } };
+  const start = () => {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      return f[0] === 'Z' ? undefined : f[19];
+    } catch {
+      return undefined;
+    }
+  };
   const first = start();
   while (first !== undefined && start() === first) await new Promise((r) => setTimeout(r, 5));
 }
@@ -47,13 +55,16 @@ try {
   const rawState = join(root, 'raw-state');
   const log = openSync(join(root, 'raw.log'), 'a');
 
-  const quick = await compare({
-    node: () => timeCommand(process.execPath, ['-e', '0']),
-    version: () => timeCommand(CLI, ['--version']),
-    list: () => timeCommand(CLI, ['list'], { env: { ...process.env, VSERVER_ROOT: empty.root } }),
-    vsExec: () => vs('exec', 'bench1', 'true'),
-    runtimeExec: () => timeCommand(runtime, ['--root', state, 'exec', 'bench1', 'true']),
-  }, RUNS);
+  const quick = await compare(
+    {
+      node: () => timeCommand(process.execPath, ['-e', '0']),
+      version: () => timeCommand(CLI, ['--version']),
+      list: () => timeCommand(CLI, ['list'], { env: { ...process.env, VSERVER_ROOT: empty.root } }),
+      vsExec: () => vs('exec', 'bench1', 'true'),
+      runtimeExec: () => timeCommand(runtime, ['--root', state, 'exec', 'bench1', 'true']),
+    },
+    RUNS,
+  );
   vsSync('stop', 'bench1');
 
   const rawStartStop = async () => {
@@ -65,35 +76,69 @@ try {
     await timeCommand(runtime, ['--root', rawState, 'delete', 'raw1']);
     return performance.now() - t0;
   };
-  const life = await compare({
-    vsStartStop: async () => (await vs('start', 'bench1')) + (await vs('stop', 'bench1')),
-    raw: rawStartStop,
-  }, LIFE_RUNS, 1);
+  const life = await compare(
+    {
+      vsStartStop: async () => (await vs('start', 'bench1')) + (await vs('stop', 'bench1')),
+      raw: rawStartStop,
+    },
+    LIFE_RUNS,
+    1,
+  );
   closeSync(log);
 
   const node = quick.node.median;
   const rows = [
-    { what: 'vserver --version', ours: quick.version.median, baseName: 'node -e 0', base: node,
-      budget: 1.3 * node, budgetText: '<= 1.3 x node -e 0' },
+    {
+      what: 'vserver --version',
+      ours: quick.version.median,
+      baseName: 'node -e 0',
+      base: node,
+      budget: 1.3 * node,
+      budgetText: '<= 1.3 x node -e 0',
+    },
     { what: 'vserver list, no guests', ours: quick.list.median, baseName: 'node -e 0', base: node },
-    { what: 'vserver exec NAME true', ours: quick.vsExec.median, baseName: `${rtName} exec`, base: quick.runtimeExec.median,
-      budget: node + quick.runtimeExec.median + 25, budgetText: `<= node + ${rtName} exec + 25 ms` },
-    { what: 'vserver start + stop', ours: life.vsStartStop.median, baseName: `${rtName} run -d/kill/delete`, base: life.raw.median,
-      budget: 2 * node + life.raw.median + 60, budgetText: '<= 2 x node + raw + 60 ms' },
+    {
+      what: 'vserver exec NAME true',
+      ours: quick.vsExec.median,
+      baseName: `${rtName} exec`,
+      base: quick.runtimeExec.median,
+      budget: node + quick.runtimeExec.median + 25,
+      budgetText: `<= node + ${rtName} exec + 25 ms`,
+    },
+    {
+      what: 'vserver start + stop',
+      ours: life.vsStartStop.median,
+      baseName: `${rtName} run -d/kill/delete`,
+      base: life.raw.median,
+      budget: 2 * node + life.raw.median + 60,
+      budgetText: '<= 2 x node + raw + 60 ms',
+    },
   ];
   report(`guest lifecycle, busybox guest, medians of ${RUNS} (start+stop: ${LIFE_RUNS}) runs; node -e 0 = ${node.toFixed(1)} ms`, rows);
   const overhead = quick.vsExec.median - node - quick.runtimeExec.median;
-  console.log(`\nexec overhead above node start-up and ${rtName} exec: ${overhead.toFixed(1)} ms; ` +
-    `start+stop overhead above 2 x node and raw: ${(life.vsStartStop.median - 2 * node - life.raw.median).toFixed(1)} ms`);
+  console.log(
+    `\nexec overhead above node start-up and ${rtName} exec: ${overhead.toFixed(1)} ms; ` +
+      `start+stop overhead above 2 x node and raw: ${(life.vsStartStop.median - 2 * node - life.raw.median).toFixed(1)} ms`,
+  );
   for (const tool of ['lxc-start', 'lxc-attach', 'systemd-nspawn']) {
-    console.log(`${tool}: ${which(tool) ? 'installed, but no container of ours is set up for it; not compared' : 'not installed, not compared'}`);
+    console.log(
+      `${tool}: ${which(tool) ? 'installed, but no container of ours is set up for it; not compared' : 'not installed, not compared'}`,
+    );
   }
 } catch (e) {
-  try { console.error(readFileSync(join(root, 'raw.log'), 'utf8').split('\n').slice(-5).join('\n')); } catch { /* no log */ }
+  try {
+    console.error(readFileSync(join(root, 'raw.log'), 'utf8').split('\n').slice(-5).join('\n'));
+  } catch {
+    /* no log */
+  }
   throw e;
 } finally {
   spawnSync(process.execPath, [CLI, 'delete', '--force', 'bench1'], { env });
-  try { spawnSync(chosenRuntime().path, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']); } catch { /* never started */ }
+  try {
+    spawnSync(chosenRuntime().path, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']);
+  } catch {
+    /* never started */
+  }
   await stopLxcfs(root);
   remove();
   empty.remove();

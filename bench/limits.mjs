@@ -45,14 +45,18 @@ function findDescendant(pid, re) {
       const s = readFileSync(`/proc/${d}/stat`, 'utf8');
       const ppid = Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]);
       children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   const queue = [pid];
   while (queue.length > 0) {
     const p = queue.shift();
     try {
       if (p !== pid && re.test(readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').trim())) return p;
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
     queue.push(...(children.get(p) ?? []));
   }
   return undefined;
@@ -63,7 +67,10 @@ function findDescendant(pid, re) {
  * one core it used over `seconds` of steady refreshing, after a warm-up.
  */
 async function liveCpu(cmd, match, seconds) {
-  const child = spawn('script', ['-qfc', cmd, '/dev/null'], { env: { ...env, TERM: 'xterm', COLUMNS: '120', LINES: '40' }, stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn('script', ['-qfc', cmd, '/dev/null'], {
+    env: { ...env, TERM: 'xterm', COLUMNS: '120', LINES: '40' },
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   try {
     await new Promise((r) => setTimeout(r, 2500));
     const pid = findDescendant(child.pid, match);
@@ -75,7 +82,16 @@ async function liveCpu(cmd, match, seconds) {
     child.stdin.write('q');
     return share;
   } finally {
-    await new Promise((r) => { const t = setTimeout(() => { child.kill('SIGKILL'); r(); }, 3000); child.on('exit', () => { clearTimeout(t); r(); }); });
+    await new Promise((r) => {
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        r();
+      }, 3000);
+      child.on('exit', () => {
+        clearTimeout(t);
+        r();
+      });
+    });
   }
 }
 
@@ -85,7 +101,10 @@ try {
   await inBatches(names, BATCH, (n) => vs(['build', n]));
   console.log(`built ${GUESTS} guests in ${fmt(performance.now() - t0)}`);
   t0 = performance.now();
-  await inBatches(names, BATCH, async (n) => { await vs(['start', n]); started++; });
+  await inBatches(names, BATCH, async (n) => {
+    await vs(['start', n]);
+    started++;
+  });
   console.log(`started ${started} guests in ${fmt(performance.now() - t0)} (batches of ${BATCH})`);
 
   // lxc-ls is a fair baseline only while LXC runs as many containers as we run guests
@@ -101,10 +120,18 @@ try {
   if (lxcls) tasks.lxcls = () => timeCommand(lxcls, ['-f']);
   const r = await compare(tasks, RUNS);
   const rows = [
-    { what: `vserver stat, ${GUESTS} guests`, ours: r.stat.median, baseName: 'ps -e', base: r.psE.median, budget: 300, budgetText: '<= 300 ms' },
+    {
+      what: `vserver stat, ${GUESTS} guests`,
+      ours: r.stat.median,
+      baseName: 'ps -e',
+      base: r.psE.median,
+      budget: 300,
+      budgetText: '<= 300 ms',
+    },
     { what: `vserver ps -e, ${GUESTS} guests`, ours: r.ps.median, baseName: 'ps -e', base: r.psE.median },
   ];
-  if (lxcls) rows.push({ what: 'vserver stat', ours: r.stat.median, baseName: `lxc-ls -f, ${lxcRunning} containers`, base: r.lxcls.median });
+  if (lxcls)
+    rows.push({ what: 'vserver stat', ours: r.stat.median, baseName: `lxc-ls -f, ${lxcRunning} containers`, base: r.lxcls.median });
   report(`watching ${GUESTS} running busybox guests, medians of ${RUNS} runs; node -e 0 = ${fmt(r.node.median)}`, rows);
   if (!lxclsPath) console.log('lxc-ls: not installed, not compared');
   else if (!lxcls) console.log(`lxc-ls: ${lxcRunning} LXC containers running, not ${GUESTS}: not compared`);
@@ -112,7 +139,9 @@ try {
   const ours = await liveCpu(`${process.execPath} ${CLI} top`, / top$/, TOP_SECONDS);
   const procps = which('top') ? await liveCpu('top -d 1', /^top -d 1/, TOP_SECONDS) : undefined;
   console.log(`\nvserver top, live in a terminal, ${GUESTS} guests, refreshed every second, over ${TOP_SECONDS} s:`);
-  console.log(`  vserver top  ${(ours * 100).toFixed(2)} % of one core = ${(ours * 1000).toFixed(1)} ms CPU per refresh; budget <= 5 %: ${ours <= 0.05 ? 'yes' : 'NO'}`);
+  console.log(
+    `  vserver top  ${(ours * 100).toFixed(2)} % of one core = ${(ours * 1000).toFixed(1)} ms CPU per refresh; budget <= 5 %: ${ours <= 0.05 ? 'yes' : 'NO'}`,
+  );
   if (procps !== undefined) {
     console.log(`  procps top   ${(procps * 100).toFixed(2)} % of one core (all host processes); ratio ${(ours / procps).toFixed(2)}x`);
   }
@@ -127,9 +156,17 @@ try {
   const prefix = cgroupPrefix(root);
   for (const h of readdirSync('/sys/fs/cgroup').map((d) => join('/sys/fs/cgroup', d))) {
     let entries = [];
-    try { entries = readdirSync(h); } catch { continue; }
+    try {
+      entries = readdirSync(h);
+    } catch {
+      continue;
+    }
     for (const e of entries.filter((x) => x.startsWith(prefix))) {
-      try { rmdirSync(join(h, e)); } catch { console.error(`bench/limits: cgroup ${join(h, e)} is still in use`); }
+      try {
+        rmdirSync(join(h, e));
+      } catch {
+        console.error(`bench/limits: cgroup ${join(h, e)} is still in use`);
+      }
     }
   }
   remove();

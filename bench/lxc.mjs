@@ -7,7 +7,9 @@ import { timeCommand } from './lib.mjs';
 
 /** A cgroup of that name in every hierarchy that has it (v1), or the one of v2. */
 function cgroupDirs(name) {
-  const v1 = readdirSync('/sys/fs/cgroup').map((c) => join('/sys/fs/cgroup', c, name)).filter((d) => existsSync(d));
+  const v1 = readdirSync('/sys/fs/cgroup')
+    .map((c) => join('/sys/fs/cgroup', c, name))
+    .filter((d) => existsSync(d));
   return existsSync(join('/sys/fs/cgroup', name)) ? [join('/sys/fs/cgroup', name), ...v1] : v1;
 }
 
@@ -16,8 +18,13 @@ const which = (p) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', p]).stdout.
 /** lxc-start, installing Debian's lxc first if it is missing; undefined with the reason when it cannot be had. */
 export function ensureLxc() {
   if (which('lxc-start')) return { ok: true };
-  const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'lxc'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
-  return which('lxc-start') ? { ok: true, installed: true } : { ok: false, reason: `apt-get install lxc failed: ${r.stderr?.toString().trim().split('\n').pop()}` };
+  const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'lxc'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 600_000,
+  });
+  return which('lxc-start')
+    ? { ok: true, installed: true }
+    : { ok: false, reason: `apt-get install lxc failed: ${r.stderr?.toString().trim().split('\n').pop()}` };
 }
 
 /**
@@ -31,28 +38,53 @@ export function lxcFleet({ lxcpath, rootfs, n, bridge, inNs }) {
     mkdirSync(dir, { recursive: true });
     cpSync(rootfs, join(dir, 'rootfs'), { recursive: true, verbatimSymlinks: true });
     const a = i + 2;
-    writeFileSync(join(dir, 'config'), [
-      `lxc.uts.name = ${name}`,
-      `lxc.rootfs.path = dir:${join(dir, 'rootfs')}`,
-      'lxc.net.0.type = veth', `lxc.net.0.link = ${bridge}`, 'lxc.net.0.flags = up',
-      `lxc.net.0.veth.pair = lxv${i + 1}`, `lxc.net.0.ipv4.address = 10.52.${a >> 8}.${a & 255}/16`,
-      'lxc.init.cmd = /sbin/init', 'lxc.mount.auto = proc:mixed sys:ro', 'lxc.apparmor.profile = unconfined',
-      'lxc.tty.max = 0', 'lxc.pty.max = 16', 'lxc.console.path = none', `lxc.log.file = ${join(dir, 'log')}`, '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'config'),
+      [
+        `lxc.uts.name = ${name}`,
+        `lxc.rootfs.path = dir:${join(dir, 'rootfs')}`,
+        'lxc.net.0.type = veth',
+        `lxc.net.0.link = ${bridge}`,
+        'lxc.net.0.flags = up',
+        `lxc.net.0.veth.pair = lxv${i + 1}`,
+        `lxc.net.0.ipv4.address = 10.52.${a >> 8}.${a & 255}/16`,
+        'lxc.init.cmd = /sbin/init',
+        'lxc.mount.auto = proc:mixed sys:ro',
+        'lxc.apparmor.profile = unconfined',
+        'lxc.tty.max = 0',
+        'lxc.pty.max = 16',
+        'lxc.console.path = none',
+        `lxc.log.file = ${join(dir, 'log')}`,
+        '',
+      ].join('\n'),
+    );
   }
   const cmd = (file, args) => inNs(file, args);
   const pivotBefore = cgroupDirs('lxc.pivot').length > 0;
   return {
     names,
-    start: (name) => { const [f, a] = cmd('lxc-start', ['-n', name, '-P', lxcpath, '-d']); return timeCommand(f, a); },
-    kill: (name) => { const [f, a] = cmd('lxc-stop', ['-k', '-n', name, '-P', lxcpath]); return timeCommand(f, a, { allowFail: true }); },
+    start: (name) => {
+      const [f, a] = cmd('lxc-start', ['-n', name, '-P', lxcpath, '-d']);
+      return timeCommand(f, a);
+    },
+    kill: (name) => {
+      const [f, a] = cmd('lxc-stop', ['-k', '-n', name, '-P', lxcpath]);
+      return timeCommand(f, a, { allowFail: true });
+    },
     cleanup: () => {
       for (const name of names) {
         const [f, a] = cmd('lxc-stop', ['-k', '-n', name, '-P', lxcpath]);
         spawnSync(f, a, { stdio: 'ignore', timeout: 30_000 });
       }
       // the empty cgroup LXC makes for moving its monitors, unless it was there before
-      if (!pivotBefore) for (const c of cgroupDirs('lxc.pivot')) { try { rmdirSync(c); } catch { /* in use */ } }
+      if (!pivotBefore)
+        for (const c of cgroupDirs('lxc.pivot')) {
+          try {
+            rmdirSync(c);
+          } catch {
+            /* in use */
+          }
+        }
     },
   };
 }

@@ -39,8 +39,22 @@ const inNs = (ns, file, args, opts = {}) => ['nsenter', [`--net=/run/netns/${ns}
 const srcEnv = { ...process.env, VSERVER_ROOT: src.root };
 const dstEnv = { ...process.env, VSERVER_ROOT: dst.root };
 const vs = (env, ...args) => execFileSync(process.execPath, [CLI, ...args], { env, maxBuffer: 1 << 26 }).toString();
-const sshOpts = ['-i', join(keys, 'client'), '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${join(keys, 'known_hosts')}`,
-  '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'GSSAPIAuthentication=no', '-p', String(PORT)];
+const sshOpts = [
+  '-i',
+  join(keys, 'client'),
+  '-o',
+  'IdentitiesOnly=yes',
+  '-o',
+  `UserKnownHostsFile=${join(keys, 'known_hosts')}`,
+  '-o',
+  'StrictHostKeyChecking=yes',
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  'GSSAPIAuthentication=no',
+  '-p',
+  String(PORT),
+];
 
 async function setup() {
   ip('netns', 'add', SRC_NS);
@@ -56,12 +70,36 @@ async function setup() {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(keys, 'client')]);
   writeFileSync(join(keys, 'authorized_keys'), readFileSync(join(keys, 'client.pub')), { mode: 0o600 });
   writeFileSync(join(keys, 'known_hosts'), `[${DST_ADDR}]:${PORT} ${readFileSync(join(keys, 'host_key.pub'), 'utf8')}`);
-  writeFileSync(join(keys, 'sshd_config'), [`Port ${PORT}`, `ListenAddress ${DST_ADDR}`, `HostKey ${join(keys, 'host_key')}`,
-    `AuthorizedKeysFile ${join(keys, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', `PidFile ${join(keys, 'sshd.pid')}`, ''].join('\n'));
-  writeFileSync(join(keys, 'vserver-target'), ['#!/bin/sh',
-    `export VSERVER_ROOT='${dst.root}' VSERVER_ID_REGISTRY=var/lib/vserver/ranges`, `exec '${process.execPath}' '${CLI}' "$@"`, ''].join('\n'), { mode: 0o755 });
-  if (!existsSync('/run/sshd')) { mkdirSync('/run/sshd', { mode: 0o755 }); madeRunSshd = true; }
+  writeFileSync(
+    join(keys, 'sshd_config'),
+    [
+      `Port ${PORT}`,
+      `ListenAddress ${DST_ADDR}`,
+      `HostKey ${join(keys, 'host_key')}`,
+      `AuthorizedKeysFile ${join(keys, 'authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      `PidFile ${join(keys, 'sshd.pid')}`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(keys, 'vserver-target'),
+    [
+      '#!/bin/sh',
+      `export VSERVER_ROOT='${dst.root}' VSERVER_ID_REGISTRY=var/lib/vserver/ranges`,
+      `exec '${process.execPath}' '${CLI}' "$@"`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  if (!existsSync('/run/sshd')) {
+    mkdirSync('/run/sshd', { mode: 0o755 });
+    madeRunSshd = true;
+  }
   const [f, a] = inNs(DST_NS, '/usr/sbin/sshd', ['-D', '-e', '-f', join(keys, 'sshd_config')]);
   sshd = spawn(f, a, { stdio: 'ignore' });
   for (let i = 0; ; i++) {
@@ -81,7 +119,10 @@ function fill(rootfs, base) {
   chownSync(bulk, base, base);
   for (let i = 0; i < FILES; i++) {
     const dir = join(bulk, String(Math.floor(i / 500)));
-    if (i % 500 === 0) { mkdirSync(dir); chownSync(dir, base, base); }
+    if (i % 500 === 0) {
+      mkdirSync(dir);
+      chownSync(dir, base, base);
+    }
     const off = (i * 7919) % (pool.length - size);
     const file = join(dir, `f${i}`);
     writeFileSync(file, pool.subarray(off, off + size));
@@ -92,7 +133,8 @@ function fill(rootfs, base) {
 async function main() {
   await setup();
   // it keeps writing while it moves: a counter, and 200 small files rewritten in turn
-  const writer = 'i=$(tail -n 1 /counter 2>/dev/null); i=${i:-0}; mkdir -p /churn; while :; do i=$((i+1)); echo $i >> /counter; echo $i > /churn/f$((i % 200)); sleep 0.01; done';
+  const writer =
+    'i=$(tail -n 1 /counter 2>/dev/null); i=${i:-0}; mkdir -p /churn; while :; do i=$((i+1)); echo $i >> /counter; echo $i > /churn/f$((i % 200)); sleep 0.01; done';
   vs(srcEnv, 'build', 'big', '--init', 'cmd', '--', '/bin/sh', '-c', writer);
   // status exits 3 for a stopped guest
   const base = JSON.parse(spawnSync(process.execPath, [CLI, 'status', 'big', '--json'], { env: srcEnv }).stdout.toString()).idmap.base;
@@ -104,7 +146,15 @@ async function main() {
   const cold = join(dst.root, 'tar-copy');
   mkdirSync(cold);
   const script = 'a="$1"; b="$2"; shift 2; tar -C "$a" --numeric-owner -cf - . | ssh "$@" -- tar -C "$b" --numeric-owner -xpf -';
-  const [tf, ta] = inNs(SRC_NS, 'sh', ['-c', script, 'sh', join(src.root, 'var/lib/vserver/guests/big/rootfs'), cold, ...sshOpts, `root@${DST_ADDR}`]);
+  const [tf, ta] = inNs(SRC_NS, 'sh', [
+    '-c',
+    script,
+    'sh',
+    join(src.root, 'var/lib/vserver/guests/big/rootfs'),
+    cold,
+    ...sshOpts,
+    `root@${DST_ADDR}`,
+  ]);
   const tarMs = await timeCommand(tf, ta);
   rmSync(cold, { recursive: true, force: true });
   execFileSync('sync');
@@ -112,30 +162,59 @@ async function main() {
   spawnSync(process.execPath, [CLI, 'start', 'big'], { env: srcEnv, stdio: 'inherit' });
   await new Promise((r) => setTimeout(r, 1000));
   const t0 = performance.now();
-  const [mf, ma] = inNs(SRC_NS, process.execPath, [CLI, 'migrate', 'big', `ssh://root@${DST_ADDR}:${PORT}`, '--json',
-    '--ssh-option', `IdentityFile=${join(keys, 'client')}`, '--ssh-option', 'IdentitiesOnly=yes',
-    '--ssh-option', `UserKnownHostsFile=${join(keys, 'known_hosts')}`, '--ssh-option', 'StrictHostKeyChecking=yes',
+  const [mf, ma] = inNs(SRC_NS, process.execPath, [
+    CLI,
+    'migrate',
+    'big',
+    `ssh://root@${DST_ADDR}:${PORT}`,
+    '--json',
+    '--ssh-option',
+    `IdentityFile=${join(keys, 'client')}`,
+    '--ssh-option',
+    'IdentitiesOnly=yes',
+    '--ssh-option',
+    `UserKnownHostsFile=${join(keys, 'known_hosts')}`,
+    '--ssh-option',
+    'StrictHostKeyChecking=yes',
     // no DNS in the namespaces: Kerberos's name lookups would only time out
-    '--ssh-option', 'GSSAPIAuthentication=no', '--remote-vserver', join(keys, 'vserver-target')]);
+    '--ssh-option',
+    'GSSAPIAuthentication=no',
+    '--remote-vserver',
+    join(keys, 'vserver-target'),
+  ]);
   // its progress (each round, the final copy, the start there) on stderr, beside the JSON result
   const r = spawnSync(mf, ma, { env: srcEnv, maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
   const wall = performance.now() - t0;
   if (r.status !== 0) throw new Error(`migrate failed (exit ${r.status})`);
   const m = JSON.parse(r.stdout.toString());
   const state = JSON.parse(vs(dstEnv, 'status', 'big', '--json')).state;
-  console.log(`\nmigrated ${MB} MB in ${FILES} files; rounds: ${m.rounds.map((x) => `${x.changed} entries in ${x.seconds} s`).join(', ')}; on the target: ${state}`);
+  console.log(
+    `\nmigrated ${MB} MB in ${FILES} files; rounds: ${m.rounds.map((x) => `${x.changed} entries in ${x.seconds} s`).join(', ')}; on the target: ${state}`,
+  );
   report(`vserver migrate (a running guest writing all along) vs tar | ssh | tar (the same tree, stopped)`, [
     { what: 'total', ours: wall, baseName: 'tar|ssh|tar', base: tarMs },
     { what: 'pre-copy', ours: m.precopySeconds * 1000, baseName: 'tar|ssh|tar', base: tarMs },
     { what: 'downtime', ours: m.downtimeSeconds * 1000, baseName: 'tar|ssh|tar', base: tarMs, budget: 1000, budgetText: '< 1 s' },
   ]);
-  console.log(`(migrate's own figures: pre-copy ${fmt(m.precopySeconds * 1000)}, downtime ${fmt(m.downtimeSeconds * 1000)}, total ${fmt(m.totalSeconds * 1000)})`);
+  console.log(
+    `(migrate's own figures: pre-copy ${fmt(m.precopySeconds * 1000)}, downtime ${fmt(m.downtimeSeconds * 1000)}, total ${fmt(m.totalSeconds * 1000)})`,
+  );
 }
 
 async function cleanup() {
   sshd?.kill('SIGKILL');
-  const pids = spawnSync('ip', ['netns', 'pids', DST_NS]).stdout?.toString().split('\n').filter((l) => /^\d+$/.test(l)) ?? [];
-  for (const p of pids) { try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ } }
+  const pids =
+    spawnSync('ip', ['netns', 'pids', DST_NS])
+      .stdout?.toString()
+      .split('\n')
+      .filter((l) => /^\d+$/.test(l)) ?? [];
+  for (const p of pids) {
+    try {
+      process.kill(Number(p), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
   for (const env of [srcEnv, dstEnv]) {
     for (const g of ['big', 'occupant']) spawnSync(process.execPath, [CLI, 'delete', '--force', g], { env, stdio: 'ignore' });
     spawnSync(process.execPath, [CLI, 'gc'], { env, stdio: 'ignore' });
@@ -147,7 +226,12 @@ async function cleanup() {
   rmSync(keys, { recursive: true, force: true });
   spawnSync('ip', ['netns', 'del', SRC_NS]);
   spawnSync('ip', ['netns', 'del', DST_NS]);
-  if (madeRunSshd) try { rmdirSync('/run/sshd'); } catch { /* in use */ }
+  if (madeRunSshd)
+    try {
+      rmdirSync('/run/sshd');
+    } catch {
+      /* in use */
+    }
 }
 
 try {

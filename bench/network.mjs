@@ -32,8 +32,14 @@ const servers = [];
 
 /** Copies a dynamically linked program and the libraries it needs into a guest's tree. */
 function installProgram(rootfs, program) {
-  const files = [program, ...execFileSync('ldd', [program]).toString().split('\n')
-    .map((l) => /(\/\S+) \(0x/.exec(l)?.[1]).filter(Boolean)];
+  const files = [
+    program,
+    ...execFileSync('ldd', [program])
+      .toString()
+      .split('\n')
+      .map((l) => /(\/\S+) \(0x/.exec(l)?.[1])
+      .filter(Boolean),
+  ];
   for (const f of files) {
     mkdirSync(join(rootfs, dirname(f)), { recursive: true });
     copyFileSync(f, join(rootfs, f));
@@ -63,7 +69,11 @@ try {
   execFileSync('ip', ['netns', 'add', LAN]);
   ip(HOST, 'link', 'set', 'dev', 'lo', 'up');
   // NICs of the bench host: lan0 (macvlan parent), lan1 (ipvlan parent), nic0 (given with phys); their peers in LAN
-  for (const [a, b] of [['lan0', 'lan0p'], ['lan1', 'lan1p'], ['nic0', 'nic0p']]) {
+  for (const [a, b] of [
+    ['lan0', 'lan0p'],
+    ['lan1', 'lan1p'],
+    ['nic0', 'nic0p'],
+  ]) {
     ip(HOST, 'link', 'add', 'name', a, 'type', 'veth', 'peer', 'name', b, 'netns', LAN);
     ip(HOST, 'link', 'set', 'dev', a, 'up');
     ip(LAN, 'link', 'set', 'dev', b, 'up');
@@ -85,17 +95,27 @@ try {
     if (ifs.length > 0) vs('config', g, 'interfaces', `[${ifs.join(', ')}]`);
   }
   const stops = Object.fromEntries(Object.keys(guests).map((g) => [g, []]));
-  const tasks = Object.fromEntries(Object.keys(guests).map((g) => [g, async () => {
-    const ms = await vsTime('start', g);
-    stops[g].push(await vsTime('stop', g, '--timeout', '0'));
-    // the kernel frees a network namespace in the background, and the next one made waits for that
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
-    return ms;
-  }]));
+  const tasks = Object.fromEntries(
+    Object.keys(guests).map((g) => [
+      g,
+      async () => {
+        const ms = await vsTime('start', g);
+        stops[g].push(await vsTime('stop', g, '--timeout', '0'));
+        // the kernel frees a network namespace in the background, and the next one made waits for that
+        await new Promise((r) => setTimeout(r, SETTLE_MS));
+        return ms;
+      },
+    ]),
+  );
   const starts = await compare(tasks, RUNS, 1, { shuffle: true });
   const none = starts.snone.median;
   const startRow = (g, what, n) => ({
-    what, ours: starts[g].median, baseName: 'none', base: none, budget: none + 15 * n, budgetText: `<= none + ${15 * n} ms`,
+    what,
+    ours: starts[g].median,
+    baseName: 'none',
+    base: none,
+    budget: none + 15 * n,
+    budgetText: `<= none + ${15 * n} ms`,
   });
   const startRows = [
     startRow('sbr1', 'start, 1 bridge interface', 1),
@@ -111,9 +131,14 @@ try {
   }
   if (!ipvlan) console.log('  ipvlan: not measured, this kernel has no ipvlan support');
   const stopMs = (g) => stats(stops[g].slice(1)).median;
-  console.log(`  for information, vserver stop --timeout 0 (no budget): none ${stopMs('snone').toFixed(1)} ms, ` +
-    Object.keys(guests).filter((g) => g !== 'snone').map((g) => `${g.slice(1)} ${stopMs(g).toFixed(1)} ms`).join(', ') +
-    ' (the kernel unregisters each device and namespace)');
+  console.log(
+    `  for information, vserver stop --timeout 0 (no budget): none ${stopMs('snone').toFixed(1)} ms, ` +
+      Object.keys(guests)
+        .filter((g) => g !== 'snone')
+        .map((g) => `${g.slice(1)} ${stopMs(g).toFixed(1)} ms`)
+        .join(', ') +
+      ' (the kernel unregisters each device and namespace)',
+  );
 
   // --- throughput host <-> guest ---
   ip(HOST, 'link', 'add', 'link', 'lan0', 'name', 'mvhost', 'type', 'macvlan', 'mode', 'bridge');
@@ -148,23 +173,35 @@ try {
   }
   const base = stats(rates.loopback).median;
   const row = (g, what, min) => ({
-    what, ours: stats(rates[g]).median, baseName: 'loopback', base, budget: min * base, budgetText: `>= ${Math.round(min * 100)} % of loopback`,
+    what,
+    ours: stats(rates[g]).median,
+    baseName: 'loopback',
+    base,
+    budget: min * base,
+    budgetText: `>= ${Math.round(min * 100)} % of loopback`,
   });
-  report(`TCP throughput host <-> guest (iperf3, ${SECONDS} s, median of ${NET_RUNS}), against the host's loopback`, [
-    row('tmv', 'macvlan (host via its own macvlan)', 0.9),
-    ...(ipvlan ? [row('tiv', 'ipvlan (host via its own ipvlan)', 0.9)] : []),
-    row('tbr', 'bridge (veth)', 0.8),
-  ], { higher: true, format: gbit });
+  report(
+    `TCP throughput host <-> guest (iperf3, ${SECONDS} s, median of ${NET_RUNS}), against the host's loopback`,
+    [
+      row('tmv', 'macvlan (host via its own macvlan)', 0.9),
+      ...(ipvlan ? [row('tiv', 'ipvlan (host via its own ipvlan)', 0.9)] : []),
+      row('tbr', 'bridge (veth)', 0.8),
+    ],
+    { higher: true, format: gbit },
+  );
   if (!ipvlan) console.log('  ipvlan: not measured, this kernel has no ipvlan support');
   // a host-mode guest is reached over the host's own loopback: that would be loopback against loopback
-  console.log('  host mode: not measured, the guest shares the host\'s network stack, so its figure is the loopback baseline itself');
+  console.log("  host mode: not measured, the guest shares the host's network stack, so its figure is the loopback baseline itself");
 } finally {
   for (const s of servers) s.kill();
   for (const g of ['snone', 'sbr1', 'sbr4', 'smv1', 'sph1', 'siv1', 'tbr', 'tmv', 'tiv']) {
     spawnSync(...vsArgs('delete', '--force', g), { env });
   }
   spawnSync(...vsArgs('gc'), { env });
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m?.startsWith(root));
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m) => m?.startsWith(root));
   for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
   spawnSync('ip', ['netns', 'del', HOST]);
   spawnSync('ip', ['netns', 'del', LAN]);

@@ -55,8 +55,16 @@ try {
     const h = stats(host).median;
     const g = stats(guest).median;
     const ratio = h / g;
-    console.log([w.what.padEnd(22), `${h.toFixed(0)} ms`.padEnd(10), `${g.toFixed(0)} ms`.padEnd(10), ratio.toFixed(3).padEnd(11),
-      (ratio >= 0.95 ? 'yes' : 'NO').padEnd(14), (h / stats(bare).median).toFixed(3)].join('  '));
+    console.log(
+      [
+        w.what.padEnd(22),
+        `${h.toFixed(0)} ms`.padEnd(10),
+        `${g.toFixed(0)} ms`.padEnd(10),
+        ratio.toFixed(3).padEnd(11),
+        (ratio >= 0.95 ? 'yes' : 'NO').padEnd(14),
+        (h / stats(bare).median).toFixed(3),
+      ].join('  '),
+    );
   }
 } finally {
   spawnSync(runc, ['--root', rawState, 'delete', '--force', 'noseccomp']);

@@ -46,14 +46,34 @@ async function onFilesystem(fs) {
     let n = 0;
     await vs('snapshot', 'b1', 's0');
     const rm = (p) => spawnSync('rm', ['-rf', p]);
-    const snaps = await compare({
-      snapshot: async () => { const ms = await vs('snapshot', 'b1', `s${++n}`); await vs('snapshot', 'delete', 'b1', `s${n}`); return ms; },
-      raw: async () => { const ms = await timeCommand('cp', [...cpArgs, rootfs, scratch]); rm(scratch); return ms; },
-    }, RUNS, 1);
-    const restores = await compare({
-      restore: () => vs('snapshot', 'restore', 'b1', 's0', '--discard'),
-      raw: async () => { const ms = await timeCommand('cp', [...cpArgs, snapTree, scratch]); rm(scratch); return ms; },
-    }, RUNS, 1);
+    const snaps = await compare(
+      {
+        snapshot: async () => {
+          const ms = await vs('snapshot', 'b1', `s${++n}`);
+          await vs('snapshot', 'delete', 'b1', `s${n}`);
+          return ms;
+        },
+        raw: async () => {
+          const ms = await timeCommand('cp', [...cpArgs, rootfs, scratch]);
+          rm(scratch);
+          return ms;
+        },
+      },
+      RUNS,
+      1,
+    );
+    const restores = await compare(
+      {
+        restore: () => vs('snapshot', 'restore', 'b1', 's0', '--discard'),
+        raw: async () => {
+          const ms = await timeCommand('cp', [...cpArgs, snapTree, scratch]);
+          rm(scratch);
+          return ms;
+        },
+      },
+      RUNS,
+      1,
+    );
     await vs('start', 'b1');
     const frozen = [];
     for (let i = 0; i < RUNS; i++) {
@@ -68,7 +88,9 @@ async function onFilesystem(fs) {
       { what: 'snapshot (stopped guest)', ours: snaps.snapshot.median, baseName: raw, base: snaps.raw.median },
       { what: 'restore --discard', ours: restores.restore.median, baseName: raw, base: restores.raw.median },
     ]);
-    console.log(`a running guest is frozen for ${fmt(frozen[Math.floor(frozen.length / 2)])} (median; min ${fmt(frozen[0])}, max ${fmt(frozen[frozen.length - 1])})`);
+    console.log(
+      `a running guest is frozen for ${fmt(frozen[Math.floor(frozen.length / 2)])} (median; min ${fmt(frozen[0])}, max ${fmt(frozen[frozen.length - 1])})`,
+    );
     await vs('delete', 'b1');
   } finally {
     await stopLxcfs(root);

@@ -23,7 +23,10 @@ execFileSync('chmod', ['755', root]);
 const env = { ...process.env, VSERVER_ROOT: root };
 const vs = (...args) => timeCommand(process.execPath, [CLI, ...args], { env });
 const vsSync = (...args) => execFileSync(process.execPath, [CLI, ...args], { env, maxBuffer: 1 << 26 }).toString();
-const freeBytes = () => { const s = statfsSync(root); return Number(s.bavail) * Number(s.bsize); };
+const freeBytes = () => {
+  const s = statfsSync(root);
+  return Number(s.bavail) * Number(s.bsize);
+};
 const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
 const sh = (script, ...args) => timeCommand('sh', ['-c', script, 'sh', ...args]);
 
@@ -75,27 +78,51 @@ try {
   // --- building: overlay vs dir copy vs cp -a ---
   let n = 0;
   const cpDir = join(root, 'cp');
-  const build = await compare({
-    cli: () => vs('build', '--help'),
-    overlayBig: () => vs('build', `ob${n++}`, '--template', 'big'),
-    overlaySmall: () => vs('build', `os${n++}`, '--template', 'small'),
-  }, RUNS);
-  const copies = await compare({
-    dir: () => vs('build', `d${n++}`, '--template', 'big', '--backend', 'dir'),
-    cpa: async () => { rmSync(cpDir, { recursive: true, force: true }); return timeCommand('cp', ['-a', bigTree, cpDir]); },
-  }, 3, 0);
+  const build = await compare(
+    {
+      cli: () => vs('build', '--help'),
+      overlayBig: () => vs('build', `ob${n++}`, '--template', 'big'),
+      overlaySmall: () => vs('build', `os${n++}`, '--template', 'small'),
+    },
+    RUNS,
+  );
+  const copies = await compare(
+    {
+      dir: () => vs('build', `d${n++}`, '--template', 'big', '--backend', 'dir'),
+      cpa: async () => {
+        rmSync(cpDir, { recursive: true, force: true });
+        return timeCommand('cp', ['-a', bigTree, cpDir]);
+      },
+    },
+    3,
+    0,
+  );
   for (const g of JSON.parse(vsSync('list', '--json'))) vsSync('delete', g.name);
   rmSync(cpDir, { recursive: true, force: true });
   const startup = build.cli.median;
   report(`building a guest from a ${mb(used)} template (medians; 'vserver build --help' = ${fmt(startup)} of node start-up and parsing)`, [
     { what: 'overlay build, 300 MB template (whole CLI)', ours: build.overlayBig.median, baseName: 'cp -a', base: copies.cpa.median },
-    { what: 'overlay build, 300 MB template (build work)', ours: build.overlayBig.median - startup, baseName: 'cp -a', base: copies.cpa.median,
-      budget: 100, budgetText: '<= 100 ms' },
-    { what: 'overlay build, 1 MB template (build work)', ours: build.overlaySmall.median - startup, baseName: 'cp -a', base: copies.cpa.median,
-      budget: 100, budgetText: '<= 100 ms' },
+    {
+      what: 'overlay build, 300 MB template (build work)',
+      ours: build.overlayBig.median - startup,
+      baseName: 'cp -a',
+      base: copies.cpa.median,
+      budget: 100,
+      budgetText: '<= 100 ms',
+    },
+    {
+      what: 'overlay build, 1 MB template (build work)',
+      ours: build.overlaySmall.median - startup,
+      baseName: 'cp -a',
+      base: copies.cpa.median,
+      budget: 100,
+      budgetText: '<= 100 ms',
+    },
     { what: 'dir build (own copy, re-owned)', ours: copies.dir.median, baseName: 'cp -a', base: copies.cpa.median },
   ]);
-  console.log(`lxc-copy: ${which('lxc-copy') ? 'installed, but no LXC container of ours to copy; not compared' : 'not installed, not compared'}`);
+  console.log(
+    `lxc-copy: ${which('lxc-copy') ? 'installed, but no LXC container of ours to copy; not compared' : 'not installed, not compared'}`,
+  );
 
   // --- disk used by GUESTS overlay guests vs GUESTS dir guests ---
   const disk = {};
@@ -109,7 +136,9 @@ try {
     for (const r of rows) vsSync('delete', r.name);
   }
   console.log(`\ndisk used by ${GUESTS} guests of the ${mb(used)} template (free space consumed; vserver du's own bytes in brackets)`);
-  console.log(`  overlay: ${mb(disk.overlay)} [${mb(disk.overlayDu)}]   dir: ${mb(disk.dir)} [${mb(disk.dirDu)}]   ratio dir/overlay: ${(disk.dir / Math.max(disk.overlay, 1)).toFixed(0)}x`);
+  console.log(
+    `  overlay: ${mb(disk.overlay)} [${mb(disk.overlayDu)}]   dir: ${mb(disk.dir)} [${mb(disk.dirDu)}]   ratio dir/overlay: ${(disk.dir / Math.max(disk.overlay, 1)).toFixed(0)}x`,
+  );
 
   // --- export and import vs tar | zstd ---
   vsSync('build', 'x', '--template', 'big', '--backend', 'dir');
@@ -118,28 +147,67 @@ try {
   const plain = join(root, 'plain.tar.zst');
   const outDir = join(root, 'plain-out');
   let k = 0;
-  const xp = await compare({
-    export: () => vs('export', 'x', ours),
-    tarZstd: () => sh('tar -C "$1" --create --file=- --format=posix --numeric-owner --xattrs --xattrs-include="*" --one-file-system rootfs | zstd -q -3 -c > "$2"', guestDir, plain),
-  }, 5, 1);
-  const im = await compare({
-    import: async () => { const ms = await vs('import', ours, '--name', `i${k}`); vsSync('delete', `i${k++}`); return ms; },
-    zstdTar: async () => {
-      rmSync(outDir, { recursive: true, force: true });
-      mkdirSync(outDir);
-      return sh('zstd -dcq "$1" | tar -C "$2" -x --numeric-owner --same-owner --same-permissions --xattrs --xattrs-include="*" -f -', plain, outDir);
+  const xp = await compare(
+    {
+      export: () => vs('export', 'x', ours),
+      tarZstd: () =>
+        sh(
+          'tar -C "$1" --create --file=- --format=posix --numeric-owner --xattrs --xattrs-include="*" --one-file-system rootfs | zstd -q -3 -c > "$2"',
+          guestDir,
+          plain,
+        ),
     },
-  }, 5, 1);
+    5,
+    1,
+  );
+  const im = await compare(
+    {
+      import: async () => {
+        const ms = await vs('import', ours, '--name', `i${k}`);
+        vsSync('delete', `i${k++}`);
+        return ms;
+      },
+      zstdTar: async () => {
+        rmSync(outDir, { recursive: true, force: true });
+        mkdirSync(outDir);
+        return sh(
+          'zstd -dcq "$1" | tar -C "$2" -x --numeric-owner --same-owner --same-permissions --xattrs --xattrs-include="*" -f -',
+          plain,
+          outDir,
+        );
+      },
+    },
+    5,
+    1,
+  );
   rmSync(outDir, { recursive: true, force: true });
   const size = statSync(ours).size;
   const tput = (ms) => `${(used / 1e6 / (ms / 1000)).toFixed(0)} MB/s`;
   report(`export and import of a ${mb(used)} guest (archive ${mb(size)}, plain ${mb(statSync(plain).size)}; medians of 5)`, [
-    { what: `export (${tput(xp.export.median)})`, ours: xp.export.median, baseName: `tar | zstd (${tput(xp.tarZstd.median)})`, base: xp.tarZstd.median,
-      budget: 1.2 * xp.tarZstd.median, budgetText: '<= 1.2 x tar | zstd' },
-    { what: `import (${tput(im.import.median)})`, ours: im.import.median, baseName: `zstd -d | tar -x (${tput(im.zstdTar.median)})`, base: im.zstdTar.median },
+    {
+      what: `export (${tput(xp.export.median)})`,
+      ours: xp.export.median,
+      baseName: `tar | zstd (${tput(xp.tarZstd.median)})`,
+      base: xp.tarZstd.median,
+      budget: 1.2 * xp.tarZstd.median,
+      budgetText: '<= 1.2 x tar | zstd',
+    },
+    {
+      what: `import (${tput(im.import.median)})`,
+      ours: im.import.median,
+      baseName: `zstd -d | tar -x (${tput(im.zstdTar.median)})`,
+      base: im.zstdTar.median,
+    },
   ]);
 } finally {
-  for (const g of (() => { try { return JSON.parse(vsSync('list', '--json')); } catch { return []; } })()) spawnSync(process.execPath, [CLI, 'delete', '--force', g.name], { env });
+  for (const g of (() => {
+    try {
+      return JSON.parse(vsSync('list', '--json'));
+    } catch {
+      return [];
+    }
+  })())
+    spawnSync(process.execPath, [CLI, 'delete', '--force', g.name], { env });
   for (const t of ['big', 'small']) spawnSync(process.execPath, [CLI, 'template', 'delete', t], { env });
   spawnSync('sh', ['-c', 'grep -o " $1[^ ]*" /proc/self/mounts | xargs -r -n1 umount', 'sh', root]);
   remove();

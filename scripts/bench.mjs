@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
 const only = process.argv.slice(2);
-const files = readdirSync(new URL('../bench/', import.meta.url)).filter((f) => f.endsWith('.mjs') && f !== 'lib.mjs')
+const files = readdirSync(new URL('../bench/', import.meta.url))
+  .filter((f) => f.endsWith('.mjs') && f !== 'lib.mjs')
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)));
 let failed = 0;
 for (const f of files) {

@@ -12,19 +12,37 @@ export async function buildDashboard(outdir) {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const r = await build({
-    entryPoints: ['src/dashboard/main.tsx'], outdir, bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
-    minify: true, legalComments: 'none', entryNames: '[name]-[hash]', chunkNames: 'chunk-[hash]', metafile: true, logLevel: 'warning',
+    entryPoints: ['src/dashboard/main.tsx'],
+    outdir,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    entryNames: '[name]-[hash]',
+    chunkNames: 'chunk-[hash]',
+    metafile: true,
+    logLevel: 'warning',
     // the console's terminal is loaded when a console opens, not with the first page
     splitting: true,
-    jsx: 'automatic', jsxImportSource: 'preact', tsconfig: 'src/dashboard/tsconfig.json',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    tsconfig: 'src/dashboard/tsconfig.json',
   });
   const outputs = Object.keys(r.metafile.outputs).map((f) => basename(f));
   const [entry, out] = Object.entries(r.metafile.outputs).find(([f, o]) => f.endsWith('.js') && o.entryPoint);
   const script = basename(entry);
   // the chunks the entry imports at once are fetched beside it, not after it
-  const preload = out.imports.filter((i) => i.kind === 'import-statement').map((i) => `<link rel="modulepreload" href="${basename(i.path)}">\n`).join('');
+  const preload = out.imports
+    .filter((i) => i.kind === 'import-statement')
+    .map((i) => `<link rel="modulepreload" href="${basename(i.path)}">\n`)
+    .join('');
   const style = outputs.find((f) => f.endsWith('.css'));
-  const html = readFileSync('src/dashboard/index.html', 'utf8').replace('SCRIPT', script).replace('STYLE', style).replace('<!-- PRELOAD -->\n', preload);
+  const html = readFileSync('src/dashboard/index.html', 'utf8')
+    .replace('SCRIPT', script)
+    .replace('STYLE', style)
+    .replace('<!-- PRELOAD -->\n', preload);
   writeFileSync(join(outdir, 'index.html'), html);
   let jsGzip = 0;
   for (const f of [...outputs, 'index.html']) {

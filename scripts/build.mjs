@@ -8,10 +8,20 @@ import { buildDashboard } from './build-dashboard.mjs';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 /** One CommonJS bundle of an entry point, with the version built in. */
-const bundle = (entry, outfile, extra = {}) => build({
-  entryPoints: [entry], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true,
-  legalComments: 'none', define: { VSERVER_VERSION: JSON.stringify(pkg.version) }, logLevel: 'warning', ...extra,
-});
+const bundle = (entry, outfile, extra = {}) =>
+  build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    define: { VSERVER_VERSION: JSON.stringify(pkg.version) },
+    logLevel: 'warning',
+    ...extra,
+  });
 
 await bundle('src/main.ts', 'dist/vserver-main.cjs');
 

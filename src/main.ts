@@ -17,8 +17,10 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.on('beforeExit', () => {
     if (finished) return;
     finished = true;
-    process.stderr.write('vserver: the command stopped before it finished (nothing was left to wait for)\n'
-      + '  this is a bug; rerun with VSERVER_DEBUG=1 and report what it printed\n');
+    process.stderr.write(
+      'vserver: the command stopped before it finished (nothing was left to wait for)\n' +
+        '  this is a bug; rerun with VSERVER_DEBUG=1 and report what it printed\n',
+    );
     process.exitCode = 1;
   });
   void import('./cli/main.js').then(async ({ main }) => {

@@ -25,14 +25,22 @@ function findOption(specs: OptionSpec[], token: string): OptionSpec | undefined 
 function convert(opt: OptionSpec, raw: string, verb: string | undefined): string | number {
   if (opt.value !== 'int') return raw;
   if (!/^\d+$/.test(raw)) {
-    throw usage(`option --${opt.name} takes a whole number, not '${printable(raw)}'`, `see 'vserver ${verb ?? ''} --help'`.replace('  ', ' '));
+    throw usage(
+      `option --${opt.name} takes a whole number, not '${printable(raw)}'`,
+      `see 'vserver ${verb ?? ''} --help'`.replace('  ', ' '),
+    );
   }
   return Number(raw);
 }
 
 /** Reads options and positionals with the given option specs; stops at `--` or once `stopAfter` positionals are in. */
-function scan(tokens: string[], specs: OptionSpec[], verb: string | undefined, stopAfter = Infinity, passthrough = false):
-  { options: Record<string, OptionValue>; positionals: string[]; rest: string[]; restStarted: boolean } {
+function scan(
+  tokens: string[],
+  specs: OptionSpec[],
+  verb: string | undefined,
+  stopAfter = Infinity,
+  passthrough = false,
+): { options: Record<string, OptionValue>; positionals: string[]; rest: string[]; restStarted: boolean } {
   const options: Record<string, OptionValue> = {};
   const positionals: string[] = [];
   let i = 0;
@@ -52,7 +60,8 @@ function scan(tokens: string[], specs: OptionSpec[], verb: string | undefined, s
       let value: string | number | boolean = true;
       if (opt.value) {
         const raw = eq > 0 ? t.slice(eq + 1) : tokens[++i];
-        if (raw === undefined) throw usage(`option --${opt.name} needs a value (${opt.meta ?? opt.value})`, `for example --${opt.name} ${opt.meta ?? 'VALUE'}`);
+        if (raw === undefined)
+          throw usage(`option --${opt.name} needs a value (${opt.meta ?? opt.value})`, `for example --${opt.name} ${opt.meta ?? 'VALUE'}`);
         value = convert(opt, raw, verb);
       } else if (eq > 0) {
         throw usage(`option --${opt.name} takes no value`, `write just --${opt.name}`);
@@ -115,8 +124,11 @@ export function parseArgv(argv: string[], verbs: ReadonlyMap<string, VerbSpec>):
     throw usage(`'${verb}' needs ${spec.args.filter((x) => !optional(x)).join(' ')}`, `usage: ${usageLine(spec)}`);
   }
   if (!variadic && positionals.length > spec.args.length) {
-    throw usage(`'${verb}' takes ${spec.args.length === 0 ? 'no arguments' : `at most ${spec.args.length} argument${spec.args.length === 1 ? '' : 's'}`}` +
-      `, got '${printable(positionals.slice(spec.args.length).join(' '))}' too`, `usage: ${usageLine(spec)}`);
+    throw usage(
+      `'${verb}' takes ${spec.args.length === 0 ? 'no arguments' : `at most ${spec.args.length} argument${spec.args.length === 1 ? '' : 's'}`}` +
+        `, got '${printable(positionals.slice(spec.args.length).join(' '))}' too`,
+      `usage: ${usageLine(spec)}`,
+    );
   }
   if (!spec.rest && r.restStarted && r.rest.length > 0) {
     throw usage(`'${verb}' takes nothing after --`, `usage: ${usageLine(spec)}`);

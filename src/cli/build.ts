@@ -15,10 +15,17 @@ export function sourceOf(ctx: CliContext, kinds: BuildSource['kind'][]): BuildSo
   const c = stringOpt(ctx, 'clone');
   if (t !== undefined && kinds.includes('template')) given.push({ kind: 'template', name: t });
   if (d !== undefined) {
-    const include = stringOpt(ctx, 'include')?.split(',').map((p) => p.trim()).filter((p) => p !== '');
+    const include = stringOpt(ctx, 'include')
+      ?.split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
     given.push({ kind: 'debootstrap', suite: d, mirror: stringOpt(ctx, 'mirror'), variant: stringOpt(ctx, 'variant'), include });
   } else if (stringOpt(ctx, 'mirror') !== undefined || stringOpt(ctx, 'variant') !== undefined || stringOpt(ctx, 'include') !== undefined) {
-    throw new VsError('USAGE', '--mirror, --variant and --include go with --debootstrap', 'for example: --debootstrap bookworm --mirror http://deb.debian.org/debian');
+    throw new VsError(
+      'USAGE',
+      '--mirror, --variant and --include go with --debootstrap',
+      'for example: --debootstrap bookworm --mirror http://deb.debian.org/debian',
+    );
   }
   if (f !== undefined) given.push({ kind: 'tarball', file: f });
   if (c !== undefined && kinds.includes('clone')) given.push({ kind: 'clone', guest: c });
@@ -34,7 +41,11 @@ export async function run(ctx: CliContext): Promise<number> {
     throw new VsError('USAGE', `unknown init style '${init}'`, `use one of: ${INIT_STYLES.join(', ')}`);
   }
   if (init === 'cmd' && ctx.args.rest.length === 0) {
-    throw new VsError('USAGE', '--init cmd needs the command after --', 'for example: vserver build job1 --init cmd -- /bin/sh -c "sleep 1000"');
+    throw new VsError(
+      'USAGE',
+      '--init cmd needs the command after --',
+      'for example: vserver build job1 --init cmd -- /bin/sh -c "sleep 1000"',
+    );
   }
   const backend = stringOpt(ctx, 'backend');
   if (backend !== undefined && backend !== 'dir' && backend !== 'overlay') {

@@ -8,7 +8,8 @@ export async function run(ctx: CliContext): Promise<number> {
   const [, key, value] = ctx.args.positionals;
   const engine = ctx.engine();
   if (ctx.args.options.unset) {
-    if (!key || value !== undefined) throw new VsError('USAGE', '--unset takes a KEY and no VALUE', `for example: vserver config ${name} stop_timeout --unset`);
+    if (!key || value !== undefined)
+      throw new VsError('USAGE', '--unset takes a KEY and no VALUE', `for example: vserver config ${name} stop_timeout --unset`);
     await engine.setConfig(name, key, undefined);
     if (!ctx.json) ctx.out(`${name}: ${key} removed\n`);
     return 0;

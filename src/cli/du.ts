@@ -6,7 +6,10 @@ export function human(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = bytes;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
@@ -16,11 +19,22 @@ export async function run(ctx: CliContext): Promise<number> {
     ctx.out(`${JSON.stringify(rows)}\n`);
     return 0;
   }
-  ctx.out(table(['NAME', 'BACKEND', 'BYTES', 'INODES', 'SHARED FROM', 'SHARED BYTES', 'SHARED INODES', 'SNAPSHOTS', 'SNAPSHOT BYTES'], rows.map((r) => [
-    r.name, r.mounted === false ? `${r.backend} (not mounted)` : r.backend, human(r.bytes), r.inodes, r.template ?? '-',
-    r.sharedBytes === undefined ? '-' : human(r.sharedBytes), r.sharedInodes ?? '-',
-    r.snapshots, r.snapshots === 0 ? '-' : human(r.snapshotBytes),
-  ])));
+  ctx.out(
+    table(
+      ['NAME', 'BACKEND', 'BYTES', 'INODES', 'SHARED FROM', 'SHARED BYTES', 'SHARED INODES', 'SNAPSHOTS', 'SNAPSHOT BYTES'],
+      rows.map((r) => [
+        r.name,
+        r.mounted === false ? `${r.backend} (not mounted)` : r.backend,
+        human(r.bytes),
+        r.inodes,
+        r.template ?? '-',
+        r.sharedBytes === undefined ? '-' : human(r.sharedBytes),
+        r.sharedInodes ?? '-',
+        r.snapshots,
+        r.snapshots === 0 ? '-' : human(r.snapshotBytes),
+      ]),
+    ),
+  );
   if (rows.length > 1) {
     const shared = new Map(rows.filter((r) => r.template).map((r) => [r.template!, r.sharedBytes ?? 0]));
     const own = rows.reduce((a, r) => a + r.bytes, 0);

@@ -2,6 +2,12 @@
 import { nameArg, type CliContext } from './context.js';
 
 export function run(ctx: CliContext): Promise<number> {
-  return ctx.engine().exec(nameArg(ctx), ctx.args.rest, { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' },
-    { notice: (text) => ctx.err(`vserver: ${text}\n`) });
+  return ctx
+    .engine()
+    .exec(
+      nameArg(ctx),
+      ctx.args.rest,
+      { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' },
+      { notice: (text) => ctx.err(`vserver: ${text}\n`) },
+    );
 }

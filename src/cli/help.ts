@@ -5,10 +5,12 @@ import { GLOBAL_OPTIONS, type OptionSpec } from './spec.js';
 import { VERBS, type Verb } from './verbs.js';
 
 function optionLines(opts: OptionSpec[]): string {
-  return opts.map((o) => {
-    const flag = `${o.short ? `-${o.short}, ` : '    '}--${o.name}${o.value ? ` ${o.meta ?? o.value.toUpperCase()}` : ''}`;
-    return `  ${flag.padEnd(26)} ${o.help}`;
-  }).join('\n');
+  return opts
+    .map((o) => {
+      const flag = `${o.short ? `-${o.short}, ` : '    '}--${o.name}${o.value ? ` ${o.meta ?? o.value.toUpperCase()}` : ''}`;
+      return `  ${flag.padEnd(26)} ${o.help}`;
+    })
+    .join('\n');
 }
 
 export function helpText(): string {

@@ -12,19 +12,33 @@ export async function run(ctx: CliContext): Promise<number> {
   const dir = ctx.args.positionals[0]!;
   const copy = ctx.args.options.copy === true;
   const inPlace = ctx.args.options['in-place'] === true;
-  if (copy && inPlace) throw new VsError('USAGE', '--copy and --in-place exclude each other', 'give one: --copy (the default) keeps the legacy tree as it is; --in-place moves it');
-  const r = await ctx.engine().importLegacy(dir, { name: stringOpt(ctx, 'name'), inPlace, privileged: ctx.args.options.privileged === true });
+  if (copy && inPlace)
+    throw new VsError(
+      'USAGE',
+      '--copy and --in-place exclude each other',
+      'give one: --copy (the default) keeps the legacy tree as it is; --in-place moves it',
+    );
+  const r = await ctx
+    .engine()
+    .importLegacy(dir, { name: stringOpt(ctx, 'name'), inPlace, privileged: ctx.args.options.privileged === true });
   if (ctx.json) {
     ctx.out(`${JSON.stringify(r)}\n`);
     return 0;
   }
-  ctx.out(`imported util-vserver guest ${r.name} (context ${r.context}${r.contextWanted !== undefined ? `; ${r.contextWanted} is taken here` : ''})\n`);
+  ctx.out(
+    `imported util-vserver guest ${r.name} (context ${r.context}${r.contextWanted !== undefined ? `; ${r.contextWanted} is taken here` : ''})\n`,
+  );
   ctx.out(`  tree       ${r.method === 'copy' ? `copied from ${r.source} (left as it was)` : `moved from ${r.source}`}\n`);
-  ctx.out(r.privileged ? '  owners     kept (--privileged: guest root is host root)\n' : `  owners     ${r.shifted} files moved to host ids ${r.idmap!.base}..\n`);
+  ctx.out(
+    r.privileged
+      ? '  owners     kept (--privileged: guest root is host root)\n'
+      : `  owners     ${r.shifted} files moved to host ids ${r.idmap!.base}..\n`,
+  );
   printInfo(ctx, r, false);
   const byStatus = (s: string) => r.items.filter((i) => i.status === s);
   ctx.out('\ntranslated:\n');
-  for (const i of byStatus('translated')) ctx.out(`  ${i.file}${i.key ? ` -> ${i.key}${i.value !== undefined ? ` = ${shown(i.value)}` : ''}` : ''}: ${i.note}\n`);
+  for (const i of byStatus('translated'))
+    ctx.out(`  ${i.file}${i.key ? ` -> ${i.key}${i.value !== undefined ? ` = ${shown(i.value)}` : ''}` : ''}: ${i.note}\n`);
   const covered = byStatus('covered');
   if (covered.length > 0) {
     ctx.out('\nnothing needed here:\n');
@@ -35,6 +49,9 @@ export async function run(ctx: CliContext): Promise<number> {
     ctx.out(`\nnot translated (${not.length}); what to do instead:\n`);
     for (const i of not) ctx.out(`  ${i.file}: ${i.note}\n`);
   }
-  if (r.method === 'in-place') ctx.out(`\nthe util-vserver configuration ${dir} still names the old place of the tree: remove it, so that util-vserver never starts the guest too\n`);
+  if (r.method === 'in-place')
+    ctx.out(
+      `\nthe util-vserver configuration ${dir} still names the old place of the tree: remove it, so that util-vserver never starts the guest too\n`,
+    );
   return 0;
 }

@@ -9,8 +9,10 @@ export async function run(ctx: CliContext): Promise<number> {
   const info = await ctx.engine().import(file, { name: stringOpt(ctx, 'name'), trustConfig, verify });
   // on stderr even with --json: whoever runs the import must see what the archive asked for
   if (info.dropped.length > 0) {
-    ctx.err(`vserver: the archive's config asked for more than a guest gets by default; left out:\n${info.dropped.map((d) => `  ${d}\n`).join('')}`
-      + `  if you trust whoever made ${file === '-' ? 'the archive' : file}, import it with --trust-config, or set these with 'vserver config ${info.name} KEY VALUE'\n`);
+    ctx.err(
+      `vserver: the archive's config asked for more than a guest gets by default; left out:\n${info.dropped.map((d) => `  ${d}\n`).join('')}` +
+        `  if you trust whoever made ${file === '-' ? 'the archive' : file}, import it with --trust-config, or set these with 'vserver config ${info.name} KEY VALUE'\n`,
+    );
   }
   if (info.trusted.length > 0) {
     ctx.err(`vserver: warning: --trust-config: kept what the archive's config asks for:\n${info.trusted.map((d) => `  ${d}\n`).join('')}`);

@@ -9,7 +9,7 @@ export async function run(ctx: CliContext): Promise<number> {
   const [, key, value] = ctx.args.positionals;
   const engine = ctx.engine();
   if (key === undefined || value === undefined) {
-    const limits = await engine.limits(name) as Record<string, unknown>;
+    const limits = (await engine.limits(name)) as Record<string, unknown>;
     if (key === undefined) {
       ctx.out(ctx.json ? `${JSON.stringify(limits)}\n` : toToml(Object.keys(limits).length > 0 ? { limits } : {}));
       return 0;

@@ -9,9 +9,19 @@ export async function run(ctx: CliContext): Promise<number> {
     ctx.out(`${JSON.stringify(guests)}\n`);
     return 0;
   }
-  ctx.out(table(['NAME', 'CONTEXT', 'STATE', 'PID', 'UPTIME', 'ADDRESS'], guests.map((g) => [
-    g.name, g.context, g.mounted === false ? `${g.state} (not mounted)` : g.state, g.pid ?? '-', g.uptime === undefined ? '-' : formatDuration(g.uptime), firstAddress(g),
-  ])));
+  ctx.out(
+    table(
+      ['NAME', 'CONTEXT', 'STATE', 'PID', 'UPTIME', 'ADDRESS'],
+      guests.map((g) => [
+        g.name,
+        g.context,
+        g.mounted === false ? `${g.state} (not mounted)` : g.state,
+        g.pid ?? '-',
+        g.uptime === undefined ? '-' : formatDuration(g.uptime),
+        firstAddress(g),
+      ]),
+    ),
+  );
   for (const g of guests) if (g.error) ctx.err(`vserver: ${g.error}\n`);
   return 0;
 }

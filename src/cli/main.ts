@@ -42,7 +42,8 @@ export async function main(argv: string[]): Promise<number> {
       engine = remoteEngine(resolveRemote(new Paths(root), remoteSpec), verb.name);
     }
     const ctx: CliContext = {
-      args, json,
+      args,
+      json,
       engine: () => (engine ??= new Engine(root)),
       out: (t) => process.stdout.write(t),
       err: (t) => process.stderr.write(t),

@@ -9,9 +9,10 @@ export async function run(ctx: CliContext): Promise<number> {
   }
   const reports = await ctx.engine().mount(names);
   if (ctx.json) ctx.out(`${JSON.stringify(reports)}\n`);
-  else for (const r of reports) {
-    if (r.error) ctx.err(`vserver: ${r.name}: ${r.error}\n`);
-    else ctx.out(`${r.name}: ${r.mounted ? 'mounted' : 'already mounted'}\n`);
-  }
+  else
+    for (const r of reports) {
+      if (r.error) ctx.err(`vserver: ${r.name}: ${r.error}\n`);
+      else ctx.out(`${r.name}: ${r.mounted ? 'mounted' : 'already mounted'}\n`);
+    }
   return reports.some((r) => r.error) ? 1 : 0;
 }

@@ -36,7 +36,9 @@ export function progressPrinter(ctx: CliContext, stream: NodeJS.WriteStream = pr
         stream.write(`\r\x1b[K${progressBar(p, Math.max(10, Math.min(30, cols - 60))).slice(0, cols - 1)}`);
         drawn = true;
       } else if (p.stage !== lastStage) {
-        ctx.err(`debootstrap: ${p.stage}${p.end > 0 && p.unit !== 'steps' ? ` (${p.unit === 'bytes' ? `${(p.end / 1e6).toFixed(1)} MB` : `${p.end} packages`})` : ''}\n`);
+        ctx.err(
+          `debootstrap: ${p.stage}${p.end > 0 && p.unit !== 'steps' ? ` (${p.unit === 'bytes' ? `${(p.end / 1e6).toFixed(1)} MB` : `${p.end} packages`})` : ''}\n`,
+        );
       }
       lastStage = p.stage;
     },

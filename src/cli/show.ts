@@ -15,15 +15,22 @@ const DEFAULT_SHARES = 1024;
 
 /** "USED of MAX (high H, swap S)", or "USED, no limit": only what is set is named. */
 function memoryText(used: number, l: NonNullable<GuestResources['limits']>): string {
-  const extra = [isSet(l.memoryHigh) && `high ${formatSize(l.memoryHigh)}`, isSet(l.swapMax) && isSet(l.memoryMax) && `swap ${formatSize(l.swapMax)}`].filter(Boolean);
+  const extra = [
+    isSet(l.memoryHigh) && `high ${formatSize(l.memoryHigh)}`,
+    isSet(l.swapMax) && isSet(l.memoryMax) && `swap ${formatSize(l.swapMax)}`,
+  ].filter(Boolean);
   const base = isSet(l.memoryMax) ? `${formatSize(used)} of ${formatSize(l.memoryMax)}` : `${formatSize(used)}, no limit`;
   return extra.length > 0 ? `${base} (${extra.join(', ')})` : base;
 }
 
 /** "at most 0.5 cores, weight 200, cpus 1", or "no limit": the weight and cpus only when they differ from the defaults. */
 function cpuText(l: NonNullable<GuestResources['limits']>): string {
-  const weight = l.cpuWeight !== undefined && l.cpuWeight !== DEFAULT_WEIGHT ? `weight ${l.cpuWeight}`
-    : l.cpuShares !== undefined && l.cpuShares !== DEFAULT_SHARES ? `shares ${l.cpuShares}` : undefined;
+  const weight =
+    l.cpuWeight !== undefined && l.cpuWeight !== DEFAULT_WEIGHT
+      ? `weight ${l.cpuWeight}`
+      : l.cpuShares !== undefined && l.cpuShares !== DEFAULT_SHARES
+        ? `shares ${l.cpuShares}`
+        : undefined;
   const cpus = l.cpuset && parseCpuList(l.cpuset)?.join(',') !== onlineCpus().join(',') ? `cpus ${l.cpuset}` : undefined;
   const parts = [isSet(l.cpuMaxCores) ? `at most ${+l.cpuMaxCores.toFixed(2)} cores` : undefined, weight, cpus].filter(Boolean);
   return parts.length > 0 ? parts.join(', ') : 'no limit';
@@ -34,14 +41,35 @@ export function resourceRows(r: GuestResources): [string, string][] {
   const { limits: l, usage: u, events: e } = r;
   const rows: [string, string][] = [];
   if (l && u) {
-    rows.push(['memory', `${memoryText(u.memoryBytes, l)}` +
-      `${e?.memoryPeak === undefined ? '' : `; peak ${formatSize(e.memoryPeak)}`}; ${plural(e?.oomKills ?? 0, 'OOM kill')}`]);
-    rows.push(['cpu', `${cpuText(l)}; used ${seconds(u.userUsec)} user, ${seconds(u.systemUsec)} sys; ` +
-      `throttled ${seconds(e?.throttledUsec ?? 0)} in ${plural(e?.throttledPeriods ?? 0, 'period')}`]);
-    rows.push(['pids', `${u.tasks}${isSet(l.pidsMax) ? ` of ${l.pidsMax}` : ', no limit'}; ${plural(e?.pidsRefused ?? 0, 'fork')} refused`]);
-    const devs = l.io.map((d) => `${d.device}${d.readBps ? ` read ${formatSize(d.readBps)}/s` : ''}${d.writeBps ? ` write ${formatSize(d.writeBps)}/s` : ''}` +
-      `${d.readIops ? ` ${d.readIops} reads/s` : ''}${d.writeIops ? ` ${d.writeIops} writes/s` : ''}`);
-    rows.push(['io', [`read ${formatSize(u.ioReadBytes)}, written ${formatSize(u.ioWriteBytes)}`, l.ioWeight !== undefined && `weight ${l.ioWeight}`, ...devs].filter(Boolean).join('; ')]);
+    rows.push([
+      'memory',
+      `${memoryText(u.memoryBytes, l)}` +
+        `${e?.memoryPeak === undefined ? '' : `; peak ${formatSize(e.memoryPeak)}`}; ${plural(e?.oomKills ?? 0, 'OOM kill')}`,
+    ]);
+    rows.push([
+      'cpu',
+      `${cpuText(l)}; used ${seconds(u.userUsec)} user, ${seconds(u.systemUsec)} sys; ` +
+        `throttled ${seconds(e?.throttledUsec ?? 0)} in ${plural(e?.throttledPeriods ?? 0, 'period')}`,
+    ]);
+    rows.push([
+      'pids',
+      `${u.tasks}${isSet(l.pidsMax) ? ` of ${l.pidsMax}` : ', no limit'}; ${plural(e?.pidsRefused ?? 0, 'fork')} refused`,
+    ]);
+    const devs = l.io.map(
+      (d) =>
+        `${d.device}${d.readBps ? ` read ${formatSize(d.readBps)}/s` : ''}${d.writeBps ? ` write ${formatSize(d.writeBps)}/s` : ''}` +
+        `${d.readIops ? ` ${d.readIops} reads/s` : ''}${d.writeIops ? ` ${d.writeIops} writes/s` : ''}`,
+    );
+    rows.push([
+      'io',
+      [
+        `read ${formatSize(u.ioReadBytes)}, written ${formatSize(u.ioWriteBytes)}`,
+        l.ioWeight !== undefined && `weight ${l.ioWeight}`,
+        ...devs,
+      ]
+        .filter(Boolean)
+        .join('; '),
+    ]);
   }
   if (r.rlimits) {
     const show = (k: string) => r.rlimits?.[k] && `${k} ${rlimitText(r.rlimits[k]!.soft)}:${rlimitText(r.rlimits[k]!.hard)}`;
@@ -59,12 +87,25 @@ export function printInfo(ctx: CliContext, info: GuestInfo, withState = true): v
     ['init', info.init],
     ['backend', info.backend],
     ['template', info.template],
-    ['tree', info.mounted === undefined ? undefined : info.mounted ? 'mounted'
-      : `not mounted (as after a reboot): 'vserver mount ${info.name}' mounts it; start, exec and export mount it themselves`],
+    [
+      'tree',
+      info.mounted === undefined
+        ? undefined
+        : info.mounted
+          ? 'mounted'
+          : `not mounted (as after a reboot): 'vserver mount ${info.name}' mounts it; start, exec and export mount it themselves`,
+    ],
     ['init pid', info.pid],
     ['processes', info.processes],
     ['uptime', info.uptime === undefined ? undefined : formatDuration(info.uptime)],
-    ['ids', info.idmap ? `guest 0-${info.idmap.size - 1} = host ${info.idmap.base}-${info.idmap.base + info.idmap.size - 1}` : info.privileged ? 'host ids (privileged)' : undefined],
+    [
+      'ids',
+      info.idmap
+        ? `guest 0-${info.idmap.size - 1} = host ${info.idmap.base}-${info.idmap.base + info.idmap.size - 1}`
+        : info.privileged
+          ? 'host ids (privileged)'
+          : undefined,
+    ],
     ['error', info.error],
     ...(info.resources ? resourceRows(info.resources) : []),
   ];
@@ -76,7 +117,6 @@ export function printInfo(ctx: CliContext, info: GuestInfo, withState = true): v
 /** JSON with "max" for no limit, where JSON itself has no infinity. */
 export function infoJson(info: unknown): string {
   return JSON.stringify(info, (_k, v: unknown) => (v === Infinity ? 'max' : v));
-
 }
 
 /** One line per interface: its name, then mode, addresses and the host side. */

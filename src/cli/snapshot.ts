@@ -16,12 +16,21 @@ export async function run(ctx: CliContext): Promise<number> {
   // a guest named like an action is snapshotted with 'snapshot create NAME'
   const action = ACTIONS.includes(pos[0]!) ? pos[0]! : 'create';
   if (action !== 'create' && pos.length < 2) {
-    throw new VsError('USAGE', `'snapshot ${action}' needs NAME`, `for example: vserver snapshot ${action} web1${action === 'list' ? '' : ' before-upgrade'}`);
+    throw new VsError(
+      'USAGE',
+      `'snapshot ${action}' needs NAME`,
+      `for example: vserver snapshot ${action} web1${action === 'list' ? '' : ' before-upgrade'}`,
+    );
   }
   const [name, snap] = action === 'create' && pos[0] !== 'create' ? pos : pos.slice(1);
   const engine = ctx.engine();
   const needSnap = () => {
-    if (snap === undefined) throw new VsError('USAGE', `'snapshot ${action}' needs NAME and SNAP`, `for example: vserver snapshot ${action} ${name} before-upgrade`);
+    if (snap === undefined)
+      throw new VsError(
+        'USAGE',
+        `'snapshot ${action}' needs NAME and SNAP`,
+        `for example: vserver snapshot ${action} ${name} before-upgrade`,
+      );
     return snap;
   };
   if (ctx.args.options.discard === true && action !== 'restore') {
@@ -29,12 +38,21 @@ export async function run(ctx: CliContext): Promise<number> {
   }
   switch (action) {
     case 'list': {
-      if (pos.length > 2) throw new VsError('USAGE', `'snapshot list' takes one guest name, got '${pos.slice(2).join(' ')}' too`, `usage: vserver snapshot list ${name}`);
+      if (pos.length > 2)
+        throw new VsError(
+          'USAGE',
+          `'snapshot list' takes one guest name, got '${pos.slice(2).join(' ')}' too`,
+          `usage: vserver snapshot list ${name}`,
+        );
       const all = await engine.snapshotList(name!);
       if (ctx.json) ctx.out(`${JSON.stringify(all)}\n`);
-      else ctx.out(table(['SNAPSHOT', 'CREATED', 'METHOD', 'BACKEND', 'FROZEN'], all.map((s) => [
-        s.name, s.created.replace(/\.\d+Z$/, 'Z'), s.method, s.backend, s.frozen ? `${s.frozenMs ?? 0} ms` : '-',
-      ])));
+      else
+        ctx.out(
+          table(
+            ['SNAPSHOT', 'CREATED', 'METHOD', 'BACKEND', 'FROZEN'],
+            all.map((s) => [s.name, s.created.replace(/\.\d+Z$/, 'Z'), s.method, s.backend, s.frozen ? `${s.frozenMs ?? 0} ms` : '-']),
+          ),
+        );
       return 0;
     }
     case 'delete':
@@ -52,12 +70,21 @@ export async function run(ctx: CliContext): Promise<number> {
       return 0;
     }
     default: {
-      if (pos.length > (pos[0] === 'create' ? 3 : 2)) throw new VsError('USAGE', `unknown snapshot action '${pos[0]}'`, 'use: vserver snapshot NAME [SNAP] | list NAME | restore NAME SNAP [--discard] | delete NAME SNAP');
+      if (pos.length > (pos[0] === 'create' ? 3 : 2))
+        throw new VsError(
+          'USAGE',
+          `unknown snapshot action '${pos[0]}'`,
+          'use: vserver snapshot NAME [SNAP] | list NAME | restore NAME SNAP [--discard] | delete NAME SNAP',
+        );
       const s = await engine.snapshotCreate(name!, snap);
       if (ctx.json) ctx.out(`${JSON.stringify(s)}\n`);
       else {
         ctx.out(`made snapshot ${s.name} of guest ${name}\n  method  ${methodText(s.method)}\n`);
-        ctx.out(s.frozen ? `  frozen  ${s.frozenMs} ms while its ${s.backend === 'overlay' ? 'upper layer' : 'tree'} was copied\n` : '  frozen  no (the guest was stopped)\n');
+        ctx.out(
+          s.frozen
+            ? `  frozen  ${s.frozenMs} ms while its ${s.backend === 'overlay' ? 'upper layer' : 'tree'} was copied\n`
+            : '  frozen  no (the guest was stopped)\n',
+        );
       }
       return 0;
     }

@@ -29,5 +29,10 @@ export const GLOBAL_OPTIONS: OptionSpec[] = [
   { name: 'json', help: 'print machine-readable JSON' },
   { name: 'help', short: 'h', help: 'show help' },
   { name: 'version', short: 'V', help: 'print the version' },
-  { name: 'remote', value: 'string', meta: 'R', help: 'run through a vserverd: unix:PATH, https://HOST:PORT or a name from remote add (default $VSERVER_REMOTE)' },
+  {
+    name: 'remote',
+    value: 'string',
+    meta: 'R',
+    help: 'run through a vserverd: unix:PATH, https://HOST:PORT or a name from remote add (default $VSERVER_REMOTE)',
+  },
 ];

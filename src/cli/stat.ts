@@ -16,11 +16,23 @@ function line(c: string[]): string {
 }
 
 export function statTable(rows: readonly StatRow[]): string {
-  return [
-    line(['CTX', 'PROC', 'VSZ', 'RSS', 'userTIME', 'sysTIME', 'UPTIME', 'NAME']),
-    ...rows.map((r) => line([String(r.context), String(r.processes), formatSize(r.vsz), formatSize(r.rss),
-      formatSeconds(r.userSec), formatSeconds(r.sysSec), formatDuration(r.uptimeSec), r.name])),
-  ].join('\n') + '\n';
+  return (
+    [
+      line(['CTX', 'PROC', 'VSZ', 'RSS', 'userTIME', 'sysTIME', 'UPTIME', 'NAME']),
+      ...rows.map((r) =>
+        line([
+          String(r.context),
+          String(r.processes),
+          formatSize(r.vsz),
+          formatSize(r.rss),
+          formatSeconds(r.userSec),
+          formatSeconds(r.sysSec),
+          formatDuration(r.uptimeSec),
+          r.name,
+        ]),
+      ),
+    ].join('\n') + '\n'
+  );
 }
 
 export async function run(ctx: CliContext): Promise<number> {

@@ -19,9 +19,19 @@ export async function run(ctx: CliContext): Promise<number> {
       const all = await engine.templateList();
       if (ctx.json) ctx.out(`${JSON.stringify(all)}\n`);
       else {
-        ctx.out(table(['NAME', 'CONTEXT', 'SOURCE', 'FROM', 'INIT', 'GUESTS'], all.map((t) => [
-          t.name, t.context ?? '-', t.source ?? '-', t.from ?? '-', t.init ?? '-', t.guests.length === 0 ? '-' : t.guests.join(','),
-        ])));
+        ctx.out(
+          table(
+            ['NAME', 'CONTEXT', 'SOURCE', 'FROM', 'INIT', 'GUESTS'],
+            all.map((t) => [
+              t.name,
+              t.context ?? '-',
+              t.source ?? '-',
+              t.from ?? '-',
+              t.init ?? '-',
+              t.guests.length === 0 ? '-' : t.guests.join(','),
+            ]),
+          ),
+        );
       }
       return 0;
     }
@@ -34,12 +44,21 @@ export async function run(ctx: CliContext): Promise<number> {
       const guest = stringOpt(ctx, 'from-guest');
       const other = sourceOf(ctx, ['debootstrap', 'tarball']);
       if ((guest !== undefined) === (other !== undefined) && !(guest === undefined && other === undefined)) {
-        throw new VsError('USAGE', 'give one source: --debootstrap SUITE, --from-guest GUEST or --tarball FILE', 'a template comes from one place');
+        throw new VsError(
+          'USAGE',
+          'give one source: --debootstrap SUITE, --from-guest GUEST or --tarball FILE',
+          'a template comes from one place',
+        );
       }
       let source: TemplateSource;
       if (guest !== undefined) source = { kind: 'guest', guest };
       else if (other?.kind === 'debootstrap' || other?.kind === 'tarball') source = other;
-      else throw new VsError('USAGE', 'template create needs a source: --debootstrap SUITE, --from-guest GUEST or --tarball FILE', `for example: vserver template create ${n} --debootstrap bookworm`);
+      else
+        throw new VsError(
+          'USAGE',
+          'template create needs a source: --debootstrap SUITE, --from-guest GUEST or --tarball FILE',
+          `for example: vserver template create ${n} --debootstrap bookworm`,
+        );
       const init = stringOpt(ctx, 'init');
       if (init !== undefined && !(INIT_STYLES as readonly string[]).includes(init)) {
         throw new VsError('USAGE', `unknown init style '${init}'`, `use one of: ${INIT_STYLES.join(', ')}`);

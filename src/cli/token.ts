@@ -9,7 +9,8 @@ export async function run(ctx: CliContext): Promise<number> {
   const [action, which] = ctx.args.positionals;
   const paths = new Paths(typeof ctx.args.options.root === 'string' ? ctx.args.options.root : defaultRoot());
   const only = (n: number) => {
-    if (ctx.args.positionals.length > n) throw new VsError('USAGE', `'token ${action}' takes ${n === 1 ? 'no argument' : 'one argument'}`, 'see vserver token --help');
+    if (ctx.args.positionals.length > n)
+      throw new VsError('USAGE', `'token ${action}' takes ${n === 1 ? 'no argument' : 'one argument'}`, 'see vserver token --help');
   };
   if (action === 'create') {
     only(1);
@@ -24,7 +25,14 @@ export async function run(ctx: CliContext): Promise<number> {
   if (action === 'list') {
     only(1);
     const list = readTokens(paths).map(({ id, name, created }) => ({ id, name, created }));
-    ctx.out(ctx.json ? `${JSON.stringify(list)}\n` : table(['ID', 'NAME', 'CREATED'], list.map((t) => [t.id, t.name, t.created])));
+    ctx.out(
+      ctx.json
+        ? `${JSON.stringify(list)}\n`
+        : table(
+            ['ID', 'NAME', 'CREATED'],
+            list.map((t) => [t.id, t.name, t.created]),
+          ),
+    );
     return 0;
   }
   if (action === 'revoke') {

@@ -17,11 +17,27 @@ const size = (n: number | undefined) => (n === undefined || !Number.isFinite(n) 
 /** The table's lines: a header and one line per guest, in fixed columns. */
 export function topLines(rows: readonly TopRow[]): string[] {
   const w = Math.min(24, Math.max(4, ...rows.map((r) => r.name.length)));
-  const line = (c: string[]) => `${c[0]!.padStart(5)} ${c[1]!.padEnd(w)} ${c.slice(2).map((x, i) => x.padStart(i === 3 ? 5 : 7)).join(' ')}`;
+  const line = (c: string[]) =>
+    `${c[0]!.padStart(5)} ${c[1]!.padEnd(w)} ${c
+      .slice(2)
+      .map((x, i) => x.padStart(i === 3 ? 5 : 7))
+      .join(' ')}`;
   return [
     line(['CTX', 'NAME', 'CPU%', 'MEM', 'LIMIT', 'PIDS', 'READ/s', 'WRITE/s', 'RX/s', 'TX/s']),
-    ...rows.map((r) => line([String(r.context), r.name.slice(0, w), r.cpuPct.toFixed(1), size(r.memory), size(r.memoryMax),
-      String(r.tasks), size(r.ioRead), size(r.ioWrite), size(r.netRx), size(r.netTx)])),
+    ...rows.map((r) =>
+      line([
+        String(r.context),
+        r.name.slice(0, w),
+        r.cpuPct.toFixed(1),
+        size(r.memory),
+        size(r.memoryMax),
+        String(r.tasks),
+        size(r.ioRead),
+        size(r.ioWrite),
+        size(r.netRx),
+        size(r.netTx),
+      ]),
+    ),
   ];
 }
 

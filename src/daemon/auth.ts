@@ -28,7 +28,11 @@ export function markRemote(socket: Socket): void {
 
 export const isRemote = (req: FastifyRequest): boolean => remoteSockets.has(req.raw.socket);
 
-export function installAuth(app: FastifyInstance, authenticators: Authenticator[], remote: (req: FastifyRequest) => boolean = isRemote): void {
+export function installAuth(
+  app: FastifyInstance,
+  authenticators: Authenticator[],
+  remote: (req: FastifyRequest) => boolean = isRemote,
+): void {
   app.decorateRequest('identity', undefined);
   app.addHook('onRequest', async (req, reply) => {
     if (!remote(req)) {
@@ -42,8 +46,11 @@ export function installAuth(app: FastifyInstance, authenticators: Authenticator[
         return;
       }
     }
-    const e = new VsError('UNAUTHORIZED', 'this request carries no credentials the daemon accepts',
-      "send 'Authorization: Bearer TOKEN' (vserver token create) or a client certificate listed in [api] trusted_certs; in a browser, open the link `vserver dashboard` prints");
+    const e = new VsError(
+      'UNAUTHORIZED',
+      'this request carries no credentials the daemon accepts',
+      "send 'Authorization: Bearer TOKEN' (vserver token create) or a client certificate listed in [api] trusted_certs; in a browser, open the link `vserver dashboard` prints",
+    );
     return reply.status(401).header('www-authenticate', 'Bearer realm="vserverd"').send(errorBody(e));
   });
 }

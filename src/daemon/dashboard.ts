@@ -7,14 +7,23 @@ import { VsError } from '../util/errors.js';
 import { sessionRoutes, type Sessions } from './session.js';
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml', '.json': 'application/json', '.txt': 'text/plain; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
 };
 
 // everything from our own origin; no inline script, no frames around it
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-interface File { body: Buffer; gzip?: Buffer; type: string }
+interface File {
+  body: Buffer;
+  gzip?: Buffer;
+  type: string;
+}
 
 /** The built files by name; none when the package was built without the dashboard. */
 export function loadFiles(dir: string): Map<string, File> {
@@ -51,8 +60,12 @@ export function installDashboard(app: FastifyInstance, sessions: Sessions, opts:
         : new VsError('NOT_FOUND', `no dashboard file ${name}`, 'open /dashboard/');
     }
     const gzip = f.gzip !== undefined && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    void reply.type(f.type).header('content-security-policy', CSP).header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'no-referrer').header('vary', 'accept-encoding')
+    void reply
+      .type(f.type)
+      .header('content-security-policy', CSP)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .header('vary', 'accept-encoding')
       // the page names its scripts with a content hash, so those may be kept; the page itself never
       .header('cache-control', name === 'index.html' ? 'no-cache' : 'public, max-age=31536000, immutable');
     if (gzip) void reply.header('content-encoding', 'gzip');

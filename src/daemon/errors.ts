@@ -21,13 +21,19 @@ export function errorBody(e: VsError): ErrorBody {
 /** Fastify's own refusals (a body that is not JSON, too large, a bad schema) as our USAGE errors. */
 function fromFastify(e: FastifyError): VsError | undefined {
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new VsError('USAGE', 'the request body is too large', 'send a smaller body');
-  if (e.validation || e.code?.startsWith('FST_ERR_CTP') || e.code === 'FST_ERR_VALIDATION' || e.statusCode === 400 || e.statusCode === 415) {
+  if (
+    e.validation ||
+    e.code?.startsWith('FST_ERR_CTP') ||
+    e.code === 'FST_ERR_VALIDATION' ||
+    e.statusCode === 400 ||
+    e.statusCode === 415
+  ) {
     return new VsError('USAGE', `bad request: ${e.message}`, 'see /1.0/openapi.json for what this route takes');
   }
   return undefined;
 }
 
 export function errorHandler(e: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
-  const err = e instanceof VsError ? e : fromFastify(e) ?? toVsError(e);
+  const err = e instanceof VsError ? e : (fromFastify(e) ?? toVsError(e));
   void reply.status(err.httpStatus).send(errorBody(err));
 }

@@ -39,7 +39,12 @@ class Session {
   private exit: string | undefined;
   timer: NodeJS.Timeout | undefined;
 
-  constructor(readonly id: string, readonly guest: string, readonly req: ExecRequest, private readonly done: () => void) {}
+  constructor(
+    readonly id: string,
+    readonly guest: string,
+    readonly req: ExecRequest,
+    private readonly done: () => void,
+  ) {}
 
   /** A frame to the client, or into the buffer while none is attached. */
   out(frame: Buffer | string): void {
@@ -54,7 +59,9 @@ class Session {
 
   /** Stops reading the command's output (it then waits on its terminal), or reads on. */
   private hold(on: boolean): void {
-    for (const s of [this.child?.stdout, this.child?.stderr]) if (on) s?.pause(); else s?.resume();
+    for (const s of [this.child?.stdout, this.child?.stderr])
+      if (on) s?.pause();
+      else s?.resume();
   }
 
   finish(code: number, err?: ReturnType<typeof errorBody>): void {
@@ -123,11 +130,21 @@ class Session {
 /** Checks what the engine's exec would only find out late, or not at all. */
 function checkRequest(r: ExecRequest): void {
   for (const k of Object.keys(r.env ?? {})) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new VsError('USAGE', `bad environment variable name '${k.slice(0, 60)}'`, 'use letters, digits and _, not starting with a digit');
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+      throw new VsError(
+        'USAGE',
+        `bad environment variable name '${k.slice(0, 60)}'`,
+        'use letters, digits and _, not starting with a digit',
+      );
   }
-  if (r.cwd !== undefined && !r.cwd.startsWith('/')) throw new VsError('USAGE', `cwd '${r.cwd.slice(0, 60)}' is not an absolute path`, 'give a path inside the guest starting with /');
+  if (r.cwd !== undefined && !r.cwd.startsWith('/'))
+    throw new VsError('USAGE', `cwd '${r.cwd.slice(0, 60)}' is not an absolute path`, 'give a path inside the guest starting with /');
   if (r.user !== undefined && !/^\d{1,10}(:\d{1,10})?$/.test(r.user)) {
-    throw new VsError('USAGE', `user '${r.user.slice(0, 60)}' is not UID or UID:GID`, 'give numeric ids inside the guest, for example 1000:1000');
+    throw new VsError(
+      'USAGE',
+      `user '${r.user.slice(0, 60)}' is not UID or UID:GID`,
+      'give numeric ids inside the guest, for example 1000:1000',
+    );
   }
   if (r.command.some((a) => a.includes('\0')) || Object.values(r.env ?? {}).some((v) => v.includes('\0'))) {
     throw new VsError('USAGE', 'the command or environment contains a NUL byte', 'remove it');
@@ -137,9 +154,14 @@ function checkRequest(r: ExecRequest): void {
 export class ExecSessions {
   private readonly sessions = new Map<string, Session>();
 
-  constructor(private readonly engine: Engine, private readonly relay: () => string) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly relay: () => string,
+  ) {}
 
-  get size(): number { return this.sessions.size; }
+  get size(): number {
+    return this.sessions.size;
+  }
 
   /** A new session for a running guest; the command starts when a client attaches. */
   async create(guest: string, req: ExecRequest): Promise<{ id: string; secret: string }> {
@@ -158,11 +180,20 @@ export class ExecSessions {
   /** The session behind a socket URL, or the error that says why not. */
   find(id: string, secret: string | undefined): Session {
     const s = this.sessions.get(id);
-    if (!s) throw new VsError('NOT_FOUND', `no exec session '${id.slice(0, 40)}'`, 'it ended, or nobody attached within 60 s: start the command again with POST /1.0/guests/NAME/exec');
+    if (!s)
+      throw new VsError(
+        'NOT_FOUND',
+        `no exec session '${id.slice(0, 40)}'`,
+        'it ended, or nobody attached within 60 s: start the command again with POST /1.0/guests/NAME/exec',
+      );
     const a = Buffer.from(secret ?? '');
     const b = Buffer.from(s.secret);
     if (a.length !== b.length || !timingSafeEqual(a, b)) {
-      throw new VsError('NOT_PERMITTED', 'wrong secret for this exec session', 'use the socket URL exactly as the exec request returned it');
+      throw new VsError(
+        'NOT_PERMITTED',
+        'wrong secret for this exec session',
+        'use the socket URL exactly as the exec request returned it',
+      );
     }
     if (s.socket) throw new VsError('BUSY', `exec session '${id}' already has a client attached`, 'close the other socket first');
     return s;
@@ -170,7 +201,9 @@ export class ExecSessions {
 
   attach(s: Session, ws: WebSocket): void {
     ws.on('message', (data: Buffer, isBinary: boolean) => this.fromClient(s, data, isBinary));
-    ws.on('close', () => { if (s.socket === ws) s.detach(); });
+    ws.on('close', () => {
+      if (s.socket === ws) s.detach();
+    });
     ws.on('error', () => undefined);
     s.attach(ws);
     if (!s.started) this.run(s);
@@ -188,7 +221,12 @@ export class ExecSessions {
       return;
     }
     if (msg.type === 'resize' && isSize(msg.cols) && isSize(msg.rows)) s.resize(msg.cols, msg.rows);
-    else if (msg.type === 'signal' && typeof msg.signal === 'string' && /^SIG[A-Z0-9]+$/.test(msg.signal) && msg.signal in constants.signals) {
+    else if (
+      msg.type === 'signal' &&
+      typeof msg.signal === 'string' &&
+      /^SIG[A-Z0-9]+$/.test(msg.signal) &&
+      msg.signal in constants.signals
+    ) {
       s.signal(msg.signal as NodeJS.Signals);
     } else if (msg.type === 'eof') {
       // on a terminal, end of input is ^D; else the pipe closes
@@ -209,25 +247,37 @@ export class ExecSessions {
     const envList = Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`);
     if (interactive && !('TERM' in (env ?? {}))) envList.unshift('TERM=xterm');
     const frame = (ch: number) => (b: Buffer) => s.out(Buffer.concat([Buffer.of(ch), b]));
-    void this.engine.exec(s.guest, command, {
-      stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', tty: interactive === true, env: envList,
-      ...(cwd === undefined ? {} : { cwd }), ...(user === undefined ? {} : { user }), ...(relay ? { console: relay } : {}),
-      onSpawn: (child) => {
-        s.child = child;
-        child.stdin?.on('error', () => undefined);
-        (child.stdio[3] as NodeJS.WritableStream | null)?.on('error', () => undefined);
-        child.stdout?.on('data', frame(CHANNEL.stdout));
-        // on a terminal all output is one stream; what comes on stderr then is the runtime's own
-        child.stderr?.on('data', frame(interactive ? CHANNEL.stdout : CHANNEL.stderr));
-        if (interactive && cols !== undefined && rows !== undefined) s.resize(cols, rows);
-      },
-    }).then((code) => s.finish(code), (e: unknown) => {
-      const err = toVsError(e);
-      s.out(Buffer.concat([Buffer.of(interactive ? CHANNEL.stdout : CHANNEL.stderr), Buffer.from(`vserver: ${err.message}\n`)]));
-      s.finish(err.exitCode, errorBody(err));
-    }).finally(() => {
-      if (relay) for (const f of [relay.socket, relay.pidFile]) rmSync(f, { force: true });
-    });
+    void this.engine
+      .exec(s.guest, command, {
+        stdin: 'pipe',
+        stdout: 'pipe',
+        stderr: 'pipe',
+        tty: interactive === true,
+        env: envList,
+        ...(cwd === undefined ? {} : { cwd }),
+        ...(user === undefined ? {} : { user }),
+        ...(relay ? { console: relay } : {}),
+        onSpawn: (child) => {
+          s.child = child;
+          child.stdin?.on('error', () => undefined);
+          (child.stdio[3] as NodeJS.WritableStream | null)?.on('error', () => undefined);
+          child.stdout?.on('data', frame(CHANNEL.stdout));
+          // on a terminal all output is one stream; what comes on stderr then is the runtime's own
+          child.stderr?.on('data', frame(interactive ? CHANNEL.stdout : CHANNEL.stderr));
+          if (interactive && cols !== undefined && rows !== undefined) s.resize(cols, rows);
+        },
+      })
+      .then(
+        (code) => s.finish(code),
+        (e: unknown) => {
+          const err = toVsError(e);
+          s.out(Buffer.concat([Buffer.of(interactive ? CHANNEL.stdout : CHANNEL.stderr), Buffer.from(`vserver: ${err.message}\n`)]));
+          s.finish(err.exitCode, errorBody(err));
+        },
+      )
+      .finally(() => {
+        if (relay) for (const f of [relay.socket, relay.pidFile]) rmSync(f, { force: true });
+      });
   }
 
   /** Ends every session (the daemon stops). */

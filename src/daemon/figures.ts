@@ -24,11 +24,19 @@ export function figuresOf(m: GuestMetrics): GuestFigures | undefined {
   const u = m.usage;
   if (!u) return undefined;
   const f: GuestFigures = {
-    cpuSeconds: u.cpuUsec / 1e6, cpuUserSeconds: u.userUsec / 1e6, cpuSystemSeconds: u.systemUsec / 1e6,
-    memoryBytes: u.memoryBytes, processes: m.processes, tasks: u.tasks, oomKills: m.events?.oomKills ?? 0,
+    cpuSeconds: u.cpuUsec / 1e6,
+    cpuUserSeconds: u.userUsec / 1e6,
+    cpuSystemSeconds: u.systemUsec / 1e6,
+    memoryBytes: u.memoryBytes,
+    processes: m.processes,
+    tasks: u.tasks,
+    oomKills: m.events?.oomKills ?? 0,
   };
   const opt: [keyof GuestFigures, number | undefined][] = [
-    ['memoryLimitBytes', finite(m.limits?.memoryMax)], ['swapBytes', u.swapBytes], ['pidsLimit', finite(m.limits?.pidsMax)], ['startTime', m.startTime],
+    ['memoryLimitBytes', finite(m.limits?.memoryMax)],
+    ['swapBytes', u.swapBytes],
+    ['pidsLimit', finite(m.limits?.pidsMax)],
+    ['startTime', m.startTime],
   ];
   for (const [k, v] of opt) if (v !== undefined) (f as unknown as Record<string, number>)[k] = v;
   return f;

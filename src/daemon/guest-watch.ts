@@ -44,7 +44,8 @@ export class GuestWatch extends EventEmitter {
     this.child = spawn(helper, [], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.child.on('error', (e) => process.stderr.write(`vserverd: guest-watch: ${e.message}\n`));
     this.child.on('exit', (code, signal) => {
-      if (!this.closing) process.stderr.write(`vserverd: guest-watch ended (${signal ?? code}): no more died or oom events until vserverd restarts\n`);
+      if (!this.closing)
+        process.stderr.write(`vserverd: guest-watch ended (${signal ?? code}): no more died or oom events until vserverd restarts\n`);
     });
     this.child.stdin!.on('error', () => undefined);
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -62,9 +63,15 @@ export class GuestWatch extends EventEmitter {
     if (!/[\n\r]/.test(line)) this.child.stdin!.write(`${line}\n`);
   }
 
-  watchPid(name: string, pid: number): void { this.send(`pid ${name} ${pid}`); }
-  watchOom(name: string, path: string): void { this.send(`oom ${name} ${path}`); }
-  forget(name: string): void { this.send(`forget ${name}`); }
+  watchPid(name: string, pid: number): void {
+    this.send(`pid ${name} ${pid}`);
+  }
+  watchOom(name: string, path: string): void {
+    this.send(`oom ${name} ${path}`);
+  }
+  forget(name: string): void {
+    this.send(`forget ${name}`);
+  }
 
   close(): void {
     this.closing = true;

@@ -32,7 +32,14 @@ export const MAX_GUESTS = 2048;
 /** A guest not seen running for this long loses its history. */
 const FORGET_AFTER_S = 24 * 3600;
 
-interface Counters { t: number; cpuUsec: number; rx: number; tx: number; read: number; write: number }
+interface Counters {
+  t: number;
+  cpuUsec: number;
+  rx: number;
+  tx: number;
+  read: number;
+  write: number;
+}
 
 interface GuestHistory {
   last?: Counters;
@@ -45,8 +52,15 @@ interface GuestHistory {
 const mean = (pts: HistoryPoint[], t: number): HistoryPoint => {
   const avg = (k: 'cpu' | 'memory' | 'rx' | 'tx' | 'read' | 'write' | 'processes') => pts.reduce((s, p) => s + p[k], 0) / pts.length;
   return {
-    t, cpu: avg('cpu'), memory: avg('memory'), memoryLimit: pts.at(-1)!.memoryLimit,
-    rx: avg('rx'), tx: avg('tx'), read: avg('read'), write: avg('write'), processes: avg('processes'),
+    t,
+    cpu: avg('cpu'),
+    memory: avg('memory'),
+    memoryLimit: pts.at(-1)!.memoryLimit,
+    rx: avg('rx'),
+    tx: avg('tx'),
+    read: avg('read'),
+    write: avg('write'),
+    processes: avg('processes'),
   };
 };
 
@@ -58,8 +72,12 @@ const push = (ring: HistoryPoint[], p: HistoryPoint, max: number) => {
 function counters(m: GuestMetrics, t: number): Counters {
   const sum = (k: 'rxBytes' | 'txBytes') => m.net.filter((d) => d.device !== 'lo').reduce((s, d) => s + d[k], 0);
   return {
-    t, cpuUsec: (m.usage?.userUsec ?? 0) + (m.usage?.systemUsec ?? 0), rx: sum('rxBytes'), tx: sum('txBytes'),
-    read: m.usage?.ioReadBytes ?? 0, write: m.usage?.ioWriteBytes ?? 0,
+    t,
+    cpuUsec: (m.usage?.userUsec ?? 0) + (m.usage?.systemUsec ?? 0),
+    rx: sum('rxBytes'),
+    tx: sum('txBytes'),
+    read: m.usage?.ioReadBytes ?? 0,
+    write: m.usage?.ioWriteBytes ?? 0,
   };
 }
 
@@ -86,9 +104,14 @@ export class History {
       const dt = c.t - last.t;
       const limit = m.limits?.memoryMax;
       const p: HistoryPoint = {
-        t, cpu: rate(c.cpuUsec, last.cpuUsec, dt) / 1e6, memory: m.usage?.memoryBytes ?? 0,
+        t,
+        cpu: rate(c.cpuUsec, last.cpuUsec, dt) / 1e6,
+        memory: m.usage?.memoryBytes ?? 0,
         memoryLimit: limit === undefined || !Number.isFinite(limit) ? null : limit,
-        rx: rate(c.rx, last.rx, dt), tx: rate(c.tx, last.tx, dt), read: rate(c.read, last.read, dt), write: rate(c.write, last.write, dt),
+        rx: rate(c.rx, last.rx, dt),
+        tx: rate(c.tx, last.tx, dt),
+        read: rate(c.read, last.read, dt),
+        write: rate(c.write, last.write, dt),
         processes: m.processes,
       };
       this.fold(h, p);

@@ -16,7 +16,9 @@ import { listenTcp, parseListen } from './tcp.js';
 /** The gid of group `vserver`, whose members may use the socket, if the host has it. */
 function vserverGroup(): number | undefined {
   try {
-    const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('vserver:'));
+    const line = readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('vserver:'));
     const gid = line === undefined ? NaN : Number(line.split(':')[2]);
     return Number.isInteger(gid) ? gid : undefined;
   } catch {
@@ -28,20 +30,31 @@ function vserverGroup(): number | undefined {
 function listening(sock: string): Promise<boolean> {
   return new Promise((resolve) => {
     const c = connect(sock);
-    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
     c.once('error', () => resolve(false));
   });
 }
 
 export async function main(argv: string[]): Promise<number> {
   const rootAt = argv.indexOf('--root');
-  const root = rootAt >= 0 ? argv[rootAt + 1] : process.env.VSERVER_ROOT ?? '/';
+  const root = rootAt >= 0 ? argv[rootAt + 1] : (process.env.VSERVER_ROOT ?? '/');
   const listenAt = argv.indexOf('--listen');
   const listen = listenAt >= 0 ? parseListen(argv[listenAt + 1] ?? '') : undefined;
-  const unknown = argv.filter((a, i) => a !== '--foreground' && a !== '--root' && !(i === rootAt + 1 && rootAt >= 0)
-    && a !== '--listen' && !(i === listenAt + 1 && listenAt >= 0));
+  const unknown = argv.filter(
+    (a, i) =>
+      a !== '--foreground' &&
+      a !== '--root' &&
+      !(i === rootAt + 1 && rootAt >= 0) &&
+      a !== '--listen' &&
+      !(i === listenAt + 1 && listenAt >= 0),
+  );
   if (root === undefined || unknown.length > 0) {
-    process.stderr.write(`vserverd: unknown argument '${unknown[0] ?? '--root'}'\n  usage: vserverd [--foreground] [--root DIR] [--listen HOST:PORT]\n`);
+    process.stderr.write(
+      `vserverd: unknown argument '${unknown[0] ?? '--root'}'\n  usage: vserverd [--foreground] [--root DIR] [--listen HOST:PORT]\n`,
+    );
     return 2;
   }
   const engine = new Engine(root);
@@ -63,7 +76,9 @@ export async function main(argv: string[]): Promise<number> {
   const api = apiConfig(engine.deps.host().api);
   let tcpUrl: string | undefined;
   const app = buildServer(engine, {
-    events: tracker.events, bodyLimit: api.body_limit, uploadLimit: api.upload_limit,
+    events: tracker.events,
+    bodyLimit: api.body_limit,
+    uploadLimit: api.upload_limit,
     // the dashboard's login link: the HTTPS listener when there is one, else the loopback --listen
     dashboard: { publicUrl: () => (api.listen !== undefined ? `https://${api.listen}` : tcpUrl) },
   });
@@ -92,8 +107,13 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
-  const err = toVsError(e);
-  process.stderr.write(`vserverd: ${err.message}${err.hint ? `\n  ${err.hint}` : ''}\n`);
-  process.exitCode = err.exitCode;
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    const err = toVsError(e);
+    process.stderr.write(`vserverd: ${err.message}${err.hint ? `\n  ${err.hint}` : ''}\n`);
+    process.exitCode = err.exitCode;
+  },
+);

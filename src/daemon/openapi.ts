@@ -12,7 +12,8 @@ type Json = Record<string, unknown>;
 
 const ERROR = { $ref: '#/components/schemas/Error' };
 const errorSchema = {
-  type: 'object', required: ['error', 'code'],
+  type: 'object',
+  required: ['error', 'code'],
   properties: { error: { type: 'string' }, code: { type: 'string', enum: Object.keys(ERROR_CODES) }, hint: { type: 'string' } },
 };
 
@@ -21,14 +22,25 @@ function parameters(where: 'path' | 'query', schema: unknown): Json[] {
   const s = schema as { properties?: Record<string, unknown>; required?: string[]; anyOf?: unknown[] } | undefined;
   if (!s) return [];
   if (s.anyOf) return [...new Map(s.anyOf.flatMap((x) => parameters(where, x)).map((p) => [p.name, { ...p, required: false }])).values()];
-  return Object.entries(s.properties ?? {}).map(([name, sch]) => ({ name, in: where, required: where === 'path' || (s.required ?? []).includes(name), schema: sch }));
+  return Object.entries(s.properties ?? {}).map(([name, sch]) => ({
+    name,
+    in: where,
+    required: where === 'path' || (s.required ?? []).includes(name),
+    schema: sch,
+  }));
 }
 
 function requestBody(body: unknown, tarball: boolean): Json | undefined {
   if (body === undefined) return undefined;
   const b = body as { content?: Record<string, { schema: unknown }> };
-  const content: Json = b.content ? Object.fromEntries(Object.entries(b.content).map(([t, c]) => [t, { schema: c.schema }])) : { 'application/json': { schema: body } };
-  if (tarball) content['application/x-tar'] = { schema: { type: 'string', format: 'binary' }, description: 'a root tree as .tar, .tar.gz, .tar.xz or .tar.zst; the options in the query string' };
+  const content: Json = b.content
+    ? Object.fromEntries(Object.entries(b.content).map(([t, c]) => [t, { schema: c.schema }]))
+    : { 'application/json': { schema: body } };
+  if (tarball)
+    content['application/x-tar'] = {
+      schema: { type: 'string', format: 'binary' },
+      description: 'a root tree as .tar, .tar.gz, .tar.xz or .tar.zst; the options in the query string',
+    };
   return { required: true, content };
 }
 
@@ -42,9 +54,17 @@ function document(routes: RouteOptions[]): Json {
     const schema = (r.schema ?? {}) as { params?: unknown; querystring?: unknown; body?: unknown };
     for (const m of methods) {
       const op: Json = {
-        operationId: `${m}${path.replace(/[{}]/g, '').split('/').filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')}`.replace(/[^A-Za-z0-9]/g, ''),
+        operationId: `${m}${path
+          .replace(/[{}]/g, '')
+          .split('/')
+          .filter(Boolean)
+          .map((p) => p[0]!.toUpperCase() + p.slice(1))
+          .join('')}`.replace(/[^A-Za-z0-9]/g, ''),
         parameters: [...parameters('path', schema.params), ...parameters('query', schema.querystring)],
-        responses: { '2XX': { description: 'success' }, default: { description: 'an error', content: { 'application/json': { schema: ERROR } } } },
+        responses: {
+          '2XX': { description: 'success' },
+          default: { description: 'an error', content: { 'application/json': { schema: ERROR } } },
+        },
       };
       const body = requestBody(schema.body, path === '/1.0/guests' && m === 'post');
       if (body) op.requestBody = body;
@@ -71,6 +91,9 @@ function document(routes: RouteOptions[]): Json {
 export function openApiRoute(app: FastifyInstance, _engine: Engine): void {
   const routes: RouteOptions[] = [];
   let doc: Json | undefined;
-  app.addHook('onRoute', (r) => { routes.push(r); doc = undefined; });
+  app.addHook('onRoute', (r) => {
+    routes.push(r);
+    doc = undefined;
+  });
   app.get('/1.0/openapi.json', async () => (doc ??= document(routes)));
 }

@@ -47,11 +47,18 @@ export class Operations {
     const view: OperationView = { id, kind, status: 'running', created: new Date().toISOString() };
     const finished = (async () => {
       try {
-        const result = await work({ signal: abort.signal, progress: (p) => { view.progress = p; } });
+        const result = await work({
+          signal: abort.signal,
+          progress: (p) => {
+            view.progress = p;
+          },
+        });
         view.status = 'success';
         view.result = result;
       } catch (e) {
-        const err = abort.signal.aborted ? new VsError('CANCELLED', `operation ${id} was cancelled`, 'start it again if it is still wanted') : toVsError(e);
+        const err = abort.signal.aborted
+          ? new VsError('CANCELLED', `operation ${id} was cancelled`, 'start it again if it is still wanted')
+          : toVsError(e);
         view.status = abort.signal.aborted ? 'cancelled' : 'failure';
         view.error = errorBody(err);
       }
@@ -73,7 +80,12 @@ export class Operations {
   async wait(id: string, timeoutMs: number): Promise<OperationView> {
     const e = this.entry(id);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([e.finished, new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); })]);
+    await Promise.race([
+      e.finished,
+      new Promise<void>((r) => {
+        timer = setTimeout(r, timeoutMs);
+      }),
+    ]);
     clearTimeout(timer);
     return e.view;
   }
@@ -98,7 +110,12 @@ export class Operations {
 
   private entry(id: string): Entry {
     const e = this.ops.get(id);
-    if (!e) throw new VsError('NOT_FOUND', `no operation '${id.slice(0, 64)}'`, 'finished operations are kept for a while only; list them at /1.0/operations');
+    if (!e)
+      throw new VsError(
+        'NOT_FOUND',
+        `no operation '${id.slice(0, 64)}'`,
+        'finished operations are kept for a while only; list them at /1.0/operations',
+      );
     return e;
   }
 

@@ -21,17 +21,25 @@ export function eventRoutes(app: FastifyInstance, events: EventEmitter, opts: Ev
   const backlog = opts.backlogBytes ?? 1 << 20;
   // open streams end when the daemon stops, else closing would wait for their clients
   const open = new Set<() => void>();
-  app.addHook('preClose', async () => { for (const end of [...open]) end(); });
+  app.addHook('preClose', async () => {
+    for (const end of [...open]) end();
+  });
   /** Calls send for each event of the guest asked for (all without one); returns the unsubscribe. */
   const subscribe = (guest: string | undefined, send: (text: string) => void): (() => void) => {
-    const on = (ev: LifecycleEvent) => { if (guest === undefined || ev.guest === guest) send(JSON.stringify(ev)); };
+    const on = (ev: LifecycleEvent) => {
+      if (guest === undefined || ev.guest === guest) send(JSON.stringify(ev));
+    };
     events.on('event', on);
     return () => events.off('event', on);
   };
 
   app.route<{ Querystring: { guest?: string } }>({
-    method: 'GET', url: '/1.0/events', schema: { querystring: query },
-    preValidation: async (req) => { if (req.query.guest !== undefined) checkName(req.query.guest); },
+    method: 'GET',
+    url: '/1.0/events',
+    schema: { querystring: query },
+    preValidation: async (req) => {
+      if (req.query.guest !== undefined) checkName(req.query.guest);
+    },
     handler: (req, reply) => {
       const res = reply.raw;
       reply.hijack();
@@ -47,7 +55,10 @@ export function eventRoutes(app: FastifyInstance, events: EventEmitter, opts: Ev
       });
       const end = () => res.end();
       open.add(end);
-      res.on('close', () => { stop(); open.delete(end); });
+      res.on('close', () => {
+        stop();
+        open.delete(end);
+      });
     },
     wsHandler: (socket: WebSocket, req) => {
       const stop = subscribe((req.query as { guest?: string }).guest, (text) => {

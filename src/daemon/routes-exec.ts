@@ -10,7 +10,9 @@ import { ExecSessions, type ExecRequest } from './exec-sessions.js';
 import { helperPath } from './helpers.js';
 
 const execBody = {
-  type: 'object', additionalProperties: false, required: ['command'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['command'],
   properties: {
     command: { type: 'array', minItems: 1, maxItems: 4096, items: { type: 'string', maxLength: 65536 } },
     interactive: { type: 'boolean' },
@@ -30,18 +32,29 @@ export function execRoutes(app: FastifyInstance, engine: Engine, relay: () => st
   const found = new WeakMap<FastifyRequest, ReturnType<ExecSessions['find']>>();
   app.addHook('onClose', async () => sessions.close());
 
-  app.post<{ Params: { name: string }; Body: ExecRequest }>('/1.0/guests/:name/exec', { schema: { params: nameParam, body: execBody } },
+  app.post<{ Params: { name: string }; Body: ExecRequest }>(
+    '/1.0/guests/:name/exec',
+    { schema: { params: nameParam, body: execBody } },
     async (req, reply) => {
       const { id, secret } = await sessions.create(checkName(req.params.name), req.body);
       return reply.status(201).send({ id, socket: `/1.0/exec/${id}?secret=${secret}` });
-    });
+    },
+  );
 
   app.route<{ Params: { id: string }; Querystring: { secret?: string } }>({
-    method: 'GET', url: '/1.0/exec/:id', schema: { querystring: socketQuery },
+    method: 'GET',
+    url: '/1.0/exec/:id',
+    schema: { querystring: socketQuery },
     // refused before the upgrade, with a status and our error body
-    preValidation: async (req) => { found.set(req, sessions.find(req.params.id, req.query.secret)); },
+    preValidation: async (req) => {
+      found.set(req, sessions.find(req.params.id, req.query.secret));
+    },
     handler: async () => {
-      throw new VsError('USAGE', 'an exec session is attached with a WebSocket', 'connect to this URL with a WebSocket client (Upgrade: websocket)');
+      throw new VsError(
+        'USAGE',
+        'an exec session is attached with a WebSocket',
+        'connect to this URL with a WebSocket client (Upgrade: websocket)',
+      );
     },
     wsHandler: (socket: WebSocket, req) => {
       const s = found.get(req);

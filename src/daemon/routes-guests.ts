@@ -9,7 +9,9 @@ const ACTIONS = ['start', 'stop', 'restart'] as const;
 type Action = (typeof ACTIONS)[number];
 
 const stateBody = {
-  type: 'object', additionalProperties: false, required: ['action'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['action'],
   properties: {
     action: { type: 'string', enum: ACTIONS },
     timeout: { type: 'integer', minimum: 0, maximum: 86400 },
@@ -17,7 +19,9 @@ const stateBody = {
 } as const;
 
 const bulkBody = {
-  type: 'object', additionalProperties: false, required: ['action'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['action'],
   properties: {
     ...stateBody.properties,
     names: { type: 'array', items: { type: 'string' }, maxItems: 10000 },
@@ -32,49 +36,85 @@ const nameParam = { type: 'object', required: ['name'], properties: { name: { ty
 /** One bulk result as JSON: the guest's state after it, or the error with its code. */
 function resultJson(r: BulkResult): Record<string, unknown> {
   return {
-    name: r.name, action: r.action, ok: r.ok, ...(r.note ? { note: r.note } : {}),
+    name: r.name,
+    action: r.action,
+    ok: r.ok,
+    ...(r.note ? { note: r.note } : {}),
     ...(r.info ? { state: r.info.state, context: r.info.context } : r.ok ? { state: r.action === 'stop' ? 'stopped' : 'running' } : {}),
     ...(r.error ? errorBody(r.error) : {}),
   };
 }
 
 export function guestRoutes(app: FastifyInstance, engine: Engine): void {
-  app.get<{ Querystring: { state?: string; mark?: string; figures?: string } }>('/1.0/guests', {
-    schema: { querystring: { type: 'object', additionalProperties: false, properties: { state: { type: 'string', enum: ['running', 'stopped'] }, mark: { type: 'string' },
-      figures: { type: 'string', enum: ['0', '1', 'true', 'false'] } } } },
-  }, async (req) => {
-    const { state, mark } = req.query;
-    const list = (await engine.list()).filter((g) => (state === undefined || g.state === state) && (mark === undefined || g.mark === mark));
-    return req.query.figures === '1' || req.query.figures === 'true' ? withFigures(engine, list) : list;
-  });
+  app.get<{ Querystring: { state?: string; mark?: string; figures?: string } }>(
+    '/1.0/guests',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            state: { type: 'string', enum: ['running', 'stopped'] },
+            mark: { type: 'string' },
+            figures: { type: 'string', enum: ['0', '1', 'true', 'false'] },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const { state, mark } = req.query;
+      const list = (await engine.list()).filter(
+        (g) => (state === undefined || g.state === state) && (mark === undefined || g.mark === mark),
+      );
+      return req.query.figures === '1' || req.query.figures === 'true' ? withFigures(engine, list) : list;
+    },
+  );
 
-  app.get<{ Params: { name: string } }>('/1.0/guests/:name', { schema: { params: nameParam } },
-    async (req) => engine.status(checkName(req.params.name)));
+  app.get<{ Params: { name: string } }>('/1.0/guests/:name', { schema: { params: nameParam } }, async (req) =>
+    engine.status(checkName(req.params.name)),
+  );
 
-  app.put<{ Params: { name: string }; Body: { action: Action; timeout?: number } }>('/1.0/guests/:name/state',
-    { schema: { params: nameParam, body: stateBody } }, async (req) => {
+  app.put<{ Params: { name: string }; Body: { action: Action; timeout?: number } }>(
+    '/1.0/guests/:name/state',
+    { schema: { params: nameParam, body: stateBody } },
+    async (req) => {
       const name = checkName(req.params.name);
       const { action, timeout } = req.body;
       if (action === 'start') return engine.start(name);
       if (action === 'restart') return engine.restart(name, { timeoutS: timeout });
       await engine.stop(name, { timeoutS: timeout });
       return engine.status(name);
-    });
+    },
+  );
 
   // many guests at once: one result per guest, in parallel; the status is 200 even when some failed
-  app.put<{ Body: { action: Action; timeout?: number; names?: string[]; all?: boolean; mark?: string; jobs?: number } }>('/1.0/guests/state',
-    { schema: { body: bulkBody } }, async (req) => {
+  app.put<{ Body: { action: Action; timeout?: number; names?: string[]; all?: boolean; mark?: string; jobs?: number } }>(
+    '/1.0/guests/state',
+    { schema: { body: bulkBody } },
+    async (req) => {
       const { action, timeout, names, all, mark, jobs } = req.body;
       for (const n of names ?? []) checkName(n);
       const results = await engine.bulk(action, { names, all, mark }, { jobs, timeoutS: timeout });
       return { results: results.map(resultJson), failed: results.filter((r) => !r.ok).length };
-    });
+    },
+  );
 
-  app.delete<{ Params: { name: string }; Querystring: { force?: string } }>('/1.0/guests/:name', {
-    schema: { params: nameParam, querystring: { type: 'object', additionalProperties: false, properties: { force: { type: 'string', enum: ['0', '1', 'true', 'false'] } } } },
-  }, async (req, reply) => {
-    const name = checkName(req.params.name);
-    await engine.delete(name, { force: req.query.force === '1' || req.query.force === 'true' });
-    return reply.status(204).send();
-  });
+  app.delete<{ Params: { name: string }; Querystring: { force?: string } }>(
+    '/1.0/guests/:name',
+    {
+      schema: {
+        params: nameParam,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { force: { type: 'string', enum: ['0', '1', 'true', 'false'] } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const name = checkName(req.params.name);
+      await engine.delete(name, { force: req.query.force === '1' || req.query.force === 'true' });
+      return reply.status(204).send();
+    },
+  );
 }

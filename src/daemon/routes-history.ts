@@ -5,7 +5,8 @@ import { checkName } from '../guest/name.js';
 import { TIERS, type History, type HistoryRange } from './history.js';
 
 const rangeQuery = {
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   properties: { range: { type: 'string', enum: Object.keys(TIERS) } },
 } as const;
 
@@ -16,14 +17,18 @@ export function historyRoutes(app: FastifyInstance, engine: Engine, history: His
       history.drop((req.params as { name: string }).name);
     }
   });
-  app.get<{ Params: { name: string }; Querystring: { range?: HistoryRange } }>('/1.0/guests/:name/history', {
-    schema: { params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } }, querystring: rangeQuery },
-  }, async (req) => {
-    const name = checkName(req.params.name);
-    await engine.config(name); // an unknown guest is NOT_FOUND, not an empty history
-    const range = req.query.range ?? '5m';
-    return { name, range, step: TIERS[range].step, points: history.range(name, range) };
-  });
+  app.get<{ Params: { name: string }; Querystring: { range?: HistoryRange } }>(
+    '/1.0/guests/:name/history',
+    {
+      schema: { params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } }, querystring: rangeQuery },
+    },
+    async (req) => {
+      const name = checkName(req.params.name);
+      await engine.config(name); // an unknown guest is NOT_FOUND, not an empty history
+      const range = req.query.range ?? '5m';
+      return { name, range, step: TIERS[range].step, points: history.range(name, range) };
+    },
+  );
 
   // every guest's points at once, so that a list of many guests costs one request
   app.get<{ Querystring: { range?: HistoryRange } }>('/1.0/history', { schema: { querystring: rangeQuery } }, async (req) => {

@@ -7,7 +7,11 @@ import { checkName } from '../guest/name.js';
 import { errnoOf, VsError } from '../util/errors.js';
 
 const nameParam = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
-const logQuery = { type: 'object', additionalProperties: false, properties: { follow: { type: 'string', enum: ['0', '1', 'true', 'false'] } } } as const;
+const logQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { follow: { type: 'string', enum: ['0', '1', 'true', 'false'] } },
+} as const;
 
 function sizeOf(file: string): number {
   try {
@@ -21,9 +25,13 @@ function sizeOf(file: string): number {
 export function logRoutes(app: FastifyInstance, engine: Engine): void {
   const { paths, store } = engine.deps;
   const open = new Set<() => void>();
-  app.addHook('preClose', async () => { for (const end of [...open]) end(); });
-  app.get<{ Params: { name: string }; Querystring: { follow?: string } }>('/1.0/guests/:name/log',
-    { schema: { params: nameParam, querystring: logQuery } }, async (req, reply) => {
+  app.addHook('preClose', async () => {
+    for (const end of [...open]) end();
+  });
+  app.get<{ Params: { name: string }; Querystring: { follow?: string } }>(
+    '/1.0/guests/:name/log',
+    { schema: { params: nameParam, querystring: logQuery } },
+    async (req, reply) => {
       const name = checkName(req.params.name);
       if (!store.exists(name)) throw new VsError('NOT_FOUND', `guest '${name}' not found`, "see 'vserver list'");
       const file = paths.log(name);
@@ -59,11 +67,17 @@ export function logRoutes(app: FastifyInstance, engine: Engine): void {
         }
       };
       // the directory, so that a log created or replaced later is followed too
-      const w = watch(paths.logDir, (_ev, f) => { if (String(f) === `${name}.log`) pump(); });
+      const w = watch(paths.logDir, (_ev, f) => {
+        if (String(f) === `${name}.log`) pump();
+      });
       w.on('error', () => res.end());
       const end = () => res.end();
       open.add(end);
-      res.on('close', () => { w.close(); open.delete(end); });
+      res.on('close', () => {
+        w.close();
+        open.delete(end);
+      });
       pump();
-    });
+    },
+  );
 }

@@ -42,7 +42,9 @@ export interface ServerOptions {
 
 export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyInstance {
   const app = Fastify({
-    bodyLimit: opts.bodyLimit ?? 1 << 20, logger: false, return503OnClosing: true,
+    bodyLimit: opts.bodyLimit ?? 1 << 20,
+    logger: false,
+    return503OnClosing: true,
     // unknown fields and wrong types are refused, never dropped or converted
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
@@ -52,7 +54,9 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   const sessions = new Sessions();
   installAuth(app, [...defaultAuthenticators(engine), publicPages, sessionAuthenticator(sessions), ...(opts.authenticators ?? [])]);
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: `no such route: ${req.method} ${req.url.split('?')[0]}`, code: 'NOT_FOUND', hint: 'the API lives under /1.0' });
+    void reply
+      .status(404)
+      .send({ error: `no such route: ${req.method} ${req.url.split('?')[0]}`, code: 'NOT_FOUND', hint: 'the API lives under /1.0' });
   });
   openApiRoute(app, engine);
   app.get('/1.0', async () => ({ api: '1.0', version: VERSION }));
@@ -77,7 +81,9 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   hostViewRoutes(app, engine);
   const registry = metricsRegistry(engine);
   const requests = requestCounter(registry);
-  app.addHook('onResponse', async (req, reply) => { requests.inc({ method: req.method, status: String(reply.statusCode) }); });
+  app.addHook('onResponse', async (req, reply) => {
+    requests.inc({ method: req.method, status: String(reply.statusCode) });
+  });
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   return app;
 }

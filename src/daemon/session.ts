@@ -7,7 +7,6 @@ import type { TLSSocket } from 'node:tls';
 import { VsError } from '../util/errors.js';
 import { isRemote as onTcp, type Authenticator } from './auth.js';
 
-
 export const COOKIE = 'vserver_session';
 export const CSRF_HEADER = 'x-vserver-csrf';
 const TOKEN_TTL_MS = 5 * 60_000;
@@ -16,7 +15,10 @@ const MAX_TOKENS = 64;
 const MAX_SESSIONS = 256;
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-interface Session { csrf: string; lastSeen: number }
+interface Session {
+  csrf: string;
+  lastSeen: number;
+}
 
 const hash = (s: string) => createHash('sha256').update(s).digest('hex');
 const sameText = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -88,7 +90,11 @@ function ownOrigin(req: FastifyRequest): string {
 function checkOrigin(req: FastifyRequest, required: boolean): void {
   const origin = req.headers.origin;
   if (origin === undefined ? required : origin !== ownOrigin(req)) {
-    throw new VsError('NOT_PERMITTED', `cross-site request refused (Origin ${origin ?? 'missing'})`, 'use the dashboard from the address vserver dashboard printed');
+    throw new VsError(
+      'NOT_PERMITTED',
+      `cross-site request refused (Origin ${origin ?? 'missing'})`,
+      'use the dashboard from the address vserver dashboard printed',
+    );
   }
 }
 
@@ -103,7 +109,11 @@ export function sessionAuthenticator(sessions: Sessions): Authenticator {
       if (!upgrade) {
         const sent = req.headers[CSRF_HEADER];
         if (typeof sent !== 'string' || !sameText(sent, s.csrf)) {
-          throw new VsError('NOT_PERMITTED', `a ${req.method} from the dashboard needs the session's ${CSRF_HEADER} header`, 'reload the dashboard page');
+          throw new VsError(
+            'NOT_PERMITTED',
+            `a ${req.method} from the dashboard needs the session's ${CSRF_HEADER} header`,
+            'reload the dashboard page',
+          );
         }
       }
     }
@@ -122,7 +132,10 @@ function open(req: FastifyRequest): boolean {
 export const publicPages: Authenticator = async (req) => (open(req) ? 'public' : undefined);
 
 function setCookie(reply: FastifyReply, req: FastifyRequest, value: string, maxAgeS: number): void {
-  void reply.header('set-cookie', `${COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secure(req) ? '; Secure' : ''}`);
+  void reply.header(
+    'set-cookie',
+    `${COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secure(req) ? '; Secure' : ''}`,
+  );
 }
 
 /** Login token minting (Unix socket only), login, the current session, logout. */
@@ -131,28 +144,47 @@ export function sessionRoutes(app: FastifyInstance, sessions: Sessions, publicUr
     if (onTcp(req)) throw new VsError('NOT_PERMITTED', 'login tokens are made on the host only', 'run `vserver dashboard` on the host');
     const url = publicUrl();
     if (url === undefined) {
-      throw new VsError('UNSUPPORTED', 'vserverd serves no TCP listener, so a browser cannot reach the dashboard',
-        'start vserverd with --listen 127.0.0.1:8443 (reach it from elsewhere through an SSH tunnel)');
+      throw new VsError(
+        'UNSUPPORTED',
+        'vserverd serves no TCP listener, so a browser cannot reach the dashboard',
+        'start vserverd with --listen 127.0.0.1:8443 (reach it from elsewhere through an SSH tunnel)',
+      );
     }
     const t = sessions.mintToken();
     return reply.status(201).send({ ...t, url: `${url}/dashboard/#token=${t.token}` });
   });
 
-  app.post<{ Body: { token: string } }>('/1.0/dashboard/login', {
-    schema: { body: { type: 'object', additionalProperties: false, required: ['token'], properties: { token: { type: 'string', maxLength: 200 } } } },
-  }, async (req, reply) => {
-    checkOrigin(req, false);
-    const s = sessions.login(req.body.token);
-    if (s === undefined) {
-      throw new VsError('UNAUTHORIZED', 'this login link was already used or has expired', 'run `vserver dashboard` on the host for a new link');
-    }
-    setCookie(reply, req, s.id, SESSION_IDLE_MS / 1000);
-    return { csrf: s.csrf };
-  });
+  app.post<{ Body: { token: string } }>(
+    '/1.0/dashboard/login',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['token'],
+          properties: { token: { type: 'string', maxLength: 200 } },
+        },
+      },
+    },
+    async (req, reply) => {
+      checkOrigin(req, false);
+      const s = sessions.login(req.body.token);
+      if (s === undefined) {
+        throw new VsError(
+          'UNAUTHORIZED',
+          'this login link was already used or has expired',
+          'run `vserver dashboard` on the host for a new link',
+        );
+      }
+      setCookie(reply, req, s.id, SESSION_IDLE_MS / 1000);
+      return { csrf: s.csrf };
+    },
+  );
 
   app.get('/1.0/dashboard/session', async (req) => {
     const s = sessions.get(cookieValue(req.headers.cookie, COOKIE));
-    if (s === undefined) throw new VsError('UNAUTHORIZED', 'no dashboard session', 'run `vserver dashboard` on the host and open the link it prints');
+    if (s === undefined)
+      throw new VsError('UNAUTHORIZED', 'no dashboard session', 'run `vserver dashboard` on the host and open the link it prints');
     return { csrf: s.csrf };
   });
 

@@ -6,7 +6,6 @@ import type { FastifyInstance } from 'fastify';
 import { VsError } from '../util/errors.js';
 import { markRemote } from './auth.js';
 
-
 /** HOST:PORT or [V6]:PORT, on a loopback address. */
 export function parseListen(text: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$/.exec(text);
@@ -17,7 +16,11 @@ export function parseListen(text: string): { host: string; port: number } {
   }
   const loopback = host === 'localhost' || (isIP(host) === 4 ? host.startsWith('127.') : host === '::1');
   if (!loopback) {
-    throw new VsError('USAGE', `plain HTTP on ${host} could be read on the network`, 'listen on a loopback address (127.0.0.1 or ::1) and reach it through an SSH tunnel');
+    throw new VsError(
+      'USAGE',
+      `plain HTTP on ${host} could be read on the network`,
+      'listen on a loopback address (127.0.0.1 or ::1) and reach it through an SSH tunnel',
+    );
   }
   return { host, port };
 }
@@ -31,7 +34,10 @@ export async function listenTcp(app: FastifyInstance, host: string, port: number
   server.on('upgrade', (req, socket, head) => app.server.emit('upgrade', req, socket, head));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => { server.off('error', reject); resolve(); });
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const addr = server.address();
   const bound = typeof addr === 'object' && addr !== null ? addr.port : port;

@@ -24,7 +24,8 @@ export function splitListen(listen: string): { host: string; port: number } {
   const at = listen.lastIndexOf(':');
   const host = listen.slice(0, at).replace(/^\[(.*)\]$/, '$1');
   const port = Number(listen.slice(at + 1));
-  if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new VsError('CONFIG_INVALID', `[api] listen = "${listen}": port ${port} is out of range`, 'give a port from 1 to 65535');
+  if (!(Number.isInteger(port) && port >= 0 && port < 65536))
+    throw new VsError('CONFIG_INVALID', `[api] listen = "${listen}": port ${port} is out of range`, 'give a port from 1 to 65535');
   return { host, port };
 }
 
@@ -39,13 +40,34 @@ export async function serverCert(paths: Paths, host: string): Promise<ServerCert
   const certFile = join(dir, 'server.crt');
   if (!existsSync(keyFile) || !existsSync(certFile)) {
     ensureApiDir(paths);
-    const san = ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1', ...(host && host !== 'localhost' && host !== '127.0.0.1' && host !== '::1'
-      ? [isIP(host) ? `IP:${host}` : `DNS:${host}`] : [])];
+    const san = [
+      'DNS:localhost',
+      'IP:127.0.0.1',
+      'IP:::1',
+      ...(host && host !== 'localhost' && host !== '127.0.0.1' && host !== '::1' ? [isIP(host) ? `IP:${host}` : `DNS:${host}`] : []),
+    ];
     const tmpKey = `${keyFile}.new`;
     const tmpCert = `${certFile}.new`;
     try {
-      await runOk('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', tmpKey, '-out', tmpCert, '-days', '3650', '-subj', '/CN=vserverd', '-addext', `subjectAltName=${san.join(',')}`]);
+      await runOk('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        tmpKey,
+        '-out',
+        tmpCert,
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=vserverd',
+        '-addext',
+        `subjectAltName=${san.join(',')}`,
+      ]);
       chmodSync(tmpKey, 0o600);
       // the certificate last: a key without a certificate is made again
       renameSync(tmpKey, keyFile);
@@ -62,8 +84,10 @@ export async function serverCert(paths: Paths, host: string): Promise<ServerCert
 /** Serves the app's routes on host:port over TLS 1.3; each connection is marked as remote for installAuth. */
 export async function listenTls(app: FastifyInstance, listen: string, tls: ServerCert): Promise<Server> {
   const { host, port } = splitListen(listen);
-  const server = createServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: false },
-    (req, res) => app.routing(req, res));
+  const server = createServer(
+    { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: false },
+    (req, res) => app.routing(req, res),
+  );
   server.on('secureConnection', (s) => markRemote(s));
   // WebSocket upgrades (exec, events) go through the same routes, as remote requests
   server.on('upgrade', (req, socket, head) => app.server.emit('upgrade', req, socket, head));
@@ -71,9 +95,10 @@ export async function listenTls(app: FastifyInstance, listen: string, tls: Serve
   // a tarball upload may take longer than Node's default of 5 minutes
   server.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new VsError('ADDRESS_IN_USE', `cannot listen on ${listen}: ${e.message}`, 'change [api] listen in vserver.toml')));
+    server.once('error', (e) =>
+      reject(new VsError('ADDRESS_IN_USE', `cannot listen on ${listen}: ${e.message}`, 'change [api] listen in vserver.toml')),
+    );
     server.listen(port, host, () => resolve());
   });
   return server;
 }
-

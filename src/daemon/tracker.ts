@@ -40,7 +40,10 @@ export class Tracker {
   private readonly onEngine = (ev: LifecycleEvent) => this.fromEngine(ev);
   private closed = false;
 
-  constructor(private readonly engine: Engine, private readonly watcher?: Watcher) {
+  constructor(
+    private readonly engine: Engine,
+    private readonly watcher?: Watcher,
+  ) {
     this.events.setMaxListeners(0);
   }
 
@@ -77,7 +80,10 @@ export class Tracker {
     if (ev.type === 'started' && typeof ev.detail?.pid === 'number') s.pid = ev.detail.pid;
     this.seen.set(ev.guest, s);
     emitEvent(this.events, ev);
-    void this.look(ev.guest).then((now) => this.arrange(ev.guest, now), () => undefined);
+    void this.look(ev.guest).then(
+      (now) => this.arrange(ev.guest, now),
+      () => undefined,
+    );
   }
 
   private fromKernel(r: WatchReport): void {
@@ -88,10 +94,13 @@ export class Tracker {
   private schedule(name: string, ms = SETTLE_MS): void {
     if (this.closed || !NAME_PATTERN.test(name)) return;
     clearTimeout(this.timers.get(name));
-    this.timers.set(name, setTimeout(() => {
-      this.timers.delete(name);
-      void this.rescan(name).catch(() => undefined);
-    }, ms));
+    this.timers.set(
+      name,
+      setTimeout(() => {
+        this.timers.delete(name);
+        void this.rescan(name).catch(() => undefined);
+      }, ms),
+    );
   }
 
   /** The guest as the files and the runtime have it now. */
@@ -104,7 +113,9 @@ export class Tracker {
       const { limits, ...rest } = cfg;
       now.limits = JSON.stringify(limits ?? {});
       now.rest = JSON.stringify(rest);
-    } catch { /* no guest, or a config that does not parse: its text still tells a change */ }
+    } catch {
+      /* no guest, or a config that does not parse: its text still tells a change */
+    }
     const st = await (await this.engine.deps.runtime()).state(name);
     if (st && (st.status === 'running' || st.status === 'paused')) now.pid = st.pid;
     // init gone but the runtime's state still there: nobody stopped it (a stop removes the state)

@@ -1,9 +1,18 @@
 // What the dashboard says when a request fails: the API's own error, an absent route, or no daemon.
 
-export interface ApiErrorBody { error: string; code: string; hint?: string; line?: number; key?: string }
+export interface ApiErrorBody {
+  error: string;
+  code: string;
+  hint?: string;
+  line?: number;
+  key?: string;
+}
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly body: ApiErrorBody) {
+  constructor(
+    readonly status: number,
+    readonly body: ApiErrorBody,
+  ) {
     super(body.error);
   }
 
@@ -16,7 +25,8 @@ export class ApiError extends Error {
 /** A failed fetch (no answer at all) as an error that says what to do. */
 export function unreachable(origin: string): ApiError {
   return new ApiError(0, {
-    error: `cannot reach vserverd at ${origin}`, code: 'UNREACHABLE',
+    error: `cannot reach vserverd at ${origin}`,
+    code: 'UNREACHABLE',
     hint: 'check that vserverd runs with a TCP listener (vserverd --listen 127.0.0.1:8443, or systemctl status vserverd) and that your SSH tunnel is up, then reload this page',
   });
 }
@@ -26,7 +36,9 @@ export function fromStatus(status: number, text: string): ApiErrorBody {
   try {
     const b = JSON.parse(text) as Partial<ApiErrorBody>;
     if (typeof b.error === 'string' && typeof b.code === 'string') return b as ApiErrorBody;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return { error: `vserverd answered ${status}${text ? `: ${text.slice(0, 200)}` : ''}`, code: 'HTTP_' + status };
 }
 

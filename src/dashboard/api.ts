@@ -4,14 +4,28 @@ import { ApiError, fromStatus, unreachable } from './api-errors.js';
 
 let csrf: string | undefined;
 
-export interface Answer<T> { data: T; headers: Headers; status: number }
+export interface Answer<T> {
+  data: T;
+  headers: Headers;
+  status: number;
+}
 
-export async function request<T>(method: string, path: string, opts: { json?: unknown; text?: string; type?: string; headers?: Record<string, string> } = {}): Promise<Answer<T>> {
+export async function request<T>(
+  method: string,
+  path: string,
+  opts: { json?: unknown; text?: string; type?: string; headers?: Record<string, string> } = {},
+): Promise<Answer<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   if (csrf !== undefined && method !== 'GET') headers['x-vserver-csrf'] = csrf;
   let body: string | undefined;
-  if (opts.json !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(opts.json); }
-  if (opts.text !== undefined) { headers['content-type'] = opts.type ?? 'text/plain'; body = opts.text; }
+  if (opts.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(opts.json);
+  }
+  if (opts.text !== undefined) {
+    headers['content-type'] = opts.type ?? 'text/plain';
+    body = opts.text;
+  }
   let res: Response;
   try {
     res = await fetch(path, { method, headers, body, credentials: 'same-origin', cache: 'no-store' });
@@ -26,11 +40,15 @@ export async function request<T>(method: string, path: string, opts: { json?: un
 }
 
 export const get = async <T>(path: string): Promise<T> => (await request<T>('GET', path)).data;
-export const send = async <T>(method: string, path: string, json?: unknown): Promise<T> => (await request<T>(method, path, json === undefined ? {} : { json })).data;
+export const send = async <T>(method: string, path: string, json?: unknown): Promise<T> =>
+  (await request<T>(method, path, json === undefined ? {} : { json })).data;
 
 /** Logs in with the token of a `vserver dashboard` link, or picks up the session the cookie names. */
 export async function startSession(token: string | undefined): Promise<void> {
-  const r = token === undefined ? await get<{ csrf: string }>('/1.0/dashboard/session') : await send<{ csrf: string }>('POST', '/1.0/dashboard/login', { token });
+  const r =
+    token === undefined
+      ? await get<{ csrf: string }>('/1.0/dashboard/session')
+      : await send<{ csrf: string }>('POST', '/1.0/dashboard/login', { token });
   csrf = r.csrf;
 }
 
@@ -38,7 +56,12 @@ export async function startSession(token: string | undefined): Promise<void> {
  * Reads a streamed answer (server-sent events or plain text) chunk by chunk until aborted; resolves
  * when the stream ends. A missing route or refusal rejects with the API's error.
  */
-export async function stream(path: string, onText: (chunk: string) => void, signal: AbortSignal, accept = 'text/event-stream'): Promise<void> {
+export async function stream(
+  path: string,
+  onText: (chunk: string) => void,
+  signal: AbortSignal,
+  accept = 'text/event-stream',
+): Promise<void> {
   let res: Response;
   try {
     res = await fetch(path, { headers: { accept }, credentials: 'same-origin', signal, cache: 'no-store' });

@@ -19,14 +19,16 @@ const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** The request body, or the first thing wrong with the form (field and message). */
 export function buildBody(f: BuildForm): { body: Record<string, unknown> } | { field: keyof BuildForm; error: string } {
   const name = f.name.trim();
-  if (!NAME.test(name)) return { field: 'name', error: 'a name is 1-63 lower-case letters, digits and dashes, starting with a letter or digit' };
+  if (!NAME.test(name))
+    return { field: 'name', error: 'a name is 1-63 lower-case letters, digits and dashes, starting with a letter or digit' };
   const body: Record<string, unknown> = { name };
   if (f.source === 'template') {
     if (f.template === '') return { field: 'template', error: 'choose a template' };
     body.source = { kind: 'template', name: f.template };
   } else if (f.source === 'debootstrap') {
     if (!/^[a-z][a-z0-9-]*$/.test(f.suite.trim())) return { field: 'suite', error: 'give a Debian or Ubuntu suite, for example bookworm' };
-    if (f.mirror.trim() !== '' && !/^(https?|file):\/\/\S+$/.test(f.mirror.trim())) return { field: 'mirror', error: 'the mirror must be an http://, https:// or file:// URL' };
+    if (f.mirror.trim() !== '' && !/^(https?|file):\/\/\S+$/.test(f.mirror.trim()))
+      return { field: 'mirror', error: 'the mirror must be an http://, https:// or file:// URL' };
     body.source = { kind: 'debootstrap', suite: f.suite.trim(), ...(f.mirror.trim() ? { mirror: f.mirror.trim() } : {}) };
   } else if (f.source === 'clone') {
     if (f.clone === '') return { field: 'clone', error: 'choose a stopped guest to copy' };

@@ -16,7 +16,10 @@ const valueText = (unit: ChartSpec['unit'], v: number | null | undefined): strin
 
 function useSize(el: { current: HTMLElement | null }, cb: (w: number) => void): void {
   useEffect(() => {
-    const ro = new ResizeObserver((entries) => { const w = entries[0]?.contentRect.width; if (w) cb(Math.floor(w)); });
+    const ro = new ResizeObserver((entries) => {
+      const w = entries[0]?.contentRect.width;
+      if (w) cb(Math.floor(w));
+    });
     if (el.current) ro.observe(el.current);
     return () => ro.disconnect();
   }, []);
@@ -31,25 +34,56 @@ export function Chart({ spec, data, seconds }: { spec: ChartSpec; data: (number 
   useEffect(() => {
     const axisColor = getComputedStyle(document.documentElement).getPropertyValue('--fg').trim() || '#888';
     const opts: uPlot.Options = {
-      width: box.current?.clientWidth || 400, height: 180,
+      width: box.current?.clientWidth || 400,
+      height: 180,
       scales: {
-        x: { time: true, range: () => { const now = Date.now() / 1000; return [now - span.current, now]; } },
+        x: {
+          time: true,
+          range: () => {
+            const now = Date.now() / 1000;
+            return [now - span.current, now];
+          },
+        },
         // at least 1 KiB/s or 1 KiB on byte scales, so that an idle guest does not draw ticks of fractions of a byte
         y: { range: (_u, _min, max) => [0, Math.max(max * 1.1, spec.unit === 'bytes' || spec.unit === 'rate' ? 1024 : 1)] },
       },
-      axes: [{ stroke: axisColor, grid: { stroke: 'rgba(128,128,128,.2)' } },
-        { stroke: axisColor, size: 70, grid: { stroke: 'rgba(128,128,128,.2)' }, values: (_u, vals) => vals.map((v) => valueText(spec.unit, v)) }],
-      series: [{}, ...spec.series.map((label, i) => ({
-        label, stroke: COLORS[i], width: 1.5, spanGaps: false, value: (_u: uPlot, v: number | null) => valueText(spec.unit, v),
-        ...(label === 'limit' ? { dash: [6, 4] } : { fill: `${COLORS[i]}22` }),
-      }))],
+      axes: [
+        { stroke: axisColor, grid: { stroke: 'rgba(128,128,128,.2)' } },
+        {
+          stroke: axisColor,
+          size: 70,
+          grid: { stroke: 'rgba(128,128,128,.2)' },
+          values: (_u, vals) => vals.map((v) => valueText(spec.unit, v)),
+        },
+      ],
+      series: [
+        {},
+        ...spec.series.map((label, i) => ({
+          label,
+          stroke: COLORS[i],
+          width: 1.5,
+          spanGaps: false,
+          value: (_u: uPlot, v: number | null) => valueText(spec.unit, v),
+          ...(label === 'limit' ? { dash: [6, 4] } : { fill: `${COLORS[i]}22` }),
+        })),
+      ],
     };
     plot.current = new uPlot(opts, data as uPlot.AlignedData, box.current!);
-    return () => { plot.current?.destroy(); plot.current = null; };
+    return () => {
+      plot.current?.destroy();
+      plot.current = null;
+    };
   }, [spec.kind]);
-  useEffect(() => { plot.current?.setData(data as uPlot.AlignedData); }, [data, seconds]);
+  useEffect(() => {
+    plot.current?.setData(data as uPlot.AlignedData);
+  }, [data, seconds]);
   useSize(box, (w) => plot.current?.setSize({ width: w, height: 180 }));
-  return <figure class="chart" aria-label={`${spec.title} chart`}><figcaption>{spec.title}</figcaption><div ref={box} class="chart-box" /></figure>;
+  return (
+    <figure class="chart" aria-label={`${spec.title} chart`}>
+      <figcaption>{spec.title}</figcaption>
+      <div ref={box} class="chart-box" />
+    </figure>
+  );
 }
 
 /** A small line of memory use, no axes: the trend at a glance. */
@@ -57,13 +91,24 @@ export function Sparkline({ t, values, label }: { t: number[]; values: number[];
   const box = useRef<HTMLSpanElement>(null);
   const plot = useRef<uPlot | null>(null);
   useEffect(() => {
-    plot.current = new uPlot({
-      width: 90, height: 22, legend: { show: false }, cursor: { show: false }, select: { show: false, left: 0, top: 0, width: 0, height: 0 },
-      axes: [{ show: false }, { show: false }], scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.25 : 1] } },
-      series: [{}, { stroke: COLORS[0], width: 1, fill: `${COLORS[0]}33` }],
-    }, [t, values], box.current!);
+    plot.current = new uPlot(
+      {
+        width: 90,
+        height: 22,
+        legend: { show: false },
+        cursor: { show: false },
+        select: { show: false, left: 0, top: 0, width: 0, height: 0 },
+        axes: [{ show: false }, { show: false }],
+        scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.25 : 1] } },
+        series: [{}, { stroke: COLORS[0], width: 1, fill: `${COLORS[0]}33` }],
+      },
+      [t, values],
+      box.current!,
+    );
     return () => plot.current?.destroy();
   }, []);
-  useEffect(() => { plot.current?.setData([t, values]); }, [t, values]);
+  useEffect(() => {
+    plot.current?.setData([t, values]);
+  }, [t, values]);
   return <span ref={box} class="spark" role="img" aria-label={label} />;
 }

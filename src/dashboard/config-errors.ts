@@ -14,7 +14,10 @@ export function errorLine(text: string, err: { line?: number; key?: string }): n
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!.trim();
       const header = /^\[\s*([^\]\s]+)\s*\]/.exec(l);
-      if (header) { current = header[1]!; continue; }
+      if (header) {
+        current = header[1]!;
+        continue;
+      }
       const m = /^("?)([A-Za-z0-9_.-]+)\1\s*=/.exec(l);
       if (m && current === table && m[2] === rest) return i + 1;
     }

@@ -18,7 +18,12 @@ export function Console({ name, running }: { name: string; running: boolean }) {
 
   useEffect(() => {
     if (!running) return;
-    const term = new Terminal({ cursorBlink: true, fontFamily: 'ui-monospace, "DejaVu Sans Mono", monospace', fontSize: 14, scrollback: 5000 });
+    const term = new Terminal({
+      cursorBlink: true,
+      fontFamily: 'ui-monospace, "DejaVu Sans Mono", monospace',
+      fontSize: 14,
+      scrollback: 5000,
+    });
     termRef.current = term;
     const fit = new FitAddon();
     term.loadAddon(fit);
@@ -27,8 +32,14 @@ export function Console({ name, running }: { name: string; running: boolean }) {
     // Ctrl+Shift+C / Ctrl+Shift+V copy and paste, as in desktop terminals (Ctrl+C stays SIGINT)
     term.attachCustomKeyEventHandler((e) => {
       if (e.type !== 'keydown' || !e.ctrlKey || !e.shiftKey) return true;
-      if (e.code === 'KeyC') { void navigator.clipboard?.writeText(term.getSelection()); return false; }
-      if (e.code === 'KeyV') { void navigator.clipboard?.readText().then((t) => term.paste(t)); return false; }
+      if (e.code === 'KeyC') {
+        void navigator.clipboard?.writeText(term.getSelection());
+        return false;
+      }
+      if (e.code === 'KeyV') {
+        void navigator.clipboard?.readText().then((t) => term.paste(t));
+        return false;
+      }
       return true;
     });
     let ws: WebSocket | undefined;
@@ -36,15 +47,27 @@ export function Console({ name, running }: { name: string; running: boolean }) {
     let exited = false;
     let closed = false;
     let attempts = 0;
-    const sendText = (t: string) => { if (ws?.readyState === WebSocket.OPEN) ws.send(t); };
+    const sendText = (t: string) => {
+      if (ws?.readyState === WebSocket.OPEN) ws.send(t);
+    };
     const connect = () => {
       ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${url}`);
       ws.binaryType = 'arraybuffer';
-      ws.onopen = () => { attempts = 0; setState('connected'); setMessage(undefined); sendText(resizeMessage(term.cols, term.rows)); term.focus(); };
+      ws.onopen = () => {
+        attempts = 0;
+        setState('connected');
+        setMessage(undefined);
+        sendText(resizeMessage(term.cols, term.rows));
+        term.focus();
+      };
       ws.onmessage = (m) => {
         if (typeof m.data === 'string') {
           const c = parseControl(m.data);
-          if (c.type === 'exit') { exited = true; setState('exited'); setMessage(`The shell exited with status ${c.code}.`); }
+          if (c.type === 'exit') {
+            exited = true;
+            setState('exited');
+            setMessage(`The shell exited with status ${c.code}.`);
+          }
           return;
         }
         const f = decodeFrame(m.data as ArrayBuffer);
@@ -62,7 +85,9 @@ export function Console({ name, running }: { name: string; running: boolean }) {
         }
       };
     };
-    term.onData((d) => { if (ws?.readyState === WebSocket.OPEN) ws.send(stdinFrame(d)); });
+    term.onData((d) => {
+      if (ws?.readyState === WebSocket.OPEN) ws.send(stdinFrame(d));
+    });
     term.onResize(({ cols, rows }) => sendText(resizeMessage(cols, rows)));
     const onWindow = () => fit.fit();
     window.addEventListener('resize', onWindow);
@@ -70,11 +95,21 @@ export function Console({ name, running }: { name: string; running: boolean }) {
     ro.observe(box.current!);
     setState('connecting');
     send<{ id: string; socket: string }>('POST', `/1.0/guests/${encodeURIComponent(name)}/exec`, {
-      command: ['/bin/sh', '-l'], interactive: true, cols: term.cols, rows: term.rows, env: { TERM: 'xterm-256color' },
-    }).then((r) => { url = r.socket; if (!closed) connect(); }, (e) => {
-      setState('failed');
-      setMessage(e instanceof ApiError && e.missingRoute ? missingText('The console') : errorText(e));
-    });
+      command: ['/bin/sh', '-l'],
+      interactive: true,
+      cols: term.cols,
+      rows: term.rows,
+      env: { TERM: 'xterm-256color' },
+    }).then(
+      (r) => {
+        url = r.socket;
+        if (!closed) connect();
+      },
+      (e) => {
+        setState('failed');
+        setMessage(e instanceof ApiError && e.missingRoute ? missingText('The console') : errorText(e));
+      },
+    );
     return () => {
       closed = true;
       window.removeEventListener('resize', onWindow);
@@ -91,12 +126,22 @@ export function Console({ name, running }: { name: string; running: boolean }) {
   return (
     <section aria-label="console" class="console">
       <div class="toolbar">
-        <span role="status" data-testid="console-state" data-state={state}>{state}</span>
+        <span role="status" data-testid="console-state" data-state={state}>
+          {state}
+        </span>
         {message ? <span class={state === 'failed' ? 'fail' : 'muted'}>{message}</span> : null}
         <span class="spacer" />
-        <button type="button" onClick={copy} title="Ctrl+Shift+C">Copy</button>
-        <button type="button" onClick={paste} title="Ctrl+Shift+V">Paste</button>
-        {state === 'exited' || state === 'failed' ? <button type="button" onClick={() => setSession(session + 1)}>New shell</button> : null}
+        <button type="button" onClick={copy} title="Ctrl+Shift+C">
+          Copy
+        </button>
+        <button type="button" onClick={paste} title="Ctrl+Shift+V">
+          Paste
+        </button>
+        {state === 'exited' || state === 'failed' ? (
+          <button type="button" onClick={() => setSession(session + 1)}>
+            New shell
+          </button>
+        ) : null}
       </div>
       <div ref={box} class="term" data-testid="terminal" />
     </section>

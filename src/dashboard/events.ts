@@ -14,14 +14,25 @@ export function followEvents(query: string, onEvent: (e: LifecycleEvent) => void
       const parser = new SseParser();
       try {
         onState('live');
-        await stream(`/1.0/events${query}`, (chunk) => {
-          for (const data of parser.push(chunk)) {
-            try { onEvent(JSON.parse(data) as LifecycleEvent); } catch { /* a comment or a foreign line */ }
-          }
-        }, ctl.signal);
+        await stream(
+          `/1.0/events${query}`,
+          (chunk) => {
+            for (const data of parser.push(chunk)) {
+              try {
+                onEvent(JSON.parse(data) as LifecycleEvent);
+              } catch {
+                /* a comment or a foreign line */
+              }
+            }
+          },
+          ctl.signal,
+        );
         attempt = 0;
       } catch (e) {
-        if (e instanceof ApiError && (e.missingRoute || e.status === 404)) { onState('polling'); return; }
+        if (e instanceof ApiError && (e.missingRoute || e.status === 404)) {
+          onState('polling');
+          return;
+        }
       }
       if (ctl.signal.aborted) return;
       onState('reconnecting');

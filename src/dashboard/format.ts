@@ -6,7 +6,10 @@ export function formatBytes(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '–';
   let v = Math.abs(n);
   let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) { v /= 1024; u++; }
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
   const text = u === 0 ? String(Math.round(v)) : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
   return `${n < 0 ? '-' : ''}${text} ${UNITS[u]}`;
 }

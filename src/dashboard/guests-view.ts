@@ -21,14 +21,23 @@ export interface Row {
 
 export type SortKey = 'name' | 'context' | 'state' | 'mark' | 'cpu' | 'memory' | 'uptime';
 
-export interface Filter { text: string; state: string; mark: string }
+export interface Filter {
+  text: string;
+  state: string;
+  mark: string;
+}
 
 export function toRows(guests: readonly Guest[], history: Record<string, Point[]>): Row[] {
   return guests.map((g) => {
-    const pts = g.state === 'running' ? history[g.name] ?? [] : [];
+    const pts = g.state === 'running' ? (history[g.name] ?? []) : [];
     const last = pts.at(-1);
     return {
-      name: g.name, context: g.context, state: g.state, init: g.init ?? '', backend: g.backend ?? '', mark: g.mark ?? '',
+      name: g.name,
+      context: g.context,
+      state: g.state,
+      init: g.init ?? '',
+      backend: g.backend ?? '',
+      mark: g.mark ?? '',
       addresses: (g.interfaces ?? []).flatMap((i) => i.addresses.filter((a) => a !== 'auto')),
       ...(g.uptime === undefined ? {} : { uptime: g.uptime }),
       ...(last ? { cpu: last.cpu, memory: last.memory, memoryLimit: last.memoryLimit } : {}),
@@ -39,12 +48,16 @@ export function toRows(guests: readonly Guest[], history: Record<string, Point[]
 
 export function filterRows(rows: readonly Row[], f: Filter): Row[] {
   const text = f.text.trim().toLowerCase();
-  return rows.filter((r) => (text === '' || r.name.includes(text) || r.addresses.some((a) => a.startsWith(text)))
-    && (f.state === '' || r.state === f.state) && (f.mark === '' || r.mark === f.mark));
+  return rows.filter(
+    (r) =>
+      (text === '' || r.name.includes(text) || r.addresses.some((a) => a.startsWith(text))) &&
+      (f.state === '' || r.state === f.state) &&
+      (f.mark === '' || r.mark === f.mark),
+  );
 }
 
 export function sortRows(rows: readonly Row[], key: SortKey, descending = false): Row[] {
-  const val = (r: Row): string | number => (key === 'name' || key === 'state' || key === 'mark' ? r[key] : r[key] ?? -1);
+  const val = (r: Row): string | number => (key === 'name' || key === 'state' || key === 'mark' ? r[key] : (r[key] ?? -1));
   const out = [...rows].sort((a, b) => {
     const x = val(a);
     const y = val(b);
@@ -67,16 +80,23 @@ export function applyEvent(guests: readonly Guest[], e: LifecycleEvent): { guest
   if (!known) return { guests: [...guests], refetch: true };
   const state = e.type === 'started' ? 'running' : e.type === 'stopped' || e.type === 'died' ? 'stopped' : undefined;
   return {
-    guests: guests.map((g) => (g.name === e.guest && state !== undefined ? { ...g, state, ...(state === 'stopped' ? { uptime: undefined } : {}) } : g)),
+    guests: guests.map((g) =>
+      g.name === e.guest && state !== undefined ? { ...g, state, ...(state === 'stopped' ? { uptime: undefined } : {}) } : g,
+    ),
     refetch: e.type === 'started' || e.type === 'config-changed' || e.type === 'built',
   };
 }
 
 /** Per guest, what its row shows after a bulk action: "stopped", "already running", or the error. */
 export function bulkOutcome(results: readonly BulkResultRow[]): Map<string, { ok: boolean; text: string }> {
-  return new Map(results.map((r) => [r.name, r.ok
-    ? { ok: true, text: r.note ?? `${r.action}: ${r.state ?? 'done'}` }
-    : { ok: false, text: `${r.error ?? 'failed'}${r.hint ? ` (${r.hint})` : ''}` }]));
+  return new Map(
+    results.map((r) => [
+      r.name,
+      r.ok
+        ? { ok: true, text: r.note ?? `${r.action}: ${r.state ?? 'done'}` }
+        : { ok: false, text: `${r.error ?? 'failed'}${r.hint ? ` (${r.hint})` : ''}` },
+    ]),
+  );
 }
 
 /** The selection kept to the guests still listed. */

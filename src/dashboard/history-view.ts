@@ -3,7 +3,12 @@ import type { Point, Range } from './types.js';
 
 export type ChartKind = 'cpu' | 'memory' | 'net' | 'disk' | 'processes';
 
-export interface ChartSpec { kind: ChartKind; title: string; unit: 'percent' | 'bytes' | 'rate' | 'count'; series: string[] }
+export interface ChartSpec {
+  kind: ChartKind;
+  title: string;
+  unit: 'percent' | 'bytes' | 'rate' | 'count';
+  series: string[];
+}
 
 export const CHARTS: readonly ChartSpec[] = [
   { kind: 'cpu', title: 'CPU', unit: 'percent', series: ['CPU %'] },
@@ -21,11 +26,16 @@ export const RANGES: readonly { range: Range; label: string; seconds: number }[]
 
 const pick = (p: Point, kind: ChartKind): (number | null)[] => {
   switch (kind) {
-    case 'cpu': return [p.cpu * 100];
-    case 'memory': return [p.memory, p.memoryLimit];
-    case 'net': return [p.rx, p.tx];
-    case 'disk': return [p.read, p.write];
-    case 'processes': return [p.processes];
+    case 'cpu':
+      return [p.cpu * 100];
+    case 'memory':
+      return [p.memory, p.memoryLimit];
+    case 'net':
+      return [p.rx, p.tx];
+    case 'disk':
+      return [p.read, p.write];
+    case 'processes':
+      return [p.processes];
   }
 };
 
@@ -40,7 +50,9 @@ export function chartData(points: readonly Point[], kind: ChartKind, step: numbe
       for (let i = 1; i <= width; i++) cols[i]!.push(null);
     }
     cols[0]!.push(p.t);
-    pick(p, kind).forEach((v, i) => { cols[i + 1]!.push(v); });
+    pick(p, kind).forEach((v, i) => {
+      cols[i + 1]!.push(v);
+    });
     prev = p.t;
   }
   return cols;

@@ -24,8 +24,15 @@ function App() {
     const token = tokenFromHash(location.hash);
     // the token leaves the address bar (and the history) before anything else happens
     if (token !== undefined) history.replaceState(null, '', `${location.pathname}#/guests`);
-    startSession(token).then(() => setAuth({ state: 'in' }), (e: unknown) => setAuth(
-      e instanceof ApiError && e.status === 401 ? { state: 'out', message: e.body.error, hint: e.body.hint } : { state: 'out', message: errorText(e) }));
+    startSession(token).then(
+      () => setAuth({ state: 'in' }),
+      (e: unknown) =>
+        setAuth(
+          e instanceof ApiError && e.status === 401
+            ? { state: 'out', message: e.body.error, hint: e.body.hint }
+            : { state: 'out', message: errorText(e) },
+        ),
+    );
     const onHash = () => setRoute(parseRoute(location.hash));
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
@@ -42,24 +49,59 @@ function App() {
     return (
       <main class="login" id="main" tabIndex={-1}>
         <h1>vserver</h1>
-        <p class="fail" role="alert">{auth.message}</p>
+        <p class="fail" role="alert">
+          {auth.message}
+        </p>
         <p>{auth.hint ?? 'Run vserver dashboard on the host and open the link it prints.'}</p>
       </main>
     );
   }
-  const nav = (page: Route['page'], label: string) => <a href={`#/${page === 'guest' ? 'guests' : page}`} aria-current={route.page === page || (page === 'guests' && route.page === 'guest') ? 'page' : undefined}>{label}</a>;
+  const nav = (page: Route['page'], label: string) => (
+    <a
+      href={`#/${page === 'guest' ? 'guests' : page}`}
+      aria-current={route.page === page || (page === 'guests' && route.page === 'guest') ? 'page' : undefined}
+    >
+      {label}
+    </a>
+  );
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
+        Skip to content
+      </a>
       <header>
         <span class="brand">vserver</span>
-        <nav aria-label="pages">{nav('guests', 'Guests')}{nav('build', 'Build')}{nav('host', 'Host')}</nav>
+        <nav aria-label="pages">
+          {nav('guests', 'Guests')}
+          {nav('build', 'Build')}
+          {nav('host', 'Host')}
+        </nav>
       </header>
-      {banner ? <div class="banner" role="alert">{banner} <button type="button" onClick={() => setBanner(undefined)}>Dismiss</button></div> : null}
+      {banner ? (
+        <div class="banner" role="alert">
+          {banner}{' '}
+          <button type="button" onClick={() => setBanner(undefined)}>
+            Dismiss
+          </button>
+        </div>
+      ) : null}
       <main id="main" tabIndex={-1}>
-        {route.page === 'guests' ? <GuestsPage onError={onError} />
-          : route.page === 'guest' ? <GuestPage name={route.name} tab={route.tab} onError={onError} />
-          : route.page === 'build' ? <BuildPage /> : <HostPage />}
+        {route.page === 'guests' ? (
+          <GuestsPage onError={onError} />
+        ) : route.page === 'guest' ? (
+          <GuestPage name={route.name} tab={route.tab} onError={onError} />
+        ) : route.page === 'build' ? (
+          <BuildPage />
+        ) : (
+          <HostPage />
+        )}
       </main>
     </>
   );

@@ -12,9 +12,16 @@ import type { BulkResultRow, Guest, Point } from './types.js';
 const FIGURES_EVERY_MS = 5000;
 
 const COLUMNS: { key: SortKey | undefined; label: string }[] = [
-  { key: 'name', label: 'Name' }, { key: 'context', label: 'Context' }, { key: 'state', label: 'State' },
-  { key: undefined, label: 'Addresses' }, { key: undefined, label: 'Init' }, { key: undefined, label: 'Backend' },
-  { key: 'mark', label: 'Mark' }, { key: 'uptime', label: 'Uptime' }, { key: 'cpu', label: 'CPU' }, { key: 'memory', label: 'Memory' },
+  { key: 'name', label: 'Name' },
+  { key: 'context', label: 'Context' },
+  { key: 'state', label: 'State' },
+  { key: undefined, label: 'Addresses' },
+  { key: undefined, label: 'Init' },
+  { key: undefined, label: 'Backend' },
+  { key: 'mark', label: 'Mark' },
+  { key: 'uptime', label: 'Uptime' },
+  { key: 'cpu', label: 'CPU' },
+  { key: 'memory', label: 'Memory' },
 ];
 
 export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
@@ -35,29 +42,42 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
       const g = await get<Guest[]>('/1.0/guests');
       guestsRef.current = g;
       setGuests(g);
-    } catch (e) { onError(e); }
+    } catch (e) {
+      onError(e);
+    }
   };
   const loadHistory = async () => {
-    try { setHistory((await get<{ guests: Record<string, Point[]> }>('/1.0/history?range=5m')).guests); } catch (e) { onError(e); }
+    try {
+      setHistory((await get<{ guests: Record<string, Point[]> }>('/1.0/history?range=5m')).guests);
+    } catch (e) {
+      onError(e);
+    }
   };
 
   useEffect(() => {
     void loadList();
     void loadHistory();
     let tick = 0;
-    const stop = followEvents('', (e) => {
-      const r = applyEvent(guestsRef.current, e);
-      guestsRef.current = r.guests;
-      setGuests(r.guests);
-      if (r.refetch) void loadList();
-    }, setEvents);
+    const stop = followEvents(
+      '',
+      (e) => {
+        const r = applyEvent(guestsRef.current, e);
+        guestsRef.current = r.guests;
+        setGuests(r.guests);
+        if (r.refetch) void loadList();
+      },
+      setEvents,
+    );
     // figures every 5 s; the list too (uptime, addresses), each time without events, else every third time
     const timer = setInterval(() => {
       tick++;
       void loadHistory();
       if (eventsRef.current !== 'live' || tick % 3 === 0) void loadList();
     }, FIGURES_EVERY_MS);
-    return () => { stop(); clearInterval(timer); };
+    return () => {
+      stop();
+      clearInterval(timer);
+    };
   }, []);
 
   const all = useMemo(() => toRows(guests ?? [], history), [guests, history]);
@@ -83,7 +103,8 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
 
   const toggle = (name: string) => {
     const s = new Set(shown);
-    if (s.has(name)) s.delete(name); else s.add(name);
+    if (s.has(name)) s.delete(name);
+    else s.add(name);
     setSelected(s);
   };
   const allShown = rows.length > 0 && rows.every((r) => shown.has(r.name));
@@ -92,55 +113,122 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
     <section aria-labelledby="guests-h">
       <div class="page-head">
         <h1 id="guests-h">Guests</h1>
-        <span class="live" data-state={events} role="status">{events === 'live' ? 'live' : events === 'polling' ? 'refreshing every 5 s' : 'reconnecting…'}</span>
+        <span class="live" data-state={events} role="status">
+          {events === 'live' ? 'live' : events === 'polling' ? 'refreshing every 5 s' : 'reconnecting…'}
+        </span>
       </div>
       <div class="toolbar" role="search">
-        <label>Filter <input type="search" value={filter.text} placeholder="name or address" onInput={(e) => setFilter({ ...filter, text: e.currentTarget.value })} /></label>
-        <label>State <select value={filter.state} onChange={(e) => setFilter({ ...filter, state: e.currentTarget.value })}>
-          <option value="">any</option><option value="running">running</option><option value="stopped">stopped</option><option value="paused">paused</option><option value="broken">broken</option>
-        </select></label>
-        <label>Mark <select value={filter.mark} onChange={(e) => setFilter({ ...filter, mark: e.currentTarget.value })}>
-          <option value="">any</option>{marks(all).map((m) => <option value={m}>{m}</option>)}
-        </select></label>
+        <label>
+          Filter{' '}
+          <input
+            type="search"
+            value={filter.text}
+            placeholder="name or address"
+            onInput={(e) => setFilter({ ...filter, text: e.currentTarget.value })}
+          />
+        </label>
+        <label>
+          State{' '}
+          <select value={filter.state} onChange={(e) => setFilter({ ...filter, state: e.currentTarget.value })}>
+            <option value="">any</option>
+            <option value="running">running</option>
+            <option value="stopped">stopped</option>
+            <option value="paused">paused</option>
+            <option value="broken">broken</option>
+          </select>
+        </label>
+        <label>
+          Mark{' '}
+          <select value={filter.mark} onChange={(e) => setFilter({ ...filter, mark: e.currentTarget.value })}>
+            <option value="">any</option>
+            {marks(all).map((m) => (
+              <option value={m}>{m}</option>
+            ))}
+          </select>
+        </label>
         <span class="spacer" />
         <span class="muted">{shown.size} selected</span>
         {(['start', 'stop', 'restart'] as const).map((a) => (
-          <button type="button" disabled={busy || shown.size === 0} onClick={() => void bulk(a)}>{a[0]!.toUpperCase() + a.slice(1)} selected</button>
+          <button type="button" disabled={busy || shown.size === 0} onClick={() => void bulk(a)}>
+            {a[0]!.toUpperCase() + a.slice(1)} selected
+          </button>
         ))}
       </div>
-      {guests === undefined ? <p class="muted">Loading…</p> : guests.length === 0 ? <p>No guests yet. <a href="#/build">Build one</a>.</p> : (
+      {guests === undefined ? (
+        <p class="muted">Loading…</p>
+      ) : guests.length === 0 ? (
+        <p>
+          No guests yet. <a href="#/build">Build one</a>.
+        </p>
+      ) : (
         <table class="guests">
-          <thead><tr>
-            <th scope="col"><input type="checkbox" aria-label="select all shown guests" checked={allShown}
-              onChange={() => setSelected(allShown ? new Set() : new Set(rows.map((r) => r.name)))} /></th>
-            {COLUMNS.map((c) => (
-              <th scope="col" aria-sort={c.key && sort.key === c.key ? (sort.desc ? 'descending' : 'ascending') : undefined}>
-                {c.key ? <button type="button" class="sort" onClick={() => setSort({ key: c.key!, desc: sort.key === c.key ? !sort.desc : false })}>
-                  {c.label}{sort.key === c.key ? (sort.desc ? ' ▼' : ' ▲') : ''}</button> : c.label}
+          <thead>
+            <tr>
+              <th scope="col">
+                <input
+                  type="checkbox"
+                  aria-label="select all shown guests"
+                  checked={allShown}
+                  onChange={() => setSelected(allShown ? new Set() : new Set(rows.map((r) => r.name)))}
+                />
               </th>
-            ))}
-            <th scope="col">Result</th>
-          </tr></thead>
+              {COLUMNS.map((c) => (
+                <th scope="col" aria-sort={c.key && sort.key === c.key ? (sort.desc ? 'descending' : 'ascending') : undefined}>
+                  {c.key ? (
+                    <button
+                      type="button"
+                      class="sort"
+                      onClick={() => setSort({ key: c.key!, desc: sort.key === c.key ? !sort.desc : false })}
+                    >
+                      {c.label}
+                      {sort.key === c.key ? (sort.desc ? ' ▼' : ' ▲') : ''}
+                    </button>
+                  ) : (
+                    c.label
+                  )}
+                </th>
+              ))}
+              <th scope="col">Result</th>
+            </tr>
+          </thead>
           <tbody>
             {rows.map((r) => {
               const res = results.get(r.name);
               return (
                 <tr key={r.name} data-guest={r.name}>
-                  <td><input type="checkbox" aria-label={`select ${r.name}`} checked={shown.has(r.name)} onChange={() => toggle(r.name)} /></td>
-                  <td><a href={routeHash({ page: 'guest', name: r.name, tab: 'overview' })}>{r.name}</a></td>
+                  <td>
+                    <input type="checkbox" aria-label={`select ${r.name}`} checked={shown.has(r.name)} onChange={() => toggle(r.name)} />
+                  </td>
+                  <td>
+                    <a href={routeHash({ page: 'guest', name: r.name, tab: 'overview' })}>{r.name}</a>
+                  </td>
                   <td class="num">{r.context}</td>
-                  <td><span class={`state ${r.state}`} data-state={r.state}>{r.state}</span></td>
+                  <td>
+                    <span class={`state ${r.state}`} data-state={r.state}>
+                      {r.state}
+                    </span>
+                  </td>
                   <td>{r.addresses.join(', ') || '–'}</td>
                   <td>{r.init || '–'}</td>
                   <td>{r.backend || '–'}</td>
                   <td>{r.mark || '–'}</td>
                   <td class="num">{r.state === 'running' ? formatDuration(r.uptime) : '–'}</td>
                   <td class="num">{r.state === 'running' ? formatCpu(r.cpu) : '–'}</td>
-                  <td class="mem">{r.state === 'running' ? <div>
-                    <span>{formatMemory(r.memory, r.memoryLimit)}</span>
-                    {r.spark.t.length > 1 ? <Sparkline t={r.spark.t} values={r.spark.memory} label={`memory of ${r.name} over the last minutes`} /> : null}
-                  </div> : '–'}</td>
-                  <td class={res ? (res.ok ? 'ok' : 'fail') : ''} data-result={res?.text ?? ''}>{res?.text ?? ''}</td>
+                  <td class="mem">
+                    {r.state === 'running' ? (
+                      <div>
+                        <span>{formatMemory(r.memory, r.memoryLimit)}</span>
+                        {r.spark.t.length > 1 ? (
+                          <Sparkline t={r.spark.t} values={r.spark.memory} label={`memory of ${r.name} over the last minutes`} />
+                        ) : null}
+                      </div>
+                    ) : (
+                      '–'
+                    )}
+                  </td>
+                  <td class={res ? (res.ok ? 'ok' : 'fail') : ''} data-result={res?.text ?? ''}>
+                    {res?.text ?? ''}
+                  </td>
                 </tr>
               );
             })}

@@ -3,11 +3,7 @@
 export type Tab = 'overview' | 'console' | 'log' | 'config' | 'limits';
 export const TABS: readonly Tab[] = ['overview', 'console', 'log', 'config', 'limits'];
 
-export type Route =
-  | { page: 'guests' }
-  | { page: 'guest'; name: string; tab: Tab }
-  | { page: 'build' }
-  | { page: 'host' };
+export type Route = { page: 'guests' } | { page: 'guest'; name: string; tab: Tab } | { page: 'build' } | { page: 'host' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('?')[0]!.split('/').filter(Boolean).map(decodeURIComponent);

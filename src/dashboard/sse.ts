@@ -11,7 +11,10 @@ export class SseParser {
     while ((at = this.buf.indexOf('\n\n')) >= 0) {
       const block = this.buf.slice(0, at);
       this.buf = this.buf.slice(at + 2);
-      const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, ''));
+      const data = block
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).replace(/^ /, ''));
       if (data.length > 0) out.push(data.join('\n'));
     }
     return out;

@@ -13,17 +13,42 @@ function resourceRows(r: NonNullable<Guest['resources']>): [string, string][] {
   const e = r.events ?? {};
   const rows: [string, string][] = [];
   if (u) {
-    const mem = isSet(l.memoryMax) ? `${formatBytes(u.memoryBytes)} of ${formatBytes(l.memoryMax)}` : `${formatBytes(u.memoryBytes)}, no limit`;
-    rows.push(['memory', `${mem}${isSet(e.memoryPeak) ? `; peak ${formatBytes(e.memoryPeak)}` : ''}; ${plural(e.oomKills ?? 0, 'OOM kill')}`]);
-    const cpu = [isSet(l.cpuMaxCores) ? `at most ${+l.cpuMaxCores.toFixed(2)} cores` : undefined, isSet(l.cpuWeight) && l.cpuWeight !== 100 ? `weight ${l.cpuWeight}` : undefined]
-      .filter(Boolean).join(', ') || 'no limit';
-    rows.push(['cpu', `${cpu}; used ${secs(u.userUsec)} user, ${secs(u.systemUsec)} sys; throttled ${secs(e.throttledUsec)} in ${plural(e.throttledPeriods ?? 0, 'period')}`]);
-    rows.push(['pids', `${u.tasks ?? 0}${isSet(l.pidsMax) ? ` of ${l.pidsMax}` : ', no limit'}; ${plural(e.pidsRefused ?? 0, 'fork')} refused`]);
-    rows.push(['io', `read ${formatBytes(u.ioReadBytes ?? 0)}, written ${formatBytes(u.ioWriteBytes ?? 0)}${isSet(l.ioWeight) ? `; weight ${l.ioWeight}` : ''}`]);
+    const mem = isSet(l.memoryMax)
+      ? `${formatBytes(u.memoryBytes)} of ${formatBytes(l.memoryMax)}`
+      : `${formatBytes(u.memoryBytes)}, no limit`;
+    rows.push([
+      'memory',
+      `${mem}${isSet(e.memoryPeak) ? `; peak ${formatBytes(e.memoryPeak)}` : ''}; ${plural(e.oomKills ?? 0, 'OOM kill')}`,
+    ]);
+    const cpu =
+      [
+        isSet(l.cpuMaxCores) ? `at most ${+l.cpuMaxCores.toFixed(2)} cores` : undefined,
+        isSet(l.cpuWeight) && l.cpuWeight !== 100 ? `weight ${l.cpuWeight}` : undefined,
+      ]
+        .filter(Boolean)
+        .join(', ') || 'no limit';
+    rows.push([
+      'cpu',
+      `${cpu}; used ${secs(u.userUsec)} user, ${secs(u.systemUsec)} sys; throttled ${secs(e.throttledUsec)} in ${plural(e.throttledPeriods ?? 0, 'period')}`,
+    ]);
+    rows.push([
+      'pids',
+      `${u.tasks ?? 0}${isSet(l.pidsMax) ? ` of ${l.pidsMax}` : ', no limit'}; ${plural(e.pidsRefused ?? 0, 'fork')} refused`,
+    ]);
+    rows.push([
+      'io',
+      `read ${formatBytes(u.ioReadBytes ?? 0)}, written ${formatBytes(u.ioWriteBytes ?? 0)}${isSet(l.ioWeight) ? `; weight ${l.ioWeight}` : ''}`,
+    ]);
   }
   if (r.rlimits) {
     const t = (v: number | null) => (v === null || !Number.isFinite(v) ? 'unlimited' : String(v));
-    rows.push(['rlimits', ['nofile', 'nproc', 'memlock', 'core', 'stack'].filter((k) => r.rlimits![k]).map((k) => `${k} ${t(r.rlimits![k]!.soft)}:${t(r.rlimits![k]!.hard)}`).join(', ')]);
+    rows.push([
+      'rlimits',
+      ['nofile', 'nproc', 'memlock', 'core', 'stack']
+        .filter((k) => r.rlimits![k])
+        .map((k) => `${k} ${t(r.rlimits![k]!.soft)}:${t(r.rlimits![k]!.hard)}`)
+        .join(', '),
+    ]);
   }
   if (r.lxcfs) rows.push(['/proc', r.lxcfs.note]);
   return rows;
@@ -40,14 +65,30 @@ function interfaceRows(list: Iface[] & { gateways?: string[] }[]): [string, stri
 
 export function statusRows(g: Guest): [string, string][] {
   const rows: [string, string | number | undefined][] = [
-    ['state', g.state], ['context', g.context], ['hostname', g.hostname], ['init', g.init], ['backend', g.backend],
-    ['template', g.template], ['mark', g.mark], ['init pid', g.pid], ['processes', g.processes],
+    ['state', g.state],
+    ['context', g.context],
+    ['hostname', g.hostname],
+    ['init', g.init],
+    ['backend', g.backend],
+    ['template', g.template],
+    ['mark', g.mark],
+    ['init pid', g.pid],
+    ['processes', g.processes],
     ['uptime', g.uptime === undefined ? undefined : formatDuration(g.uptime)],
-    ['ids', g.idmap ? `guest 0-${g.idmap.size - 1} = host ${g.idmap.base}-${g.idmap.base + g.idmap.size - 1}` : g.privileged ? 'host ids (privileged)' : undefined],
+    [
+      'ids',
+      g.idmap
+        ? `guest 0-${g.idmap.size - 1} = host ${g.idmap.base}-${g.idmap.base + g.idmap.size - 1}`
+        : g.privileged
+          ? 'host ids (privileged)'
+          : undefined,
+    ],
     ['error', g.error],
   ];
   return [
-    ...rows.filter((r): r is [string, string | number] => r[1] !== undefined && r[1] !== '').map(([k, v]): [string, string] => [k, String(v)]),
+    ...rows
+      .filter((r): r is [string, string | number] => r[1] !== undefined && r[1] !== '')
+      .map(([k, v]): [string, string] => [k, String(v)]),
     ...(g.resources ? resourceRows(g.resources) : []),
     ...(g.interfaces ? interfaceRows(g.interfaces) : []),
     ...(g.warnings ?? []).map((w): [string, string] => ['warning', w]),

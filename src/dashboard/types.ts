@@ -1,6 +1,11 @@
 // The API's answers, as the dashboard reads them (the wire shapes, not the daemon's own types).
 
-export interface Iface { name?: string; mode: string; addresses: string[]; bridge?: string }
+export interface Iface {
+  name?: string;
+  mode: string;
+  addresses: string[];
+  bridge?: string;
+}
 
 export interface Guest {
   name: string;
@@ -29,12 +34,33 @@ export interface Guest {
 }
 
 export interface Point {
-  t: number; cpu: number; memory: number; memoryLimit: number | null;
-  rx: number; tx: number; read: number; write: number; processes: number;
+  t: number;
+  cpu: number;
+  memory: number;
+  memoryLimit: number | null;
+  rx: number;
+  tx: number;
+  read: number;
+  write: number;
+  processes: number;
 }
 
 export type Range = '5m' | '1h' | '24h';
 
-export interface LifecycleEvent { type: string; guest: string; time: string; detail?: Record<string, unknown> }
+export interface LifecycleEvent {
+  type: string;
+  guest: string;
+  time: string;
+  detail?: Record<string, unknown>;
+}
 
-export interface BulkResultRow { name: string; action: string; ok: boolean; note?: string; state?: string; error?: string; code?: string; hint?: string }
+export interface BulkResultRow {
+  name: string;
+  action: string;
+  ok: boolean;
+  note?: string;
+  state?: string;
+  error?: string;
+  code?: string;
+  hint?: string;
+}

@@ -38,7 +38,9 @@ export function readTokens(paths: Paths): TokenRecord[] {
   try {
     const list = JSON.parse(text) as unknown;
     if (Array.isArray(list)) return list as TokenRecord[];
-  } catch { /* reported below */ }
+  } catch {
+    /* reported below */
+  }
   throw new VsError('CONFIG_INVALID', `${tokensFile(paths)} is not a token list`, 'restore it, or remove it and create the tokens again');
 }
 
@@ -62,7 +64,11 @@ export async function createToken(paths: Paths, name?: string): Promise<{ token:
   }
   return edit(paths, (list) => {
     if (name !== undefined && list.some((t) => t.name === name)) {
-      throw new VsError('ALREADY_EXISTS', `a token named '${name}' exists`, `revoke it first with 'vserver token revoke ${name}', or choose another name`);
+      throw new VsError(
+        'ALREADY_EXISTS',
+        `a token named '${name}' exists`,
+        `revoke it first with 'vserver token revoke ${name}', or choose another name`,
+      );
     }
     const token = `vst_${randomBytes(32).toString('base64url')}`;
     const sha256 = hashToken(token);
@@ -87,7 +93,11 @@ export function tokenChecker(paths: Paths): (token: string) => string | undefine
   let byHash = new Map<string, TokenRecord>();
   return (token) => {
     let st;
-    try { st = statSync(tokensFile(paths)); } catch { return undefined; }
+    try {
+      st = statSync(tokensFile(paths));
+    } catch {
+      return undefined;
+    }
     const key = `${st.ino}:${st.mtimeMs}:${st.size}`;
     if (key !== seen) {
       byHash = new Map(readTokens(paths).map((t) => [t.sha256, t]));

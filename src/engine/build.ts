@@ -43,8 +43,10 @@ function planFor(deps: Deps, source: BuildSource, opts: BuildOptions): Plan {
   const init = (fallback: InitStyle): InitStyle => opts.init ?? (opts.cmd ? 'cmd' : fallback);
   const noOverlay = (what: string) => {
     if (opts.backend === 'overlay') {
-      throw usage(`an overlay guest needs a stored template; ${what} gives the guest its own copy`,
-        "make a template first ('vserver template create'), then build with --template NAME --backend overlay");
+      throw usage(
+        `an overlay guest needs a stored template; ${what} gives the guest its own copy`,
+        "make a template first ('vserver template create'), then build with --template NAME --backend overlay",
+      );
     }
   };
   switch (source.kind) {
@@ -56,8 +58,10 @@ function planFor(deps: Deps, source: BuildSource, opts: BuildOptions): Plan {
       const meta = deps.templates.read(source.name);
       const backend = opts.backend ?? (opts.isolated || opts.privileged ? 'dir' : 'overlay');
       if (backend === 'overlay' && opts.isolated) {
-        throw usage('an overlay guest shares the id range of its template, so it cannot be --isolated',
-          'leave out --backend overlay: an isolated guest gets its own copy of the template (backend dir)');
+        throw usage(
+          'an overlay guest shares the id range of its template, so it cannot be --isolated',
+          'leave out --backend overlay: an isolated guest gets its own copy of the template (backend dir)',
+        );
       }
       if (backend === 'overlay' && opts.privileged) {
         throw usage('an overlay guest cannot be --privileged: it shares the ids of its template', 'build it with --backend dir');
@@ -76,7 +80,10 @@ function planFor(deps: Deps, source: BuildSource, opts: BuildOptions): Plan {
         throw usage(`a clone keeps the backend of '${source.guest}' (${cfg.backend})`, 'leave out --backend');
       }
       if (cfg.backend === 'overlay' && (opts.isolated || opts.privileged)) {
-        throw usage(`'${source.guest}' is an overlay guest; its clone shares the template's ids too`, 'leave out --isolated and --privileged');
+        throw usage(
+          `'${source.guest}' is an overlay guest; its clone shares the template's ids too`,
+          'leave out --isolated and --privileged',
+        );
       }
       return { backend: cfg.backend, init: opts.init ?? cfg.init, template: cfg.template, from: { name: source.guest, cfg } };
     }
@@ -87,22 +94,36 @@ export function buildGuest(deps: Deps, name: string, opts: BuildOptions = {}): P
   checkName(name);
   const source: BuildSource = opts.source ?? { kind: 'template', name: 'busybox' };
   if (opts.context !== undefined && !(Number.isInteger(opts.context) && opts.context >= CONTEXT_MIN && opts.context <= CONTEXT_MAX)) {
-    throw new VsError('INVALID_VALUE', `context ${opts.context} is out of range`, `give a whole number from ${CONTEXT_MIN} to ${CONTEXT_MAX}`);
+    throw new VsError(
+      'INVALID_VALUE',
+      `context ${opts.context} is out of range`,
+      `give a whole number from ${CONTEXT_MIN} to ${CONTEXT_MAX}`,
+    );
   }
   if (source.kind === 'clone' && source.guest === name) throw usage('a guest cannot be cloned onto itself', 'give the copy another name');
   return withLock(deps.paths.lock(name), `vserver build ${name}`, async () => {
     if (deps.store.exists(name)) {
-      throw new VsError('ALREADY_EXISTS', `guest '${name}' already exists`, `choose another name, or delete it first with 'vserver delete ${name}'`);
+      throw new VsError(
+        'ALREADY_EXISTS',
+        `guest '${name}' already exists`,
+        `choose another name, or delete it first with 'vserver delete ${name}'`,
+      );
     }
     const dir = deps.paths.guestDir(name);
     await clearUnfinished(deps, name);
     if (existsSync(dir)) {
-      throw new VsError('ALREADY_EXISTS', `a tree for '${name}' exists at ${dir} but it has no config`,
-        'move that directory away or remove it, then build again');
+      throw new VsError(
+        'ALREADY_EXISTS',
+        `a tree for '${name}' exists at ${dir} but it has no config`,
+        'move that directory away or remove it, then build again',
+      );
     }
     const plan = planFor(deps, source, opts);
-    const sourceLock = plan.from ? deps.paths.lock(plan.from.name)
-      : plan.backend === 'overlay' && plan.template ? deps.paths.templateLock(plan.template) : undefined;
+    const sourceLock = plan.from
+      ? deps.paths.lock(plan.from.name)
+      : plan.backend === 'overlay' && plan.template
+        ? deps.paths.templateLock(plan.template)
+        : undefined;
     const go = () => buildLocked(deps, name, source, plan, opts);
     return sourceLock ? withLock(sourceLock, `vserver build ${name}`, go) : go();
   });
@@ -112,8 +133,11 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
   if (plan.from) {
     checkNotReowning(deps, plan.from.name);
     if (isActive(await (await deps.runtime()).state(plan.from.name))) {
-      throw new VsError('ALREADY_RUNNING', `guest '${plan.from.name}' is running; a clone copies a stopped guest`,
-        `stop it first with 'vserver stop ${plan.from.name}'`);
+      throw new VsError(
+        'ALREADY_RUNNING',
+        `guest '${plan.from.name}' is running; a clone copies a stopped guest`,
+        `stop it first with 'vserver stop ${plan.from.name}'`,
+      );
     }
   } else if (plan.backend === 'overlay' && plan.template && !deps.templates.exists(plan.template)) {
     deps.templates.read(plan.template); // deleted while we waited for its lock
@@ -128,7 +152,13 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
     const cloned = cloneInterfaces(plan.from?.cfg.interfaces);
     const base = plan.from ? { ...plan.from.cfg, interfaces: cloned.interfaces } : {};
     const config = validate(deps.paths.guestConfig(name), GuestConfigSchema, {
-      ...base, context, hostname, init: plan.init, cmd: opts.cmd ?? plan.from?.cfg.cmd, backend: plan.backend, template: plan.template,
+      ...base,
+      context,
+      hostname,
+      init: plan.init,
+      cmd: opts.cmd ?? plan.from?.cfg.cmd,
+      backend: plan.backend,
+      template: plan.template,
       privileged: opts.privileged === true ? true : plan.from?.cfg.privileged || undefined,
       isolated: opts.isolated === true ? true : plan.from?.cfg.isolated,
     } satisfies Partial<GuestConfig>);
@@ -157,8 +187,15 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
   }
 }
 
-async function fillDir(deps: Deps, source: BuildSource, plan: Plan, rootfs: string, ids: IdRange, opts: BuildOptions,
-  hostname: string): Promise<void> {
+async function fillDir(
+  deps: Deps,
+  source: BuildSource,
+  plan: Plan,
+  rootfs: string,
+  ids: IdRange,
+  opts: BuildOptions,
+  hostname: string,
+): Promise<void> {
   switch (source.kind) {
     case 'template':
       if (source.name === 'busybox') {

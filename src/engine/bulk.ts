@@ -61,8 +61,13 @@ export interface Actions {
 }
 
 /** One action on every named guest; a failure is that guest's result and never stops the others. */
-export async function bulk(actions: Actions, action: BulkAction, names: readonly string[], opts: BulkOptions = {},
-  t0 = performance.now()): Promise<BulkResult[]> {
+export async function bulk(
+  actions: Actions,
+  action: BulkAction,
+  names: readonly string[],
+  opts: BulkOptions = {},
+  t0 = performance.now(),
+): Promise<BulkResult[]> {
   const jobs = checkJobs(opts.jobs);
   const unique = [...new Set(names)];
   return pool(unique, jobs, async (name) => {
@@ -76,8 +81,12 @@ export async function bulk(actions: Actions, action: BulkAction, names: readonly
     } catch (e) {
       const err = toVsError(e);
       // in a bulk run, a guest that is already where it was asked to be is no failure
-      const note = action === 'start' && err.code === 'ALREADY_RUNNING' ? 'already running'
-        : action === 'stop' && err.code === 'NOT_RUNNING' ? 'was not running' : undefined;
+      const note =
+        action === 'start' && err.code === 'ALREADY_RUNNING'
+          ? 'already running'
+          : action === 'stop' && err.code === 'NOT_RUNNING'
+            ? 'was not running'
+            : undefined;
       if (note) return { name, action, ok: true, note, began, ended: performance.now() - t0 };
       return { name, action, ok: false, error: err, began, ended: performance.now() - t0 };
     }
@@ -103,14 +112,21 @@ export function selectGuests(deps: Deps, sel: Selection): string[] {
   if (sel.all) return all.map((g) => g.name);
   if (sel.mark === undefined) throw new VsError('USAGE', 'no guest named', 'name one or more guests, or use --all or --mark M');
   const marked = all.filter((g) => g.config?.mark === sel.mark).map((g) => g.name);
-  if (marked.length === 0) throw unknownMark(sel.mark, all.map((g) => g.config?.mark));
+  if (marked.length === 0)
+    throw unknownMark(
+      sel.mark,
+      all.map((g) => g.config?.mark),
+    );
   return marked;
 }
 
 function unknownMark(mark: string, marks: (string | undefined)[]): VsError {
   const known = [...new Set(marks.filter((m): m is string => m !== undefined))].sort();
-  return new VsError('NOT_FOUND', `no guest has mark '${mark}'`,
-    known.length > 0 ? `marks in use: ${known.join(', ')}` : "give guests a mark with 'vserver config NAME mark M'");
+  return new VsError(
+    'NOT_FOUND',
+    `no guest has mark '${mark}'`,
+    known.length > 0 ? `marks in use: ${known.join(', ')}` : "give guests a mark with 'vserver config NAME mark M'",
+  );
 }
 
 /** Marked guests by start_order, lowest first; guests without an order come last, as one group. */
@@ -128,7 +144,11 @@ export function markGroups(deps: Deps, mark: string): { groups: string[][]; brok
   const all = deps.store.readAll();
   const broken = all.filter((g) => g.error !== undefined).map((g) => ({ name: g.name, error: g.error! }));
   const marked = all.filter((g) => g.config?.mark === mark);
-  if (marked.length === 0 && broken.length === 0) throw unknownMark(mark, all.map((g) => g.config?.mark));
+  if (marked.length === 0 && broken.length === 0)
+    throw unknownMark(
+      mark,
+      all.map((g) => g.config?.mark),
+    );
   return { groups: startGroups(marked.map((g) => ({ name: g.name, order: g.config!.start_order }))), broken };
 }
 
@@ -136,12 +156,18 @@ export function markGroups(deps: Deps, mark: string): { groups: string[][]; brok
  * Boot: each start_order group in parallel, a group once the one before it is running; a guest that
  * fails is reported and blocks nobody. Shutdown: the groups in reverse, each guest with its own timeout.
  */
-export async function autoRun(actions: Actions, deps: Deps, direction: 'start' | 'stop', mark: string, opts: BulkOptions = {}): Promise<BulkResult[]> {
+export async function autoRun(
+  actions: Actions,
+  deps: Deps,
+  direction: 'start' | 'stop',
+  mark: string,
+  opts: BulkOptions = {},
+): Promise<BulkResult[]> {
   const { groups, broken } = markGroups(deps, mark);
   const t0 = performance.now();
   const results: BulkResult[] = broken.map((b) => ({ name: b.name, action: direction, ok: false, error: b.error, began: 0, ended: 0 }));
   for (const group of direction === 'start' ? groups : [...groups].reverse()) {
-    results.push(...await bulk(actions, direction, group, opts, t0));
+    results.push(...(await bulk(actions, direction, group, opts, t0)));
   }
   return results;
 }

@@ -19,10 +19,18 @@ import { guestIds } from './state.js';
 import { treeDirAccess } from './tree-access.js';
 
 const NAMESPACES = ['mnt', 'uts', 'ipc', 'pid', 'net', 'user', 'cgroup'];
-const SYSCTLS = ['fs.inotify.max_user_instances', 'fs.inotify.max_user_watches', 'kernel.pid_max', 'net.ipv4.ping_group_range',
-  ...['user', 'mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'time'].map((k) => `user.max_${k}_namespaces`)];
+const SYSCTLS = [
+  'fs.inotify.max_user_instances',
+  'fs.inotify.max_user_watches',
+  'kernel.pid_max',
+  'net.ipv4.ping_group_range',
+  ...['user', 'mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'time'].map((k) => `user.max_${k}_namespaces`),
+];
 
-const sysctl = (key: string) => readIfExists(`/proc/sys/${key.replaceAll('.', '/')}`)?.trim().replace(/\s+/g, ' ');
+const sysctl = (key: string) =>
+  readIfExists(`/proc/sys/${key.replaceAll('.', '/')}`)
+    ?.trim()
+    .replace(/\s+/g, ' ');
 
 const LINK_KINDS = ['veth', 'bridge', 'macvlan', 'ipvlan'] as const;
 
@@ -31,20 +39,29 @@ const LINK_KINDS = ['veth', 'bridge', 'macvlan', 'ipvlan'] as const;
  * that ends with the command (nothing is left behind, nothing touches the host's links).
  */
 async function linkKinds(): Promise<Record<(typeof LINK_KINDS)[number], boolean>> {
-  const script = ['link add name vsc0 type veth peer name vsc1', 'link add name vsc2 type bridge',
-    'link add name vsc3 link vsc0 type macvlan', 'link add name vsc4 link vsc0 type ipvlan'].join('\n');
+  const script = [
+    'link add name vsc0 type veth peer name vsc1',
+    'link add name vsc2 type bridge',
+    'link add name vsc3 link vsc0 type macvlan',
+    'link add name vsc4 link vsc0 type ipvlan',
+  ].join('\n');
   const unshare = which('unshare');
   const ip = which('ip');
-  const r = unshare && ip ? await run(unshare, ['--net', ip, '-force', '-batch', '-'], { input: `${script}\n`, timeoutMs: 10_000 }) : undefined;
+  const r =
+    unshare && ip ? await run(unshare, ['--net', ip, '-force', '-batch', '-'], { input: `${script}\n`, timeoutMs: 10_000 }) : undefined;
   const failed = new Set([...(r?.stderr ?? '').matchAll(/Command failed -:(\d+)/g)].map((m) => Number(m[1])));
-  return Object.fromEntries(LINK_KINDS.map((k, i) => [k, r !== undefined && r.code !== 127 && !failed.has(i + 1)])) as
-    Record<(typeof LINK_KINDS)[number], boolean>;
+  return Object.fromEntries(LINK_KINDS.map((k, i) => [k, r !== undefined && r.code !== 127 && !failed.has(i + 1)])) as Record<
+    (typeof LINK_KINDS)[number],
+    boolean
+  >;
 }
 
 /** Whether nftables works: listing the tables of a fresh network namespace. */
 async function nfTables(nft: string | undefined): Promise<boolean> {
   const unshare = which('unshare');
-  return nft !== undefined && unshare !== undefined && (await run(unshare, ['--net', nft, 'list', 'tables'], { timeoutMs: 10_000 })).code === 0;
+  return (
+    nft !== undefined && unshare !== undefined && (await run(unshare, ['--net', nft, 'list', 'tables'], { timeoutMs: 10_000 })).code === 0
+  );
 }
 
 const overlayfs = () => (readIfExists('/proc/filesystems') ?? '').split('\n').some((l) => l.split('\t').pop() === 'overlay');
@@ -125,7 +142,7 @@ export async function probeHost(deps: Deps): Promise<HostFacts> {
     namespaces: Object.fromEntries(NAMESPACES.map((n) => [n, existsSync(`/proc/self/ns/${n}`)])),
     maxUserNamespaces: maxUserNs === undefined ? undefined : Number(maxUserNs),
     seccomp: /^Seccomp:/m.test(readIfExists('/proc/self/status') ?? '') && existsSync('/proc/sys/kernel/seccomp/actions_avail'),
-    kernel: { overlay: overlayfs(), ...await linkKinds(), nf_tables: await nfTables(nft) },
+    kernel: { overlay: overlayfs(), ...(await linkKinds()), nf_tables: await nfTables(nft) },
     nft: nft !== undefined,
     cgroupLayout: layout,
     controllers: controllers(layout),
@@ -134,8 +151,11 @@ export async function probeHost(deps: Deps): Promise<HostFacts> {
     debootstrap: which('debootstrap'),
     sysctl: Object.fromEntries(SYSCTLS.map((k) => [k, sysctl(k)])),
     msgqueue: ownRlimits().get('RLIMIT_MSGQUEUE')?.soft ?? Infinity,
-    share: { pids: typeof pids === 'number' ? pids : undefined, msgqueue: mq === Infinity ? undefined : mq,
-      user: Object.fromEntries(userCounts(defaults)) as HostFacts['share']['user'] },
+    share: {
+      pids: typeof pids === 'number' ? pids : undefined,
+      msgqueue: mq === Infinity ? undefined : mq,
+      user: Object.fromEntries(userCounts(defaults)) as HostFacts['share']['user'],
+    },
     guests: deps.store.names().length,
     freeContexts: CONTEXT_MAX - CONTEXT_MIN + 1 - taken,
     disk: diskFact(deps.paths.lib),

@@ -47,7 +47,12 @@ export async function setConfig(deps: Deps, name: string, key: string, value: un
  * Changes the configuration: keys, or the whole text. Takes effect at the next start; a change of
  * the context or of privileged re-owns the stopped guest's tree first.
  */
-export function editConfig(deps: Deps, name: string, edit: ConfigEdit, opts: EditOptions = {}): Promise<{ version: string; config: GuestConfig }> {
+export function editConfig(
+  deps: Deps,
+  name: string,
+  edit: ConfigEdit,
+  opts: EditOptions = {},
+): Promise<{ version: string; config: GuestConfig }> {
   checkName(name);
   return withLock(deps.paths.lock(name), `vserver config ${name}`, async () => {
     // a move of the tree that a crash interrupted is finished before anything else changes
@@ -59,8 +64,11 @@ export function editConfig(deps: Deps, name: string, edit: ConfigEdit, opts: Edi
     if (changed('interfaces')) await checkNetworkConfig(deps, name, cfg);
     const fixed = FIXED_KEYS.find(changed);
     if (fixed) {
-      throw new VsError('INVALID_VALUE', `${fixed} is fixed when the guest is built (it says how its tree is stored)`,
-        `build a new guest instead, for example 'vserver build NEW --clone ${name}' or with --backend/--isolated`);
+      throw new VsError(
+        'INVALID_VALUE',
+        `${fixed} is fixed when the guest is built (it says how its tree is stored)`,
+        `build a new guest instead, for example 'vserver build NEW --clone ${name}' or with --backend/--isolated`,
+      );
     }
     const done = { version: e.version, config: cfg };
     const moved = OWNER_KEYS.filter(changed);
@@ -69,20 +77,29 @@ export function editConfig(deps: Deps, name: string, edit: ConfigEdit, opts: Edi
       return done;
     }
     if (moved.length > 1) {
-      throw new VsError('INVALID_VALUE', 'context and privileged cannot change in one edit: each moves the owners of every file in the tree',
-        'change one, then the other');
+      throw new VsError(
+        'INVALID_VALUE',
+        'context and privileged cannot change in one edit: each moves the owners of every file in the tree',
+        'change one, then the other',
+      );
     }
     const key = moved[0]!;
     // the tree's owners follow the guest's id range, so these keys change files, not just the config
     if (isActive(await (await deps.runtime()).state(name))) {
-      throw new VsError('ALREADY_RUNNING', `guest '${name}' is running; ${key} can only change while it is stopped`,
-        `stop it first with 'vserver stop ${name}'`);
+      throw new VsError(
+        'ALREADY_RUNNING',
+        `guest '${name}' is running; ${key} can only change while it is stopped`,
+        `stop it first with 'vserver stop ${name}'`,
+      );
     }
     // recorded before the first file moves, so that a crash can be finished (reown.ts); the move
     // writes that key, then the rest of the edit follows
     const move = () => {
       reown(deps, name, {
-        key, value: key === 'context' ? cfg.context : cfg.privileged === true, from: guestIds(deps, old), to: guestIds(deps, cfg),
+        key,
+        value: key === 'context' ? cfg.context : cfg.privileged === true,
+        from: guestIds(deps, old),
+        to: guestIds(deps, cfg),
         started: new Date().toISOString(),
       });
       e.write();
@@ -93,5 +110,9 @@ export function editConfig(deps: Deps, name: string, edit: ConfigEdit, opts: Edi
 }
 
 export function unknownKey(key: string): VsError {
-  return new VsError('NOT_FOUND', `key '${key}' is not set in this guest's configuration`, "run 'vserver config NAME' to see the keys that are set");
+  return new VsError(
+    'NOT_FOUND',
+    `key '${key}' is not set in this guest's configuration`,
+    "run 'vserver config NAME' to see the keys that are set",
+  );
 }

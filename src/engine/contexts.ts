@@ -33,7 +33,9 @@ export function recordedContexts(deps: Deps, skipDirs: ReadonlySet<string> = new
   for (const t of deps.templates.names()) {
     try {
       used.set(deps.templates.read(t).context, `template ${t}`);
-    } catch { /* a broken template file: its number stays unknown, as with a broken guest config */ }
+    } catch {
+      /* a broken template file: its number stays unknown, as with a broken guest config */
+    }
   }
   for (const kind of ['guest', 'template'] as const) {
     for (const entry of entriesOf(deps, kind)) {

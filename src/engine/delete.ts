@@ -28,12 +28,17 @@ export async function deleteLocked(deps: Deps, name: string, opts: { force?: boo
     let context: number | undefined;
     try {
       context = deps.store.read(name).context;
-    } catch { /* a broken config: its range is given back when another installation finds the claim stale */ }
+    } catch {
+      /* a broken config: its range is given back when another installation finds the claim stale */
+    }
     const st = await (await deps.runtime()).state(name);
     if (isActive(st)) {
       if (!opts.force) {
-        throw new VsError('ALREADY_RUNNING', `guest '${name}' is running; refusing to delete it`,
-          `stop it first with 'vserver stop ${name}', or use 'vserver delete --force ${name}'`);
+        throw new VsError(
+          'ALREADY_RUNNING',
+          `guest '${name}' is running; refusing to delete it`,
+          `stop it first with 'vserver stop ${name}', or use 'vserver delete --force ${name}'`,
+        );
       }
       await stopLocked(deps, name, { kill: true });
     } else {
@@ -45,8 +50,11 @@ export async function deleteLocked(deps: Deps, name: string, opts: { force?: boo
     await unmountGuest(deps, name);
     const mounted = mountsUnder(dir);
     if (mounted.length > 0) {
-      throw new VsError('BUSY', `something is mounted inside guest '${name}' (${mounted.map((m) => m.mountPoint).join(', ')})`,
-        'unmount it first; delete removes only the guest\'s own files');
+      throw new VsError(
+        'BUSY',
+        `something is mounted inside guest '${name}' (${mounted.map((m) => m.mountPoint).join(', ')})`,
+        "unmount it first; delete removes only the guest's own files",
+      );
     }
     // moved aside first, so that an interrupted delete never leaves a half tree under the guest's name
     const trash = join(deps.paths.guestsDir, `.delete-${name}-${uniqueSuffix()}`);

@@ -58,9 +58,13 @@ export function makeDeps(root: string, overrides: DepsOverrides = {}): Deps {
       facts.set(key, { at: performance.now(), facts: f });
       return f;
     },
-    lxcfs: () => (lxcfs ??= new LxcfsDaemon(deps.host().lxcfs, {
-      mountpoint: paths.lxcfsDir, pidfile: paths.lxcfsPidfile, log: paths.lxcfsLog, lock: join(paths.locks, '.lxcfs'),
-    })),
+    lxcfs: () =>
+      (lxcfs ??= new LxcfsDaemon(deps.host().lxcfs, {
+        mountpoint: paths.lxcfsDir,
+        pidfile: paths.lxcfsPidfile,
+        log: paths.lxcfsLog,
+        lock: join(paths.locks, '.lxcfs'),
+      })),
   };
   return deps;
 }

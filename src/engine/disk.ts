@@ -91,5 +91,11 @@ export async function unify(deps: Deps, names: string[], opts: { minSize?: numbe
   const files = collect(roots, opts.minSize ?? 4096);
   const groups = identicalGroups(files);
   const r = await dedupe(groups);
-  return { trees: roots.length, candidates: files.length, groups: groups.length, ...r, freed: Math.max(0, freeBytes(deps.paths.lib) - before) };
+  return {
+    trees: roots.length,
+    candidates: files.length,
+    groups: groups.length,
+    ...r,
+    freed: Math.max(0, freeBytes(deps.paths.lib) - before),
+  };
 }

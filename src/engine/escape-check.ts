@@ -35,7 +35,10 @@ export interface EscapeOptions {
 }
 
 /** One row per attempt from the helper's lines (pure). */
-export function escapeRows(lines: ReadonlyMap<string, string>, attempts: readonly { name: string; key: string; skipped?: string }[]): EscapeRow[] {
+export function escapeRows(
+  lines: ReadonlyMap<string, string>,
+  attempts: readonly { name: string; key: string; skipped?: string }[],
+): EscapeRow[] {
   return attempts.map((a) => {
     if (a.skipped) return { attempt: a.name, result: 'skipped', detail: a.skipped };
     const line = lines.get(a.key);
@@ -50,13 +53,19 @@ const QUIT: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 export async function escapeCheck(deps: Deps, opts: EscapeOptions = {}): Promise<EscapeRun[]> {
   const helper = bundledHelper();
   if (!helper) {
-    throw new VsError('DEPENDENCY_MISSING', 'this vserver was built without its escape helper (dist/escape)',
-      'build the package where a C compiler is installed (apt-get install gcc libc6-dev; npm run build)');
+    throw new VsError(
+      'DEPENDENCY_MISSING',
+      'this vserver was built without its escape helper (dist/escape)',
+      'build the package where a C compiler is installed (apt-get install gcc libc6-dev; npm run build)',
+    );
   }
   const like = opts.like === undefined ? undefined : deps.store.read(opts.like);
   await sweepEscapeGuests(deps);
-  const modes: EscapeRun['mode'][] = like ? [like.privileged ? 'privileged' : 'unprivileged']
-    : opts.privileged ? ['unprivileged', 'privileged'] : ['unprivileged'];
+  const modes: EscapeRun['mode'][] = like
+    ? [like.privileged ? 'privileged' : 'unprivileged']
+    : opts.privileged
+      ? ['unprivileged', 'privileged']
+      : ['unprivileged'];
   const out: EscapeRun[] = [];
   for (const mode of modes) {
     const rows = await inThrowawayGuest(deps, helper, mode === 'privileged', (name) => {
@@ -71,11 +80,16 @@ export async function escapeCheck(deps: Deps, opts: EscapeOptions = {}): Promise
 async function inThrowawayGuest(deps: Deps, helper: string, privileged: boolean, configure: (name: string) => void): Promise<EscapeRow[]> {
   const name = escapeGuestName(privileged);
   // a host process for the attempts to aim at; it ends when its stdin closes, so also when we are killed outright
-  const sleeper = launch(process.execPath, ['-e', "process.stdin.on('end', () => process.exit(0)).resume()"], { stdio: ['pipe', 'ignore', 'ignore'] }).child;
+  const sleeper = launch(process.execPath, ['-e', "process.stdin.on('end', () => process.exit(0)).resume()"], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  }).child;
   let removing: Promise<unknown> | undefined;
   // a guest that was never built is not there to remove; any other failure is returned
-  const remove = () => (removing ??= deleteGuest(deps, name, { force: true }).then(() => undefined,
-    (e: unknown) => (isVsError(e, 'NOT_FOUND') ? undefined : e)));
+  const remove = () =>
+    (removing ??= deleteGuest(deps, name, { force: true }).then(
+      () => undefined,
+      (e: unknown) => (isVsError(e, 'NOT_FOUND') ? undefined : e),
+    ));
   const onSignal = (sig: NodeJS.Signals) => {
     sleeper.kill('SIGKILL');
     void remove().finally(() => process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15)));

@@ -20,5 +20,7 @@ export function lifecycleEvent(type: LifecycleEventType, guest: string, detail?:
 export function emitEvent(events: EventEmitter, ev: LifecycleEvent): void {
   try {
     events.emit('event', ev);
-  } catch { /* the guest changed; a broken listener is that listener's problem */ }
+  } catch {
+    /* the guest changed; a broken listener is that listener's problem */
+  }
 }

@@ -19,8 +19,13 @@ export interface LimitHit {
 }
 
 /** Which limit stopped the exec, and the error that says so, if a counter moved while it ran. */
-export function limitReached(cg: CgroupReader, cgName: string, name: string, before: LimitCounters | undefined,
-  ran: boolean): LimitHit | undefined {
+export function limitReached(
+  cg: CgroupReader,
+  cgName: string,
+  name: string,
+  before: LimitCounters | undefined,
+  ran: boolean,
+): LimitHit | undefined {
   const after = limitCounters(cg, cgName);
   if (!before || !after) return undefined;
   const moved = after.pidsRefused > before.pidsRefused || after.oomKills > before.oomKills;
@@ -29,16 +34,31 @@ export function limitReached(cg: CgroupReader, cgName: string, name: string, bef
   const usage = moved ? cg.usage(cgName) : undefined;
   if (after.pidsRefused > before.pidsRefused) {
     const now = usage && limits ? `: ${usage.tasks} of ${limits.pidsMax} processes and threads in use` : '';
-    return { limit: 'pids', error: new VsError('LIMIT_REACHED', `guest '${name}' is at its pids limit${now}, so the command could not be started ` +
-      `(${after.pidsRefused - before.pidsRefused} forks refused)`,
-    `raise it with 'vserver limit ${name} pids.max N', or end processes inside the guest; 'vserver status ${name}' shows the figures`) };
+    return {
+      limit: 'pids',
+      error: new VsError(
+        'LIMIT_REACHED',
+        `guest '${name}' is at its pids limit${now}, so the command could not be started ` +
+          `(${after.pidsRefused - before.pidsRefused} forks refused)`,
+        `raise it with 'vserver limit ${name} pids.max N', or end processes inside the guest; 'vserver status ${name}' shows the figures`,
+      ),
+    };
   }
   if (after.oomKills > before.oomKills) {
-    const now = usage && limits && Number.isFinite(limits.memoryMax)
-      ? ` (${formatSize(usage.memoryBytes)} of ${formatSize(limits.memoryMax)} in use)` : '';
-    return { limit: 'memory', error: new VsError('LIMIT_REACHED', `guest '${name}' is at its memory limit${now}: the kernel's OOM killer ` +
-      (ran ? 'killed the command' : 'ended the process that enters the guest, so the command could not be started'), `raise it with 'vserver limit ${name} memory.max SIZE', then free memory inside ` +
-      "the guest (files in /dev/shm and /tmp count too); 'vserver status' shows the figures") };
+    const now =
+      usage && limits && Number.isFinite(limits.memoryMax)
+        ? ` (${formatSize(usage.memoryBytes)} of ${formatSize(limits.memoryMax)} in use)`
+        : '';
+    return {
+      limit: 'memory',
+      error: new VsError(
+        'LIMIT_REACHED',
+        `guest '${name}' is at its memory limit${now}: the kernel's OOM killer ` +
+          (ran ? 'killed the command' : 'ended the process that enters the guest, so the command could not be started'),
+        `raise it with 'vserver limit ${name} memory.max SIZE', then free memory inside ` +
+          "the guest (files in /dev/shm and /tmp count too); 'vserver status' shows the figures",
+      ),
+    };
   }
   return undefined;
 }

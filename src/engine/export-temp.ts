@@ -30,7 +30,11 @@ export function exportTemp(deps: Deps, name: string, file: string): ExportTemp {
   const forget = () => rmSync(record, { force: true });
   return {
     path,
-    drop: () => { rmSync(path, { force: true }); rmSync(`${path}.sig`, { force: true }); forget(); },
+    drop: () => {
+      rmSync(path, { force: true });
+      rmSync(`${path}.sig`, { force: true });
+      forget();
+    },
     done: forget,
   };
 }
@@ -39,7 +43,11 @@ export function exportTemp(deps: Deps, name: string, file: string): ExportTemp {
 export function sweepExportTemps(deps: Deps): string[] {
   const removed: string[] = [];
   let records: string[] = [];
-  try { records = readdirSync(recordDir(deps)); } catch { return removed; }
+  try {
+    records = readdirSync(recordDir(deps));
+  } catch {
+    return removed;
+  }
   for (const r of records) {
     const m = TEMP.exec(r);
     if (!m || Number(m[1]) === process.pid || processStartTime(Number(m[1])) !== undefined) continue;

@@ -36,15 +36,21 @@ export interface ExportResult {
 export function exportGuest(deps: Deps, name: string, file: string, opts: { sign?: string } = {}): Promise<ExportResult> {
   checkName(name);
   if (opts.sign !== undefined && file === '-') {
-    throw new VsError('USAGE', 'an export to standard output cannot be signed: the signature is a file beside the archive',
-      `export to a file: vserver export ${name} ${name}.tar.zst --sign ${opts.sign}`);
+    throw new VsError(
+      'USAGE',
+      'an export to standard output cannot be signed: the signature is a file beside the archive',
+      `export to a file: vserver export ${name} ${name}.tar.zst --sign ${opts.sign}`,
+    );
   }
   return withLock(deps.paths.lock(name), `vserver export ${name}`, async () => {
     const cfg = deps.store.read(name);
     checkNotReowning(deps, name);
     if (isActive(await (await deps.runtime()).state(name))) {
-      throw new VsError('ALREADY_RUNNING', `guest '${name}' is running; export takes a stopped guest, so that its files hold still`,
-        `stop it first with 'vserver stop ${name}'`);
+      throw new VsError(
+        'ALREADY_RUNNING',
+        `guest '${name}' is running; export takes a stopped guest, so that its files hold still`,
+        `stop it first with 'vserver stop ${name}'`,
+      );
     }
     await ensureMounted(deps, name, cfg);
     guestTree(deps, name);
@@ -97,8 +103,11 @@ export interface ImportResult extends GuestInfo {
 export async function importGuest(deps: Deps, file: string, opts: ImportOptions = {}): Promise<ImportResult> {
   if (opts.verify !== undefined) {
     if (file === '-') {
-      throw new VsError('USAGE', 'an export on standard input cannot be verified: its signature is a file beside it',
-        `import the file: vserver import FILE --verify ${opts.verify}`);
+      throw new VsError(
+        'USAGE',
+        'an export on standard input cannot be verified: its signature is a file beside it',
+        `import the file: vserver import FILE --verify ${opts.verify}`,
+      );
     }
     await verifyFile(file, `${file}.sig`, opts.verify, scratch(deps));
   }
@@ -113,7 +122,14 @@ export async function importGuest(deps: Deps, file: string, opts: ImportOptions 
   }
 }
 
-async function importLocked(deps: Deps, name: string, header: ExportHeader, tar: ExportReader, what: string, opts: ImportOptions): Promise<ImportResult> {
+async function importLocked(
+  deps: Deps,
+  name: string,
+  header: ExportHeader,
+  tar: ExportReader,
+  what: string,
+  opts: ImportOptions,
+): Promise<ImportResult> {
   if (deps.store.exists(name)) {
     throw new VsError('ALREADY_EXISTS', `guest '${name}' already exists`, 'give the imported guest another name with --name NEW');
   }

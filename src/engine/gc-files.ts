@@ -24,7 +24,11 @@ export async function sweepTrees(deps: Deps): Promise<GcReport[]> {
   const { trees, marks } = await sweepLeftovers(deps);
   return [
     ...marks.map((name) => ({ guest: name, removed: ['mark of a build killed after its config was written'], problems: [] })),
-    ...trees.map((l) => ({ guest: l.kind === 'template' ? `template ${l.name}` : l.name, removed: [`${l.what} ${l.entry}`], problems: [] })),
+    ...trees.map((l) => ({
+      guest: l.kind === 'template' ? `template ${l.name}` : l.name,
+      removed: [`${l.what} ${l.entry}`],
+      problems: [],
+    })),
   ];
 }
 
@@ -37,11 +41,15 @@ export function sweepLocks(deps: Deps): string[] {
 export async function sweepRun(deps: Deps, removed: string[]): Promise<GcReport> {
   const problems: string[] = [];
   for (const p of deadProbes(deps.paths)) {
-    problems.push(...await removeCgroup(deps, p.id));
+    problems.push(...(await removeCgroup(deps, p.id)));
     rmSync(p.dir, { recursive: true, force: true });
     removed.push(`probe directory ${p.dir.slice(deps.paths.run.length + 1)}`);
   }
-  try { rmdirSync(join(deps.paths.run, 'probe')); } catch { /* absent, or a probe is running */ }
+  try {
+    rmdirSync(join(deps.paths.run, 'probe'));
+  } catch {
+    /* absent, or a probe is running */
+  }
   removed.push(...sweepExportTemps(deps));
   return { removed, problems };
 }

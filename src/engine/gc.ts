@@ -30,27 +30,41 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
   const states = await rt.list();
   const active = new Set(states.filter(isActive).map((s) => s.id));
   const names = new Set([
-    ...deps.store.names(), ...states.map((s) => s.id), ...readdirIfExists(join(deps.paths.run, 'bundles')), ...networkLeftovers(deps),
+    ...deps.store.names(),
+    ...states.map((s) => s.id),
+    ...readdirIfExists(join(deps.paths.run, 'bundles')),
+    ...networkLeftovers(deps),
   ]);
   const reports: GcReport[] = escapes.removed.length > 0 || escapes.problems.length > 0 ? [escapes] : [];
   // a migration that died: its guest thawed (or stopped, if it runs on the target) before anything else looks at it
-  reports.push(...await sweepMigrations(deps));
+  reports.push(...(await sweepMigrations(deps)));
   for (const name of [...names].sort()) {
     if (active.has(name) && limitChangePending(deps, name)) {
       await withLock(deps.paths.lock(name), 'vserver gc', () => settleLimitChange(deps, name), 1000)
-        .then(() => reports.push({ guest: name, removed: ['interrupted limit change (the config\'s limits are in force again)'], problems: [] }))
-        .catch((e: unknown) => reports.push(isVsError(e, 'BUSY')
-          ? { guest: name, removed: [], problems: [], skipped: 'another vserver command is working on it' }
-          : { guest: name, removed: [], problems: [e instanceof Error ? e.message : String(e)] }));
+        .then(() =>
+          reports.push({ guest: name, removed: ["interrupted limit change (the config's limits are in force again)"], problems: [] }),
+        )
+        .catch((e: unknown) =>
+          reports.push(
+            isVsError(e, 'BUSY')
+              ? { guest: name, removed: [], problems: [], skipped: 'another vserver command is working on it' }
+              : { guest: name, removed: [], problems: [e instanceof Error ? e.message : String(e)] },
+          ),
+        );
     }
     if (active.has(name) || !NAME_PATTERN.test(name)) continue;
     const removed: string[] = [];
     try {
-      const problems = await withLock(deps.paths.lock(name), 'vserver gc', async () => {
-        // it may have been started since the list was read
-        if (isActive(await rt.state(name))) return [];
-        return teardown(deps, name, removed);
-      }, 1000);
+      const problems = await withLock(
+        deps.paths.lock(name),
+        'vserver gc',
+        async () => {
+          // it may have been started since the list was read
+          if (isActive(await rt.state(name))) return [];
+          return teardown(deps, name, removed);
+        },
+        1000,
+      );
       if (removed.length > 0 || problems.length > 0) reports.push({ guest: name, removed, problems });
     } catch (e) {
       if (!isVsError(e, 'BUSY')) throw e;
@@ -63,8 +77,8 @@ export async function gc(deps: Deps): Promise<GcReport[]> {
   crashPoint('gc:guests');
   const orphans = await sweepNetwork(deps, (name) => active.has(name));
   if (orphans.removed.length > 0 || orphans.problems.length > 0) reports.push(orphans);
-  reports.push(...await sweepTrees(deps));
-  reports.push(...await sweepSnapshots(deps));
+  reports.push(...(await sweepTrees(deps)));
+  reports.push(...(await sweepSnapshots(deps)));
   crashPoint('gc:trees');
   const host = await sweepRun(deps, locks);
   if (host.removed.length > 0 || host.problems.length > 0) reports.push(host);
@@ -77,7 +91,11 @@ async function mendReown(deps: Deps, name: string): Promise<GcReport> {
     const done = await withLock(deps.paths.lock(name), 'vserver gc', () => finishPending(deps, name), 1000);
     if (!done) return { guest: name, removed: [], problems: [] };
     const { journal, moved } = done;
-    return { guest: name, removed: [`a half-done re-own (finished the change to ${journal.key} ${journal.value}, ${moved} files moved)`], problems: [] };
+    return {
+      guest: name,
+      removed: [`a half-done re-own (finished the change to ${journal.key} ${journal.value}, ${moved} files moved)`],
+      problems: [],
+    };
   } catch (e) {
     if (isVsError(e, 'BUSY')) return { guest: name, removed: [], problems: [], skipped: 'another vserver command is working on it' };
     return { guest: name, removed: [], problems: [e instanceof Error ? e.message : String(e)] };

@@ -52,8 +52,11 @@ export async function importLegacy(deps: Deps, dir: string, opts: LegacyImportOp
   try {
     checkName(name);
   } catch {
-    throw new VsError('INVALID_NAME', `'${name}' (from ${plan.name === undefined ? 'the directory\'s name' : `${confDir}/name`}) is not a valid guest name`,
-      'give one with --name NEW: lower-case letters, digits and dashes');
+    throw new VsError(
+      'INVALID_NAME',
+      `'${name}' (from ${plan.name === undefined ? "the directory's name" : `${confDir}/name`}) is not a valid guest name`,
+      'give one with --name NEW: lower-case letters, digits and dashes',
+    );
   }
   const tree = legacyTree(confDir, plan.vdir);
   const raw: Record<string, unknown> = { ...plan.config };
@@ -72,7 +75,10 @@ export async function importLegacy(deps: Deps, dir: string, opts: LegacyImportOp
     const placed = opts.inPlace ? await moveIn(deps, name, tmp, tree, cfg, ids) : await copyIn(deps, name, tmp, tree, cfg, ids);
     const info = guestInfo(name, cfg, undefined, ids);
     return {
-      ...info, source: tree, method: opts.inPlace ? 'in-place' : 'copy', shifted: placed,
+      ...info,
+      source: tree,
+      method: opts.inPlace ? 'in-place' : 'copy',
+      shifted: placed,
       ...(plan.context !== undefined && plan.context !== context ? { contextWanted: plan.context } : {}),
       items: plan.items,
     };
@@ -87,11 +93,18 @@ function legacyTree(confDir: string, vdir: string | undefined): string {
     st = statSync(path);
   } catch (e) {
     if (errnoOf(e) !== 'ENOENT') throw e;
-    throw new VsError('ROOTFS_MISSING', `the guest's tree ${path} (${vdir !== undefined ? 'named by the vdir link' : 'util-vserver\'s default place'}) does not exist`,
-      `point ${confDir}/vdir at the guest's tree (ln -sfn /vservers/NAME ${confDir}/vdir)`);
+    throw new VsError(
+      'ROOTFS_MISSING',
+      `the guest's tree ${path} (${vdir !== undefined ? 'named by the vdir link' : "util-vserver's default place"}) does not exist`,
+      `point ${confDir}/vdir at the guest's tree (ln -sfn /vservers/NAME ${confDir}/vdir)`,
+    );
   }
   if (!st.isDirectory() || path === '/') {
-    throw new VsError('ROOTFS_MISSING', `the guest's tree ${path} is not a directory that can be a guest's tree`, `point ${confDir}/vdir at the guest's tree`);
+    throw new VsError(
+      'ROOTFS_MISSING',
+      `the guest's tree ${path} is not a directory that can be a guest's tree`,
+      `point ${confDir}/vdir at the guest's tree`,
+    );
   }
   return path;
 }
@@ -99,8 +112,11 @@ function legacyTree(confDir: string, vdir: string | undefined): string {
 function sameFilesystem(deps: Deps, tree: string): void {
   mkdirSync(deps.paths.guestsDir, { recursive: true, mode: 0o711 });
   if (statSync(tree).dev !== statSync(deps.paths.guestsDir).dev) {
-    throw new VsError('UNSUPPORTED', `--in-place moves the tree, but ${tree} is on another filesystem than ${deps.paths.guestsDir}`,
-      'import a copy with --copy (the legacy tree stays as it is), or move the tree onto that filesystem first');
+    throw new VsError(
+      'UNSUPPORTED',
+      `--in-place moves the tree, but ${tree} is on another filesystem than ${deps.paths.guestsDir}`,
+      'import a copy with --copy (the legacy tree stays as it is), or move the tree onto that filesystem first',
+    );
   }
 }
 
@@ -153,8 +169,11 @@ async function moveIn(deps: Deps, name: string, tmp: string, tree: string, cfg: 
     if (!existsSync(rootfs)) await removeLeftover(deps.paths.guestDir(name));
     registry(deps).release(cfg.context);
     if (errnoOf(e) === 'EXDEV') {
-      throw new VsError('UNSUPPORTED', `--in-place cannot move ${tree}: it is a mount point of its own`,
-        'import a copy with --copy (the legacy tree stays as it is)');
+      throw new VsError(
+        'UNSUPPORTED',
+        `--in-place cannot move ${tree}: it is a mount point of its own`,
+        'import a copy with --copy (the legacy tree stays as it is)',
+      );
     }
     throw e;
   }

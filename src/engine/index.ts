@@ -68,7 +68,11 @@ export class Engine {
   }
 
   /** Runs a change of one guest, marked busy meanwhile, and emits its events once it succeeded. */
-  private async changing<T>(name: string, work: () => Promise<T>, events: (r: T) => [LifecycleEventType, Record<string, unknown>?][]): Promise<T> {
+  private async changing<T>(
+    name: string,
+    work: () => Promise<T>,
+    events: (r: T) => [LifecycleEventType, Record<string, unknown>?][],
+  ): Promise<T> {
     this.busy.set(name, (this.busy.get(name) ?? 0) + 1);
     let result: T;
     try {
@@ -83,23 +87,39 @@ export class Engine {
   }
 
   async build(name: string, opts?: BuildOptions): Promise<GuestInfo> {
-    return this.changing(name, async () => (await import('./build.js')).buildGuest(this.deps, name, opts),
-      (g) => [['built', { context: g.context }]]);
+    return this.changing(
+      name,
+      async () => (await import('./build.js')).buildGuest(this.deps, name, opts),
+      (g) => [['built', { context: g.context }]],
+    );
   }
 
   async start(name: string): Promise<GuestInfo> {
-    return this.changing(name, async () => (await import('./start.js')).startGuest(this.deps, name),
-      (g) => [['started', { context: g.context, ...(g.pid === undefined ? {} : { pid: g.pid }) }]]);
+    return this.changing(
+      name,
+      async () => (await import('./start.js')).startGuest(this.deps, name),
+      (g) => [['started', { context: g.context, ...(g.pid === undefined ? {} : { pid: g.pid }) }]],
+    );
   }
 
   async stop(name: string, opts?: StopOptions): Promise<void> {
-    return this.changing(name, async () => (await import('./stop.js')).stopGuest(this.deps, name, opts), () => [['stopped']]);
+    return this.changing(
+      name,
+      async () => (await import('./stop.js')).stopGuest(this.deps, name, opts),
+      () => [['stopped']],
+    );
   }
 
   /** Stops the guest if it runs, then starts it, holding the guest's lock throughout. */
   async restart(name: string, opts?: StopOptions): Promise<GuestInfo> {
-    return this.changing(name, async () => (await import('./restart.js')).restartGuest(this.deps, name, opts),
-      (g) => [['stopped', { restart: true }], ['started', { context: g.context, restart: true, ...(g.pid === undefined ? {} : { pid: g.pid }) }]]);
+    return this.changing(
+      name,
+      async () => (await import('./restart.js')).restartGuest(this.deps, name, opts),
+      (g) => [
+        ['stopped', { restart: true }],
+        ['started', { context: g.context, restart: true, ...(g.pid === undefined ? {} : { pid: g.pid }) }],
+      ],
+    );
   }
 
   /** start, stop or restart many guests, in parallel up to opts.jobs; one result per guest. */
@@ -139,7 +159,11 @@ export class Engine {
   }
 
   async delete(name: string, opts?: { force?: boolean }): Promise<void> {
-    return this.changing(name, async () => (await import('./delete.js')).deleteGuest(this.deps, name, opts), () => [['deleted']]);
+    return this.changing(
+      name,
+      async () => (await import('./delete.js')).deleteGuest(this.deps, name, opts),
+      () => [['deleted']],
+    );
   }
 
   async config(name: string): Promise<GuestConfig> {
@@ -158,8 +182,11 @@ export class Engine {
 
   /** Changes keys ({set}, null removes) or the whole text ({text}); a stale opts.ifVersion is a CONFLICT. */
   async editConfig(name: string, edit: ConfigEdit, opts?: EditOptions): Promise<{ version: string }> {
-    const { version } = await this.changing(name, async () => (await import('./config.js')).editConfig(this.deps, name, edit, { ifVersion: opts?.ifVersion }),
-      () => [['config-changed', 'set' in edit ? { keys: Object.keys(edit.set) } : {}]]);
+    const { version } = await this.changing(
+      name,
+      async () => (await import('./config.js')).editConfig(this.deps, name, edit, { ifVersion: opts?.ifVersion }),
+      () => [['config-changed', 'set' in edit ? { keys: Object.keys(edit.set) } : {}]],
+    );
     return { version };
   }
 
@@ -180,8 +207,11 @@ export class Engine {
 
   /** Sets one key (dotted for tables); undefined removes it. Takes effect at the next start. */
   async setConfig(name: string, key: string, value: unknown): Promise<GuestConfig> {
-    return this.changing(name, async () => (await import('./config.js')).setConfig(this.deps, name, key, value),
-      () => [['config-changed', { key }]]);
+    return this.changing(
+      name,
+      async () => (await import('./config.js')).setConfig(this.deps, name, key, value),
+      () => [['config-changed', { key }]],
+    );
   }
 
   async limits(name: string): Promise<Limits> {
@@ -190,14 +220,25 @@ export class Engine {
 
   /** Changes one limit: a running guest gets it at once (else at its next start), then it is saved. */
   async setLimit(name: string, key: string, value: string): Promise<LimitResult> {
-    return this.changing(name, async () => (await import('./limit.js')).setLimit(this.deps, name, key, value),
-      (r) => [['limit-changed', { key, value, live: r.live }]]);
+    return this.changing(
+      name,
+      async () => (await import('./limit.js')).setLimit(this.deps, name, key, value),
+      (r) => [['limit-changed', { key, value, live: r.live }]],
+    );
   }
 
   /** Changes several limits together (all or none), as setLimit does one; a stale opts.ifVersion is a CONFLICT. */
   async setLimits(name: string, changes: readonly (readonly [string, string])[], opts?: { ifVersion?: string }): Promise<LimitsResult> {
-    return this.changing(name, async () => (await import('./limit.js')).setLimits(this.deps, name, changes, opts),
-      (r) => [['limit-changed', changes.length === 1 ? { key: changes[0]![0], value: changes[0]![1], live: r.live } : { changes: r.changes, live: r.live }]]);
+    return this.changing(
+      name,
+      async () => (await import('./limit.js')).setLimits(this.deps, name, changes, opts),
+      (r) => [
+        [
+          'limit-changed',
+          changes.length === 1 ? { key: changes[0]![0], value: changes[0]![1], live: r.live } : { changes: r.changes, live: r.live },
+        ],
+      ],
+    );
   }
 
   /** vserver-stat's figures: the host (context 0) and each running guest. */
@@ -214,7 +255,11 @@ export class Engine {
     return new (await import('./top.js')).TopSampler(this.deps);
   }
 
-  async templateCreate(name: string, source: TemplateSource, opts?: { init?: InitStyle; onProgress?: (p: Progress) => void }): Promise<TemplateInfo> {
+  async templateCreate(
+    name: string,
+    source: TemplateSource,
+    opts?: { init?: InitStyle; onProgress?: (p: Progress) => void },
+  ): Promise<TemplateInfo> {
     return (await import('./template.js')).createTemplate(this.deps, name, source, opts);
   }
 
@@ -277,17 +322,23 @@ export class Engine {
 
   /** Moves a guest to another host over ssh (pre-copy while it runs, then freeze, final copy, start there). */
   async migrate(name: string, dest: string, opts?: MigrateOptions): Promise<MigrateResult> {
-    return this.changing(name, async () => (await import('./migrate.js')).migrateGuest(this.deps, name, dest, opts),
+    return this.changing(
+      name,
+      async () => (await import('./migrate.js')).migrateGuest(this.deps, name, dest, opts),
       (r) => {
         const out: [LifecycleEventType, Record<string, unknown>?][] = r.wasRunning ? [['stopped', { migrated: dest }]] : [];
         if (!opts?.keep) out.push(['deleted', { migrated: dest }]);
         return out;
-      });
+      },
+    );
   }
 
   /** The target's side of migrate: JSON lines in from the source, replies out through send. */
   async receive(name: string, input: Readable, send: (msg: Record<string, unknown>) => void): Promise<ReceiveResult> {
-    return this.changing(name, async () => (await import('./migrate-receive.js')).receiveGuest(this.deps, name, input, send),
-      (r) => (r.info.state === 'running' ? [['built', { migrated: true }], ['started']] : [['built', { migrated: true }]]));
+    return this.changing(
+      name,
+      async () => (await import('./migrate-receive.js')).receiveGuest(this.deps, name, input, send),
+      (r) => (r.info.state === 'running' ? [['built', { migrated: true }], ['started']] : [['built', { migrated: true }]]),
+    );
   }
 }

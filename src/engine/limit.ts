@@ -6,7 +6,16 @@ import { LimitsSchema, type Limits } from '../guest/limits-schema.js';
 import { checkName, printable } from '../guest/name.js';
 import type { GuestConfig } from '../guest/schema.js';
 import {
-  checkLimits, ioDeviceChanges, ioDeviceLimits, ioDevices, limitsError, limitValue, loweredRlimits, toResources, wantedRlimits, type HostFacts,
+  checkLimits,
+  ioDeviceChanges,
+  ioDeviceLimits,
+  ioDevices,
+  limitsError,
+  limitValue,
+  loweredRlimits,
+  toResources,
+  wantedRlimits,
+  type HostFacts,
 } from '../resources/limits.js';
 import { setProcessRlimits } from '../resources/prlimit.js';
 import type { OciRlimit, OciSpec } from '../oci/types.js';
@@ -56,8 +65,11 @@ function invalid(name: string, changes: readonly Change[], limits: unknown): VsE
     return /^(must|is) /.test(i.message) ? `${k} ${i.message}` : `${k}: ${i.message}`;
   });
   const c = changes[0]!;
-  return new VsError('INVALID_VALUE', `cannot set ${describeChanges(changes)}: ${what.join('; ')}`,
-    `nothing was changed; for example: vserver limit ${name} ${c.key} ${limitExample(c.key)}`);
+  return new VsError(
+    'INVALID_VALUE',
+    `cannot set ${describeChanges(changes)}: ${what.join('; ')}`,
+    `nothing was changed; for example: vserver limit ${name} ${c.key} ${limitExample(c.key)}`,
+  );
 }
 
 export async function setLimit(deps: Deps, name: string, key: string, raw: string): Promise<LimitResult> {
@@ -66,29 +78,44 @@ export async function setLimit(deps: Deps, name: string, key: string, raw: strin
 }
 
 /** Changes limits (KEY and VALUE as `vserver limit` takes them) in one step: a running guest gets them at once, then they are saved. */
-export function setLimits(deps: Deps, name: string, pairs: readonly (readonly [string, string])[], opts: { ifVersion?: string } = {}): Promise<LimitsResult> {
+export function setLimits(
+  deps: Deps,
+  name: string,
+  pairs: readonly (readonly [string, string])[],
+  opts: { ifVersion?: string } = {},
+): Promise<LimitsResult> {
   checkName(name);
   if (pairs.length === 0) throw new VsError('USAGE', 'no limit to change', `for example: vserver limit ${name} memory.max 512M`);
   const changes: Change[] = pairs.map(([key, raw]) => {
     const path = limitKeyPath(key);
-    if (!path) throw new VsError('USAGE', `unknown limit key '${printable(key)}'`, `the keys are: ${LIMIT_KEYS.join(', ')} (${LIMIT_KEY_NOTE})`);
+    if (!path)
+      throw new VsError('USAGE', `unknown limit key '${printable(key)}'`, `the keys are: ${LIMIT_KEYS.join(', ')} (${LIMIT_KEY_NOTE})`);
     return { key, raw, path, value: limitValue(path, raw) };
   });
   return withLock(deps.paths.lock(name), `vserver limit ${name}`, async () => {
     if (limitChangePending(deps, name)) await settleLimits(deps, name);
-    const edit = deps.store.prepareEdit(name, { paths: changes.map((c) => [['limits', ...c.path], c.value]) }, {
-      ifVersion: opts.ifVersion,
-      check: (doc) => {
-        const bad = invalid(name, changes, doc.limits);
-        if (bad) throw bad;
+    const edit = deps.store.prepareEdit(
+      name,
+      { paths: changes.map((c) => [['limits', ...c.path], c.value]) },
+      {
+        ifVersion: opts.ifVersion,
+        check: (doc) => {
+          const bad = invalid(name, changes, doc.limits);
+          if (bad) throw bad;
+        },
       },
-    });
+    );
     const before = edit.before.config;
     const after = edit.config;
     const facts = deps.hostFacts([...new Set([...ioDevices(before.limits), ...ioDevices(after.limits)])]);
     const problems = checkLimits(after.limits, facts);
     if (problems.length > 0) {
-      throw limitsError('INVALID_VALUE', `cannot set ${describeChanges(changes)}`, problems, 'nothing was changed; choose a value this host can enforce');
+      throw limitsError(
+        'INVALID_VALUE',
+        `cannot set ${describeChanges(changes)}`,
+        problems,
+        'nothing was changed; choose a value this host can enforce',
+      );
     }
     const rt = await deps.runtime();
     const st = await rt.state(name);
@@ -108,7 +135,14 @@ export function setLimits(deps: Deps, name: string, pairs: readonly (readonly [s
     edit.write();
     crashPoint('limit:saved');
     endLimitChange(deps, name);
-    return { name, changes: changes.map((c) => ({ key: c.key, value: c.value })), live, limits: after.limits ?? {}, warnings, version: edit.version };
+    return {
+      name,
+      changes: changes.map((c) => ({ key: c.key, value: c.value })),
+      live,
+      limits: after.limits ?? {},
+      warnings,
+      version: edit.version,
+    };
   });
 }
 
@@ -126,8 +160,14 @@ export async function settleLimits(deps: Deps, name: string): Promise<void> {
 }
 
 /** Gives the running guest the limits of `after`; rlimits only where they differ from `before`, if given. */
-async function applyLive(deps: Deps, name: string, before: GuestConfig | undefined, after: GuestConfig, facts: HostFacts,
-  warnings: string[]): Promise<void> {
+async function applyLive(
+  deps: Deps,
+  name: string,
+  before: GuestConfig | undefined,
+  after: GuestConfig,
+  facts: HostFacts,
+  warnings: string[],
+): Promise<void> {
   const rt = await deps.runtime();
   const cg = deps.cgroups();
   const cgName = deps.paths.cgroupName(name);
@@ -143,13 +183,23 @@ async function applyLive(deps: Deps, name: string, before: GuestConfig | undefin
   const rlimits = clampRlimits(wanted, rlimitCeiling());
   warnings.push(...loweredRlimits(after.limits, rlimits));
   const old = before && clampRlimits(wantedRlimits(before.limits, DEFAULT_RLIMITS), rlimitCeiling());
-  const changed = old ? rlimits.filter((r) => !sameRlimit(r, old.find((b) => b.type === r.type))) : rlimits;
+  const changed = old
+    ? rlimits.filter(
+        (r) =>
+          !sameRlimit(
+            r,
+            old.find((b) => b.type === r.type),
+          ),
+      )
+    : rlimits;
   if (changed.length === 0) return;
   updateBundle(deps, name, rlimits);
   const { failed, reason } = await setProcessRlimits(cg.pids(cgName), changed);
   if (failed > 0) {
-    warnings.push(`${failed} running process${failed === 1 ? '' : 'es'} kept the old rlimits (${reason ?? 'refused'}); ` +
-      `commands started from now on get the new ones, and all processes after 'vserver restart ${name}'`);
+    warnings.push(
+      `${failed} running process${failed === 1 ? '' : 'es'} kept the old rlimits (${reason ?? 'refused'}); ` +
+        `commands started from now on get the new ones, and all processes after 'vserver restart ${name}'`,
+    );
   }
 }
 

@@ -37,11 +37,18 @@ export async function guestMetrics(deps: Deps): Promise<GuestMetrics[]> {
     let net: NetDevice[] = [];
     try {
       net = parseNetDevices(readFileSync(`/proc/${st.pid}/net/dev`, 'utf8'));
-    } catch { /* init just exited: no counters */ }
+    } catch {
+      /* init just exited: no counters */
+    }
     out.push({
-      name: g.name, context: g.config.context, processes: cg.pids(cgName).length, net,
+      name: g.name,
+      context: g.config.context,
+      processes: cg.pids(cgName).length,
+      net,
       ...(ticks === undefined ? {} : { startTime: boot + Number(ticks) / CLK_TCK }),
-      usage: cg.usage(cgName), limits: cg.limits(cgName), events: cg.events(cgName),
+      usage: cg.usage(cgName),
+      limits: cg.limits(cgName),
+      events: cg.events(cgName),
     });
   }
   return out;

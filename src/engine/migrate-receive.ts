@@ -55,15 +55,30 @@ function lineSource(input: Readable): (timeoutMs: number) => Promise<string | un
   const queue: string[] = [];
   let ended = false;
   let wake: (() => void) | undefined;
-  const end = () => { ended = true; wake?.(); };
-  createInterface({ input }).on('line', (l) => { queue.push(l); wake?.(); }).on('close', end);
+  const end = () => {
+    ended = true;
+    wake?.();
+  };
+  createInterface({ input })
+    .on('line', (l) => {
+      queue.push(l);
+      wake?.();
+    })
+    .on('close', end);
   input.on('close', end);
   return async (timeoutMs) => {
     const deadline = Date.now() + timeoutMs;
     while (queue.length === 0 && !ended) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new VsError('MIGRATION_FAILED', `the source said nothing for ${timeoutMs / 1000} s`, 'migrate again from the source');
-      await new Promise<void>((r) => { const t = setTimeout(r, left); wake = () => { clearTimeout(t); r(); }; });
+      if (left <= 0)
+        throw new VsError('MIGRATION_FAILED', `the source said nothing for ${timeoutMs / 1000} s`, 'migrate again from the source');
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
       wake = undefined;
     }
     return queue.shift();
@@ -77,7 +92,11 @@ function message(line: string | undefined): Record<string, unknown> {
   try {
     return JSON.parse(line) as Record<string, unknown>;
   } catch {
-    throw new VsError('USAGE', 'receive speaks JSON lines with vserver migrate; it is not for use by hand', "run 'vserver migrate NAME ssh://...' on the source");
+    throw new VsError(
+      'USAGE',
+      'receive speaks JSON lines with vserver migrate; it is not for use by hand',
+      "run 'vserver migrate NAME ssh://...' on the source",
+    );
   }
 }
 
@@ -96,15 +115,20 @@ async function fitNetwork(deps: Deps, name: string, cfg: GuestConfig, notes: str
       const out = { ...i };
       for (const k of ['address', 'address6'] as const) {
         if (out[k] !== undefined && out[k] !== 'auto') {
-          notes.push(`interfaces.${n}.${k} ${out[k]} cannot be used on the target (${e.message}); it gets a free address from the target's pool at start`);
+          notes.push(
+            `interfaces.${n}.${k} ${out[k]} cannot be used on the target (${e.message}); it gets a free address from the target's pool at start`,
+          );
           out[k] = 'auto';
         }
       }
       return out;
     });
     if (notes.length === 0) {
-      throw new VsError(e.code, `the guest's network does not fit the target: ${e.message}`,
-        `free it on the target, or change the guest's interfaces here ('vserver config ${name} ...'), then migrate again`);
+      throw new VsError(
+        e.code,
+        `the guest's network does not fit the target: ${e.message}`,
+        `free it on the target, or change the guest's interfaces here ('vserver config ${name} ...'), then migrate again`,
+      );
     }
     const next = { ...cfg, interfaces: fixed };
     await checkNetworkConfig(deps, name, next);
@@ -112,7 +136,12 @@ async function fitNetwork(deps: Deps, name: string, cfg: GuestConfig, notes: str
   }
 }
 
-export function receiveGuest(deps: Deps, name: string, input: Readable, send: (msg: Record<string, unknown>) => void): Promise<ReceiveResult> {
+export function receiveGuest(
+  deps: Deps,
+  name: string,
+  input: Readable,
+  send: (msg: Record<string, unknown>) => void,
+): Promise<ReceiveResult> {
   checkName(name);
   const next = lineSource(input);
   return withLock(deps.paths.lock(name), `vserver receive ${name}`, async () => {
@@ -123,8 +152,11 @@ export function receiveGuest(deps: Deps, name: string, input: Readable, send: (m
     try {
       const hello = validate('the migration request', Hello, message(await next(RECEIVE_IDLE_MS)));
       if (deps.store.exists(name)) {
-        throw new VsError('ALREADY_EXISTS', `guest '${name}' already exists on the target`,
-          `delete it there ('vserver delete ${name}') if it is an old copy, then migrate again`);
+        throw new VsError(
+          'ALREADY_EXISTS',
+          `guest '${name}' already exists on the target`,
+          `delete it there ('vserver delete ${name}') if it is an old copy, then migrate again`,
+        );
       }
       await clearUnfinished(deps, name);
       let cfg = validate(`guest '${name}''s config from the source`, GuestConfigSchema, parseToml(hello.config));
@@ -135,7 +167,8 @@ export function receiveGuest(deps: Deps, name: string, input: Readable, send: (m
         tmpl = { name: t, lock: await acquireLock(deps.paths.templateLock(t), `vserver receive ${name}`) };
         if (deps.templates.exists(t)) tmpl.context = deps.templates.read(t).context;
         else {
-          if (!hello.template) throw new VsError('MIGRATION_FAILED', `template '${t}' is missing on the target and was not sent`, 'migrate again');
+          if (!hello.template)
+            throw new VsError('MIGRATION_FAILED', `template '${t}' is missing on the target and was not sent`, 'migrate again');
           const meta = validate(`template '${t}' from the source`, TemplateMetaSchema, hello.template.meta);
           tmpl.res = await reserve(deps, 'template', t, meta.context, { prefer: true });
           tmpl.context = tmpl.res.context;
@@ -154,8 +187,12 @@ export function receiveGuest(deps: Deps, name: string, input: Readable, send: (m
       for (;;) {
         const m = message(await next(RECEIVE_IDLE_MS));
         // a guest that was stopped at the source is placed stopped
-        if (m.op === 'finish') { start = m.start !== false; break; }
-        if (m.op !== 'ping') throw new VsError('USAGE', `unknown migration step '${String(m.op)}'`, 'use the same vserver version on both hosts');
+        if (m.op === 'finish') {
+          start = m.start !== false;
+          break;
+        }
+        if (m.op !== 'ping')
+          throw new VsError('USAGE', `unknown migration step '${String(m.op)}'`, 'use the same vserver version on both hosts');
       }
       crashPoint('receive:finish');
       if (tmpl?.res) {
@@ -189,8 +226,11 @@ export function receiveGuest(deps: Deps, name: string, input: Readable, send: (m
       const info = start ? await startLocked(deps, name) : guestInfo(name, final, undefined, ids);
       const st = await (await deps.runtime()).state(name);
       if (start && st?.status !== 'running') {
-        throw new VsError('RUNTIME_FAILED', `guest '${name}' started on the target but is ${st?.status ?? 'gone'} right after`,
-          `see its log there (var/log/vserver/${name}.log)`);
+        throw new VsError(
+          'RUNTIME_FAILED',
+          `guest '${name}' started on the target but is ${st?.status ?? 'gone'} right after`,
+          `see its log there (var/log/vserver/${name}.log)`,
+        );
       }
       const result = { info: start ? { ...info, state: 'running' as const } : info, notes };
       send({ ok: true, info: result.info, notes: notes.slice(told) });
@@ -198,7 +238,8 @@ export function receiveGuest(deps: Deps, name: string, input: Readable, send: (m
       for (;;) {
         const m = message(await next(RECEIVE_IDLE_MS));
         if (m.op === 'commit') break;
-        if (m.op !== 'ping') throw new VsError('USAGE', `unknown migration step '${String(m.op)}'`, 'use the same vserver version on both hosts');
+        if (m.op !== 'ping')
+          throw new VsError('USAGE', `unknown migration step '${String(m.op)}'`, 'use the same vserver version on both hosts');
       }
       crashPoint('receive:commit');
       send({ ok: true, committed: true });
@@ -230,7 +271,9 @@ async function reown(tree: string, from: IdRange, to: IdRange, scratch: string, 
   if (from.base === to.base) return;
   const saved = await saveOwnerAttrs(tree, from, to, scratch);
   if (saved.missing.length > 0) {
-    notes.push(`${saved.missing.join(', ')} missing on the target (packages acl, attr): ACLs or file capabilities may not have survived the change of owner`);
+    notes.push(
+      `${saved.missing.join(', ')} missing on the target (packages acl, attr): ACLs or file capabilities may not have survived the change of owner`,
+    );
   }
   shiftOwnership(tree, from, to);
   await saved.restore();

@@ -35,7 +35,11 @@ export function migrationLeft(deps: Deps, name: string): boolean {
   const file = join(dir(deps), `${name}.json`);
   if (!existsSync(file)) return false;
   let rec: Record | undefined;
-  try { rec = JSON.parse(readFileSync(file, 'utf8')) as Record; } catch { /* damaged: as if it had frozen the guest */ }
+  try {
+    rec = JSON.parse(readFileSync(file, 'utf8')) as Record;
+  } catch {
+    /* damaged: as if it had frozen the guest */
+  }
   // one that died while copying changed nothing here
   if (rec?.phase !== 'copying') return true;
   rmSync(file, { force: true });
@@ -54,19 +58,31 @@ export function recordMigration(deps: Deps, name: string, dest: string): Migrati
 /** For gc: the migrations whose process is gone, each guest put back in a state it can run from. */
 export async function sweepMigrations(deps: Deps): Promise<GcReport[]> {
   let files: string[] = [];
-  try { files = readdirSync(dir(deps)).filter((f) => f.endsWith('.json')); } catch { return []; }
+  try {
+    files = readdirSync(dir(deps)).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
   const out: GcReport[] = [];
   for (const f of files) {
     const name = f.slice(0, -5);
     const file = join(dir(deps), f);
     let rec: Record;
-    try { rec = JSON.parse(readFileSync(file, 'utf8')) as Record; } catch { rmSync(file, { force: true }); continue; }
+    try {
+      rec = JSON.parse(readFileSync(file, 'utf8')) as Record;
+    } catch {
+      rmSync(file, { force: true });
+      continue;
+    }
     if (processStartTime(rec.pid) === rec.start) continue;
     try {
       out.push(await withLock(deps.paths.lock(name), 'vserver gc', () => settle(deps, name, rec, file), 1000));
     } catch (e) {
-      out.push(isVsError(e, 'BUSY') ? { guest: name, removed: [], problems: [], skipped: 'another vserver command is working on it' }
-        : { guest: name, removed: [], problems: [e instanceof Error ? e.message : String(e)] });
+      out.push(
+        isVsError(e, 'BUSY')
+          ? { guest: name, removed: [], problems: [], skipped: 'another vserver command is working on it' }
+          : { guest: name, removed: [], problems: [e instanceof Error ? e.message : String(e)] },
+      );
     }
   }
   return out;
@@ -78,13 +94,17 @@ async function settle(deps: Deps, name: string, rec: Record, file: string): Prom
   const st = await rt.state(name);
   if (st && rec.phase === 'finishing') {
     // whether the target got as far as running it is known only there: leave it frozen, say what to do
-    report.problems.push(`a migration to ${rec.dest} died while the target started the guest; it stays frozen here. ` +
-      `If it runs there, 'vserver delete --force ${name}' here; if not, 'vserver stop ${name}' and 'vserver start ${name}' here`);
+    report.problems.push(
+      `a migration to ${rec.dest} died while the target started the guest; it stays frozen here. ` +
+        `If it runs there, 'vserver delete --force ${name}' here; if not, 'vserver stop ${name}' and 'vserver start ${name}' here`,
+    );
     return report;
   }
   if (st && rec.phase === 'switched') {
     await stopLocked(deps, name, { kill: true });
-    report.removed.push(`the frozen source of a migration to ${rec.dest} (it runs there; stopped here, 'vserver delete ${name}' removes it)`);
+    report.removed.push(
+      `the frozen source of a migration to ${rec.dest} (it runs there; stopped here, 'vserver delete ${name}' removes it)`,
+    );
   } else if (st && rec.phase === 'frozen') {
     await rt.resume(name);
     report.removed.push(`the freeze of an interrupted migration to ${rec.dest} (the guest runs here again)`);

@@ -17,8 +17,11 @@ export function parseDestination(dest: string): Destination {
   const m = /^ssh:\/\/(?:([a-z_][a-z0-9_.-]*)@)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*)(?::(\d{1,5}))?\/?$/.exec(dest);
   const port = m?.[3] === undefined ? undefined : Number(m[3]);
   if (!m || (port !== undefined && (port < 1 || port > 65535))) {
-    throw new VsError('USAGE', `'${dest}' is not a migration target`,
-      'write it as ssh://root@HOST or ssh://root@HOST:PORT (the target runs sshd and has vserver and rsync installed)');
+    throw new VsError(
+      'USAGE',
+      `'${dest}' is not a migration target`,
+      'write it as ssh://root@HOST or ssh://root@HOST:PORT (the target runs sshd and has vserver and rsync installed)',
+    );
   }
   return { user: m[1] ?? 'root', host: m[2]!, ...(port === undefined ? {} : { port }), text: dest };
 }
@@ -58,10 +61,21 @@ export class Receiver {
     const [file, args] = tied(ssh[0]!, [...ssh.slice(1), host, '--', remote.map(shellWord).join(' ')]);
     this.child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdin!.on('error', () => undefined); // a dead link shows as the reply that never comes
-    this.child.stderr!.on('data', (b: Buffer) => { this.stderr = (this.stderr + b.toString('utf8')).slice(-4000); });
-    createInterface({ input: this.child.stdout! }).on('line', (l) => { this.lines.push(l); this.waiter?.(); });
-    this.child.on('close', () => { this.ended = true; this.waiter?.(); });
-    this.child.on('error', () => { this.ended = true; this.waiter?.(); });
+    this.child.stderr!.on('data', (b: Buffer) => {
+      this.stderr = (this.stderr + b.toString('utf8')).slice(-4000);
+    });
+    createInterface({ input: this.child.stdout! }).on('line', (l) => {
+      this.lines.push(l);
+      this.waiter?.();
+    });
+    this.child.on('close', () => {
+      this.ended = true;
+      this.waiter?.();
+    });
+    this.child.on('error', () => {
+      this.ended = true;
+      this.waiter?.();
+    });
   }
 
   /** Sends one message and waits up to timeoutMs for the answer. */
@@ -71,17 +85,30 @@ export class Receiver {
     while (this.lines.length === 0) {
       if (this.ended) throw this.lost();
       const left = deadline - Date.now();
-      if (left <= 0) throw new VsError('MIGRATION_FAILED', `the target did not answer '${String(msg.op)}' within ${Math.round(timeoutMs / 1000)} s`,
-        'check the link to the target, then migrate again');
-      await new Promise<void>((r) => { const t = setTimeout(r, left); this.waiter = () => { clearTimeout(t); r(); }; });
+      if (left <= 0)
+        throw new VsError(
+          'MIGRATION_FAILED',
+          `the target did not answer '${String(msg.op)}' within ${Math.round(timeoutMs / 1000)} s`,
+          'check the link to the target, then migrate again',
+        );
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiter = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
       this.waiter = undefined;
     }
     let reply: Reply;
     try {
       reply = JSON.parse(this.lines.shift()!) as Reply;
     } catch {
-      throw new VsError('MIGRATION_FAILED', 'the target answered something that is not a migration reply',
-        'check that --remote-vserver names vserver on the target, of the same version as here');
+      throw new VsError(
+        'MIGRATION_FAILED',
+        'the target answered something that is not a migration reply',
+        'check that --remote-vserver names vserver on the target, of the same version as here',
+      );
     }
     if (!reply.ok) {
       const code = (reply.error.code in ERROR_CODES ? reply.error.code : 'MIGRATION_FAILED') as ErrorCode;
@@ -96,9 +123,17 @@ export class Receiver {
   }
 
   private lost(): VsError {
-    const why = this.stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(-3).join('; ');
-    return new VsError('MIGRATION_FAILED', `the link to the target was lost${why ? `: ${why}` : ''}`,
-      'check that the target is reachable with ssh as given (keys, --ssh-option) and runs vserver at --remote-vserver, then migrate again');
+    const why = this.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(-3)
+      .join('; ');
+    return new VsError(
+      'MIGRATION_FAILED',
+      `the link to the target was lost${why ? `: ${why}` : ''}`,
+      'check that the target is reachable with ssh as given (keys, --ssh-option) and runs vserver at --remote-vserver, then migrate again',
+    );
   }
 
   /** Closes its input (the receiver then drops what it staged unless it finished) and ends ssh. */

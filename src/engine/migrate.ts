@@ -83,14 +83,20 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
     const rt = await deps.runtime();
     const st = await rt.state(name);
     if (migrationLeft(deps, name)) {
-      throw new VsError('BUSY', `an interrupted migration of guest '${name}' may have left it frozen`,
-        "run 'vserver gc', which thaws it (or says what to do), then migrate again");
+      throw new VsError(
+        'BUSY',
+        `an interrupted migration of guest '${name}' may have left it frozen`,
+        "run 'vserver gc', which thaws it (or says what to do), then migrate again",
+      );
     }
     // snapshots are not carried: deleting the source would take them with it
     const snaps = listSnapshots(deps, name).length;
     if (snaps > 0 && !opts.keep) {
-      throw new VsError('IN_USE', `guest '${name}' has ${snaps} snapshot${snaps === 1 ? '' : 's'}, which migrate does not carry and deleting it here would remove`,
-        `migrate with --keep (the guest and its snapshots stay here, stopped), or delete them first ('vserver snapshot delete ${name} SNAP')`);
+      throw new VsError(
+        'IN_USE',
+        `guest '${name}' has ${snaps} snapshot${snaps === 1 ? '' : 's'}, which migrate does not carry and deleting it here would remove`,
+        `migrate with --keep (the guest and its snapshots stay here, stopped), or delete them first ('vserver snapshot delete ${name} SNAP')`,
+      );
     }
     const running = isActive(st);
     await ensureMounted(deps, name, cfg);
@@ -103,16 +109,25 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
     const target: RsyncTarget = { ssh: [...ssh, '-o', `ControlPath=${control}`, '-o', 'ControlMaster=no'], host: sshHost(d) };
     const remote = [opts.remoteVserver ?? 'vserver', 'receive', name];
     const record = recordMigration(deps, name, dest);
-    const receiver = new Receiver([...ssh, '-o', `ControlPath=${control}`, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'], target.host, remote);
+    const receiver = new Receiver(
+      [...ssh, '-o', `ControlPath=${control}`, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'],
+      target.host,
+      remote,
+    );
     const ping = setInterval(() => receiver.send({ op: 'ping' }), PING_MS);
     let frozen = false;
     let finishing = false;
     let started = false;
     try {
-      const hello = await receiver.request({
-        op: 'hello', config: readFileSync(deps.paths.guestConfig(name), 'utf8'), ids: guestIds(deps, cfg),
-        ...(template ? { template: { name: template.name, meta: template.meta, ids: contextRange(template.meta.context) } } : {}),
-      }, 60_000);
+      const hello = await receiver.request(
+        {
+          op: 'hello',
+          config: readFileSync(deps.paths.guestConfig(name), 'utf8'),
+          ids: guestIds(deps, cfg),
+          ...(template ? { template: { name: template.name, meta: template.meta, ids: contextRange(template.meta.context) } } : {}),
+        },
+        60_000,
+      );
       const staging = join(String(hello.staging), overlay ? 'upper' : 'rootfs');
       const notes = (hello.notes as string[] | undefined) ?? [];
       for (const n of notes) say(`target: ${n}`);
@@ -123,7 +138,7 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       // pre-copy: while the guest runs, until a round changes no fewer entries than the one before
       const rounds: MigrateRound[] = [];
       const pre = performance.now();
-      for (let prev = Infinity; ;) {
+      for (let prev = Infinity; ; ) {
         const t = performance.now();
         const changed = await rsyncTo(tree, target, staging, RSYNC_TIMEOUT_S);
         rounds.push({ changed, seconds: seconds(t) });
@@ -152,7 +167,10 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       const done = await receiver.request({ op: 'finish', start: running }, 180_000);
       started = true;
       say(`placed${running ? ' and started' : ''} on the target (${seconds(p)} s)`);
-      for (const n of (done.notes as string[] | undefined) ?? []) { notes.push(n); say(`target: ${n}`); }
+      for (const n of (done.notes as string[] | undefined) ?? []) {
+        notes.push(n);
+        say(`target: ${n}`);
+      }
       await receiver.request({ op: 'commit' }, 30_000);
       record.phase('switched');
       const downtimeSeconds = running ? seconds(switched) : undefined;
@@ -163,8 +181,16 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       if (!opts.keep) await deleteLocked(deps, name);
       record.remove();
       return {
-        name, dest: d.text, context, notes, wasRunning: running, rounds, precopySeconds,
-        ...(downtimeSeconds === undefined ? {} : { downtimeSeconds }), totalSeconds: seconds(begin), kept: opts.keep === true,
+        name,
+        dest: d.text,
+        context,
+        notes,
+        wasRunning: running,
+        rounds,
+        precopySeconds,
+        ...(downtimeSeconds === undefined ? {} : { downtimeSeconds }),
+        totalSeconds: seconds(begin),
+        kept: opts.keep === true,
       };
     } catch (e) {
       clearInterval(ping);
@@ -172,9 +198,13 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       const err = toVsError(e);
       if (started && !(e instanceof TargetError)) {
         // it ran there, and the link broke before the target heard that we know: only the target knows whether it kept it
-        throw new VsError('MIGRATION_FAILED', `migrating guest '${name}' to ${d.text} was cut off at the switch: ${err.message}`,
+        throw new VsError(
+          'MIGRATION_FAILED',
+          `migrating guest '${name}' to ${d.text} was cut off at the switch: ${err.message}`,
           `guest '${name}' stays frozen here. Check 'vserver status ${name}' on the target: if it runs there, 'vserver delete --force ${name}' here; ` +
-          `if not, 'vserver stop ${name}' and 'vserver start ${name}' here`, { cause: e });
+            `if not, 'vserver stop ${name}' and 'vserver start ${name}' here`,
+          { cause: e },
+        );
       }
       if (finishing && !(e instanceof TargetError)) {
         // the target may be starting it: it drops the guest once it goes unconfirmed, so wait that out before thawing
@@ -183,10 +213,13 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       }
       if (frozen) await rt.resume(name);
       record.remove();
-      throw new VsError(err.code, `migrating guest '${name}' to ${d.text} failed: ${err.message}`,
+      throw new VsError(
+        err.code,
+        `migrating guest '${name}' to ${d.text} failed: ${err.message}`,
         `${running ? `the guest runs here again${frozen ? ' (thawed)' : ''}` : 'the guest is here as it was'}, and the target keeps no copy` +
-        ` (what it staged goes when its receiver ends; 'vserver gc' there removes it otherwise); ${err.hint ?? 'fix the cause and migrate again'}`,
-        { cause: e });
+          ` (what it staged goes when its receiver ends; 'vserver gc' there removes it otherwise); ${err.hint ?? 'fix the cause and migrate again'}`,
+        { cause: e },
+      );
     }
   });
 }

@@ -8,7 +8,12 @@ import type { Deps } from './deps.js';
 import { guestTree, templateTree } from './trees.js';
 
 export function overlayDirs(deps: Deps, name: string, template: string): OverlayDirs {
-  return { lower: deps.paths.templateRootfs(template), upper: deps.paths.upper(name), work: deps.paths.work(name), merged: deps.paths.rootfs(name) };
+  return {
+    lower: deps.paths.templateRootfs(template),
+    upper: deps.paths.upper(name),
+    work: deps.paths.work(name),
+    merged: deps.paths.rootfs(name),
+  };
 }
 
 /** Mounts an overlay guest's tree if it is not; nothing for a dir guest. Returns whether it mounted. */

@@ -17,20 +17,30 @@ export function interfacesInfo(deps: Deps, name: string, cfg: GuestConfig, runni
   const state = running ? readNetState(deps, name) : undefined;
   if (state) {
     return state.interfaces.map((i) => ({
-      name: i.name, mode: i.mode, addresses: i.addresses, gateways: i.gateways, hostDevice: i.hostDevice, bridge: i.bridge,
-      parent: i.parent, nat: i.nat || undefined,
+      name: i.name,
+      mode: i.mode,
+      addresses: i.addresses,
+      gateways: i.gateways,
+      hostDevice: i.hostDevice,
+      bridge: i.bridge,
+      parent: i.parent,
+      nat: i.nat || undefined,
       ports: i.ports.length > 0 ? i.ports.map(portText) : undefined,
     }));
   }
   const list = cfg.interfaces ?? [];
   return list.map((i, n) => {
     if (!DEVICE_MODES.includes(i.mode)) return { mode: i.mode, addresses: [] };
-    const bridge = i.mode === 'bridge' ? i.bridge ?? deps.host().network.bridge : undefined;
+    const bridge = i.mode === 'bridge' ? (i.bridge ?? deps.host().network.bridge) : undefined;
     return {
-      name: guestIfname(list, n), mode: i.mode,
+      name: guestIfname(list, n),
+      mode: i.mode,
       addresses: bridge && !i.address && !i.address6 ? ['auto'] : [i.address, i.address6].filter((a): a is string => a !== undefined),
-      hostDevice: bridge ? hostVethName(deps.paths.instance, cfg.context, n) : undefined, bridge, parent: i.parent,
-      nat: i.nat, ports: i.ports?.map(portText),
+      hostDevice: bridge ? hostVethName(deps.paths.instance, cfg.context, n) : undefined,
+      bridge,
+      parent: i.parent,
+      nat: i.nat,
+      ports: i.ports?.map(portText),
     };
   });
 }

@@ -16,12 +16,20 @@ const states = new FileCache<NetPlan>();
 
 export function readNetState(deps: Deps, name: string): NetPlan | undefined {
   const file = deps.paths.netState(name);
-  return states.get(file, (text) => parseJsonFile(NetPlanSchema, text, `the network state ${file}`,
-    `it records what the start of '${name}' set up; take that down by hand (ip link, nft list tables), then remove the file`));
+  return states.get(file, (text) =>
+    parseJsonFile(
+      NetPlanSchema,
+      text,
+      `the network state ${file}`,
+      `it records what the start of '${name}' set up; take that down by hand (ip link, nft list tables), then remove the file`,
+    ),
+  );
 }
 
 export function stateNames(deps: Deps): string[] {
-  return readdirIfExists(deps.paths.netStateDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+  return readdirIfExists(deps.paths.netStateDir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5));
 }
 
 /** Bridges named by the recorded plans of guests other than `except`: a starting guest joins its bridge only after its runtime made its namespace. */

@@ -23,7 +23,7 @@ export async function teardownNetwork(deps: Deps, name: string, removed: string[
   if (!plan && !existsSync(nsPath) && !existsSync(sysDir)) return [];
   return withLock(networkLock(deps), `taking down the network of ${name}`, async () => {
     const problems: string[] = [];
-    if (plan) problems.push(...await undoPlan(deps, plan, removed));
+    if (plan) problems.push(...(await undoPlan(deps, plan, removed)));
     if (await removeNetns(nsPath, sysDir)) removed.push('network namespace');
     rmSync(deps.paths.netState(name), { force: true });
     return problems;
@@ -36,7 +36,7 @@ async function undoPlan(deps: Deps, plan: NetPlan, removed: string[]): Promise<s
   const back = guestTeardown(plan, process.pid);
   const phys = plan.interfaces.filter((i) => i.mode === 'phys');
   const alive = netnsMounted(plan.netns);
-  if (back.length > 0 && alive) problems.push(...await ipBatch(back, { netns: plan.netns, force: true }));
+  if (back.length > 0 && alive) problems.push(...(await ipBatch(back, { netns: plan.netns, force: true })));
   const keep = bridgesInUse(deps, plan.guest);
   // guests only on bridges other guests keep need only their own devices looked at
   const onKeptBridges = plan.interfaces.every((i) => i.mode === 'bridge' && i.bridge !== undefined && keep.has(i.bridge));
@@ -46,7 +46,7 @@ async function undoPlan(deps: Deps, plan: NetPlan, removed: string[]): Promise<s
     else problems.push(`NIC ${i.parent} did not come back to the host${alive ? '' : " (the guest's network namespace was already gone)"}`);
   }
   const host = hostTeardown(plan, links, tag, keep);
-  problems.push(...await ipBatch(host.lines, { force: true }));
+  problems.push(...(await ipBatch(host.lines, { force: true })));
   removed.push(...host.removed);
   if (plan.nftTable && (await nftInetTables()).includes(plan.nftTable)) {
     await nftApply(nftRemove(plan.nftTable));
@@ -84,12 +84,20 @@ export async function sweepNetwork(deps: Deps, running: (name: string) => boolea
     }
     const bridges = links.filter((b) => b.kind === 'bridge' && b.alias === bridgeAlias(tag)).map((b) => b.name);
     // the last bridges of a spill chain first, so that the ones before them are seen empty after
-    const empty = emptyBridges(links, tag, bridges.sort((a, b) => b.length - a.length || b.localeCompare(a)), bridgesInUse(deps), gone);
+    const empty = emptyBridges(
+      links,
+      tag,
+      bridges.sort((a, b) => b.length - a.length || b.localeCompare(a)),
+      bridgesInUse(deps),
+      gone,
+    );
     lines.push(...empty.lines);
     removed.push(...empty.removed);
     const problems = await ipBatch(lines, { force: true });
     const forwarding = loopbackInUse(deps);
-    for (const b of links) if (b.kind === 'bridge' && b.alias === bridgeAlias(tag) && !gone.has(b.name) && !forwarding.has(b.name)) setRouteLocalnet(b.name, false);
+    for (const b of links)
+      if (b.kind === 'bridge' && b.alias === bridgeAlias(tag) && !gone.has(b.name) && !forwarding.has(b.name))
+        setRouteLocalnet(b.name, false);
     for (const t of await nftInetTables()) {
       if (!orphan(tableGuest(tag, t))) continue;
       await nftApply(nftRemove(t));

@@ -57,13 +57,29 @@ export async function checkNetworkConfig(deps: Deps, name: string, cfg: GuestCon
   planFor(deps, name, cfg, interfaces, undefined, await otherGuests(deps, name));
 }
 
-function planFor(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[],
-  links: LinkFact[] | undefined, others: OtherGuest[], localAddresses?: HostLinks['local']): NetPlan {
+function planFor(
+  deps: Deps,
+  name: string,
+  cfg: GuestConfig,
+  interfaces: readonly InterfaceConfig[],
+  links: LinkFact[] | undefined,
+  others: OtherGuest[],
+  localAddresses?: HostLinks['local'],
+): NetPlan {
   const { paths } = deps;
   const host = deps.host().network;
   return planNetwork({
-    file: paths.guestConfig(name), guest: name, context: cfg.context, instance: paths.instance, tag: paths.netTag,
-    netns: paths.netns(name), interfaces, host, links, localAddresses, claims: collectClaims(others, host),
+    file: paths.guestConfig(name),
+    guest: name,
+    context: cfg.context,
+    instance: paths.instance,
+    tag: paths.netTag,
+    netns: paths.netns(name),
+    interfaces,
+    host,
+    links,
+    localAddresses,
+    claims: collectClaims(others, host),
     bridgeGuests: bridgeGuests(others),
   });
 }
@@ -100,7 +116,8 @@ export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig, o
     const host = new IpSession(); // starts while the lock is taken; asked for the links only once it is held
     try {
       plan = await traced(`network ${name}: lock, plan, bridge`, () =>
-        withLock(networkLock(deps), `setting up the network of ${name}`, () => prepare(deps, name, cfg, interfaces, host)));
+        withLock(networkLock(deps), `setting up the network of ${name}`, () => prepare(deps, name, cfg, interfaces, host)),
+      );
     } finally {
       host.kill();
     }
@@ -121,9 +138,17 @@ export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig, o
   };
 }
 
-async function prepare(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[], host: IpSession): Promise<NetPlan> {
-  const [links, others] = await Promise.all([traced(`network ${name}: ip links`, () => hostLinks(deps, cfg, interfaces, host)),
-    traced(`network ${name}: other guests`, () => otherGuests(deps, name, false))]);
+async function prepare(
+  deps: Deps,
+  name: string,
+  cfg: GuestConfig,
+  interfaces: readonly InterfaceConfig[],
+  host: IpSession,
+): Promise<NetPlan> {
+  const [links, others] = await Promise.all([
+    traced(`network ${name}: ip links`, () => hostLinks(deps, cfg, interfaces, host)),
+    traced(`network ${name}: other guests`, () => otherGuests(deps, name, false)),
+  ]);
   let plan: NetPlan;
   try {
     plan = planFor(deps, name, cfg, interfaces, links.links, others, links.local);
@@ -173,7 +198,12 @@ function writeWiring(deps: Deps, name: string, plan: NetPlan): Wiring {
   const dir = join(deps.paths.bundle(name), 'net');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   mkdirSync(deps.paths.netnsDir, { recursive: true, mode: 0o700 });
-  const files = { netns: plan.netns, hostBatch: join(dir, 'host.batch'), guestBatch: join(dir, 'guest.batch'), errors: join(dir, 'errors') };
+  const files = {
+    netns: plan.netns,
+    hostBatch: join(dir, 'host.batch'),
+    guestBatch: join(dir, 'guest.batch'),
+    errors: join(dir, 'errors'),
+  };
   const host = deviceSetup(plan, deps.paths.netTag);
   const guest = guestSetup(plan);
   writeFileSync(files.hostBatch, batchText(host));
@@ -198,14 +228,24 @@ export async function launch(net: PreparedNetwork, start: () => Promise<void>): 
 }
 
 /** The host's files for the guest's /etc, written under the bundle and bind-mounted read-only. */
-function writeEtcFiles(deps: Deps, name: string, cfg: GuestConfig, plan: NetPlan | undefined, hostNetwork: boolean, owner: number): OciMount[] {
+function writeEtcFiles(
+  deps: Deps,
+  name: string,
+  cfg: GuestConfig,
+  plan: NetPlan | undefined,
+  hostNetwork: boolean,
+  owner: number,
+): OciMount[] {
   const dir = join(deps.paths.bundle(name), 'etc');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const files = etcFiles({
     hostname: cfg.hostname ?? name,
     addresses: plan?.interfaces.flatMap((i) => i.addresses) ?? [],
-    nameservers: cfg.nameservers, search: cfg.search, hostNetwork,
-    hostResolv: readIfExists('/etc/resolv.conf'), upstreamResolv: readIfExists('/run/systemd/resolve/resolv.conf'),
+    nameservers: cfg.nameservers,
+    search: cfg.search,
+    hostNetwork,
+    hostResolv: readIfExists('/etc/resolv.conf'),
+    upstreamResolv: readIfExists('/run/systemd/resolve/resolv.conf'),
   });
   return files.map((f) => {
     const source = join(dir, f.path.slice('/etc/'.length));

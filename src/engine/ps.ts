@@ -28,8 +28,11 @@ export async function psGuests(deps: Deps, psOptions: readonly string[], first?:
   const r = await run('ps', args);
   if (r.code !== 0) {
     const notGuest = first !== undefined && only === undefined ? ` (and no guest is named '${printable(first)}')` : '';
-    throw new VsError('USAGE', `ps refused the options '${printable(psArgs.join(' '))}'${notGuest}: ${r.stderr.trim().split('\n')[0] ?? ''}`,
-      "vserver ps passes its options to ps (see 'man ps'); 'vserver list' shows the guests");
+    throw new VsError(
+      'USAGE',
+      `ps refused the options '${printable(psArgs.join(' '))}'${notGuest}: ${r.stderr.trim().split('\n')[0] ?? ''}`,
+      "vserver ps passes its options to ps (see 'man ps'); 'vserver list' shows the guests",
+    );
   }
   for (const [pid, o] of pidOwners(deps, guests)) owners.set(pid, o);
   const table = addContextColumn(r.stdout, (pid): Owner => owners.get(pid) ?? HOST_OWNER);

@@ -41,8 +41,11 @@ export function checkRangeFree(elsewhere: ReadonlyMap<number, string>, context: 
   const holder = elsewhere.get(context);
   if (holder === undefined) return;
   const r = contextRange(context);
-  throw new VsError('ALREADY_EXISTS', `the host ids of context ${context} (${r.base}-${r.base + r.size - 1}) are taken by ${holder}`,
-    'choose another context, or leave it out to get a free one');
+  throw new VsError(
+    'ALREADY_EXISTS',
+    `the host ids of context ${context} (${r.base}-${r.base + r.size - 1}) are taken by ${holder}`,
+    'choose another context, or leave it out to get a free one',
+  );
 }
 
 /**
@@ -50,7 +53,11 @@ export function checkRangeFree(elsewhere: ReadonlyMap<number, string>, context: 
  * returns, together with the numbers this installation already uses (so that those of an
  * installation made before the registry existed are claimed on its next build).
  */
-export function claimRange(deps: Deps, used: ReadonlyMap<number, string>, pick: (elsewhere: Map<number, string>) => number): Promise<number> {
+export function claimRange(
+  deps: Deps,
+  used: ReadonlyMap<number, string>,
+  pick: (elsewhere: Map<number, string>) => number,
+): Promise<number> {
   const reg = registry(deps);
   return withLock(reg.lock, 'claiming a host id range', async () => {
     const elsewhere = heldElsewhere(deps, reg);

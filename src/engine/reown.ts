@@ -29,10 +29,15 @@ export function pendingReown(deps: Deps, name: string): Reown | undefined {
   let r: v.SafeParseResult<typeof JournalSchema> | undefined;
   try {
     r = v.safeParse(JournalSchema, JSON.parse(text));
-  } catch { /* not JSON: damaged as well */ }
+  } catch {
+    /* not JSON: damaged as well */
+  }
   if (!r?.success) {
-    throw new VsError('CONFIG_INVALID', `${deps.paths.reownJournal(name)} is damaged`,
-      `remove it and run the change again ('vserver config ${name} context N' with the number you wanted): files already moved stay`);
+    throw new VsError(
+      'CONFIG_INVALID',
+      `${deps.paths.reownJournal(name)} is damaged`,
+      `remove it and run the change again ('vserver config ${name} context N' with the number you wanted): files already moved stay`,
+    );
   }
   return r.output;
 }
@@ -45,9 +50,12 @@ function describe(j: Reown): string {
 export function checkNotReowning(deps: Deps, name: string): void {
   const j = pendingReown(deps, name);
   if (j === undefined) return;
-  throw new VsError('REOWN_UNFINISHED', `guest '${name}' is half re-owned: changing it to ${describe(j)} was interrupted, ` +
-    `so its files are split between host ids ${j.from.base}.. and ${j.to.base}..`,
-  `finish the change with 'vserver gc' or 'vserver config ${name} ${j.key} ${j.value}'`);
+  throw new VsError(
+    'REOWN_UNFINISHED',
+    `guest '${name}' is half re-owned: changing it to ${describe(j)} was interrupted, ` +
+      `so its files are split between host ids ${j.from.base}.. and ${j.to.base}..`,
+    `finish the change with 'vserver gc' or 'vserver config ${name} ${j.key} ${j.value}'`,
+  );
 }
 
 /** Records the move, moves the tree, then sets the key in the config and drops the record. */
@@ -83,8 +91,11 @@ export async function finishPending(deps: Deps, name: string): Promise<{ journal
   const journal = pendingReown(deps, name);
   if (journal === undefined) return undefined;
   if (isActive(await (await deps.runtime()).state(name))) {
-    throw new VsError('ALREADY_RUNNING', `guest '${name}' runs on a half re-owned tree`,
-      `stop it with 'vserver stop ${name}', then run 'vserver gc' to finish the change`);
+    throw new VsError(
+      'ALREADY_RUNNING',
+      `guest '${name}' runs on a half re-owned tree`,
+      `stop it with 'vserver stop ${name}', then run 'vserver gc' to finish the change`,
+    );
   }
   const finish = () => finishReown(deps, name, journal);
   const moved = journal.key === 'context' ? await withLock(deps.paths.contextsLock, 'changing a context', async () => finish()) : finish();

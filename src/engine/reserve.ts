@@ -32,8 +32,12 @@ export async function removeLeftover(dir: string): Promise<void> {
 export async function buildFailed(tmp: string, what: string, e: unknown): Promise<never> {
   await removeLeftover(tmp);
   if (e instanceof VsError) throw e;
-  throw new VsError('BUILD_FAILED', `${what} failed: ${e instanceof Error ? e.message : String(e)}`,
-    'nothing was kept; fix the cause and try again', { cause: e });
+  throw new VsError(
+    'BUILD_FAILED',
+    `${what} failed: ${e instanceof Error ? e.message : String(e)}`,
+    'nothing was kept; fix the cause and try again',
+    { cause: e },
+  );
 }
 
 /** A guest tree moved into place by a build that died before writing the config. */
@@ -78,7 +82,9 @@ async function usedContexts(deps: Deps, self?: { kind: Kind; name: string }): Pr
     try {
       await removeLeftover(l.dir);
       gone.add(`${l.kind}/${l.entry}`);
-    } catch { /* one leftover that cannot go must not stop unrelated builds; it keeps its number, and gc names it */ }
+    } catch {
+      /* one leftover that cannot go must not stop unrelated builds; it keeps its number, and gc names it */
+    }
   }
   return recordedContexts(deps, gone);
 }

@@ -64,7 +64,9 @@ async function sweepGuest(deps: Deps, name: string, removed: string[]): Promise<
   for (const e of readdirIfExists(snaps)) {
     if (!NEW_SNAP.test(e) && !DELETE_SNAP.test(e)) continue;
     await removeTree(join(snaps, e));
-    removed.push(NEW_SNAP.test(e) ? `half-made snapshot ${e.replace(/^\.new-/, '').replace(/-[a-z0-9]+$/, '')}` : `half-removed snapshot ${e}`);
+    removed.push(
+      NEW_SNAP.test(e) ? `half-made snapshot ${e.replace(/^\.new-/, '').replace(/-[a-z0-9]+$/, '')}` : `half-removed snapshot ${e}`,
+    );
   }
   const dir = deps.paths.guestDir(name);
   for (const e of readdirIfExists(dir)) {
@@ -84,7 +86,7 @@ async function sweepGuest(deps: Deps, name: string, removed: string[]): Promise<
       removed.push('the copy of an interrupted restore (the guest keeps its tree)');
     } else {
       renameSync(ready, join(dir, part));
-      removed.push('an interrupted restore: finished it, the guest has the snapshot\'s tree');
+      removed.push("an interrupted restore: finished it, the guest has the snapshot's tree");
     }
   }
   return problems;

@@ -35,8 +35,11 @@ export type SnapshotInfo = v.InferOutput<typeof MetaSchema>;
 
 export function checkSnapName(snap: string): string {
   if (!SNAP_PATTERN.test(snap)) {
-    throw new VsError('INVALID_NAME', `invalid snapshot name '${snap}'`,
-      'a snapshot name is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+    throw new VsError(
+      'INVALID_NAME',
+      `invalid snapshot name '${snap}'`,
+      'a snapshot name is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    );
   }
   return snap;
 }
@@ -67,7 +70,9 @@ export function readMeta(deps: Deps, name: string, snap: string): SnapshotInfo {
   let r: v.SafeParseResult<typeof MetaSchema> | undefined;
   try {
     r = v.safeParse(MetaSchema, JSON.parse(text));
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   if (!r?.success) {
     throw new VsError('CONFIG_INVALID', `${file} is damaged`, `delete the snapshot with 'vserver snapshot delete ${name} ${snap}'`);
   }

@@ -17,7 +17,15 @@ import type { Deps } from './deps.js';
 import { ensureMounted, unmountGuest } from './mount.js';
 import { checkNotReowning } from './reown.js';
 import {
-  checkSnapName, defaultSnapName, listSnapshots, newSnapDir, readMeta, removeSnapshotDir, treeOf, writeMeta, type SnapshotInfo,
+  checkSnapName,
+  defaultSnapName,
+  listSnapshots,
+  newSnapDir,
+  readMeta,
+  removeSnapshotDir,
+  treeOf,
+  writeMeta,
+  type SnapshotInfo,
 } from './snapshot-store.js';
 import { guestIds, isActive } from './state.js';
 import { guestTree } from './trees.js';
@@ -43,8 +51,11 @@ export function createSnapshot(deps: Deps, name: string, snap?: string): Promise
     const cfg = deps.store.read(name);
     checkNotReowning(deps, name);
     if (existsSync(deps.paths.snapshot(name, want))) {
-      throw new VsError('ALREADY_EXISTS', `guest '${name}' already has a snapshot '${want}'`,
-        `give another name, or delete it first with 'vserver snapshot delete ${name} ${want}'`);
+      throw new VsError(
+        'ALREADY_EXISTS',
+        `guest '${name}' already has a snapshot '${want}'`,
+        `give another name, or delete it first with 'vserver snapshot delete ${name} ${want}'`,
+      );
     }
     const source = guestTree(deps, name, ownPart(cfg));
     const rt = await deps.runtime();
@@ -69,8 +80,14 @@ export function createSnapshot(deps: Deps, name: string, snap?: string): Promise
         crashPoint('snapshot:copied');
       }
       const meta: SnapshotInfo = {
-        guest: name, name: want, created: new Date().toISOString(), method, backend: cfg.backend, ids: guestIds(deps, cfg),
-        frozen: running, ...(frozenMs === undefined ? {} : { frozenMs }),
+        guest: name,
+        name: want,
+        created: new Date().toISOString(),
+        method,
+        backend: cfg.backend,
+        ids: guestIds(deps, cfg),
+        frozen: running,
+        ...(frozenMs === undefined ? {} : { frozenMs }),
       };
       writeMeta(tmp, meta);
       renameSync(tmp, deps.paths.snapshot(name, want));
@@ -141,12 +158,18 @@ export function restoreSnapshot(deps: Deps, name: string, snap: string, opts: { 
     checkNotReowning(deps, name);
     const meta = readMeta(deps, name, snap);
     if (meta.backend !== cfg.backend) {
-      throw new VsError('INVALID_VALUE', `snapshot '${snap}' holds a ${meta.backend} guest's tree, but guest '${name}' is a ${cfg.backend} guest now`,
-        'a snapshot can only be restored into a guest of the backend it was taken from');
+      throw new VsError(
+        'INVALID_VALUE',
+        `snapshot '${snap}' holds a ${meta.backend} guest's tree, but guest '${name}' is a ${cfg.backend} guest now`,
+        'a snapshot can only be restored into a guest of the backend it was taken from',
+      );
     }
     if (isActive(await (await deps.runtime()).state(name))) {
-      throw new VsError('ALREADY_RUNNING', `guest '${name}' is running; a restore replaces its tree and needs it stopped`,
-        `stop it first with 'vserver stop ${name}'`);
+      throw new VsError(
+        'ALREADY_RUNNING',
+        `guest '${name}' is running; a restore replaces its tree and needs it stopped`,
+        `stop it first with 'vserver stop ${name}'`,
+      );
     }
     const part = ownPart(cfg);
     if (cfg.backend !== 'overlay') return restoreTree(deps, name, cfg, snap, meta, part, opts);
@@ -164,8 +187,15 @@ export function restoreSnapshot(deps: Deps, name: string, snap: string, opts: { 
   });
 }
 
-async function restoreTree(deps: Deps, name: string, cfg: GuestConfig, snap: string, meta: SnapshotInfo, part: 'rootfs' | 'upper',
-  opts: { discard?: boolean }): Promise<RestoreResult> {
+async function restoreTree(
+  deps: Deps,
+  name: string,
+  cfg: GuestConfig,
+  snap: string,
+  meta: SnapshotInfo,
+  part: 'rootfs' | 'upper',
+  opts: { discard?: boolean },
+): Promise<RestoreResult> {
   const dir = deps.paths.guestDir(name);
   const ready = join(dir, RESTORE_READY);
   // what a killed restore left (we hold the lock): finished if the tree had moved out, else dropped
@@ -210,7 +240,13 @@ async function keepCurrent(deps: Deps, name: string, cfg: GuestConfig, current: 
   for (let i = 2; existsSync(deps.paths.snapshot(name, want)); i++) want = `before-restore-${defaultSnapName()}-${i}`;
   const tmp = newSnapDir(deps, name, want);
   const meta: SnapshotInfo = {
-    guest: name, name: want, created: new Date().toISOString(), method: 'moved', backend: cfg.backend, ids: guestIds(deps, cfg), frozen: false,
+    guest: name,
+    name: want,
+    created: new Date().toISOString(),
+    method: 'moved',
+    backend: cfg.backend,
+    ids: guestIds(deps, cfg),
+    frozen: false,
   };
   try {
     renameSync(current, treeOf(tmp));

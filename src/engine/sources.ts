@@ -22,8 +22,11 @@ export const HOST_IDS: IdRange = { base: 0, size: IDS_PER_GUEST };
 export function shiftInto(to: IdRange): (id: number, kind: 'uid' | 'gid', path: string) => number {
   return (id, kind, path) => {
     if (id >= to.size) {
-      throw new VsError('INVALID_VALUE', `${JSON.stringify(path)} is owned by ${kind} ${id}, outside the ${to.size} ids a guest has`,
-        'a guest tree uses ids 0..65535; fix the owners in the archive');
+      throw new VsError(
+        'INVALID_VALUE',
+        `${JSON.stringify(path)} is owned by ${kind} ${id}, outside the ${to.size} ids a guest has`,
+        'a guest tree uses ids 0..65535; fix the owners in the archive',
+      );
     }
     return id + to.base;
   };
@@ -68,14 +71,27 @@ export function debootstrapCache(paths: Paths, host: HostConfig): string {
 }
 
 /** Runs debootstrap into rootfs and makes the tree guest-ready, then owned by `ids`. */
-export async function fromDebootstrap(paths: Paths, host: HostConfig, src: DebootstrapSource, rootfs: string,
-  ids: IdRange, inits: InitStyle[], onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<void> {
+export async function fromDebootstrap(
+  paths: Paths,
+  host: HostConfig,
+  src: DebootstrapSource,
+  rootfs: string,
+  ids: IdRange,
+  inits: InitStyle[],
+  onProgress?: (p: Progress) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const include = [...new Set([...inits.flatMap(initPackages), ...(src.include ?? [])])];
   // both inits in one tree: sysvinit-core is /sbin/init, systemd is started by its own path
   if (include.includes('sysvinit-core') && include.includes('systemd-sysv')) include.splice(include.indexOf('systemd-sysv'), 1, 'systemd');
   await debootstrap(rootfs, {
-    suite: src.suite, mirror: src.mirror ?? host.mirror, variant: src.variant, include,
-    cacheDir: debootstrapCache(paths, host), onProgress, signal,
+    suite: src.suite,
+    mirror: src.mirror ?? host.mirror,
+    variant: src.variant,
+    include,
+    cacheDir: debootstrapCache(paths, host),
+    onProgress,
+    signal,
   });
   // packages debootstrap downloaded stay in the cache, not in every guest
   const archives = join(rootfs, 'var/cache/apt/archives');

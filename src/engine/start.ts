@@ -45,8 +45,12 @@ function checkReachable(rootfs: string, uid: number, name: string): void {
     const st = statSync(dir);
     const searchable = st.uid === uid ? (st.mode & 0o100) !== 0 : st.gid === uid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
     if (!searchable) {
-      throw new VsError('NOT_PERMITTED', `guest '${name}' cannot reach its tree: its root (host uid ${uid}) may not pass through ${dir} ` +
-        `(mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`, `let others pass through that directory (chmod o+x ${dir}), or move the installation`);
+      throw new VsError(
+        'NOT_PERMITTED',
+        `guest '${name}' cannot reach its tree: its root (host uid ${uid}) may not pass through ${dir} ` +
+          `(mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`,
+        `let others pass through that directory (chmod o+x ${dir}), or move the installation`,
+      );
     }
     if (dir === '/') return;
   }
@@ -58,8 +62,11 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   const before = await traced(`start ${name}: runtime state`, () => rt.state(name));
   if (isActive(before)) {
     await settleLimitChange(deps, name);
-    throw new VsError('ALREADY_RUNNING', `guest '${name}' is already running (init pid ${before.pid})`,
-      `use 'vserver restart ${name}' to restart it`);
+    throw new VsError(
+      'ALREADY_RUNNING',
+      `guest '${name}' is already running (init pid ${before.pid})`,
+      `use 'vserver restart ${name}' to restart it`,
+    );
   }
   checkNotReowning(deps, name);
   // what an earlier run or a crashed start left behind goes first; what stays is said, not hidden
@@ -84,24 +91,35 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   }
   const wanted = wantedRlimits(limits, DEFAULT_RLIMITS);
   const rlimits = clampRlimits(wanted, rlimitCeiling());
-  const warnings = [...leftovers.map((p) => `an earlier run left something that could not be removed: ${p}`), ...loweredRlimits(limits, rlimits)];
+  const warnings = [
+    ...leftovers.map((p) => `an earlier run left something that could not be removed: ${p}`),
+    ...loweredRlimits(limits, rlimits),
+  ];
   const lxcfs = await traced('lxcfs', () => deps.lxcfs().prepare());
   if ('reason' in lxcfs && deps.lxcfs().mode !== 'off' && deps.lxcfs().installed()) {
     warnings.push(`${lxcfs.reason}; free, uptime and top inside the guest show the host's figures`);
   }
   const sec = cfg.security;
-  const spec = tracedSync(`start ${name}: spec`, () => buildSpec({
-    name, context: cfg.context, rootfs, hostname: cfg.hostname ?? name, args: init.args, env: init.env,
-    cgroupsPath: `/${deps.paths.cgroupName(name)}`,
-    capabilities: capabilitySet({ add: [...init.addCapabilities, ...(sec?.capabilities?.add ?? [])], drop: sec?.capabilities?.drop }),
-    seccomp: sec?.seccomp_profile ? loadSeccompProfile(sec.seccomp_profile) : defaultSeccomp(),
-    rlimits, resources: toResources(limits, facts),
-    extraMounts: [...init.tmpfs.map(tmpfsMount), ...('mounts' in lxcfs ? lxcfs.mounts : [])],
-    idMappings: cfg.privileged ? undefined : idMappings(ids),
-    cgroupWritable: init.delegateCgroup,
-    // a privileged guest has no namespace of its own to count in
-    hooks: cfg.privileged ? [] : [userCountsHook(which('sh') ?? '/bin/sh', userCounts(defaults))],
-  }));
+  const spec = tracedSync(`start ${name}: spec`, () =>
+    buildSpec({
+      name,
+      context: cfg.context,
+      rootfs,
+      hostname: cfg.hostname ?? name,
+      args: init.args,
+      env: init.env,
+      cgroupsPath: `/${deps.paths.cgroupName(name)}`,
+      capabilities: capabilitySet({ add: [...init.addCapabilities, ...(sec?.capabilities?.add ?? [])], drop: sec?.capabilities?.drop }),
+      seccomp: sec?.seccomp_profile ? loadSeccompProfile(sec.seccomp_profile) : defaultSeccomp(),
+      rlimits,
+      resources: toResources(limits, facts),
+      extraMounts: [...init.tmpfs.map(tmpfsMount), ...('mounts' in lxcfs ? lxcfs.mounts : [])],
+      idMappings: cfg.privileged ? undefined : idMappings(ids),
+      cgroupWritable: init.delegateCgroup,
+      // a privileged guest has no namespace of its own to count in
+      hooks: cfg.privileged ? [] : [userCountsHook(which('sh') ?? '/bin/sh', userCounts(defaults))],
+    }),
+  );
 
   const bundle = deps.paths.bundle(name);
   await Revert.run(async (revert) => {
@@ -118,13 +136,15 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     try {
       writeSync(log, `--- ${new Date().toISOString()} vserver: starting guest ${name} (context ${cfg.context})\n`);
       const io = { stdin: 'ignore', stdout: log, stderr: log, rlimits } as const;
-      await traced(`start ${name}: runtime (with the network hook)`, () => launch(net, async () => {
-        if (!init.delegateCgroup) return rt.run(name, bundle, io);
-        // the cgroup exists once the runtime has created the container; hand it over before init runs
-        await rt.create(name, bundle, io);
-        deps.cgroups().delegate(deps.paths.cgroupName(name), ids.base, ids.base);
-        await rt.start(name);
-      }));
+      await traced(`start ${name}: runtime (with the network hook)`, () =>
+        launch(net, async () => {
+          if (!init.delegateCgroup) return rt.run(name, bundle, io);
+          // the cgroup exists once the runtime has created the container; hand it over before init runs
+          await rt.create(name, bundle, io);
+          deps.cgroups().delegate(deps.paths.cgroupName(name), ids.base, ids.base);
+          await rt.start(name);
+        }),
+      );
     } finally {
       closeSync(log);
     }
@@ -132,8 +152,14 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
   });
   const after = await traced(`start ${name}: runtime state after`, () => rt.state(name));
   if (!isActive(after)) {
-    throw withCleanupProblems(new VsError('RUNTIME_FAILED', `guest '${name}' stopped right after it started`,
-      `its init exited; read ${deps.paths.log(name)} for why`), await teardown(deps, name));
+    throw withCleanupProblems(
+      new VsError(
+        'RUNTIME_FAILED',
+        `guest '${name}' stopped right after it started`,
+        `its init exited; read ${deps.paths.log(name)} for why`,
+      ),
+      await teardown(deps, name),
+    );
   }
   const info: GuestInfo = { ...guestInfo(name, cfg, after, ids), interfaces: interfacesInfo(deps, name, cfg, true) };
   if (warnings.length > 0) info.warnings = warnings;

@@ -14,7 +14,15 @@ export async function statGuests(deps: Deps): Promise<StatRow[]> {
     const p = readProcStat(pid);
     if (p) procs.set(pid, p);
   }
-  return statRows(samples.map(({ g, pids, usage }) => ({
-    name: g.name, context: g.context, pids, usage, initStart: procs.get(g.pid)?.start,
-  })), procs, systemUptime());
+  return statRows(
+    samples.map(({ g, pids, usage }) => ({
+      name: g.name,
+      context: g.context,
+      pids,
+      usage,
+      initStart: procs.get(g.pid)?.start,
+    })),
+    procs,
+    systemUptime(),
+  );
 }

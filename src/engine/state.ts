@@ -9,11 +9,15 @@ import type { GuestInfo, GuestState } from './types.js';
 export function toState(rt: RuntimeState | undefined): GuestState {
   if (!rt) return 'stopped';
   switch (rt.status) {
-    case 'running': return 'running';
-    case 'paused': return 'paused';
+    case 'running':
+      return 'running';
+    case 'paused':
+      return 'paused';
     case 'created':
-    case 'creating': return 'created';
-    default: return 'stopped';
+    case 'creating':
+      return 'created';
+    default:
+      return 'stopped';
   }
 }
 
@@ -34,8 +38,14 @@ export function guestIds(deps: Deps, cfg: GuestConfig): IdRange {
 export function guestInfo(name: string, cfg: GuestConfig, rt: RuntimeState | undefined, ids?: IdRange): GuestInfo {
   const state = toState(rt);
   const info: GuestInfo = {
-    name, context: cfg.context, state, hostname: cfg.hostname ?? name, init: cfg.init, backend: cfg.backend,
-    privileged: cfg.privileged, ...(cfg.mark === undefined ? {} : { mark: cfg.mark }),
+    name,
+    context: cfg.context,
+    state,
+    hostname: cfg.hostname ?? name,
+    init: cfg.init,
+    backend: cfg.backend,
+    privileged: cfg.privileged,
+    ...(cfg.mark === undefined ? {} : { mark: cfg.mark }),
   };
   if (cfg.privileged) {
     info.warnings = ['privileged guest: no user namespace, guest root is host root; set privileged = false to isolate it'];

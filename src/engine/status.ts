@@ -25,8 +25,11 @@ export async function statusGuest(deps: Deps, name: string): Promise<GuestInfo> 
     info.processes = cg.pids(cgName).length;
     if (info.pid !== undefined) info.resources = resourcesOf(deps, cgName, info.pid);
     if (limitChangePending(deps, name)) {
-      info.warnings = [...(info.warnings ?? []), `a limit change was interrupted: the limits in force are those shown here, ` +
-        `and may differ from the config; the next 'vserver limit', 'start' or 'gc' on ${name} puts the config's limits in force`];
+      info.warnings = [
+        ...(info.warnings ?? []),
+        `a limit change was interrupted: the limits in force are those shown here, ` +
+          `and may differ from the config; the next 'vserver limit', 'start' or 'gc' on ${name} puts the config's limits in force`,
+      ];
     }
   }
   info.interfaces = interfacesInfo(deps, name, cfg, isActive(rt));
@@ -36,20 +39,29 @@ export async function statusGuest(deps: Deps, name: string): Promise<GuestInfo> 
 function resourcesOf(deps: Deps, cgName: string, pid: number): GuestResources {
   const cg = deps.cgroups();
   const limitsText = readIfExists(`/proc/${pid}/limits`);
-  const rlimits = limitsText === undefined ? undefined
-    : Object.fromEntries([...ownRlimits(limitsText)].map(([k, val]) => [k.slice('RLIMIT_'.length).toLowerCase(), val]));
+  const rlimits =
+    limitsText === undefined
+      ? undefined
+      : Object.fromEntries([...ownRlimits(limitsText)].map(([k, val]) => [k.slice('RLIMIT_'.length).toLowerCase(), val]));
   return {
-    limits: cg.limits(cgName), usage: cg.usage(cgName), events: cg.events(cgName), rlimits,
+    limits: cg.limits(cgName),
+    usage: cg.usage(cgName),
+    events: cg.events(cgName),
+    rlimits,
     lxcfs: lxcfsNote(deps, pid),
   };
 }
 
 function lxcfsNote(deps: Deps, pid: number): GuestResources['lxcfs'] {
-  if (guestUsesLxcfs(pid)) return { inUse: true, note: "lxcfs: free, uptime, top and /proc/cpuinfo inside show the guest's own limits and uptime" };
+  if (guestUsesLxcfs(pid))
+    return { inUse: true, note: "lxcfs: free, uptime, top and /proc/cpuinfo inside show the guest's own limits and uptime" };
   const lx = deps.lxcfs();
-  const why = lx.mode === 'off' ? 'lxcfs is off in vserver.toml'
-    : !lx.installed() ? 'lxcfs is not installed (apt-get install lxcfs)'
-      : 'lxcfs was not running when the guest started (restart the guest to use it)';
+  const why =
+    lx.mode === 'off'
+      ? 'lxcfs is off in vserver.toml'
+      : !lx.installed()
+        ? 'lxcfs is not installed (apt-get install lxcfs)'
+        : 'lxcfs was not running when the guest started (restart the guest to use it)';
   return { inUse: false, note: `host values: free, uptime, top and /proc/cpuinfo inside show the host's figures; ${why}` };
 }
 
@@ -58,10 +70,15 @@ export async function listGuests(deps: Deps): Promise<GuestInfo[]> {
   if (all.length === 0) return [];
   const states = new Map((await (await deps.runtime()).list()).map((s) => [s.id, s]));
   const mounts = readMounts();
-  return all.map((g) => g.config
-    ? { ...guestInfo(g.name, g.config, states.get(g.name), idsOrUndefined(deps, g.config)), ...treeState(deps, g.name, g.config, mounts),
-      interfaces: interfacesInfo(deps, g.name, g.config, isActive(states.get(g.name))) }
-    : { name: g.name, context: 0, state: 'broken' as const, error: g.error?.message });
+  return all.map((g) =>
+    g.config
+      ? {
+          ...guestInfo(g.name, g.config, states.get(g.name), idsOrUndefined(deps, g.config)),
+          ...treeState(deps, g.name, g.config, mounts),
+          interfaces: interfacesInfo(deps, g.name, g.config, isActive(states.get(g.name))),
+        }
+      : { name: g.name, context: 0, state: 'broken' as const, error: g.error?.message },
+  );
 }
 
 export async function isRunning(deps: Deps, name: string): Promise<boolean> {

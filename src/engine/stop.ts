@@ -42,8 +42,11 @@ export async function stopLocked(deps: Deps, name: string, opts: StopOptions = {
   crashPoint('stop:killed');
   const problems = await traced(`stop ${name}: teardown`, () => teardown(deps, name));
   if (problems.length > 0) {
-    throw new VsError('RUNTIME_FAILED', `guest '${name}' stopped, but cleaning up failed: ${problems.join('; ')}`,
-      `run 'vserver stop ${name}' again`);
+    throw new VsError(
+      'RUNTIME_FAILED',
+      `guest '${name}' stopped, but cleaning up failed: ${problems.join('; ')}`,
+      `run 'vserver stop ${name}' again`,
+    );
   }
 }
 
@@ -61,11 +64,18 @@ async function killSequence(deps: Deps, name: string, st: RuntimeState, timeoutM
   const pids = st.status === 'paused' ? [] : deps.cgroups().pids(deps.paths.cgroupName(name));
   if (pids.length > 0) {
     for (const pid of pids) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
     }
   } else await rt.kill(name, 9, { all: true });
   if (!(await waitGone(st.pid, start, KILL_WAIT_MS))) {
-    throw new VsError('RUNTIME_FAILED', `guest '${name}' did not die after SIGKILL (init pid ${st.pid})`,
-      'a process may be stuck in the kernel (D state); check it with ps and try again');
+    throw new VsError(
+      'RUNTIME_FAILED',
+      `guest '${name}' did not die after SIGKILL (init pid ${st.pid})`,
+      'a process may be stuck in the kernel (D state); check it with ps and try again',
+    );
   }
 }

@@ -20,7 +20,11 @@ export async function removeCgroup(deps: Deps, id: string): Promise<string[]> {
   let stuck = cg.remove(name);
   if (stuck.length > 0) {
     for (const pid of cg.pids(name)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     const deadline = Date.now() + EXIT_WAIT_MS;
     while (cg.pids(name).length > 0 && Date.now() < deadline) await sleep(20);
@@ -53,7 +57,7 @@ export async function teardown(deps: Deps, name: string, removed: string[] = [])
   problems.push(...stuck);
   if (cgroups.length > stuck.length) removed.push('cgroup');
   try {
-    problems.push(...await teardownNetwork(deps, name, removed));
+    problems.push(...(await teardownNetwork(deps, name, removed)));
   } catch (e) {
     problems.push(e instanceof Error ? e.message : String(e));
   }

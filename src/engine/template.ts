@@ -47,12 +47,20 @@ function checkTemplateName(name: string): void {
   }
 }
 
-export function createTemplate(deps: Deps, name: string, source: TemplateSource,
-  opts: { init?: InitStyle; onProgress?: (p: Progress) => void } = {}): Promise<TemplateInfo> {
+export function createTemplate(
+  deps: Deps,
+  name: string,
+  source: TemplateSource,
+  opts: { init?: InitStyle; onProgress?: (p: Progress) => void } = {},
+): Promise<TemplateInfo> {
   checkTemplateName(name);
   return withLock(deps.paths.templateLock(name), `vserver template create ${name}`, async () => {
     if (deps.templates.exists(name)) {
-      throw new VsError('ALREADY_EXISTS', `template '${name}' already exists`, `choose another name, or delete it with 'vserver template delete ${name}'`);
+      throw new VsError(
+        'ALREADY_EXISTS',
+        `template '${name}' already exists`,
+        `choose another name, or delete it with 'vserver template delete ${name}'`,
+      );
     }
     if (source.kind === 'guest') {
       const g = checkName(source.guest);
@@ -62,16 +70,23 @@ export function createTemplate(deps: Deps, name: string, source: TemplateSource,
   });
 }
 
-async function createLocked(deps: Deps, name: string, source: TemplateSource,
-  opts: { init?: InitStyle; onProgress?: (p: Progress) => void }): Promise<TemplateInfo> {
+async function createLocked(
+  deps: Deps,
+  name: string,
+  source: TemplateSource,
+  opts: { init?: InitStyle; onProgress?: (p: Progress) => void },
+): Promise<TemplateInfo> {
   let init: InitStyle = opts.init ?? 'plain';
   let from: string;
   const guestCfg = source.kind === 'guest' ? deps.store.read(source.guest) : undefined;
   if (source.kind === 'guest') {
     checkNotReowning(deps, source.guest);
     if (isActive(await (await deps.runtime()).state(source.guest))) {
-      throw new VsError('ALREADY_RUNNING', `guest '${source.guest}' is running; a template is made from a stopped guest`,
-        `stop it first with 'vserver stop ${source.guest}'`);
+      throw new VsError(
+        'ALREADY_RUNNING',
+        `guest '${source.guest}' is running; a template is made from a stopped guest`,
+        `stop it first with 'vserver stop ${source.guest}'`,
+      );
     }
     await ensureMounted(deps, source.guest, guestCfg!);
   }
@@ -94,7 +109,8 @@ async function createLocked(deps: Deps, name: string, source: TemplateSource,
       case 'guest':
         await fromTree(guestTree(deps, source.guest), rootfs, guestIds(deps, guestCfg!), ids);
         // guests made from it get machine ids of their own
-        if ((readFileIn(rootfs, 'etc/machine-id') ?? '') !== '') writeFileIn(rootfs, 'etc/machine-id', '', 0o444, { uid: ids.base, gid: ids.base });
+        if ((readFileIn(rootfs, 'etc/machine-id') ?? '') !== '')
+          writeFileIn(rootfs, 'etc/machine-id', '', 0o444, { uid: ids.base, gid: ids.base });
         from = source.guest;
         init = opts.init ?? guestCfg!.init;
         break;
@@ -111,8 +127,16 @@ async function createLocked(deps: Deps, name: string, source: TemplateSource,
 }
 
 function info(name: string, meta: TemplateMeta, guests: string[]): TemplateInfo {
-  return { name, context: meta.context, source: meta.source, from: meta.from, init: meta.init, created: meta.created, guests,
-    idmap: contextRange(meta.context) };
+  return {
+    name,
+    context: meta.context,
+    source: meta.source,
+    from: meta.from,
+    init: meta.init,
+    created: meta.created,
+    guests,
+    idmap: contextRange(meta.context),
+  };
 }
 
 /** Overlay guests of each template; a guest whose config cannot be read might be one, so it is named too. */
@@ -140,12 +164,18 @@ export function deleteTemplate(deps: Deps, name: string): Promise<void> {
     const { by, unreadable } = users(deps);
     const using = by.get(name) ?? [];
     if (using.length > 0) {
-      throw new VsError('IN_USE', `template '${name}' is used by ${using.length === 1 ? 'guest' : 'guests'} ${using.join(', ')}`,
-        'delete those guests first (their trees are overlays on this template)');
+      throw new VsError(
+        'IN_USE',
+        `template '${name}' is used by ${using.length === 1 ? 'guest' : 'guests'} ${using.join(', ')}`,
+        'delete those guests first (their trees are overlays on this template)',
+      );
     }
     if (unreadable.length > 0) {
-      throw new VsError('IN_USE', `cannot tell whether guests ${unreadable.join(', ')} use template '${name}': their configs are broken`,
-        'fix or delete those guests first');
+      throw new VsError(
+        'IN_USE',
+        `cannot tell whether guests ${unreadable.join(', ')} use template '${name}': their configs are broken`,
+        'fix or delete those guests first',
+      );
     }
     const trash = join(deps.paths.templatesDir, `.delete-${name}-${uniqueSuffix()}`);
     renameSync(deps.paths.template(name), trash);

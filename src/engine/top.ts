@@ -51,8 +51,16 @@ export class TopSampler {
       // a guest on the host's network has no counters of its own
       const net = pid !== undefined && netns(pid) !== this.hostNetns ? readNetDev(pid) : undefined;
       guests.push({
-        name, context, cpuUsec: u.cpuUsec, memory: u.memoryBytes, memoryMax: u.memoryMax, tasks: u.tasks,
-        ioRead: u.ioReadBytes, ioWrite: u.ioWriteBytes, netRx: net?.rx, netTx: net?.tx,
+        name,
+        context,
+        cpuUsec: u.cpuUsec,
+        memory: u.memoryBytes,
+        memoryMax: u.memoryMax,
+        tasks: u.tasks,
+        ioRead: u.ioReadBytes,
+        ioWrite: u.ioWriteBytes,
+        netRx: net?.rx,
+        netTx: net?.tx,
       });
     }
     return { at, guests };
@@ -63,7 +71,8 @@ export class TopSampler {
     const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(mem)?.[1] ?? 0) * 1024;
     return {
       load: (readIfExists('/proc/loadavg') ?? '').split(' ').slice(0, 3).join(' '),
-      memTotal: kb('MemTotal'), memAvailable: kb('MemAvailable'),
+      memTotal: kb('MemTotal'),
+      memAvailable: kb('MemAvailable'),
     };
   }
 }

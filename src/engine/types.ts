@@ -68,7 +68,11 @@ export interface GuestResources {
 export type BuildSource =
   | { kind: 'template'; name: string }
   | { kind: 'debootstrap'; suite: string; mirror?: string; variant?: string; include?: string[] }
-  | { kind: 'tarball'; file: string; /** The archive itself (an upload), read instead of file, which then only names it. */ stream?: Readable }
+  | {
+      kind: 'tarball';
+      file: string /** The archive itself (an upload), read instead of file, which then only names it. */;
+      stream?: Readable;
+    }
   | { kind: 'clone'; guest: string };
 
 export interface BuildOptions {

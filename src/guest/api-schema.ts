@@ -2,15 +2,30 @@
 import * as v from 'valibot';
 
 /** host:port, IPv4 or [IPv6]; the daemon listens there with TLS 1.3 only. */
-const listen = v.pipe(v.string(), v.regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+):\d{1,5}$/,
-  'must be HOST:PORT, for example "127.0.0.1:8443" or "[::1]:8443"'));
+const listen = v.pipe(
+  v.string(),
+  v.regex(
+    /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+):\d{1,5}$/,
+    'must be HOST:PORT, for example "127.0.0.1:8443" or "[::1]:8443"',
+  ),
+);
 
 /** SHA-256 of a client certificate (DER), hex with or without colons, as openssl x509 -fingerprint -sha256 prints it. */
-export const fingerprint = v.pipe(v.string(), v.regex(/^([0-9a-fA-F]{2}:){31}[0-9a-fA-F]{2}$|^[0-9a-fA-F]{64}$/,
-  'must be a SHA-256 fingerprint: 64 hex digits, with or without colons (openssl x509 -noout -fingerprint -sha256 -in CERT)'));
+export const fingerprint = v.pipe(
+  v.string(),
+  v.regex(
+    /^([0-9a-fA-F]{2}:){31}[0-9a-fA-F]{2}$|^[0-9a-fA-F]{64}$/,
+    'must be a SHA-256 fingerprint: 64 hex digits, with or without colons (openssl x509 -noout -fingerprint -sha256 -in CERT)',
+  ),
+);
 
-const size = (min: number, max: number) => v.pipe(v.number(), v.integer('must be a whole number'),
-  v.minValue(min, `must be at least ${min}`), v.maxValue(max, `must be at most ${max}`));
+const size = (min: number, max: number) =>
+  v.pipe(
+    v.number(),
+    v.integer('must be a whole number'),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
 
 export const ApiSchema = v.strictObject({
   /** Absent: the daemon serves only its Unix socket. */

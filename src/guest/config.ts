@@ -13,7 +13,11 @@ export interface ConfigWhere {
 
 /** An invalid configuration file, pointing at the key and line to fix when it knows them. */
 export class ConfigError extends VsError {
-  constructor(message: string, hint: string, readonly where: ConfigWhere) {
+  constructor(
+    message: string,
+    hint: string,
+    readonly where: ConfigWhere,
+  ) {
     super('CONFIG_INVALID', message, hint);
   }
 }
@@ -68,8 +72,10 @@ export function formatIssues(file: string, schema: AnySchema, issues: readonly v
   });
   const first = (issues[0]?.path ?? []).map((p) => p.key as string | number);
   const line = text === undefined ? undefined : keyLine(text, first);
-  return new ConfigError(`${file}: ${lines.join('; ')}`, `edit ${file} and correct ${issues.length === 1 ? 'that key' : 'those keys'}`,
-    { ...(first.length > 0 ? { key: first.join('.') } : {}), ...(line === undefined ? {} : { line }) });
+  return new ConfigError(`${file}: ${lines.join('; ')}`, `edit ${file} and correct ${issues.length === 1 ? 'that key' : 'those keys'}`, {
+    ...(first.length > 0 ? { key: first.join('.') } : {}),
+    ...(line === undefined ? {} : { line }),
+  });
 }
 
 export function parseTomlText(file: string, text: string): Record<string, unknown> {

@@ -19,8 +19,8 @@ const CONTEXT_ONLY: Record<string, string> = {
   openfd: 'open files per context have no limit here; rlimits.nofile bounds them per process',
   anon: 'anonymous memory is counted in the memory cgroup: set limits.memory.max',
   shmem: 'shared memory is counted in the memory cgroup: set limits.memory.max',
-  semary: 'semaphore arrays per context have no limit; the guest\'s own IPC namespace keeps them apart',
-  nsems: 'semaphores per context have no limit; the guest\'s own IPC namespace keeps them apart',
+  semary: "semaphore arrays per context have no limit; the guest's own IPC namespace keeps them apart",
+  nsems: "semaphores per context have no limit; the guest's own IPC namespace keeps them apart",
   dentry: 'dentries per context have no limit here',
 };
 
@@ -62,7 +62,8 @@ export function translateRlimits(files: Map<string, string>, sink: Sink): void {
     if (res === 'rss') {
       // the context's resident memory: what the memory cgroup limits
       if (hard !== 'unlimited') for (const f of r.files) sink.set(f, 'limits.memory.max', pages(hard), `${hard} pages of ${PAGE} bytes`);
-      if (soft !== 'unlimited' && soft !== hard) sink.set(r.files[0]!, 'limits.memory.high', pages(soft), 'the soft limit slows the guest down above it');
+      if (soft !== 'unlimited' && soft !== hard)
+        sink.set(r.files[0]!, 'limits.memory.high', pages(soft), 'the soft limit slows the guest down above it');
       if (hard === 'unlimited') for (const f of r.files) sink.covered(f, 'unlimited: the default');
     } else if (res === 'nproc') {
       // a context-wide process count: the pids cgroup
@@ -74,7 +75,8 @@ export function translateRlimits(files: Map<string, string>, sink: Sink): void {
     } else if (POSIX_RLIMITS.has(res)) {
       const one = (n: number | 'unlimited') => (n === 'unlimited' ? 'unlimited' : res === 'memlock' ? n * PAGE : n);
       const value = soft === hard ? one(hard) : `${one(soft)}:${one(hard)}`;
-      for (const f of r.files) sink.set(f, `limits.rlimits.${res}`, value, 'per process, as POSIX rlimits are (the VServer kernel also counted it per guest)');
+      for (const f of r.files)
+        sink.set(f, `limits.rlimits.${res}`, value, 'per process, as POSIX rlimits are (the VServer kernel also counted it per guest)');
     } else {
       for (const f of r.files) sink.not(f, CONTEXT_ONLY[res] ?? `the resource '${res}' is unknown; set limits with vserver limit`);
     }
@@ -92,9 +94,13 @@ export function translateBcaps(text: string, sink: Sink): void {
     if (!isCapabilityName(name)) bad.push(line);
     else (neg ? drop : add).push(name);
   }
-  if (add.length > 0) sink.add('bcapabilities', 'security.capabilities.add', add, 'on top of the default set, util-vserver\'s secure set');
+  if (add.length > 0) sink.add('bcapabilities', 'security.capabilities.add', add, "on top of the default set, util-vserver's secure set");
   if (drop.length > 0) sink.add('bcapabilities', 'security.capabilities.drop', drop, 'taken from the default set');
-  if (bad.length > 0) sink.not('bcapabilities', `${bad.join(', ')}: not Linux capabilities; add the ones meant with vserver config NAME security.capabilities.add`);
+  if (bad.length > 0)
+    sink.not(
+      'bcapabilities',
+      `${bad.join(', ')}: not Linux capabilities; add the ones meant with vserver config NAME security.capabilities.add`,
+    );
   if (add.length === 0 && drop.length === 0 && bad.length === 0) sink.covered('bcapabilities', 'empty: the default set applies');
 }
 
@@ -116,7 +122,10 @@ const CCAPS: Record<string, { cap?: string; covered?: string; not?: string }> = 
 export function translateCcaps(text: string, sink: Sink): void {
   const add: string[] = [];
   for (const line of lines(text)) {
-    const key = line.replace(/^[!~^]/, '').toLowerCase().replace(/^vxc_/, '');
+    const key = line
+      .replace(/^[!~^]/, '')
+      .toLowerCase()
+      .replace(/^vxc_/, '');
     const c = CCAPS[key];
     if (!c) sink.not('ccapabilities', `${line}: unknown context capability; nothing was set for it`);
     else if (c.cap) add.push(c.cap);
@@ -132,7 +141,7 @@ const FLAGS: Record<string, { covered?: string; not?: string }> = {
   private: { covered: 'nothing from outside joins the guest except vserver exec' },
   namespace: { covered: 'every guest has its own mount namespace' },
   hideinfo: { covered: 'the guest sees only its own processes' },
-  fakeinit: { covered: 'init is process 1 in the guest\'s own PID namespace' },
+  fakeinit: { covered: "init is process 1 in the guest's own PID namespace" },
   hide_mount: { covered: 'the guest sees only its own mounts' },
   hide_netif: { covered: 'the guest sees only its own network devices' },
   virt_mem: { covered: 'lxcfs shows the guest its own memory when installed (host setting lxcfs = "auto")' },
@@ -197,7 +206,8 @@ export function translateCgroup(files: Map<string, string>, sink: Sink): void {
         break;
       case 'memory.memsw.limit_in_bytes': {
         const mem = num('cgroup/memory.limit_in_bytes');
-        if (n === undefined || mem === undefined) sink.not(file, 'needs memory.limit_in_bytes beside it (swap counts on top of memory.max here)');
+        if (n === undefined || mem === undefined)
+          sink.not(file, 'needs memory.limit_in_bytes beside it (swap counts on top of memory.max here)');
         else sink.set(file, 'limits.memory.swap', Math.max(0, n - mem), 'memory+swap less memory: the swap on top of memory.max');
         break;
       }
@@ -211,8 +221,10 @@ export function translateCgroup(files: Map<string, string>, sink: Sink): void {
         if (n === undefined) sink.not(file, 'is not a number');
         else sink.set(file, 'limits.io.weight', Math.min(1000, Math.max(10, n)), 'the relative share of disk time');
         break;
-      case 'name': case 'mnt': case 'inherit':
-        sink.covered(file, 'how the old tools named and found the cgroup; vserver names each guest\'s cgroup itself');
+      case 'name':
+      case 'mnt':
+      case 'inherit':
+        sink.covered(file, "how the old tools named and found the cgroup; vserver names each guest's cgroup itself");
         break;
       default:
         sink.not(file, `cgroup file ${knob} has no key here; see 'vserver limit NAME' for the limits there are`);
@@ -224,13 +236,16 @@ export function translateCpuset(files: Map<string, string>, sink: Sink): void {
   for (const [file, text] of files) {
     const knob = file.replace(/^cpuset\//, '');
     if (knob === 'cpus') sink.set(file, 'limits.cpu.cpuset', text.trim(), 'the CPUs the guest runs on');
-    else if (knob === 'name' || knob === 'nocreate') sink.covered(file, 'vserver makes and names the guest\'s cpuset itself');
-    else if (knob === 'mems') sink.not(file, 'memory nodes are not set per guest; on a NUMA host, pin the guest with limits.cpu.cpuset to one node\'s CPUs');
+    else if (knob === 'name' || knob === 'nocreate') sink.covered(file, "vserver makes and names the guest's cpuset itself");
+    else if (knob === 'mems')
+      sink.not(file, "memory nodes are not set per guest; on a NUMA host, pin the guest with limits.cpu.cpuset to one node's CPUs");
     else sink.not(file, `${knob}: exclusive cpusets are not made per guest; give each guest its own CPUs with limits.cpu.cpuset`);
   }
 }
 
 function lines(text: string): string[] {
-  return text.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter((l) => l !== '');
+  return text
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter((l) => l !== '');
 }
-

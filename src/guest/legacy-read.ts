@@ -21,10 +21,18 @@ export function readLegacyDir(dir: string): LegacyEntry[] {
     st = lstatSync(dir);
   } catch (e) {
     if (errnoOf(e) !== 'ENOENT') throw e;
-    throw new VsError('NOT_FOUND', `${dir} does not exist`, 'give the util-vserver configuration directory of the guest, for example /etc/vservers/web1');
+    throw new VsError(
+      'NOT_FOUND',
+      `${dir} does not exist`,
+      'give the util-vserver configuration directory of the guest, for example /etc/vservers/web1',
+    );
   }
   if (!st.isDirectory()) {
-    throw new VsError('INVALID_VALUE', `${dir} is not a directory`, 'give the util-vserver configuration directory of the guest, for example /etc/vservers/web1');
+    throw new VsError(
+      'INVALID_VALUE',
+      `${dir} is not a directory`,
+      'give the util-vserver configuration directory of the guest, for example /etc/vservers/web1',
+    );
   }
   const out: LegacyEntry[] = [];
   const walk = (rel: string) => {

@@ -70,6 +70,7 @@ export function limitExample(key: string): string {
 
 /** One example command per key, for `vserver limit --help`. */
 export function limitExamples(name: string): string[] {
-  return LIMIT_KEY_TABLE.map(({ key, example }) =>
-    `vserver limit ${name} ${key.replace(/\.DEV$/, './dev/sda').replace(/\.NAME$/, '.nofile')} ${example}`);
+  return LIMIT_KEY_TABLE.map(
+    ({ key, example }) => `vserver limit ${name} ${key.replace(/\.DEV$/, './dev/sda').replace(/\.NAME$/, '.nofile')} ${example}`,
+  );
 }

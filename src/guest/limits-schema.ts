@@ -11,28 +11,36 @@ type Problem = (x: unknown) => string | undefined;
 type Value = string | number;
 
 const valueOf = (problem: Problem) =>
-  v.custom<Value>((x) => (typeof x === 'string' || typeof x === 'number') && problem(x) === undefined,
-    (issue) => problem(issue.input) ?? 'must be a string or a number');
+  v.custom<Value>(
+    (x) => (typeof x === 'string' || typeof x === 'number') && problem(x) === undefined,
+    (issue) => problem(issue.input) ?? 'must be a string or a number',
+  );
 
-const sizeAtLeast = (floor: number, text: string, why: string): Problem => (x) => {
-  const p = sizeProblem(x);
-  if (p) return p;
-  const n = parseSize(x);
-  return typeof n === 'number' && n < floor ? `must be at least ${text}: ${why}` : undefined;
-};
+const sizeAtLeast =
+  (floor: number, text: string, why: string): Problem =>
+  (x) => {
+    const p = sizeProblem(x);
+    if (p) return p;
+    const n = parseSize(x);
+    return typeof n === 'number' && n < floor ? `must be at least ${text}: ${why}` : undefined;
+  };
 
-const memoryLimit = valueOf(sizeAtLeast(MEMORY_FLOOR, MEMORY_FLOOR_TEXT,
-  'the runtime\'s set-up process and the guest\'s init need about 3M to start'));
+const memoryLimit = valueOf(
+  sizeAtLeast(MEMORY_FLOOR, MEMORY_FLOOR_TEXT, "the runtime's set-up process and the guest's init need about 3M to start"),
+);
 const size = valueOf(sizeProblem);
 const count = valueOf(countProblem);
 const positiveCount = valueOf((x) => countProblem(x) ?? (parseCount(x) === 0 ? 'must be at least 1, or "max"' : undefined));
 
 const int = (min: number, max: number) =>
-  v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(min, `must be at least ${min}`),
-    v.maxValue(max, `must be at most ${max}`));
+  v.pipe(
+    v.number(),
+    v.integer('must be a whole number'),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
 
-const cpuList = v.custom<Value>((x) => parseCpuList(x) !== undefined,
-  'must be a list of CPU numbers such as "0-3,6"');
+const cpuList = v.custom<Value>((x) => parseCpuList(x) !== undefined, 'must be a list of CPU numbers such as "0-3,6"');
 
 const device = v.pipe(v.string(), v.regex(/^(\/dev\/\S+|\d+:\d+)$/, 'must name a block device: a path under /dev or MAJOR:MINOR'));
 
@@ -64,44 +72,69 @@ function rlimitProblem(name: string): Problem {
   };
 }
 
-const rlimit = (name: string) => v.custom<Value | Value[]>(
-  (x) => parseRlimit(name, x) !== undefined, (issue) => rlimitProblem(name)(issue.input) ?? 'is not a valid limit');
+const rlimit = (name: string) =>
+  v.custom<Value | Value[]>(
+    (x) => parseRlimit(name, x) !== undefined,
+    (issue) => rlimitProblem(name)(issue.input) ?? 'is not a valid limit',
+  );
 
 export const LimitsSchema = v.pipe(
   v.strictObject({
-    memory: v.optional(v.strictObject({
-      /** Hard limit: above it the kernel reclaims, then OOM-kills inside the guest. */
-      max: v.optional(memoryLimit),
-      /** Soft limit: above it the guest is slowed and reclaimed (cgroup v2 memory.high, v1 soft limit). */
-      high: v.optional(memoryLimit),
-      /** Swap the guest may use on top of `max`. */
-      swap: v.optional(size),
-    })),
-    cpu: v.optional(v.strictObject({
-      /** Relative share, 1-10000, default 100 (cgroup v2 cpu.weight). */
-      weight: v.optional(int(1, 10000)),
-      /** The same as cgroup v1 shares, 2-262144, default 1024. */
-      shares: v.optional(int(2, 262144)),
-      /** At most this many cores' worth of CPU time, for example 0.5 or "1.5". */
-      max: v.optional(valueOf(coresProblem)),
-      cpuset: v.optional(cpuList),
-    })),
+    memory: v.optional(
+      v.strictObject({
+        /** Hard limit: above it the kernel reclaims, then OOM-kills inside the guest. */
+        max: v.optional(memoryLimit),
+        /** Soft limit: above it the guest is slowed and reclaimed (cgroup v2 memory.high, v1 soft limit). */
+        high: v.optional(memoryLimit),
+        /** Swap the guest may use on top of `max`. */
+        swap: v.optional(size),
+      }),
+    ),
+    cpu: v.optional(
+      v.strictObject({
+        /** Relative share, 1-10000, default 100 (cgroup v2 cpu.weight). */
+        weight: v.optional(int(1, 10000)),
+        /** The same as cgroup v1 shares, 2-262144, default 1024. */
+        shares: v.optional(int(2, 262144)),
+        /** At most this many cores' worth of CPU time, for example 0.5 or "1.5". */
+        max: v.optional(valueOf(coresProblem)),
+        cpuset: v.optional(cpuList),
+      }),
+    ),
     pids: v.optional(v.strictObject({ max: v.optional(positiveCount) })),
-    io: v.optional(v.strictObject({
-      /** Relative share of disk time, 10-1000, default 100 (needs the BFQ scheduler on cgroup v1). */
-      weight: v.optional(int(10, 1000)),
-      read_bps: v.optional(v.record(device, size)),
-      write_bps: v.optional(v.record(device, size)),
-      read_iops: v.optional(v.record(device, count)),
-      write_iops: v.optional(v.record(device, count)),
-    })),
-    rlimits: v.optional(v.strictObject(Object.fromEntries(RLIMIT_NAMES.map((n) => [n, v.optional(rlimit(n))])) as
-      Record<(typeof RLIMIT_NAMES)[number], v.OptionalSchema<ReturnType<typeof rlimit>, undefined>>)),
+    io: v.optional(
+      v.strictObject({
+        /** Relative share of disk time, 10-1000, default 100 (needs the BFQ scheduler on cgroup v1). */
+        weight: v.optional(int(10, 1000)),
+        read_bps: v.optional(v.record(device, size)),
+        write_bps: v.optional(v.record(device, size)),
+        read_iops: v.optional(v.record(device, count)),
+        write_iops: v.optional(v.record(device, count)),
+      }),
+    ),
+    rlimits: v.optional(
+      v.strictObject(
+        Object.fromEntries(RLIMIT_NAMES.map((n) => [n, v.optional(rlimit(n))])) as Record<
+          (typeof RLIMIT_NAMES)[number],
+          v.OptionalSchema<ReturnType<typeof rlimit>, undefined>
+        >,
+      ),
+    ),
   }),
-  v.forward(v.check((l) => l.cpu?.weight === undefined || l.cpu?.shares === undefined,
-    'must not be set together with cpu.shares: both say the same thing, keep one'), ['cpu', 'weight']),
-  v.forward(v.check((l) => l.memory?.swap === undefined || l.memory.max !== undefined,
-    'is only allowed together with memory.max: swap is counted on top of it'), ['memory', 'swap']),
+  v.forward(
+    v.check(
+      (l) => l.cpu?.weight === undefined || l.cpu?.shares === undefined,
+      'must not be set together with cpu.shares: both say the same thing, keep one',
+    ),
+    ['cpu', 'weight'],
+  ),
+  v.forward(
+    v.check(
+      (l) => l.memory?.swap === undefined || l.memory.max !== undefined,
+      'is only allowed together with memory.max: swap is counted on top of it',
+    ),
+    ['memory', 'swap'],
+  ),
 );
 
 export type Limits = v.InferOutput<typeof LimitsSchema>;

@@ -10,25 +10,51 @@ export const MAX_INTERFACES = 16;
 export const DEFAULT_BRIDGE = 'vsbr0';
 export const DEFAULT_POOL = '10.47.0.0/16';
 
-const ifname = v.pipe(v.string(), v.regex(/^(?!\.\.?$)[A-Za-z0-9_.-]{1,15}$/,
-  'must be a network interface name: 1 to 15 letters, digits, ".", "-" or "_"'));
+const ifname = v.pipe(
+  v.string(),
+  v.regex(/^(?!\.\.?$)[A-Za-z0-9_.-]{1,15}$/, 'must be a network interface name: 1 to 15 letters, digits, ".", "-" or "_"'),
+);
 
 const famName = (f: Family) => (f === 4 ? 'IPv4' : 'IPv6');
 
 /** "auto", or an address of one family with an optional /prefix. */
-const address = (f: Family) => v.pipe(v.string(), v.check((s) => s === 'auto' || parseCidr(s)?.family === f,
-  `must be "auto" or an ${famName(f)} address with an optional prefix, for example ${f === 4 ? '"10.47.0.5/16"' : '"fd47::5/64"'}`));
+const address = (f: Family) =>
+  v.pipe(
+    v.string(),
+    v.check(
+      (s) => s === 'auto' || parseCidr(s)?.family === f,
+      `must be "auto" or an ${famName(f)} address with an optional prefix, for example ${f === 4 ? '"10.47.0.5/16"' : '"fd47::5/64"'}`,
+    ),
+  );
 
-const ip = (f: Family) => v.pipe(v.string(), v.check((s) => parseIp(s)?.family === f,
-  `must be an ${famName(f)} address without prefix, for example ${f === 4 ? '"10.47.0.1"' : '"fd47::1"'}`));
+const ip = (f: Family) =>
+  v.pipe(
+    v.string(),
+    v.check(
+      (s) => parseIp(s)?.family === f,
+      `must be an ${famName(f)} address without prefix, for example ${f === 4 ? '"10.47.0.1"' : '"fd47::1"'}`,
+    ),
+  );
 
-const network = (f: Family) => v.pipe(v.string(), v.check((s) => {
-  const c = parseCidr(s);
-  return c !== undefined && s.includes('/') && c.family === f && c.prefix <= (f === 4 ? 30 : 126);
-}, `must be an ${famName(f)} network with its prefix, for example ${f === 4 ? '"10.47.0.0/16"' : '"fd47::/64"'}`));
+const network = (f: Family) =>
+  v.pipe(
+    v.string(),
+    v.check(
+      (s) => {
+        const c = parseCidr(s);
+        return c !== undefined && s.includes('/') && c.family === f && c.prefix <= (f === 4 ? 30 : 126);
+      },
+      `must be an ${famName(f)} network with its prefix, for example ${f === 4 ? '"10.47.0.0/16"' : '"fd47::/64"'}`,
+    ),
+  );
 
-const port = v.pipe(v.string(), v.check((s) => parsePortSpec(s) !== undefined,
-  'must be "HOST_PORT[:GUEST_PORT][/tcp|udp]" with ports 1-65535, for example "8080:80" or "53/udp"'));
+const port = v.pipe(
+  v.string(),
+  v.check(
+    (s) => parsePortSpec(s) !== undefined,
+    'must be "HOST_PORT[:GUEST_PORT][/tcp|udp]" with ports 1-65535, for example "8080:80" or "53/udp"',
+  ),
+);
 
 const InterfaceEntries = v.strictObject({
   mode: v.picklist(NET_MODES, `must be one of: ${NET_MODES.join(', ')}`),
@@ -41,8 +67,14 @@ const InterfaceEntries = v.strictObject({
   gateway6: v.optional(ip(6)),
   nat: v.optional(v.boolean()),
   ports: v.optional(v.array(port)),
-  mtu: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(68, 'must be at least 68'),
-    v.maxValue(65535, 'must be at most 65535'))),
+  mtu: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer('must be a whole number'),
+      v.minValue(68, 'must be at least 68'),
+      v.maxValue(65535, 'must be at most 65535'),
+    ),
+  ),
 });
 
 type InterfaceInput = v.InferOutput<typeof InterfaceEntries>;
@@ -71,7 +103,10 @@ function interfaceProblems(i: InterfaceInput): Problem[] {
       if (i[k] === 'auto') out.push([k, '"auto" works with mode "bridge" only, whose subnet is the pool; give a static address']);
     }
   }
-  for (const [a, g] of [['address', 'gateway'], ['address6', 'gateway6']] as const) {
+  for (const [a, g] of [
+    ['address', 'gateway'],
+    ['address6', 'gateway6'],
+  ] as const) {
     const cidr = i[a] === undefined || i[a] === 'auto' ? undefined : parseCidr(i[a]!);
     const gw = i[g] === undefined ? undefined : parseIp(i[g]!);
     if (cidr && gw && cidr.prefix < (cidr.family === 4 ? 32 : 128) && !contains(cidr, gw)) {
@@ -114,7 +149,8 @@ function listProblems(list: InterfaceInput[]): Problem[] {
     }
     for (const k of ['gateway', 'gateway6'] as const) {
       if (i[k] === undefined) continue;
-      if (gateways.has(k)) out.push([`${n}.${k}`, `a guest has one default route per family; interface ${gateways.get(k)} already sets ${k}`]);
+      if (gateways.has(k))
+        out.push([`${n}.${k}`, `a guest has one default route per family; interface ${gateways.get(k)} already sets ${k}`]);
       gateways.set(k, n);
     }
   });
@@ -128,7 +164,12 @@ export function guestIfname(list: readonly { mode: NetMode; name?: string | unde
   return `eth${list.slice(0, index).filter((i) => DEVICE_MODES.includes(i.mode)).length}`;
 }
 
-function raise(problems: Problem[], prefix: string, input: unknown, addIssue: (info: { message: string; path: [v.IssuePathItem, ...v.IssuePathItem[]] }) => void): void {
+function raise(
+  problems: Problem[],
+  prefix: string,
+  input: unknown,
+  addIssue: (info: { message: string; path: [v.IssuePathItem, ...v.IssuePathItem[]] }) => void,
+): void {
   for (const [key, message] of problems) {
     const keys = [prefix, ...key.split('.')].filter((k) => k !== '');
     const path = keys.map((k) => ({ type: 'object', origin: 'value', input, key: /^\d+$/.test(k) ? Number(k) : k, value: undefined }));
@@ -136,19 +177,26 @@ function raise(problems: Problem[], prefix: string, input: unknown, addIssue: (i
   }
 }
 
-export const InterfaceSchema = v.pipe(InterfaceEntries,
+export const InterfaceSchema = v.pipe(
+  InterfaceEntries,
   v.rawCheck(({ dataset, addIssue }) => {
     if (dataset.typed) raise(interfaceProblems(dataset.value), '', dataset.value, addIssue);
-  }));
+  }),
+);
 
-export const InterfacesSchema = v.pipe(v.array(InterfaceSchema),
+export const InterfacesSchema = v.pipe(
+  v.array(InterfaceSchema),
   v.rawCheck(({ dataset, addIssue }) => {
     if (dataset.typed) raise(listProblems(dataset.value), '', dataset.value, addIssue);
-  }));
+  }),
+);
 
 export type InterfaceConfig = v.InferOutput<typeof InterfaceSchema>;
 
-const nameserver = v.pipe(v.string(), v.check((s) => parseIp(s) !== undefined, 'each must be an IPv4 or IPv6 address'));
+const nameserver = v.pipe(
+  v.string(),
+  v.check((s) => parseIp(s) !== undefined, 'each must be an IPv4 or IPv6 address'),
+);
 const domain = v.pipe(v.string(), v.regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/, 'each must be a domain name'));
 
 /** Keys of the guest config that belong to networking. */
@@ -166,9 +214,14 @@ export const HostNetworkSchema = v.strictObject({
   pool: v.optional(network(4), DEFAULT_POOL),
   pool6: v.optional(network(6)),
   /** Ports a bridge of the pool takes before guests spill to the next one; default BRIDGE_PORTS_MAX. */
-  bridge_ports: v.optional(v.pipe(v.number(), v.integer('must be a whole number'),
-    v.minValue(3, 'must be at least 3 (one guest, and the links to the bridges before and after)'),
-    v.maxValue(1024, 'must be at most 1024, the most ports a Linux bridge holds'))),
+  bridge_ports: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer('must be a whole number'),
+      v.minValue(3, 'must be at least 3 (one guest, and the links to the bridges before and after)'),
+      v.maxValue(1024, 'must be at most 1024, the most ports a Linux bridge holds'),
+    ),
+  ),
 });
 
 export type HostNetwork = v.InferOutput<typeof HostNetworkSchema>;

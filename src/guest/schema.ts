@@ -16,28 +16,45 @@ export const RUNTIMES = ['auto', 'runc', 'crun'] as const;
 export const LXCFS_MODES = ['auto', 'off'] as const;
 
 const int = (min: number, max: number) =>
-  v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(min, `must be at least ${min}`),
-    v.maxValue(max, `must be at most ${max}`));
+  v.pipe(
+    v.number(),
+    v.integer('must be a whole number'),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
 
-const hostname = v.pipe(v.string(),
-  v.regex(/^(?=.{1,64}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/,
-    'must be a host name: letters, digits, dashes and dots, 64 characters at most'));
+const hostname = v.pipe(
+  v.string(),
+  v.regex(
+    /^(?=.{1,64}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/,
+    'must be a host name: letters, digits, dashes and dots, 64 characters at most',
+  ),
+);
 
-const signal = v.pipe(v.string(), v.check((s) => parseSignal(s) !== undefined,
-  'must be a signal name or number, for example "SIGPWR", "RTMIN+3" or "15"'));
+const signal = v.pipe(
+  v.string(),
+  v.check((s) => parseSignal(s) !== undefined, 'must be a signal name or number, for example "SIGPWR", "RTMIN+3" or "15"'),
+);
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const capability = v.pipe(v.string(), v.check(isCapabilityName,
-  (i) => `has ${JSON.stringify(i.input)}, which is not a Linux capability; write names like "NET_RAW" or "CAP_SYS_TIME"`));
+const capability = v.pipe(
+  v.string(),
+  v.check(
+    isCapabilityName,
+    (i) => `has ${JSON.stringify(i.input)}, which is not a Linux capability; write names like "NET_RAW" or "CAP_SYS_TIME"`,
+  ),
+);
 
 const absolutePath = v.pipe(v.string(), v.startsWith('/', 'must be an absolute path'));
 
 const SecuritySchema = v.strictObject({
-  capabilities: v.optional(v.strictObject({
-    add: v.optional(v.array(capability)),
-    drop: v.optional(v.array(capability)),
-  })),
+  capabilities: v.optional(
+    v.strictObject({
+      add: v.optional(v.array(capability)),
+      drop: v.optional(v.array(capability)),
+    }),
+  ),
   seccomp_profile: v.optional(absolutePath),
 });
 
@@ -46,8 +63,12 @@ export const GuestConfigSchema = v.pipe(
     context: int(CONTEXT_MIN, CONTEXT_MAX),
     hostname: v.optional(hostname),
     init: v.optional(v.picklist(INIT_STYLES, `must be one of: ${INIT_STYLES.join(', ')}`), 'plain'),
-    cmd: v.optional(v.pipe(v.array(v.string('each argument must be a string')),
-      v.minLength(1, 'must name the program to run, for example ["/bin/sh", "-c", "..."]'))),
+    cmd: v.optional(
+      v.pipe(
+        v.array(v.string('each argument must be a string')),
+        v.minLength(1, 'must name the program to run, for example ["/bin/sh", "-c", "..."]'),
+      ),
+    ),
     stop_signal: v.optional(signal),
     stop_timeout: v.optional(int(0, 86400)),
     backend: v.optional(v.picklist(BACKENDS, `must be one of: ${BACKENDS.join(', ')}`), 'dir'),
@@ -63,13 +84,28 @@ export const GuestConfigSchema = v.pipe(
     limits: v.optional(LimitsSchema),
     ...guestNetEntries,
   }),
-  v.forward(v.check((c) => c.init !== 'cmd' || c.cmd !== undefined, 'is required when init = "cmd"'), ['cmd']),
-  v.forward(v.check((c) => c.backend !== 'overlay' || c.template !== undefined,
-    'must name the template whose tree an overlay guest shares'), ['template']),
-  v.forward(v.check((c) => c.backend !== 'overlay' || !c.privileged,
-    'cannot be true for an overlay guest: it shares the ids of its template; build a dir guest instead'), ['privileged']),
-  v.forward(v.check((c) => c.backend !== 'overlay' || c.isolated !== true,
-    'cannot be true for an overlay guest: an own id range needs an own copy of the tree (backend = "dir")'), ['isolated']),
+  v.forward(
+    v.check((c) => c.init !== 'cmd' || c.cmd !== undefined, 'is required when init = "cmd"'),
+    ['cmd'],
+  ),
+  v.forward(
+    v.check((c) => c.backend !== 'overlay' || c.template !== undefined, 'must name the template whose tree an overlay guest shares'),
+    ['template'],
+  ),
+  v.forward(
+    v.check(
+      (c) => c.backend !== 'overlay' || !c.privileged,
+      'cannot be true for an overlay guest: it shares the ids of its template; build a dir guest instead',
+    ),
+    ['privileged'],
+  ),
+  v.forward(
+    v.check(
+      (c) => c.backend !== 'overlay' || c.isolated !== true,
+      'cannot be true for an overlay guest: an own id range needs an own copy of the tree (backend = "dir")',
+    ),
+    ['isolated'],
+  ),
 );
 
 export type GuestConfig = v.InferOutput<typeof GuestConfigSchema>;
@@ -82,8 +118,10 @@ export const HostConfigSchema = v.strictObject({
   /** auto: guests see their own figures in /proc through lxcfs when it is installed; off: never. */
   lxcfs: v.optional(v.picklist(LXCFS_MODES, `must be one of: ${LXCFS_MODES.join(', ')}`), 'auto'),
   /** Debian mirror for debootstrap builds. */
-  mirror: v.optional(v.pipe(v.string(), v.regex(/^(https?|file):\/\/\S+$/, 'must be an http://, https:// or file:// URL')),
-    'http://deb.debian.org/debian'),
+  mirror: v.optional(
+    v.pipe(v.string(), v.regex(/^(https?|file):\/\/\S+$/, 'must be an http://, https:// or file:// URL')),
+    'http://deb.debian.org/debian',
+  ),
   /** Where debootstrap keeps downloaded packages between builds (default: var/cache/vserver/debootstrap under the root). */
   debootstrap_cache: v.optional(absolutePath),
   /** Host id ranges claimed by the installations of this host; all of them must name the same directory. */

@@ -97,8 +97,12 @@ export class GuestStore {
     const file = this.paths.guestConfig(checkName(name));
     const before = this.document(name);
     if (opts.ifVersion !== undefined && opts.ifVersion !== before.version) {
-      throw new VsError('CONFLICT', `the configuration of guest '${name}' changed since version ${opts.ifVersion.slice(0, 12)} was read ` +
-        `(it is now at ${before.version.slice(0, 12)}); nothing was changed`, 'read the configuration again and make the change on what it says now');
+      throw new VsError(
+        'CONFLICT',
+        `the configuration of guest '${name}' changed since version ${opts.ifVersion.slice(0, 12)} was read ` +
+          `(it is now at ${before.version.slice(0, 12)}); nothing was changed`,
+        'read the configuration again and make the change on what it says now',
+      );
     }
     let doc: Table;
     if ('text' in edit) {
@@ -108,7 +112,11 @@ export class GuestStore {
       const changes = 'set' in edit ? Object.entries(edit.set).map(([k, v]) => [k.split('.'), v] as const) : edit.paths;
       for (const [parts, value] of changes) {
         if (parts.length === 0 || parts.some((p) => p === '')) {
-          throw new VsError('USAGE', `'${parts.join('.')}' is not a key`, "name keys as in the file, dotted for tables, for example 'limits.memory.max'");
+          throw new VsError(
+            'USAGE',
+            `'${parts.join('.')}' is not a key`,
+            "name keys as in the file, dotted for tables, for example 'limits.memory.max'",
+          );
         }
         setPath(doc, parts, value === null ? undefined : value);
       }
@@ -158,7 +166,11 @@ export class GuestStore {
 }
 
 function notFound(name: string, file: string): VsError {
-  return new VsError('NOT_FOUND', `guest '${name}' not found (no ${file})`, "run 'vserver list' to see the guests, or 'vserver build' to make one");
+  return new VsError(
+    'NOT_FOUND',
+    `guest '${name}' not found (no ${file})`,
+    "run 'vserver list' to see the guests, or 'vserver build' to make one",
+  );
 }
 
 export function readHostConfig(paths: Paths): HostConfig {

@@ -15,7 +15,9 @@ export class TemplateStore {
   constructor(private readonly paths: Paths) {}
 
   names(): string[] {
-    return readdirIfExists(this.paths.templatesDir).filter((n) => NAME_PATTERN.test(n) && readIfExists(this.paths.templateMeta(n)) !== undefined).sort();
+    return readdirIfExists(this.paths.templatesDir)
+      .filter((n) => NAME_PATTERN.test(n) && readIfExists(this.paths.templateMeta(n)) !== undefined)
+      .sort();
   }
 
   exists(name: string): boolean {
@@ -26,14 +28,21 @@ export class TemplateStore {
     const file = this.paths.templateMeta(checkName(name, 'template'));
     const text = readIfExists(file);
     if (text === undefined) {
-      throw new VsError('NOT_FOUND', `template '${name}' not found`,
-        `run 'vserver template list' to see the templates (built in: ${BUILTIN_TEMPLATES.join(', ')})`);
+      throw new VsError(
+        'NOT_FOUND',
+        `template '${name}' not found`,
+        `run 'vserver template list' to see the templates (built in: ${BUILTIN_TEMPLATES.join(', ')})`,
+      );
     }
     let raw: unknown;
     try {
       raw = parseToml(text);
     } catch (e) {
-      throw new VsError('CONFIG_INVALID', `${file}: not valid TOML (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`, `fix or remove ${file}`);
+      throw new VsError(
+        'CONFIG_INVALID',
+        `${file}: not valid TOML (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+        `fix or remove ${file}`,
+      );
     }
     return validate(file, TemplateMetaSchema, raw);
   }

@@ -67,10 +67,14 @@ export function collectClaims(others: readonly OtherGuest[], host: HostNetwork):
 
 function holder(c: Claim): string {
   switch (c.how) {
-    case 'config': return `configured for guest '${c.owner}'`;
-    case 'running': return `in use by guest '${c.owner}'`;
-    case 'left': return `still held by guest '${c.owner}', which stopped without cleaning up`;
-    case 'gateway': return `the gateway address of bridge ${c.owner}`;
+    case 'config':
+      return `configured for guest '${c.owner}'`;
+    case 'running':
+      return `in use by guest '${c.owner}'`;
+    case 'left':
+      return `still held by guest '${c.owner}', which stopped without cleaning up`;
+    case 'gateway':
+      return `the gateway address of bridge ${c.owner}`;
   }
 }
 
@@ -79,22 +83,33 @@ function fixHint(c: Claim, fix: string): string {
 }
 
 export function addressTaken(where: string, ip: Ip, c: Claim): VsError {
-  return new VsError('ADDRESS_IN_USE', `${where}: address ${formatIp(ip)} is ${holder(c)}`,
-    fixHint(c, 'choose another address, or address = "auto" to get a free one'));
+  return new VsError(
+    'ADDRESS_IN_USE',
+    `${where}: address ${formatIp(ip)} is ${holder(c)}`,
+    fixHint(c, 'choose another address, or address = "auto" to get a free one'),
+  );
 }
 
 export function portTaken(where: string, port: number, proto: string, c: Claim): VsError {
   const text = c.how === 'config' ? `configured to forward to guest '${c.owner}'` : holder(c);
-  return new VsError('ADDRESS_IN_USE', `${where}: host port ${port}/${proto} is ${text}`,
-    fixHint(c, 'forward another host port, or remove the forward from the other guest'));
+  return new VsError(
+    'ADDRESS_IN_USE',
+    `${where}: host port ${port}/${proto} is ${text}`,
+    fixHint(c, 'forward another host port, or remove the forward from the other guest'),
+  );
 }
 
 export function nicTaken(where: string, nic: string, c: Claim): VsError {
   const use = c.use === 'phys' || c.use === undefined ? 'given to' : `the parent of a ${c.use} interface of`;
-  const text = c.how === 'config' ? `configured as the NIC of guest '${c.owner}' (mode phys)`
-    : `${use} guest '${c.owner}'${c.how === 'left' ? ', which stopped without cleaning up' : ''}`;
-  return new VsError('NIC_IN_USE', `${where}: NIC ${nic} is ${text}`,
-    fixHint(c, `a NIC given to a guest belongs to that guest alone; stop guest '${c.owner}' or choose another NIC`));
+  const text =
+    c.how === 'config'
+      ? `configured as the NIC of guest '${c.owner}' (mode phys)`
+      : `${use} guest '${c.owner}'${c.how === 'left' ? ', which stopped without cleaning up' : ''}`;
+  return new VsError(
+    'NIC_IN_USE',
+    `${where}: NIC ${nic} is ${text}`,
+    fixHint(c, `a NIC given to a guest belongs to that guest alone; stop guest '${c.owner}' or choose another NIC`),
+  );
 }
 
 /**

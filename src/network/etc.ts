@@ -46,7 +46,10 @@ const isLoopback = (ns: string) => {
 };
 
 function servers(text: string | undefined): string[] {
-  return (text ?? '').split('\n').map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1]).filter((s): s is string => s !== undefined);
+  return (text ?? '')
+    .split('\n')
+    .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+    .filter((s): s is string => s !== undefined);
 }
 
 function resolvConf(input: EtcInput): string {

@@ -36,8 +36,10 @@ export interface Hook {
 
 export function wireHook(sh: string, f: WireFiles): Hook {
   return {
-    path: sh, args: ['sh', '-c', WIRE_SCRIPT, 'sh', f.netns, f.hostBatch, f.guestBatch, f.errors],
-    env: HOOK_ENV, timeout: 30,
+    path: sh,
+    args: ['sh', '-c', WIRE_SCRIPT, 'sh', f.netns, f.hostBatch, f.guestBatch, f.errors],
+    env: HOOK_ENV,
+    timeout: 30,
   };
 }
 

@@ -20,8 +20,11 @@ export class IpSession {
   /** `prefix` runs ip through other programs, for example ['nsenter', '--net=FILE', '--']. */
   constructor(prefix: readonly string[] = []) {
     const argv = [...prefix, 'ip', '-json', '-details', '-batch', '-'];
-    const { child, exit } = launch(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], stderrChunks: 0,
-      missing: () => new VsError('DEPENDENCY_MISSING', `cannot run '${argv[0]}': not found`, 'install iproute2 and util-linux') });
+    const { child, exit } = launch(argv[0]!, argv.slice(1), {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      stderrChunks: 0,
+      missing: () => new VsError('DEPENDENCY_MISSING', `cannot run '${argv[0]}': not found`, 'install iproute2 and util-linux'),
+    });
     this.child = child;
     this.child.stdin!.on('error', () => undefined); // ip stops reading when a line fails
     this.child.stdout!.on('data', (b: Buffer) => {
@@ -32,7 +35,9 @@ export class IpSession {
         this.answers.shift()?.(line);
       }
     });
-    this.child.stderr!.on('data', (b: Buffer) => { this.err += b.toString('utf8'); });
+    this.child.stderr!.on('data', (b: Buffer) => {
+      this.err += b.toString('utf8');
+    });
     this.exited = exit.then((e) => e.code);
   }
 
@@ -57,7 +62,9 @@ export class IpSession {
     this.send([{ cmd, what }]);
     return Promise.race([
       answer.then((line) => JSON.parse(line === '' ? '[]' : line) as T),
-      this.exited.then(async () => { throw await this.failure(); }),
+      this.exited.then(async () => {
+        throw await this.failure();
+      }),
     ]);
   }
 
@@ -72,9 +79,10 @@ export class IpSession {
   async bridgesAndAddresses(): Promise<{ bridges: LinkFact[]; local: { address: string; dev: string }[] }> {
     const [bridges, routes] = await Promise.all([
       this.query<unknown[]>('address show type bridge').then(linkFacts),
-      this.query<{ dst?: string; dev?: string }[]>('route show table all type local', 'reading the host\'s addresses'),
+      this.query<{ dst?: string; dev?: string }[]>('route show table all type local', "reading the host's addresses"),
     ]);
-    const local = routes.filter((r) => r.dst !== undefined && r.dev !== undefined && !r.dst.includes('/'))
+    const local = routes
+      .filter((r) => r.dst !== undefined && r.dev !== undefined && !r.dst.includes('/'))
       .map((r) => ({ address: r.dst!, dev: r.dev! }));
     return { bridges, local };
   }

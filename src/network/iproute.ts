@@ -46,7 +46,10 @@ export async function readNamedLinks(names: readonly string[]): Promise<LinkFact
   if (wanted.length === 0) return [];
   const r = await run('ip', ['-json', '-details', '-batch', '-'], { input: wanted.map((n) => `link show dev ${n}\n`).join('') });
   if (r.code !== 0) return readLinks();
-  return r.stdout.split('\n').filter((l) => l.trim() !== '').flatMap((l) => parseLinks(l));
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .flatMap((l) => parseLinks(l));
 }
 
 /** Names of the links in this process's network namespace, from /proc/net/dev: no process, no JSON. */
@@ -72,7 +75,7 @@ export function batchFailures(stderr: string, lines: readonly BatchLine[], files
       if (l.trim() !== '') reason.push(l.trim().replace(/^Error: /, ''));
       continue;
     }
-    const line = (m[1] === '-' ? lines : files[m[1]!] ?? [])[Number(m[2]) - 1];
+    const line = (m[1] === '-' ? lines : (files[m[1]!] ?? []))[Number(m[2]) - 1];
     out.push(`${line?.what ?? 'ip'}: '${line?.cmd ?? '?'}' failed: ${reason.join('; ') || 'no reason given'}`);
     reason = [];
   }
@@ -86,7 +89,7 @@ function hintFor(problem: string): string {
     return 'this kernel has no ipvlan support (CONFIG_IPVLAN): load it with modprobe ipvlan, or use mode = "macvlan"';
   }
   if (/Unknown device type/i.test(problem)) return 'this kernel lacks that device type; load its module (modprobe) and try again';
-  return 'nothing was kept; the message above is iproute2\'s own';
+  return "nothing was kept; the message above is iproute2's own";
 }
 
 /**

@@ -6,8 +6,11 @@ export async function nftApply(script: string): Promise<void> {
   if (script === '') return;
   const r = await run('nft', ['-f', '-'], { input: script });
   if (r.code !== 0) {
-    throw new VsError('NETWORK_FAILED', `nftables refused the rules: ${r.stderr.trim().split('\n').slice(0, 3).join('; ')}`,
-      'check that the kernel has nftables NAT (nft_nat, nft_masq, nft_fib); nothing was kept');
+    throw new VsError(
+      'NETWORK_FAILED',
+      `nftables refused the rules: ${r.stderr.trim().split('\n').slice(0, 3).join('; ')}`,
+      'check that the kernel has nftables NAT (nft_nat, nft_masq, nft_fib); nothing was kept',
+    );
   }
 }
 
@@ -22,5 +25,8 @@ export async function nftInetTables(): Promise<string[]> {
   }
   if (r.code !== 0) return [];
   const items = (JSON.parse(r.stdout) as { nftables: { table?: { family: string; name: string } }[] }).nftables;
-  return items.map((i) => i.table).filter((t) => t?.family === 'inet').map((t) => t!.name);
+  return items
+    .map((i) => i.table)
+    .filter((t) => t?.family === 'inet')
+    .map((t) => t!.name);
 }

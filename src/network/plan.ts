@@ -3,8 +3,20 @@
 import { BRIDGE_PORTS_MAX, DEVICE_MODES, guestIfname, type HostNetwork, type InterfaceConfig } from '../guest/net-schema.js';
 import { VsError } from '../util/errors.js';
 import {
-  contains, formatCidr, formatIp, ipKey, isHostAddress, networkOf, nth, parseCidr, parsePortSpec, sameIp, size,
-  type Cidr, type Family, type Ip,
+  contains,
+  formatCidr,
+  formatIp,
+  ipKey,
+  isHostAddress,
+  networkOf,
+  nth,
+  parseCidr,
+  parsePortSpec,
+  sameIp,
+  size,
+  type Cidr,
+  type Family,
+  type Ip,
 } from '../util/ip.js';
 import { addressTaken, bridgeGateways, checkClaims, ipClaim, type Claims } from './claims.js';
 import { hostVethName, nftTableName } from './names.js';
@@ -43,8 +55,11 @@ export function allocate(pool: Cidr, context: number, isFree: (ip: Ip) => boolea
 }
 
 function missingNic(where: string, what: string, nic: string): VsError {
-  return new VsError('NIC_MISSING', `${where}: ${what} ${nic} does not exist on the host`,
-    "check the name with 'ip link'; a NIC given to a running guest is not on the host while that guest runs");
+  return new VsError(
+    'NIC_MISSING',
+    `${where}: ${what} ${nic} does not exist on the host`,
+    "check the name with 'ip link'; a NIC given to a running guest is not on the host while that guest runs",
+  );
 }
 
 function invalid(where: string, message: string, hint: string): VsError {
@@ -94,8 +109,14 @@ class Planner {
   private planInterface(cfg: InterfaceConfig, index: number): InterfacePlan {
     const where = `${this.input.file}: interfaces.${index}`;
     const p: InterfacePlan = {
-      index, name: guestIfname(this.input.interfaces, index), mode: cfg.mode as DeviceMode, addresses: [], gateways: [],
-      nat: cfg.nat ?? false, ports: (cfg.ports ?? []).map((s) => parsePortSpec(s)!), mtu: cfg.mtu,
+      index,
+      name: guestIfname(this.input.interfaces, index),
+      mode: cfg.mode as DeviceMode,
+      addresses: [],
+      gateways: [],
+      nat: cfg.nat ?? false,
+      ports: (cfg.ports ?? []).map((s) => parsePortSpec(s)!),
+      mtu: cfg.mtu,
     };
     let pools: Partial<Record<Family, { pool: Cidr; gateway: Ip }>> = {};
     if (cfg.mode === 'bridge') pools = this.planBridge(where, cfg, p);
@@ -124,25 +145,39 @@ class Planner {
     const { host, instance, context } = this.input;
     const managed = (cfg.bridge ?? host.bridge) === host.bridge;
     // the bridge of the pool with a port left; only a start, which knows the host, spills
-    const choice = managed && this.knowHost ? chooseBridge(host.bridge, host.bridge_ports ?? BRIDGE_PORTS_MAX, this.bridgeGuests) : { name: host.bridge };
+    const choice =
+      managed && this.knowHost
+        ? chooseBridge(host.bridge, host.bridge_ports ?? BRIDGE_PORTS_MAX, this.bridgeGuests)
+        : { name: host.bridge };
     const name = managed ? choice.name : cfg.bridge!;
     this.bridgeGuests.set(name, (this.bridgeGuests.get(name) ?? 0) + 1);
     const fact = this.links.get(name);
     if (!fact && !managed && this.knowHost) throw missingNic(where, 'bridge', name);
     if (fact && fact.kind !== 'bridge') {
-      throw invalid(where, `${name} is not a bridge (it is a ${fact.kind ?? 'physical NIC'})`,
-        managed ? 'set network.bridge in vserver.toml to a free name or an existing bridge' : 'name a bridge in bridge =');
+      throw invalid(
+        where,
+        `${name} is not a bridge (it is a ${fact.kind ?? 'physical NIC'})`,
+        managed ? 'set network.bridge in vserver.toml to a free name or an existing bridge' : 'name a bridge in bridge =',
+      );
     }
     p.bridge = name;
     p.hostDevice = hostVethName(instance, context, p.index);
     const clash = this.links.get(p.hostDevice);
     if (clash) {
-      throw new VsError('ALREADY_EXISTS', `${where}: host device ${p.hostDevice} already exists${clash.alias ? ` (alias ${clash.alias})` : ''}`,
-        "it is not this guest's; remove it (ip link del) or give the guest another context number");
+      throw new VsError(
+        'ALREADY_EXISTS',
+        `${where}: host device ${p.hostDevice} already exists${clash.alias ? ` (alias ${clash.alias})` : ''}`,
+        "it is not this guest's; remove it (ip link del) or give the guest another context number",
+      );
     }
     if (!managed) return {};
     const { gw4, gw6 } = bridgeGateways(host);
-    const bp: BridgePlan = this.bridges.get(name) ?? { name, create: !fact, addAddresses: [], ...(choice.spill && !fact ? { uplink: choice.spill } : {}) };
+    const bp: BridgePlan = this.bridges.get(name) ?? {
+      name,
+      create: !fact,
+      addAddresses: [],
+      ...(choice.spill && !fact ? { uplink: choice.spill } : {}),
+    };
     this.bridges.set(name, bp);
     const out: Partial<Record<Family, { pool: Cidr; gateway: Ip }>> = {};
     for (const gw of [gw4, gw6]) {
@@ -167,12 +202,19 @@ class Planner {
       return;
     }
     if (nic === 'lo' || fact.kind === 'bridge' || fact.alias?.startsWith('vserver') === true) {
-      throw invalid(where, `${nic} cannot be ${cfg.mode === 'phys' ? 'given to a guest' : `the parent of a ${cfg.mode} interface`}` +
-        ` (${nic === 'lo' ? 'loopback' : fact.kind === 'bridge' ? 'a bridge' : 'a device vserver made for a guest'})`,
-        'name a NIC of the host (ip link shows them)');
+      throw invalid(
+        where,
+        `${nic} cannot be ${cfg.mode === 'phys' ? 'given to a guest' : `the parent of a ${cfg.mode} interface`}` +
+          ` (${nic === 'lo' ? 'loopback' : fact.kind === 'bridge' ? 'a bridge' : 'a device vserver made for a guest'})`,
+        'name a NIC of the host (ip link shows them)',
+      );
     }
     if (cfg.mode === 'phys' && fact.master) {
-      throw invalid(where, `${nic} is a port of ${fact.master}`, `take it out first (ip link set ${nic} nomaster), or give the guest another NIC`);
+      throw invalid(
+        where,
+        `${nic} is a port of ${fact.master}`,
+        `take it out first (ip link set ${nic} nomaster), or give the guest another NIC`,
+      );
     }
     if (cfg.mode === 'phys') p.restore = { up: fact.up, mtu: fact.mtu, addresses: [...fact.addresses] };
   }
@@ -189,13 +231,19 @@ class Planner {
 
   private auto(where: string, key: string, family: Family, managed?: { pool: Cidr }): Cidr {
     if (!managed) {
-      throw invalid(`${where}.${key}`, `"auto" needs a pool, and ${family === 4 ? 'this bridge has none' : 'network.pool6 is not set in vserver.toml'}`,
-        family === 4 ? 'give a static address' : 'set network.pool6 (for example "fd47::/64") or give a static address6');
+      throw invalid(
+        `${where}.${key}`,
+        `"auto" needs a pool, and ${family === 4 ? 'this bridge has none' : 'network.pool6 is not set in vserver.toml'}`,
+        family === 4 ? 'give a static address' : 'set network.pool6 (for example "fd47::/64") or give a static address6',
+      );
     }
     const ip = allocate(managed.pool, this.input.context, (x) => this.isFree(x));
     if (!ip) {
-      throw new VsError('ADDRESS_IN_USE', `${where}.${key}: no free address left in ${formatCidr(managed.pool)}`,
-        'enlarge the pool in vserver.toml, or free addresses by deleting guests');
+      throw new VsError(
+        'ADDRESS_IN_USE',
+        `${where}.${key}: no free address left in ${formatCidr(managed.pool)}`,
+        'enlarge the pool in vserver.toml, or free addresses by deleting guests',
+      );
     }
     return { ...this.take(ip), prefix: managed.pool.prefix };
   }
@@ -205,27 +253,42 @@ class Planner {
     if (managed) {
       const pool = formatCidr(managed.pool);
       if (!contains(managed.pool, c) || c.prefix < managed.pool.prefix) {
-        throw invalid(where, `${formatIp(c)} is outside the bridge's subnet ${pool} (network.pool${c.family === 6 ? '6' : ''} in vserver.toml)`,
-          `use an address inside ${pool}, or "auto"`);
+        throw invalid(
+          where,
+          `${formatIp(c)} is outside the bridge's subnet ${pool} (network.pool${c.family === 6 ? '6' : ''} in vserver.toml)`,
+          `use an address inside ${pool}, or "auto"`,
+        );
       }
       if (c.prefix !== managed.pool.prefix) {
-        throw invalid(where, `${text} has prefix /${c.prefix}, but the bridge's subnet is ${pool}`,
-          `write ${formatIp(c)}/${managed.pool.prefix}, or leave the prefix out`);
+        throw invalid(
+          where,
+          `${text} has prefix /${c.prefix}, but the bridge's subnet is ${pool}`,
+          `write ${formatIp(c)}/${managed.pool.prefix}, or leave the prefix out`,
+        );
       }
     } else if (!text.includes('/')) {
-      throw invalid(where, `${text} needs a prefix, for example ${formatIp(c)}/${c.family === 4 ? 24 : 64}`,
-        'the prefix tells the guest which addresses are on its link');
+      throw invalid(
+        where,
+        `${text} needs a prefix, for example ${formatIp(c)}/${c.family === 4 ? 24 : 64}`,
+        'the prefix tells the guest which addresses are on its link',
+      );
     }
     if (!isHostAddress(networkOf(c), c) && c.prefix < (c.family === 4 ? 31 : 127)) {
-      throw invalid(where, `${text} is the ${c.value === networkOf(c).value ? 'network' : 'broadcast'} address of its subnet`,
-        'choose an address between them');
+      throw invalid(
+        where,
+        `${text} is the ${c.value === networkOf(c).value ? 'network' : 'broadcast'} address of its subnet`,
+        'choose an address between them',
+      );
     }
     const k = ipKey(c);
     if (this.mine.has(k)) throw addressTaken(where, c, { owner: this.input.guest, how: 'config' });
     const onHost = this.hostAddrs.get(k);
     if (onHost) {
-      throw new VsError('ADDRESS_IN_USE', `${where}: address ${formatIp(c)} is an address of the host (on ${onHost})`,
-        'choose another address');
+      throw new VsError(
+        'ADDRESS_IN_USE',
+        `${where}: address ${formatIp(c)} is an address of the host (on ${onHost})`,
+        'choose another address',
+      );
     }
     this.take(c);
     return c;

@@ -14,8 +14,11 @@ export interface BatchLine {
 /** An argument for `ip -batch`, which splits on blanks, honours quotes and cuts lines at '#'. */
 export function batchArg(s: string): string {
   if (/[#\n\r"]/.test(s)) {
-    throw new VsError('INVALID_VALUE', `the path ${JSON.stringify(s)} cannot be passed to ip (it contains '#', '"' or a line break)`,
-      'use a root prefix without those characters');
+    throw new VsError(
+      'INVALID_VALUE',
+      `the path ${JSON.stringify(s)} cannot be passed to ip (it contains '#', '"' or a line break)`,
+      'use a root prefix without those characters',
+    );
   }
   return /[\s']/.test(s) ? `"${s}"` : s;
 }
@@ -89,10 +92,12 @@ export function guestSetup(plan: NetPlan): BatchLine[] {
 
 /** Inside the guest's namespace at teardown: NICs given with phys go back to the host (the process `hostPid` is in). */
 export function guestTeardown(plan: NetPlan, hostPid: number): BatchLine[] {
-  return plan.interfaces.filter((i) => i.mode === 'phys').flatMap((i) => [
-    { cmd: `link set dev ${i.name} down`, what: describe(i) },
-    { cmd: `link set dev ${i.name} netns ${hostPid} name ${i.parent}`, what: describe(i) },
-  ]);
+  return plan.interfaces
+    .filter((i) => i.mode === 'phys')
+    .flatMap((i) => [
+      { cmd: `link set dev ${i.name} down`, what: describe(i) },
+      { cmd: `link set dev ${i.name} netns ${hostPid} name ${i.parent}`, what: describe(i) },
+    ]);
 }
 
 export interface HostTeardown {
@@ -142,8 +147,14 @@ export function hostTeardown(plan: NetPlan, links: readonly LinkFact[], tag: str
  * the veth pair that joins it to the bridge before it, which may then be left empty in turn.
  * `gone` has the devices already being removed, and gets these.
  */
-export function emptyBridges(links: readonly LinkFact[], tag: string, candidates: Iterable<string>,
-  keep: ReadonlySet<string>, gone: Set<string>, made: ReadonlySet<string> = new Set()): HostTeardown {
+export function emptyBridges(
+  links: readonly LinkFact[],
+  tag: string,
+  candidates: Iterable<string>,
+  keep: ReadonlySet<string>,
+  gone: Set<string>,
+  made: ReadonlySet<string> = new Set(),
+): HostTeardown {
   const byName = new Map(links.map((l) => [l.name, l]));
   const lines: BatchLine[] = [];
   const removed: string[] = [];
@@ -194,15 +205,25 @@ export function nftSetup(plan: NetPlan): string {
   }
   const bridges = loopbackBridges(plan);
   const chain = (name: string, type: string, hook: string, prio: string, rules: string[]) =>
-    rules.length === 0 ? '' : `  chain ${name} {\n    type ${type} hook ${hook} priority ${prio}; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
-  return `${nftRemove(plan.nftTable)}table inet ${plan.nftTable} {\n` +
+    rules.length === 0
+      ? ''
+      : `  chain ${name} {\n    type ${type} hook ${hook} priority ${prio}; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
+  return (
+    `${nftRemove(plan.nftTable)}table inet ${plan.nftTable} {\n` +
     // the bridge routes 127.0.0.0/8 for those forwards (route_localnet): never let a guest reach the host's loopback that way
-    chain('loopback', 'filter', 'prerouting', 'raw', bridges.map((b) => `iifname "${b}" ip daddr 127.0.0.0/8 drop`)) +
+    chain(
+      'loopback',
+      'filter',
+      'prerouting',
+      'raw',
+      bridges.map((b) => `iifname "${b}" ip daddr 127.0.0.0/8 drop`),
+    ) +
     chain('prerouting', 'nat', 'prerouting', 'dstnat', dnat) +
     // the host's own connections to a forwarded port pass the output hook, not prerouting
     chain('output', 'nat', 'output', '-100', dnat) +
     chain('postrouting', 'nat', 'postrouting', 'srcnat', masq) +
-    '}\n';
+    '}\n'
+  );
 }
 
 /**
@@ -210,7 +231,9 @@ export function nftSetup(plan: NetPlan): string {
  * a loopback source out of them only with route_localnet set on them.
  */
 export function loopbackBridges(plan: Pick<NetPlan, 'interfaces'>): string[] {
-  const out = plan.interfaces.filter((i) => i.mode === 'bridge' && i.bridge && i.ports.length > 0 && i.addresses.some((a) => parseCidr(a)?.family === 4));
+  const out = plan.interfaces.filter(
+    (i) => i.mode === 'bridge' && i.bridge && i.ports.length > 0 && i.addresses.some((a) => parseCidr(a)?.family === 4),
+  );
   return [...new Set(out.map((i) => i.bridge!))];
 }
 
@@ -218,4 +241,3 @@ export function loopbackBridges(plan: Pick<NetPlan, 'interfaces'>): string[] {
 export function nftRemove(table: string): string {
   return `add table inet ${table}\ndelete table inet ${table}\n`;
 }
-

@@ -42,11 +42,17 @@ export function chooseBridge(first: string, cap: number, guests: ReadonlyMap<str
   for (let k = 1; k <= MAX_SPILL; k++) {
     const s = spillBridge(first, k);
     if (`${s.name}u`.length > 15) {
-      throw new VsError('NETWORK_FAILED', `bridge ${first} is full (${cap} ports) and its name is too long for the next bridge of the pool (${s.up}: at most 15 characters)`,
-        'set network.bridge in vserver.toml to a name of at most 11 characters, so that guests can spill to NAME-1, NAME-2, ...');
+      throw new VsError(
+        'NETWORK_FAILED',
+        `bridge ${first} is full (${cap} ports) and its name is too long for the next bridge of the pool (${s.up}: at most 15 characters)`,
+        'set network.bridge in vserver.toml to a name of at most 11 characters, so that guests can spill to NAME-1, NAME-2, ...',
+      );
     }
     if ((guests.get(s.name) ?? 0) < cap - 2) return { name: s.name, spill: s };
   }
-  throw new VsError('NETWORK_FAILED', `all ${MAX_SPILL + 1} bridges of the pool ${first} are full (${cap} ports each)`,
-    'raise network.bridge_ports in vserver.toml (at most 1024), or stop guests');
+  throw new VsError(
+    'NETWORK_FAILED',
+    `all ${MAX_SPILL + 1} bridges of the pool ${first} are full (${cap} ports each)`,
+    'raise network.bridge_ports in vserver.toml (at most 1024), or stop guests',
+  );
 }

@@ -10,7 +10,9 @@ const address = v.pipe(v.string(), v.regex(/^[0-9a-fA-F:.]+$/, 'must be an IP ad
 const cidrs = v.array(cidr);
 
 const PortSchema: v.GenericSchema<PortForward> = v.object({
-  hostPort: v.number(), guestPort: v.number(), proto: v.picklist(['tcp', 'udp']),
+  hostPort: v.number(),
+  guestPort: v.number(),
+  proto: v.picklist(['tcp', 'udp']),
 });
 
 const InterfaceSchema: v.GenericSchema<InterfacePlan> = v.object({

@@ -11,7 +11,8 @@ import type { Remote } from './store.js';
 
 /** Keys whose "max" the daemon sends for Infinity (no limit), as `--json` prints them. */
 const UNLIMITED = /^(memoryMax|memoryHigh|swapMax|cpuMaxCores|pidsMax|readBps|writeBps|readIops|writeIops|soft|hard)$/;
-export const reviveJson = (text: string): unknown => JSON.parse(text, (k, val: unknown) => (val === 'max' && UNLIMITED.test(k) ? Infinity : val));
+export const reviveJson = (text: string): unknown =>
+  JSON.parse(text, (k, val: unknown) => (val === 'max' && UNLIMITED.test(k) ? Infinity : val));
 
 /** A VsError from an error body; a status without one becomes an error that says so. */
 export function errorFrom(status: number, body: unknown, where: string): VsError {
@@ -36,7 +37,11 @@ export class ApiClient {
       return new Promise((resolve, reject) => {
         const s = netConnect(u.slice(5));
         s.once('connect', () => resolve(s));
-        s.once('error', (e) => reject(new VsError('NOT_FOUND', `cannot reach vserverd at ${u}: ${e.message}`, 'is vserverd running? (systemctl start vserverd)')));
+        s.once('error', (e) =>
+          reject(
+            new VsError('NOT_FOUND', `cannot reach vserverd at ${u}: ${e.message}`, 'is vserverd running? (systemctl start vserverd)'),
+          ),
+        );
       });
     }
     const url = new URL(u);
@@ -44,21 +49,40 @@ export class ApiClient {
     const pin = this.remote.cert_fingerprint && normalFingerprint(this.remote.cert_fingerprint);
     return new Promise<TLSSocket>((resolve, reject) => {
       const s = connect({
-        host, port: Number(url.port || 443), servername: isIP(host) ? undefined : host, minVersion: 'TLSv1.3',
+        host,
+        port: Number(url.port || 443),
+        servername: isIP(host) ? undefined : host,
+        minVersion: 'TLSv1.3',
         // a pinned certificate is checked below, by fingerprint; without a pin, the usual CA checks apply
         rejectUnauthorized: pin === undefined,
-        ...(this.remote.client_cert ? { cert: readFileSync(this.remote.client_cert), key: readFileSync(this.remote.client_key ?? this.remote.client_cert) } : {}),
+        ...(this.remote.client_cert
+          ? { cert: readFileSync(this.remote.client_cert), key: readFileSync(this.remote.client_key ?? this.remote.client_cert) }
+          : {}),
       });
       s.once('secureConnect', () => {
         const got = normalFingerprint(s.getPeerCertificate().fingerprint256 ?? '');
         if (pin !== undefined && got !== pin) {
           s.destroy();
-          reject(new VsError('NOT_PERMITTED', `the daemon at ${u} shows certificate ${got}, not the pinned ${pin}`,
-            'if the daemon made a new certificate, check its fingerprint on that host and add the remote again'));
+          reject(
+            new VsError(
+              'NOT_PERMITTED',
+              `the daemon at ${u} shows certificate ${got}, not the pinned ${pin}`,
+              'if the daemon made a new certificate, check its fingerprint on that host and add the remote again',
+            ),
+          );
         } else resolve(s);
       });
-      s.once('error', (e) => reject(new VsError('NOT_FOUND', `cannot reach vserverd at ${u}: ${e.message}`,
-        pin === undefined && /self.signed|certificate/i.test(e.message) ? "pin the daemon's certificate: vserver remote add NAME URL --cert-fingerprint F" : 'check the address and that [api] listen is set there')));
+      s.once('error', (e) =>
+        reject(
+          new VsError(
+            'NOT_FOUND',
+            `cannot reach vserverd at ${u}: ${e.message}`,
+            pin === undefined && /self.signed|certificate/i.test(e.message)
+              ? "pin the daemon's certificate: vserver remote add NAME URL --cert-fingerprint F"
+              : 'check the address and that [api] listen is set there',
+          ),
+        ),
+      );
     });
   }
 
@@ -67,15 +91,35 @@ export class ApiClient {
   }
 
   /** One request; a 4xx/5xx becomes the daemon's VsError, a 204 gives undefined. */
-  async call<T>(method: string, path: string, body?: unknown, extra?: { stream?: Readable; contentType?: string; headers?: Record<string, string> }): Promise<T> {
+  async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extra?: { stream?: Readable; contentType?: string; headers?: Record<string, string> },
+  ): Promise<T> {
     const socket = await this.connect();
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const json = body === undefined ? undefined : JSON.stringify(body);
-      const req = request({
-        createConnection: () => socket, method, path, host: 'vserverd',
-        headers: this.headers({ ...extra?.headers, ...(json !== undefined ? { 'content-type': 'application/json' } : extra?.stream ? { 'content-type': extra.contentType ?? 'application/octet-stream' } : {}) }),
-      }, resolve);
-      req.once('error', (e) => reject(new VsError('NETWORK_FAILED', `request to ${this.where} failed: ${e.message}`, 'is the daemon still running?')));
+      const req = request(
+        {
+          createConnection: () => socket,
+          method,
+          path,
+          host: 'vserverd',
+          headers: this.headers({
+            ...extra?.headers,
+            ...(json !== undefined
+              ? { 'content-type': 'application/json' }
+              : extra?.stream
+                ? { 'content-type': extra.contentType ?? 'application/octet-stream' }
+                : {}),
+          }),
+        },
+        resolve,
+      );
+      req.once('error', (e) =>
+        reject(new VsError('NETWORK_FAILED', `request to ${this.where} failed: ${e.message}`, 'is the daemon still running?')),
+      );
       if (extra?.stream) {
         extra.stream.once('error', (e) => req.destroy(e));
         extra.stream.pipe(req);
@@ -86,7 +130,11 @@ export class ApiClient {
     socket.destroy();
     const text = Buffer.concat(chunks).toString('utf8');
     let parsed: unknown;
-    try { parsed = text === '' ? undefined : reviveJson(text); } catch { parsed = text; }
+    try {
+      parsed = text === '' ? undefined : reviveJson(text);
+    } catch {
+      parsed = text;
+    }
     if ((res.statusCode ?? 500) >= 400) throw errorFrom(res.statusCode ?? 500, parsed, this.where);
     return parsed as T;
   }

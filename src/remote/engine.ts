@@ -1,7 +1,17 @@
 // The Engine's use cases over the API: what `vserver --remote` calls in place of the local engine,
 // so that the verbs print the same and exit the same either way.
 import { createReadStream, statSync } from 'node:fs';
-import type { BuildOptions, BulkAction, BulkOptions, BulkResult, Engine, GuestInfo, LimitResult, Selection, TemplateInfo } from '../engine/index.js';
+import type {
+  BuildOptions,
+  BulkAction,
+  BulkOptions,
+  BulkResult,
+  Engine,
+  GuestInfo,
+  LimitResult,
+  Selection,
+  TemplateInfo,
+} from '../engine/index.js';
 import type { Limits } from '../guest/limits-schema.js';
 import { getKey } from '../guest/config.js';
 import type { GuestConfig } from '../guest/schema.js';
@@ -50,21 +60,46 @@ export class RemoteEngine {
   }
 
   async stop(name: string, opts: { timeoutS?: number } = {}): Promise<void> {
-    await this.client.call('PUT', `${g(name)}/state`, { action: 'stop', ...(opts.timeoutS === undefined ? {} : { timeout: opts.timeoutS }) });
+    await this.client.call('PUT', `${g(name)}/state`, {
+      action: 'stop',
+      ...(opts.timeoutS === undefined ? {} : { timeout: opts.timeoutS }),
+    });
   }
 
   restart(name: string, opts: { timeoutS?: number } = {}): Promise<GuestInfo> {
-    return this.client.call('PUT', `${g(name)}/state`, { action: 'restart', ...(opts.timeoutS === undefined ? {} : { timeout: opts.timeoutS }) });
+    return this.client.call('PUT', `${g(name)}/state`, {
+      action: 'restart',
+      ...(opts.timeoutS === undefined ? {} : { timeout: opts.timeoutS }),
+    });
   }
 
   async bulk(action: BulkAction, sel: Selection, opts: BulkOptions = {}): Promise<BulkResult[]> {
-    const r = await this.client.call<{ results: { name: string; ok: boolean; note?: string; state?: string; context?: number; error?: string; code?: string; hint?: string }[] }>(
-      'PUT', '/1.0/guests/state', {
-        action, ...(sel.names && sel.names.length > 0 ? { names: sel.names } : {}), ...(sel.all ? { all: true } : {}), ...(sel.mark ? { mark: sel.mark } : {}),
-        ...(opts.jobs ? { jobs: opts.jobs } : {}), ...(opts.timeoutS === undefined ? {} : { timeout: opts.timeoutS }),
-      });
+    const r = await this.client.call<{
+      results: {
+        name: string;
+        ok: boolean;
+        note?: string;
+        state?: string;
+        context?: number;
+        error?: string;
+        code?: string;
+        hint?: string;
+      }[];
+    }>('PUT', '/1.0/guests/state', {
+      action,
+      ...(sel.names && sel.names.length > 0 ? { names: sel.names } : {}),
+      ...(sel.all ? { all: true } : {}),
+      ...(sel.mark ? { mark: sel.mark } : {}),
+      ...(opts.jobs ? { jobs: opts.jobs } : {}),
+      ...(opts.timeoutS === undefined ? {} : { timeout: opts.timeoutS }),
+    });
     return r.results.map((x) => ({
-      name: x.name, action, ok: x.ok, began: 0, ended: 0, ...(x.note ? { note: x.note } : {}),
+      name: x.name,
+      action,
+      ok: x.ok,
+      began: 0,
+      ended: 0,
+      ...(x.note ? { note: x.note } : {}),
       ...(x.ok && x.context !== undefined ? { info: { name: x.name, context: x.context, state: x.state as GuestInfo['state'] } } : {}),
       ...(x.ok ? {} : { error: errorFrom(500, { error: x.error, code: x.code as ErrorCode, hint: x.hint }, this.client.where) }),
     }));
@@ -80,20 +115,36 @@ export class RemoteEngine {
     let op: { id: string };
     if (src?.kind === 'tarball') {
       try {
-        if (!statSync(src.file).isFile()) throw new VsError('INVALID_VALUE', `${src.file} is not a regular file`, 'give a .tar, .tar.gz, .tar.xz or .tar.zst file');
+        if (!statSync(src.file).isFile())
+          throw new VsError('INVALID_VALUE', `${src.file} is not a regular file`, 'give a .tar, .tar.gz, .tar.xz or .tar.zst file');
       } catch (e) {
         if (errnoOf(e) === 'ENOENT') throw new VsError('NOT_FOUND', `tarball ${src.file} not found`, 'check the path');
         throw e;
       }
-      const q = new URLSearchParams({ name, ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.context !== undefined ? { context: String(opts.context) } : {}),
-        ...(opts.hostname ? { hostname: opts.hostname } : {}), ...(opts.init ? { init: opts.init } : {}), ...(opts.privileged ? { privileged: '1' } : {}) });
-      op = await this.client.call('POST', `/1.0/guests?${q.toString()}`, undefined, { stream: createReadStream(src.file), contentType: 'application/octet-stream' });
+      const q = new URLSearchParams({
+        name,
+        ...(opts.backend ? { backend: opts.backend } : {}),
+        ...(opts.context !== undefined ? { context: String(opts.context) } : {}),
+        ...(opts.hostname ? { hostname: opts.hostname } : {}),
+        ...(opts.init ? { init: opts.init } : {}),
+        ...(opts.privileged ? { privileged: '1' } : {}),
+      });
+      op = await this.client.call('POST', `/1.0/guests?${q.toString()}`, undefined, {
+        stream: createReadStream(src.file),
+        contentType: 'application/octet-stream',
+      });
     } else {
       const source = src === undefined ? undefined : src.kind === 'template' && src.name === 'busybox' ? { kind: 'busybox' } : src;
       op = await this.client.call('POST', '/1.0/guests', {
-        name, ...(source ? { source } : {}), ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.isolated ? { isolated: true } : {}),
-        ...(opts.context !== undefined ? { context: opts.context } : {}), ...(opts.hostname ? { hostname: opts.hostname } : {}),
-        ...(opts.init ? { init: opts.init } : {}), ...(opts.cmd ? { cmd: opts.cmd } : {}), ...(opts.privileged ? { privileged: true } : {}),
+        name,
+        ...(source ? { source } : {}),
+        ...(opts.backend ? { backend: opts.backend } : {}),
+        ...(opts.isolated ? { isolated: true } : {}),
+        ...(opts.context !== undefined ? { context: opts.context } : {}),
+        ...(opts.hostname ? { hostname: opts.hostname } : {}),
+        ...(opts.init ? { init: opts.init } : {}),
+        ...(opts.cmd ? { cmd: opts.cmd } : {}),
+        ...(opts.privileged ? { privileged: true } : {}),
       });
     }
     for (;;) {
@@ -112,8 +163,15 @@ export class RemoteEngine {
   }
 
   async setLimit(name: string, key: string, value: string): Promise<LimitResult> {
-    const r = await this.client.call<{ name: string; limits: Limits; live: boolean; warnings: string[]; version: string }>('PATCH', `${g(name)}/limits`, { [key]: value });
-    const v = limitKeyPath(key)?.reduce<unknown>((t, k) => (t && typeof t === 'object' ? (t as Record<string, unknown>)[k] : undefined), r.limits);
+    const r = await this.client.call<{ name: string; limits: Limits; live: boolean; warnings: string[]; version: string }>(
+      'PATCH',
+      `${g(name)}/limits`,
+      { [key]: value },
+    );
+    const v = limitKeyPath(key)?.reduce<unknown>(
+      (t, k) => (t && typeof t === 'object' ? (t as Record<string, unknown>)[k] : undefined),
+      r.limits,
+    );
     return { name, key, value: v, live: r.live, limits: r.limits, warnings: r.warnings, version: r.version };
   }
 
@@ -122,7 +180,7 @@ export class RemoteEngine {
   }
 
   async configKey(name: string, key: string): Promise<unknown> {
-    const value = getKey(await this.config(name) as unknown as Record<string, unknown>, key);
+    const value = getKey((await this.config(name)) as unknown as Record<string, unknown>, key);
     if (value === undefined) throw unknownKey(key);
     return value;
   }
@@ -146,11 +204,26 @@ export class RemoteEngine {
   }
 
   exec(name: string, argv: readonly string[], io: ExecIO): Promise<number> {
-    return remoteExec(this.client, name, { command: [...argv], ...(io.env ? { env: envObject(io.env) } : {}), ...(io.cwd ? { cwd: io.cwd } : {}), ...(io.user ? { user: io.user } : {}) }, io);
+    return remoteExec(
+      this.client,
+      name,
+      {
+        command: [...argv],
+        ...(io.env ? { env: envObject(io.env) } : {}),
+        ...(io.cwd ? { cwd: io.cwd } : {}),
+        ...(io.user ? { user: io.user } : {}),
+      },
+      io,
+    );
   }
 
   enter(name: string, io: Omit<ExecIO, 'tty'>): Promise<number> {
-    return remoteExec(this.client, name, { command: ['/bin/sh', '-l'], interactive: true, env: { TERM: process.env.TERM ?? 'xterm', ...envObject(io.env) } }, io);
+    return remoteExec(
+      this.client,
+      name,
+      { command: ['/bin/sh', '-l'], interactive: true, env: { TERM: process.env.TERM ?? 'xterm', ...envObject(io.env) } },
+      io,
+    );
   }
 }
 
@@ -161,7 +234,13 @@ export function remoteEngine(remote: Remote, verb: string): Engine {
     get(target, prop, receiver) {
       if (prop in target) return Reflect.get(target, prop, receiver) as unknown;
       if (prop === 'then') return undefined;
-      return () => { throw new VsError('UNSUPPORTED', `'vserver ${verb}' does not run through --remote`, 'run it on the host itself, or without --remote'); };
+      return () => {
+        throw new VsError(
+          'UNSUPPORTED',
+          `'vserver ${verb}' does not run through --remote`,
+          'run it on the host itself, or without --remote',
+        );
+      };
     },
   }) as unknown as Engine;
 }

@@ -20,8 +20,14 @@ export interface ExecRequest {
 function sink(target: StdioTarget, std: NodeJS.WriteStream): (b: Buffer) => void {
   if (target === 'ignore') return () => undefined;
   // 'pipe' is for callers in this process (the daemon); the CLI's own streams stand for it here
-  if (target === 'inherit' || target === 'pipe') return (b) => { std.write(b); };
-  return (b) => { let off = 0; while (off < b.length) off += writeSync(target, b, off); };
+  if (target === 'inherit' || target === 'pipe')
+    return (b) => {
+      std.write(b);
+    };
+  return (b) => {
+    let off = 0;
+    while (off < b.length) off += writeSync(target, b, off);
+  };
 }
 
 function source(target: StdioTarget): Readable | undefined {
@@ -40,7 +46,8 @@ export function envObject(env: readonly string[] | undefined): Record<string, st
 export async function remoteExec(client: ApiClient, name: string, req: ExecRequest, io: ExecIO): Promise<number> {
   const tty = req.interactive === true && process.stdout.isTTY === true;
   const made = await client.call<{ id: string; socket: string }>('POST', `/1.0/guests/${encodeURIComponent(name)}/exec`, {
-    ...req, ...(tty ? { cols: process.stdout.columns, rows: process.stdout.rows } : {}),
+    ...req,
+    ...(tty ? { cols: process.stdout.columns, rows: process.stdout.rows } : {}),
   });
   const socket = await client.connect();
   const ws = new WebSocket(`ws://vserverd${made.socket}`, { createConnection: () => socket, headers: client.headers() });
@@ -48,7 +55,9 @@ export async function remoteExec(client: ApiClient, name: string, req: ExecReque
   const err = sink(io.stderr, process.stderr);
   const input = source(io.stdin);
   const stdinTty = io.stdin === 'inherit' && process.stdin.isTTY === true && req.interactive === true;
-  const control = (msg: object) => { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg)); };
+  const control = (msg: object) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  };
   const onResize = () => control({ type: 'resize', cols: process.stdout.columns, rows: process.stdout.rows });
   return new Promise<number>((resolve, reject) => {
     let code: number | undefined;
@@ -59,12 +68,18 @@ export async function remoteExec(client: ApiClient, name: string, req: ExecReque
       if (stdinTty) process.stdin.setRawMode(false);
       process.off('SIGWINCH', onResize);
     };
-    const onData = (b: Buffer) => { if (ws.readyState === WebSocket.OPEN) ws.send(Buffer.concat([Buffer.from([0]), b])); };
+    const onData = (b: Buffer) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(Buffer.concat([Buffer.from([0]), b]));
+    };
     const onEnd = () => control({ type: 'eof' });
     ws.on('open', () => {
       if (stdinTty) process.stdin.setRawMode(true);
       if (tty) process.on('SIGWINCH', onResize);
-      if (input) { input.on('data', onData); input.on('end', onEnd); input.resume(); } else onEnd();
+      if (input) {
+        input.on('data', onData);
+        input.on('end', onEnd);
+        input.resume();
+      } else onEnd();
     });
     ws.on('message', (data: Buffer, binary: boolean) => {
       if (binary) {
@@ -78,9 +93,18 @@ export async function remoteExec(client: ApiClient, name: string, req: ExecReque
     ws.on('close', (closeCode, reason) => {
       cleanup();
       if (code !== undefined) resolve(code);
-      else reject(new VsError('NETWORK_FAILED', `the exec session on ${client.where} ended without an exit code (${closeCode}${reason.length > 0 ? ` ${reason.toString()}` : ''})`,
-        'the command may still run in the guest; check with vserver ps'));
+      else
+        reject(
+          new VsError(
+            'NETWORK_FAILED',
+            `the exec session on ${client.where} ended without an exit code (${closeCode}${reason.length > 0 ? ` ${reason.toString()}` : ''})`,
+            'the command may still run in the guest; check with vserver ps',
+          ),
+        );
     });
-    ws.on('error', (e) => { cleanup(); reject(new VsError('NETWORK_FAILED', `exec session on ${client.where}: ${e.message}`, 'is the daemon still running?')); });
+    ws.on('error', (e) => {
+      cleanup();
+      reject(new VsError('NETWORK_FAILED', `exec session on ${client.where}: ${e.message}`, 'is the daemon still running?'));
+    });
   });
 }

@@ -23,7 +23,9 @@ export const RemoteSchema = v.strictObject({
 });
 export type Remote = v.InferOutput<typeof RemoteSchema>;
 
-const FileSchema = v.strictObject({ remotes: v.optional(v.record(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'is not a remote name')), RemoteSchema), {}) });
+const FileSchema = v.strictObject({
+  remotes: v.optional(v.record(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'is not a remote name')), RemoteSchema), {}),
+});
 
 export const remotesFile = (paths: Paths): string => join(paths.etc, 'remotes.toml');
 
@@ -32,8 +34,14 @@ export function readRemotes(paths: Paths): Record<string, Remote> {
   const text = readIfExists(file);
   if (text === undefined) return {};
   let data: unknown;
-  try { data = parse(text); } catch (e) {
-    throw new VsError('CONFIG_INVALID', `${file}: ${(e as Error).message.split('\n')[0]}`, 'fix the file, or remove it and add the remotes again');
+  try {
+    data = parse(text);
+  } catch (e) {
+    throw new VsError(
+      'CONFIG_INVALID',
+      `${file}: ${(e as Error).message.split('\n')[0]}`,
+      'fix the file, or remove it and add the remotes again',
+    );
   }
   return validate(file, FileSchema, data).remotes;
 }
@@ -62,10 +70,20 @@ export function removeRemote(paths: Paths, name: string): void {
 export function resolveRemote(paths: Paths, spec: string): Remote {
   if (spec.startsWith('unix:') || spec.startsWith('https://')) {
     const r = v.safeParse(url, spec);
-    if (!r.success) throw new VsError('USAGE', `--remote ${spec}: ${r.issues[0].message}`, 'for example --remote unix:/run/vserver/vserverd.sock or --remote https://host1:8443');
+    if (!r.success)
+      throw new VsError(
+        'USAGE',
+        `--remote ${spec}: ${r.issues[0].message}`,
+        'for example --remote unix:/run/vserver/vserverd.sock or --remote https://host1:8443',
+      );
     return { url: spec, token: process.env.VSERVER_TOKEN || undefined };
   }
   const found = readRemotes(paths)[spec];
-  if (!found) throw new VsError('NOT_FOUND', `no remote '${spec}'`, "give unix:PATH or https://HOST:PORT, or add it with 'vserver remote add NAME URL'");
+  if (!found)
+    throw new VsError(
+      'NOT_FOUND',
+      `no remote '${spec}'`,
+      "give unix:PATH or https://HOST:PORT, or add it with 'vserver remote add NAME URL'",
+    );
   return found;
 }

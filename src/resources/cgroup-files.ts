@@ -40,7 +40,9 @@ export function parseKeyValues(text: string | undefined): Map<string, number> {
 
 export function subdirs(dir: string): string[] {
   try {
-    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(dir, d.name));
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => join(dir, d.name));
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return [];
     throw e;

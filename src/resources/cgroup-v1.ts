@@ -3,7 +3,17 @@ import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CLK_TCK } from '../util/procfs.js';
 import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit, LimitCounters } from './cgroup-types.js';
-import { chownTree, delegateV2, listPrefixed, parseKeyValues, removeAll, readNumber, readText, treePids, writeControl } from './cgroup-files.js';
+import {
+  chownTree,
+  delegateV2,
+  listPrefixed,
+  parseKeyValues,
+  removeAll,
+  readNumber,
+  readText,
+  treePids,
+  writeControl,
+} from './cgroup-files.js';
 
 /** blkio "MAJ:MIN Op VALUE" lines summed per operation (Read, Write, ...). */
 export function sumBlkioOps(text: string | undefined): Map<string, number> {
@@ -27,15 +37,20 @@ export function parseDeviceValues(text: string | undefined): Map<string, number>
 }
 
 const THROTTLE_FILES = [
-  ['readBps', 'blkio.throttle.read_bps_device'], ['writeBps', 'blkio.throttle.write_bps_device'],
-  ['readIops', 'blkio.throttle.read_iops_device'], ['writeIops', 'blkio.throttle.write_iops_device'],
+  ['readBps', 'blkio.throttle.read_bps_device'],
+  ['writeBps', 'blkio.throttle.write_bps_device'],
+  ['readIops', 'blkio.throttle.read_iops_device'],
+  ['writeIops', 'blkio.throttle.write_iops_device'],
 ] as const;
 
 export class CgroupV1 implements CgroupReader {
   readonly layout: CgroupLayout;
   private found?: { hierarchies: string[]; controllers: Map<string, string> };
 
-  constructor(readonly root = '/sys/fs/cgroup', layout: CgroupLayout = 'v1') {
+  constructor(
+    readonly root = '/sys/fs/cgroup',
+    layout: CgroupLayout = 'v1',
+  ) {
     this.layout = layout;
   }
 
@@ -60,7 +75,9 @@ export class CgroupV1 implements CgroupReader {
       // real directories first, so that a co-mount is named as mounted ("cpu,cpuacct"), not by its symlinks
       const all = readdirSync(this.root, { withFileTypes: true });
       entries = [...all.filter((e) => !e.isSymbolicLink()), ...all.filter((e) => e.isSymbolicLink())].map((e) => e.name);
-    } catch { /* no cgroup file system: nothing to read */ }
+    } catch {
+      /* no cgroup file system: nothing to read */
+    }
     for (const name of entries) {
       const d = join(this.root, name);
       let real: string;
@@ -149,11 +166,14 @@ export class CgroupV1 implements CgroupReader {
     const memsw = readNumber(this.file('memory', name, 'memory.memsw.usage_in_bytes'));
     return {
       ...(memsw === undefined ? {} : { swapBytes: Math.max(0, memsw - memory) }),
-      cpuUsec: userUsec + systemUsec, userUsec, systemUsec,
+      cpuUsec: userUsec + systemUsec,
+      userUsec,
+      systemUsec,
       memoryBytes: memory,
       memoryMax: readNumber(this.file('memory', name, 'memory.limit_in_bytes')) ?? Infinity,
       tasks: readNumber(this.file('pids', name, 'pids.current')) ?? this.pids(name).length,
-      ioReadBytes: io.get('Read') ?? 0, ioWriteBytes: io.get('Write') ?? 0,
+      ioReadBytes: io.get('Read') ?? 0,
+      ioWriteBytes: io.get('Write') ?? 0,
     };
   }
 
@@ -172,7 +192,9 @@ export class CgroupV1 implements CgroupReader {
       }
     }
     const weight = readNumber(this.file('blkio', name, 'blkio.bfq.weight')) ?? readNumber(this.file('blkio', name, 'blkio.weight'));
-    const cpuset = (readText(this.file('cpuset', name, 'cpuset.effective_cpus')) ?? readText(this.file('cpuset', name, 'cpuset.cpus')))?.trim();
+    const cpuset = (
+      readText(this.file('cpuset', name, 'cpuset.effective_cpus')) ?? readText(this.file('cpuset', name, 'cpuset.cpus'))
+    )?.trim();
     return {
       memoryMax: mem,
       memoryHigh: readNumber(this.file('memory', name, 'memory.soft_limit_in_bytes')) ?? Infinity,

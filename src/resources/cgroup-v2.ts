@@ -2,7 +2,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit, LimitCounters } from './cgroup-types.js';
-import { delegateV2, listPrefixed, parseKeyValues, removeAll, readLines, readNumber, readText, treePids, writeControl } from './cgroup-files.js';
+import {
+  delegateV2,
+  listPrefixed,
+  parseKeyValues,
+  removeAll,
+  readLines,
+  readNumber,
+  readText,
+  treePids,
+  writeControl,
+} from './cgroup-files.js';
 
 /** "MAJ:MIN key=value ..." lines of io.stat and io.max. */
 export function parseIoLines(text: string | undefined): Map<string, Map<string, number>> {
@@ -74,11 +84,14 @@ export class CgroupV2 implements CgroupReader {
     const swap = readNumber(join(d, 'memory.swap.current'));
     return {
       ...(swap === undefined ? {} : { swapBytes: swap }),
-      cpuUsec: c.get('usage_usec') ?? 0, userUsec: c.get('user_usec') ?? 0, systemUsec: c.get('system_usec') ?? 0,
+      cpuUsec: c.get('usage_usec') ?? 0,
+      userUsec: c.get('user_usec') ?? 0,
+      systemUsec: c.get('system_usec') ?? 0,
       memoryBytes: readNumber(join(d, 'memory.current')) ?? 0,
       memoryMax: readNumber(join(d, 'memory.max')) ?? Infinity,
       tasks: readNumber(join(d, 'pids.current')) ?? readLines(join(d, 'cgroup.procs')).length,
-      ioReadBytes: r, ioWriteBytes: w,
+      ioReadBytes: r,
+      ioWriteBytes: w,
     };
   }
 
@@ -87,8 +100,13 @@ export class CgroupV2 implements CgroupReader {
     if (!existsSync(d)) return undefined;
     const io: IoDeviceLimit[] = [];
     for (const [device, m] of parseIoLines(readText(join(d, 'io.max')))) {
-      io.push({ device, readBps: finite(m.get('rbps') ?? Infinity), writeBps: finite(m.get('wbps') ?? Infinity),
-        readIops: finite(m.get('riops') ?? Infinity), writeIops: finite(m.get('wiops') ?? Infinity) });
+      io.push({
+        device,
+        readBps: finite(m.get('rbps') ?? Infinity),
+        writeBps: finite(m.get('wbps') ?? Infinity),
+        readIops: finite(m.get('riops') ?? Infinity),
+        writeIops: finite(m.get('wiops') ?? Infinity),
+      });
     }
     const ioWeight = /^default\s+(\d+)/m.exec(readText(join(d, 'io.bfq.weight')) ?? readText(join(d, 'io.weight')) ?? '');
     const cpuset = (readText(join(d, 'cpuset.cpus.effective')) ?? readText(join(d, 'cpuset.cpus')))?.trim();
@@ -130,8 +148,10 @@ export class CgroupV2 implements CgroupReader {
   writeIoLimits(name: string, limits: readonly IoDeviceLimit[]): void {
     const v = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? 'max' : String(n));
     for (const l of limits) {
-      writeControl(join(this.dir(name), 'io.max'),
-        `${l.device} rbps=${v(l.readBps)} wbps=${v(l.writeBps)} riops=${v(l.readIops)} wiops=${v(l.writeIops)}`);
+      writeControl(
+        join(this.dir(name), 'io.max'),
+        `${l.device} rbps=${v(l.readBps)} wbps=${v(l.writeBps)} riops=${v(l.readIops)} wiops=${v(l.writeIops)}`,
+      );
     }
   }
 }

@@ -11,7 +11,9 @@ export function onlineCpus(): number[] {
   try {
     const list = parseCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8').trim());
     if (list) return list;
-  } catch { /* not in /sys: count what Node sees */ }
+  } catch {
+    /* not in /sys: count what Node sees */
+  }
   return osCpus().map((_, i) => i);
 }
 

@@ -59,23 +59,34 @@ export function checkLimits(l: Limits | undefined, host: HostFacts): LimitProble
   const cpuset = l.cpu?.cpuset === undefined ? undefined : parseCpuList(l.cpu.cpuset);
   const missing = cpuset?.filter((c) => !host.cpus.includes(c)) ?? [];
   if (missing.length > 0) {
-    out.push({ key: 'cpu.cpuset', message: `names CPU${missing.length > 1 ? 's' : ''} ${formatCpuList(missing)}, which this host does not have (it has ${formatCpuList(host.cpus)})` });
+    out.push({
+      key: 'cpu.cpuset',
+      message: `names CPU${missing.length > 1 ? 's' : ''} ${formatCpuList(missing)}, which this host does not have (it has ${formatCpuList(host.cpus)})`,
+    });
   }
   const cores = l.cpu?.max === undefined ? undefined : parseCores(l.cpu.max);
   if (typeof cores === 'number' && cores < CPU_MIN_CORES) {
     out.push({ key: 'cpu.max', message: `must be at least ${CPU_MIN_CORES} cores (the kernel's smallest quota is 1 ms per 100 ms)` });
   }
   if (l.io?.weight !== undefined && !host.ioWeight) {
-    out.push({ key: 'io.weight', message: 'cannot be applied: no disk on this host uses the BFQ I/O scheduler, which '
-      + 'implements I/O weights (echo bfq > /sys/block/DISK/queue/scheduler)' });
+    out.push({
+      key: 'io.weight',
+      message:
+        'cannot be applied: no disk on this host uses the BFQ I/O scheduler, which ' +
+        'implements I/O weights (echo bfq > /sys/block/DISK/queue/scheduler)',
+    });
   }
   if (l.memory?.swap !== undefined && !host.swapAccounting) {
-    out.push({ key: 'memory.swap', message: 'cannot be applied: this kernel does not account swap per cgroup (boot it with swapaccount=1)' });
+    out.push({
+      key: 'memory.swap',
+      message: 'cannot be applied: this kernel does not account swap per cgroup (boot it with swapaccount=1)',
+    });
   }
   for (const k of IO_RATE_KEYS) {
     for (const dev of Object.keys(l.io?.[k] ?? {})) {
       const d = host.devices.get(dev);
-      if (!d || 'error' in d) out.push({ key: `io.${k}.${dev}`, message: d && 'error' in d ? d.error : `names ${dev}, which is not a block device here` });
+      if (!d || 'error' in d)
+        out.push({ key: `io.${k}.${dev}`, message: d && 'error' in d ? d.error : `names ${dev}, which is not a block device here` });
     }
   }
   return out;
@@ -143,11 +154,15 @@ export function toResources(l: Limits | undefined, host: HostFacts, reset = fals
   }
   if (!reset) {
     const devs = ioDeviceLimits(l, host);
-    const rates = (key: keyof IoDeviceLimit) => devs.filter((d) => typeof d[key] === 'number' && Number.isFinite(d[key]))
-      .map((d) => ({ major: Number(d.device.split(':')[0]), minor: Number(d.device.split(':')[1]), rate: d[key] as number }));
+    const rates = (key: keyof IoDeviceLimit) =>
+      devs
+        .filter((d) => typeof d[key] === 'number' && Number.isFinite(d[key]))
+        .map((d) => ({ major: Number(d.device.split(':')[0]), minor: Number(d.device.split(':')[1]), rate: d[key] as number }));
     const io: NonNullable<OciResources['blockIO']> = {
-      throttleReadBpsDevice: rates('readBps'), throttleWriteBpsDevice: rates('writeBps'),
-      throttleReadIOPSDevice: rates('readIops'), throttleWriteIOPSDevice: rates('writeIops'),
+      throttleReadBpsDevice: rates('readBps'),
+      throttleWriteBpsDevice: rates('writeBps'),
+      throttleReadIOPSDevice: rates('readIops'),
+      throttleWriteIOPSDevice: rates('writeIops'),
     };
     for (const k of Object.keys(io) as (keyof typeof io)[]) if ((io[k] as unknown[]).length === 0) delete io[k];
     if (Object.keys(io).length > 0) r.blockIO = { ...r.blockIO, ...io };
@@ -160,7 +175,10 @@ export function toResources(l: Limits | undefined, host: HostFacts, reset = fals
 export function ioDeviceLimits(l: Limits | undefined, host: HostFacts): IoDeviceLimit[] {
   const out = new Map<string, IoDeviceLimit>();
   const field: Record<IoRateKey, keyof Omit<IoDeviceLimit, 'device'>> = {
-    read_bps: 'readBps', write_bps: 'writeBps', read_iops: 'readIops', write_iops: 'writeIops',
+    read_bps: 'readBps',
+    write_bps: 'writeBps',
+    read_iops: 'readIops',
+    write_iops: 'writeIops',
   };
   for (const k of IO_RATE_KEYS) {
     for (const [dev, raw] of Object.entries(l?.io?.[k] ?? {})) {
@@ -196,10 +214,12 @@ export function wantedRlimits(l: Limits | undefined, defaults: readonly OciRlimi
 /** Warnings for each rlimit the config sets that clamping lowered (the built-in defaults give way silently). */
 export function loweredRlimits(l: Limits | undefined, granted: readonly OciRlimit[]): string[] {
   const wanted = wantedRlimits(l, []);
-  return granted.filter((g) => {
-    const w = wanted.find((x) => x.type === g.type);
-    return w !== undefined && g.hard < w.hard;
-  }).map((g) => `rlimits.${g.type.slice(7).toLowerCase()}: hard limit lowered to ${g.hard}, the most this host lets vserver set`);
+  return granted
+    .filter((g) => {
+      const w = wanted.find((x) => x.type === g.type);
+      return w !== undefined && g.hard < w.hard;
+    })
+    .map((g) => `rlimits.${g.type.slice(7).toLowerCase()}: hard limit lowered to ${g.hard}, the most this host lets vserver set`);
 }
 
 function clamp(n: number, lo: number, hi: number): number {

@@ -21,7 +21,8 @@ export function lxcfsMounts(mountpoint: string, present: (path: string) => boole
   const out: OciMount[] = [];
   for (const f of LXCFS_PROC_FILES) {
     const source = join(mountpoint, 'proc', f);
-    if (present(source)) out.push({ destination: `/proc/${f}`, type: 'bind', source, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] });
+    if (present(source))
+      out.push({ destination: `/proc/${f}`, type: 'bind', source, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] });
   }
   const cpu = join(mountpoint, 'sys/devices/system/cpu');
   if (present(join(cpu, 'online'))) {
@@ -74,7 +75,11 @@ export interface LxcfsPlaces {
 }
 
 export class LxcfsDaemon implements Lxcfs {
-  constructor(readonly mode: LxcfsMode, private readonly places: LxcfsPlaces, private readonly binary = which('lxcfs')) {}
+  constructor(
+    readonly mode: LxcfsMode,
+    private readonly places: LxcfsPlaces,
+    private readonly binary = which('lxcfs'),
+  ) {}
 
   installed(): boolean {
     return this.binary !== undefined;
@@ -84,7 +89,7 @@ export class LxcfsDaemon implements Lxcfs {
   private ready: { mounts: OciMount[]; mountpoint: string } | undefined;
 
   async prepare(): Promise<LxcfsResult> {
-    if (this.mode === 'off') return { reason: "lxcfs = \"off\" in vserver.toml" };
+    if (this.mode === 'off') return { reason: 'lxcfs = "off" in vserver.toml' };
     if (!this.binary) return { reason: 'lxcfs is not installed (apt-get install lxcfs)' };
     if (this.ready && alive(this.ready.mountpoint)) return this.ready;
     const r = await this.find();
@@ -116,9 +121,19 @@ export class LxcfsDaemon implements Lxcfs {
     const log = openSync(this.places.log, 'a', 0o640);
     let exited: string | undefined;
     try {
-      const { child, exit } = launch(binary, ['--enable-cfs', '-p', this.places.pidfile, mp], { detached: true, stdio: ['ignore', log, log], untilExit: true });
-      exit.then((e) => { exited = `lxcfs exited (${e.signal ?? `status ${e.code}`}); see ${this.places.log}`; },
-        (e: unknown) => { exited = `lxcfs could not run: ${e instanceof Error ? e.message : String(e)}`; });
+      const { child, exit } = launch(binary, ['--enable-cfs', '-p', this.places.pidfile, mp], {
+        detached: true,
+        stdio: ['ignore', log, log],
+        untilExit: true,
+      });
+      exit.then(
+        (e) => {
+          exited = `lxcfs exited (${e.signal ?? `status ${e.code}`}); see ${this.places.log}`;
+        },
+        (e: unknown) => {
+          exited = `lxcfs could not run: ${e instanceof Error ? e.message : String(e)}`;
+        },
+      );
       child.unref();
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline && exited === undefined) {

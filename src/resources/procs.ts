@@ -28,7 +28,9 @@ export function kernelPageSize(): number {
     } finally {
       closeSync(fd);
     }
-  } catch { /* keep the common 4K */ }
+  } catch {
+    /* keep the common 4K */
+  }
   return pageSize;
 }
 
@@ -48,7 +50,9 @@ export function readProcStat(pid: number): ProcSample | undefined {
 }
 
 export function allPids(): number[] {
-  return readdirSync('/proc').filter((d) => d.charCodeAt(0) >= 48 && d.charCodeAt(0) <= 57).map(Number);
+  return readdirSync('/proc')
+    .filter((d) => d.charCodeAt(0) >= 48 && d.charCodeAt(0) <= 57)
+    .map(Number);
 }
 
 export interface NetDevice {
@@ -65,7 +69,11 @@ export function parseNetDevices(text: string): NetDevice[] {
   for (const line of text.split('\n').slice(2)) {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
-    const f = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     out.push({ device: line.slice(0, colon).trim(), rxBytes: f[0]!, rxPackets: f[1]!, txBytes: f[8]!, txPackets: f[9]! });
   }
   return out;

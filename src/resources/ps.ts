@@ -47,7 +47,9 @@ function findPid(line: string, col: { end: number; index: number }): { pid: numb
 function splitFields(names: string[], line: string): Record<string, string> {
   const parts = line.trim().split(/\s+/);
   const out: Record<string, string> = {};
-  names.forEach((n, i) => { out[n] = i === names.length - 1 ? parts.slice(i).join(' ') : (parts[i] ?? ''); });
+  names.forEach((n, i) => {
+    out[n] = i === names.length - 1 ? parts.slice(i).join(' ') : (parts[i] ?? '');
+  });
   return out;
 }
 
@@ -57,8 +59,11 @@ export function addContextColumn(psOutput: string, owner: (pid: number) => Owner
   const header = lines[0] ?? '';
   const col = pidColumn(header);
   if (!col) {
-    throw new VsError('USAGE', 'the ps options given print no PID column, so there is nothing to add the CONTEXT to',
-      'include the pid, for example: vserver ps -o pid,user,args');
+    throw new VsError(
+      'USAGE',
+      'the ps options given print no PID column, so there is nothing to add the CONTEXT to',
+      'include the pid, for example: vserver ps -o pid,user,args',
+    );
   }
   const names = header.trim().split(/\s+/);
   const parsed = lines.slice(1).map((line) => ({ line, at: findPid(line, col) }));
@@ -70,7 +75,9 @@ export function addContextColumn(psOutput: string, owner: (pid: number) => Owner
     if (!at) return; // not a process line
     const o = owners[i]!;
     rows.push({
-      pid: at.pid, context: o.context, name: o.name,
+      pid: at.pid,
+      context: o.context,
+      name: o.name,
       line: `${line.slice(0, at.end)} ${label(o).padEnd(width)}${line.slice(at.end)}`,
       fields: splitFields(names, line),
     });

@@ -48,7 +48,11 @@ export function statRows(guests: readonly GuestSample[], procs: ReadonlyMap<numb
     row.uptimeSec = g.initStart === undefined ? 0 : Math.max(0, hostUptimeSec - g.initStart / CLK_TCK);
     rows.push(row);
   }
-  const host = sum(HOST_CONTEXT, HOST_NAME, [...procs.values()].filter((p) => !owned.has(p.pid)));
+  const host = sum(
+    HOST_CONTEXT,
+    HOST_NAME,
+    [...procs.values()].filter((p) => !owned.has(p.pid)),
+  );
   host.uptimeSec = hostUptimeSec;
   return [host, ...rows.sort((a, b) => a.context - b.context)].map(round);
 }

@@ -32,12 +32,19 @@ export function topRows(prev: TopSample | undefined, cur: TopSample): TopRow[] {
   const secs = prev ? Math.max(0.001, (cur.at - prev.at) / 1000) : 1;
   return cur.guests.map((g) => {
     const p = before.get(g.name);
-    const rate = (a: number | undefined, b: number | undefined) => (a === undefined ? undefined : p && b !== undefined ? Math.max(0, a - b) / secs : 0);
+    const rate = (a: number | undefined, b: number | undefined) =>
+      a === undefined ? undefined : p && b !== undefined ? Math.max(0, a - b) / secs : 0;
     return {
-      name: g.name, context: g.context, memory: g.memory, memoryMax: g.memoryMax, tasks: g.tasks,
+      name: g.name,
+      context: g.context,
+      memory: g.memory,
+      memoryMax: g.memoryMax,
+      tasks: g.tasks,
       cpuPct: p ? Math.max(0, g.cpuUsec - p.cpuUsec) / 1e4 / secs : 0,
-      ioRead: rate(g.ioRead, p?.ioRead) ?? 0, ioWrite: rate(g.ioWrite, p?.ioWrite) ?? 0,
-      netRx: rate(g.netRx, p?.netRx), netTx: rate(g.netTx, p?.netTx),
+      ioRead: rate(g.ioRead, p?.ioRead) ?? 0,
+      ioWrite: rate(g.ioWrite, p?.ioWrite) ?? 0,
+      netRx: rate(g.netRx, p?.netRx),
+      netTx: rate(g.netTx, p?.netTx),
     };
   });
 }

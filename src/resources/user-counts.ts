@@ -11,8 +11,8 @@ import { HOOK_ENV, PID_FROM_STATE } from '../util/hook-state.js';
 export const USER_COUNTS_SCRIPT = [
   'set -e',
   PID_FROM_STATE,
-  'exec nsenter --user="/proc/$pid/ns/user" -- sh -c \'set -e; for kv; do f=/proc/sys/user/${kv%%=*}; '
-    + 'if [ -e "$f" ]; then echo "${kv#*=}" > "$f"; fi; done\' sh "$@"',
+  'exec nsenter --user="/proc/$pid/ns/user" -- sh -c \'set -e; for kv; do f=/proc/sys/user/${kv%%=*}; ' +
+    'if [ -e "$f" ]; then echo "${kv#*=}" > "$f"; fi; done\' sh "$@"',
 ].join('\n');
 
 export function userCountsHook(sh: string, counts: readonly [UserCount, number][]): OciHook {

@@ -10,7 +10,10 @@ import type { ExecIO, Runtime, RuntimeState } from './types.js';
 
 /** The runtime's own error text, without its log-format decoration. */
 export function runtimeMessage(stderr: string): string {
-  const lines = stderr.trim().split('\n').filter((l) => l.trim() !== '');
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const last = lines[lines.length - 1] ?? '';
   const m = /msg="((?:[^"\\]|\\.)*)"/.exec(last);
   return (m ? m[1]!.replace(/\\"/g, '"') : last).replace(/^(runc|crun)( run| exec| create)?( failed)?: /, '');
@@ -33,8 +36,11 @@ export class OciCli implements Runtime {
   }
 
   private fail(what: string, id: string, stderr: string): never {
-    throw new VsError('RUNTIME_FAILED', `${this.name} could not ${what} guest '${id}': ${runtimeMessage(stderr)}`,
-      `see ${this.name}'s message above; 'vserver status ${id}' shows what is left`);
+    throw new VsError(
+      'RUNTIME_FAILED',
+      `${this.name} could not ${what} guest '${id}': ${runtimeMessage(stderr)}`,
+      `see ${this.name}'s message above; 'vserver status ${id}' shows what is left`,
+    );
   }
 
   async run(id: string, bundleDir: string, io: ExecIO): Promise<void> {
@@ -55,11 +61,17 @@ export class OciCli implements Runtime {
     // init inherits the runtime's stdio, so the runtime's stderr is the guest's log; what the
     // runtime writes there on failure is read back from the offset where this attempt began
     const from = typeof io.stderr === 'number' ? fstatSync(io.stderr).size : undefined;
-    const [file, args] = withRaisedLimits(this.path, this.args(verb, ...(verb === 'run' ? ['--detach'] : []), '--bundle', bundleDir, id),
-      io.rlimits ?? []);
+    const [file, args] = withRaisedLimits(
+      this.path,
+      this.args(verb, ...(verb === 'run' ? ['--detach'] : []), '--bundle', bundleDir, id),
+      io.rlimits ?? [],
+    );
     // until the runtime itself exits, not its stdio: a detached init inherits those and keeps them open
-    const r = await run(file, args, { stdio: [io.stdin, io.stdout, typeof io.stderr === 'number' ? io.stderr : 'pipe'], untilExit: true,
-      missing: () => missing(file, file) });
+    const r = await run(file, args, {
+      stdio: [io.stdin, io.stdout, typeof io.stderr === 'number' ? io.stderr : 'pipe'],
+      untilExit: true,
+      missing: () => missing(file, file),
+    });
     if (r.code !== 0) {
       const text = from !== undefined && typeof io.stderr === 'number' ? readFrom(io.stderr, from) : r.stderr;
       this.fail(verb === 'run' ? 'start' : 'create', id, text);
@@ -162,17 +174,24 @@ export class OciCli implements Runtime {
     // is at its pids limit) can be told from the command's output and reported in our words
     const watch = io.stderr === 'inherit' && !io.tty;
     const { child, exit } = launch(file, args, {
-      stdio: [io.stdin, io.stdout, watch ? 'pipe' : io.stderr, ...(relay ? ['pipe' as const] : [])], stderrChunks: 0,
+      stdio: [io.stdin, io.stdout, watch ? 'pipe' : io.stderr, ...(relay ? ['pipe' as const] : [])],
+      stderrChunks: 0,
       missing: () => missing(this.name, this.path),
     });
     const own = watch ? watchStderr(child.stderr!) : undefined;
     io.onSpawn?.(child);
     // ^C on a terminal reaches the runtime too, which passes it on; other signals we forward
-    const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
-    const handlers: [NodeJS.Signals, () => void][] = io.onSpawn ? [] : [
-      ['SIGINT', () => undefined], ['SIGQUIT', () => undefined],
-      ['SIGTERM', forward('SIGTERM')], ['SIGHUP', forward('SIGHUP')],
-    ];
+    const forward = (sig: NodeJS.Signals) => () => {
+      child.kill(sig);
+    };
+    const handlers: [NodeJS.Signals, () => void][] = io.onSpawn
+      ? []
+      : [
+          ['SIGINT', () => undefined],
+          ['SIGQUIT', () => undefined],
+          ['SIGTERM', forward('SIGTERM')],
+          ['SIGHUP', forward('SIGHUP')],
+        ];
     for (const [s, h] of handlers) process.on(s, h);
     try {
       const { code } = await exit;
@@ -205,13 +224,17 @@ export class OciCli implements Runtime {
   async resume(id: string): Promise<void> {
     const r = await run(this.path, this.args('resume', id));
     // a container that is not paused (or gone) needs no thaw
-    if (r.code !== 0 && !/not paused|not running|container not paused/i.test(r.stderr) && !notExist(r.stderr)) this.fail('thaw', id, r.stderr);
+    if (r.code !== 0 && !/not paused|not running|container not paused/i.test(r.stderr) && !notExist(r.stderr))
+      this.fail('thaw', id, r.stderr);
   }
 }
 
 export function missing(name: string, path: string): VsError {
-  return new VsError('RUNTIME_MISSING', `the OCI runtime ${name} is not installed (${path} not found)`,
-    'install runc or crun (apt-get install runc)');
+  return new VsError(
+    'RUNTIME_MISSING',
+    `the OCI runtime ${name} is not installed (${path} not found)`,
+    'install runc or crun (apt-get install runc)',
+  );
 }
 
 /**
@@ -243,7 +266,8 @@ function readFrom(fd: number, offset: number): string {
 }
 
 /** What the runtime itself writes when it fails before the command runs (its init's Go runtime, or its log). */
-const RUNTIME_FAILURE = /^(runtime\/cgo: |runtime: failed to create new OS thread|fatal error: newosproc|nsenter: |time="[^"]*" level=(error|fatal) msg="exec failed: )/;
+const RUNTIME_FAILURE =
+  /^(runtime\/cgo: |runtime: failed to create new OS thread|fatal error: newosproc|nsenter: |time="[^"]*" level=(error|fatal) msg="exec failed: )/;
 
 /** More than this is the command's own output, whatever it starts with. */
 const HOLD_MAX = 1 << 20;

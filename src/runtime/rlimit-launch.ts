@@ -10,14 +10,22 @@ import { canRaiseLimits, ownRlimits } from '../util/procfs.js';
  * The command line that runs FILE ARGS with hard limits high enough for RLIMITS: prlimit in front when
  * ours are lower. Without CAP_SYS_RESOURCE they cannot be raised, and the error says what to do.
  */
-export function withRaisedLimits(file: string, args: readonly string[], rlimits: readonly OciRlimit[],
-  own: ReadonlyMap<string, { hard: number }> = ownRlimits(), raise = canRaiseLimits): [string, string[]] {
+export function withRaisedLimits(
+  file: string,
+  args: readonly string[],
+  rlimits: readonly OciRlimit[],
+  own: ReadonlyMap<string, { hard: number }> = ownRlimits(),
+  raise = canRaiseLimits,
+): [string, string[]] {
   const low = rlimits.filter((r) => r.hard > (own.get(r.type)?.hard ?? Infinity));
   if (low.length === 0) return [file, [...args]];
   if (!raise()) {
     const what = low.map((r) => `${rlimitOption(r)} ${rlimitText(own.get(r.type)!.hard)} < ${rlimitText(r.hard)}`).join(', ');
-    throw new VsError('NOT_PERMITTED', `the guest's hard limits are above this process's, which it cannot raise (no CAP_SYS_RESOURCE): ${what}`,
-      `run vserver from a shell whose hard limits are at least the guest's (for open files: ulimit -Hn ${low[0]!.hard}), or restart the guest from this shell`);
+    throw new VsError(
+      'NOT_PERMITTED',
+      `the guest's hard limits are above this process's, which it cannot raise (no CAP_SYS_RESOURCE): ${what}`,
+      `run vserver from a shell whose hard limits are at least the guest's (for open files: ulimit -Hn ${low[0]!.hard}), or restart the guest from this shell`,
+    );
   }
   return ['prlimit', [...low.map((r) => `--${rlimitOption(r)}=:${rlimitText(r.hard)}`), '--', file, ...args]];
 }

@@ -54,10 +54,14 @@ export async function selectRuntime(paths: Paths, host: RuntimeSettings, opts: S
   if (cached && which(cached.path)) return make(cached.name, cached.path);
 
   const installed = PROBE_ORDER.map((name) => ({ name, path: which(name) })).filter(
-    (c): c is { name: RuntimeName; path: string } => c.path !== undefined);
+    (c): c is { name: RuntimeName; path: string } => c.path !== undefined,
+  );
   if (installed.length === 0) {
-    throw new VsError('RUNTIME_MISSING', 'no OCI runtime found: neither crun nor runc is installed',
-      'install one: apt-get install runc (or crun on a pure cgroup v2 host)');
+    throw new VsError(
+      'RUNTIME_MISSING',
+      'no OCI runtime found: neither crun nor runc is installed',
+      'install one: apt-get install runc (or crun on a pure cgroup v2 host)',
+    );
   }
   const probe = opts.probeBinary?.();
   if (!probe) return make(installed[0]!.name, installed[0]!.path);
@@ -79,8 +83,11 @@ export async function selectRuntime(paths: Paths, host: RuntimeSettings, opts: S
     }
     refusals.push(`${c.name}: ${why}`);
   }
-  throw new VsError('RUNTIME_FAILED', `no installed OCI runtime works on this host (${refusals.join('; ')})`,
-    "set runtime = \"runc\" or \"crun\" in vserver.toml to use one anyway, or fix the host's cgroup set-up");
+  throw new VsError(
+    'RUNTIME_FAILED',
+    `no installed OCI runtime works on this host (${refusals.join('; ')})`,
+    'set runtime = "runc" or "crun" in vserver.toml to use one anyway, or fix the host\'s cgroup set-up',
+  );
 }
 
 /** The cached choice; a missing or damaged cache only means probing again. */
@@ -111,8 +118,14 @@ async function tryRuntime(paths: Paths, runtimePath: string, binary: string): Pr
     mkdirSync(join(rootfs, 'bin'), { recursive: true });
     copyFileSync(binary, join(rootfs, 'bin/busybox'));
     const spec = buildSpec({
-      name: id, context: 1, rootfs, hostname: 'probe', args: ['/bin/busybox', 'true'],
-      cgroupsPath: `/${paths.cgroupName(id)}`, capabilities: [], seccomp: { defaultAction: 'SCMP_ACT_ALLOW' },
+      name: id,
+      context: 1,
+      rootfs,
+      hostname: 'probe',
+      args: ['/bin/busybox', 'true'],
+      cgroupsPath: `/${paths.cgroupName(id)}`,
+      capabilities: [],
+      seccomp: { defaultAction: 'SCMP_ACT_ALLOW' },
       rlimits: clampRlimits(DEFAULT_RLIMITS, ownRlimits()),
     });
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
@@ -122,6 +135,10 @@ async function tryRuntime(paths: Paths, runtimePath: string, binary: string): Pr
     await run(runtimePath, ['--root', state, 'delete', '--force', id]);
     rmSync(bundle, { recursive: true, force: true });
     rmSync(state, { recursive: true, force: true });
-    try { rmdirSync(join(paths.run, 'probe')); } catch { /* another probe is still using it */ }
+    try {
+      rmdirSync(join(paths.run, 'probe'));
+    } catch {
+      /* another probe is still using it */
+    }
   }
 }

@@ -32,8 +32,18 @@ const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The /proc and /sys paths no guest may read: they leak host state or control the host. */
 export const MASKED_PATHS = [
-  '/proc/acpi', '/proc/asound', '/proc/config.gz', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
-  '/proc/sched_debug', '/proc/scsi', '/proc/timer_list', '/proc/timer_stats', '/sys/firmware',
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/config.gz',
+  '/proc/interrupts',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/sys/firmware',
   '/sys/devices/virtual/powercap',
 ];
 
@@ -44,13 +54,21 @@ export function baseMounts(cgroupWritable = false): OciMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts',
-      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup',
-      options: ['nosuid', 'noexec', 'nodev', 'relatime', cgroupWritable ? 'rw' : 'ro'] },
+    {
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup',
+      source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', cgroupWritable ? 'rw' : 'ro'],
+    },
     { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=65536k'] },
   ];
 }
@@ -68,9 +86,7 @@ export function clampRlimits(wanted: readonly OciRlimit[], host: ReadonlyMap<str
 
 export function buildSpec(input: SpecInput): OciSpec {
   const env = { PATH, TERM: 'xterm', container: 'vserver', HOME: '/root', ...input.env };
-  const namespaces: OciNamespace[] = [
-    { type: 'pid' }, { type: 'mount' }, { type: 'uts' }, { type: 'ipc' }, { type: 'cgroup' },
-  ];
+  const namespaces: OciNamespace[] = [{ type: 'pid' }, { type: 'mount' }, { type: 'uts' }, { type: 'ipc' }, { type: 'cgroup' }];
   if (input.netns === undefined) namespaces.push({ type: 'network' });
   else if (input.netns !== 'host') namespaces.push({ type: 'network', path: input.netns });
   if (input.idMappings) namespaces.push({ type: 'user' });
@@ -111,8 +127,7 @@ const INFINITY_MARK = '"@@rlim-infinity@@"';
 
 /** config.json text: like JSON.stringify, but an unlimited rlimit is written as the kernel's RLIM_INFINITY. */
 export function ociJson(spec: unknown): string {
-  return JSON.stringify(spec, (_k, v: unknown) => (v === Infinity ? '@@rlim-infinity@@' : v), 1)
-    .replaceAll(INFINITY_MARK, RLIM_INFINITY);
+  return JSON.stringify(spec, (_k, v: unknown) => (v === Infinity ? '@@rlim-infinity@@' : v), 1).replaceAll(INFINITY_MARK, RLIM_INFINITY);
 }
 
 export function tmpfsMount(destination: string): OciMount {
@@ -145,20 +160,23 @@ export function withNetwork(spec: OciSpec, net: NetworkInput): OciSpec {
   const namespaces = spec.linux.namespaces.filter((n) => n.type !== 'network');
   if (net.netns === undefined) namespaces.push({ type: 'network' });
   else if (net.netns !== 'host') namespaces.push({ type: 'network', path: net.netns });
-  const sys: OciMount | undefined = net.sysfs === undefined ? undefined
-    : { destination: '/sys', type: 'bind', source: net.sysfs, options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] };
+  const sys: OciMount | undefined =
+    net.sysfs === undefined
+      ? undefined
+      : { destination: '/sys', type: 'bind', source: net.sysfs, options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] };
   const mounts = spec.mounts.map((m) => (m.destination === '/sys' && sys ? sys : m));
   // the host's /etc files go right after the base mounts, before any others the spec has
   const base = new Set(baseMounts().map((m) => m.destination));
   const at = mounts.reduce((last, m, i) => (base.has(m.destination) ? i + 1 : last), 0);
-  const hooks = net.hooks && net.hooks.length > 0
-    ? { ...spec.hooks, createRuntime: [...(spec.hooks?.createRuntime ?? []), ...net.hooks] } : spec.hooks;
+  const hooks =
+    net.hooks && net.hooks.length > 0 ? { ...spec.hooks, createRuntime: [...(spec.hooks?.createRuntime ?? []), ...net.hooks] } : spec.hooks;
   const { sysctl: old, ...linux } = spec.linux;
   const { 'net.ipv4.ping_group_range': _, ...sysctl } = old ?? {};
   // ping without NET_RAW: ICMP echo sockets (IPv4 and IPv6) for every group of the guest, in its own namespace only
   if (net.netns === undefined) sysctl['net.ipv4.ping_group_range'] = pingGroupRange(spec);
   return {
-    ...spec, mounts: [...mounts.slice(0, at), ...net.mounts, ...mounts.slice(at)],
+    ...spec,
+    mounts: [...mounts.slice(0, at), ...net.mounts, ...mounts.slice(at)],
     linux: { ...linux, namespaces, ...(Object.keys(sysctl).length > 0 ? { sysctl } : {}) },
     ...(hooks ? { hooks } : {}),
   };

@@ -45,11 +45,17 @@ export const ATTEMPTS: Attempt[] = [
   { name: 'remount a read-only path read-write', args: () => ['remount'] },
   { name: 'load a kernel module', args: () => ['module'] },
   { name: 'write /proc/sys/kernel/core_pattern', args: () => ['procsys'] },
-  { name: 'write /proc/sysrq-trigger', args: () => ['sysrq'],
-    notHere: () => existsSync('/proc/sysrq-trigger') ? undefined : 'the kernel has no /proc/sysrq-trigger (CONFIG_MAGIC_SYSRQ off)' },
+  {
+    name: 'write /proc/sysrq-trigger',
+    args: () => ['sysrq'],
+    notHere: () => (existsSync('/proc/sysrq-trigger') ? undefined : 'the kernel has no /proc/sysrq-trigger (CONFIG_MAGIC_SYSRQ off)'),
+  },
   { name: 'write /sys/kernel', args: () => ['syskernel'] },
-  { name: "read the host's disk through a block device", args: (f) => ['blockdev', String(f.diskMajor), String(f.diskMinor)],
-    notHere: (f) => refusedOnHost(f, ['blockdev', String(f.diskMajor), String(f.diskMinor)]) },
+  {
+    name: "read the host's disk through a block device",
+    args: (f) => ['blockdev', String(f.diskMajor), String(f.diskMinor)],
+    notHere: (f) => refusedOnHost(f, ['blockdev', String(f.diskMajor), String(f.diskMinor)]),
+  },
   { name: 'read /dev/mem', args: () => ['devmem'], notHere: (f) => refusedOnHost(f, ['devmem']) },
   { name: 'read /dev/kmsg', args: () => ['kmsg'], notHere: (f) => refusedOnHost(f, ['kmsg']) },
   { name: 'signal a host process', args: (f) => ['signal', String(f.sleeperPid)] },
@@ -58,8 +64,11 @@ export const ATTEMPTS: Attempt[] = [
   // Dropped: the chroot ".." walk. Its control cannot get through: with the tree moved onto the
   // namespace's root instead of pivot_root (runc --no-pivot), the kernel still stops ".." at the top.
   { name: 'open a host file by handle ("shocker")', args: (f) => ['shocker', ...f.handle, MARKER_TEXT] },
-  { name: 'cgroup v1 release_agent (CVE-2022-0492)', args: () => ['release-agent'],
-    notHere: () => existsSync('/sys/fs/cgroup/memory/release_agent') ? undefined : 'the host has no cgroup v1 memory hierarchy' },
+  {
+    name: 'cgroup v1 release_agent (CVE-2022-0492)',
+    args: () => ['release-agent'],
+    notHere: () => (existsSync('/sys/fs/cgroup/memory/release_agent') ? undefined : 'the host has no cgroup v1 memory hierarchy'),
+  },
   { name: "change the host's hostname", args: () => ['hostname'] },
   { name: "set the host's clock", args: () => ['clock'] },
   { name: 'reboot the host (Ctrl-Alt-Del setting)', args: () => ['reboot'] },

@@ -41,7 +41,10 @@ export function subidHolders(files: readonly string[]): Map<number, string> {
 
 /** The registry directory: entry CONTEXT is a symlink to the root of the installation that holds it. */
 export class RangeRegistry {
-  constructor(readonly dir: string, private readonly root: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly root: string,
+  ) {}
 
   /** The lock that makes check-then-claim exclusive across installations. */
   get lock(): string {
@@ -61,7 +64,9 @@ export class RangeRegistry {
       if (!/^\d+$/.test(e)) continue;
       try {
         out.set(Number(e), readlinkSync(join(this.dir, e)));
-      } catch { /* released just now */ }
+      } catch {
+        /* released just now */
+      }
     }
     return out;
   }

@@ -39,14 +39,22 @@ export function denialReason(syscall: string): string | undefined {
 
 export function seccompArchitectures(arch: string = process.arch): string[] {
   switch (arch) {
-    case 'x64': return ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
-    case 'arm64': return ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'];
-    case 'ia32': return ['SCMP_ARCH_X86'];
-    case 'arm': return ['SCMP_ARCH_ARM'];
-    case 'ppc64': return ['SCMP_ARCH_PPC64LE'];
-    case 's390x': return ['SCMP_ARCH_S390X', 'SCMP_ARCH_S390'];
-    case 'riscv64': return ['SCMP_ARCH_RISCV64'];
-    default: return [];
+    case 'x64':
+      return ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
+    case 'arm64':
+      return ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'];
+    case 'ia32':
+      return ['SCMP_ARCH_X86'];
+    case 'arm':
+      return ['SCMP_ARCH_ARM'];
+    case 'ppc64':
+      return ['SCMP_ARCH_PPC64LE'];
+    case 's390x':
+      return ['SCMP_ARCH_S390X', 'SCMP_ARCH_S390'];
+    case 'riscv64':
+      return ['SCMP_ARCH_RISCV64'];
+    default:
+      return [];
   }
 }
 
@@ -69,10 +77,7 @@ export function defaultSeccomp(arch?: string): OciSeccomp {
   return {
     defaultAction: 'SCMP_ACT_ALLOW',
     architectures: seccompArchitectures(arch),
-    syscalls: [
-      { names: Object.values(DENIED).flat(), action: 'SCMP_ACT_ERRNO', errnoRet: EPERM },
-      ...noNestedUserNamespaces(),
-    ],
+    syscalls: [{ names: Object.values(DENIED).flat(), action: 'SCMP_ACT_ERRNO', errnoRet: EPERM }, ...noNestedUserNamespaces()],
   };
 }
 
@@ -82,13 +87,19 @@ export function loadSeccompProfile(file: string): OciSeccomp {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new VsError('CONFIG_INVALID', `seccomp profile ${file} cannot be read: ${e instanceof Error ? e.message : String(e)}`,
-      'give security.seccomp_profile the path of a JSON file in the OCI linux.seccomp format');
+    throw new VsError(
+      'CONFIG_INVALID',
+      `seccomp profile ${file} cannot be read: ${e instanceof Error ? e.message : String(e)}`,
+      'give security.seccomp_profile the path of a JSON file in the OCI linux.seccomp format',
+    );
   }
   const r = checkJson(SeccompSchema, text);
   if (!r.ok) {
-    throw new VsError('CONFIG_INVALID', `seccomp profile ${file} is not an OCI seccomp object: ${r.why}`,
-      'see the linux.seccomp section of the OCI runtime specification (it needs "defaultAction": "SCMP_ACT_...")');
+    throw new VsError(
+      'CONFIG_INVALID',
+      `seccomp profile ${file} is not an OCI seccomp object: ${r.why}`,
+      'see the linux.seccomp section of the OCI runtime specification (it needs "defaultAction": "SCMP_ACT_...")',
+    );
   }
   return r.value;
 }
@@ -100,10 +111,16 @@ const SeccompSchema: v.GenericSchema<OciSeccomp> = v.looseObject({
   defaultAction: action,
   defaultErrnoRet: v.optional(v.number()),
   architectures: v.optional(v.array(v.string())),
-  syscalls: v.optional(v.array(v.looseObject({
-    names: v.array(v.string()),
-    action,
-    errnoRet: v.optional(v.number()),
-    args: v.optional(v.array(v.looseObject({ index: v.number(), value: v.number(), valueTwo: v.optional(v.number()), op: v.string() }))),
-  }))),
+  syscalls: v.optional(
+    v.array(
+      v.looseObject({
+        names: v.array(v.string()),
+        action,
+        errnoRet: v.optional(v.number()),
+        args: v.optional(
+          v.array(v.looseObject({ index: v.number(), value: v.number(), valueTwo: v.optional(v.number()), op: v.string() })),
+        ),
+      }),
+    ),
+  ),
 });

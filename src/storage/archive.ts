@@ -44,12 +44,21 @@ const ExportHeaderSchema: v.GenericSchema<ExportHeader> = v.object({
 const int = v.pipe(v.number(), v.integer(), v.minValue(0));
 
 /** What a round trip keeps of one path; hard links share a group (their first path by name). */
-const ManifestRowSchema = v.tuple([
-  v.string(), v.string(), int, int, int, int, v.string(), v.string(), v.string(), v.string(), v.string(),
-]);
+const ManifestRowSchema = v.tuple([v.string(), v.string(), int, int, int, int, v.string(), v.string(), v.string(), v.string(), v.string()]);
 
-export type ManifestRow = [path: string, type: string, mode: number, uid: number, gid: number, size: number,
-  mtimeNs: string, link: string, dev: string, sha256: string, group: string];
+export type ManifestRow = [
+  path: string,
+  type: string,
+  mode: number,
+  uid: number,
+  gid: number,
+  size: number,
+  mtimeNs: string,
+  link: string,
+  dev: string,
+  sha256: string,
+  group: string,
+];
 
 export interface Manifest {
   format: string;
@@ -59,8 +68,17 @@ export interface Manifest {
 const ManifestSchema: v.GenericSchema<Manifest> = v.object({ format: v.string(), rows: v.array(ManifestRowSchema) });
 
 /** tar's own flags for a tree: POSIX format (long names, big ids, xattrs), numbers for owners, a stable order. */
-export const TAR_CREATE = ['--create', '--file=-', '--format=posix', '--numeric-owner', '--xattrs', '--xattrs-include=*',
-  '--one-file-system', '--sort=name', '--pax-option=delete=atime,delete=ctime'];
+export const TAR_CREATE = [
+  '--create',
+  '--file=-',
+  '--format=posix',
+  '--numeric-owner',
+  '--xattrs',
+  '--xattrs-include=*',
+  '--one-file-system',
+  '--sort=name',
+  '--pax-option=delete=atime,delete=ctime',
+];
 
 /** zstd's defaults (level 3, one thread), the same as the benchmark's baseline. */
 export const ZSTD_ARGS = ['-q', '-3', '-c'];
@@ -127,14 +145,37 @@ function scanTree(guestDir: string, ids: IdRange): Scan {
   };
   walkTree(join(guestDir, 'rootfs'), ({ rel: r, dirFd, name }) => {
     const path = r === '' ? 'rootfs' : `rootfs/${r}`;
-    const st = dirFd === undefined ? lstatSync(join(guestDir, 'rootfs'), { bigint: true }) : lstatSync(fdPath(dirFd, name), { bigint: true });
-    const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isCharacterDevice() ? 'char'
-      : st.isBlockDevice() ? 'block' : st.isFIFO() ? 'fifo' : undefined;
+    const st =
+      dirFd === undefined ? lstatSync(join(guestDir, 'rootfs'), { bigint: true }) : lstatSync(fdPath(dirFd, name), { bigint: true });
+    const type = st.isDirectory()
+      ? 'dir'
+      : st.isFile()
+        ? 'file'
+        : st.isSymbolicLink()
+          ? 'symlink'
+          : st.isCharacterDevice()
+            ? 'char'
+            : st.isBlockDevice()
+              ? 'block'
+              : st.isFIFO()
+                ? 'fifo'
+                : undefined;
     if (type === undefined) return;
     const link = type === 'symlink' ? readlinkSync(fdPath(dirFd!, name)) : '';
     const dev = type === 'char' || type === 'block' ? devOf(Number(st.rdev)) : '';
-    rows.set(path, [path, type, Number(st.mode) & 0o7777, rel(Number(st.uid)), rel(Number(st.gid)), type === 'file' ? Number(st.size) : 0,
-      st.mtimeNs.toString(), link, dev, '', '']);
+    rows.set(path, [
+      path,
+      type,
+      Number(st.mode) & 0o7777,
+      rel(Number(st.uid)),
+      rel(Number(st.gid)),
+      type === 'file' ? Number(st.size) : 0,
+      st.mtimeNs.toString(),
+      link,
+      dev,
+      '',
+      '',
+    ]);
     if (type !== 'dir') {
       const key = `${st.dev}:${st.ino}`;
       inodes.set(key, [...(inodes.get(key) ?? []), path]);
@@ -159,7 +200,8 @@ function sumFiles(rootfs: string, scan: Scan): void {
     const fd = openSync(fdPath(dirFd!, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     try {
       const now = fstatSync(fd);
-      if (`${now.dev}:${now.ino}` !== want[0]) throw new VsError('INTERNAL', `rootfs/${rel} changed while it was exported`, 'export a stopped guest');
+      if (`${now.dev}:${now.ino}` !== want[0])
+        throw new VsError('INTERNAL', `rootfs/${rel} changed while it was exported`, 'export a stopped guest');
       const h = createHash('sha256');
       for (;;) {
         const n = readSync(fd, buf, 0, buf.length, null);
@@ -192,22 +234,38 @@ function zstdFrame(data: Buffer): Buffer {
 }
 
 /** Streams guestDir/rootfs as an export into fd `out`. */
-export async function writeExport(guestDir: string, header: ExportHeader, ids: IdRange, out: number,
-  scratch: string, dest = 'standard output'): Promise<{ members: number; unmapped: number }> {
+export async function writeExport(
+  guestDir: string,
+  header: ExportHeader,
+  ids: IdRange,
+  out: number,
+  scratch: string,
+  dest = 'standard output',
+): Promise<{ members: number; unmapped: number }> {
   const scan = scanTree(guestDir, ids);
   const map = join(scratch, `idmap-${process.pid}`);
   writeFileSync(map, idMapText(ids, scan.used), { mode: 0o600 });
   try {
     writeAll(out, zstdFrame(fileMember(HEADER_MEMBER, Buffer.from(JSON.stringify(header)))));
     // 'exit', not 'close': a stage whose stdout went to another has no stream of ours to close
-    const tar = stage('tar', ['-C', guestDir, ...TAR_CREATE, `--owner-map=${map}`, `--group-map=${map}`, 'rootfs'], ['ignore', 'pipe'], { untilExit: true });
+    const tar = stage('tar', ['-C', guestDir, ...TAR_CREATE, `--owner-map=${map}`, `--group-map=${map}`, 'rootfs'], ['ignore', 'pipe'], {
+      untilExit: true,
+    });
     // tar writes into zstd directly: the tree's bytes never pass through this process
     const zstd = stage('zstd', ZSTD_ARGS, [tar.child.stdout!, out], { untilExit: true });
     tar.child.stdout!.destroy(); // zstd has the pipe now; our end would only keep it open
     const done = Promise.all([tar.done, zstd.done]);
     done.catch(() => undefined);
     sumFiles(join(guestDir, 'rootfs'), scan);
-    await settle([done], () => { tar.child.kill('SIGKILL'); zstd.child.kill('SIGKILL'); }, 'the export', { where: dest, doing: `writing the export to ${dest}` });
+    await settle(
+      [done],
+      () => {
+        tar.child.kill('SIGKILL');
+        zstd.child.kill('SIGKILL');
+      },
+      'the export',
+      { where: dest, doing: `writing the export to ${dest}` },
+    );
     const rows = [...scan.rows.values()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
     const manifest: Manifest = { format: FORMAT, rows };
     writeAll(out, zstdFrame(Buffer.concat([fileMember(MANIFEST_MEMBER, Buffer.from(JSON.stringify(manifest))), Buffer.alloc(BLOCK * 2)])));
@@ -287,13 +345,21 @@ export async function extractExport(dir: string, tar: ExportReader, ids: IdRange
     },
     onCapture: (_m, data) => {
       const r = checkJson(ManifestSchema, data.toString('utf8'));
-      if (!r.ok) throw new VsError('CHECKSUM_MISMATCH', `${what}: the manifest is damaged: ${r.why}`, 'the file is damaged; export the guest again');
+      if (!r.ok)
+        throw new VsError('CHECKSUM_MISMATCH', `${what}: the manifest is damaged: ${r.why}`, 'the file is damaged; export the guest again');
       manifest = r.value;
     },
   });
   const tarx = stage('tar', ['-C', dir, ...TAR_EXTRACT], ['pipe', 'ignore']);
-  await settle([pipeline(tar.stream, filter, tarx.child.stdin! as Writable), tarx.done, tar.done],
-    () => { tar.kill(); tarx.child.kill('SIGKILL'); }, what, extracting(what, dir));
+  await settle(
+    [pipeline(tar.stream, filter, tarx.child.stdin! as Writable), tarx.done, tar.done],
+    () => {
+      tar.kill();
+      tarx.child.kill('SIGKILL');
+    },
+    what,
+    extracting(what, dir),
+  );
   if (!manifest) {
     throw new VsError('CHECKSUM_MISMATCH', `${what} has no manifest at its end (is it truncated?)`, 'export the guest again');
   }
@@ -309,20 +375,29 @@ export function compareManifest(want: ReadonlyMap<string, ManifestRow>, got: Rea
   for (const [path, w] of want) {
     const g = got.get(path);
     if (!g) {
-      throw new VsError('CHECKSUM_MISMATCH', `${what}: ${path} is in the manifest but not in the archive`,
-        'the file is damaged or was changed; export the guest again');
+      throw new VsError(
+        'CHECKSUM_MISMATCH',
+        `${what}: ${path} is in the manifest but not in the archive`,
+        'the file is damaged or was changed; export the guest again',
+      );
     }
     for (let f = 1; f < FIELDS.length; f++) {
       if (JSON.stringify(w[f]) !== JSON.stringify(g[f])) {
-        throw new VsError('CHECKSUM_MISMATCH', `${what}: ${path} differs from the manifest (${FIELDS[f]})`,
-          'the file is damaged or was changed; export the guest again');
+        throw new VsError(
+          'CHECKSUM_MISMATCH',
+          `${what}: ${path} differs from the manifest (${FIELDS[f]})`,
+          'the file is damaged or was changed; export the guest again',
+        );
       }
     }
   }
   for (const path of got.keys()) {
     if (!want.has(path)) {
-      throw new VsError('CHECKSUM_MISMATCH', `${what}: ${path} is in the archive but not in the manifest`,
-        'the file is damaged or was changed; export the guest again');
+      throw new VsError(
+        'CHECKSUM_MISMATCH',
+        `${what}: ${path} is in the archive but not in the manifest`,
+        'the file is damaged or was changed; export the guest again',
+      );
     }
   }
 }

@@ -52,8 +52,17 @@ export function splitDeep(root: string, limit = PIECE_PATH): Piece[] {
   return pieces;
 }
 
-const TAR_COPY_OUT = ['--create', '--file=-', '--format=posix', '--numeric-owner', '--xattrs', '--xattrs-include=*',
-  '--no-recursion', '--null', '--files-from=-'];
+const TAR_COPY_OUT = [
+  '--create',
+  '--file=-',
+  '--format=posix',
+  '--numeric-owner',
+  '--xattrs',
+  '--xattrs-include=*',
+  '--no-recursion',
+  '--null',
+  '--files-from=-',
+];
 const TAR_COPY_IN = ['-x', '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=*', '-f', '-'];
 
 /** Copies piece by piece, parents first; each tar gets its directories as open fds (fd 3). */
@@ -68,8 +77,16 @@ async function copyPieces(src: string, dst: string, pieces: Piece[]): Promise<vo
       const into = stage('tar', ['-C', '/proc/self/fd/3', ...TAR_COPY_IN], [out.child.stdout!, 'ignore', to]);
       out.child.stdout!.destroy(); // the second tar has the pipe now
       out.child.stdin!.end(Buffer.from(p.entries.map((e) => `${e}\0`).join('')));
-      await settle([out.done, into.done], () => { out.child.kill('SIGKILL'); into.child.kill('SIGKILL'); }, `copying ${src}`)
-        .catch((e: unknown) => { throw copyFailed(src, dst, e instanceof Error ? e.message : String(e)); });
+      await settle(
+        [out.done, into.done],
+        () => {
+          out.child.kill('SIGKILL');
+          into.child.kill('SIGKILL');
+        },
+        `copying ${src}`,
+      ).catch((e: unknown) => {
+        throw copyFailed(src, dst, e instanceof Error ? e.message : String(e));
+      });
     } finally {
       closeSync(from);
       closeSync(to);

@@ -25,12 +25,15 @@ export function adjustInittab(text: string): string {
 
 /** Locks root's password (as `passwd -l` does); an account without a password stays so. */
 export function lockRootPassword(shadow: string): string {
-  return shadow.split('\n').map((l) => {
-    const f = l.split(':');
-    if (f[0] !== 'root' || f.length < 2) return l;
-    if (!f[1]!.startsWith('!') && !f[1]!.startsWith('*')) f[1] = `!${f[1]}`;
-    return f.join(':');
-  }).join('\n');
+  return shadow
+    .split('\n')
+    .map((l) => {
+      const f = l.split(':');
+      if (f[0] !== 'root' || f.length < 2) return l;
+      if (!f[1]!.startsWith('!') && !f[1]!.startsWith('*')) f[1] = `!${f[1]}`;
+      return f.join(':');
+    })
+    .join('\n');
 }
 
 /** /etc/hosts with the guest's name on 127.0.1.1, as Debian's installer writes it. */

@@ -3,7 +3,7 @@
 // made inside the target go with its namespace, so nothing is left mounted on the host.
 import { existsSync, mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { VsError, } from '../util/errors.js';
+import { VsError } from '../util/errors.js';
 import { noSpaceError } from '../util/space.js';
 import { launch, tied } from '../util/proc.js';
 import type { Progress } from '../util/progress.js';
@@ -52,10 +52,15 @@ export class ProgressParser {
         }
         return { stage: this.stage, now: Math.min(n, e), end: e, unit: this.unit() };
       }
-      case 'E': case 'I': case 'W':
+      case 'E':
+      case 'I':
+      case 'W':
         this.pending = { kind: tag, name: rest, args: [] };
         return undefined;
-      case 'PA': case 'EA': case 'IA': case 'WA':
+      case 'PA':
+      case 'EA':
+      case 'IA':
+      case 'WA':
         this.pending?.args.push(rest);
         return undefined;
       case 'PF': {
@@ -80,20 +85,29 @@ export class ProgressParser {
 
 function format(fmt: string, args: string[]): string {
   let i = 0;
-  return fmt.replace(/%s/g, () => args[i++] ?? '').replace(/\s+/g, ' ').trim();
+  return fmt
+    .replace(/%s/g, () => args[i++] ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 export function checkSuite(suite: string): void {
   if (!/^[a-z][a-z0-9.-]*$/.test(suite) || !existsSync(`${SCRIPTS_DIR}/${suite}`)) {
-    throw new VsError('INVALID_VALUE', `unknown suite '${suite}': debootstrap has no script for it`,
-      `use a Debian or Ubuntu release name that ${SCRIPTS_DIR} has, for example bookworm or jammy`);
+    throw new VsError(
+      'INVALID_VALUE',
+      `unknown suite '${suite}': debootstrap has no script for it`,
+      `use a Debian or Ubuntu release name that ${SCRIPTS_DIR} has, for example bookworm or jammy`,
+    );
   }
 }
 
 export function checkMirror(mirror: string): void {
   if (!/^(https?|file):\/\/[^\s]+$/.test(mirror)) {
-    throw new VsError('INVALID_VALUE', `mirror '${mirror}' is not an http://, https:// or file:// URL`,
-      'for example --mirror http://deb.debian.org/debian');
+    throw new VsError(
+      'INVALID_VALUE',
+      `mirror '${mirror}' is not an http://, https:// or file:// URL`,
+      'for example --mirror http://deb.debian.org/debian',
+    );
   }
 }
 
@@ -110,13 +124,30 @@ export async function debootstrap(target: string, o: DebootstrapOptions): Promis
     args.push(`--cache-dir=${o.cacheDir}`);
   }
   args.push(o.suite, target, o.mirror);
-  const [cmd, argv] = tied('unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGKILL',
-    '--mount-proc', '--', '/usr/sbin/debootstrap', ...args]);
-  const { child, exit } = launch(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, stderrChunks: 0,
-    missing: () => new VsError('DEPENDENCY_MISSING', 'unshare or setpriv is missing', 'apt-get install util-linux') });
+  const [cmd, argv] = tied('unshare', [
+    '--mount',
+    '--propagation',
+    'private',
+    '--pid',
+    '--fork',
+    '--kill-child=SIGKILL',
+    '--mount-proc',
+    '--',
+    '/usr/sbin/debootstrap',
+    ...args,
+  ]);
+  const { child, exit } = launch(cmd, argv, {
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    env: { ...process.env, LC_ALL: 'C' },
+    stderrChunks: 0,
+    missing: () => new VsError('DEPENDENCY_MISSING', 'unshare or setpriv is missing', 'apt-get install util-linux'),
+  });
   const parser = new ProgressParser();
   const log: string[] = [];
-  const keep = (l: string) => { log.push(l); if (log.length > 40) log.shift(); };
+  const keep = (l: string) => {
+    log.push(l);
+    if (log.length > 40) log.shift();
+  };
   createInterface({ input: child.stdout! }).on('line', keep);
   createInterface({ input: child.stderr! }).on('line', keep);
   createInterface({ input: child.stdio[3] as NodeJS.ReadableStream }).on('line', (l) => {
@@ -133,9 +164,16 @@ export async function debootstrap(target: string, o: DebootstrapOptions): Promis
 
 function describeFailure(error: string | undefined, log: string[], o: DebootstrapOptions, target: string): VsError {
   const text = error ?? log.filter((l) => /^E: |error/i.test(l)).slice(-1)[0] ?? log.slice(-2).join('; ');
-  if (/release file|Failed getting|Could not connect|Connection refused|unable to resolve|Temporary failure/i.test(`${text}\n${log.join('\n')}`)) {
-    return new VsError('BUILD_FAILED', `debootstrap cannot fetch ${o.suite} from ${o.mirror}: ${text}`,
-      'check that the mirror is reachable from this host and has that suite (--mirror URL)');
+  if (
+    /release file|Failed getting|Could not connect|Connection refused|unable to resolve|Temporary failure/i.test(
+      `${text}\n${log.join('\n')}`,
+    )
+  ) {
+    return new VsError(
+      'BUILD_FAILED',
+      `debootstrap cannot fetch ${o.suite} from ${o.mirror}: ${text}`,
+      'check that the mirror is reachable from this host and has that suite (--mirror URL)',
+    );
   }
   if (/No space left on device/i.test(log.join('\n'))) {
     return noSpaceError(undefined, target, `debootstrap wrote ${o.suite} into ${target} (nothing was kept)`);

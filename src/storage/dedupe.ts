@@ -4,13 +4,17 @@
 // only if they are still equal, so a running guest that changes a file meanwhile loses nothing.
 import { createHash } from 'node:crypto';
 import { closeSync, readSync, statfsSync } from 'node:fs';
-import { VsError, } from '../util/errors.js';
+import { VsError } from '../util/errors.js';
 import { run } from '../util/proc.js';
 import { which } from '../util/which.js';
 import { openFileIn, walkTree } from './safe-tree.js';
 
 const FS_NAMES: Record<number, string> = {
-  0x58465342: 'xfs', 0x9123683e: 'btrfs', 0xef53: 'ext4', 0x01021994: 'tmpfs', 0x794c7630: 'overlayfs',
+  0x58465342: 'xfs',
+  0x9123683e: 'btrfs',
+  0xef53: 'ext4',
+  0x01021994: 'tmpfs',
+  0x794c7630: 'overlayfs',
 };
 const REFLINK_FS = new Set(['xfs', 'btrfs']);
 
@@ -22,8 +26,11 @@ export function fsName(path: string): string {
 export function checkReflinkFs(path: string): void {
   const name = fsName(path);
   if (!REFLINK_FS.has(name)) {
-    throw new VsError('UNSUPPORTED', `unify is not supported on ${path}: it is on ${name}, which cannot share blocks between files`,
-      'keep var/lib/vserver on XFS (with reflink, the default of mkfs.xfs) or btrfs to use unify');
+    throw new VsError(
+      'UNSUPPORTED',
+      `unify is not supported on ${path}: it is on ${name}, which cannot share blocks between files`,
+      'keep var/lib/vserver on XFS (with reflink, the default of mkfs.xfs) or btrfs to use unify',
+    );
   }
   if (!which('xfs_io')) throw new VsError('DEPENDENCY_MISSING', 'xfs_io is not installed', 'apt-get install xfsprogs');
 }
@@ -150,12 +157,17 @@ async function dedupeBatch(pairs: [Candidate, Candidate][]): Promise<DedupeResul
 }
 
 async function xfsIo(args: string[], fds: number[]): Promise<string> {
-  const r = await run('xfs_io', args, { stdio: ['ignore', 'pipe', 'pipe', ...fds],
-    missing: () => new VsError('DEPENDENCY_MISSING', 'xfs_io is not installed', 'apt-get install xfsprogs') });
+  const r = await run('xfs_io', args, {
+    stdio: ['ignore', 'pipe', 'pipe', ...fds],
+    missing: () => new VsError('DEPENDENCY_MISSING', 'xfs_io is not installed', 'apt-get install xfsprogs'),
+  });
   const text = r.stdout + r.stderr;
   if (/Operation not supported|Inappropriate ioctl/i.test(text)) {
-    throw new VsError('UNSUPPORTED', 'this filesystem refuses block deduplication (made without reflink support?)',
-      'XFS needs reflink=1 (mkfs.xfs -m reflink=1, the default since xfsprogs 5.1)');
+    throw new VsError(
+      'UNSUPPORTED',
+      'this filesystem refuses block deduplication (made without reflink support?)',
+      'XFS needs reflink=1 (mkfs.xfs -m reflink=1, the default since xfsprogs 5.1)',
+    );
   }
   return text;
 }

@@ -15,8 +15,11 @@ export interface OverlayDirs {
 export function overlayOptions(d: OverlayDirs): string {
   for (const p of [d.lower, d.upper, d.work]) {
     if (/[,:\\\n]/.test(p)) {
-      throw new VsError('INVALID_VALUE', `path ${JSON.stringify(p)} contains ',', ':' or '\\', which overlay mounts cannot take`,
-        'use a root prefix (--root) without those characters');
+      throw new VsError(
+        'INVALID_VALUE',
+        `path ${JSON.stringify(p)} contains ',', ':' or '\\', which overlay mounts cannot take`,
+        'use a root prefix (--root) without those characters',
+      );
     }
   }
   return `lowerdir=${d.lower},upperdir=${d.upper},workdir=${d.work}`;
@@ -31,8 +34,12 @@ export async function mountOverlay(d: OverlayDirs): Promise<void> {
     await runOk('mount', ['-t', 'overlay', 'overlay', '-o', overlayOptions(d), d.merged]);
   } catch (e) {
     if (e instanceof VsError && e.code !== 'INTERNAL') throw e;
-    throw new VsError('RUNTIME_FAILED', `cannot mount the overlay at ${d.merged}: ${e instanceof Error ? e.message : String(e)}`,
-      'check that the template and the upper directory exist and that the kernel has overlayfs', { cause: e });
+    throw new VsError(
+      'RUNTIME_FAILED',
+      `cannot mount the overlay at ${d.merged}: ${e instanceof Error ? e.message : String(e)}`,
+      'check that the template and the upper directory exist and that the kernel has overlayfs',
+      { cause: e },
+    );
   }
 }
 

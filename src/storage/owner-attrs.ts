@@ -24,16 +24,20 @@ function shift(id: number, from: IdRange, to: IdRange): number {
 
 /** getfacl's dump with every numeric id (owners and named entries) moved from one range to the other. */
 export function shiftAclDump(dump: string, from: IdRange, to: IdRange): string {
-  return dump.split('\n').map((l) => {
-    const owner = /^# (owner|group): (\d+)$/.exec(l);
-    if (owner) return `# ${owner[1]}: ${shift(Number(owner[2]), from, to)}`;
-    return l.replace(/^((?:default:)?(?:user|group):)(\d+):/, (_m, p: string, id: string) => `${p}${shift(Number(id), from, to)}:`);
-  }).join('\n');
+  return dump
+    .split('\n')
+    .map((l) => {
+      const owner = /^# (owner|group): (\d+)$/.exec(l);
+      if (owner) return `# ${owner[1]}: ${shift(Number(owner[2]), from, to)}`;
+      return l.replace(/^((?:default:)?(?:user|group):)(\d+):/, (_m, p: string, id: string) => `${p}${shift(Number(id), from, to)}:`);
+    })
+    .join('\n');
 }
 
 async function dump(file: string, args: string[], what: string): Promise<string> {
   const r = await run(file, args);
-  if (r.code !== 0 && r.stdout === '') throw new VsError('INTERNAL', `cannot read the ${what} under the tree: ${r.stderr.trim().split('\n').pop()}`);
+  if (r.code !== 0 && r.stdout === '')
+    throw new VsError('INTERNAL', `cannot read the ${what} under the tree: ${r.stderr.trim().split('\n').pop()}`);
   return r.stdout;
 }
 
@@ -56,7 +60,11 @@ export async function saveOwnerAttrs(root: string, from: IdRange, to: IdRange, s
     }
   }
   if (which('getfattr') && which('setfattr')) {
-    const text = await dump('getfattr', ['-R', '-P', '-h', '-d', '-m', '^security\\.capability$', '-e', 'hex', '--absolute-names', '--', root], 'file capabilities');
+    const text = await dump(
+      'getfattr',
+      ['-R', '-P', '-h', '-d', '-m', '^security\\.capability$', '-e', 'hex', '--absolute-names', '--', root],
+      'file capabilities',
+    );
     caps = (text.match(/^security\.capability=/gm) ?? []).length;
     if (caps > 0) {
       const f = join(scratch, `caps-${tag}`);
@@ -67,7 +75,9 @@ export async function saveOwnerAttrs(root: string, from: IdRange, to: IdRange, s
     }
   }
   return {
-    acls, caps, missing,
+    acls,
+    caps,
+    missing,
     restore: async () => {
       try {
         for (const [file, args] of steps) await runOk(file, args);

@@ -10,7 +10,10 @@ export async function removeTree(path: string): Promise<void> {
   const r = await run(cmd, args);
   if (r.code !== 0 || lstatIfExists(path)) {
     const detail = r.stderr.trim().split('\n').slice(-2).join('; ');
-    throw new VsError('BUSY', `cannot remove ${path}${detail ? `: ${detail}` : ''}`,
-      "unmount what is mounted inside it, then run 'vserver gc'");
+    throw new VsError(
+      'BUSY',
+      `cannot remove ${path}${detail ? `: ${detail}` : ''}`,
+      "unmount what is mounted inside it, then run 'vserver gc'",
+    );
   }
 }

@@ -14,8 +14,11 @@ export function rsyncWord(w: string): string {
   if (w !== '' && /^[\w@%+=:,./-]+$/.test(w)) return w;
   if (!w.includes("'")) return `'${w}'`;
   if (!w.includes('"')) return `"${w}"`;
-  throw new VsError('INVALID_VALUE', `ssh option ${JSON.stringify(w)} holds both kinds of quote, which rsync cannot pass on`,
-    'put the option in an ssh config file and pass -F FILE instead');
+  throw new VsError(
+    'INVALID_VALUE',
+    `ssh option ${JSON.stringify(w)} holds both kinds of quote, which rsync cannot pass on`,
+    'put the option in an ssh config file and pass -F FILE instead',
+  );
 }
 
 /** How many entries an --itemize-changes listing says were sent, changed or deleted. */
@@ -36,13 +39,30 @@ export interface RsyncTarget {
  */
 export async function rsyncTo(src: string, target: RsyncTarget, dest: string, timeoutS: number): Promise<number> {
   const e = target.ssh.map(rsyncWord).join(' ');
-  const [file, args] = tied('rsync', [...RSYNC_FLAGS, `--timeout=${timeoutS}`, '-e', e, `${src.replace(/\/*$/, '')}/`, `${target.host}:${dest}/`]);
+  const [file, args] = tied('rsync', [
+    ...RSYNC_FLAGS,
+    `--timeout=${timeoutS}`,
+    '-e',
+    e,
+    `${src.replace(/\/*$/, '')}/`,
+    `${target.host}:${dest}/`,
+  ]);
   const r = await run(file, args);
   if (r.code !== 0) {
-    const detail = r.stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(-3).join('; ');
+    const detail = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(-3)
+      .join('; ');
     const full = /No space left on device|Disk quota exceeded/.test(r.stderr);
-    throw new VsError(full ? 'NO_SPACE' : 'MIGRATION_FAILED', `copying ${src} to ${target.host} failed (rsync exit ${r.code}): ${detail || 'no message'}`,
-      full ? 'free space on the target, then migrate again' : 'check the link to the target and that rsync is installed there, then migrate again');
+    throw new VsError(
+      full ? 'NO_SPACE' : 'MIGRATION_FAILED',
+      `copying ${src} to ${target.host} failed (rsync exit ${r.code}): ${detail || 'no message'}`,
+      full
+        ? 'free space on the target, then migrate again'
+        : 'check the link to the target and that rsync is installed there, then migrate again',
+    );
   }
   return countChanges(r.stdout);
 }

@@ -2,8 +2,21 @@
 // Node has no openat(2); /proc/self/fd/N/NAME resolves NAME inside the directory already open as
 // fd N, which gives the same guarantee: every component is opened with O_NOFOLLOW, one at a time.
 import {
-  closeSync, constants, fchmodSync, fchownSync, fstatSync, lchownSync, lstatSync, openSync, readdirSync,
-  readSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Stats,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  lchownSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
 } from 'node:fs';
 import { VsError, errnoOf } from '../util/errors.js';
 import { lstatIfExists } from '../util/fs.js';
@@ -79,7 +92,10 @@ export function readFileIn(root: string, rel: string, max = 1 << 20): string | u
     let n = 0;
     for (;;) {
       const r = readSync(fd, buf, n, max - n, null);
-      if (r === 0 || n + r >= max) { n += r; break; }
+      if (r === 0 || n + r >= max) {
+        n += r;
+        break;
+      }
       n += r;
     }
     return buf.subarray(0, n).toString('utf8');
@@ -217,7 +233,11 @@ function reopenParent(fd: number, want: Frame): number {
   const st = fstatSync(parent);
   if (st.dev !== want.dev || st.ino !== want.ino) {
     closeSync(parent);
-    throw new VsError('BUSY', `the tree at '${want.rel}' was moved while it was walked`, 'run the command again once nothing changes the tree');
+    throw new VsError(
+      'BUSY',
+      `the tree at '${want.rel}' was moved while it was walked`,
+      'run the command again once nothing changes the tree',
+    );
   }
   return parent;
 }

@@ -71,7 +71,9 @@ export function isVsError(e: unknown, code?: ErrorCode): e is VsError {
 export function toVsError(e: unknown): VsError {
   if (e instanceof VsError) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  return new VsError('INTERNAL', msg, 'this is a bug or an unexpected host condition; rerun with VSERVER_DEBUG=1 for a stack trace', { cause: e });
+  return new VsError('INTERNAL', msg, 'this is a bug or an unexpected host condition; rerun with VSERVER_DEBUG=1 for a stack trace', {
+    cause: e,
+  });
 }
 
 /** errno code of a Node system error, if any. */

@@ -39,6 +39,11 @@ export function lstatIfExists(path: string): Stats | undefined {
 export function requireRealDir(path: string, what: string, hint: string): void {
   const st = lstatIfExists(path);
   if (st?.isDirectory()) return;
-  const is = st === undefined ? 'is missing' : st.isSymbolicLink() ? `is a symbolic link (to ${JSON.stringify(readlinkSync(path))})` : 'is not a directory';
+  const is =
+    st === undefined
+      ? 'is missing'
+      : st.isSymbolicLink()
+        ? `is a symbolic link (to ${JSON.stringify(readlinkSync(path))})`
+        : 'is not a directory';
   throw new VsError('ROOTFS_MISSING', `${what} at ${path} ${is}; it must be a real directory`, hint);
 }

@@ -80,7 +80,7 @@ export function formatIp(ip: Ip): string {
   // the longest run of two or more zero groups becomes '::' (RFC 5952)
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8;) {
+  for (let i = 0; i < 8; ) {
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
     if (j - i > bestLen) {

@@ -3,8 +3,10 @@ import * as v from 'valibot';
 import { VsError, type ErrorCode } from './errors.js';
 
 /** The value, or why the text is not what the schema wants: the first problem, with its field. */
-export function checkJson<S extends v.GenericSchema>(schema: S, text: string):
-  { ok: true; value: v.InferOutput<S> } | { ok: false; why: string } {
+export function checkJson<S extends v.GenericSchema>(
+  schema: S,
+  text: string,
+): { ok: true; value: v.InferOutput<S> } | { ok: false; why: string } {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -19,8 +21,13 @@ export function checkJson<S extends v.GenericSchema>(schema: S, text: string):
 }
 
 /** Parses a file's text that vserver wrote; a mismatch is an error naming the file and the field. */
-export function parseJsonFile<S extends v.GenericSchema>(schema: S, text: string, file: string, hint: string,
-  code: ErrorCode = 'CONFIG_INVALID'): v.InferOutput<S> {
+export function parseJsonFile<S extends v.GenericSchema>(
+  schema: S,
+  text: string,
+  file: string,
+  hint: string,
+  code: ErrorCode = 'CONFIG_INVALID',
+): v.InferOutput<S> {
   const r = checkJson(schema, text);
   if (!r.ok) throw new VsError(code, `${file} is damaged: ${r.why}`, hint);
   return r.value;

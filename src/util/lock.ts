@@ -89,8 +89,11 @@ export async function acquireLock(path: string, what: string, timeoutMs = 60_000
       continue;
     }
     if (Date.now() >= deadline) {
-      throw new VsError('BUSY', `${describe(path)} is busy: pid ${holder?.pid} is running '${holder?.what}'`,
-        'wait for that command to finish, or stop it, then try again');
+      throw new VsError(
+        'BUSY',
+        `${describe(path)} is busy: pid ${holder?.pid} is running '${holder?.what}'`,
+        'wait for that command to finish, or stop it, then try again',
+      );
     }
     await sleep(delay);
     delay = Math.min(delay * 2, 100);

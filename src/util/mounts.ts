@@ -36,7 +36,8 @@ export function readMounts(): MountEntry[] {
 /** Mounts at or below dir, deepest first (the order to unmount them in). */
 export function mountsUnder(dir: string, mounts: readonly MountEntry[] = readMounts()): MountEntry[] {
   const d = dir.replace(/\/+$/, '');
-  return mounts.filter((m) => m.mountPoint === d || m.mountPoint.startsWith(`${d}/`))
+  return mounts
+    .filter((m) => m.mountPoint === d || m.mountPoint.startsWith(`${d}/`))
     .sort((a, b) => b.mountPoint.split('/').length - a.mountPoint.split('/').length);
 }
 
@@ -48,8 +49,11 @@ export function isMountPoint(path: string, mounts: readonly MountEntry[] = readM
 export async function unmount(path: string, opts: { lazy?: boolean } = {}): Promise<void> {
   const r = await run('umount', [...(opts.lazy ? ['--lazy'] : []), path]);
   if (r.code !== 0 && isMountPoint(path)) {
-    throw new VsError('BUSY', `cannot unmount ${path}: ${r.stderr.trim().replace(/^umount: /, '')}`,
-      `a process on the host still uses it; find it with 'fuser -vm ${path}', stop it and try again`);
+    throw new VsError(
+      'BUSY',
+      `cannot unmount ${path}: ${r.stderr.trim().replace(/^umount: /, '')}`,
+      `a process on the host still uses it; find it with 'fuser -vm ${path}', stop it and try again`,
+    );
   }
 }
 
@@ -66,7 +70,10 @@ export async function unmountUnder(dir: string, opts: { lazy?: boolean } = {}): 
   }
   const left = mountsUnder(dir);
   if (left.length > 0) {
-    throw new VsError('BUSY', `mounts remain under ${dir}: ${left.map((m) => m.mountPoint).join(', ')}`,
-      'unmount them by hand and try again');
+    throw new VsError(
+      'BUSY',
+      `mounts remain under ${dir}: ${left.map((m) => m.mountPoint).join(', ')}`,
+      'unmount them by hand and try again',
+    );
   }
 }

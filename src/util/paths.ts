@@ -12,61 +12,141 @@ export class Paths {
     this.instance = this.root === '/' ? '' : shortHash(this.root).slice(0, 6);
   }
 
-  get etc(): string { return join(this.root, 'etc/vserver'); }
-  get hostConfig(): string { return join(this.etc, 'vserver.toml'); }
-  get guestConfigDir(): string { return join(this.etc, 'guests'); }
-  guestConfig(name: string): string { return join(this.guestConfigDir, `${name}.toml`); }
+  get etc(): string {
+    return join(this.root, 'etc/vserver');
+  }
+  get hostConfig(): string {
+    return join(this.etc, 'vserver.toml');
+  }
+  get guestConfigDir(): string {
+    return join(this.etc, 'guests');
+  }
+  guestConfig(name: string): string {
+    return join(this.guestConfigDir, `${name}.toml`);
+  }
 
-  get lib(): string { return join(this.root, 'var/lib/vserver'); }
-  get guestsDir(): string { return join(this.lib, 'guests'); }
-  guestDir(name: string): string { return join(this.guestsDir, name); }
-  rootfs(name: string): string { return join(this.guestDir(name), 'rootfs'); }
+  get lib(): string {
+    return join(this.root, 'var/lib/vserver');
+  }
+  get guestsDir(): string {
+    return join(this.lib, 'guests');
+  }
+  guestDir(name: string): string {
+    return join(this.guestsDir, name);
+  }
+  rootfs(name: string): string {
+    return join(this.guestDir(name), 'rootfs');
+  }
   /** An overlay guest's own changes, and overlayfs's work directory beside them. */
-  upper(name: string): string { return join(this.guestDir(name), 'upper'); }
-  work(name: string): string { return join(this.guestDir(name), 'work'); }
+  upper(name: string): string {
+    return join(this.guestDir(name), 'upper');
+  }
+  work(name: string): string {
+    return join(this.guestDir(name), 'work');
+  }
   /** A change of the tree's id range in progress: written before the first file moves, removed after the config. */
-  reownJournal(name: string): string { return join(this.guestDir(name), 'reown.json'); }
+  reownJournal(name: string): string {
+    return join(this.guestDir(name), 'reown.json');
+  }
   /** Snapshots of a guest's own tree: snapshots/NAME/SNAP/ with tree/ and snapshot.json. */
-  get snapshotsDir(): string { return join(this.lib, 'snapshots'); }
-  snapshots(name: string): string { return join(this.snapshotsDir, name); }
-  snapshot(name: string, snap: string): string { return join(this.snapshots(name), snap); }
+  get snapshotsDir(): string {
+    return join(this.lib, 'snapshots');
+  }
+  snapshots(name: string): string {
+    return join(this.snapshotsDir, name);
+  }
+  snapshot(name: string, snap: string): string {
+    return join(this.snapshots(name), snap);
+  }
   /** Present while a snapshot holds the guest frozen: gc thaws a guest whose snapshot died. */
-  frozenMark(name: string): string { return join(this.run, 'frozen', name); }
-  get templatesDir(): string { return join(this.lib, 'templates'); }
-  template(name: string): string { return join(this.templatesDir, name); }
-  templateRootfs(name: string): string { return join(this.template(name), 'rootfs'); }
-  templateMeta(name: string): string { return join(this.template(name), 'template.toml'); }
+  frozenMark(name: string): string {
+    return join(this.run, 'frozen', name);
+  }
+  get templatesDir(): string {
+    return join(this.lib, 'templates');
+  }
+  template(name: string): string {
+    return join(this.templatesDir, name);
+  }
+  templateRootfs(name: string): string {
+    return join(this.template(name), 'rootfs');
+  }
+  templateMeta(name: string): string {
+    return join(this.template(name), 'template.toml');
+  }
   /** '@' keeps template locks apart from guest locks: no guest name starts with it. */
-  templateLock(name: string): string { return join(this.locks, `@template-${name}.lock`); }
-  get debootstrapCache(): string { return join(this.root, 'var/cache/vserver/debootstrap'); }
+  templateLock(name: string): string {
+    return join(this.locks, `@template-${name}.lock`);
+  }
+  get debootstrapCache(): string {
+    return join(this.root, 'var/cache/vserver/debootstrap');
+  }
 
-  get logDir(): string { return join(this.root, 'var/log/vserver'); }
-  log(name: string): string { return join(this.logDir, `${name}.log`); }
+  get logDir(): string {
+    return join(this.root, 'var/log/vserver');
+  }
+  log(name: string): string {
+    return join(this.logDir, `${name}.log`);
+  }
 
-  get run(): string { return join(this.root, 'run/vserver'); }
-  get locks(): string { return join(this.run, 'locks'); }
-  lock(name: string): string { return join(this.locks, `${name}.lock`); }
+  get run(): string {
+    return join(this.root, 'run/vserver');
+  }
+  get locks(): string {
+    return join(this.run, 'locks');
+  }
+  lock(name: string): string {
+    return join(this.locks, `${name}.lock`);
+  }
   /** Held while a context number is picked or changed, installation-wide. */
-  get contextsLock(): string { return join(this.locks, '.contexts'); }
-  runtimeRoot(runtime: string): string { return join(this.run, runtime); }
+  get contextsLock(): string {
+    return join(this.locks, '.contexts');
+  }
+  runtimeRoot(runtime: string): string {
+    return join(this.run, runtime);
+  }
   /** Bundle (config.json) the runtime was started with; lives on tmpfs, gone after reboot. */
-  bundle(name: string): string { return join(this.run, 'bundles', name); }
-  get runtimeCache(): string { return join(this.run, 'runtime.json'); }
+  bundle(name: string): string {
+    return join(this.run, 'bundles', name);
+  }
+  get runtimeCache(): string {
+    return join(this.run, 'runtime.json');
+  }
   /** Where this installation mounts its own lxcfs when the host runs none. */
-  get lxcfsDir(): string { return join(this.run, 'lxcfs'); }
-  get lxcfsPidfile(): string { return join(this.run, 'lxcfs.pid'); }
-  get lxcfsLog(): string { return join(this.logDir, 'lxcfs.log'); }
+  get lxcfsDir(): string {
+    return join(this.run, 'lxcfs');
+  }
+  get lxcfsPidfile(): string {
+    return join(this.run, 'lxcfs.pid');
+  }
+  get lxcfsLog(): string {
+    return join(this.logDir, 'lxcfs.log');
+  }
   /** Network namespaces of the guests (bind mounts of nsfs), kept until the guest is cleaned up. */
-  get netnsDir(): string { return join(this.run, 'netns'); }
-  netns(name: string): string { return join(this.netnsDir, name); }
+  get netnsDir(): string {
+    return join(this.run, 'netns');
+  }
+  netns(name: string): string {
+    return join(this.netnsDir, name);
+  }
   /** A sysfs of the guest's network namespace, which the runtime binds at the guest's /sys. */
-  get sysfsDir(): string { return join(this.run, 'sysfs'); }
-  sysfs(name: string): string { return join(this.sysfsDir, name); }
+  get sysfsDir(): string {
+    return join(this.run, 'sysfs');
+  }
+  sysfs(name: string): string {
+    return join(this.sysfsDir, name);
+  }
   /** What was set up for a guest's network, so that it can be taken down even after a crash. */
-  get netStateDir(): string { return join(this.run, 'net'); }
+  get netStateDir(): string {
+    return join(this.run, 'net');
+  }
   /** Marks a limit change on a running guest from before the kernel gets it until the config is saved. */
-  limitChange(name: string): string { return join(this.run, 'limits', `${name}.changing`); }
-  netState(name: string): string { return join(this.netStateDir, `${name}.json`); }
+  limitChange(name: string): string {
+    return join(this.run, 'limits', `${name}.changing`);
+  }
+  netState(name: string): string {
+    return join(this.netStateDir, `${name}.json`);
+  }
 
   /** Name of the guest's cgroup, unique on the host across installations. */
   cgroupName(name: string): string {

@@ -23,7 +23,9 @@ let launcher: Launcher = spawnLauncher;
 export function useLauncher(l: Launcher): () => void {
   const previous = launcher;
   launcher = l;
-  return () => { launcher = previous; };
+  return () => {
+    launcher = previous;
+  };
 }
 
 /** How a program ended, with what it wrote to a piped stdout and stderr. */
@@ -53,7 +55,12 @@ export interface LaunchOptions extends Partial<StartOptions> {
 
 /** Starts a program through the launcher, and watches its end. Every program vserver runs goes through here. */
 export function launch(file: string, args: readonly string[], opts: LaunchOptions = {}): Started {
-  const child = launcher(file, args, { stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd, detached: opts.detached });
+  const child = launcher(file, args, {
+    stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'],
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+    detached: opts.detached,
+  });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   if (opts.captureStdout) child.stdout?.on('data', (b: Buffer) => out.push(b));
@@ -66,15 +73,28 @@ export function launch(file: string, args: readonly string[], opts: LaunchOption
   const exit = new Promise<Exit>((resolve, reject) => {
     child.on('error', (e) => {
       if (errnoOf(e) !== 'ENOENT') reject(e);
-      else reject(opts.missing?.() ?? new VsError('DEPENDENCY_MISSING', `cannot run '${file}': not found`, `install the package that provides ${file}`));
+      else
+        reject(
+          opts.missing?.() ??
+            new VsError('DEPENDENCY_MISSING', `cannot run '${file}': not found`, `install the package that provides ${file}`),
+        );
     });
-    const done = (code: number | null, signal: NodeJS.Signals | null) => resolve({
-      code: code ?? 128 + signalNumber(signal), signal,
-      stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'),
-    });
+    const done = (code: number | null, signal: NodeJS.Signals | null) =>
+      resolve({
+        code: code ?? 128 + signalNumber(signal),
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     if (opts.untilExit) {
       // what is still in the pipe is read before the streams are let go
-      child.on('exit', (code, signal) => setImmediate(() => { child.stdout?.destroy(); child.stderr?.destroy(); done(code, signal); }));
+      child.on('exit', (code, signal) =>
+        setImmediate(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          done(code, signal);
+        }),
+      );
     } else child.on('close', done);
   });
   exit.catch(() => undefined); // observed by whoever awaits it
@@ -95,7 +115,11 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
 }
 
 async function runUntraced(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
-  const { child, exit } = launch(file, args, { captureStdout: true, ...opts, stdio: opts.stdio ?? [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const { child, exit } = launch(file, args, {
+    captureStdout: true,
+    ...opts,
+    stdio: opts.stdio ?? [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
   const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
   if (opts.input !== undefined && child.stdin) {
     child.stdin.on('error', () => undefined); // the child may exit without reading

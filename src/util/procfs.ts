@@ -47,11 +47,21 @@ export async function waitGone(pid: number, start: string | undefined, timeoutMs
 }
 
 const LIMIT_NAMES: Record<string, string> = {
-  'Max cpu time': 'RLIMIT_CPU', 'Max file size': 'RLIMIT_FSIZE', 'Max data size': 'RLIMIT_DATA',
-  'Max stack size': 'RLIMIT_STACK', 'Max core file size': 'RLIMIT_CORE', 'Max resident set': 'RLIMIT_RSS',
-  'Max processes': 'RLIMIT_NPROC', 'Max open files': 'RLIMIT_NOFILE', 'Max locked memory': 'RLIMIT_MEMLOCK',
-  'Max address space': 'RLIMIT_AS', 'Max file locks': 'RLIMIT_LOCKS', 'Max pending signals': 'RLIMIT_SIGPENDING',
-  'Max msgqueue size': 'RLIMIT_MSGQUEUE', 'Max nice priority': 'RLIMIT_NICE', 'Max realtime priority': 'RLIMIT_RTPRIO',
+  'Max cpu time': 'RLIMIT_CPU',
+  'Max file size': 'RLIMIT_FSIZE',
+  'Max data size': 'RLIMIT_DATA',
+  'Max stack size': 'RLIMIT_STACK',
+  'Max core file size': 'RLIMIT_CORE',
+  'Max resident set': 'RLIMIT_RSS',
+  'Max processes': 'RLIMIT_NPROC',
+  'Max open files': 'RLIMIT_NOFILE',
+  'Max locked memory': 'RLIMIT_MEMLOCK',
+  'Max address space': 'RLIMIT_AS',
+  'Max file locks': 'RLIMIT_LOCKS',
+  'Max pending signals': 'RLIMIT_SIGPENDING',
+  'Max msgqueue size': 'RLIMIT_MSGQUEUE',
+  'Max nice priority': 'RLIMIT_NICE',
+  'Max realtime priority': 'RLIMIT_RTPRIO',
   'Max realtime timeout': 'RLIMIT_RTTIME',
 };
 
@@ -79,8 +89,11 @@ export function canRaiseLimits(status = readFileSync('/proc/self/status', 'utf8'
  * open files, which the kernel caps at fs.nr_open; then it does not depend on the calling shell.
  * Without it, our own hard limits.
  */
-export function rlimitCeiling(own = ownRlimits(), raise = canRaiseLimits(),
-  nrOpen = () => Number(readFileSync('/proc/sys/fs/nr_open', 'utf8'))): Map<string, { hard: number }> {
+export function rlimitCeiling(
+  own = ownRlimits(),
+  raise = canRaiseLimits(),
+  nrOpen = () => Number(readFileSync('/proc/sys/fs/nr_open', 'utf8')),
+): Map<string, { hard: number }> {
   if (!raise) return own;
   return new Map([...own.keys()].map((type) => [type, { hard: type === 'RLIMIT_NOFILE' ? nrOpen() : Infinity }]));
 }

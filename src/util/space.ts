@@ -20,8 +20,9 @@ function pathOf(e: unknown): string | undefined {
 
 /** True if e (or what caused it) is a write that failed for lack of space on a disk. */
 export function isNoSpace(e: unknown): boolean {
-  return causes(e).some((x) => (x instanceof VsError && x.code === 'NO_SPACE')
-    || (FULL.includes(errnoOf(x) ?? '') && !NOT_A_DISK.test(pathOf(x) ?? '')));
+  return causes(e).some(
+    (x) => (x instanceof VsError && x.code === 'NO_SPACE') || (FULL.includes(errnoOf(x) ?? '') && !NOT_A_DISK.test(pathOf(x) ?? '')),
+  );
 }
 
 /** The mount that holds path, as "MOUNTPOINT (TYPE on SOURCE)". */
@@ -41,8 +42,15 @@ export function filesystemOf(path: string): string {
 export function noSpaceError(e: unknown, where: string, doing?: string): VsError {
   const known = causes(e).find((x) => x instanceof VsError && x.code === 'NO_SPACE');
   if (known) return known as VsError;
-  const path = causes(e).map(pathOf).find((p) => p !== undefined) ?? where;
-  return new VsError('NO_SPACE', `no space left on ${filesystemOf(path)} while ${doing ?? `writing ${path}`}`,
+  const path =
+    causes(e)
+      .map(pathOf)
+      .find((p) => p !== undefined) ?? where;
+  return new VsError(
+    'NO_SPACE',
+    `no space left on ${filesystemOf(path)} while ${doing ?? `writing ${path}`}`,
     "free space there (delete a guest you no longer need, or run 'vserver gc'), then try again; " +
-    'stop, delete, status, list and gc work on a full disk', { cause: e });
+      'stop, delete, status, list and gc work on a full disk',
+    { cause: e },
+  );
 }

@@ -11,9 +11,20 @@ export const DAEMON = join(__dirname, '../../dist/vserverd.cjs');
 export function startDaemon(t: TestRoot): Promise<ChildProcess> {
   return new Promise<ChildProcess>((resolve, reject) => {
     const child = spawn(process.execPath, [DAEMON, '--foreground'], { env: t.env(), stdio: ['ignore', 'ignore', 'pipe'] });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('vserverd did not start')); }, 20_000);
-    child.stderr!.on('data', (b: Buffer) => { if (b.toString().includes('listening on')) { clearTimeout(timer); resolve(child); } });
-    child.once('exit', (c) => { clearTimeout(timer); reject(new Error(`vserverd exited ${c}`)); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('vserverd did not start'));
+    }, 20_000);
+    child.stderr!.on('data', (b: Buffer) => {
+      if (b.toString().includes('listening on')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.once('exit', (c) => {
+      clearTimeout(timer);
+      reject(new Error(`vserverd exited ${c}`));
+    });
   });
 }
 
@@ -22,11 +33,14 @@ export const socketOf = (t: TestRoot): string => join(t.paths.run, 'vserverd.soc
 /** One JSON request on the daemon's socket. */
 export function api(t: TestRoot, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socketOf(t), method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, timeout: 60_000 }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, json: text === '' ? undefined : JSON.parse(text) }));
-    });
+    const req = request(
+      { socketPath: socketOf(t), method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, timeout: 60_000 },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, json: text === '' ? undefined : JSON.parse(text) }));
+      },
+    );
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
@@ -55,7 +69,10 @@ export function execSocket(ws: WebSocket, run: ExecRun = { out: { 1: '', 2: '' }
       if (binary) run.out[d[0]!] = (run.out[d[0]!] ?? '') + d.subarray(1).toString();
       else run.exit = JSON.parse(d.toString()) as { code: number };
     });
-    ws.on('close', (code: number) => { run.close = code; resolve(run); });
+    ws.on('close', (code: number) => {
+      run.close = code;
+      resolve(run);
+    });
   });
 }
 

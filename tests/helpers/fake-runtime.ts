@@ -28,7 +28,14 @@ export class FakeRuntime implements Runtime {
       throw new Error(this.failRun);
     }
     // the fake's "init" is this test process, which is certainly alive
-    this.containers.set(id, { id, pid: process.pid, status: this.dieAtStart ? 'stopped' : 'running', bundle: bundleDir, created: new Date().toISOString(), spec });
+    this.containers.set(id, {
+      id,
+      pid: process.pid,
+      status: this.dieAtStart ? 'stopped' : 'running',
+      bundle: bundleDir,
+      created: new Date().toISOString(),
+      spec,
+    });
   }
 
   async create(id: string, bundleDir: string, io: ExecIO): Promise<void> {
@@ -98,14 +105,20 @@ export class FakeCgroups implements CgroupReader {
   ioWrites: IoDeviceLimit[][] = [];
   io: IoDeviceLimit[] = [];
   delegated: string[] = [];
-  dirs(): string[] { return []; }
+  dirs(): string[] {
+    return [];
+  }
   delegate(name: string, uid: number): string[] {
     this.delegated.push(`${name} ${uid}`);
     return [];
   }
   /** None: whatever the engine does to a guest's processes must never reach a real process from a unit test. */
-  pids(): number[] { return []; }
-  list(): string[] { return []; }
+  pids(): number[] {
+    return [];
+  }
+  list(): string[] {
+    return [];
+  }
   remove(name: string): string[] {
     this.removed.push(name);
     return [];
@@ -130,8 +143,16 @@ export class FakeCgroups implements CgroupReader {
 /** A host with two CPUs, swap accounting, no BFQ, and one disk /dev/vda (254:0). */
 export function fakeHostFacts(devices: readonly string[]): HostFacts {
   return {
-    layout: 'v2', cpus: [0, 1], ioWeight: false, swapAccounting: true,
-    devices: new Map(devices.map((d) => [d, d === '/dev/vda' || d === '254:0' ? { id: '254:0' } : { error: `names ${d}, which does not exist on this host` }])),
+    layout: 'v2',
+    cpus: [0, 1],
+    ioWeight: false,
+    swapAccounting: true,
+    devices: new Map(
+      devices.map((d) => [
+        d,
+        d === '/dev/vda' || d === '254:0' ? { id: '254:0' } : { error: `names ${d}, which does not exist on this host` },
+      ]),
+    ),
   };
 }
 
@@ -139,7 +160,9 @@ export class FakeLxcfs implements Lxcfs {
   readonly mode = 'auto' as const;
   prepared = 0;
   constructor(private readonly result: LxcfsResult = { reason: 'lxcfs is not installed (apt-get install lxcfs)' }) {}
-  installed(): boolean { return 'mounts' in this.result; }
+  installed(): boolean {
+    return 'mounts' in this.result;
+  }
   async prepare(): Promise<LxcfsResult> {
     this.prepared++;
     return this.result;

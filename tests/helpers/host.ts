@@ -28,7 +28,11 @@ const made: string[] = [];
 /** Removes the roots of this file that stayed empty: their tests were filtered out, so no cleanup ran. */
 export function sweepUnusedRoots(): void {
   for (const r of made.splice(0)) {
-    try { rmdirSync(r); } catch { /* used and cleaned by its tests, or not empty */ }
+    try {
+      rmdirSync(r);
+    } catch {
+      /* used and cleaned by its tests, or not empty */
+    }
   }
 }
 
@@ -62,7 +66,9 @@ export class TestRoot {
    * exec`) keeps the mount namespace, so that the guests' namespace files outlive the command. */
   private command(args: string[]): [string, string[]] {
     const cli = [CLI, ...args];
-    return this.netns === undefined ? [process.execPath, cli] : ['nsenter', [`--net=/run/netns/${this.netns}`, '--', process.execPath, ...cli]];
+    return this.netns === undefined
+      ? [process.execPath, cli]
+      : ['nsenter', [`--net=/run/netns/${this.netns}`, '--', process.execPath, ...cli]];
   }
 
   /** Id ranges are claimed in a registry of this root's own, so that parallel test files never change each other's numbers. */
@@ -92,7 +98,7 @@ export class TestRoot {
   /** Ids of the runtime's containers, for every runtime that keeps state under this root. */
   async runtimeIds(): Promise<string[]> {
     const out: string[] = [];
-    for (const rt of this.runtimes()) out.push(...await runtimeList(rt.path, rt.state));
+    for (const rt of this.runtimes()) out.push(...(await runtimeList(rt.path, rt.state)));
     return out;
   }
 
@@ -130,11 +136,13 @@ export class TestRoot {
 
   /** Overlay mounts that belong to no existing guest (a guest's merged tree stays mounted while it exists). */
   mounts(): string[] {
-    return mountsUnder(this.root).filter((m) => {
-      if (m.fsType !== 'overlay') return false;
-      const g = /\/var\/lib\/vserver\/guests\/([a-z0-9-]+)\/rootfs$/.exec(m.mountPoint);
-      return !(g && m.mountPoint === this.paths.rootfs(g[1]!) && existsSync(this.paths.guestConfig(g[1]!)));
-    }).map((m) => m.mountPoint);
+    return mountsUnder(this.root)
+      .filter((m) => {
+        if (m.fsType !== 'overlay') return false;
+        const g = /\/var\/lib\/vserver\/guests\/([a-z0-9-]+)\/rootfs$/.exec(m.mountPoint);
+        return !(g && m.mountPoint === this.paths.rootfs(g[1]!) && existsSync(this.paths.guestConfig(g[1]!)));
+      })
+      .map((m) => m.mountPoint);
   }
 
   /** Every mount under this root, whatever it is. */
@@ -183,7 +191,9 @@ async function runtimeList(runtime: string, state: string): Promise<string[]> {
 function hierarchies(): string[] {
   const root = '/sys/fs/cgroup';
   if (existsSync(join(root, 'cgroup.controllers'))) return [root];
-  return safeReaddir(root).map((d) => join(root, d)).filter((d) => existsSync(join(d, 'cgroup.procs')));
+  return safeReaddir(root)
+    .map((d) => join(root, d))
+    .filter((d) => existsSync(join(d, 'cgroup.procs')));
 }
 
 /** Mount points at or below dir, deepest first. */
@@ -206,7 +216,9 @@ export function hostProcesses(): Map<number, string> {
     if (!/^\d+$/.test(d)) continue;
     try {
       out.set(Number(d), readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim());
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }

@@ -41,7 +41,11 @@ export class TestNetns {
   }
 
   async link(name: string): Promise<{ ifname: string; flags: string[]; addr_info: { local: string; prefixlen: number }[] } | undefined> {
-    const list = JSON.parse((await this.ip('-json', 'address', 'show')) || '[]') as { ifname: string; flags: string[]; addr_info: { local: string; prefixlen: number }[] }[];
+    const list = JSON.parse((await this.ip('-json', 'address', 'show')) || '[]') as {
+      ifname: string;
+      flags: string[];
+      addr_info: { local: string; prefixlen: number }[];
+    }[];
     return list.find((l) => l.ifname === name);
   }
 
@@ -68,7 +72,9 @@ export class TestNetns {
   serve(port: number, reply: string): Promise<ChildProcess> {
     const code = `require('http').createServer((q, s) => s.end(process.argv[2] + ' ' + q.socket.remoteAddress.replace(/^::ffff:/, '')))
       .listen(Number(process.argv[1]), '::', () => console.log('ready'));`;
-    const child = spawn('nsenter', [`--net=${this.path}`, '--', process.execPath, '-e', code, String(port), reply], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('nsenter', [`--net=${this.path}`, '--', process.execPath, '-e', code, String(port), reply], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('test server did not start')), 10_000);
       child.stdout!.once('data', () => {

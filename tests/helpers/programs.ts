@@ -46,10 +46,21 @@ class FakeChild extends EventEmitter {
     const kinds = typeof stdio === 'string' ? [stdio, stdio, stdio] : stdio;
     const piped = (i: number) => kinds[i] === 'pipe' || kinds[i] === 'overlapped';
     // a pipe's end is a socket, which a caller may unref
-    this.stdin = piped(0) ? Object.assign(new Writable({
-      write: (chunk: Buffer, _enc, cb) => { if (!this.ended) onInput(chunk.toString('utf8')); cb(); },
-      final: (cb) => { onEnd(); cb(); },
-    }), { ref() {}, unref() {} }) : null;
+    this.stdin = piped(0)
+      ? Object.assign(
+          new Writable({
+            write: (chunk: Buffer, _enc, cb) => {
+              if (!this.ended) onInput(chunk.toString('utf8'));
+              cb();
+            },
+            final: (cb) => {
+              onEnd();
+              cb();
+            },
+          }),
+          { ref() {}, unref() {} },
+        )
+      : null;
     this.stdout = piped(1) ? new PassThrough() : null;
     this.stderr = piped(2) ? new PassThrough() : null;
     this.stdio = [this.stdin, this.stdout, this.stderr, ...kinds.slice(3).map((_, i) => (piped(i + 3) ? new PassThrough() : null))];

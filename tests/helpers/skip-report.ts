@@ -29,8 +29,12 @@ export default class SkipReport implements Reporter {
     if (partial.length > 0) out.push(`Tested in part, with the reason (${partial.length}):`, ...partial);
     if (process.getuid?.() !== 0 && systemSkipped > 0) {
       const bar = '!'.repeat(78);
-      out.push(bar, `ONLY THE PURE PARTS WERE TESTED: ${systemSkipped} of ${systemTotal} system and security tests did not run.`,
-        'They start real guests and need root. Run npm test as root (or bash .ci/run) to test vserver itself.', bar);
+      out.push(
+        bar,
+        `ONLY THE PURE PARTS WERE TESTED: ${systemSkipped} of ${systemTotal} system and security tests did not run.`,
+        'They start real guests and need root. Run npm test as root (or bash .ci/run) to test vserver itself.',
+        bar,
+      );
     }
     if (out.length > 0) console.log(`\n${out.join('\n')}\n`);
   }

@@ -28,10 +28,18 @@ export function tarOf(entries: TarEntry[], opts: { end?: boolean } = {}): Buffer
       parts.push(makeHeader({ name: 'PaxHeader', type: 'x', size: body.length }), body, Buffer.alloc(padding(body.length)));
     }
     const type = e.type ?? (e.name.endsWith('/') ? '5' : '0');
-    parts.push(makeHeader({
-      name: e.name, type, size: type === '0' ? data.length : 0, mode: e.mode ?? (type === '5' ? 0o755 : 0o644),
-      uid: e.uid ?? 0, gid: e.gid ?? 0, linkname: e.linkname ?? '', mtime: 1_700_000_000,
-    }));
+    parts.push(
+      makeHeader({
+        name: e.name,
+        type,
+        size: type === '0' ? data.length : 0,
+        mode: e.mode ?? (type === '5' ? 0o755 : 0o644),
+        uid: e.uid ?? 0,
+        gid: e.gid ?? 0,
+        linkname: e.linkname ?? '',
+        mtime: 1_700_000_000,
+      }),
+    );
     if (type === '0') parts.push(data, Buffer.alloc(padding(data.length)));
   }
   if (opts.end !== false) parts.push(Buffer.alloc(BLOCK * 2));
@@ -73,8 +81,19 @@ export function treeDigest(root: string, base: number): Map<string, string> {
   const walk = (rel: string) => {
     const p = rel === '' ? root : join(root, rel);
     const st = lstatSync(p, { bigint: true });
-    const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : st.isCharacterDevice() ? 'c'
-      : st.isBlockDevice() ? 'b' : st.isFIFO() ? 'p' : '?';
+    const type = st.isDirectory()
+      ? 'd'
+      : st.isSymbolicLink()
+        ? 'l'
+        : st.isFile()
+          ? 'f'
+          : st.isCharacterDevice()
+            ? 'c'
+            : st.isBlockDevice()
+              ? 'b'
+              : st.isFIFO()
+                ? 'p'
+                : '?';
     const ino = `${st.ino}`;
     let group = '';
     if (type !== 'd' && st.nlink > 1n) {
@@ -85,8 +104,21 @@ export function treeDigest(root: string, base: number): Map<string, string> {
     const dev = type === 'c' || type === 'b' ? `${st.rdev}` : '';
     // a directory's times change as entries are made in it; its mode, owner and contents are compared
     const mtime = type === 'd' ? '' : `${st.mtimeNs}`;
-    out.set(rel, [type, (Number(st.mode) & 0o7777).toString(8), Number(st.uid) - base, Number(st.gid) - base, type === 'f' ? st.size : '',
-      mtime, dev, body, group, xattrs.get(rel) ?? ''].join(' '));
+    out.set(
+      rel,
+      [
+        type,
+        (Number(st.mode) & 0o7777).toString(8),
+        Number(st.uid) - base,
+        Number(st.gid) - base,
+        type === 'f' ? st.size : '',
+        mtime,
+        dev,
+        body,
+        group,
+        xattrs.get(rel) ?? '',
+      ].join(' '),
+    );
     if (type === 'd') for (const e of readdirSync(p).sort()) walk(rel === '' ? e : `${rel}/${e}`);
   };
   walk('');
@@ -94,7 +126,9 @@ export function treeDigest(root: string, base: number): Map<string, string> {
 }
 
 function xattrDump(root: string): Map<string, string> {
-  const text = execFileSync('getfattr', ['-R', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', root], { maxBuffer: 1 << 28 }).toString();
+  const text = execFileSync('getfattr', ['-R', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', root], {
+    maxBuffer: 1 << 28,
+  }).toString();
   const out = new Map<string, string>();
   for (const block of text.split('\n\n')) {
     const lines = block.split('\n').filter((l) => l !== '');

@@ -36,9 +36,16 @@ export class TwoHosts {
   /** The ssh options and target vserver a migration of this pair takes. */
   migrateOptions(): string[] {
     return [
-      '--ssh-option', `IdentityFile=${join(this.dir, 'client')}`, '--ssh-option', 'IdentitiesOnly=yes',
-      '--ssh-option', `UserKnownHostsFile=${join(this.dir, 'known_hosts')}`, '--ssh-option', 'StrictHostKeyChecking=yes',
-      '--remote-vserver', join(this.dir, 'vserver-target'),
+      '--ssh-option',
+      `IdentityFile=${join(this.dir, 'client')}`,
+      '--ssh-option',
+      'IdentitiesOnly=yes',
+      '--ssh-option',
+      `UserKnownHostsFile=${join(this.dir, 'known_hosts')}`,
+      '--ssh-option',
+      'StrictHostKeyChecking=yes',
+      '--remote-vserver',
+      join(this.dir, 'vserver-target'),
     ];
   }
 
@@ -54,25 +61,46 @@ export class TwoHosts {
     await runOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(this.dir, 'client')]);
     writeFileSync(join(this.dir, 'authorized_keys'), readFileSync(join(this.dir, 'client.pub')), { mode: 0o600 });
     writeFileSync(join(this.dir, 'known_hosts'), `[${TARGET_ADDR}]:${PORT} ${readFileSync(join(this.dir, 'host_key.pub'), 'utf8')}`);
-    writeFileSync(join(this.dir, 'sshd_config'), [
-      `Port ${PORT}`, `ListenAddress ${TARGET_ADDR}`, `HostKey ${join(this.dir, 'host_key')}`,
-      `AuthorizedKeysFile ${join(this.dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', `PidFile ${join(this.dir, 'sshd.pid')}`,
-      'ClientAliveInterval 2', 'ClientAliveCountMax 3', '',
-    ].join('\n'));
+    writeFileSync(
+      join(this.dir, 'sshd_config'),
+      [
+        `Port ${PORT}`,
+        `ListenAddress ${TARGET_ADDR}`,
+        `HostKey ${join(this.dir, 'host_key')}`,
+        `AuthorizedKeysFile ${join(this.dir, 'authorized_keys')}`,
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        `PidFile ${join(this.dir, 'sshd.pid')}`,
+        'ClientAliveInterval 2',
+        'ClientAliveCountMax 3',
+        '',
+      ].join('\n'),
+    );
     // the target's vserver: its own root and id registry, as the installed one would have its own host
-    writeFileSync(join(this.dir, 'vserver-target'), [
-      '#!/bin/sh', `export VSERVER_ROOT='${this.target.root}' VSERVER_ID_REGISTRY=var/lib/vserver/ranges`,
-      `exec '${process.execPath}' '${CLI}' "$@"`, '',
-    ].join('\n'), { mode: 0o755 });
+    writeFileSync(
+      join(this.dir, 'vserver-target'),
+      [
+        '#!/bin/sh',
+        `export VSERVER_ROOT='${this.target.root}' VSERVER_ID_REGISTRY=var/lib/vserver/ranges`,
+        `exec '${process.execPath}' '${CLI}' "$@"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
     if (!existsSync('/run/sshd')) {
       mkdirSync('/run/sshd', { mode: 0o755 });
       this.madeRunSshd = true;
     }
-    this.sshd = spawn('nsenter', [`--net=${this.dstNs.path}`, '--', '/usr/sbin/sshd', '-D', '-e', '-f', join(this.dir, 'sshd_config')],
-      { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.sshd = spawn('nsenter', [`--net=${this.dstNs.path}`, '--', '/usr/sbin/sshd', '-D', '-e', '-f', join(this.dir, 'sshd_config')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let log = '';
-    this.sshd.stderr!.on('data', (b: Buffer) => { log += b.toString(); });
+    this.sshd.stderr!.on('data', (b: Buffer) => {
+      log += b.toString();
+    });
     for (let i = 0; ; i++) {
       const r = await this.ssh(['true']);
       if (r.code === 0) return;
@@ -84,7 +112,11 @@ export class TwoHosts {
   /** A command on the target through ssh, from the source namespace. */
   ssh(argv: string[]): ReturnType<typeof run> {
     const opts = ['-i', join(this.dir, 'client'), '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${join(this.dir, 'known_hosts')}`];
-    return this.srcNs.exec('ssh', ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=3', ...opts, '-p', String(PORT), `root@${TARGET_ADDR}`, '--', ...argv], 10_000);
+    return this.srcNs.exec(
+      'ssh',
+      ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=3', ...opts, '-p', String(PORT), `root@${TARGET_ADDR}`, '--', ...argv],
+      10_000,
+    );
   }
 
   linkDown(): Promise<string> {
@@ -101,7 +133,9 @@ export class TwoHosts {
     for (const d of [this.target.paths.guestsDir, this.target.paths.templatesDir]) {
       try {
         for (const e of readdirSync(d)) if (e.startsWith('.build-')) out.push(join(d, e));
-      } catch { /* not made yet */ }
+      } catch {
+        /* not made yet */
+      }
     }
     return out;
   }
@@ -114,7 +148,11 @@ export class TwoHosts {
         // its sessions (and the receivers they run) are in the target namespace: end them too
         await run('ip', ['netns', 'pids', this.dstNs.name]).then(async (r) => {
           for (const p of r.stdout.split('\n').filter((l) => /^\d+$/.test(l))) {
-            try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
+            try {
+              process.kill(Number(p), 'SIGKILL');
+            } catch {
+              /* gone */
+            }
           }
         });
       }
@@ -124,7 +162,12 @@ export class TwoHosts {
       await this.srcNs.remove();
       await this.dstNs.remove();
       rmSync(this.dir, { recursive: true, force: true });
-      if (this.madeRunSshd) try { rmdirSync('/run/sshd'); } catch { /* in use */ }
+      if (this.madeRunSshd)
+        try {
+          rmdirSync('/run/sshd');
+        } catch {
+          /* in use */
+        }
     }
   }
 }

@@ -9,8 +9,16 @@ import { ALL_CAPABILITIES } from '../../src/oci/capabilities.js';
 import { run } from '../../src/util/proc.js';
 import type { TestRoot } from '../helpers/host.js';
 
-export const PROTECTIONS = ['seccomp', 'capabilities', 'user namespace', 'pid namespace', 'uts namespace',
-  'cgroup namespace', 'read-only and masked paths', 'device cgroup'] as const;
+export const PROTECTIONS = [
+  'seccomp',
+  'capabilities',
+  'user namespace',
+  'pid namespace',
+  'uts namespace',
+  'cgroup namespace',
+  'read-only and masked paths',
+  'device cgroup',
+] as const;
 export type Protection = (typeof PROTECTIONS)[number];
 
 const dropNs = (spec: OciSpec, type: string) => {
@@ -19,7 +27,9 @@ const dropNs = (spec: OciSpec, type: string) => {
 
 /** How each protection is taken out of a config. */
 const REMOVE: Record<Protection, (spec: OciSpec) => void> = {
-  seccomp: (s) => { delete s.linux.seccomp; },
+  seccomp: (s) => {
+    delete s.linux.seccomp;
+  },
   capabilities: (s) => {
     const all = hostCapabilities();
     s.process.capabilities = { bounding: all, effective: all, permitted: all, inheritable: all };
@@ -33,7 +43,10 @@ const REMOVE: Record<Protection, (spec: OciSpec) => void> = {
     if (s.hooks && create) s.hooks.createRuntime = create;
   },
   'pid namespace': (s) => dropNs(s, 'pid'),
-  'uts namespace': (s) => { dropNs(s, 'uts'); delete s.hostname; },
+  'uts namespace': (s) => {
+    dropNs(s, 'uts');
+    delete s.hostname;
+  },
   'cgroup namespace': (s) => dropNs(s, 'cgroup'),
   'read-only and masked paths': (s) => {
     delete s.linux.maskedPaths;
@@ -68,8 +81,12 @@ let serial = 0;
  * Runs argv as root in a copy of a running guest's container without `removed`; returns what it
  * printed. Its runtime state, cgroup and bundle are gone when this returns, also on failure.
  */
-export async function runControl(t: TestRoot, guest: string, removed: readonly Protection[], argv: string[]):
-  Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runControl(
+  t: TestRoot,
+  guest: string,
+  removed: readonly Protection[],
+  argv: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const runtime = t.runtimePath(); // the one the guest itself runs under
   const id = `control-${process.pid}-${++serial}`;
   const own = t.paths.bundle(guest);

@@ -20,8 +20,14 @@ const MODES = ['unprivileged', 'privileged'] as const;
 
 const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 /** Host-wide settings an escape would change; each must read the same after the suite. */
-const SETTINGS = ['/proc/sys/kernel/core_pattern', '/proc/sys/kernel/ctrl-alt-del', '/proc/sys/kernel/sysrq',
-  '/sys/kernel/uevent_helper', '/sys/kernel/mm/transparent_hugepage/enabled', '/sys/fs/cgroup/memory/release_agent'];
+const SETTINGS = [
+  '/proc/sys/kernel/core_pattern',
+  '/proc/sys/kernel/ctrl-alt-del',
+  '/proc/sys/kernel/sysrq',
+  '/sys/kernel/uevent_helper',
+  '/sys/kernel/mm/transparent_hugepage/enabled',
+  '/sys/fs/cgroup/memory/release_agent',
+];
 const readSettings = () => SETTINGS.filter((f) => existsSync(f)).map((f) => `${f}=${readFileSync(f, 'utf8')}`);
 
 describe.skipIf(!IS_ROOT)('escape suite', () => {
@@ -45,13 +51,15 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
     const helper = buildEscapeHelper(t.root);
     const handle = execFileSync(helper, ['handle', marker]).toString().trim().split(' ');
     const [diskMajor, diskMinor] = majorMinor(dev);
-    facts = { sleeperPid: sleeper.pid!, diskMajor, diskMinor,
-      handle, helper, dir: t.root };
+    facts = { sleeperPid: sleeper.pid!, diskMajor, diskMinor, handle, helper, dir: t.root };
     before.hostname = hostname();
     before.settings = readSettings();
     before.realMs = Date.now();
     before.monoMs = performance.now();
-    for (const [g, priv] of [['unpriv', false], ['priv', true]] as const) {
+    for (const [g, priv] of [
+      ['unpriv', false],
+      ['priv', true],
+    ] as const) {
       await t.ok(['build', g, '--backend', 'dir', ...(priv ? ['--privileged'] : [])]);
       const owner = JSON.parse((await t.cli(['status', g, '--json'])).stdout).idmap?.base ?? 0;
       installHelper(facts.helper, t.paths.rootfs(g), owner);
@@ -63,8 +71,10 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
     sleeper?.kill('SIGKILL');
     victim?.kill('SIGKILL');
     await t.cleanup();
-    const rows = MODES.flatMap((mode) => [...ATTEMPTS.map((a) => ({ name: a.name, mode, key: a.args(facts)[0]!, skipped: skips.get(a.name) })),
-      { name: 'overwrite the runtime through /proc/PID/exe', mode, key: 'exe' }]);
+    const rows = MODES.flatMap((mode) => [
+      ...ATTEMPTS.map((a) => ({ name: a.name, mode, key: a.args(facts)[0]!, skipped: skips.get(a.name) })),
+      { name: 'overwrite the runtime through /proc/PID/exe', mode, key: 'exe' },
+    ]);
     console.log(table(rows, inGuest, controls));
   });
 
@@ -86,14 +96,16 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
       // the helper waits for a runtime process in the guest; the host runs commands in it until then
       const result = '/tmp/escape-exe.result';
       let finished = false;
-      const watcher = t.cli(['exec', guest, '--', '/usr/local/bin/escape', 'exe', '60', '0', result]).finally(() => { finished = true; });
+      const watcher = t.cli(['exec', guest, '--', '/usr/local/bin/escape', 'exe', '60', '0', result]).finally(() => {
+        finished = true;
+      });
       for (let i = 0; i < 100 && !finished; i++) await t.cli(['exec', guest, '--', 'true']);
       const r = await watcher;
       let line = r.stdout.trim().split('\n').pop() ?? '';
       if (line.startsWith('HELD ')) {
         // it holds a handle; its child retries once no runtime runs for this guest, and writes the answer
         const answer = join(t.paths.rootfs(guest), result);
-        await until(async () => existsSync(answer) && readFileSync(answer, 'utf8').endsWith('\n'), 'the helper\'s answer', 90_000);
+        await until(async () => existsSync(answer) && readFileSync(answer, 'utf8').endsWith('\n'), "the helper's answer", 90_000);
         line = readFileSync(answer, 'utf8').trim();
       }
       inGuest.get(mode)!.set('exe', line);
@@ -111,9 +123,11 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
         const spec = guestSpec(t, guest);
         // everything removed; each protection removed alone; each protection kept alone ("only ...")
         const here = PROTECTIONS.filter((p) => present(spec, p));
-        const runs: [string, Protection[]][] = [['all', [...PROTECTIONS]],
+        const runs: [string, Protection[]][] = [
+          ['all', [...PROTECTIONS]],
           ...here.map((p): [string, Protection[]] => [p, [p]]),
-          ...here.map((p): [string, Protection[]] => [`only ${p}`, PROTECTIONS.filter((x) => x !== p)])];
+          ...here.map((p): [string, Protection[]] => [`only ${p}`, PROTECTIONS.filter((x) => x !== p)]),
+        ];
         for (const [label, removed] of runs) {
           const r = await runControl(t, guest, removed, ['/usr/local/bin/escape', ...seq]);
           const lines = parseSeq(r.stdout);
@@ -152,7 +166,7 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
     expect(sleeper.exitCode).toBeNull();
     expect(sleeper.signalCode).toBeNull();
     // a clock set from inside moves the real-time clock against the monotonic one
-    const drift = (Date.now() - before.realMs) - (performance.now() - before.monoMs);
+    const drift = Date.now() - before.realMs - (performance.now() - before.monoMs);
     expect(Math.abs(drift)).toBeLessThan(2000);
   });
 

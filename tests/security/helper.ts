@@ -12,6 +12,7 @@ export function buildEscapeHelper(dir: string): string {
   const built = bundledHelper(join(__dirname, '../../dist'));
   if (built) return built;
   const out = join(dir, 'escape-helper');
-  if (!existsSync(out)) execFileSync('gcc', ['-static', '-O2', '-Wall', '-o', out, join(__dirname, '../../src/security/escape.c')], { stdio: 'pipe' });
+  if (!existsSync(out))
+    execFileSync('gcc', ['-static', '-O2', '-Wall', '-o', out, join(__dirname, '../../src/security/escape.c')], { stdio: 'pipe' });
   return out;
 }

@@ -57,8 +57,14 @@ describe.skipIf(!IS_ROOT)('unprivileged guests and host tools', () => {
   });
 
   it('re-owns the tree when the context changes, without following planted links', async () => {
-    await t.ok(['exec', 'own1', '--', 'sh', '-c',
-      `ln -s ${outside}/precious /etc/evil-link; ln -s ${outside} /evil-dir; ln /etc/passwd /root/hard`]);
+    await t.ok([
+      'exec',
+      'own1',
+      '--',
+      'sh',
+      '-c',
+      `ln -s ${outside}/precious /etc/evil-link; ln -s ${outside} /evil-dir; ln /etc/passwd /root/hard`,
+    ]);
     await t.ok(['stop', 'own1', '--timeout', '0']);
     const before = statSync(join(outside, 'precious'));
     await t.ok(['config', 'own1', 'context', '301']);
@@ -107,10 +113,13 @@ describe.skipIf(!IS_ROOT)('unprivileged guests and host tools', () => {
   it('uses a custom seccomp profile named in the config', async () => {
     await t.ok(['build', 'sc']);
     const profile = join(t.root, 'deny-mkdir.json');
-    writeFileSync(profile, JSON.stringify({
-      defaultAction: 'SCMP_ACT_ALLOW',
-      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
-    }));
+    writeFileSync(
+      profile,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+      }),
+    );
     await t.ok(['config', 'sc', 'security.seccomp_profile', JSON.stringify(profile)]);
     await t.ok(['start', 'sc']);
     const r = await t.cli(['exec', 'sc', '--', 'mkdir', '/tmp/x']);
@@ -141,8 +150,15 @@ describe.skipIf(!IS_ROOT)("the host's /etc files against planted links", () => {
     const rootfs = t.paths.rootfs('etc1');
     // so the links are planted in the tree while it is stopped, as guest root could leave them
     await t.ok(['stop', 'etc1', '--timeout', '0']);
-    for (const [f, to] of [['hostname', '/etc/shadow'], ['hosts', '../../../../../../../../etc/passwd']] as const) {
-      try { rmSync(join(rootfs, 'etc', f)); } catch { /* not there */ }
+    for (const [f, to] of [
+      ['hostname', '/etc/shadow'],
+      ['hosts', '../../../../../../../../etc/passwd'],
+    ] as const) {
+      try {
+        rmSync(join(rootfs, 'etc', f));
+      } catch {
+        /* not there */
+      }
       symlinkSync(to, join(rootfs, 'etc', f));
     }
     await t.ok(['start', 'etc1']);

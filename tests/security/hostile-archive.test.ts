@@ -31,7 +31,9 @@ describe.skipIf(!IS_ROOT)('an export whose config raises privilege', () => {
   it('imports unprivileged, says what it left out, and guest root cannot reach core_pattern', async () => {
     const r = await t.cli(['import', crafted]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/left out:\n {2}privileged = true\n {2}security\.capabilities\.add = \["SYS_ADMIN","SYS_MODULE","SYS_RAWIO","NET_ADMIN"\]\n/);
+    expect(r.stderr).toMatch(
+      /left out:\n {2}privileged = true\n {2}security\.capabilities\.add = \["SYS_ADMIN","SYS_MODULE","SYS_RAWIO","NET_ADMIN"\]\n/,
+    );
     expect(r.stderr).toMatch(/--trust-config/);
     const cfg = readFileSync(t.paths.guestConfig('evil'), 'utf8');
     expect(cfg).not.toMatch(/privileged = true|SYS_ADMIN/);
@@ -57,8 +59,9 @@ describe.skipIf(!IS_ROOT)('an export whose config raises privilege', () => {
   });
 
   it('drops a seccomp profile from a host path and host networking, and the guest starts without them', async () => {
-    const cfg = 'context = 501\n[security]\nseccomp_profile = "/etc/passwd"\n[security.capabilities]\ndrop = ["NET_RAW"]\n'
-      + '[[interfaces]]\nmode = "host"\n';
+    const cfg =
+      'context = 501\n[security]\nseccomp_profile = "/etc/passwd"\n[security.capabilities]\ndrop = ["NET_RAW"]\n' +
+      '[[interfaces]]\nmode = "host"\n';
     const file = join(t.root, 'hostnet.tar.zst');
     withConfig(plain, file, 'hostnet', cfg);
     const r = await t.cli(['import', file, '--json']);
@@ -70,7 +73,12 @@ describe.skipIf(!IS_ROOT)('an export whose config raises privilege', () => {
     await t.ok(['start', 'hostnet']);
     // its own network namespace: loopback only, none of the host's devices
     const links = await t.ok(['exec', 'hostnet', '--', 'cat', '/proc/net/dev']);
-    expect(links.split('\n').filter((l) => l.includes(':')).map((l) => l.split(':')[0]!.trim())).toEqual(['lo']);
+    expect(
+      links
+        .split('\n')
+        .filter((l) => l.includes(':'))
+        .map((l) => l.split(':')[0]!.trim()),
+    ).toEqual(['lo']);
     await t.ok(['stop', 'hostnet', '--timeout', '0']);
   });
 });
@@ -84,14 +92,24 @@ describe.skipIf(!IS_ROOT)('a rootfs, upper, work or template that is a link', ()
   const linkToRoot = (dir: string) => {
     renameSync(dir, `${dir}.real`);
     symlinkSync('/', dir);
-    return () => { rmSync(dir); renameSync(`${dir}.real`, dir); };
+    return () => {
+      rmSync(dir);
+      renameSync(`${dir}.real`, dir);
+    };
   };
 
   it('refuses an export whose rootfs is a link to /, keeping nothing; the same archive with a directory imports', async () => {
     const mtime = '1700000000000000000';
     const evil = join(t.root, 'linked.tar.zst');
-    writeFileSync(evil, exportOf('linked', 'context = 600\n', [{ name: 'rootfs', type: '2', linkname: '/' }],
-      [['rootfs', 'symlink', 0o777, 0, 0, 0, mtime, '/', '', '', '']]));
+    writeFileSync(
+      evil,
+      exportOf(
+        'linked',
+        'context = 600\n',
+        [{ name: 'rootfs', type: '2', linkname: '/' }],
+        [['rootfs', 'symlink', 0o777, 0, 0, 0, mtime, '/', '', '', '']],
+      ),
+    );
     const r = await t.cli(['import', evil]);
     expect(r.code).toBe(17);
     expect(r.stderr).toMatch(/"rootfs" is the root of the tree and must be a directory, not a symlink/);
@@ -100,8 +118,10 @@ describe.skipIf(!IS_ROOT)('a rootfs, upper, work or template that is a link', ()
     expect(leftovers()).toEqual([]);
     // control: the same archive with a real directory there is a valid (empty) export
     const fine = join(t.root, 'fine.tar.zst');
-    writeFileSync(fine, exportOf('fine', 'context = 601\n', [{ name: 'rootfs/', type: '5' }],
-      [['rootfs', 'dir', 0o755, 0, 0, 0, mtime, '', '', '', '']]));
+    writeFileSync(
+      fine,
+      exportOf('fine', 'context = 601\n', [{ name: 'rootfs/', type: '5' }], [['rootfs', 'dir', 0o755, 0, 0, 0, mtime, '', '', '', '']]),
+    );
     await t.ok(['import', fine]);
     await t.ok(['delete', 'fine']);
   });
@@ -113,8 +133,12 @@ describe.skipIf(!IS_ROOT)('a rootfs, upper, work or template that is a link', ()
     await t.ok(['template', 'delete', 'from-g1']);
     const undo = linkToRoot(t.paths.rootfs('g1'));
     try {
-      for (const args of [['start', 'g1'], ['export', 'g1', join(t.root, 'g1.tar.zst')], ['build', 'c1', '--clone', 'g1'],
-        ['template', 'create', 'stolen', '--from-guest', 'g1']]) {
+      for (const args of [
+        ['start', 'g1'],
+        ['export', 'g1', join(t.root, 'g1.tar.zst')],
+        ['build', 'c1', '--clone', 'g1'],
+        ['template', 'create', 'stolen', '--from-guest', 'g1'],
+      ]) {
         const r = await t.cli(args);
         expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(9);
         expect(r.stderr).toMatch(/guest 'g1''s rootfs at .* is a symbolic link \(to "\/"\); it must be a real directory/);
@@ -172,7 +196,14 @@ describe.skipIf(!IS_ROOT)('imports that hold odd links or fail late', () => {
   it('imports a real export whose links climb above / and point at host paths, keeping each link as it is', async () => {
     await t.ok(['build', 'links']);
     await t.ok(['start', 'links']);
-    await t.ok(['exec', 'links', '--', 'sh', '-c', 'ln -s ../../../../../tmp/x /rel && ln -s /etc/shadow /abs && mkdir /d && ln -s ../../.. /d/up']);
+    await t.ok([
+      'exec',
+      'links',
+      '--',
+      'sh',
+      '-c',
+      'ln -s ../../../../../tmp/x /rel && ln -s /etc/shadow /abs && mkdir /d && ln -s ../../.. /d/up',
+    ]);
     await t.ok(['stop', 'links', '--timeout', '0']);
     const archive = join(t.root, 'links.tar.zst');
     await t.ok(['export', 'links', archive]);
@@ -181,18 +212,29 @@ describe.skipIf(!IS_ROOT)('imports that hold odd links or fail late', () => {
     expect(r.stdout).toMatch(/imported guest links2 .* every file matched the manifest/);
     expect(leftovers()).toEqual([]);
     await t.ok(['start', 'links2']);
-    expect((await t.ok(['exec', 'links2', '--', 'sh', '-c', 'for l in /rel /abs /d/up; do readlink $l; done'])).split('\n').slice(0, 3))
-      .toEqual(['../../../../../tmp/x', '/etc/shadow', '../../..']);
+    expect(
+      (await t.ok(['exec', 'links2', '--', 'sh', '-c', 'for l in /rel /abs /d/up; do readlink $l; done'])).split('\n').slice(0, 3),
+    ).toEqual(['../../../../../tmp/x', '/etc/shadow', '../../..']);
     await t.ok(['stop', 'links2', '--timeout', '0']);
   });
 
   it('says why and exits non-zero when an import fails in the middle of a large archive, leaving nothing', async () => {
     const big = Buffer.alloc(8 << 20, 7);
     const file = join(t.root, 'late.tar.zst');
-    writeFileSync(file, exportOf('late', 'context = 700\n', [
-      { name: 'rootfs/', type: '5' }, { name: 'rootfs/a', content: big }, { name: 'rootfs/zz', content: 'x', uid: 70000 },
-      { name: 'rootfs/zz2', content: big },
-    ], []));
+    writeFileSync(
+      file,
+      exportOf(
+        'late',
+        'context = 700\n',
+        [
+          { name: 'rootfs/', type: '5' },
+          { name: 'rootfs/a', content: big },
+          { name: 'rootfs/zz', content: 'x', uid: 70000 },
+          { name: 'rootfs/zz2', content: big },
+        ],
+        [],
+      ),
+    );
     const r = await t.cli(['import', file], { timeoutMs: 60_000 });
     expect(r.code).toBe(17);
     expect(r.stderr).toMatch(/"rootfs\/zz" is owned by uid 70000, outside a guest's ids/);

@@ -2,7 +2,12 @@
 // out alone in a control run, let it through (the measured cause of the refusal).
 type Lines = Map<string, string>;
 
-export interface ReportRow { name: string; mode: string; key: string; skipped?: string | undefined }
+export interface ReportRow {
+  name: string;
+  mode: string;
+  key: string;
+  skipped?: string | undefined;
+}
 
 function short(line: string | undefined): string {
   if (line === undefined) return 'not run';
@@ -36,9 +41,20 @@ export function table(rows: ReportRow[], guest: Map<string, Lines>, controls: Ma
   const body = rows.map((r) => {
     if (r.skipped) return [r.name, r.mode, 'skipped', r.skipped];
     const line = guest.get(r.mode)?.get(r.key);
-    const cause = DETAILED.has(r.key) && line?.startsWith('BLOCKED') ? `stopped at: ${line.replace(/^BLOCKED \S+ /, '')}` : measuredCause(controls.get(r.mode), r.key);
+    const cause =
+      DETAILED.has(r.key) && line?.startsWith('BLOCKED')
+        ? `stopped at: ${line.replace(/^BLOCKED \S+ /, '')}`
+        : measuredCause(controls.get(r.mode), r.key);
     return [r.name, r.mode, short(line), cause];
   });
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  return ['', ...[head, ...body].map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd())].join('\n');
+  return [
+    '',
+    ...[head, ...body].map((r) =>
+      r
+        .map((c, i) => c.padEnd(w[i]!))
+        .join('  ')
+        .trimEnd(),
+    ),
+  ].join('\n');
 }

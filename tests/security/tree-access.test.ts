@@ -15,8 +15,10 @@ const RANGE = 65536;
  * capabilities until it execs, so a program it starts directly is looked up as root.
  */
 function asNobody(argv: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'sh', '-c', '"$@"', 'sh', ...argv],
-    { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'sh', '-c', '"$@"', 'sh', ...argv], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -39,10 +41,22 @@ describe.skipIf(!IS_ROOT)('guest trees and host users', () => {
     const src = join(scratch, 'euid.c');
     writeFileSync(src, '#include <stdio.h>\n#include <unistd.h>\nint main(void){printf("euid=%d\\n",(int)geteuid());return 0;}\n');
     execFileSync('gcc', ['-static', '-O2', '-o', join(scratch, 'euid'), src]);
-    for (const [g, extra] of [['unpriv', []], ['priv', ['--privileged']]] as const) {
+    for (const [g, extra] of [
+      ['unpriv', []],
+      ['priv', ['--privileged']],
+    ] as const) {
       await t.ok(['build', g, ...extra]);
       const base = JSON.parse((await t.cli(['status', g, '--json'])).stdout).idmap?.base ?? 0;
-      execFileSync('install', ['-o', String(base), '-g', String(base), '-m', '0755', join(scratch, 'euid'), join(t.paths.rootfs(g), 'euid')]);
+      execFileSync('install', [
+        '-o',
+        String(base),
+        '-g',
+        String(base),
+        '-m',
+        '0755',
+        join(scratch, 'euid'),
+        join(t.paths.rootfs(g), 'euid'),
+      ]);
       await t.ok(['start', g]);
       // guest root plants a set-user-id program, and (where it may) a device node anyone may open
       await t.ok(['exec', g, '--', 'sh', '-c', `chmod 4755 /euid${g === 'priv' ? ' && mknod -m 0666 /null2 c 1 3' : ''}`]);
@@ -60,7 +74,10 @@ describe.skipIf(!IS_ROOT)('guest trees and host users', () => {
     await t.ok(['stop', 'unpriv', '--timeout', '0']);
   });
 
-  for (const [g, euid] of [['unpriv', 'the guest root id'], ['priv', 'host root']] as const) {
+  for (const [g, euid] of [
+    ['unpriv', 'the guest root id'],
+    ['priv', 'host root'],
+  ] as const) {
     it(`a host user cannot run the set-id program of the ${g} guest (control: through a 0711 directory it runs as ${euid})`, async () => {
       const prog = join(t.paths.rootfs(g), 'euid');
       const denied = asNobody([prog]);

@@ -13,9 +13,13 @@ import { until } from '../helpers/guests.js';
 
 const DAEMON = join(__dirname, '../../dist/vserverd.cjs');
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as AddressInfo; s.close(() => resolve(port)); });
-});
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
 
 describe.skipIf(!IS_ROOT)('vserverd over HTTPS', () => {
   const t = new TestRoot('vsapi');
@@ -32,20 +36,53 @@ describe.skipIf(!IS_ROOT)('vserverd over HTTPS', () => {
     mkdirSync(dir, { recursive: true });
     const key = join(dir, `${name}.key`);
     const crt = join(dir, `${name}.crt`);
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', crt, '-days', '1', '-subj', `/CN=${name}`], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        crt,
+        '-days',
+        '1',
+        '-subj',
+        `/CN=${name}`,
+      ],
+      { stdio: 'ignore' },
+    );
     const fp = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', crt]).toString().trim().split('=')[1]!;
     certs[name] = { cert: readFileSync(crt), key: readFileSync(key), fp };
   }
 
-  const raw = (path: string, opts: { token?: string; client?: string } = {}) => new Promise<{ status: number; body: any }>((resolve, reject) => {
-    const c = opts.client ? certs[opts.client]! : undefined;
-    request({ host: '127.0.0.1', port, path, ca: serverCa, servername: 'localhost', ...(c ? { cert: c.cert, key: c.key } : {}),
-      headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {} }, (res) => {
-      let b = '';
-      res.on('data', (d) => (b += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body: b === '' ? undefined : JSON.parse(b) }));
-    }).on('error', reject).end();
-  });
+  const raw = (path: string, opts: { token?: string; client?: string } = {}) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const c = opts.client ? certs[opts.client]! : undefined;
+      request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          ca: serverCa,
+          servername: 'localhost',
+          ...(c ? { cert: c.cert, key: c.key } : {}),
+          headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+        },
+        (res) => {
+          let b = '';
+          res.on('data', (d) => (b += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body: b === '' ? undefined : JSON.parse(b) }));
+        },
+      )
+        .on('error', reject)
+        .end();
+    });
 
   const waitOp = async (id: string) => {
     for (;;) {
@@ -62,7 +99,9 @@ describe.skipIf(!IS_ROOT)('vserverd over HTTPS', () => {
     writeFileSync(t.paths.hostConfig, `[api]\nlisten = "127.0.0.1:${port}"\ntrusted_certs = ["${certs.trusted!.fp}"]\n`);
     daemon = spawn(process.execPath, [DAEMON, '--foreground'], { env: t.env(), stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
-    daemon.stderr!.on('data', (b: Buffer) => { log += b.toString(); });
+    daemon.stderr!.on('data', (b: Buffer) => {
+      log += b.toString();
+    });
     await until(async () => /listening on https/.test(log), 'vserverd to listen on HTTPS', 20_000);
     fingerprint = /certificate sha256 (\S+)\)/.exec(log)![1]!;
     serverCa = readFileSync(join(t.paths.lib, 'api/server.crt'));
@@ -82,7 +121,12 @@ describe.skipIf(!IS_ROOT)('vserverd over HTTPS', () => {
     expect(await raw('/1.0/guests', { token })).toEqual({ status: 200, body: [] });
     expect(await raw('/1.0/guests', { client: 'trusted' })).toEqual({ status: 200, body: [] });
     // the token store and the remotes file are root's alone
-    expect(execFileSync('stat', ['-c', '%a', join(t.paths.lib, 'api/tokens.json'), join(t.paths.etc, 'remotes.toml')]).toString().split('\n').filter(Boolean)).toEqual(['600', '600']);
+    expect(
+      execFileSync('stat', ['-c', '%a', join(t.paths.lib, 'api/tokens.json'), join(t.paths.etc, 'remotes.toml')])
+        .toString()
+        .split('\n')
+        .filter(Boolean),
+    ).toEqual(['600', '600']);
   });
 
   it('builds, starts, stops and deletes a guest through the TLS listener', async () => {
@@ -97,9 +141,14 @@ describe.skipIf(!IS_ROOT)('vserverd over HTTPS', () => {
 
   it('builds from an uploaded tarball, and a cancelled upload leaves no half guest', async () => {
     await t.ok(['build', 'src1']);
-    const tar = execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', t.paths.rootfs('src1'), '-czf', '-', '.'], { maxBuffer: 1 << 28 });
+    const tar = execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', t.paths.rootfs('src1'), '-czf', '-', '.'], {
+      maxBuffer: 1 << 28,
+    });
     const body = new PassThrough();
-    const posted = api.call<{ id: string }>('POST', '/1.0/guests?name=up1&hostname=uploaded', undefined, { stream: body, contentType: 'application/gzip' });
+    const posted = api.call<{ id: string }>('POST', '/1.0/guests?name=up1&hostname=uploaded', undefined, {
+      stream: body,
+      contentType: 'application/gzip',
+    });
     body.end(tar);
     const op = await posted;
     expect(await waitOp(op.id)).toMatchObject({ status: 'success', result: { name: 'up1' } });
@@ -109,7 +158,9 @@ describe.skipIf(!IS_ROOT)('vserverd over HTTPS', () => {
 
     // half the archive, then nothing: the build waits on the upload until it is cancelled
     const slow = new PassThrough();
-    const hanging = api.call('POST', '/1.0/guests?name=up2', undefined, { stream: slow, contentType: 'application/gzip' }).catch((e: unknown) => e);
+    const hanging = api
+      .call('POST', '/1.0/guests?name=up2', undefined, { stream: slow, contentType: 'application/gzip' })
+      .catch((e: unknown) => e);
     slow.write(tar.subarray(0, tar.length >> 1));
     let running: { id: string } | undefined;
     await until(async () => {
@@ -125,12 +176,21 @@ describe.skipIf(!IS_ROOT)('vserverd over HTTPS', () => {
   }, 180_000);
 
   /** The verb's output with the times that move between two runs made equal. */
-  const steady = (s: string) => s.replace(/"uptime":[0-9.]+/g, '"uptime":T').replace(/\d+m\d\ds\d\d|\d+h\d\dm\d\d/g, 'T').replace(/used \S+ user, \S+ sys/, 'used X').replace(/^ {2}(memory|io|processes|pids) .*$/gm, '');
+  const steady = (s: string) =>
+    s
+      .replace(/"uptime":[0-9.]+/g, '"uptime":T')
+      .replace(/\d+m\d\ds\d\d|\d+h\d\dm\d\d/g, 'T')
+      .replace(/used \S+ user, \S+ sys/, 'used X')
+      .replace(/^ {2}(memory|io|processes|pids) .*$/gm, '');
   const both = async (args: string[]) => {
     const local = await t.cli(args);
     const remote = await t.cli(['--remote', 'here', ...args]);
     const unix = await t.cli(args, { env: { VSERVER_REMOTE: `unix:${join(t.paths.run, 'vserverd.sock')}` } });
-    return { local: { ...local, stdout: steady(local.stdout) }, remote: { ...remote, stdout: steady(remote.stdout) }, unix: { ...unix, stdout: steady(unix.stdout) } };
+    return {
+      local: { ...local, stdout: steady(local.stdout) },
+      remote: { ...remote, stdout: steady(remote.stdout) },
+      unix: { ...unix, stdout: steady(unix.stdout) },
+    };
   };
 
   it('runs list, start, status and stop through --remote with the output and exit codes of local runs', async () => {
@@ -138,7 +198,15 @@ describe.skipIf(!IS_ROOT)('vserverd over HTTPS', () => {
     const started = await t.cli(['--remote', 'here', 'start', 'r1']);
     expect(started.code).toBe(0);
     expect(started.stdout).toMatch(/^started guest r1\n/);
-    for (const args of [['list'], ['list', '--json'], ['status', 'r1'], ['start', 'r1'], ['status', 'nosuch'], ['running', 'r1'], ['status', 'Bad_Name']]) {
+    for (const args of [
+      ['list'],
+      ['list', '--json'],
+      ['status', 'r1'],
+      ['start', 'r1'],
+      ['status', 'nosuch'],
+      ['running', 'r1'],
+      ['status', 'Bad_Name'],
+    ]) {
       const r = await both(args);
       expect(r.remote, args.join(' ')).toEqual(r.local);
       expect(r.unix, args.join(' ')).toEqual(r.local);
@@ -146,7 +214,16 @@ describe.skipIf(!IS_ROOT)('vserverd over HTTPS', () => {
     expect((await both(['start', 'r1'])).remote.code).toBe(6);
     const stopped = await t.cli(['--remote', 'here', 'stop', 'r1', '--timeout', '1']);
     expect(stopped).toEqual({ code: 0, stdout: 'stopped guest r1\n', stderr: '' });
-    for (const args of [['status', 'r1'], ['status', 'r1', '--json'], ['stop', 'r1'], ['running', 'r1'], ['config', 'r1'], ['config', 'r1', 'hostname'], ['config', 'r1', 'nosuch'], ['config', 'r1', 'stop_timeout', 'soon']]) {
+    for (const args of [
+      ['status', 'r1'],
+      ['status', 'r1', '--json'],
+      ['stop', 'r1'],
+      ['running', 'r1'],
+      ['config', 'r1'],
+      ['config', 'r1', 'hostname'],
+      ['config', 'r1', 'nosuch'],
+      ['config', 'r1', 'stop_timeout', 'soon'],
+    ]) {
       const r = await both(args);
       expect(r.remote, args.join(' ')).toEqual(r.local);
     }
@@ -154,6 +231,9 @@ describe.skipIf(!IS_ROOT)('vserverd over HTTPS', () => {
     expect(await t.cli(['--remote', 'here', 'config', 'r1', 'stop_timeout', '7'])).toMatchObject({ code: 0 });
     expect((await t.ok(['config', 'r1', 'stop_timeout'])).trim()).toBe('7');
     // a verb the API does not serve says so, with its own exit code
-    expect(await t.cli(['--remote', 'here', 'gc'])).toMatchObject({ code: 19, stderr: expect.stringMatching(/'vserver gc' does not run through --remote/) });
+    expect(await t.cli(['--remote', 'here', 'gc'])).toMatchObject({
+      code: 19,
+      stderr: expect.stringMatching(/'vserver gc' does not run through --remote/),
+    });
   }, 180_000);
 });

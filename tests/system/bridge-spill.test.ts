@@ -5,7 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 import { cleanUpNetworkTest, TestNetns } from '../helpers/netns.js';
 
-interface Listed { name: string; state: string; interfaces?: { addresses: string[] }[] }
+interface Listed {
+  name: string;
+  state: string;
+  interfaces?: { addresses: string[] }[];
+}
 
 describe.skipIf(!IS_ROOT)('a pool of bridges', () => {
   const host = new TestNetns('spill');
@@ -25,8 +29,8 @@ describe.skipIf(!IS_ROOT)('a pool of bridges', () => {
 
   afterAll(() => cleanUpNetworkTest(t, [host]));
 
-  const members = async (bridge: string) => (JSON.parse(await host.ip('-json', 'link', 'show', 'master', bridge)) as { ifname: string }[])
-    .map((l) => l.ifname).sort();
+  const members = async (bridge: string) =>
+    (JSON.parse(await host.ip('-json', 'link', 'show', 'master', bridge)) as { ifname: string }[]).map((l) => l.ifname).sort();
 
   it('spills guests over to the next bridges when one is full, all on one subnet', async () => {
     for (const g of names) await t.ok(['start', g]);

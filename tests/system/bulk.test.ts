@@ -5,8 +5,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 import { cleanUpNetworkTest, TestNetns } from '../helpers/netns.js';
 
-interface Line { name: string; action: string; ok: boolean; state?: string; context?: number; note?: string; error?: { code: string; message: string }; interfaces?: { addresses: string[] }[] }
-const lines = (out: string): Line[] => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
+interface Line {
+  name: string;
+  action: string;
+  ok: boolean;
+  state?: string;
+  context?: number;
+  note?: string;
+  error?: { code: string; message: string };
+  interfaces?: { addresses: string[] }[];
+}
+const lines = (out: string): Line[] =>
+  out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Line);
 
 /** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat). */
 function startTicks(pid: number): number {
@@ -46,7 +60,12 @@ describe.skipIf(!IS_ROOT)('many guests at once', () => {
     expect(r.code).toBe(0);
     const res = lines(r.stdout);
     expect(res.map((x) => [x.name, x.ok, x.state])).toEqual(names.map((n) => [n, true, 'running']));
-    const list = JSON.parse(await t.ok(['list', '--json'])) as { name: string; state: string; context: number; interfaces?: { addresses: string[] }[] }[];
+    const list = JSON.parse(await t.ok(['list', '--json'])) as {
+      name: string;
+      state: string;
+      context: number;
+      interfaces?: { addresses: string[] }[];
+    }[];
     expect(list.filter((g) => g.state === 'running').map((g) => g.name)).toEqual(names);
     expect(new Set(list.map((g) => g.context)).size).toBe(30);
     const addrs = list.flatMap((g) => g.interfaces?.flatMap((i) => i.addresses) ?? []);

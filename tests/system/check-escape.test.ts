@@ -4,8 +4,16 @@ import { readdirSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 
-interface Row { attempt: string; result: string; detail: string }
-interface Run { mode: string; like?: string; rows: Row[] }
+interface Row {
+  attempt: string;
+  result: string;
+  detail: string;
+}
+interface Run {
+  mode: string;
+  like?: string;
+  rows: Row[];
+}
 
 describe.skipIf(!IS_ROOT)('vserver check --escape', () => {
   const t = new TestRoot('check-escape');
@@ -15,7 +23,13 @@ describe.skipIf(!IS_ROOT)('vserver check --escape', () => {
     expect(await t.leaks()).toEqual([]);
   });
 
-  const guestDirs = () => { try { return readdirSync(t.paths.guestsDir); } catch { return []; } };
+  const guestDirs = () => {
+    try {
+      return readdirSync(t.paths.guestsDir);
+    } catch {
+      return [];
+    }
+  };
   const escapeGuests = () => guestDirs().filter((n) => n.startsWith('escape-check-'));
 
   it('refuses every attempt in an unprivileged and a privileged guest, prints the table, and removes the guests', async () => {
@@ -45,12 +59,15 @@ describe.skipIf(!IS_ROOT)('vserver check --escape', () => {
       expect(j.code).toBe(1);
       const [run] = (JSON.parse(j.stdout) as { escape: Run[] }).escape;
       const through = run!.rows.filter((x) => x.result === 'ESCAPED').map((x) => x.attempt);
-      expect(through).toEqual(expect.arrayContaining(['mount a filesystem', 'remount a read-only path read-write',
-        'write /proc/sys/kernel/core_pattern']));
+      expect(through).toEqual(
+        expect.arrayContaining(['mount a filesystem', 'remount a read-only path read-write', 'write /proc/sys/kernel/core_pattern']),
+      );
       const r = await t.cli(['check', '--escape', '--like', 'weak']);
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(/^mount a filesystem +like weak +ESCAPED +got through: mounted tmpfs$/m);
-      expect(r.stdout).toMatch(/^FAIL {2}escape attempts that got through: .*mount a filesystem, remount a read-only path read-write, write \/proc\/sys\/kernel\/core_pattern/m);
+      expect(r.stdout).toMatch(
+        /^FAIL {2}escape attempts that got through: .*mount a filesystem, remount a read-only path read-write, write \/proc\/sys\/kernel\/core_pattern/m,
+      );
       expect(guestDirs()).toEqual(['weak']); // the guest it copied is left as it was
     } finally {
       await t.ok(['delete', 'weak']);
@@ -67,7 +84,10 @@ describe.skipIf(!IS_ROOT)('vserver check --escape', () => {
     expect(guestDirs()).toEqual([]);
   });
 
-  for (const [signal, after] of [['SIGTERM', 'removes its guest itself'], ['SIGKILL', 'leaves a guest that gc removes']] as const) {
+  for (const [signal, after] of [
+    ['SIGTERM', 'removes its guest itself'],
+    ['SIGKILL', 'leaves a guest that gc removes'],
+  ] as const) {
     it(`killed with ${signal} while its guest runs, ${after}`, async () => {
       // the command stops itself with the signal once its guest runs
       const r = await t.cli(['check', '--escape'], { env: { VSERVER_CRASH_AT: 'check-escape:running', VSERVER_CRASH_SIGNAL: signal } });

@@ -3,7 +3,12 @@ import { chmodSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 
-interface Item { item: string; status: 'OK' | 'WARN' | 'FAIL'; detail: string; fix?: string }
+interface Item {
+  item: string;
+  status: 'OK' | 'WARN' | 'FAIL';
+  detail: string;
+  fix?: string;
+}
 
 describe.skipIf(!IS_ROOT)('vserver check', () => {
   const t = new TestRoot('check');
@@ -19,14 +24,28 @@ describe.skipIf(!IS_ROOT)('vserver check', () => {
     const r = await t.cli(['check']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
-    for (const l of [/^OK +namespaces +mnt uts ipc pid net user cgroup$/, /^OK +user namespaces +allowed, up to \d+$/,
-      /^OK +seccomp +filter mode available$/, /^OK +overlayfs +works$/, /^OK +veth +works$/, /^OK +bridge +works$/,
-      /^OK +cgroups +(v1|hybrid|v2), controllers cpu cpuset memory pids /, /^OK +runtime +(runc|crun) \S+ \(\//,
-      /^OK +lxcfs +\/\S+$/, /^OK +debootstrap +\/\S+$/, /^(OK|WARN) +fs\.inotify\.max_user_instances +\d+: room for \d+ guests' shares of 32$/,
-      /^(OK|WARN) +kernel\.pid_max +\d+: room for \d+ guests' shares of 4096$/, /^OK +net\.ipv4\.ping_group_range +.* each guest's network namespace gets its own$/,
-      /^OK +id ranges +\d+ contexts free$/, /^(OK|WARN) +disk space +[\d.]+ GiB and \d+ inodes free under /,
-      /^OK +permissions +no guests or templates yet$/]) {
-      expect(lines.some((x) => l.test(x)), `${l} in\n${r.stdout}`).toBe(true);
+    for (const l of [
+      /^OK +namespaces +mnt uts ipc pid net user cgroup$/,
+      /^OK +user namespaces +allowed, up to \d+$/,
+      /^OK +seccomp +filter mode available$/,
+      /^OK +overlayfs +works$/,
+      /^OK +veth +works$/,
+      /^OK +bridge +works$/,
+      /^OK +cgroups +(v1|hybrid|v2), controllers cpu cpuset memory pids /,
+      /^OK +runtime +(runc|crun) \S+ \(\//,
+      /^OK +lxcfs +\/\S+$/,
+      /^OK +debootstrap +\/\S+$/,
+      /^(OK|WARN) +fs\.inotify\.max_user_instances +\d+: room for \d+ guests' shares of 32$/,
+      /^(OK|WARN) +kernel\.pid_max +\d+: room for \d+ guests' shares of 4096$/,
+      /^OK +net\.ipv4\.ping_group_range +.* each guest's network namespace gets its own$/,
+      /^OK +id ranges +\d+ contexts free$/,
+      /^(OK|WARN) +disk space +[\d.]+ GiB and \d+ inodes free under /,
+      /^OK +permissions +no guests or templates yet$/,
+    ]) {
+      expect(
+        lines.some((x) => l.test(x)),
+        `${l} in\n${r.stdout}`,
+      ).toBe(true);
     }
     expect(r.stdout).not.toMatch(/^FAIL/m);
   });
@@ -43,9 +62,12 @@ describe.skipIf(!IS_ROOT)('vserver check', () => {
     chmodSync(dir, 0o711); // the layout before sealing: passable by all
     r = await items();
     expect(r.code).toBe(1);
-    expect(find(r.items, 'permissions of guest open')).toEqual({ item: 'permissions of guest open', status: 'FAIL',
+    expect(find(r.items, 'permissions of guest open')).toEqual({
+      item: 'permissions of guest open',
+      status: 'FAIL',
       detail: `${dir} is 0:${idmap.base} 0711, not 0:${idmap.base} 0710: other host users can reach the tree`,
-      fix: `chown 0:${idmap.base} ${dir} && chmod 0710 ${dir}` });
+      fix: `chown 0:${idmap.base} ${dir} && chmod 0710 ${dir}`,
+    });
     const text = await t.cli(['check']);
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(/^FAIL +permissions of guest open +.* other host users can reach the tree\n +fix: chown /m);

@@ -9,8 +9,9 @@ import { CLI, IS_ROOT, TestRoot } from '../helpers/host.js';
  * every write fails with EPIPE, whatever the timing (Python makes the pipe; Node cannot).
  */
 function intoClosedPipe(args: string[], env: NodeJS.ProcessEnv): { code: number; stderr: string } {
-  const py = 'import os, subprocess, sys\nr, w = os.pipe()\nos.close(r)\n'
-    + 'p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE)\nsys.stderr.buffer.write(p.stderr)\nsys.exit(p.returncode)\n';
+  const py =
+    'import os, subprocess, sys\nr, w = os.pipe()\nos.close(r)\n' +
+    'p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE)\nsys.stderr.buffer.write(p.stderr)\nsys.exit(p.returncode)\n';
   const r = spawnSync('python3', ['-c', py, process.execPath, CLI, ...args], { env, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status ?? -1, stderr: r.stderr };
 }

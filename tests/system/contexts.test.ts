@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 
-interface Listed { name: string; context: number }
+interface Listed {
+  name: string;
+  context: number;
+}
 
 async function listed(t: TestRoot): Promise<Listed[]> {
   return JSON.parse(await t.ok(['list', '--json'])) as Listed[];
@@ -64,7 +67,7 @@ describe.skipIf(!IS_ROOT)('two installations on one host', () => {
     for (const r of roots.splice(0)) await r.cleanup();
   });
 
-  it('never share an id range, also when one asks for the other\'s context', async () => {
+  it("never share an id range, also when one asks for the other's context", async () => {
     const a = new TestRoot('insta');
     const b = new TestRoot('instb');
     roots.push(a, b);

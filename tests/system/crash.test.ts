@@ -17,9 +17,11 @@ describe.skipIf(!IS_ROOT)('a limit change killed half way', () => {
     const cfg = parseToml(readFileSync(t.paths.guestConfig('g'), 'utf8')) as { limits?: { memory?: { max?: string } } };
     return cfg.limits?.memory?.max;
   };
-  const status = async () => JSON.parse(await t.ok(['status', 'g', '--json'])) as {
-    warnings?: string[]; resources: { limits: { memoryMax: number } };
-  };
+  const status = async () =>
+    JSON.parse(await t.ok(['status', 'g', '--json'])) as {
+      warnings?: string[];
+      resources: { limits: { memoryMax: number } };
+    };
 
   it('is shown by status as it is in force, and settled by the next command on the guest', async () => {
     await t.ok(['build', 'g', '--init', 'cmd', '--', '/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done']);

@@ -19,23 +19,33 @@ describe.skipIf(!IS_ROOT)('vserverd config and limits', () => {
   const sock = join(t.paths.run, 'vserverd.sock');
   let daemon: ChildProcess | undefined;
 
-  const startDaemon = () => new Promise<ChildProcess>((resolve, reject) => {
-    const child = spawn(process.execPath, [DAEMON, '--foreground'], { env: t.env(), stdio: ['ignore', 'ignore', 'pipe'] });
-    const timer = setTimeout(() => reject(new Error('vserverd did not start')), 20_000);
-    child.stderr!.on('data', (b: Buffer) => { if (b.toString().includes('listening on')) { clearTimeout(timer); resolve(child); } });
-    child.once('exit', (c) => { clearTimeout(timer); reject(new Error(`vserverd exited ${c}`)); });
-  });
+  const startDaemon = () =>
+    new Promise<ChildProcess>((resolve, reject) => {
+      const child = spawn(process.execPath, [DAEMON, '--foreground'], { env: t.env(), stdio: ['ignore', 'ignore', 'pipe'] });
+      const timer = setTimeout(() => reject(new Error('vserverd did not start')), 20_000);
+      child.stderr!.on('data', (b: Buffer) => {
+        if (b.toString().includes('listening on')) {
+          clearTimeout(timer);
+          resolve(child);
+        }
+      });
+      child.once('exit', (c) => {
+        clearTimeout(timer);
+        reject(new Error(`vserverd exited ${c}`));
+      });
+    });
 
   type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
-  const api = (method: string, path: string, body?: string, headers: Record<string, string> = {}) => new Promise<Answer>((resolve, reject) => {
-    const req = request({ socketPath: sock, method, path, headers, timeout: 60_000 }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+  const api = (method: string, path: string, body?: string, headers: Record<string, string> = {}) =>
+    new Promise<Answer>((resolve, reject) => {
+      const req = request({ socketPath: sock, method, path, headers, timeout: 60_000 }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
     });
-    req.on('error', reject);
-    req.end(body);
-  });
   const json = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
     api(method, path, JSON.stringify(body), { 'content-type': 'application/json', ...headers });
 
@@ -63,12 +73,17 @@ describe.skipIf(!IS_ROOT)('vserverd config and limits', () => {
     expect(JSON.parse(stale.body)).toMatchObject({ code: 'CONFLICT' });
     expect((await t.ok(['config', 'dc1', 'stop_timeout'])).trim()).toBe('7');
     const text = `${(await api('GET', '/1.0/guests/dc1/config')).body}# edited over the API\nmark = "api"\n`;
-    const put = await api('PUT', '/1.0/guests/dc1/config', text, { 'content-type': 'application/toml', 'if-match': r.headers.etag as string });
+    const put = await api('PUT', '/1.0/guests/dc1/config', text, {
+      'content-type': 'application/toml',
+      'if-match': r.headers.etag as string,
+    });
     expect(put.status).toBe(200);
     expect(readFileSync(t.paths.guestConfig('dc1'), 'utf8')).toBe(text);
     expect((await t.ok(['config', 'dc1', 'mark'])).trim()).toBe('api');
-    const bad = await api('PUT', '/1.0/guests/dc1/config', `${text}start_order = "soon"\n`,
-      { 'content-type': 'application/toml', 'if-match': put.headers.etag as string });
+    const bad = await api('PUT', '/1.0/guests/dc1/config', `${text}start_order = "soon"\n`, {
+      'content-type': 'application/toml',
+      'if-match': put.headers.etag as string,
+    });
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body)).toMatchObject({ code: 'CONFIG_INVALID', key: 'start_order', line: text.split('\n').length });
     expect(readFileSync(t.paths.guestConfig('dc1'), 'utf8')).toBe(text);

@@ -23,8 +23,9 @@ describe.skipIf(!IS_ROOT)('vserverd events and exec', () => {
   };
   const of = (guest: string) => got.filter((e) => e.guest === guest).map((e) => e.type);
   const waitFor = (guest: string, types: string[], ms = 15_000) =>
-    until(async () => of(guest).length >= types.length, `events ${types.join(', ')} of ${guest} (got ${of(guest).join(', ')})`, ms)
-      .then(() => expect(of(guest)).toEqual(types));
+    until(async () => of(guest).length >= types.length, `events ${types.join(', ')} of ${guest} (got ${of(guest).join(', ')})`, ms).then(
+      () => expect(of(guest)).toEqual(types),
+    );
 
   /** Runs a command over the exec socket. */
   const exec = async (guest: string, body: Record<string, unknown>, input?: string) => {
@@ -77,7 +78,7 @@ describe.skipIf(!IS_ROOT)('vserverd events and exec', () => {
     expect((await api(t, 'GET', '/1.0/guests/g1')).json.state).not.toBe('running');
   }, 60_000);
 
-  it('reports an OOM kill when a command exceeds the guest\'s memory limit', async () => {
+  it("reports an OOM kill when a command exceeds the guest's memory limit", async () => {
     await t.ok(['start', 'g1']);
     await t.ok(['limit', 'g1', 'memory.max', '16M']);
     await waitFor('g1', ['started', 'died', 'started', 'limit-changed']);
@@ -144,10 +145,12 @@ describe.skipIf(!IS_ROOT)('vserverd events and exec', () => {
     expect((await api(t, 'GET', r.json.socket)).status).toBe(404);
   }, 60_000);
 
-  it('follows the guest\'s log', async () => {
+  it("follows the guest's log", async () => {
     let body = '';
     const req = request({ socketPath: socketOf(t), path: '/1.0/guests/g1/log?follow=1' }, (res) => {
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; });
+      res.setEncoding('utf8').on('data', (d: string) => {
+        body += d;
+      });
     });
     req.end();
     const starts = () => body.split('vserver: starting guest g1').length - 1;
@@ -164,7 +167,11 @@ describe.skipIf(!IS_ROOT)('vserverd events and exec', () => {
   }, 60_000);
 
   it('lists guests with their figures, and survives kill -9 while guests run', async () => {
-    const list = (await api(t, 'GET', '/1.0/guests?figures=1')).json as { name: string; state: string; figures?: { processes: number; memoryBytes: number } }[];
+    const list = (await api(t, 'GET', '/1.0/guests?figures=1')).json as {
+      name: string;
+      state: string;
+      figures?: { processes: number; memoryBytes: number };
+    }[];
     const g1 = list.find((g) => g.name === 'g1')!;
     expect(g1.state).toBe('running');
     expect(g1.figures!.processes).toBe((await api(t, 'GET', '/1.0/guests/g1')).json.processes);

@@ -18,22 +18,35 @@ describe.skipIf(!IS_ROOT)('vserverd', () => {
   let daemon: ChildProcess | undefined;
 
   /** Starts the daemon and resolves once it listens. */
-  const startDaemon = () => new Promise<ChildProcess>((resolve, reject) => {
-    const child = spawn(process.execPath, [DAEMON, '--foreground'], { env: t.env(), stdio: ['ignore', 'ignore', 'pipe'] });
-    const timer = setTimeout(() => reject(new Error('vserverd did not start')), 20_000);
-    child.stderr!.on('data', (b: Buffer) => { if (b.toString().includes('listening on')) { clearTimeout(timer); resolve(child); } });
-    child.once('exit', (c) => { clearTimeout(timer); reject(new Error(`vserverd exited ${c}`)); });
-  });
-
-  const api = (method: string, path: string, body?: unknown) => new Promise<{ status: number; json: Json }>((resolve, reject) => {
-    const req = request({ socketPath: sock, method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, timeout: 60_000 }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, json: text === '' ? undefined : JSON.parse(text) }));
+  const startDaemon = () =>
+    new Promise<ChildProcess>((resolve, reject) => {
+      const child = spawn(process.execPath, [DAEMON, '--foreground'], { env: t.env(), stdio: ['ignore', 'ignore', 'pipe'] });
+      const timer = setTimeout(() => reject(new Error('vserverd did not start')), 20_000);
+      child.stderr!.on('data', (b: Buffer) => {
+        if (b.toString().includes('listening on')) {
+          clearTimeout(timer);
+          resolve(child);
+        }
+      });
+      child.once('exit', (c) => {
+        clearTimeout(timer);
+        reject(new Error(`vserverd exited ${c}`));
+      });
     });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
+
+  const api = (method: string, path: string, body?: unknown) =>
+    new Promise<{ status: number; json: Json }>((resolve, reject) => {
+      const req = request(
+        { socketPath: sock, method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, timeout: 60_000 },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode!, json: text === '' ? undefined : JSON.parse(text) }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
 
   beforeAll(async () => {
     await t.ok(['build', 'd1']);
@@ -74,15 +87,21 @@ describe.skipIf(!IS_ROOT)('vserverd', () => {
     expect((await api('PUT', '/1.0/guests/d1/state', { action: 'restart', timeout: 1 })).json).toMatchObject({ state: 'running' });
     expect((await t.cli(['stop', 'd1', '--timeout', '1'])).code).toBe(0);
     expect((await api('PUT', '/1.0/guests/state', { action: 'start', names: ['d1'] })).json).toEqual({
-      failed: 0, results: [{ name: 'd1', action: 'start', ok: true, state: 'running', context: expect.any(Number) }],
+      failed: 0,
+      results: [{ name: 'd1', action: 'start', ok: true, state: 'running', context: expect.any(Number) }],
     });
   });
 
   it('serves metrics that pass promtool and match what status shows', async () => {
     await t.ok(['limit', 'd1', 'memory.max', '64M']);
     const text = await new Promise<string>((resolve, reject) => {
-      request({ socketPath: sock, path: '/metrics' }, (res) => { let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => resolve(b)); })
-        .on('error', reject).end();
+      request({ socketPath: sock, path: '/metrics' }, (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => resolve(b));
+      })
+        .on('error', reject)
+        .end();
     });
     const check = await run('promtool', ['check', 'metrics'], { input: text });
     expect({ code: check.code, out: check.stdout + check.stderr }).toEqual({ code: 0, out: '' });

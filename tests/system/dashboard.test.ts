@@ -20,7 +20,13 @@ describe.skipIf(!IS_ROOT || !HAVE_CHROMIUM)('the dashboard in a browser', () => 
 
   /** Whether this daemon has a route (the routes other parts of the API bring); false on "no such route". */
   const hasRoute = async (method: string, path: string) => {
-    const r = await http(base, method, path, { cookie: await cookie(), 'x-vserver-csrf': csrf, origin: base }, method === 'GET' ? undefined : {});
+    const r = await http(
+      base,
+      method,
+      path,
+      { cookie: await cookie(), 'x-vserver-csrf': csrf, origin: base },
+      method === 'GET' ? undefined : {},
+    );
     return !(r.status === 404 && typeof r.json?.error === 'string' && r.json.error.startsWith('no such route'));
   };
   let csrf = '';
@@ -68,10 +74,15 @@ describe.skipIf(!IS_ROOT || !HAVE_CHROMIUM)('the dashboard in a browser', () => 
     // control: the same cookie reads, and with the header and our origin it changes state
     expect((await http(base, 'GET', '/1.0/guests', withCookie)).status).toBe(200);
     const body = { action: 'stop', names: ['g3'] };
-    expect((await http(base, 'PUT', '/1.0/guests/state', { ...withCookie, origin: base }, body)).json).toMatchObject({ code: 'NOT_PERMITTED' });
-    expect((await http(base, 'PUT', '/1.0/guests/state', { ...withCookie, 'x-vserver-csrf': csrf, origin: 'http://evil.example' }, body)).json)
-      .toMatchObject({ code: 'NOT_PERMITTED', error: expect.stringContaining('cross-site') });
-    expect((await http(base, 'PUT', '/1.0/guests/state', { ...withCookie, 'x-vserver-csrf': csrf, origin: base }, body)).json).toMatchObject({ failed: 0 });
+    expect((await http(base, 'PUT', '/1.0/guests/state', { ...withCookie, origin: base }, body)).json).toMatchObject({
+      code: 'NOT_PERMITTED',
+    });
+    expect(
+      (await http(base, 'PUT', '/1.0/guests/state', { ...withCookie, 'x-vserver-csrf': csrf, origin: 'http://evil.example' }, body)).json,
+    ).toMatchObject({ code: 'NOT_PERMITTED', error: expect.stringContaining('cross-site') });
+    expect(
+      (await http(base, 'PUT', '/1.0/guests/state', { ...withCookie, 'x-vserver-csrf': csrf, origin: base }, body)).json,
+    ).toMatchObject({ failed: 0 });
     // login tokens are made over the Unix socket only
     expect((await http(base, 'POST', '/1.0/dashboard/tokens', { ...withCookie, 'x-vserver-csrf': csrf, origin: base })).status).toBe(403);
   });
@@ -90,7 +101,8 @@ describe.skipIf(!IS_ROOT || !HAVE_CHROMIUM)('the dashboard in a browser', () => 
   });
 
   it('runs a console: hostname prints the guest name, and the terminal resizes with the window', async (ctx) => {
-    if (!await hasRoute('POST', '/1.0/guests/g1/exec')) ctx.skip(true, 'needs POST /1.0/guests/NAME/exec and the exec WebSocket (branch events)');
+    if (!(await hasRoute('POST', '/1.0/guests/g1/exec')))
+      ctx.skip(true, 'needs POST /1.0/guests/NAME/exec and the exec WebSocket (branch events)');
     await page.goto(`${base}/dashboard/#/guest/g1/console`);
     await page.locator('[data-testid=console-state][data-state=connected]').waitFor({ timeout: 20_000 });
     await page.locator('[data-testid=terminal]').click();
@@ -109,7 +121,8 @@ describe.skipIf(!IS_ROOT || !HAVE_CHROMIUM)('the dashboard in a browser', () => 
   });
 
   it('shows a bad config value next to its line and leaves the file unchanged; a good one saves', async (ctx) => {
-    if (!await hasRoute('GET', '/1.0/guests/g2/config')) ctx.skip(true, 'needs GET/PUT /1.0/guests/NAME/config with ETag (branch cfgedit)');
+    if (!(await hasRoute('GET', '/1.0/guests/g2/config')))
+      ctx.skip(true, 'needs GET/PUT /1.0/guests/NAME/config with ETag (branch cfgedit)');
     const file = t.paths.guestConfig('g2');
     const before = readFileSync(file, 'utf8');
     await page.goto(`${base}/dashboard/#/guest/g2/config`);
@@ -167,7 +180,7 @@ describe.skipIf(!IS_ROOT || !HAVE_CHROMIUM)('the dashboard in a browser', () => 
   });
 
   it('builds a busybox guest from the build page and shows it in the list', async (ctx) => {
-    if (!await hasRoute('POST', '/1.0/guests')) ctx.skip(true, 'needs POST /1.0/guests with operations (branch apiauth)');
+    if (!(await hasRoute('POST', '/1.0/guests'))) ctx.skip(true, 'needs POST /1.0/guests with operations (branch apiauth)');
     await page.goto(`${base}/dashboard/#/build`);
     await page.getByLabel('Name', { exact: true }).fill('Bad_Name');
     await page.getByRole('button', { name: 'Build' }).click();
@@ -203,7 +216,10 @@ describe.skipIf(!IS_ROOT || !HAVE_CHROMIUM)('the dashboard in a browser', () => 
     expect(await banner.innerText()).toMatch(/cannot reach vserverd at http:\/\/127\.0\.0\.1:\d+ — check that vserverd runs/);
     await shot('unreachable');
     const cli = await t.cli(['dashboard']);
-    expect({ code: cli.code, err: cli.stderr }).toEqual({ code: 7, err: expect.stringMatching(/vserverd does not run[\s\S]*vserverd --foreground --listen/) });
+    expect({ code: cli.code, err: cli.stderr }).toEqual({
+      code: 7,
+      err: expect.stringMatching(/vserverd does not run[\s\S]*vserverd --foreground --listen/),
+    });
     await t.ok(['stop', 'g1', '--timeout', '1']);
     expect(await t.leaks()).toEqual([]);
   });

@@ -52,8 +52,11 @@ describe.skipIf(!IS_ROOT)('Debian guests', () => {
     mkdirSync(t.paths.etc, { recursive: true });
     writeFileSync(t.paths.hostConfig, `debootstrap_cache = "${CACHE}"\n`);
     // on a terminal (script gives it one), so that the progress bar is drawn
-    ttyOutput = execFileSync('script', ['-q', '-e', '-c', `${process.execPath} ${CLI} template create deb12 --debootstrap bookworm`, '/dev/null'],
-      { env: t.env(), maxBuffer: 1 << 26, timeout: 900_000 }).toString();
+    ttyOutput = execFileSync(
+      'script',
+      ['-q', '-e', '-c', `${process.execPath} ${CLI} template create deb12 --debootstrap bookworm`, '/dev/null'],
+      { env: t.env(), maxBuffer: 1 << 26, timeout: 900_000 },
+    ).toString();
   }, 900_000);
 
   it('draws a progress bar with stage and package count on a terminal', () => {
@@ -68,17 +71,31 @@ describe.skipIf(!IS_ROOT)('Debian guests', () => {
     expect(info.init).toBe('sysv');
     await t.ok(['start', 'sv1']);
     // the service is installed the Debian way, then the guest restarts to start it at boot
-    await t.ok(['exec', 'sv1', '--', 'sh', '-c', 'cat > /etc/init.d/heartbeat && chmod 755 /etc/init.d/heartbeat && update-rc.d heartbeat defaults'],
-      { input: HEARTBEAT });
+    await t.ok(
+      ['exec', 'sv1', '--', 'sh', '-c', 'cat > /etc/init.d/heartbeat && chmod 755 /etc/init.d/heartbeat && update-rc.d heartbeat defaults'],
+      { input: HEARTBEAT },
+    );
     await t.ok(['restart', 'sv1']);
-    expect((await until('runlevel 2', async () => {
-      const r = await t.cli(['exec', 'sv1', '--', 'runlevel']);
-      return r.stdout.trim() === 'N 2' ? r.stdout : undefined;
-    }, 30_000)).trim()).toBe('N 2');
-    const beat1 = await until('the heartbeat', async () => {
-      const r = await t.cli(['exec', 'sv1', '--', 'cat', '/run/heartbeat']);
-      return r.code === 0 ? Number(r.stdout) : undefined;
-    }, 30_000);
+    expect(
+      (
+        await until(
+          'runlevel 2',
+          async () => {
+            const r = await t.cli(['exec', 'sv1', '--', 'runlevel']);
+            return r.stdout.trim() === 'N 2' ? r.stdout : undefined;
+          },
+          30_000,
+        )
+      ).trim(),
+    ).toBe('N 2');
+    const beat1 = await until(
+      'the heartbeat',
+      async () => {
+        const r = await t.cli(['exec', 'sv1', '--', 'cat', '/run/heartbeat']);
+        return r.code === 0 ? Number(r.stdout) : undefined;
+      },
+      30_000,
+    );
     await sleep(2200);
     expect(Number((await t.ok(['exec', 'sv1', '--', 'cat', '/run/heartbeat'])).trim())).toBeGreaterThan(beat1);
     expect((await t.ok(['exec', 'sv1', '--', 'hostname'])).trim()).toBe('sv1');
@@ -100,12 +117,19 @@ describe.skipIf(!IS_ROOT)('Debian guests', () => {
       await t.ok(['exec', 'sv1', '--', 'apt-get', 'check']);
       // a local package: apt resolves, unpacks and configures it with no network at all, and
       // installs nothing else (apt's whole output is in the error if it wants to download anything)
-      const out = await t.ok(['exec', 'sv1', '--', 'sh', '-c', [
-        'set -e; d=/tmp/pkg; mkdir -p $d/DEBIAN $d/usr/share/vst',
-        'printf "Package: vst-hello\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: t <t@example.org>\\nDescription: test\\n" > $d/DEBIAN/control',
-        'echo hi > $d/usr/share/vst/hello; chmod 644 $d/DEBIAN/control; dpkg-deb --build $d /tmp/vst-hello.deb >/dev/null',
-        'chmod 644 /tmp/vst-hello.deb; apt-get install -y -q --no-install-recommends /tmp/vst-hello.deb 2>&1',
-      ].join('; ')]);
+      const out = await t.ok([
+        'exec',
+        'sv1',
+        '--',
+        'sh',
+        '-c',
+        [
+          'set -e; d=/tmp/pkg; mkdir -p $d/DEBIAN $d/usr/share/vst',
+          'printf "Package: vst-hello\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: t <t@example.org>\\nDescription: test\\n" > $d/DEBIAN/control',
+          'echo hi > $d/usr/share/vst/hello; chmod 644 $d/DEBIAN/control; dpkg-deb --build $d /tmp/vst-hello.deb >/dev/null',
+          'chmod 644 /tmp/vst-hello.deb; apt-get install -y -q --no-install-recommends /tmp/vst-hello.deb 2>&1',
+        ].join('; '),
+      ]);
       expect(out).toMatch(/^0 upgraded, 1 newly installed, 0 to remove/m);
       expect(await t.ok(['exec', 'sv1', '--', 'dpkg-query', '-W', '-f', '${Status}', 'vst-hello'])).toBe('install ok installed');
       expect(await t.ok(['exec', 'sv1', '--', 'cat', '/usr/share/vst/hello'])).toBe('hi\n');
@@ -121,17 +145,31 @@ describe.skipIf(!IS_ROOT)('Debian guests', () => {
   it('boots systemd to multi-user.target and stops it with SIGRTMIN+3', async () => {
     await t.ok(['build', 'sd1', '--template', 'deb12', '--init', 'systemd']);
     await t.ok(['start', 'sd1']);
-    const state = await until('systemd to finish booting', async () => {
-      const r = await t.cli(['exec', 'sd1', '--', 'systemctl', 'is-system-running']);
-      const s = r.stdout.trim();
-      return s === 'running' || s === 'degraded' ? s : undefined;
-    }, 90_000);
+    const state = await until(
+      'systemd to finish booting',
+      async () => {
+        const r = await t.cli(['exec', 'sd1', '--', 'systemctl', 'is-system-running']);
+        const s = r.stdout.trim();
+        return s === 'running' || s === 'degraded' ? s : undefined;
+      },
+      90_000,
+    );
     const failed = await t.ok(['exec', 'sd1', '--', 'systemctl', 'list-units', '--failed', '--plain', '--no-legend']);
     expect({ state, failed: failed.trim() }).toEqual({ state: 'running', failed: '' });
     expect((await t.ok(['exec', 'sd1', '--', 'systemctl', 'is-active', 'multi-user.target'])).trim()).toBe('active');
     expect((await t.ok(['exec', 'sd1', '--', 'cat', '/proc/1/comm'])).trim()).toBe('systemd');
     expect((await t.ok(['exec', 'sd1', '--', 'hostname'])).trim()).toBe('sd1');
-    const units = await t.ok(['exec', 'sd1', '--', 'systemctl', 'list-units', '--type=service', '--state=running', '--plain', '--no-legend']);
+    const units = await t.ok([
+      'exec',
+      'sd1',
+      '--',
+      'systemctl',
+      'list-units',
+      '--type=service',
+      '--state=running',
+      '--plain',
+      '--no-legend',
+    ]);
     expect(units).not.toMatch(/getty/);
     // systemd runs a service the usual way
     await t.ok(['exec', 'sd1', '--', 'systemd-run', '--unit', 'vst-sleeper', '/bin/sleep', '300']);

@@ -22,8 +22,14 @@ describe.skipIf(!IS_ROOT)('a guest tree 2100 directories deep', { timeout: 300_0
     await t.ok(['build', 'g', '--context', '300']);
     await t.ok(['start', 'g']);
     // guest root digs down with relative steps only, as in the report
-    await t.ok(['exec', 'g', '--', 'sh', '-c',
-      `cd /root && i=0; while [ $i -lt ${DEPTH} ]; do mkdir a && cd -P a || exit 1; i=$((i+1)); done; echo bottom > bottom`]);
+    await t.ok([
+      'exec',
+      'g',
+      '--',
+      'sh',
+      '-c',
+      `cd /root && i=0; while [ $i -lt ${DEPTH} ]; do mkdir a && cd -P a || exit 1; i=$((i+1)); done; echo bottom > bottom`,
+    ]);
     await t.ok(['stop', 'g', '--timeout', '0']);
     expect(LEAF.length).toBeGreaterThan(4096);
     expect(lstatIn(t.paths.rootfs('g'), `root/${LEAF}`)?.uid).toBe(300 * RANGE);
@@ -41,7 +47,14 @@ describe.skipIf(!IS_ROOT)('a guest tree 2100 directories deep', { timeout: 300_0
     expect([st.uid, st.gid]).toEqual([301 * RANGE, 301 * RANGE]);
     await t.ok(['start', 'g']);
     // guest root still owns its files: it can write at the bottom (relative steps again)
-    await t.ok(['exec', 'g', '--', 'sh', '-c', `cd /root && i=0; while [ $i -lt ${DEPTH} ]; do cd -P a || exit 1; i=$((i+1)); done; echo more >> bottom`]);
+    await t.ok([
+      'exec',
+      'g',
+      '--',
+      'sh',
+      '-c',
+      `cd /root && i=0; while [ $i -lt ${DEPTH} ]; do cd -P a || exit 1; i=$((i+1)); done; echo more >> bottom`,
+    ]);
     await t.ok(['stop', 'g', '--timeout', '0']);
   });
 
@@ -60,14 +73,18 @@ describe.skipIf(!IS_ROOT)('a guest tree 2100 directories deep', { timeout: 300_0
 
   it('template create --from-guest copies all of it', async () => {
     await t.ok(['template', 'create', 'deep', '--from-guest', 'g']);
-    const tpl = (JSON.parse(await t.ok(['template', 'list', '--json'])) as { name: string; context?: number }[]).find((x) => x.name === 'deep')!;
+    const tpl = (JSON.parse(await t.ok(['template', 'list', '--json'])) as { name: string; context?: number }[]).find(
+      (x) => x.name === 'deep',
+    )!;
     expect(lstatIn(t.paths.templateRootfs('deep'), `root/${LEAF}`)?.uid).toBe(tpl.context! * RANGE);
   });
 
   it('export archives all of it', async () => {
     const file = join(t.root, 'g.tar.zst');
     await t.ok(['export', 'g', file]);
-    const names = execFileSync('sh', ['-c', 'zstd -dcq "$1" | tar --ignore-zeros -t', 'sh', file], { maxBuffer: 1 << 28 }).toString().split('\n');
+    const names = execFileSync('sh', ['-c', 'zstd -dcq "$1" | tar --ignore-zeros -t', 'sh', file], { maxBuffer: 1 << 28 })
+      .toString()
+      .split('\n');
     expect(names).toContain(`rootfs/root/${LEAF}`);
     // GNU tar cannot extract paths that long: import says so and keeps nothing
     const r = await t.cli(['import', file, '--name', 'back']);
@@ -96,7 +113,7 @@ describe.skipIf(!IS_ROOT)('a guest tree 2100 directories deep', { timeout: 300_0
     await t.ok(['build', 'after']);
     expect(readdirSync(t.paths.guestsDir)).toEqual(['after']);
     leftover('.delete-after-99');
-    expect((await t.ok(['gc']))).toMatch(/half-deleted tree \.delete-after-99/);
+    expect(await t.ok(['gc'])).toMatch(/half-deleted tree \.delete-after-99/);
     expect(readdirSync(t.paths.guestsDir)).toEqual(['after']);
     await t.ok(['delete', 'after']);
   });

@@ -18,7 +18,9 @@ describe.skipIf(!IS_ROOT)('enter', () => {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
     child.stdin.end('tty; [ -t 0 ] && echo "is-a-terminal"; echo "host:$(hostname)"; exit 5\n');
     const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
     expect(out).toMatch(/^\/dev\/pts\/\d+\r?$/m);

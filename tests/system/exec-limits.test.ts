@@ -8,15 +8,15 @@ import { IS_ROOT, TestRoot } from '../helpers/host.js';
 
 const LIMIT_REACHED = 28;
 
-describe.skipIf(!IS_ROOT)('exec at a guest\'s limits', () => {
+describe.skipIf(!IS_ROOT)("exec at a guest's limits", () => {
   const t = new TestRoot('xlim');
   let filler: ChildProcess | undefined;
   afterAll(async () => {
     filler?.kill('SIGKILL');
     await t.cleanup();
   });
-  const tasks = async (g: string) => (JSON.parse((await t.cli(['status', g, '--json'])).stdout) as { resources: { usage: { tasks: number } } })
-    .resources.usage.tasks;
+  const tasks = async (g: string) =>
+    (JSON.parse((await t.cli(['status', g, '--json'])).stdout) as { resources: { usage: { tasks: number } } }).resources.usage.tasks;
 
   beforeAll(async () => {
     await t.ok(['build', 'p']);
@@ -49,10 +49,11 @@ describe.skipIf(!IS_ROOT)('exec at a guest\'s limits', () => {
     await t.ok(['stop', 'p', '--timeout', '0']);
   });
 
-  it('at the memory limit: OOM at the guest\'s limit and what to do', async () => {
+  it("at the memory limit: OOM at the guest's limit and what to do", async () => {
     await t.ok(['start', 'm']);
     expect(await t.ok(['status', 'm'])).toMatch(/memory +\S+ of 64\.0M/);
-    const said = /^vserver: guest 'm' is at its memory limit \([\d.]+M of 64\.0M in use\): the kernel's OOM killer (killed the command|ended the process that enters the guest, so the command could not be started)\n {2}raise it with 'vserver limit m memory\.max SIZE', then free memory inside the guest/;
+    const said =
+      /^vserver: guest 'm' is at its memory limit \([\d.]+M of 64\.0M in use\): the kernel's OOM killer (killed the command|ended the process that enters the guest, so the command could not be started)\n {2}raise it with 'vserver limit m memory\.max SIZE', then free memory inside the guest/;
     // /dev/shm is memory: filling it gets the filler OOM-killed, which keeps its 137 and is told why
     const fill = await t.cli(['exec', 'm', '--', 'sh', '-c', 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=200 2>/dev/null']);
     expect(fill.code).toBe(137);

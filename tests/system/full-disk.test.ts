@@ -51,8 +51,13 @@ describe.skipIf(!IS_ROOT)('a full disk', () => {
 
     // changing: each says the disk is full and which, and keeps nothing
     const refused: string[][] = [
-      ['start', 'idle'], ['config', 'idle', 'hostname', 'other'], ['limit', 'idle', 'pids.max', '50'], ['build', 'new1'],
-      ['build', 'copy', '--clone', 'idle'], ['export', 'idle', join(fs, 'idle.vse')], ['import', exported, '--name', 'back'],
+      ['start', 'idle'],
+      ['config', 'idle', 'hostname', 'other'],
+      ['limit', 'idle', 'pids.max', '50'],
+      ['build', 'new1'],
+      ['build', 'copy', '--clone', 'idle'],
+      ['export', 'idle', join(fs, 'idle.vse')],
+      ['import', exported, '--name', 'back'],
     ];
     for (const args of refused) {
       const r = await t.cli(args);
@@ -73,7 +78,9 @@ describe.skipIf(!IS_ROOT)('a full disk', () => {
     const imp = await t.cli(['import', exported, '--name', 'back']);
     expect(imp.code, imp.stderr).toBe(FULL);
     expect(imp.stderr).toContain(filesystem);
-    expect(imp.stderr).toMatch(new RegExp(`while extracting export ${exported} into ${t.paths.guestsDir}/\\.build-back-\\d+ \\(nothing was kept\\)`));
+    expect(imp.stderr).toMatch(
+      new RegExp(`while extracting export ${exported} into ${t.paths.guestsDir}/\\.build-back-\\d+ \\(nothing was kept\\)`),
+    );
     const clone = await t.cli(['build', 'copy', '--clone', 'idle']);
     expect(clone.code, clone.stderr).toBe(FULL);
     expect(clone.stderr).toContain(filesystem);

@@ -66,7 +66,9 @@ describe.skipIf(!IS_ROOT)('gc', () => {
     expect(out).toMatch(/^y: removed half-deleted tree \.delete-y-k3j2$/m);
     expect(out).toMatch(/^half: removed unfinished build \(a tree without config\) half$/m);
     expect(out).toMatch(/^template tpl: removed build directory \.build-tpl-151$/m);
-    expect(out).toMatch(/^host: removed lock keep\.lock of a dead command, lock zero\.lock of a dead command, probe directory probe\/runc-999999, probe directory probe\/state-999999$/m);
+    expect(out).toMatch(
+      /^host: removed lock keep\.lock of a dead command, lock zero\.lock of a dead command, probe directory probe\/runc-999999, probe directory probe\/state-999999$/m,
+    );
     expect(out).not.toMatch(/busy/);
 
     expect(readdirSync(g).sort()).toEqual(['.build-busy-152', 'died', 'keep']);
@@ -77,7 +79,10 @@ describe.skipIf(!IS_ROOT)('gc', () => {
     // one run was enough
     expect(await t.ok(['gc'])).toBe('nothing to clean up\n');
     await kill(live.child);
-    expect((await t.ok(['gc'])).trim().split('\n').sort()).toEqual(['busy: removed build directory .build-busy-152', 'host: removed lock busy.lock of a dead command']);
+    expect((await t.ok(['gc'])).trim().split('\n').sort()).toEqual([
+      'busy: removed build directory .build-busy-152',
+      'host: removed lock busy.lock of a dead command',
+    ]);
     expect(await t.leaks()).toEqual([]);
   });
 });

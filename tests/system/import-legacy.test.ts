@@ -67,10 +67,15 @@ describe.skipIf(!IS_ROOT)('import-legacy', () => {
     expect(treeDigest(tree, 0)).toEqual(before);
     expect(lstatSync(join(t.paths.rootfs('web1'), 'etc/passwd')).uid).toBe(4242 * RANGE);
 
-    const info = JSON.parse(await t.ok(['start', 'web1', '--json'])) as { context: number; hostname: string; interfaces: { addresses: string[]; mode: string; parent: string }[] };
+    const info = JSON.parse(await t.ok(['start', 'web1', '--json'])) as {
+      context: number;
+      hostname: string;
+      interfaces: { addresses: string[]; mode: string; parent: string }[];
+    };
     expect(info.context).toBe(4242);
     expect(info.interfaces.map((i) => [i.mode, i.parent, i.addresses])).toEqual([
-      ['macvlan', 'lan0', ['192.168.77.21/24']], ['macvlan', 'lan0', ['192.168.77.22/24']],
+      ['macvlan', 'lan0', ['192.168.77.21/24']],
+      ['macvlan', 'lan0', ['192.168.77.22/24']],
     ]);
     expect((await t.ok(['exec', 'web1', '--', 'hostname'])).trim()).toBe('web1.example.org');
     const addrs = await t.ok(['exec', 'web1', '--', 'ip', '-o', '-4', 'addr']);
@@ -110,7 +115,10 @@ describe.skipIf(!IS_ROOT)('import-legacy', () => {
   it('moves the tree in place; a crash during the shift is finished by gc', async () => {
     const { conf, tree } = legacyGuest('web1', 'web2');
     // web1 holds the fixture's addresses
-    execFileSync('sh', ['-c', `echo 192.168.77.31 > ${join(conf, 'interfaces/00/ip')}; echo 192.168.77.32 > ${join(conf, 'interfaces/01/ip')}`]);
+    execFileSync('sh', [
+      '-c',
+      `echo 192.168.77.31 > ${join(conf, 'interfaces/00/ip')}; echo 192.168.77.32 > ${join(conf, 'interfaces/01/ip')}`,
+    ]);
     const r = await t.cli(['import-legacy', conf, '--name', 'web2', '--in-place'], { env: { VSERVER_CRASH_AT: 'import-legacy:moved' } });
     expect(r.code).toBe(KILLED);
     expect(existsSync(tree)).toBe(false);
@@ -128,7 +136,10 @@ describe.skipIf(!IS_ROOT)('import-legacy', () => {
 
   it('keeps the owners with --privileged', async () => {
     const { conf, tree } = legacyGuest('job1', 'priv1');
-    const out = JSON.parse(await t.ok(['import-legacy', conf, '--privileged', '--name', 'priv1', '--json'])) as { privileged: boolean; shifted: number };
+    const out = JSON.parse(await t.ok(['import-legacy', conf, '--privileged', '--name', 'priv1', '--json'])) as {
+      privileged: boolean;
+      shifted: number;
+    };
     expect(out).toMatchObject({ privileged: true, shifted: 0 });
     expect(lstatSync(join(t.paths.rootfs('priv1'), 'etc/passwd')).uid).toBe(0);
     expect(lstatSync(join(tree, 'etc/passwd')).uid).toBe(0);

@@ -41,8 +41,10 @@ describe.skipIf(!IS_ROOT)('kill -9 at every named point', () => {
     await t.ok(['limit', 'live', 'memory.max', '64M']);
   });
   afterAll(async () => {
-    console.log(`kill-9 harness: ${rows.length} trials\n${['command', 'point', 'exit', 'gc', 'clean', 'files', 'next'].join('\t')}\n` +
-      rows.map((r) => r.join('\t')).join('\n'));
+    console.log(
+      `kill-9 harness: ${rows.length} trials\n${['command', 'point', 'exit', 'gc', 'clean', 'files', 'next'].join('\t')}\n` +
+        rows.map((r) => r.join('\t')).join('\n'),
+    );
     await t.cleanup();
   });
 
@@ -77,20 +79,46 @@ describe.skipIf(!IS_ROOT)('kill -9 at every named point', () => {
 
   const trials: Trial[] = [
     ...['build:reserved', 'build:filled', 'place:moved', 'place:written'].map((point) => ({
-      command: 'build', point, args: () => ['build', 'b1'], makes: 'b1' })),
+      command: 'build',
+      point,
+      args: () => ['build', 'b1'],
+      makes: 'b1',
+    })),
     ...['build:reserved', 'build:filled', 'place:moved', 'place:written'].map((point) => ({
-      command: 'clone', point, args: () => ['build', 'c1', '--clone', 'src'], makes: 'c1' })),
+      command: 'clone',
+      point,
+      args: () => ['build', 'c1', '--clone', 'src'],
+      makes: 'c1',
+    })),
     ...['import:reserved', 'import:extracted', 'place:moved', 'place:written'].map((point) => ({
-      command: 'import', point, args: () => ['import', exported, '--name', 'i1'], makes: 'i1' })),
+      command: 'import',
+      point,
+      args: () => ['import', exported, '--name', 'i1'],
+      makes: 'i1',
+    })),
     ...['limit:applied', 'limit:saved'].map((point) => ({
-      command: 'limit', point, args: () => ['limit', 'live', 'memory.max', `${(memory = memory === 64 ? 96 : 64)}M`] })),
-    ...['stop', 'restart', 'delete'].flatMap((command) => ['stop:killed', 'teardown:deleted'].map((point) => ({
-      command, point, args: () => (command === 'delete' ? ['delete', '--force', 'sg'] : [command, 'sg', '--timeout', '0']),
-      before: runningGuest, makes: 'sg' }))),
+      command: 'limit',
+      point,
+      args: () => ['limit', 'live', 'memory.max', `${(memory = memory === 64 ? 96 : 64)}M`],
+    })),
+    ...['stop', 'restart', 'delete'].flatMap((command) =>
+      ['stop:killed', 'teardown:deleted'].map((point) => ({
+        command,
+        point,
+        args: () => (command === 'delete' ? ['delete', '--force', 'sg'] : [command, 'sg', '--timeout', '0']),
+        before: runningGuest,
+        makes: 'sg',
+      })),
+    ),
     ...['gc:guests', 'gc:trees'].map((point) => ({ command: 'gc', point, args: () => ['gc'], before: gcWork, makes: 'dead' })),
     { command: 'export', point: 'export:written', args: () => ['export', 'src', join(t.root, 'out', 'src.tar.zst')], before: outDir },
     ...['start:network', 'start:launched'].map((point) => ({
-      command: 'start', point, args: () => ['start', 'sg'], before: stoppedGuest, makes: 'sg' })),
+      command: 'start',
+      point,
+      args: () => ['start', 'sg'],
+      before: stoppedGuest,
+      makes: 'sg',
+    })),
   ];
 
   /** What one gc could not remove: leaks of anything but the running guest, stray directories and marks. */
@@ -126,13 +154,22 @@ describe.skipIf(!IS_ROOT)('kill -9 at every named point', () => {
     // the next command: the same again works, or fails clearly when the killed one had finished its work
     const next = await t.cli(tr.command === 'limit' ? ['limit', 'live', 'memory.max', `${memory}M`] : tr.args());
     // a stop or delete that got as far as the kill finds the guest stopped or gone: 7 and 4 say so
-    const clearly = (tr.command === 'stop' && next.code === 7) || (tr.command === 'delete' && next.code === 4)
+    const clearly =
+      (tr.command === 'stop' && next.code === 7) ||
+      (tr.command === 'delete' && next.code === 4) ||
       // a start killed once the runtime ran finds its guest running, which gc left alone
-      || (tr.command === 'start' && next.code === 6)
-      || (next.code === 12 && tr.makes !== undefined && existsSync(t.paths.guestConfig(tr.makes)));
+      (tr.command === 'start' && next.code === 6) ||
+      (next.code === 12 && tr.makes !== undefined && existsSync(t.paths.guestConfig(tr.makes)));
     const nextOk = next.code === 0 || clearly;
-    rows.push([tr.command, tr.point, String(r.code), String(gc.code), left.length === 0 ? 'yes' : left.join(', '), kept ? 'kept' : 'LOST',
-      `${next.code}${tr.command === 'limit' ? (agree() ? ' agree' : ' DIFFER') : ''}`]);
+    rows.push([
+      tr.command,
+      tr.point,
+      String(r.code),
+      String(gc.code),
+      left.length === 0 ? 'yes' : left.join(', '),
+      kept ? 'kept' : 'LOST',
+      `${next.code}${tr.command === 'limit' ? (agree() ? ' agree' : ' DIFFER') : ''}`,
+    ]);
     expect(gc.code, gc.stderr).toBe(0);
     expect(left).toEqual([]);
     expect(kept).toBe(true);
@@ -158,22 +195,25 @@ describe.skipIf(!IS_ROOT)('kill -9 of a bridged start', () => {
   });
   afterAll(() => cleanUpNetworkTest(t, [host]));
 
-  it.each(['start:network', 'start:launched'])('at %s: one gc leaves no device, table or state, and the next start works', async (point) => {
-    const r = await t.cli(['start', 'br1'], { env: { VSERVER_CRASH_AT: point } });
-    expect(r.code, r.stderr).toBe(KILLED);
-    expect((await t.cli(['gc'])).code).toBe(0);
-    const running = (await t.cli(['running', 'br1'])).code === 0;
-    if (!running) {
-      // nothing of the killed start is left on the host: only loopback, no table, no state
+  it.each(['start:network', 'start:launched'])(
+    'at %s: one gc leaves no device, table or state, and the next start works',
+    async (point) => {
+      const r = await t.cli(['start', 'br1'], { env: { VSERVER_CRASH_AT: point } });
+      expect(r.code, r.stderr).toBe(KILLED);
+      expect((await t.cli(['gc'])).code).toBe(0);
+      const running = (await t.cli(['running', 'br1'])).code === 0;
+      if (!running) {
+        // nothing of the killed start is left on the host: only loopback, no table, no state
+        expect(await host.links()).toEqual(['lo']);
+        expect(await host.nftTables()).toEqual([]);
+        expect(await t.leaks()).toEqual([]);
+      }
+      const next = await t.cli(['start', 'br1']);
+      expect(next.code === 0 || (running && next.code === 6), next.stderr).toBe(true);
+      expect((await t.cli(['exec', 'br1', '--', 'ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0'])).stdout).toMatch(/inet 10\.47\./);
+      await t.ok(['stop', 'br1', '--timeout', '0']);
       expect(await host.links()).toEqual(['lo']);
-      expect(await host.nftTables()).toEqual([]);
       expect(await t.leaks()).toEqual([]);
-    }
-    const next = await t.cli(['start', 'br1']);
-    expect(next.code === 0 || (running && next.code === 6), next.stderr).toBe(true);
-    expect((await t.cli(['exec', 'br1', '--', 'ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0'])).stdout).toMatch(/inet 10\.47\./);
-    await t.ok(['stop', 'br1', '--timeout', '0']);
-    expect(await host.links()).toEqual(['lo']);
-    expect(await t.leaks()).toEqual([]);
-  });
+    },
+  );
 });

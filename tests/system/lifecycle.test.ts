@@ -20,7 +20,11 @@ describe.skipIf(!IS_ROOT)('guest lifecycle', () => {
 
   it('runs the guest init as PID 1 and shows only the guest processes inside', async () => {
     const ps = await t.ok(['exec', 'web1', '--', 'ps', '-o', 'pid,comm']);
-    const rows = ps.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+    const rows = ps
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/));
     expect(rows[0]).toEqual(['1', 'init']);
     expect(rows.map((r) => r[1]).sort()).toEqual(['init', 'ps']);
     // and the host sees that init as an ordinary process, rooted in the guest's tree
@@ -50,13 +54,22 @@ describe.skipIf(!IS_ROOT)('guest lifecycle', () => {
 
   it('has loopback only, with its own network namespace', async () => {
     const links = await t.ok(['exec', 'web1', '--', 'ip', '-o', 'link']);
-    expect(links.trim().split('\n').map((l) => l.split(':')[1]!.trim())).toEqual(['lo']);
+    expect(
+      links
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':')[1]!.trim()),
+    ).toEqual(['lo']);
   });
 
   it('pings its own loopback over IPv4 and IPv6, as guest root without NET_RAW', async () => {
     for (const to of ['127.0.0.1', '::1', 'localhost']) {
       const r = await t.cli(['exec', 'web1', '--', 'ping', '-c', '1', '-W', '5', to]);
-      expect({ to, code: r.code, out: r.stdout }).toMatchObject({ to, code: 0, out: expect.stringMatching(/1 packets transmitted, 1 received/) });
+      expect({ to, code: r.code, out: r.stdout }).toMatchObject({
+        to,
+        code: 0,
+        out: expect.stringMatching(/1 packets transmitted, 1 received/),
+      });
     }
     expect((await t.ok(['exec', 'web1', '--', 'cat', '/proc/sys/net/ipv4/ping_group_range'])).trim()).toBe('0\t65535');
     // the host's own setting is not the guest's business
@@ -65,7 +78,11 @@ describe.skipIf(!IS_ROOT)('guest lifecycle', () => {
 
   it('works the same whatever umask the calling shell has', async () => {
     const as077 = (args: string[]) => run('sh', ['-c', 'umask 077; exec "$@"', 'sh', process.execPath, CLI, ...args], { env: t.env() });
-    for (const args of [['build', 'u1'], ['start', 'u1']]) expect((await as077(args)).code).toBe(0);
+    for (const args of [
+      ['build', 'u1'],
+      ['start', 'u1'],
+    ])
+      expect((await as077(args)).code).toBe(0);
     try {
       expect(statSync(join(t.paths.bundle('u1'), 'etc/hosts')).mode & 0o777).toBe(0o644);
       // a user other than root in the guest reads the files the host provides, and commands get umask 022

@@ -117,8 +117,14 @@ describe.skipIf(!IS_ROOT)('limits on real guests', () => {
   });
 
   it('stops the 51st fork in a guest limited to 50 pids', async () => {
-    const r = await t.cli(['exec', 'pids', '--', 'sh', '-c',
-      'i=0; while [ $i -lt 200 ]; do sleep 1000 </dev/null >/dev/null 2>&1 & i=$((i+1)); echo $i; done']);
+    const r = await t.cli([
+      'exec',
+      'pids',
+      '--',
+      'sh',
+      '-c',
+      'i=0; while [ $i -lt 200 ]; do sleep 1000 </dev/null >/dev/null 2>&1 & i=$((i+1)); echo $i; done',
+    ]);
     expect(r.stderr).toMatch(/can't fork/);
     const forked = Number(r.stdout.trim().split('\n').pop());
     // init + the shell + its sleeps made 50; the next fork failed
@@ -146,7 +152,9 @@ describe.skipIf(!IS_ROOT)('limits on real guests', () => {
   });
 
   it('pins a guest to its cpuset', async () => {
-    expect((await t.ok(['exec', 'pin', '--', 'grep', 'Cpus_allowed_list', '/proc/self/status'])).trim()).toMatch(new RegExp(`:\\s+${lastCpu}$`));
+    expect((await t.ok(['exec', 'pin', '--', 'grep', 'Cpus_allowed_list', '/proc/self/status'])).trim()).toMatch(
+      new RegExp(`:\\s+${lastCpu}$`),
+    );
     expect(readFileSync(`/proc/${await t.pid('pin')}/status`, 'utf8')).toMatch(new RegExp(`^Cpus_allowed_list:\\s+${lastCpu}$`, 'm'));
     await t.ok(['exec', 'pin', '--', 'sh', '-c', 'sleep 5 </dev/null >/dev/null 2>&1 &']);
     const procs = cg.pids(t.paths.cgroupName('pin'));
@@ -162,11 +170,26 @@ describe.skipIf(!IS_ROOT)('limits on real guests', () => {
     expect(out).toEqual(['4096', String(hardNofile), 'unlimited']);
   });
 
-  it('gives every exec the guest\'s rlimits, whatever limits the calling process has', async () => {
+  it("gives every exec the guest's rlimits, whatever limits the calling process has", async () => {
     // the CLI started under other limits than the guest's: lower and higher soft limits, and every hard
     // limit this process may set (without CAP_SYS_RESOURCE none above its own)
-    const execAs = (limits: string[]) => run('prlimit', [...limits, '--', process.execPath, CLI, 'exec', 'pin', '--', 'sh', '-c',
-      'echo $(ulimit -n):$(ulimit -Hn) $(ulimit -u):$(ulimit -Hu) $(ulimit -c)'], { env: t.env() });
+    const execAs = (limits: string[]) =>
+      run(
+        'prlimit',
+        [
+          ...limits,
+          '--',
+          process.execPath,
+          CLI,
+          'exec',
+          'pin',
+          '--',
+          'sh',
+          '-c',
+          'echo $(ulimit -n):$(ulimit -Hn) $(ulimit -u):$(ulimit -Hu) $(ulimit -c)',
+        ],
+        { env: t.env() },
+      );
     const want = `4096:${hardNofile} 300:500 unlimited`;
     const callers = [
       [`--nofile=64:${hardNofile}`, '--nproc=10:', '--core=0:'],
@@ -213,7 +236,16 @@ describe.skipIf(!IS_ROOT)('limits on real guests', () => {
     const time = /^(\d+m\d\ds\d\d|\d+h\d\dm\d\d|\d+d\d\dh\d\d)$/;
     const rows = lines.slice(1).map((l) => {
       const f = l.trim().split(/\s+/);
-      return { ctx: Number(f[0]), proc: Number(f[1]), vsz: f[2]!, rss: f[3]!, user: f[4]!, sys: f[5]!, up: f[6]!, name: f.slice(7).join(' ') };
+      return {
+        ctx: Number(f[0]),
+        proc: Number(f[1]),
+        vsz: f[2]!,
+        rss: f[3]!,
+        user: f[4]!,
+        sys: f[5]!,
+        up: f[6]!,
+        name: f.slice(7).join(' '),
+      };
     });
     expect(rows[0]).toMatchObject({ ctx: 0, name: 'root server' });
     expect(rows.map((r) => r.name).slice(1)).toEqual(['mem', 'pids', 'cpu', 'pin'].sort((a, b) => ctx[a]! - ctx[b]!));
@@ -257,20 +289,41 @@ describe.skipIf(!IS_ROOT)('limits on real guests', () => {
     // a link between two guests' own namespaces (made by the test, gone with the guests), and traffic over it
     const pin = await t.pid('pin');
     const mem = await t.pid('mem');
-    execFileSync('nsenter', [`--net=/proc/${pin}/ns/net`, 'ip', 'link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb', 'netns', String(mem)]);
+    execFileSync('nsenter', [
+      `--net=/proc/${pin}/ns/net`,
+      'ip',
+      'link',
+      'add',
+      'va',
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'vb',
+      'netns',
+      String(mem),
+    ]);
     execFileSync('nsenter', [`--net=/proc/${pin}/ns/net`, 'sh', '-c', 'ip addr add 10.255.77.1/24 dev va && ip link set va up']);
     execFileSync('nsenter', [`--net=/proc/${mem}/ns/net`, 'sh', '-c', 'ip addr add 10.255.77.2/24 dev vb && ip link set vb up']);
     await t.ok(['exec', 'mem', '--', 'sh', '-c', 'head -c 1000000 /dev/zero > /www/blob && httpd -p 8080 -h /www']);
-    await t.ok(['exec', 'pin', '--', 'sh', '-c',
-      '(i=0; while [ $i -lt 12 ]; do wget -q -O /dev/null http://10.255.77.2:8080/blob; sleep 0.3; i=$((i+1)); done) </dev/null >/dev/null 2>&1 &']);
+    await t.ok([
+      'exec',
+      'pin',
+      '--',
+      'sh',
+      '-c',
+      '(i=0; while [ $i -lt 12 ]; do wget -q -O /dev/null http://10.255.77.2:8080/blob; sleep 0.3; i=$((i+1)); done) </dev/null >/dev/null 2>&1 &',
+    ]);
     await sleep(300);
     const text = await t.ok(['top']);
     const [header, ...lines] = text.trimEnd().split('\n');
     expect(header!.trim().split(/\s+/)).toEqual(['CTX', 'NAME', 'CPU%', 'MEM', 'LIMIT', 'PIDS', 'READ/s', 'WRITE/s', 'RX/s', 'TX/s']);
-    const rows = new Map(lines.map((l) => {
-      const f = l.trim().split(/\s+/);
-      return [f[1]!, { ctx: Number(f[0]), cpu: Number(f[2]), mem: f[3], limit: f[4], pids: Number(f[5]), rx: f[8], tx: f[9] }];
-    }));
+    const rows = new Map(
+      lines.map((l) => {
+        const f = l.trim().split(/\s+/);
+        return [f[1]!, { ctx: Number(f[0]), cpu: Number(f[2]), mem: f[3], limit: f[4], pids: Number(f[5]), rx: f[8], tx: f[9] }];
+      }),
+    );
     expect([...rows.keys()].sort()).toEqual(['cpu', 'mem', 'pids', 'pin']);
     // sorted by CPU: the busy guest first, near its half core
     expect(lines[0]).toMatch(/^\s*\d+ cpu /);
@@ -286,7 +339,7 @@ describe.skipIf(!IS_ROOT)('limits on real guests', () => {
     expect(json.find((r: { name: string }) => r.name === 'pids').memoryMax).toBe('max');
   });
 
-  it('with lxcfs, /proc inside shows the guest\'s own memory limit, uptime and CPUs', async () => {
+  it("with lxcfs, /proc inside shows the guest's own memory limit, uptime and CPUs", async () => {
     // ours, started by the first start, unless the host's lxcfs service runs (then that one is used)
     if (!isLxcfsMount(SYSTEM_LXCFS)) {
       expect(isLxcfsMount(t.paths.lxcfsDir)).toBe(true);
@@ -312,7 +365,9 @@ describe.skipIf(!IS_ROOT)('limits on real guests', () => {
       await t.ok(['restart', 'pids', '--timeout', '1']);
       const host = /^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1];
       expect(await t.ok(['exec', 'pids', '--', 'grep', 'MemTotal', '/proc/meminfo'])).toMatch(new RegExp(`MemTotal:\\s+${host} kB`));
-      expect(await t.ok(['status', 'pids'])).toMatch(/\/proc +host values: free, uptime, top and \/proc\/cpuinfo inside show the host's figures; lxcfs is off/);
+      expect(await t.ok(['status', 'pids'])).toMatch(
+        /\/proc +host values: free, uptime, top and \/proc\/cpuinfo inside show the host's figures; lxcfs is off/,
+      );
     } finally {
       writeFileSync(t.paths.hostConfig, '');
     }

@@ -33,7 +33,9 @@ async function guests(t: TestRoot): Promise<string[]> {
 /** The numbers in a counter file: every one of 1..n in order, none twice, none missing. */
 function checkCounter(text: string): number {
   const values = text.trim().split('\n').map(Number);
-  values.forEach((v, i) => { expect(v, `line ${i + 1} of the counter`).toBe(i + 1); });
+  values.forEach((v, i) => {
+    expect(v, `line ${i + 1} of the counter`).toBe(i + 1);
+  });
   return values.length;
 }
 
@@ -62,7 +64,9 @@ function plantSpecialFiles(rootfs: string, base: number): void {
   execFileSync('setcap', ['cap_net_raw+ep', join(d, 'ping')]);
   // 64 MiB with one block of data at the end
   execFileSync('truncate', ['-s', '64M', join(d, 'sparse')]);
-  execFileSync('dd', ['if=/dev/urandom', `of=${join(d, 'sparse')}`, 'bs=4096', 'count=1', 'seek=16383', 'conv=notrunc'], { stdio: 'ignore' });
+  execFileSync('dd', ['if=/dev/urandom', `of=${join(d, 'sparse')}`, 'bs=4096', 'count=1', 'seek=16383', 'conv=notrunc'], {
+    stdio: 'ignore',
+  });
   chownSync(join(d, 'sparse'), base, base);
 }
 
@@ -76,7 +80,8 @@ function comparable(m: Map<string, string>): Map<string, string> {
 
 /** getfacl's entries with ids relative to the guest's base. */
 function aclOf(file: string, base: number): string {
-  return execFileSync('getfacl', ['-n', '-p', '-c', file]).toString()
+  return execFileSync('getfacl', ['-n', '-p', '-c', file])
+    .toString()
     .replace(/^((?:default:)?(?:user|group):)(\d+):/gm, (_m, p: string, id: string) => `${p}${Number(id) - base}:`);
 }
 
@@ -84,13 +89,19 @@ function aclOf(file: string, base: number): string {
 const children: ChildProcess[] = [];
 
 function migrateUntil(h: TwoHosts, name: string, point: string, signal: 'SIGSTOP' | 'SIGKILL') {
-  const child = spawn('nsenter', [`--net=${h.srcNs.path}`, '--', process.execPath, CLI, ...h.migrateArgs(name)],
-    { env: h.source.env({ VSERVER_CRASH_AT: point, VSERVER_CRASH_SIGNAL: signal }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('nsenter', [`--net=${h.srcNs.path}`, '--', process.execPath, CLI, ...h.migrateArgs(name)], {
+    env: h.source.env({ VSERVER_CRASH_AT: point, VSERVER_CRASH_SIGNAL: signal }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let stderr = '';
-  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
   child.stdout!.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, sig) => r({ code, signal: sig })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on('exit', (code, sig) => r({ code, signal: sig })),
+  );
   return {
     pid: child.pid!,
     exited,
@@ -100,21 +111,32 @@ function migrateUntil(h: TwoHosts, name: string, point: string, signal: 'SIGSTOP
 }
 
 function readStat(pid: number): string {
-  try { return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ''); } catch { return ''; }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, '');
+  } catch {
+    return '';
+  }
 }
 
 /** No guest but the one that was there, and once the receiver has ended (and gc ran), nothing staged. */
 async function targetHoldsNothing(h: TwoHosts): Promise<void> {
   expect(await guests(h.target)).toEqual(['occupant']);
-  await until(async () => !(await h.dstNs.exec('ip', ['netns', 'pids', h.dstNs.name])).stdout.split('\n')
-    .some((p) => /receive/.test(readCmdline(p))), 'the receiver on the target to end', 60_000);
+  await until(
+    async () => !(await h.dstNs.exec('ip', ['netns', 'pids', h.dstNs.name])).stdout.split('\n').some((p) => /receive/.test(readCmdline(p))),
+    'the receiver on the target to end',
+    60_000,
+  );
   await h.target.ok(['gc']);
   expect(h.targetStaging()).toEqual([]);
   expect(await guests(h.target)).toEqual(['occupant']);
 }
 
 function readCmdline(pid: string): string {
-  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { return ''; }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
 }
 
 /** The counter stands still: the guest is frozen. */
@@ -240,7 +262,9 @@ describe.skipIf(!IS_ROOT || TOOLS.length > 0)('vserver migrate', { timeout: 600_
     const a = comparable(treeDigest(source.paths.rootfs('web'), srcBase));
     const b = comparable(treeDigest(target.paths.rootfs('web'), moved.idmap!.base));
     expect(b).toEqual(a);
-    expect(aclOf(join(target.paths.rootfs('web'), 'data/a'), moved.idmap!.base)).toBe(aclOf(join(source.paths.rootfs('web'), 'data/a'), srcBase));
+    expect(aclOf(join(target.paths.rootfs('web'), 'data/a'), moved.idmap!.base)).toBe(
+      aclOf(join(source.paths.rootfs('web'), 'data/a'), srcBase),
+    );
     // sparse on the target too: a few blocks, not 64 MiB
     expect(statSync(join(target.paths.rootfs('web'), 'data/sparse')).blocks * 512).toBeLessThan(1 << 20);
     expect(execFileSync('getcap', [join(target.paths.rootfs('web'), 'data/ping')]).toString()).toMatch(/cap_net_raw[=+]ep/);
@@ -271,7 +295,9 @@ describe.skipIf(!IS_ROOT || TOOLS.length > 0)('vserver migrate', { timeout: 600_
     expect((await target.ok(['exec', 'ov', '--', 'cat', '/fresh'])).trim()).toBe('mine');
     expect((await target.cli(['exec', 'ov', '--', 'test', '-e', '/from-template'])).code).toBe(1);
     // the template itself still has the file, owned by its range on the target
-    const tpl = (JSON.parse(await target.ok(['template', 'list', '--json'])) as { name: string; idmap?: { base: number } }[]).find((t) => t.name === 'tpl')!;
+    const tpl = (JSON.parse(await target.ok(['template', 'list', '--json'])) as { name: string; idmap?: { base: number } }[]).find(
+      (t) => t.name === 'tpl',
+    )!;
     const st = statSync(join(target.paths.templateRootfs('tpl'), 'from-template'));
     expect(st.uid).toBe(tpl.idmap!.base);
   });

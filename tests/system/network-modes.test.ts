@@ -12,7 +12,11 @@ import { PARTIAL } from '../helpers/skip-report.js';
 /** Interface names inside a guest, from busybox's `ip -o link`. */
 async function guestLinks(t: TestRoot, guest: string): Promise<string[]> {
   const out = await t.ok(['exec', guest, '--', 'ip', '-o', 'link']);
-  return out.trim().split('\n').map((l) => l.split(':')[1]!.trim().split('@')[0]!).sort();
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => l.split(':')[1]!.trim().split('@')[0]!)
+    .sort();
 }
 
 describe.skipIf(!IS_ROOT)('guests sharing a NIC of the host', () => {
@@ -32,7 +36,10 @@ describe.skipIf(!IS_ROOT)('guests sharing a NIC of the host', () => {
   afterAll(() => cleanUpNetworkTest(t, [host, lan], [server]));
 
   it('gives macvlan guests their own addresses on the NIC: they reach each other and the LAN', async () => {
-    for (const [g, a] of [['mv1', '192.168.77.11/24'], ['mv2', '192.168.77.12/24']] as const) {
+    for (const [g, a] of [
+      ['mv1', '192.168.77.11/24'],
+      ['mv2', '192.168.77.12/24'],
+    ] as const) {
       await httpGuest(t, g);
       await t.ok(['config', g, 'interfaces', `[{mode="macvlan", parent="lan0", address="${a}", gateway="192.168.77.1"}]`]);
       const info = JSON.parse(await t.ok(['start', g, '--json']));
@@ -59,7 +66,10 @@ describe.skipIf(!IS_ROOT)('guests sharing a NIC of the host', () => {
   });
 
   it('gives ipvlan guests their own addresses on the NIC, or says the kernel cannot', async (ctx) => {
-    for (const [g, a] of [['iv1', '192.168.77.21/24'], ['iv2', '192.168.77.22/24']] as const) {
+    for (const [g, a] of [
+      ['iv1', '192.168.77.21/24'],
+      ['iv2', '192.168.77.22/24'],
+    ] as const) {
       await httpGuest(t, g);
       await t.ok(['config', g, 'interfaces', `[{mode="ipvlan", parent="lan0", address="${a}"}]`]);
     }
@@ -178,7 +188,10 @@ describe.skipIf(!IS_ROOT)('host and none', () => {
     // no network namespace of its own; its /sys is a sysfs of the host's network the host mounted
     const spec = JSON.parse(readFileSync(join(t.paths.bundle('h1'), 'config.json'), 'utf8'));
     expect(spec.linux.namespaces.map((n: { type: string }) => n.type)).not.toContain('network');
-    expect(spec.mounts.find((m: { destination: string }) => m.destination === '/sys')).toMatchObject({ type: 'bind', source: t.paths.sysfs('h1') });
+    expect(spec.mounts.find((m: { destination: string }) => m.destination === '/sys')).toMatchObject({
+      type: 'bind',
+      source: t.paths.sysfs('h1'),
+    });
     expect(JSON.parse(await t.ok(['status', 'h1', '--json'])).interfaces).toEqual([{ mode: 'host', addresses: [] }]);
     await t.ok(['stop', 'h1', '--timeout', '0']);
   });

@@ -47,11 +47,21 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
     expect(addr.web1).toBe('10.47.0.100'); // the pool's network + the context number
     expect(addr.web2).toBe('10.47.0.20');
     const st = JSON.parse(await t.ok(['status', 'web1', '--json']));
-    expect(st.interfaces).toEqual([{
-      name: 'eth0', mode: 'bridge', addresses: ['10.47.0.100/16', 'fd47:1::64/64'], gateways: ['10.47.0.1', 'fd47:1::1'],
-      hostDevice: `v${t.paths.instance}-100-0`, bridge: 'vsbr0', nat: true, ports: ['8080:80/tcp'],
-    }]);
-    expect(await t.ok(['status', 'web1'])).toMatch(/eth0\s+bridge 10\.47\.0\.100\/16 fd47:1::64\/64 via 10\.47\.0\.1 fd47:1::1; host side v\w+-100-0 on vsbr0/);
+    expect(st.interfaces).toEqual([
+      {
+        name: 'eth0',
+        mode: 'bridge',
+        addresses: ['10.47.0.100/16', 'fd47:1::64/64'],
+        gateways: ['10.47.0.1', 'fd47:1::1'],
+        hostDevice: `v${t.paths.instance}-100-0`,
+        bridge: 'vsbr0',
+        nat: true,
+        ports: ['8080:80/tcp'],
+      },
+    ]);
+    expect(await t.ok(['status', 'web1'])).toMatch(
+      /eth0\s+bridge 10\.47\.0\.100\/16 fd47:1::64\/64 via 10\.47\.0\.1 fd47:1::1; host side v\w+-100-0 on vsbr0/,
+    );
     // its /sys shows its own devices, not the host's
     expect((await t.ok(['exec', 'web1', '--', 'ls', '/sys/class/net'])).split(/\s+/).filter(Boolean)).toEqual(['eth0', 'lo']);
     const inside = await t.ok(['exec', 'web1', '--', 'ip', '-o', 'addr', 'show', 'dev', 'eth0']);
@@ -59,10 +69,15 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
     expect(inside).toContain('inet6 fd47:1::64/64');
     expect(await t.ok(['exec', 'web1', '--', 'ip', 'route'])).toMatch(/^default via 10\.47\.0\.1 dev eth0/m);
     // the host side: the veth is in the bridge, which has the gateway address
-    expect((await host.link('vsbr0'))?.addr_info.map((a) => `${a.local}/${a.prefixlen}`)).toEqual(expect.arrayContaining(['10.47.0.1/16', 'fd47:1::1/64']));
+    expect((await host.link('vsbr0'))?.addr_info.map((a) => `${a.local}/${a.prefixlen}`)).toEqual(
+      expect.arrayContaining(['10.47.0.1/16', 'fd47:1::1/64']),
+    );
     expect(await host.ip('-o', 'link', 'show', 'master', 'vsbr0')).toMatch(new RegExp(`v${t.paths.instance}-100-0@`));
     const list = JSON.parse(await t.ok(['list', '--json']));
-    expect(list.map((g: { interfaces: { addresses: string[] }[] }) => g.interfaces[0]!.addresses[0])).toEqual(['10.47.0.100/16', '10.47.0.20/16']);
+    expect(list.map((g: { interfaces: { addresses: string[] }[] }) => g.interfaces[0]!.addresses[0])).toEqual([
+      '10.47.0.100/16',
+      '10.47.0.20/16',
+    ]);
     expect(await t.ok(['list'])).toMatch(/web2\s+101\s+running.*10\.47\.0\.20/);
   });
 
@@ -86,9 +101,20 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
 
   it('lets guests ping each other and themselves without NET_RAW', async () => {
     const ping = (g: string, ...args: string[]) => t.cli(['exec', g, '--', 'ping', '-c', '1', '-W', '5', ...args]);
-    for (const [g, to] of [['web1', addr.web2!], ['web2', addr.web1!], ['web1', addr.web26!], ['web2', '127.0.0.1'], ['web2', '::1']] as const) {
+    for (const [g, to] of [
+      ['web1', addr.web2!],
+      ['web2', addr.web1!],
+      ['web1', addr.web26!],
+      ['web2', '127.0.0.1'],
+      ['web2', '::1'],
+    ] as const) {
       const r = await ping(g, to);
-      expect({ g, to, code: r.code, out: r.stdout }).toMatchObject({ g, to, code: 0, out: expect.stringMatching(/1 packets transmitted, 1 received/) });
+      expect({ g, to, code: r.code, out: r.stdout }).toMatchObject({
+        g,
+        to,
+        code: 0,
+        out: expect.stringMatching(/1 packets transmitted, 1 received/),
+      });
     }
     // echo sockets, not a raw socket: the guest still has no CAP_NET_RAW (bit 13)
     const eff = /^CapEff:\s*(\w+)$/m.exec(await t.ok(['exec', 'web1', '--', 'cat', '/proc/self/status']))![1]!;
@@ -147,7 +173,10 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
 
   it('leaves nothing behind when the start fails after the network was set up', async () => {
     const before = await host.links();
-    writeFileSync(t.paths.guestConfig('web3'), 'context = 150\ninit = "cmd"\ncmd = ["/no/such/init"]\n[[interfaces]]\nmode = "bridge"\nports = ["9090:80"]\n');
+    writeFileSync(
+      t.paths.guestConfig('web3'),
+      'context = 150\ninit = "cmd"\ncmd = ["/no/such/init"]\n[[interfaces]]\nmode = "bridge"\nports = ["9090:80"]\n',
+    );
     const r = await t.cli(['start', 'web3']);
     expect(r.code).toBe(13);
     expect(await host.links()).toEqual(before);
@@ -160,7 +189,12 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
     process.kill(pid, 'SIGKILL');
     await until(async () => (await t.cli(['running', 'web1'])).code === 1, 'web1 to die');
     const gc = await t.ok(['gc']);
-    expect(gc).toMatch(new RegExp(`^web1: removed runtime state, bundle, .*veth v${t.paths.instance}-100-0, nftables table vserver\\.${t.paths.instance}\\.web1, network namespace$`, 'm'));
+    expect(gc).toMatch(
+      new RegExp(
+        `^web1: removed runtime state, bundle, .*veth v${t.paths.instance}-100-0, nftables table vserver\\.${t.paths.instance}\\.web1, network namespace$`,
+        'm',
+      ),
+    );
     expect(await host.nftTables()).toEqual([]);
     expect(await host.links()).not.toContain(`v${t.paths.instance}-100-0`);
     expect(await t.ok(['gc'])).toBe('nothing to clean up\n');

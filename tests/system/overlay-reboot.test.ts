@@ -36,7 +36,7 @@ describe.skipIf(!IS_ROOT)('an overlay guest whose tree is not mounted (as after 
     expect((JSON.parse((await t.cli(['status', 'o', '--json'])).stdout) as { mounted: boolean }).mounted).toBe(false);
   });
 
-  it('du counts the guest\'s own files all the same, and says the tree is not mounted', async () => {
+  it("du counts the guest's own files all the same, and says the tree is not mounted", async () => {
     expect(await t.ok(['du', 'o'])).toMatch(/^o\s+overlay \(not mounted\)/m);
     const [row] = JSON.parse(await t.ok(['du', 'o', '--json'])) as { bytes: number; mounted: boolean; sharedBytes: number }[];
     expect(row!.mounted).toBe(false);

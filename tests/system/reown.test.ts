@@ -41,8 +41,10 @@ describe.skipIf(!IS_ROOT)('a context change killed while it re-owns the tree', {
       }
     }
     // kill -9 after KILL_AT files moved, at the same point every run
-    const r = await run(process.execPath, [CLI, 'config', 'g', 'context', '401'],
-      { env: t.env({ VSERVER_CRASH_AT: `reown:${KILL_AT}` }), timeoutMs: 120_000 });
+    const r = await run(process.execPath, [CLI, 'config', 'g', 'context', '401'], {
+      env: t.env({ VSERVER_CRASH_AT: `reown:${KILL_AT}` }),
+      timeoutMs: 120_000,
+    });
     expect(r.signal).toBe('SIGKILL');
   }, 300_000); // 10,000 files made and half re-owned: slow on a loaded machine
   afterEach(() => t.cleanup());

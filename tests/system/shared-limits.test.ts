@@ -69,8 +69,17 @@ describe.skipIf(!IS_ROOT)('per-user kernel limits with two guests', () => {
   });
 
   it('pids: a fork bomb in guest a stops at 64 processes; guest b and the host still fork', async () => {
-    await t.cli(['exec', 'a', '--', 'sh', '-c', 'i=0; while [ $i -lt 300 ]; do sleep 1000 </dev/null >/dev/null 2>&1 & i=$((i+1)); done >/dev/null 2>&1; true']);
-    const procs = Number((await t.ok(['exec', 'b', '--', 'sh', '-c', 'sleep 0 & wait; echo forked; ls -d /proc/[0-9]* | wc -l'])).split('\n')[1]);
+    await t.cli([
+      'exec',
+      'a',
+      '--',
+      'sh',
+      '-c',
+      'i=0; while [ $i -lt 300 ]; do sleep 1000 </dev/null >/dev/null 2>&1 & i=$((i+1)); done >/dev/null 2>&1; true',
+    ]);
+    const procs = Number(
+      (await t.ok(['exec', 'b', '--', 'sh', '-c', 'sleep 0 & wait; echo forked; ls -d /proc/[0-9]* | wc -l'])).split('\n')[1],
+    );
     expect(procs).toBeLessThan(64);
     const inA = JSON.parse((await t.cli(['status', 'a', '--json'])).stdout).processes;
     expect(inA).toBeLessThanOrEqual(64);
@@ -85,7 +94,14 @@ describe.skipIf(!IS_ROOT)('per-user kernel limits with two guests', () => {
     await t.ok(['start', 'c']);
     expect(await hold('c', 'inotify')).toBe('inotify 12 EMFILE');
     expect(await hold('c', 'mqueue')).toBe('mqueue 4 EMFILE');
-    await t.cli(['exec', 'c', '--', 'sh', '-c', 'i=0; while [ $i -lt 300 ]; do sleep 1000 </dev/null >/dev/null 2>&1 & i=$((i+1)); done >/dev/null 2>&1; true']);
+    await t.cli([
+      'exec',
+      'c',
+      '--',
+      'sh',
+      '-c',
+      'i=0; while [ $i -lt 300 ]; do sleep 1000 </dev/null >/dev/null 2>&1 & i=$((i+1)); done >/dev/null 2>&1; true',
+    ]);
     expect(JSON.parse((await t.cli(['status', 'c', '--json'])).stdout).processes).toBeGreaterThan(64);
   });
 });

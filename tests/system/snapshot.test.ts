@@ -10,7 +10,13 @@ import { treeDigest } from '../helpers/trees.js';
 const KILLED = 137;
 const M = 2 ** 20;
 
-interface Snap { name: string; method: string; frozen: boolean; frozenMs?: number; backend: string }
+interface Snap {
+  name: string;
+  method: string;
+  frozen: boolean;
+  frozenMs?: number;
+  backend: string;
+}
 
 /** Files a restore must bring back exactly: owners, modes, hard links, xattrs, ACLs, a file capability, a sparse file. */
 const SETUP = [
@@ -49,7 +55,14 @@ describe.skipIf(!IS_ROOT)('snapshots of a dir guest', () => {
     expect(runtimeStatus('s1')).toBe('running');
     expect(await t.ok(['exec', 's1', '--', 'cat', '/srv/d/a'])).toBe('one\n');
 
-    await t.ok(['exec', 's1', '--', 'sh', '-c', 'echo two > /srv/d/a; rm /srv/d/hard /srv/link; chmod 0600 /srv/mode; echo new > /srv/new']);
+    await t.ok([
+      'exec',
+      's1',
+      '--',
+      'sh',
+      '-c',
+      'echo two > /srv/d/a; rm /srv/d/hard /srv/link; chmod 0600 /srv/mode; echo new > /srv/new',
+    ]);
     const r = await t.cli(['snapshot', 'restore', 's1', 'one']);
     expect(r.code).toBe(6);
     expect(r.stderr).toMatch(/guest 's1' is running; a restore replaces its tree and needs it stopped/);
@@ -62,7 +75,13 @@ describe.skipIf(!IS_ROOT)('snapshots of a dir guest', () => {
     expect(treeDigest(join(rootfs(), 'srv'), b)).toEqual(before);
     expect(treeDigest(join(t.paths.snapshot('s1', kept), 'tree/srv'), b)).toEqual(changed);
     // a sparse file stays sparse
-    expect(Number(execFileSync('du', ['-k', join(rootfs(), 'srv/sparse')]).toString().split('\t')[0])).toBeLessThan(1024);
+    expect(
+      Number(
+        execFileSync('du', ['-k', join(rootfs(), 'srv/sparse')])
+          .toString()
+          .split('\t')[0],
+      ),
+    ).toBeLessThan(1024);
 
     const list = JSON.parse(await t.ok(['snapshot', 'list', 's1', '--json'])) as Snap[];
     expect(list.map((s) => s.name)).toEqual(['one', kept]);
@@ -117,7 +136,7 @@ describe.skipIf(!IS_ROOT)('snapshots of a dir guest', () => {
     expect(r.code).toBe(KILLED);
     expect(runtimeStatus('k1')).toBe('paused');
     expect(readdirSync(t.paths.snapshots('k1')).some((e) => e.startsWith('.new-half-'))).toBe(true);
-    expect((JSON.parse(await t.ok(['snapshot', 'list', 'k1', '--json'])) as Snap[])).toEqual([]);
+    expect(JSON.parse(await t.ok(['snapshot', 'list', 'k1', '--json'])) as Snap[]).toEqual([]);
     const gc = await t.ok(['gc']);
     expect(gc).toMatch(/the freeze of a snapshot that died/);
     expect(gc).toMatch(/half-made snapshot half/);

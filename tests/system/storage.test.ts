@@ -92,8 +92,13 @@ describe.skipIf(!IS_ROOT)('templates and overlay guests', () => {
     await t.ok(['build', 'large', '--template', 'big']);
     const written = (g: string) => {
       const upper = t.paths.upper(g);
-      return readdirSync(upper, { recursive: true }).map(String).sort()
-        .map((f) => { const st = lstatSync(join(upper, f)); return `${f} ${st.isDirectory() ? 'dir' : st.size}`; });
+      return readdirSync(upper, { recursive: true })
+        .map(String)
+        .sort()
+        .map((f) => {
+          const st = lstatSync(join(upper, f));
+          return `${f} ${st.isDirectory() ? 'dir' : st.size}`;
+        });
     };
     expect(written('quick')).toEqual(written('large'));
     expect(written('large').length).toBeLessThan(10); // a few files of its own, no copy of the template's
@@ -113,7 +118,13 @@ describe.skipIf(!IS_ROOT)('templates and overlay guests', () => {
   });
 
   it('shows disk use per guest with the template apart', async () => {
-    const rows = JSON.parse(await t.ok(['du', '--json'])) as { name: string; bytes: number; inodes: number; sharedBytes?: number; template?: string }[];
+    const rows = JSON.parse(await t.ok(['du', '--json'])) as {
+      name: string;
+      bytes: number;
+      inodes: number;
+      sharedBytes?: number;
+      template?: string;
+    }[];
     const quick = rows.find((r) => r.name === 'quick')!;
     const iso = rows.find((r) => r.name === 'iso')!;
     expect(quick.template).toBe('bb');
@@ -172,10 +183,24 @@ describe.skipIf(!IS_ROOT)('tarballs', () => {
     ['absolute', tarOf([{ name: '/tmp/evil', content: 'x' }]), /is an absolute path/],
     ['dotdot', tarOf([{ name: 'a/../../outside/precious', content: 'x' }]), /contains '\.\.'/],
     ['symlink out', tarOf([{ name: 'evil', type: '2', linkname: '../../../../outside' }]), /symlink pointing out/],
-    ['write through symlink', tarOf([{ name: 'd', type: '2', linkname: 'etc' }, { name: 'd/x', content: 'x' }]), /lies under the symlink/],
+    [
+      'write through symlink',
+      tarOf([
+        { name: 'd', type: '2', linkname: 'etc' },
+        { name: 'd/x', content: 'x' },
+      ]),
+      /lies under the symlink/,
+    ],
     ['hard link out', tarOf([{ name: 'h', type: '1', linkname: '/etc/shadow' }]), /absolute path/],
     ['hard link to nothing', tarOf([{ name: 'h', type: '1', linkname: 'etc/shadow' }]), /not an earlier file/],
-    ['hard link via symlink', tarOf([{ name: 'l', type: '2', linkname: '/' }, { name: 'h', type: '1', linkname: 'l/etc/shadow' }]), /lies under the symlink/],
+    [
+      'hard link via symlink',
+      tarOf([
+        { name: 'l', type: '2', linkname: '/' },
+        { name: 'h', type: '1', linkname: 'l/etc/shadow' },
+      ]),
+      /lies under the symlink/,
+    ],
     ['pax path', tarOf([{ name: 'fine', content: 'x', pax: { path: '../../outside/precious' } }]), /contains '\.\.'/],
     ['sparse', tarOf([{ name: 's', type: 'S' }]), /not supported/],
     ['owner out of range', tarOf([{ name: 'f', content: 'x', uid: 70000 }]), /outside the 65536 ids/],
@@ -236,12 +261,19 @@ describe.skipIf(!IS_ROOT)('clones, export and import', () => {
     const base = 410 * RANGE;
     // what a round trip must keep: hard links, devices, fifos, set-id bits, xattrs, odd names, owners
     await t.ok(['start', 'src']);
-    await t.ok(['exec', 'src', '--', 'sh', '-c', [
-      'mkdir -p /data/deep/er && echo hello > /data/a && ln /data/a /data/a-hard && ln -s ../data/a /data/rel-link',
-      'dd if=/dev/urandom of=/data/random bs=1k count=300 2>/dev/null && chmod 4755 /data/random && chown 33:44 /data/a',
-      'mkfifo /data/fifo && touch "/data/odd name \\t with tab" && chmod 2750 /data/deep',
-      `touch /data/${'long'.repeat(40)}`,
-    ].join(' && ')]);
+    await t.ok([
+      'exec',
+      'src',
+      '--',
+      'sh',
+      '-c',
+      [
+        'mkdir -p /data/deep/er && echo hello > /data/a && ln /data/a /data/a-hard && ln -s ../data/a /data/rel-link',
+        'dd if=/dev/urandom of=/data/random bs=1k count=300 2>/dev/null && chmod 4755 /data/random && chown 33:44 /data/a',
+        'mkfifo /data/fifo && touch "/data/odd name \\t with tab" && chmod 2750 /data/deep',
+        `touch /data/${'long'.repeat(40)}`,
+      ].join(' && '),
+    ]);
     await t.ok(['stop', 'src', '--timeout', '0']);
     execFileSync('mknod', [join(root, 'data/null-dev'), 'c', '1', '3']);
     execFileSync('chown', [`${base}:${base}`, join(root, 'data/null-dev')]);
@@ -264,15 +296,23 @@ describe.skipIf(!IS_ROOT)('clones, export and import', () => {
     expect(a.get('data/a')).toMatch(/user\.colour/);
     // the copy runs as a guest of its own
     await t.ok(['start', 'dst']);
-    expect((await t.ok(['exec', 'dst', '--', 'stat', '-c', '%u:%g %A', '/data/a', '/data/random'])).trim().split('\n'))
-      .toEqual(['33:44 -rw-r--r--', '0:0 -rwsr-xr-x']);
+    expect((await t.ok(['exec', 'dst', '--', 'stat', '-c', '%u:%g %A', '/data/a', '/data/random'])).trim().split('\n')).toEqual([
+      '33:44 -rw-r--r--',
+      '0:0 -rwsr-xr-x',
+    ]);
     await t.ok(['stop', 'dst', '--timeout', '0']);
   });
 
   it('streams through standard output and input, and refuses an archive that does not match its manifest', async () => {
-    const out = spawnSync(process.execPath, [join(__dirname, '../../dist/vserver.cjs'), 'export', 'src', '-'], { env: t.env(), maxBuffer: 1 << 28 });
+    const out = spawnSync(process.execPath, [join(__dirname, '../../dist/vserver.cjs'), 'export', 'src', '-'], {
+      env: t.env(),
+      maxBuffer: 1 << 28,
+    });
     expect(out.status).toBe(0);
-    const imp = spawnSync(process.execPath, [join(__dirname, '../../dist/vserver.cjs'), 'import', '-', '--name', 'piped'], { env: t.env(), input: out.stdout });
+    const imp = spawnSync(process.execPath, [join(__dirname, '../../dist/vserver.cjs'), 'import', '-', '--name', 'piped'], {
+      env: t.env(),
+      input: out.stdout,
+    });
     expect(imp.status, imp.stderr.toString()).toBe(0);
     // change one byte of one file inside the (decompressed) archive, and the import refuses it
     const raw = execFileSync('zstd', ['-dc'], { input: out.stdout, maxBuffer: 1 << 28 });
@@ -299,7 +339,14 @@ describe.skipIf(!IS_ROOT)('clones, export and import', () => {
     execFileSync('dd', ['if=/dev/urandom', `of=${join(outside, 'secret')}`, 'bs=1M', 'count=4', 'status=none']);
     await t.ok(['build', 'planter', '--context', '420']);
     await t.ok(['start', 'planter']);
-    await t.ok(['exec', 'planter', '--', 'sh', '-c', `ln -s ${outside}/secret /secret-link; ln -s ${outside} /outside-dir; ln -s / /root-link`]);
+    await t.ok([
+      'exec',
+      'planter',
+      '--',
+      'sh',
+      '-c',
+      `ln -s ${outside}/secret /secret-link; ln -s ${outside} /outside-dir; ln -s / /root-link`,
+    ]);
     await t.ok(['stop', 'planter', '--timeout', '0']);
     const [row] = JSON.parse(await t.ok(['du', 'planter', '--json']));
     expect(row.bytes).toBeLessThan(3 << 20); // the busybox tree only, not the 4 MB behind the link
@@ -345,7 +392,8 @@ describe.skipIf(!IS_ROOT)('interrupted and starved builds', () => {
     const big = join(t.root, 'big.tar.zst');
     const dir = join(t.root, 'bigsrc');
     mkdirSync(join(dir, 'data'), { recursive: true });
-    for (let i = 0; i < 60; i++) execFileSync('dd', ['if=/dev/urandom', `of=${join(dir, 'data', `f${i}`)}`, 'bs=1M', 'count=5', 'status=none']);
+    for (let i = 0; i < 60; i++)
+      execFileSync('dd', ['if=/dev/urandom', `of=${join(dir, 'data', `f${i}`)}`, 'bs=1M', 'count=5', 'status=none']);
     execFileSync('sh', ['-c', 'tar -C "$1" -cf - . | zstd -q -1 -o "$2"', 'sh', dir, big]);
     let interrupted = 0;
     for (const delay of [250, 500, 800]) {
@@ -356,7 +404,9 @@ describe.skipIf(!IS_ROOT)('interrupted and starved builds', () => {
       await exited;
       await new Promise((r) => setTimeout(r, 200));
       // the tar and zstd it started died with it
-      const left = [...hostProcesses().values()].filter((c) => c.includes(big) || c === 'zstd -dcq' || (c.startsWith('tar') && c.includes(t.root)));
+      const left = [...hostProcesses().values()].filter(
+        (c) => c.includes(big) || c === 'zstd -dcq' || (c.startsWith('tar') && c.includes(t.root)),
+      );
       expect(left).toEqual([]);
       // a guest is there whole (the build finished first) or not at all
       const whole = existsSync(t.paths.guestConfig('big'));

@@ -40,8 +40,27 @@ afterEach(async () => {
 function clientCert(name: string): { cert: Buffer; key: Buffer; fingerprint: string } {
   const key = join(root, `${name}.key`);
   const crt = join(root, `${name}.crt`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', crt,
-    '-days', '1', '-subj', `/CN=${name}`], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      crt,
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${name}`,
+    ],
+    { stdio: 'ignore' },
+  );
   const fp = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', crt]).toString().trim().split('=')[1]!;
   return { cert: readFileSync(crt), key: readFileSync(key), fingerprint: fp };
 }
@@ -62,18 +81,30 @@ describe('the HTTPS listener', () => {
     tls = await listenTls(app, '127.0.0.1:0', cert);
     port = (tls.address() as AddressInfo).port;
   });
-  afterEach(() => { tls.close(); tls.closeAllConnections(); });
+  afterEach(() => {
+    tls.close();
+    tls.closeAllConnections();
+  });
 
   const get = (path: string, opts: { token?: string; client?: { cert: Buffer; key: Buffer }; maxVersion?: 'TLSv1.2' } = {}) =>
     new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const req = request({
-        host: '127.0.0.1', port, path, ca: cert.cert, servername: 'localhost', ...(opts.client ?? {}), maxVersion: opts.maxVersion,
-        headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
-      }, (res) => {
-        let t = '';
-        res.on('data', (d) => (t += d));
-        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(t) }));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          ca: cert.cert,
+          servername: 'localhost',
+          ...(opts.client ?? {}),
+          maxVersion: opts.maxVersion,
+          headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+        },
+        (res) => {
+          let t = '';
+          res.on('data', (d) => (t += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(t) }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -87,7 +118,10 @@ describe('the HTTPS listener', () => {
 
   it('answers 401 without credentials, and with a wrong or revoked token; a live token gets in', async () => {
     const none = await get('/1.0/guests');
-    expect(none).toEqual({ status: 401, body: { code: 'UNAUTHORIZED', error: expect.stringMatching(/no credentials/), hint: expect.stringMatching(/vserver token create/) } });
+    expect(none).toEqual({
+      status: 401,
+      body: { code: 'UNAUTHORIZED', error: expect.stringMatching(/no credentials/), hint: expect.stringMatching(/vserver token create/) },
+    });
     expect((await get('/1.0/guests', { token: 'vst_wrong' })).status).toBe(401);
     const { token, record } = await createToken(engine.deps.paths, 'ci');
     expect(await get('/1.0/guests', { token })).toEqual({ status: 200, body: [] });
@@ -111,9 +145,14 @@ describe('the HTTPS listener', () => {
     const ok = new ApiClient({ url: `https://127.0.0.1:${port}`, token, cert_fingerprint: cert.fingerprint });
     expect(await ok.call('GET', '/1.0/guests')).toEqual([]);
     const wrongPin = new ApiClient({ url: `https://127.0.0.1:${port}`, token, cert_fingerprint: trusted.fingerprint });
-    await expect(wrongPin.call('GET', '/1.0/guests')).rejects.toMatchObject({ code: 'NOT_PERMITTED', message: expect.stringMatching(/not the pinned/) });
+    await expect(wrongPin.call('GET', '/1.0/guests')).rejects.toMatchObject({
+      code: 'NOT_PERMITTED',
+      message: expect.stringMatching(/not the pinned/),
+    });
     // without a pin, the self-signed certificate is not trusted
-    await expect(new ApiClient({ url: `https://127.0.0.1:${port}`, token }).call('GET', '/1.0/guests')).rejects.toMatchObject({ hint: expect.stringMatching(/--cert-fingerprint/) });
+    await expect(new ApiClient({ url: `https://127.0.0.1:${port}`, token }).call('GET', '/1.0/guests')).rejects.toMatchObject({
+      hint: expect.stringMatching(/--cert-fingerprint/),
+    });
     const noToken = new ApiClient({ url: `https://127.0.0.1:${port}`, cert_fingerprint: cert.fingerprint });
     await expect(noToken.call('GET', '/1.0/guests')).rejects.toMatchObject({ code: 'UNAUTHORIZED', exitCode: 32 });
   });
@@ -144,10 +183,17 @@ describe('operations', () => {
   it('report progress, wait with a timeout, cancel the work, and keep a bounded history', async () => {
     const ops = new Operations(2);
     let stopped = false;
-    const slow = ops.start('build', ({ signal, progress }) => new Promise((_resolve, reject) => {
-      progress({ step: 'unpacking', done: 1, total: 3 });
-      signal.addEventListener('abort', () => { stopped = true; reject(new Error('aborted')); });
-    }));
+    const slow = ops.start(
+      'build',
+      ({ signal, progress }) =>
+        new Promise((_resolve, reject) => {
+          progress({ step: 'unpacking', done: 1, total: 3 });
+          signal.addEventListener('abort', () => {
+            stopped = true;
+            reject(new Error('aborted'));
+          });
+        }),
+    );
     const t0 = Date.now();
     expect(await ops.wait(slow.id, 100)).toMatchObject({ status: 'running', progress: { step: 'unpacking', done: 1, total: 3 } });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
@@ -156,7 +202,9 @@ describe('operations', () => {
     await expect(ops.cancel(slow.id)).rejects.toMatchObject({ code: 'NOT_RUNNING' });
     const ok = ops.start('build', async () => 42);
     expect(await ops.wait(ok.id, 5000)).toMatchObject({ status: 'success', result: 42 });
-    const bad = ops.start('build', async () => { throw new Error('boom'); });
+    const bad = ops.start('build', async () => {
+      throw new Error('boom');
+    });
     expect(await ops.wait(bad.id, 5000)).toMatchObject({ status: 'failure', error: { code: 'INTERNAL', error: 'boom' } });
     // only the two newest finished ones are kept
     expect(() => ops.get(slow.id)).toThrow(/no operation/);
@@ -173,11 +221,22 @@ describe('POST /1.0/guests and /1.0/operations', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ code: 'INVALID_NAME', error: "invalid guest name 'Web_1': it contains upper-case letters" });
     expect((await post({ name: 'a', source: { kind: 'ftp' } })).json()).toMatchObject({ code: 'USAGE' });
-    expect((await post({ name: 'a', colour: 'red' })).json()).toMatchObject({ code: 'USAGE', error: expect.stringMatching(/additional properties/) });
+    expect((await post({ name: 'a', colour: 'red' })).json()).toMatchObject({
+      code: 'USAGE',
+      error: expect.stringMatching(/additional properties/),
+    });
     expect((await post({ name: 'a', context: '100' })).statusCode).toBe(400);
     expect((await post({ name: 'a', init: 'cmd' })).json()).toMatchObject({ code: 'USAGE', error: expect.stringMatching(/needs cmd/) });
-    expect((await post({ name: 'a' }, '/1.0/guests?name=a')).json()).toMatchObject({ code: 'USAGE', error: expect.stringMatching(/query string/) });
-    const upload = await app.inject({ method: 'POST', url: '/1.0/guests', headers: { 'content-type': 'application/x-tar' }, payload: Buffer.alloc(1024) });
+    expect((await post({ name: 'a' }, '/1.0/guests?name=a')).json()).toMatchObject({
+      code: 'USAGE',
+      error: expect.stringMatching(/query string/),
+    });
+    const upload = await app.inject({
+      method: 'POST',
+      url: '/1.0/guests',
+      headers: { 'content-type': 'application/x-tar' },
+      payload: Buffer.alloc(1024),
+    });
     expect(upload.json()).toMatchObject({ code: 'USAGE' });
     mkdirSync(join(root, 'etc/vserver/guests'), { recursive: true });
     writeFileSync(join(root, 'etc/vserver/guests/taken.toml'), 'context = 100\n');
@@ -210,19 +269,28 @@ describe('/1.0/openapi.json', () => {
     expect(doc.openapi).toBe('3.0.3');
     // fastify's own listing of its routes (a tree, four columns a level): each method of each path must be in the document
     const stack: string[] = [];
-    const routes = app.printRoutes({ commonPrefix: false }).split('\n').flatMap((line) => {
-      const m = /^([│ ]*)[├└]── (\S+) \(([A-Z, ]+)\)/.exec(line);
-      if (!m) return [];
-      stack.length = m[1]!.length / 4;
-      stack.push(m[2]!);
-      const path = stack.join('').replace(/:([A-Za-z_]+)/g, '{$1}');
-      return m[3]!.split(', ').filter((x) => x !== 'HEAD').map((x) => [path, x.toLowerCase()] as const);
-    }).filter(([path]) => path.startsWith('/1.0') || path === '/metrics'); // the dashboard's pages are not API
+    const routes = app
+      .printRoutes({ commonPrefix: false })
+      .split('\n')
+      .flatMap((line) => {
+        const m = /^([│ ]*)[├└]── (\S+) \(([A-Z, ]+)\)/.exec(line);
+        if (!m) return [];
+        stack.length = m[1]!.length / 4;
+        stack.push(m[2]!);
+        const path = stack.join('').replace(/:([A-Za-z_]+)/g, '{$1}');
+        return m[3]!
+          .split(', ')
+          .filter((x) => x !== 'HEAD')
+          .map((x) => [path, x.toLowerCase()] as const);
+      })
+      .filter(([path]) => path.startsWith('/1.0') || path === '/metrics'); // the dashboard's pages are not API
     expect(routes.length).toBeGreaterThan(15);
     for (const [path, method] of routes) expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
     expect(doc.paths['/1.0/guests'].post.requestBody.content['application/json'].schema.required).toEqual(['name']);
     expect(doc.paths['/1.0/guests'].post.requestBody.content['application/x-tar']).toBeDefined();
-    expect(doc.paths['/1.0/guests/{name}/state'].put.parameters).toEqual([expect.objectContaining({ name: 'name', in: 'path', required: true })]);
+    expect(doc.paths['/1.0/guests/{name}/state'].put.parameters).toEqual([
+      expect.objectContaining({ name: 'name', in: 'path', required: true }),
+    ]);
     expect(doc.components.schemas.GuestConfig.properties.context).toMatchObject({ type: 'integer', minimum: 2, maximum: 49151 });
     expect(doc.components.schemas.HostConfig.properties.api.properties.listen).toBeDefined();
     expect(doc.components.schemas.Error.properties.code.enum).toContain('UNAUTHORIZED');

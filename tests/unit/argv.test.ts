@@ -48,8 +48,16 @@ describe('parseArgv', () => {
   it('gives exec everything after --, or after the name', () => {
     expect(parse(['exec', 'web1', '--', 'ls', '-l'])).toMatchObject({ positionals: ['web1'], rest: ['ls', '-l'] });
     expect(parse(['exec', 'web1', 'ls', '-l', '--json'])).toMatchObject({ positionals: ['web1'], rest: ['ls', '-l', '--json'] });
-    expect(parse(['web1', 'exec', 'cat', '/etc/hostname'])).toMatchObject({ verb: 'exec', positionals: ['web1'], rest: ['cat', '/etc/hostname'] });
-    expect(parse(['--root', '/r', 'web1', 'exec', 'true'])).toMatchObject({ positionals: ['web1'], rest: ['true'], options: { root: '/r' } });
+    expect(parse(['web1', 'exec', 'cat', '/etc/hostname'])).toMatchObject({
+      verb: 'exec',
+      positionals: ['web1'],
+      rest: ['cat', '/etc/hostname'],
+    });
+    expect(parse(['--root', '/r', 'web1', 'exec', 'true'])).toMatchObject({
+      positionals: ['web1'],
+      rest: ['true'],
+      options: { root: '/r' },
+    });
   });
 
   it('parses integer options and refuses others', () => {

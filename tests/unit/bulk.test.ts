@@ -34,14 +34,18 @@ describe('bulk actions', () => {
     };
     const r = await bulk(actions, 'start', ['a', 'bad', 'b', 'up', 'a'], { jobs: 2 });
     expect(r.map((x) => [x.name, x.ok, x.error?.code, x.note])).toEqual([
-      ['a', true, undefined, undefined], ['bad', false, 'CONFIG_INVALID', undefined], ['b', true, undefined, undefined], ['up', true, undefined, 'already running'],
+      ['a', true, undefined, undefined],
+      ['bad', false, 'CONFIG_INVALID', undefined],
+      ['b', true, undefined, undefined],
+      ['up', true, undefined, 'already running'],
     ]);
     expect(started.sort()).toEqual(['a', 'b']);
   });
 
   it('groups by start_order, lowest first, guests without an order last', () => {
-    expect(startGroups([{ name: 'c', order: 30 }, { name: 'x' }, { name: 'a', order: 10 }, { name: 'b', order: 10 }, { name: 'd', order: 20 }]))
-      .toEqual([['a', 'b'], ['d'], ['c'], ['x']]);
+    expect(
+      startGroups([{ name: 'c', order: 30 }, { name: 'x' }, { name: 'a', order: 10 }, { name: 'b', order: 10 }, { name: 'd', order: 20 }]),
+    ).toEqual([['a', 'b'], ['d'], ['c'], ['x']]);
   });
 
   it('refuses --jobs 0 with the reason', () => {

@@ -6,7 +6,9 @@ import { CgroupV1, CgroupV2, cgroupReader, detectLayout } from '../../src/resour
 
 const FIX = join(__dirname, '../fixtures/cgroup');
 const tmps: string[] = [];
-afterEach(() => { for (const t of tmps.splice(0)) rmSync(t, { recursive: true, force: true }); });
+afterEach(() => {
+  for (const t of tmps.splice(0)) rmSync(t, { recursive: true, force: true });
+});
 
 describe('cgroup layout', () => {
   it('tells v2, hybrid and v1 apart', () => {
@@ -38,24 +40,50 @@ describe('cgroup v2 reader: usage, limits and events', () => {
   const r = new CgroupV2(join(FIX, 'v2'));
   it('reads what a guest used', () => {
     expect(r.usage('vserver-web1')).toEqual({
-      cpuUsec: 2_500_000, userUsec: 2_000_000, systemUsec: 500_000, memoryBytes: 47_185_920, memoryMax: 64 * 2 ** 20,
-      tasks: 4, ioReadBytes: 1_048_576 + 2048, ioWriteBytes: 4096,
+      cpuUsec: 2_500_000,
+      userUsec: 2_000_000,
+      systemUsec: 500_000,
+      memoryBytes: 47_185_920,
+      memoryMax: 64 * 2 ** 20,
+      tasks: 4,
+      ioReadBytes: 1_048_576 + 2048,
+      ioWriteBytes: 4096,
     });
   });
   it('reads the limits in force', () => {
     expect(r.limits('vserver-web1')).toEqual({
-      memoryMax: 64 * 2 ** 20, memoryHigh: 48 * 2 ** 20, swapMax: 0, cpuMaxCores: 0.5, cpuWeight: 200, cpuset: '1',
-      pidsMax: 50, ioWeight: 100, io: [{ device: '254:0', readBps: 10_485_760, writeBps: undefined, readIops: undefined, writeIops: 500 }],
+      memoryMax: 64 * 2 ** 20,
+      memoryHigh: 48 * 2 ** 20,
+      swapMax: 0,
+      cpuMaxCores: 0.5,
+      cpuWeight: 200,
+      cpuset: '1',
+      pidsMax: 50,
+      ioWeight: 100,
+      io: [{ device: '254:0', readBps: 10_485_760, writeBps: undefined, readIops: undefined, writeIops: 500 }],
     });
   });
   it('reads "max" as no limit, and the effective cpuset when none is set', () => {
     expect(r.limits('vserver-idle')).toMatchObject({
-      memoryMax: Infinity, memoryHigh: Infinity, swapMax: Infinity, cpuMaxCores: Infinity, cpuWeight: 100, cpuset: '0-1',
-      pidsMax: Infinity, ioWeight: undefined, io: [],
+      memoryMax: Infinity,
+      memoryHigh: Infinity,
+      swapMax: Infinity,
+      cpuMaxCores: Infinity,
+      cpuWeight: 100,
+      cpuset: '0-1',
+      pidsMax: Infinity,
+      ioWeight: undefined,
+      io: [],
     });
   });
   it('reads OOM kills, throttling, refused forks and the high-water mark', () => {
-    expect(r.events('vserver-web1')).toEqual({ memoryPeak: 67_043_328, oomKills: 2, throttledUsec: 1_500_000, throttledPeriods: 120, pidsRefused: 3 });
+    expect(r.events('vserver-web1')).toEqual({
+      memoryPeak: 67_043_328,
+      oomKills: 2,
+      throttledUsec: 1_500_000,
+      throttledPeriods: 120,
+      pidsRefused: 3,
+    });
     expect(r.events('vserver-idle')).toEqual({ memoryPeak: undefined, oomKills: 0, throttledUsec: 0, throttledPeriods: 0, pidsRefused: 0 });
   });
   it('answers undefined for a guest without a cgroup', () => {
@@ -82,19 +110,45 @@ describe('cgroup v2 reader: usage, limits and events', () => {
 describe('cgroup v1 reader', () => {
   const r = new CgroupV1(join(FIX, 'v1'), 'hybrid');
   it('counts each co-mounted hierarchy once', () => {
-    expect(r.hierarchies.map((h) => h.split('/').pop()).sort())
-      .toEqual(['blkio', 'cpu,cpuacct', 'cpuset', 'memory', 'pids', 'systemd', 'unified']);
+    expect(r.hierarchies.map((h) => h.split('/').pop()).sort()).toEqual([
+      'blkio',
+      'cpu,cpuacct',
+      'cpuset',
+      'memory',
+      'pids',
+      'systemd',
+      'unified',
+    ]);
   });
-  it('reads usage, limits and events from each controller\'s hierarchy', () => {
+  it("reads usage, limits and events from each controller's hierarchy", () => {
     expect(r.usage('vserver-web1')).toEqual({
-      cpuUsec: 4_000_000, userUsec: 3_000_000, systemUsec: 1_000_000, memoryBytes: 30 * 2 ** 20, memoryMax: 64 * 2 ** 20,
-      tasks: 3, ioReadBytes: 2_097_152 + 1024, ioWriteBytes: 8192,
+      cpuUsec: 4_000_000,
+      userUsec: 3_000_000,
+      systemUsec: 1_000_000,
+      memoryBytes: 30 * 2 ** 20,
+      memoryMax: 64 * 2 ** 20,
+      tasks: 3,
+      ioReadBytes: 2_097_152 + 1024,
+      ioWriteBytes: 8192,
     });
     expect(r.limits('vserver-web1')).toEqual({
-      memoryMax: 64 * 2 ** 20, memoryHigh: Infinity, swapMax: 32 * 2 ** 20, cpuMaxCores: 1.5, cpuShares: 512, cpuset: '1',
-      pidsMax: 50, ioWeight: 100, io: [{ device: '254:0', readBps: 10_485_760, writeIops: 500 }],
+      memoryMax: 64 * 2 ** 20,
+      memoryHigh: Infinity,
+      swapMax: 32 * 2 ** 20,
+      cpuMaxCores: 1.5,
+      cpuShares: 512,
+      cpuset: '1',
+      pidsMax: 50,
+      ioWeight: 100,
+      io: [{ device: '254:0', readBps: 10_485_760, writeIops: 500 }],
     });
-    expect(r.events('vserver-web1')).toEqual({ memoryPeak: 66_060_288, oomKills: 1, throttledUsec: 350_000, throttledPeriods: 7, pidsRefused: 2 });
+    expect(r.events('vserver-web1')).toEqual({
+      memoryPeak: 66_060_288,
+      oomKills: 1,
+      throttledUsec: 350_000,
+      throttledPeriods: 7,
+      pidsRefused: 2,
+    });
   });
   it('lists the guests from the counting hierarchy', () => {
     expect(r.list('vserver-')).toEqual(['vserver-web1']);

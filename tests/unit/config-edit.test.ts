@@ -31,7 +31,10 @@ beforeEach(() => {
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 async function caught(p: Promise<unknown>): Promise<VsError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   if (!(e instanceof VsError)) throw new Error(`expected a VsError, got ${String(e)}`);
   return e;
 }
@@ -84,7 +87,9 @@ describe('config documents and edits', () => {
   });
 
   it('refuses keys fixed at build and two owner changes at once, by key or by text', async () => {
-    expect((await caught(engine.editConfig('web1', { text: `${START}isolated = true\n` }))).message).toMatch(/isolated is fixed when the guest is built/);
+    expect((await caught(engine.editConfig('web1', { text: `${START}isolated = true\n` }))).message).toMatch(
+      /isolated is fixed when the guest is built/,
+    );
     const both = await caught(engine.editConfig('web1', { text: START.replace('100', '200') + 'privileged = true\n' }));
     expect(both.message).toMatch(/context and privileged cannot change in one edit/);
     expect(text()).toBe(START);
@@ -93,14 +98,37 @@ describe('config documents and edits', () => {
 
 describe('limits in one edit', () => {
   it('sets several limits at once, or on any bad one none of them', async () => {
-    const r = await engine.setLimits('web1', [['memory.max', '256M'], ['pids.max', '100']]);
-    expect(r).toMatchObject({ live: false, changes: [{ key: 'memory.max', value: '256M' }, { key: 'pids.max', value: 100 }] });
+    const r = await engine.setLimits('web1', [
+      ['memory.max', '256M'],
+      ['pids.max', '100'],
+    ]);
+    expect(r).toMatchObject({
+      live: false,
+      changes: [
+        { key: 'memory.max', value: '256M' },
+        { key: 'pids.max', value: 100 },
+      ],
+    });
     expect(r.version).toBe(sha(text()));
     const before = text();
-    const e = await caught(engine.setLimits('web1', [['memory.max', '512M'], ['pids.max', 'lots']]));
+    const e = await caught(
+      engine.setLimits('web1', [
+        ['memory.max', '512M'],
+        ['pids.max', 'lots'],
+      ]),
+    );
     expect(e.code).toBe('INVALID_VALUE');
     expect(e.message).toMatch(/cannot set memory.max to '512M', pids.max to 'lots': pids.max must be a whole number/);
-    expect((await caught(engine.setLimits('web1', [['memory.max', '512M'], ['disk.max', '1G']]))).code).toBe('USAGE');
+    expect(
+      (
+        await caught(
+          engine.setLimits('web1', [
+            ['memory.max', '512M'],
+            ['disk.max', '1G'],
+          ]),
+        )
+      ).code,
+    ).toBe('USAGE');
     expect((await caught(engine.setLimits('web1', [['memory.max', '512M']], { ifVersion: sha('other') }))).code).toBe('CONFLICT');
     expect(text()).toBe(before);
   });

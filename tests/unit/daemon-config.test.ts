@@ -34,13 +34,17 @@ afterEach(async () => {
 });
 
 type Opts = { headers?: Record<string, string> };
-const patch = (url: string, payload: unknown, o: Opts = {}) => app.inject({ method: 'PATCH', url, payload: payload as object, headers: o.headers });
+const patch = (url: string, payload: unknown, o: Opts = {}) =>
+  app.inject({ method: 'PATCH', url, payload: payload as object, headers: o.headers });
 const putToml = (body: string, headers: Record<string, string> = {}) =>
   app.inject({ method: 'PUT', url: '/1.0/guests/web1/config', payload: body, headers: { 'content-type': 'application/toml', ...headers } });
 
 /** What `vserver config` says for the same change, to compare with the API's answer. */
 async function cliError(key: string, value: unknown): Promise<VsError> {
-  const e = await engine.setConfig('web1', key, value).then(() => undefined, (x: unknown) => x);
+  const e = await engine.setConfig('web1', key, value).then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   if (!(e instanceof VsError)) throw new Error('expected the change to be refused');
   return e;
 }
@@ -77,7 +81,11 @@ describe('PATCH /1.0/guests/NAME/config', () => {
     const before = text();
     const stale = await patch('/1.0/guests/web1/config', { set: { stop_timeout: 3 } }, { headers: { 'if-match': current } });
     expect(stale.statusCode).toBe(412);
-    expect(stale.json()).toMatchObject({ code: 'CONFLICT', error: expect.stringMatching(/changed since version/), hint: expect.any(String) });
+    expect(stale.json()).toMatchObject({
+      code: 'CONFLICT',
+      error: expect.stringMatching(/changed since version/),
+      hint: expect.any(String),
+    });
     expect(text()).toBe(before);
   });
 
@@ -134,15 +142,20 @@ describe('PUT /1.0/guests/NAME/config', () => {
     expect(text()).toBe(START);
   });
 
-  it('points at the line of a syntax error and of a bad key, with the CLI\'s message', async () => {
+  it("points at the line of a syntax error and of a bad key, with the CLI's message", async () => {
     const v = { 'if-match': `"${sha(START)}"` };
     const syntax = await putToml('context = 100\ninit = \n', v);
     expect(syntax.statusCode).toBe(400);
     expect(syntax.json()).toMatchObject({ code: 'CONFIG_INVALID', line: 2, error: expect.stringMatching(/not valid TOML \(line 2/) });
     const bad = await putToml(`${START}\n[limits.pids]\nmax = "lots"\n`, v);
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toEqual({ code: 'CONFIG_INVALID', key: 'limits.pids.max', line: 7, error: (await cliError('limits.pids.max', 'lots')).message,
-      hint: expect.any(String) });
+    expect(bad.json()).toEqual({
+      code: 'CONFIG_INVALID',
+      key: 'limits.pids.max',
+      line: 7,
+      error: (await cliError('limits.pids.max', 'lots')).message,
+      hint: expect.any(String),
+    });
     expect(text()).toBe(START);
   });
 
@@ -164,7 +177,12 @@ describe('PATCH /1.0/guests/NAME/limits', () => {
     await engine.start('web1');
     const r = await patch('/1.0/guests/web1/limits', { 'memory.max': '256M', 'pids.max': '100' });
     expect(r.statusCode).toBe(200);
-    expect(r.json()).toMatchObject({ name: 'web1', live: true, limits: { memory: { max: '256M' }, pids: { max: 100 } }, version: sha(text()) });
+    expect(r.json()).toMatchObject({
+      name: 'web1',
+      live: true,
+      limits: { memory: { max: '256M' }, pids: { max: 100 } },
+      version: sha(text()),
+    });
     expect(r.headers.etag).toBe(`"${sha(text())}"`);
     expect(rt.updates.at(-1)).toMatchObject({ memory: { limit: 256 * 2 ** 20 }, pids: { limit: 100 } });
     const before = text();

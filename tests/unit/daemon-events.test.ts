@@ -64,13 +64,17 @@ async function until(fn: () => boolean, what: string, ms = 3000): Promise<void> 
 }
 
 /** A GET on a loopback listener whose body keeps coming; resolves with the response once headers are in. */
-async function openStream(path: string): Promise<{ status: number; type: string; text: () => string; res: import('node:http').IncomingMessage }> {
+async function openStream(
+  path: string,
+): Promise<{ status: number; type: string; text: () => string; res: import('node:http').IncomingMessage }> {
   if (app.server.address() === null) await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as AddressInfo).port;
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; });
+      res.setEncoding('utf8').on('data', (d: string) => {
+        body += d;
+      });
       opened.push({ close: () => req.destroy() });
       resolve({ status: res.statusCode!, type: String(res.headers['content-type']), text: () => body, res });
     });
@@ -90,7 +94,12 @@ describe('engine events', () => {
     fakeGuest('old', 101);
     expect((await app.inject({ method: 'DELETE', url: '/1.0/guests/old' })).statusCode).toBe(204);
     expect((await app.inject({ method: 'DELETE', url: '/1.0/guests/old' })).statusCode).toBe(404);
-    expect(got.map((e) => [e.type, e.guest])).toEqual([['started', 'web1'], ['limit-changed', 'web1'], ['config-changed', 'web1'], ['deleted', 'old']]);
+    expect(got.map((e) => [e.type, e.guest])).toEqual([
+      ['started', 'web1'],
+      ['limit-changed', 'web1'],
+      ['config-changed', 'web1'],
+      ['deleted', 'old'],
+    ]);
     expect(got[0]!.detail).toMatchObject({ context: 100, pid: process.pid });
     expect(got[1]!.detail).toEqual({ key: 'pids.max', value: '100', live: true });
     expect(Math.abs(Date.parse(got[0]!.time) - Date.now())).toBeLessThan(5000);
@@ -107,7 +116,11 @@ describe('GET /1.0/events', () => {
     fakeGuest('b', 101);
     await put('/1.0/guests/a/state', { action: 'start' });
     await put('/1.0/guests/b/state', { action: 'start' });
-    const data = (t: string) => t.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as LifecycleEvent);
+    const data = (t: string) =>
+      t
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => JSON.parse(l.slice(6)) as LifecycleEvent);
     await until(() => data(all.text()).length === 2 && data(one.text()).length === 1, 'two events');
     expect(data(all.text()).map((e) => `${e.type} ${e.guest}`)).toEqual(['started a', 'started b']);
     expect(data(one.text()).map((e) => `${e.type} ${e.guest}`)).toEqual(['started b']);
@@ -140,12 +153,15 @@ describe('GET /1.0/events', () => {
     // the kernel's socket buffers take some megabytes before the daemon's own queue grows; the
     // reading listener catches up after each batch, so that only the other one falls behind
     while (sent < 3000 && listeners(engine) === 2) {
-      for (let i = 0; i < 3; i++, sent++) engine.events.emit('event', { type: 'oom', guest: 'a', time: new Date().toISOString(), detail: { pad: big } });
+      for (let i = 0; i < 3; i++, sent++)
+        engine.events.emit('event', { type: 'oom', guest: 'a', time: new Date().toISOString(), detail: { pad: big } });
       await until(() => count(fast.text()) === sent, 'the reading listener', 10_000);
     }
     expect(listeners(engine)).toBe(1);
     let text = '';
-    slow.setEncoding('utf8').on('data', (d: string) => { text += d; });
+    slow.setEncoding('utf8').on('data', (d: string) => {
+      text += d;
+    });
     slow.resume();
     await until(() => text.includes(': overflow'), 'the overflow notice', 20_000);
     slow.destroy();
@@ -159,14 +175,19 @@ describe('GET /1.0/events', () => {
     const port = (app.server.address() as AddressInfo).port;
     const ws = new WebSocket(`ws://127.0.0.1:${port}/1.0/events`);
     await new Promise((r) => ws.once('open', r));
-    const closed = new Promise<[number, string]>((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()])));
+    const closed = new Promise<[number, string]>((resolve) =>
+      ws.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()])),
+    );
     let frames = 0;
-    ws.on('message', () => { frames++; });
+    ws.on('message', () => {
+      frames++;
+    });
     (ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
     const big = 'x'.repeat(20 * 1024);
     let sent = 0;
     while (sent < 3000 && listeners(engine) === 1) {
-      for (let i = 0; i < 3; i++, sent++) engine.events.emit('event', { type: 'oom', guest: 'a', time: new Date().toISOString(), detail: { pad: big } });
+      for (let i = 0; i < 3; i++, sent++)
+        engine.events.emit('event', { type: 'oom', guest: 'a', time: new Date().toISOString(), detail: { pad: big } });
       await sleep(2);
     }
     expect(listeners(engine)).toBe(0);
@@ -185,13 +206,21 @@ describe('GET /1.0/events', () => {
 });
 
 describe('the tracker', () => {
-  it('reports what another process does to guests, died and oom, and the engine\'s own changes once', async () => {
+  it("reports what another process does to guests, died and oom, and the engine's own changes once", async () => {
     const watch = Object.assign(new EventEmitter(), {
       watched: [] as string[],
-      watchPid(name: string, pid: number) { this.watched.push(`pid ${name} ${pid}`); },
-      watchOom(name: string, path: string) { this.watched.push(`oom ${name} ${path}`); },
-      forget(name: string) { this.watched.push(`forget ${name}`); },
-      close() { /* nothing to end */ },
+      watchPid(name: string, pid: number) {
+        this.watched.push(`pid ${name} ${pid}`);
+      },
+      watchOom(name: string, path: string) {
+        this.watched.push(`oom ${name} ${path}`);
+      },
+      forget(name: string) {
+        this.watched.push(`forget ${name}`);
+      },
+      close() {
+        /* nothing to end */
+      },
     });
     const cg = new FakeCgroups();
     mkdirSync(join(root, 'cg/vs'), { recursive: true });
@@ -238,7 +267,9 @@ describe('exec sessions', () => {
     const ws = await app.injectWS(socket);
     const frames: string[] = [];
     const closed = new Promise<number>((resolve) => ws.on('close', (code: number) => resolve(code)));
-    ws.on('message', (d: Buffer, bin: boolean) => { if (!bin) frames.push(d.toString()); });
+    ws.on('message', (d: Buffer, bin: boolean) => {
+      if (!bin) frames.push(d.toString());
+    });
     expect(await closed).toBe(1000);
     expect(frames.map((f) => JSON.parse(f))).toEqual([{ type: 'exit', code: 0 }]);
     expect(rt.calls).toContain('exec a true');
@@ -307,7 +338,11 @@ describe('GET /1.0/guests?figures=1', () => {
     fakeGuest('b', 101);
     await put('/1.0/guests/a/state', { action: 'start' });
     const list = (await app.inject('/1.0/guests?figures=1')).json() as { name: string; figures?: Record<string, number> }[];
-    expect(list.find((g) => g.name === 'a')!.figures).toMatchObject({ cpuSeconds: expect.any(Number), memoryBytes: expect.any(Number), processes: 0 });
+    expect(list.find((g) => g.name === 'a')!.figures).toMatchObject({
+      cpuSeconds: expect.any(Number),
+      memoryBytes: expect.any(Number),
+      processes: 0,
+    });
     expect(list.find((g) => g.name === 'b')!.figures).toBeUndefined();
     expect(((await app.inject('/1.0/guests')).json() as { figures?: unknown }[]).every((g) => g.figures === undefined)).toBe(true);
     expect((await app.inject('/1.0/guests?figures=2')).statusCode).toBe(400);

@@ -36,7 +36,11 @@ describe('the API', () => {
     expect((await app.inject('/1.0/guests')).json()).toEqual([]);
     fakeGuest('web1', 100, 'mark = "web"\n');
     fakeGuest('db1', 101);
-    expect((await put('/1.0/guests/web1/state', { action: 'start' })).json()).toMatchObject({ name: 'web1', state: 'running', context: 100 });
+    expect((await put('/1.0/guests/web1/state', { action: 'start' })).json()).toMatchObject({
+      name: 'web1',
+      state: 'running',
+      context: 100,
+    });
     const names = async (q: string) => ((await app.inject(`/1.0/guests${q}`)).json() as { name: string }[]).map((g) => g.name);
     expect(await names('')).toEqual(['db1', 'web1']);
     expect(await names('?state=running')).toEqual(['web1']);
@@ -56,7 +60,14 @@ describe('the API', () => {
       results: [
         { name: 'a', action: 'start', ok: true, note: 'already running', state: 'running' },
         { name: 'b', action: 'start', ok: true, state: 'running', context: 101 },
-        { name: 'nosuch', action: 'start', ok: false, code: 'NOT_FOUND', error: expect.stringMatching(/guest 'nosuch' not found/), hint: expect.any(String) },
+        {
+          name: 'nosuch',
+          action: 'start',
+          ok: false,
+          code: 'NOT_FOUND',
+          error: expect.stringMatching(/guest 'nosuch' not found/),
+          hint: expect.any(String),
+        },
       ],
     });
     expect([...rt.containers.keys()].sort()).toEqual(['a', 'b']);
@@ -74,7 +85,7 @@ describe('the API', () => {
     expect((await app.inject('/1.0/guests/b')).statusCode).toBe(404);
   });
 
-  it('refuses bad input with the CLI\'s message and code, and changes nothing', async () => {
+  it("refuses bad input with the CLI's message and code, and changes nothing", async () => {
     fakeGuest('a', 100);
     const before = readFileSync(join(root, 'etc/vserver/guests/a.toml'), 'utf8');
     const cases: [Promise<{ statusCode: number; json: () => unknown }>, number, string, RegExp][] = [
@@ -84,7 +95,12 @@ describe('the API', () => {
       [put('/1.0/guests/a/state', { action: 'explode' }), 400, 'USAGE', /action/],
       [put('/1.0/guests/a/state', { action: 'start', extra: 1 }), 400, 'USAGE', /additional/],
       [put('/1.0/guests/a/state', { action: 'stop', timeout: 'soon' }), 400, 'USAGE', /timeout/],
-      [app.inject({ method: 'PUT', url: '/1.0/guests/a/state', payload: '{"action":', headers: { 'content-type': 'application/json' } }), 400, 'USAGE', /JSON/i],
+      [
+        app.inject({ method: 'PUT', url: '/1.0/guests/a/state', payload: '{"action":', headers: { 'content-type': 'application/json' } }),
+        400,
+        'USAGE',
+        /JSON/i,
+      ],
       [put('/1.0/guests/a/state', { action: 'start', timeout: 1, pad: 'x'.repeat(5000) }), 400, 'USAGE', /too large/],
       [put('/1.0/guests/state', { action: 'start', jobs: 0, all: true }), 400, 'USAGE', /jobs/],
       [put('/1.0/guests/state', { action: 'start', names: ['../etc'] }), 400, 'INVALID_NAME', /name/],

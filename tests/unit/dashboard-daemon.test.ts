@@ -17,10 +17,22 @@ import { fakeHostFacts, FakeCgroups, FakeLxcfs, FakeRuntime } from '../helpers/f
 
 /** A guest's counters at a moment: CPU seconds, network and disk bytes so far. */
 const m = (name: string, cpuS: number, bytes: number, memory = 1000): GuestMetrics => ({
-  name, context: 100, processes: 3,
-  usage: { userUsec: cpuS * 1e6, systemUsec: 0, memoryBytes: memory, tasks: 3, ioReadBytes: bytes, ioWriteBytes: 2 * bytes } as GuestMetrics['usage'],
+  name,
+  context: 100,
+  processes: 3,
+  usage: {
+    userUsec: cpuS * 1e6,
+    systemUsec: 0,
+    memoryBytes: memory,
+    tasks: 3,
+    ioReadBytes: bytes,
+    ioWriteBytes: 2 * bytes,
+  } as GuestMetrics['usage'],
   limits: { memoryMax: 4096 } as GuestMetrics['limits'],
-  net: [{ device: 'lo', rxBytes: 1e9, txBytes: 1e9, rxPackets: 0, txPackets: 0 }, { device: 'eth0', rxBytes: bytes, txBytes: bytes / 2, rxPackets: 0, txPackets: 0 }],
+  net: [
+    { device: 'lo', rxBytes: 1e9, txBytes: 1e9, rxPackets: 0, txPackets: 0 },
+    { device: 'eth0', rxBytes: bytes, txBytes: bytes / 2, rxPackets: 0, txPackets: 0 },
+  ],
 });
 
 describe('the history', () => {
@@ -29,7 +41,9 @@ describe('the history', () => {
     h.add([m('a', 0, 0)], 1000);
     expect(h.range('a', '5m')).toEqual([]);
     h.add([m('a', 2.5, 5000, 2000)], 1005);
-    expect(h.range('a', '5m')).toEqual([{ t: 1005, cpu: 0.5, memory: 2000, memoryLimit: 4096, rx: 1000, tx: 500, read: 1000, write: 2000, processes: 3 }]);
+    expect(h.range('a', '5m')).toEqual([
+      { t: 1005, cpu: 0.5, memory: 2000, memoryLimit: 4096, rx: 1000, tx: 500, read: 1000, write: 2000, processes: 3 },
+    ]);
     // a restarted guest's counters start again from zero: no negative rate
     h.add([m('a', 1, 500)], 1010);
     expect(h.range('a', '5m').at(-1)).toMatchObject({ cpu: 0.2, rx: 100 });
@@ -38,7 +52,7 @@ describe('the history', () => {
   it('keeps 5 minutes of samples, an hour of minute means and a day of 10-minute means, no more', () => {
     const h = new History();
     const t0 = 1_800_000_000;
-    for (let i = 0; i <= 2 * 86400 / 5; i++) h.add([m('a', i, i * 100)], t0 + i * 5);
+    for (let i = 0; i <= (2 * 86400) / 5; i++) h.add([m('a', i, i * 100)], t0 + i * 5);
     const r5 = h.range('a', '5m');
     const r1 = h.range('a', '1h');
     const r24 = h.range('a', '24h');
@@ -110,20 +124,41 @@ describe('the TCP listener', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  const call = (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) => new Promise<{ status: number; json: any; headers: Record<string, unknown> }>((resolve, reject) => {
-    const u = new URL(path, tcp.url);
-    const req = request({ host: u.hostname, port: u.port, method, path: u.pathname + u.search,
-      headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) } }, (res) => {
-      let t = '';
-      res.on('data', (d) => (t += d));
-      res.on('end', () => { let j: unknown; try { j = JSON.parse(t); } catch { j = t; } resolve({ status: res.statusCode!, json: j, headers: res.headers }); });
+  const call = (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) =>
+    new Promise<{ status: number; json: any; headers: Record<string, unknown> }>((resolve, reject) => {
+      const u = new URL(path, tcp.url);
+      const req = request(
+        {
+          host: u.hostname,
+          port: u.port,
+          method,
+          path: u.pathname + u.search,
+          headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        },
+        (res) => {
+          let t = '';
+          res.on('data', (d) => (t += d));
+          res.on('end', () => {
+            let j: unknown;
+            try {
+              j = JSON.parse(t);
+            } catch {
+              j = t;
+            }
+            resolve({ status: res.statusCode!, json: j, headers: res.headers });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
     });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
 
   it('serves the page without a session, and nothing else', async () => {
-    expect(await call('GET', '/dashboard/')).toMatchObject({ status: 200, json: '<p>dashboard</p>', headers: { 'cache-control': 'no-cache', 'content-security-policy': expect.stringContaining("default-src 'self'") } });
+    expect(await call('GET', '/dashboard/')).toMatchObject({
+      status: 200,
+      json: '<p>dashboard</p>',
+      headers: { 'cache-control': 'no-cache', 'content-security-policy': expect.stringContaining("default-src 'self'") },
+    });
     expect((await call('GET', '/dashboard/main-ABC.js')).headers['cache-control']).toContain('immutable');
     expect((await call('GET', '/dashboard/index.html', { 'accept-encoding': 'gzip' })).headers['content-encoding']).toBe('gzip');
     expect((await call('GET', '/dashboard/..%2f..%2fpackage.json')).status).toBe(404);
@@ -142,18 +177,28 @@ describe('the TCP listener', () => {
     expect(login.status).toBe(200);
     const setCookie = String(login.headers['set-cookie']);
     expect(setCookie).toMatch(/^vserver_session=[A-Za-z0-9_-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
-    expect((await call('POST', '/1.0/dashboard/login', {}, { token: minted.token })).json).toMatchObject({ code: 'UNAUTHORIZED', error: expect.stringContaining('already used') });
+    expect((await call('POST', '/1.0/dashboard/login', {}, { token: minted.token })).json).toMatchObject({
+      code: 'UNAUTHORIZED',
+      error: expect.stringContaining('already used'),
+    });
     const cookie = setCookie.split(';')[0]!;
     const csrf = login.json.csrf as string;
     expect((await call('GET', '/1.0/guests', { cookie })).status).toBe(200);
     expect((await call('GET', '/1.0/dashboard/session', { cookie })).json).toEqual({ csrf });
     const body = { action: 'start', names: ['nosuch'] };
     expect((await call('PUT', '/1.0/guests/state', { cookie, origin: tcp.url }, body)).status).toBe(403);
-    expect((await call('PUT', '/1.0/guests/state', { cookie, 'x-vserver-csrf': 'x'.repeat(csrf.length), origin: tcp.url }, body)).status).toBe(403);
+    expect(
+      (await call('PUT', '/1.0/guests/state', { cookie, 'x-vserver-csrf': 'x'.repeat(csrf.length), origin: tcp.url }, body)).status,
+    ).toBe(403);
     expect((await call('PUT', '/1.0/guests/state', { cookie, 'x-vserver-csrf': csrf }, body)).status).toBe(403);
-    expect((await call('PUT', '/1.0/guests/state', { cookie, 'x-vserver-csrf': csrf, origin: 'http://evil.example' }, body)).status).toBe(403);
+    expect((await call('PUT', '/1.0/guests/state', { cookie, 'x-vserver-csrf': csrf, origin: 'http://evil.example' }, body)).status).toBe(
+      403,
+    );
     // control: the header and our Origin together get through
-    expect((await call('PUT', '/1.0/guests/state', { cookie, 'x-vserver-csrf': csrf, origin: tcp.url }, body)).json).toMatchObject({ failed: 1, results: [{ name: 'nosuch', code: 'NOT_FOUND' }] });
+    expect((await call('PUT', '/1.0/guests/state', { cookie, 'x-vserver-csrf': csrf, origin: tcp.url }, body)).json).toMatchObject({
+      failed: 1,
+      results: [{ name: 'nosuch', code: 'NOT_FOUND' }],
+    });
     expect((await call('DELETE', '/1.0/dashboard/session', { cookie, 'x-vserver-csrf': csrf, origin: tcp.url })).status).toBe(204);
     expect((await call('GET', '/1.0/guests', { cookie })).status).toBe(401);
   });
@@ -173,8 +218,12 @@ describe('the TCP listener', () => {
     writeFileSync(join(root, 'etc/vserver/guests/a.toml'), 'context = 100\ninit = "cmd"\ncmd = ["/bin/sh"]\n');
     expect((await app.inject({ method: 'PUT', url: '/1.0/guests/a/state', payload: { action: 'start' } })).statusCode).toBe(200);
     // the sampler runs every 5 s: two samples make the first point
-    await expect.poll(async () => ((await app.inject('/1.0/history')).json() as { guests: Record<string, unknown[]> }).guests.a?.length ?? 0,
-      { timeout: 15_000, interval: 500 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => ((await app.inject('/1.0/history')).json() as { guests: Record<string, unknown[]> }).guests.a?.length ?? 0, {
+        timeout: 15_000,
+        interval: 500,
+      })
+      .toBeGreaterThan(0);
     // the guest's init ends (the fake runtime has no processes to kill), then it is deleted
     for (const c of await rt.list()) await rt.delete(c.id);
     const del = await app.inject({ method: 'DELETE', url: '/1.0/guests/a' });
@@ -183,10 +232,18 @@ describe('the TCP listener', () => {
   }, 30_000);
 
   it('mints no link while the daemon has no TCP listener, and says how to add one', async () => {
-    const engine = new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
+    const engine = new Engine(root, {
+      runtime: new FakeRuntime(),
+      cgroups: new FakeCgroups(),
+      hostFacts: fakeHostFacts,
+      lxcfs: new FakeLxcfs(),
+    });
     const bare = buildServer(engine);
     try {
-      expect((await bare.inject({ method: 'POST', url: '/1.0/dashboard/tokens' })).json()).toMatchObject({ code: 'UNSUPPORTED', hint: expect.stringContaining('--listen 127.0.0.1:8443') });
+      expect((await bare.inject({ method: 'POST', url: '/1.0/dashboard/tokens' })).json()).toMatchObject({
+        code: 'UNSUPPORTED',
+        hint: expect.stringContaining('--listen 127.0.0.1:8443'),
+      });
     } finally {
       await bare.close();
     }

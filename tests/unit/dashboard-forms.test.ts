@@ -28,14 +28,30 @@ describe('config errors', () => {
 });
 
 describe('the build form', () => {
-  const form = (f: Partial<BuildForm>): BuildForm => ({ name: 'web1', source: 'busybox', template: '', suite: 'bookworm', mirror: '', clone: '', backend: '', init: '', hostname: '', ...f });
+  const form = (f: Partial<BuildForm>): BuildForm => ({
+    name: 'web1',
+    source: 'busybox',
+    template: '',
+    suite: 'bookworm',
+    mirror: '',
+    clone: '',
+    backend: '',
+    init: '',
+    hostname: '',
+    ...f,
+  });
 
   it('makes the request body of each source', () => {
     expect(buildBody(form({}))).toEqual({ body: { name: 'web1' } });
-    expect(buildBody(form({ source: 'template', template: 'deb12', backend: 'dir' }))).toEqual({ body: { name: 'web1', source: { kind: 'template', name: 'deb12' }, backend: 'dir' } });
-    expect(buildBody(form({ source: 'debootstrap', suite: ' trixie ', mirror: 'http://m/debian', init: 'sysv' })))
-      .toEqual({ body: { name: 'web1', source: { kind: 'debootstrap', suite: 'trixie', mirror: 'http://m/debian' }, init: 'sysv' } });
-    expect(buildBody(form({ source: 'clone', clone: 'web0', hostname: 'h.example' }))).toEqual({ body: { name: 'web1', source: { kind: 'clone', guest: 'web0' }, hostname: 'h.example' } });
+    expect(buildBody(form({ source: 'template', template: 'deb12', backend: 'dir' }))).toEqual({
+      body: { name: 'web1', source: { kind: 'template', name: 'deb12' }, backend: 'dir' },
+    });
+    expect(buildBody(form({ source: 'debootstrap', suite: ' trixie ', mirror: 'http://m/debian', init: 'sysv' }))).toEqual({
+      body: { name: 'web1', source: { kind: 'debootstrap', suite: 'trixie', mirror: 'http://m/debian' }, init: 'sysv' },
+    });
+    expect(buildBody(form({ source: 'clone', clone: 'web0', hostname: 'h.example' }))).toEqual({
+      body: { name: 'web1', source: { kind: 'clone', guest: 'web0' }, hostname: 'h.example' },
+    });
   });
 
   it('names the field that is wrong, as the CLI would refuse it', () => {
@@ -52,18 +68,40 @@ describe('the build form', () => {
 describe('status rows', () => {
   it('show what vserver status shows, without empty rows', () => {
     const rows = statusRows({
-      name: 'w', context: 100, state: 'running', hostname: 'w', init: 'plain', backend: 'dir', pid: 42, uptime: 65, processes: 3,
+      name: 'w',
+      context: 100,
+      state: 'running',
+      hostname: 'w',
+      init: 'plain',
+      backend: 'dir',
+      pid: 42,
+      uptime: 65,
+      processes: 3,
       idmap: { base: 6553600, size: 65536 },
-      resources: { limits: { memoryMax: 64 * 2 ** 20, pidsMax: null }, usage: { memoryBytes: 2 ** 20, userUsec: 1e6, systemUsec: 5e5, tasks: 3, ioReadBytes: 0, ioWriteBytes: 4096 },
-        events: { oomKills: 1 }, lxcfs: { inUse: true, note: 'lxcfs in use' } },
+      resources: {
+        limits: { memoryMax: 64 * 2 ** 20, pidsMax: null },
+        usage: { memoryBytes: 2 ** 20, userUsec: 1e6, systemUsec: 5e5, tasks: 3, ioReadBytes: 0, ioWriteBytes: 4096 },
+        events: { oomKills: 1 },
+        lxcfs: { inUse: true, note: 'lxcfs in use' },
+      },
       interfaces: [],
     });
     expect(Object.fromEntries(rows)).toEqual({
-      state: 'running', context: '100', hostname: 'w', init: 'plain', backend: 'dir', 'init pid': '42', processes: '3', uptime: '1m05s',
+      state: 'running',
+      context: '100',
+      hostname: 'w',
+      init: 'plain',
+      backend: 'dir',
+      'init pid': '42',
+      processes: '3',
+      uptime: '1m05s',
       ids: 'guest 0-65535 = host 6553600-6619135',
       memory: '1.00 MiB of 64.0 MiB; 1 OOM kill',
       cpu: 'no limit; used 1.00 s user, 0.50 s sys; throttled 0.00 s in 0 periods',
-      pids: '3, no limit; 0 forks refused', io: 'read 0 B, written 4.00 KiB', '/proc': 'lxcfs in use', network: 'none (loopback only)',
+      pids: '3, no limit; 0 forks refused',
+      io: 'read 0 B, written 4.00 KiB',
+      '/proc': 'lxcfs in use',
+      network: 'none (loopback only)',
     });
   });
 });

@@ -6,8 +6,26 @@ import { parseRoute, routeHash, tokenFromHash } from '../../src/dashboard/route.
 import { formatBytes, formatCpu, formatDuration, formatMemory } from '../../src/dashboard/format.js';
 import type { Guest, Point } from '../../src/dashboard/types.js';
 
-const guest = (name: string, state: string, extra: Partial<Guest> = {}): Guest => ({ name, context: 100, state, init: 'plain', backend: 'dir', ...extra });
-const point = (t: number, extra: Partial<Point> = {}): Point => ({ t, cpu: 0.5, memory: 1 << 20, memoryLimit: null, rx: 0, tx: 0, read: 0, write: 0, processes: 2, ...extra });
+const guest = (name: string, state: string, extra: Partial<Guest> = {}): Guest => ({
+  name,
+  context: 100,
+  state,
+  init: 'plain',
+  backend: 'dir',
+  ...extra,
+});
+const point = (t: number, extra: Partial<Point> = {}): Point => ({
+  t,
+  cpu: 0.5,
+  memory: 1 << 20,
+  memoryLimit: null,
+  rx: 0,
+  tx: 0,
+  read: 0,
+  write: 0,
+  processes: 2,
+  ...extra,
+});
 
 describe('guest rows', () => {
   const guests = [
@@ -15,11 +33,22 @@ describe('guest rows', () => {
     guest('db1', 'stopped', { context: 101, interfaces: [{ mode: 'bridge', addresses: ['auto'] }] }),
     guest('web1', 'running', { context: 100, mark: 'web', uptime: 30 }),
   ];
-  const history = { web2: [point(10, { memory: 100 }), point(15, { cpu: 1.5, memory: 300, memoryLimit: 1000 })], web1: [point(15, { cpu: 0.1, memory: 900 })], db1: [point(1)] };
+  const history = {
+    web2: [point(10, { memory: 100 }), point(15, { cpu: 1.5, memory: 300, memoryLimit: 1000 })],
+    web1: [point(15, { cpu: 0.1, memory: 900 })],
+    db1: [point(1)],
+  };
   const rows = toRows(guests, history);
 
   it('take the latest figures of running guests only, with the memory trend, and no placeholder addresses', () => {
-    expect(rows[0]).toMatchObject({ name: 'web2', cpu: 1.5, memory: 300, memoryLimit: 1000, addresses: ['10.47.0.3/16'], spark: { t: [10, 15], memory: [100, 300] } });
+    expect(rows[0]).toMatchObject({
+      name: 'web2',
+      cpu: 1.5,
+      memory: 300,
+      memoryLimit: 1000,
+      addresses: ['10.47.0.3/16'],
+      spark: { t: [10, 15], memory: [100, 300] },
+    });
     expect(rows[1]).toMatchObject({ name: 'db1', addresses: [], spark: { t: [], memory: [] } });
     expect(rows[1]!.cpu).toBeUndefined();
   });
@@ -33,7 +62,8 @@ describe('guest rows', () => {
   });
 
   it('filter by name or address, state and mark', () => {
-    const names = (f: Partial<{ text: string; state: string; mark: string }>) => filterRows(rows, { text: '', state: '', mark: '', ...f }).map((r) => r.name);
+    const names = (f: Partial<{ text: string; state: string; mark: string }>) =>
+      filterRows(rows, { text: '', state: '', mark: '', ...f }).map((r) => r.name);
     expect(names({ text: 'WEB' })).toEqual(['web2', 'web1']);
     expect(names({ text: '10.47.0.3' })).toEqual(['web2']);
     expect(names({ state: 'stopped' })).toEqual(['db1']);
@@ -44,7 +74,10 @@ describe('guest rows', () => {
 
   it('change with lifecycle events without a reload, and refetch for what the event does not carry', () => {
     const e = (type: string, g: string) => ({ type, guest: g, time: '2026-01-01T00:00:00Z' });
-    expect(applyEvent(guests, e('stopped', 'web1'))).toMatchObject({ refetch: false, guests: [{ state: 'running' }, { state: 'stopped' }, { name: 'web1', state: 'stopped', uptime: undefined }] });
+    expect(applyEvent(guests, e('stopped', 'web1'))).toMatchObject({
+      refetch: false,
+      guests: [{ state: 'running' }, { state: 'stopped' }, { name: 'web1', state: 'stopped', uptime: undefined }],
+    });
     expect(applyEvent(guests, e('started', 'db1'))).toMatchObject({ refetch: true, guests: [{}, { name: 'db1', state: 'running' }, {}] });
     expect(applyEvent(guests, e('deleted', 'db1')).guests.map((g) => g.name)).toEqual(['web2', 'web1']);
     expect(applyEvent(guests, e('built', 'new1'))).toMatchObject({ refetch: true, guests: guests });
@@ -57,7 +90,11 @@ describe('guest rows', () => {
       { name: 'b', action: 'stop', ok: true, note: 'not running' },
       { name: 'c', action: 'stop', ok: false, error: "guest 'c' is locked", hint: 'wait' },
     ]);
-    expect([...out]).toEqual([['a', { ok: true, text: 'stop: stopped' }], ['b', { ok: true, text: 'not running' }], ['c', { ok: false, text: "guest 'c' is locked (wait)" }]]);
+    expect([...out]).toEqual([
+      ['a', { ok: true, text: 'stop: stopped' }],
+      ['b', { ok: true, text: 'not running' }],
+      ['c', { ok: false, text: "guest 'c' is locked (wait)" }],
+    ]);
     expect([...keepSelected(new Set(['web1', 'gone']), rows)]).toEqual(['web1']);
   });
 });
@@ -65,7 +102,11 @@ describe('guest rows', () => {
 describe('charts', () => {
   it('give uPlot one column per series and a gap where sampling stopped', () => {
     const pts = [point(100, { rx: 1, tx: 2 }), point(105, { rx: 3, tx: 4 }), point(200, { rx: 5, tx: 6 })];
-    expect(chartData(pts, 'net', 5)).toEqual([[100, 105, 110, 200], [1, 3, null, 5], [2, 4, null, 6]]);
+    expect(chartData(pts, 'net', 5)).toEqual([
+      [100, 105, 110, 200],
+      [1, 3, null, 5],
+      [2, 4, null, 6],
+    ]);
     expect(chartData(pts, 'cpu', 5)[1]).toEqual([50, 50, null, 50]);
     expect(chartData([point(1, { memoryLimit: 4096 })], 'memory', 5)).toEqual([[1], [1 << 20], [4096]]);
     expect(chartData([], 'disk', 5)).toEqual([[], [], []]);

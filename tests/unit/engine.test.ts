@@ -182,7 +182,11 @@ describe('list', () => {
     fakeGuest('c', 102, 'bogus = 1\n');
     await engine.start('b');
     const l = await engine.list();
-    expect(l.map((g) => [g.name, g.state])).toEqual([['a', 'stopped'], ['b', 'running'], ['c', 'broken']]);
+    expect(l.map((g) => [g.name, g.state])).toEqual([
+      ['a', 'stopped'],
+      ['b', 'running'],
+      ['c', 'broken'],
+    ]);
     expect(l[2]!.error).toMatch(/unknown key 'bogus'/);
   });
 });
@@ -208,18 +212,24 @@ describe('config', () => {
 });
 
 describe('limits', () => {
-  const LIMITS = '[limits.memory]\nmax = "64M"\n[limits.cpu]\nmax = 0.5\ncpuset = "1"\n[limits.pids]\nmax = 50\n' +
+  const LIMITS =
+    '[limits.memory]\nmax = "64M"\n[limits.cpu]\nmax = 0.5\ncpuset = "1"\n[limits.pids]\nmax = 50\n' +
     '[limits.io.read_bps]\n"/dev/vda" = "1M"\n[limits.rlimits]\nnofile = 4096\n';
   const configText = () => readFileSync(join(root, 'etc/vserver/guests/web1.toml'), 'utf8');
 
   it('starts a guest with its resources, rlimits and the lxcfs mounts in the spec', async () => {
-    const lx = new FakeLxcfs({ mountpoint: '/l', mounts: [{ destination: '/proc/meminfo', type: 'bind', source: '/l/proc/meminfo', options: ['bind', 'ro'] }] });
+    const lx = new FakeLxcfs({
+      mountpoint: '/l',
+      mounts: [{ destination: '/proc/meminfo', type: 'bind', source: '/l/proc/meminfo', options: ['bind', 'ro'] }],
+    });
     engine = new Engine(root, { runtime: rt, cgroups: cg, hostFacts: fakeHostFacts, lxcfs: lx });
     fakeGuest('web1', 100, LIMITS);
     await engine.start('web1');
     const spec = rt.containers.get('web1')!.spec;
     expect(spec.linux.resources).toMatchObject({
-      memory: { limit: 64 * 2 ** 20 }, cpu: { quota: 50_000, period: 100_000, cpus: '1' }, pids: { limit: 50 },
+      memory: { limit: 64 * 2 ** 20 },
+      cpu: { quota: 50_000, period: 100_000, cpus: '1' },
+      pids: { limit: 50 },
       blockIO: { throttleReadBpsDevice: [{ major: 254, minor: 0, rate: 2 ** 20 }] },
     });
     expect(spec.process.rlimits).toContainEqual({ type: 'RLIMIT_NOFILE', soft: 4096, hard: 4096 });
@@ -370,8 +380,10 @@ describe('init styles at start', () => {
 describe('templates and storage keys', () => {
   function fakeTemplate(name: string, context: number): void {
     mkdirSync(join(root, `var/lib/vserver/templates/${name}/rootfs/etc`), { recursive: true });
-    writeFileSync(join(root, `var/lib/vserver/templates/${name}/template.toml`),
-      `context = ${context}\nsource = "tarball"\nfrom = "/x.tar"\ninit = "plain"\ncreated = "2026-01-01T00:00:00Z"\n`);
+    writeFileSync(
+      join(root, `var/lib/vserver/templates/${name}/template.toml`),
+      `context = ${context}\nsource = "tarball"\nfrom = "/x.tar"\ninit = "plain"\ncreated = "2026-01-01T00:00:00Z"\n`,
+    );
   }
 
   it('refuses to change how a tree is stored through config', async () => {
@@ -447,11 +459,16 @@ describe('network without devices', () => {
 
 describe('network config', () => {
   it('refuses an address, a forwarded port or a NIC that another guest has, and writes nothing', async () => {
-    fakeGuest('a', 100, '[[interfaces]]\nmode = "bridge"\naddress = "10.47.0.9"\nports = ["8080:80"]\n[[interfaces]]\nmode = "phys"\nparent = "nic7"\n');
+    fakeGuest(
+      'a',
+      100,
+      '[[interfaces]]\nmode = "bridge"\naddress = "10.47.0.9"\nports = ["8080:80"]\n[[interfaces]]\nmode = "phys"\nparent = "nic7"\n',
+    );
     fakeGuest('b', 101);
     const before = readFileSync(join(root, 'etc/vserver/guests/b.toml'), 'utf8');
-    await expect(engine.setConfig('b', 'interfaces', [{ mode: 'bridge', address: '10.47.0.9/16' }]))
-      .rejects.toThrow(/address 10\.47\.0\.9 is configured for guest 'a'/);
+    await expect(engine.setConfig('b', 'interfaces', [{ mode: 'bridge', address: '10.47.0.9/16' }])).rejects.toThrow(
+      /address 10\.47\.0\.9 is configured for guest 'a'/,
+    );
     await expect(engine.setConfig('b', 'interfaces', [{ mode: 'bridge', ports: ['8080:81'] }])).rejects.toThrow(/host port 8080\/tcp/);
     expect(await code(engine.setConfig('b', 'interfaces', [{ mode: 'phys', parent: 'nic7' }]))).toBe('NIC_IN_USE');
     expect(await code(engine.setConfig('b', 'interfaces', [{ mode: 'bridge', address: '10.99.0.9' }]))).toBe('CONFIG_INVALID');
@@ -461,10 +478,21 @@ describe('network config', () => {
   });
 
   it('shows configured interfaces of a stopped guest, with the host device it will get', async () => {
-    fakeGuest('a', 100, '[[interfaces]]\nmode = "bridge"\nports = ["8080:80"]\n[[interfaces]]\nmode = "macvlan"\nparent = "lan0"\naddress = "192.168.5.9/24"\n');
+    fakeGuest(
+      'a',
+      100,
+      '[[interfaces]]\nmode = "bridge"\nports = ["8080:80"]\n[[interfaces]]\nmode = "macvlan"\nparent = "lan0"\naddress = "192.168.5.9/24"\n',
+    );
     const [g] = await engine.list();
     expect(g!.interfaces).toEqual([
-      { name: 'eth0', mode: 'bridge', addresses: ['auto'], hostDevice: expect.stringMatching(/^v[0-9a-f]{6}-100-0$/), bridge: 'vsbr0', ports: ['8080:80/tcp'] },
+      {
+        name: 'eth0',
+        mode: 'bridge',
+        addresses: ['auto'],
+        hostDevice: expect.stringMatching(/^v[0-9a-f]{6}-100-0$/),
+        bridge: 'vsbr0',
+        ports: ['8080:80/tcp'],
+      },
       { name: 'eth1', mode: 'macvlan', addresses: ['192.168.5.9/24'], parent: 'lan0' },
     ]);
   });
@@ -480,6 +508,8 @@ describe('launching a guest whose network a hook wires up', () => {
     rt.failRun = 'error running hook #0: exit status 1';
     const wiring = new VsError('NETWORK_FAILED', 'setting up the network failed: ...');
     await expect(launch({ mounts: [], explain: () => wiring }, () => rt.run('g2', join(root, 'b'), io))).rejects.toBe(wiring);
-    await expect(launch({ mounts: [], explain: () => undefined }, () => rt.run('g3', join(root, 'b'), io))).rejects.toThrow(/error running hook/);
+    await expect(launch({ mounts: [], explain: () => undefined }, () => rt.run('g3', join(root, 'b'), io))).rejects.toThrow(
+      /error running hook/,
+    );
   });
 });

@@ -5,18 +5,24 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { watchStderr } from '../../src/runtime/oci-cli.js';
 
 const PANIC = 'runtime/cgo: pthread_create failed: Resource temporarily unavailable\nSIGABRT: abort\ngoroutine 0 [idle]:\n';
-const RUNC = 'time="2026-12-02T01:00:41Z" level=error msg="exec failed: unable to start container process: read init-p: connection reset by peer (possibly OOM-killed)"\n';
+const RUNC =
+  'time="2026-12-02T01:00:41Z" level=error msg="exec failed: unable to start container process: read init-p: connection reset by peer (possibly OOM-killed)"\n';
 
 function feed(chunks: string[]): { done: (code: number) => string | undefined; written: () => string } {
   const s = new PassThrough();
   const out: string[] = [];
-  vi.spyOn(process.stderr, 'write').mockImplementation((b: string | Uint8Array) => { out.push(Buffer.from(b).toString()); return true; });
+  vi.spyOn(process.stderr, 'write').mockImplementation((b: string | Uint8Array) => {
+    out.push(Buffer.from(b).toString());
+    return true;
+  });
   const done = watchStderr(s);
   for (const c of chunks) s.emit('data', Buffer.from(c));
   return { done, written: () => out.join('') };
 }
 
-afterEach(() => { vi.restoreAllMocks(); });
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe('exec stderr', () => {
   it('holds back the Go panic of a runtime that failed (exit 255) and gives its first line', () => {
@@ -25,7 +31,7 @@ describe('exec stderr', () => {
     expect(f.written()).toBe('');
   });
 
-  it('gives the message of the runtime\'s own log line', () => {
+  it("gives the message of the runtime's own log line", () => {
     const f = feed([RUNC]);
     expect(f.done(255)).toBe('exec failed: unable to start container process: read init-p: connection reset by peer (possibly OOM-killed)');
   });

@@ -32,49 +32,105 @@ function clearError(fn: () => unknown, codes: string[]): boolean {
   }
 }
 
-const KEYS = ['context', 'hostname', 'init', 'cmd', 'stop_signal', 'stop_timeout', 'backend', 'template', 'mark',
-  'start_order', 'env', 'privileged', 'security', 'colour', 'limits', ''];
+const KEYS = [
+  'context',
+  'hostname',
+  'init',
+  'cmd',
+  'stop_signal',
+  'stop_timeout',
+  'backend',
+  'template',
+  'mark',
+  'start_order',
+  'env',
+  'privileged',
+  'security',
+  'colour',
+  'limits',
+  '',
+];
 const tomlValue = fc.oneof(
-  fc.integer({ min: -1e6, max: 1e6 }).map(String), fc.double({ noNaN: false }).map(String),
-  fc.string().map((s) => JSON.stringify(s)), fc.boolean().map(String), fc.constant('[1, "a"]'),
-  fc.constant('{ add = ["FLY"] }'), fc.constant('1979-05-27T07:32:00Z'), fc.string(), fc.constant('"cmd"'),
+  fc.integer({ min: -1e6, max: 1e6 }).map(String),
+  fc.double({ noNaN: false }).map(String),
+  fc.string().map((s) => JSON.stringify(s)),
+  fc.boolean().map(String),
+  fc.constant('[1, "a"]'),
+  fc.constant('{ add = ["FLY"] }'),
+  fc.constant('1979-05-27T07:32:00Z'),
+  fc.string(),
+  fc.constant('"cmd"'),
 );
 const tomlLine = fc.tuple(fc.constantFrom(...KEYS), tomlValue).map(([k, v]) => `${k} = ${v}`);
 const tomlDoc = fc.oneof(
   fc.array(tomlLine, { maxLength: 8 }).map((ls) => ls.join('\n')),
-  fc.array(fc.oneof(tomlLine, fc.constantFrom('[security]', '[env]', '[[x]]', '[security.capabilities]')), { maxLength: 10 })
+  fc
+    .array(fc.oneof(tomlLine, fc.constantFrom('[security]', '[env]', '[[x]]', '[security.capabilities]')), { maxLength: 10 })
     .map((ls) => ls.join('\n')),
   fc.string({ maxLength: 200 }),
   fc.uint8Array({ maxLength: 100 }).map((b) => Buffer.from(b).toString('latin1')),
   fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }).map((o) => {
-    try { return toToml(o as Record<string, unknown>); } catch { return 'x = '; }
+    try {
+      return toToml(o as Record<string, unknown>);
+    } catch {
+      return 'x = ';
+    }
   }),
 );
 
 describe('config parser fuzzing', () => {
   it(`ends ${RUNS} malformed guest configs in clear errors`, () => {
-    fc.assert(fc.property(tomlDoc, (text) => clearError(() => parseGuestConfig(FILE, text), ['CONFIG_INVALID'])), params);
+    fc.assert(
+      fc.property(tomlDoc, (text) => clearError(() => parseGuestConfig(FILE, text), ['CONFIG_INVALID'])),
+      params,
+    );
   });
 
   it(`ends ${RUNS} malformed host configs in clear errors`, () => {
-    fc.assert(fc.property(tomlDoc, (text) => clearError(() => parseHostConfig('/etc/vserver/vserver.toml', text), ['CONFIG_INVALID'])), params);
+    fc.assert(
+      fc.property(tomlDoc, (text) => clearError(() => parseHostConfig('/etc/vserver/vserver.toml', text), ['CONFIG_INVALID'])),
+      params,
+    );
   });
 });
 
 const verbs = VERBS.map((v) => v.name);
 const token = fc.oneof(
-  fc.constantFrom(...verbs), fc.constantFrom('web1', '../x', 'UP', '', '-', '--', '-x', '--json', '--root', '--timeout',
-    '--timeout=x', '--force', '--help', '--context', '--init', 'x'.repeat(70), '--root=/nonexistent'),
+  fc.constantFrom(...verbs),
+  fc.constantFrom(
+    'web1',
+    '../x',
+    'UP',
+    '',
+    '-',
+    '--',
+    '-x',
+    '--json',
+    '--root',
+    '--timeout',
+    '--timeout=x',
+    '--force',
+    '--help',
+    '--context',
+    '--init',
+    'x'.repeat(70),
+    '--root=/nonexistent',
+  ),
   fc.string({ maxLength: 20 }),
 );
 
 describe('argument parser fuzzing', () => {
   it(`ends ${RUNS} random command lines in a parse or a clear usage error`, () => {
-    fc.assert(fc.property(fc.array(token, { maxLength: 8 }), (argv) => clearError(() => parseArgv(argv, VERB_MAP), ['USAGE'])), params);
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 8 }), (argv) => clearError(() => parseArgv(argv, VERB_MAP), ['USAGE'])),
+      params,
+    );
   });
 
   const roots: string[] = [];
-  afterAll(() => { for (const r of roots) rmSync(r, { recursive: true, force: true }); });
+  afterAll(() => {
+    for (const r of roots) rmSync(r, { recursive: true, force: true });
+  });
 
   it('writes nothing for malformed command lines run through the whole CLI', async () => {
     const root = mkdtempSync(join(tmpdir(), 'vsfuzz-'));
@@ -83,14 +139,18 @@ describe('argument parser fuzzing', () => {
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     // each input has one sure defect: an unknown option, a bad name, a bad number or an unknown verb
     const defect = fc.constantFrom(['--no-such-option'], ['--timeout', 'soon'], ['Bad/Name'], ['../etc']);
-    const line = fc.tuple(fc.constantFrom(...verbs.filter((v) => v !== 'list')), defect, fc.array(token, { maxLength: 3 }))
+    const line = fc
+      .tuple(fc.constantFrom(...verbs.filter((v) => v !== 'list')), defect, fc.array(token, { maxLength: 3 }))
       .map(([v, d, rest]) => (d[0]!.startsWith('-') ? [v, 'g1', ...d, ...rest] : [v, ...d, ...rest]));
     try {
-      await fc.assert(fc.asyncProperty(line, async (argv) => {
-        // help and version are answers, not errors; the root is always the test's own
-        const code = await main([...argv.filter((a) => !/^--(root|help|version)/.test(a) && a !== '-h' && a !== '-V'), '--root', root]);
-        return code !== 0 && readdirSync(root).length === 0;
-      }), { numRuns: Math.min(RUNS, 2000), seed: SEED });
+      await fc.assert(
+        fc.asyncProperty(line, async (argv) => {
+          // help and version are answers, not errors; the root is always the test's own
+          const code = await main([...argv.filter((a) => !/^--(root|help|version)/.test(a) && a !== '-h' && a !== '-V'), '--root', root]);
+          return code !== 0 && readdirSync(root).length === 0;
+        }),
+        { numRuns: Math.min(RUNS, 2000), seed: SEED },
+      );
     } finally {
       out.mockRestore();
       err.mockRestore();
@@ -108,18 +168,31 @@ describe('config command fuzzing', () => {
       const file = join(root, 'etc/vserver/guests/g1.toml');
       const original = 'context = 100\ninit = "plain"\n';
       writeFileSync(file, original);
-      const key = fc.constantFrom('context', 'init', 'cmd', 'stop_timeout', 'security.capabilities.add', 'env.1X',
-        'privileged', 'colour', 'security.seccomp_profile', 'hostname');
-      await fc.assert(fc.asyncProperty(key, tomlValue, async (k, raw) => {
-        try {
-          await engine.setConfig('g1', k, raw);
-          writeFileSync(file, original); // accepted: fine, start again from the original
-          return true;
-        } catch (e) {
-          if (!(e instanceof VsError)) throw e;
-          return readFileSync(file, 'utf8') === original;
-        }
-      }), { numRuns: Math.min(RUNS, 2000), seed: SEED });
+      const key = fc.constantFrom(
+        'context',
+        'init',
+        'cmd',
+        'stop_timeout',
+        'security.capabilities.add',
+        'env.1X',
+        'privileged',
+        'colour',
+        'security.seccomp_profile',
+        'hostname',
+      );
+      await fc.assert(
+        fc.asyncProperty(key, tomlValue, async (k, raw) => {
+          try {
+            await engine.setConfig('g1', k, raw);
+            writeFileSync(file, original); // accepted: fine, start again from the original
+            return true;
+          } catch (e) {
+            if (!(e instanceof VsError)) throw e;
+            return readFileSync(file, 'utf8') === original;
+          }
+        }),
+        { numRuns: Math.min(RUNS, 2000), seed: SEED },
+      );
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

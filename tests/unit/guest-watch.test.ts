@@ -37,7 +37,11 @@ describe('guest-watch', () => {
     expect(parseReport('exit web1 4242')).toEqual({ kind: 'exit', name: 'web1', pid: 4242 });
     expect(parseReport('oom web1 3')).toEqual({ kind: 'oom', name: 'web1', count: 3 });
     expect(parseReport('gone web1')).toEqual({ kind: 'gone', name: 'web1' });
-    expect(parseReport('error web1 pidfd_open 1: No such process')).toEqual({ kind: 'error', name: 'web1', text: 'pidfd_open 1: No such process' });
+    expect(parseReport('error web1 pidfd_open 1: No such process')).toEqual({
+      kind: 'error',
+      name: 'web1',
+      text: 'pidfd_open 1: No such process',
+    });
     for (const bad of ['exit web1', 'exit web1 x', 'oom web1 -1', 'hello', '']) expect(parseReport(bad)).toBeUndefined();
   });
 

@@ -12,7 +12,14 @@ import { fakeHostFacts, FakeCgroups, FakeLxcfs, FakeRuntime } from '../helpers/f
 import { type Answer, type Call, Programs } from '../helpers/programs.js';
 import { compress, miniRootTar } from '../helpers/trees.js';
 
-interface Link { name: string; kind?: string; alias?: string; master?: string; up: boolean; addrs: string[] }
+interface Link {
+  name: string;
+  kind?: string;
+  alias?: string;
+  master?: string;
+  up: boolean;
+  addrs: string[];
+}
 
 /** The host's links and nftables tables as ip and nft would change them; the n-th change fails. */
 class HostModel {
@@ -42,7 +49,14 @@ class HostModel {
     const words = line.trim().split(/\s+/);
     const dev = (i: number) => this.links.get(words[i]!);
     if (line === 'address show') return `${this.json()}\n`;
-    if (/^link show dev \S+$/.test(line)) return dev(3) ? `[{"ifname":"${words[3]}"}]\n` : new Error(`Device "${words[3]}" does not exist.`);
+    // the fast path of a bridged start: only the bridges, and the host's local addresses
+    if (line === 'address show type bridge') return `${this.json('bridge')}\n`;
+    if (line === 'route show table all type local') {
+      const local = [...this.links.values()].flatMap((l) => l.addrs.map((a) => ({ type: 'local', dst: a.split('/')[0], dev: l.name })));
+      return `${JSON.stringify(local)}\n`;
+    }
+    if (/^link show dev \S+$/.test(line))
+      return dev(3) ? `[{"ifname":"${words[3]}"}]\n` : new Error(`Device "${words[3]}" does not exist.`);
     let m = /^link add name (\S+) type bridge$/.exec(line);
     if (m) {
       if (this.links.has(m[1]!)) return new Error('File exists');
@@ -86,12 +100,20 @@ class HostModel {
     return new Error('unknown line');
   }
 
-  private json(): string {
-    return JSON.stringify([...this.links.values()].map((l) => ({
-      ifname: l.name, ifalias: l.alias, master: l.master, flags: l.up ? ['UP'] : [], mtu: 1500,
-      linkinfo: l.kind ? { info_kind: l.kind } : undefined,
-      addr_info: l.addrs.map((a) => ({ family: 'inet', local: a.split('/')[0], prefixlen: Number(a.split('/')[1]), scope: 'global' })),
-    })));
+  private json(kind?: string): string {
+    return JSON.stringify(
+      [...this.links.values()]
+        .filter((l) => kind === undefined || l.kind === kind)
+        .map((l) => ({
+          ifname: l.name,
+          ifalias: l.alias,
+          master: l.master,
+          flags: l.up ? ['UP'] : [],
+          mtu: 1500,
+          linkinfo: l.kind ? { info_kind: l.kind } : undefined,
+          addr_info: l.addrs.map((a) => ({ family: 'inet', local: a.split('/')[0], prefixlen: Number(a.split('/')[1]), scope: 'global' })),
+        })),
+    );
   }
 
   /** An nft script, applied whole or not at all, as nft -f does. */
@@ -121,7 +143,10 @@ class HostModel {
       return {
         reply: (input) => {
           const errors: string[] = [];
-          for (const [n, line] of input.split('\n').filter((l) => l !== '').entries()) {
+          for (const [n, line] of input
+            .split('\n')
+            .filter((l) => l !== '')
+            .entries()) {
             const r = this.ip(line);
             if (r instanceof Error) {
               errors.push(`Error: ${r.message}\nCommand failed -:${n + 1}`);
@@ -208,7 +233,7 @@ describe('a network set-up that fails half way', () => {
     expect(host.unexpected).toEqual([]);
   }, 120_000);
 
-  it('takes the bridge down again when nftables refuses the guest\'s table', async () => {
+  it("takes the bridge down again when nftables refuses the guest's table", async () => {
     const host = new HostModel();
     programs = new Programs(host.answer);
     const initial = host.snapshot();
@@ -244,9 +269,21 @@ describe('tar failing mid-stream', () => {
   it('leaves no half tree, no config and no runtime state, and says what failed', async () => {
     const archive = join(root, 'root.tar.gz');
     writeFileSync(archive, compress(miniRootTar(), 'gzip'));
-    const engine = new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
+    const engine = new Engine(root, {
+      runtime: new FakeRuntime(),
+      cgroups: new FakeCgroups(),
+      hostFacts: fakeHostFacts,
+      lxcfs: new FakeLxcfs(),
+    });
     // tar writes part of the tree, reads some of its input, then dies as on a read error
-    const halfTar = ['sh', ['-c', 'mkdir -p "$1/etc" && echo half > "$1/etc/half" && head -c 1024 >/dev/null; echo "tar: Unexpected EOF in archive" >&2; exit 2', 'sh']] as const;
+    const halfTar = [
+      'sh',
+      [
+        '-c',
+        'mkdir -p "$1/etc" && echo half > "$1/etc/half" && head -c 1024 >/dev/null; echo "tar: Unexpected EOF in archive" >&2; exit 2',
+        'sh',
+      ],
+    ] as const;
     programs = new Programs((call) => {
       const argv = [call.file, ...call.args];
       const tar = argv.indexOf('tar');
@@ -269,22 +306,35 @@ describe('tar failing mid-stream', () => {
 });
 
 describe('debootstrap failing half way', () => {
-  it.skipIf(!existsSync('/usr/sbin/debootstrap'))('leaves no half tree and says what debootstrap said', async () => {
-    const engine = new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
-    // debootstrap unpacks part of the system, then a download fails
-    const half = 'mkdir -p "$1/etc" "$1/usr/bin" && echo half > "$1/etc/half"; echo "E: Couldn\'t download packages: libc6" >&2; exit 1';
-    programs = new Programs((call) => {
-      const argv = [call.file, ...call.args];
-      if (argv.includes('/usr/sbin/debootstrap')) return { real: ['sh', ['-c', half, 'sh', argv.at(-2)!]] };
-      return { real: [call.file, call.args] };
-    });
-    const e = await failure(engine.build('d1', { source: { kind: 'debootstrap', suite: 'bookworm', mirror: 'http://192.0.2.1/debian' } }));
-    expect(e.code).toBe('BUILD_FAILED');
-    expect(e.message).toMatch(/Couldn't download packages: libc6/);
-    // what was asked of it: the suite into a fresh directory, with debootstrap's progress protocol
-    expect(programs.argv().find((a) => a.includes('/usr/sbin/debootstrap'))).toMatch(/--debian-installer .* bookworm \S+ http:\/\/192\.0\.2\.1\/debian$/);
-    const guests = join(root, 'var/lib/vserver/guests');
-    expect(existsSync(guests) ? readdirSync(guests) : []).toEqual([]);
-    expect(existsSync(join(root, 'etc/vserver/guests/d1.toml'))).toBe(false);
-  }, 60_000);
+  it.skipIf(!existsSync('/usr/sbin/debootstrap'))(
+    'leaves no half tree and says what debootstrap said',
+    async () => {
+      const engine = new Engine(root, {
+        runtime: new FakeRuntime(),
+        cgroups: new FakeCgroups(),
+        hostFacts: fakeHostFacts,
+        lxcfs: new FakeLxcfs(),
+      });
+      // debootstrap unpacks part of the system, then a download fails
+      const half = 'mkdir -p "$1/etc" "$1/usr/bin" && echo half > "$1/etc/half"; echo "E: Couldn\'t download packages: libc6" >&2; exit 1';
+      programs = new Programs((call) => {
+        const argv = [call.file, ...call.args];
+        if (argv.includes('/usr/sbin/debootstrap')) return { real: ['sh', ['-c', half, 'sh', argv.at(-2)!]] };
+        return { real: [call.file, call.args] };
+      });
+      const e = await failure(
+        engine.build('d1', { source: { kind: 'debootstrap', suite: 'bookworm', mirror: 'http://192.0.2.1/debian' } }),
+      );
+      expect(e.code).toBe('BUILD_FAILED');
+      expect(e.message).toMatch(/Couldn't download packages: libc6/);
+      // what was asked of it: the suite into a fresh directory, with debootstrap's progress protocol
+      expect(programs.argv().find((a) => a.includes('/usr/sbin/debootstrap'))).toMatch(
+        /--debian-installer .* bookworm \S+ http:\/\/192\.0\.2\.1\/debian$/,
+      );
+      const guests = join(root, 'var/lib/vserver/guests');
+      expect(existsSync(guests) ? readdirSync(guests) : []).toEqual([]);
+      expect(existsSync(join(root, 'etc/vserver/guests/d1.toml'))).toBe(false);
+    },
+    60_000,
+  );
 });

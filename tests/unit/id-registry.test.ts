@@ -40,9 +40,16 @@ describe.skipIf(!findStaticBusybox())('two installations on one host', () => {
     const root = join(base, tag);
     mkdirSync(join(root, 'etc/vserver'), { recursive: true });
     chmodSync(base, 0o755);
-    writeFileSync(join(root, 'etc/vserver/vserver.toml'),
-      `id_registry = "${base}/ranges"\nsubid_files = ["${base}/subuid", "${base}/subgid"]\n${extra}`);
-    const e = new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
+    writeFileSync(
+      join(root, 'etc/vserver/vserver.toml'),
+      `id_registry = "${base}/ranges"\nsubid_files = ["${base}/subuid", "${base}/subgid"]\n${extra}`,
+    );
+    const e = new Engine(root, {
+      runtime: new FakeRuntime(),
+      cgroups: new FakeCgroups(),
+      hostFacts: fakeHostFacts,
+      lxcfs: new FakeLxcfs(),
+    });
     engines.push(e);
     return e;
   }
@@ -129,7 +136,12 @@ describe.skipIf(!findStaticBusybox())('two installations on one host', () => {
 
   it('without the registry, both would take context 100 (control)', async () => {
     const a = installation('a', '');
-    const b = new Engine(join(base, 'b'), { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
+    const b = new Engine(join(base, 'b'), {
+      runtime: new FakeRuntime(),
+      cgroups: new FakeCgroups(),
+      hostFacts: fakeHostFacts,
+      lxcfs: new FakeLxcfs(),
+    });
     mkdirSync(join(base, 'b/etc/vserver'), { recursive: true });
     writeFileSync(join(base, 'b/etc/vserver/vserver.toml'), `id_registry = "${base}/other-ranges"\nsubid_files = []\n`);
     expect((await a.build('web')).context).toBe(100);

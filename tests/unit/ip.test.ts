@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  contains, formatCidr, formatIp, isHostAddress, networkOf, nth, parseCidr, parseIp, parsePortSpec, size,
+  contains,
+  formatCidr,
+  formatIp,
+  isHostAddress,
+  networkOf,
+  nth,
+  parseCidr,
+  parseIp,
+  parsePortSpec,
+  size,
 } from '../../src/util/ip.js';
 
 describe('IP addresses', () => {
@@ -15,8 +24,13 @@ describe('IP addresses', () => {
 
   it('reads IPv6 in every short form and writes the canonical one', () => {
     const cases: [string, string][] = [
-      ['fd47::5', 'fd47::5'], ['FD47:0:0:0:0:0:0:5', 'fd47::5'], ['::', '::'], ['::1', '::1'],
-      ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], ['fe80::', 'fe80::'], ['1:0:2:0:3:0:4:0', '1:0:2:0:3:0:4:0'],
+      ['fd47::5', 'fd47::5'],
+      ['FD47:0:0:0:0:0:0:5', 'fd47::5'],
+      ['::', '::'],
+      ['::1', '::1'],
+      ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+      ['fe80::', 'fe80::'],
+      ['1:0:2:0:3:0:4:0', '1:0:2:0:3:0:4:0'],
       ['::ffff:10.1.2.3', '::ffff:a01:203'],
     ];
     for (const [input, out] of cases) expect(formatIp(parseIp(input)!), input).toBe(out);
@@ -26,13 +40,17 @@ describe('IP addresses', () => {
   });
 
   it('writes back any IPv6 address it read, and reads back what it wrote', () => {
-    fc.assert(fc.property(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), (value) => {
-      const text = formatIp({ family: 6, value });
-      expect(parseIp(text)).toEqual({ family: 6, value });
-    }));
-    fc.assert(fc.property(fc.ipV6(), (text) => {
-      expect(parseIp(text)?.family).toBe(6);
-    }));
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), (value) => {
+        const text = formatIp({ family: 6, value });
+        expect(parseIp(text)).toEqual({ family: 6, value });
+      }),
+    );
+    fc.assert(
+      fc.property(fc.ipV6(), (text) => {
+        expect(parseIp(text)?.family).toBe(6);
+      }),
+    );
   });
 
   it('handles prefixes, subnets and host addresses', () => {

@@ -10,7 +10,9 @@ let root: string;
 const make = () => new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), lxcfs: new FakeLxcfs() });
 const lib = () => join(root, 'var/lib/vserver');
 
-beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'vslm-')); });
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'vslm-'));
+});
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 describe('layout mark', () => {

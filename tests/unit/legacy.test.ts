@@ -45,7 +45,11 @@ describe('import-legacy translation', () => {
 
   it('lists what it cannot translate, with what to do instead', () => {
     const p = plan('web1');
-    const not = (file: string) => about(p.items, file).filter((i) => i.status === 'not-translated').map((i) => i.note).join('\n');
+    const not = (file: string) =>
+      about(p.items, file)
+        .filter((i) => i.status === 'not-translated')
+        .map((i) => i.note)
+        .join('\n');
     expect(not('flags')).toMatch(/sched_hard: a hard CPU limit is limits\.cpu\.max/);
     expect(not('ccapabilities')).toMatch(/BINARY_MOUNT: mounting with binary options is not allowed/);
     expect(not('fstab')).toMatch(/'none\t\/tmp\t\ttmpfs\tsize=16m,mode=1777\t0 0': vserver makes no extra mounts/);
@@ -54,22 +58,46 @@ describe('import-legacy translation', () => {
     // rss (128 MiB) and the cgroup's limit (256 MiB) disagree: the report says which one won
     expect(not('rlimits/rss')).toMatch(/limits\.memory\.max = 134217728 gave way to cgroup\/memory\.limit_in_bytes's 268435456/);
     expect(about(p.items, 'interfaces/02/disabled')[0]).toMatchObject({ status: 'covered' });
-    expect(about(p.items, 'flags').filter((i) => i.status === 'covered').map((i) => i.note).join('\n')).toMatch(/virt_mem: lxcfs/);
+    expect(
+      about(p.items, 'flags')
+        .filter((i) => i.status === 'covered')
+        .map((i) => i.note)
+        .join('\n'),
+    ).toMatch(/virt_mem: lxcfs/);
   });
 
   it('translates a command guest and reports the rest file by file', () => {
     const p = plan('job1');
     expect(p.context).toBeUndefined();
     expect(p.config).toMatchObject({
-      hostname: 'job1', init: 'cmd', cmd: ['/bin/sh', '-c', 'echo started > /tmp/started; exec sleep 1000000'],
-      stop_signal: 'SIGTERM', stop_timeout: 5, env: { GREETING: 'hello' },
+      hostname: 'job1',
+      init: 'cmd',
+      cmd: ['/bin/sh', '-c', 'echo started > /tmp/started; exec sleep 1000000'],
+      stop_signal: 'SIGTERM',
+      stop_timeout: 5,
+      env: { GREETING: 'hello' },
       limits: { rlimits: { locks: 1000 }, cpu: { max: 2 } },
     });
     expect(p.config.interfaces).toBeUndefined();
     const status = (file: string) => about(p.items, file).map((i) => i.status);
-    for (const f of ['context', 'apps/init/cmd.stop', 'apps/init/depends', 'apps/init/runlevel', 'apps/init/style', 'rlimits/cpu',
-      'rlimits/nofile.min', 'rlimits/nsock', 'scripts/pre-start', 'sysctl/0/setting', 'dlimits/0/directory', 'nice', 'uts/domainname',
-      'cgroup/cpu.rt_runtime_us', 'unknown-file', 'interfaces/00/ip']) {
+    for (const f of [
+      'context',
+      'apps/init/cmd.stop',
+      'apps/init/depends',
+      'apps/init/runlevel',
+      'apps/init/style',
+      'rlimits/cpu',
+      'rlimits/nofile.min',
+      'rlimits/nsock',
+      'scripts/pre-start',
+      'sysctl/0/setting',
+      'dlimits/0/directory',
+      'nice',
+      'uts/domainname',
+      'cgroup/cpu.rt_runtime_us',
+      'unknown-file',
+      'interfaces/00/ip',
+    ]) {
       expect(status(f), f).toContain('not-translated');
     }
     const notes = p.items.map((i) => `${i.file}: ${i.note}`).join('\n');

@@ -4,7 +4,16 @@ import { parseGuestConfig } from '../../src/guest/config.js';
 import * as v from 'valibot';
 import { LimitsSchema } from '../../src/guest/limits-schema.js';
 import {
-  checkLimits, ioDeviceChanges, ioDeviceLimits, limitExample, limitKeyPath, LIMIT_KEYS, limitValue, loweredRlimits, toResources, wantedRlimits,
+  checkLimits,
+  ioDeviceChanges,
+  ioDeviceLimits,
+  limitExample,
+  limitKeyPath,
+  LIMIT_KEYS,
+  limitValue,
+  loweredRlimits,
+  toResources,
+  wantedRlimits,
   type HostFacts,
 } from '../../src/resources/limits.js';
 import { buildSpec, clampRlimits, DEFAULT_RLIMITS, ociJson } from '../../src/runtime/spec.js';
@@ -61,7 +70,9 @@ describe('the [limits] section', () => {
   });
 
   it('says which key is wrong and what it takes, for each kind of mistake', () => {
-    expect(error('[limits.memory]\nmax = "lots"')).toMatch(/CONFIG_INVALID: .*web1.toml: key 'limits.memory.max' must be a size such as 512M/);
+    expect(error('[limits.memory]\nmax = "lots"')).toMatch(
+      /CONFIG_INVALID: .*web1.toml: key 'limits.memory.max' must be a size such as 512M/,
+    );
     expect(error('[limits.memory]\nmax = -5')).toMatch(/key 'limits.memory.max' must not be negative/);
     expect(error('[limits.memory]\nmax = "2M"')).toMatch(/key 'limits.memory.max' must be at least 8M: the runtime's set-up process/);
     expect(error('[limits.pids]\nmax = 0')).toMatch(/key 'limits.pids.max' must be at least 1/);
@@ -70,7 +81,9 @@ describe('the [limits] section', () => {
     expect(error('[limits.cpu]\nweight = 100\nshares = 1024')).toMatch(/key 'limits.cpu.weight' must not be set together with cpu.shares/);
     expect(error('[limits.memory]\nswap = "1G"')).toMatch(/key 'limits.memory.swap' is only allowed together with memory.max/);
     expect(error('[limits.io]\nread_bps = { "sda" = "1M" }')).toMatch(/must name a block device/);
-    expect(error('[limits.rlimits]\nnofile = "9:3"')).toMatch(/key 'limits.rlimits.nofile' must be a whole number, "unlimited", or "SOFT:HARD"/);
+    expect(error('[limits.rlimits]\nnofile = "9:3"')).toMatch(
+      /key 'limits.rlimits.nofile' must be a whole number, "unlimited", or "SOFT:HARD"/,
+    );
     expect(error('[limits.rlimits]\nnofile = -1')).toMatch(/key 'limits.rlimits.nofile' must not be negative/);
     expect(error('[limits.rlimits]\nfiles = 10')).toMatch(/unknown key 'limits.rlimits.files'; allowed here: as, core, cpu, data/);
     expect(error('[limits]\ndisk = 1')).toMatch(/unknown key 'limits.disk'; allowed here: memory, cpu, pids, io, rlimits/);
@@ -83,8 +96,11 @@ describe('limits as OCI resources', () => {
       memory: { limit: 64 * 2 ** 20, swap: 96 * 2 ** 20, reservation: 48 * 2 ** 20 },
       cpu: { shares: 2048, quota: 150_000, period: 100_000, cpus: '1' },
       pids: { limit: 50 },
-      blockIO: { weight: 300, throttleReadBpsDevice: [{ major: 254, minor: 0, rate: 10 * 2 ** 20 }],
-        throttleWriteIOPSDevice: [{ major: 254, minor: 0, rate: 500 }] },
+      blockIO: {
+        weight: 300,
+        throttleReadBpsDevice: [{ major: 254, minor: 0, rate: 10 * 2 ** 20 }],
+        throttleWriteIOPSDevice: [{ major: 254, minor: 0, rate: 500 }],
+      },
     });
   });
 
@@ -121,8 +137,15 @@ describe('limits as OCI resources', () => {
   it('makes a config.json that validates against the OCI schema, unlimited rlimits included', () => {
     const wanted = wantedRlimits(ALL, DEFAULT_RLIMITS);
     const spec = buildSpec({
-      name: 'web1', context: 100, rootfs: '/r', hostname: 'web1', args: ['/sbin/init'], cgroupsPath: '/vserver-web1',
-      capabilities: DEFAULT_CAPABILITIES, seccomp: defaultSeccomp('x64'), rlimits: clampRlimits(wanted, new Map()),
+      name: 'web1',
+      context: 100,
+      rootfs: '/r',
+      hostname: 'web1',
+      args: ['/sbin/init'],
+      cgroupsPath: '/vserver-web1',
+      capabilities: DEFAULT_CAPABILITIES,
+      seccomp: defaultSeccomp('x64'),
+      rlimits: clampRlimits(wanted, new Map()),
       resources: toResources(ALL, v1),
     });
     expect(spec.linux.resources?.devices).toEqual([{ allow: false, access: 'rwm' }]);
@@ -141,7 +164,9 @@ describe('limits as OCI resources', () => {
 
 describe('limits against the host', () => {
   it('refuses CPUs the host lacks, weights without BFQ, unknown devices and tiny CPU quotas', () => {
-    const l = parse(`[limits.cpu]\ncpuset = "0-3"\nmax = 0.001\n[limits.io]\nweight = 100\nread_bps = { "/dev/nope" = "1M", "254:0" = "2M" }`);
+    const l = parse(
+      `[limits.cpu]\ncpuset = "0-3"\nmax = 0.001\n[limits.io]\nweight = 100\nread_bps = { "/dev/nope" = "1M", "254:0" = "2M" }`,
+    );
     expect(checkLimits(l, fakeHostFacts(['/dev/nope', '254:0']))).toEqual([
       { key: 'cpu.cpuset', message: 'names CPUs 2-3, which this host does not have (it has 0-1)' },
       { key: 'cpu.max', message: expect.stringMatching(/at least 0.01 cores/) },
@@ -155,27 +180,38 @@ describe('limits against the host', () => {
   it('turns device rates into MAJ:MIN throttles, and clears devices no longer named', () => {
     const wanted = ioDeviceLimits(ALL, v1);
     expect(wanted).toEqual([{ device: '254:0', readBps: 10 * 2 ** 20, writeIops: 500 }]);
-    expect(ioDeviceChanges(wanted, [{ device: '254:0', readBps: 1 }, { device: '8:0', writeBps: 5 }]))
-      .toEqual([...wanted, { device: '8:0' }]);
+    expect(
+      ioDeviceChanges(wanted, [
+        { device: '254:0', readBps: 1 },
+        { device: '8:0', writeBps: 5 },
+      ]),
+    ).toEqual([...wanted, { device: '8:0' }]);
   });
 });
 
 describe('rlimits', () => {
   it('overrides the defaults with the config; soft and hard, sizes and unlimited', () => {
     const w = wantedRlimits(ALL, DEFAULT_RLIMITS);
-    expect(w).toEqual(expect.arrayContaining([
-      { type: 'RLIMIT_NOFILE', soft: 4096, hard: 4096 },
-      { type: 'RLIMIT_CORE', soft: Infinity, hard: Infinity },
-      { type: 'RLIMIT_NPROC', soft: 100, hard: 200 },
-      { type: 'RLIMIT_MEMLOCK', soft: 64 * 2 ** 20, hard: 128 * 2 ** 20 },
-    ]));
+    expect(w).toEqual(
+      expect.arrayContaining([
+        { type: 'RLIMIT_NOFILE', soft: 4096, hard: 4096 },
+        { type: 'RLIMIT_CORE', soft: Infinity, hard: Infinity },
+        { type: 'RLIMIT_NPROC', soft: 100, hard: 200 },
+        { type: 'RLIMIT_MEMLOCK', soft: 64 * 2 ** 20, hard: 128 * 2 ** 20 },
+      ]),
+    );
     expect(wantedRlimits(undefined, DEFAULT_RLIMITS)).toEqual(DEFAULT_RLIMITS);
   });
 
   it('names each limit that the host forced lower', () => {
     const w = wantedRlimits(ALL, DEFAULT_RLIMITS);
-    const host = new Map([['RLIMIT_NOFILE', { hard: 2000 }], ['RLIMIT_CORE', { hard: Infinity }]]);
-    expect(loweredRlimits(ALL, clampRlimits(w, host))).toEqual(['rlimits.nofile: hard limit lowered to 2000, the most this host lets vserver set']);
+    const host = new Map([
+      ['RLIMIT_NOFILE', { hard: 2000 }],
+      ['RLIMIT_CORE', { hard: Infinity }],
+    ]);
+    expect(loweredRlimits(ALL, clampRlimits(w, host))).toEqual([
+      'rlimits.nofile: hard limit lowered to 2000, the most this host lets vserver set',
+    ]);
     // the default nofile hard limit (524288) gives way without a word
     expect(loweredRlimits(undefined, clampRlimits(DEFAULT_RLIMITS, host))).toEqual([]);
   });
@@ -205,7 +241,8 @@ describe('limit keys', () => {
 describe('device numbers', () => {
   it('decodes minor numbers of 256 and more, and majors above 4095', () => {
     // glibc makedev: minor low 8 bits at 0, major low 12 bits at 8, minor high bits at 20, major high bits at 32
-    const makedev = (maj: bigint, min: bigint) => (min & 0xffn) | ((maj & 0xfffn) << 8n) | ((min & ~0xffn) << 12n) | ((maj & ~0xfffn) << 32n);
+    const makedev = (maj: bigint, min: bigint) =>
+      (min & 0xffn) | ((maj & 0xfffn) << 8n) | ((min & ~0xffn) << 12n) | ((maj & ~0xfffn) << 32n);
     expect(majorMinor(makedev(8n, 0n))).toEqual([8, 0]);
     expect(majorMinor(makedev(259n, 256n))).toEqual([259, 256]); // the 17th nvme partition, say
     expect(majorMinor(makedev(254n, 1048575n))).toEqual([254, 1048575]);
@@ -223,10 +260,16 @@ describe('guest defaults', () => {
 
   it('lets vserver.toml change the defaults, and the guest its own keys', () => {
     const host = { limits: { pids: { max: 100 }, cpu: { weight: 50 } }, user: { max_inotify_instances: 8 } };
-    expect(effectiveLimits({ pids: { max: 'max' }, cpu: { shares: 512 } }, host))
-      .toEqual({ pids: { max: 'max' }, cpu: { shares: 512 }, rlimits: { msgqueue: '256K' } });
-    expect(effectiveLimits({ rlimits: { nofile: 10 } }, host))
-      .toEqual({ pids: { max: 100 }, cpu: { weight: 50 }, rlimits: { msgqueue: '256K', nofile: 10 } });
+    expect(effectiveLimits({ pids: { max: 'max' }, cpu: { shares: 512 } }, host)).toEqual({
+      pids: { max: 'max' },
+      cpu: { shares: 512 },
+      rlimits: { msgqueue: '256K' },
+    });
+    expect(effectiveLimits({ rlimits: { nofile: 10 } }, host)).toEqual({
+      pids: { max: 100 },
+      cpu: { weight: 50 },
+      rlimits: { msgqueue: '256K', nofile: 10 },
+    });
     expect(new Map(userCounts(host)).get('max_inotify_instances')).toBe(8);
   });
 });

@@ -17,9 +17,21 @@ describe('migration destination', () => {
   });
 
   it('refuses anything else with the form to use', () => {
-    for (const bad of ['host2', 'ssh://', 'http://host2', 'ssh://root@host2:99999', 'ssh://root@ho st', 'ssh://-oProxyCommand=x', 'ssh://root@-oProxy']) {
+    for (const bad of [
+      'host2',
+      'ssh://',
+      'http://host2',
+      'ssh://root@host2:99999',
+      'ssh://root@ho st',
+      'ssh://-oProxyCommand=x',
+      'ssh://root@-oProxy',
+    ]) {
       let err: unknown;
-      try { parseDestination(bad); } catch (e) { err = e; }
+      try {
+        parseDestination(bad);
+      } catch (e) {
+        err = e;
+      }
       expect(isVsError(err, 'USAGE'), bad).toBe(true);
       expect((err as Error & { hint: string }).hint).toMatch(/ssh:\/\/root@HOST/);
     }
@@ -40,8 +52,15 @@ describe('words for the remote shell and for rsync -e', () => {
 describe("rsync's itemized changes", () => {
   it('counts sent, created, linked and deleted entries, and attribute changes', () => {
     const listing = [
-      '>f+++++++++ etc/new', '.d..t...... ./', 'cd+++++++++ var/', 'hf+++++++++ data/hard => data/a',
-      '*deleting   old', '.f...p..... data/mode', 'cL+++++++++ data/sym -> a', '', 'sent 1,234 bytes',
+      '>f+++++++++ etc/new',
+      '.d..t...... ./',
+      'cd+++++++++ var/',
+      'hf+++++++++ data/hard => data/a',
+      '*deleting   old',
+      '.f...p..... data/mode',
+      'cL+++++++++ data/sym -> a',
+      '',
+      'sent 1,234 bytes',
     ].join('\n');
     expect(countChanges(listing)).toBe(7);
     expect(countChanges('')).toBe(0);
@@ -52,9 +71,29 @@ describe('ACL dump moved to another id range', () => {
   it('moves owners and named entries in the range, and leaves other ids alone', () => {
     const from = { base: 6553600, size: 65536 };
     const to = { base: 6619136, size: 65536 };
-    const dump = ['# file: /t/rootfs/a', '# owner: 6554600', '# group: 6553600', 'user::rw-', 'user:6554600:rw-', 'group:50:r--',
-      'default:group:6553650:r-x', 'mask::rw-', 'other::r--', ''].join('\n');
-    expect(shiftAclDump(dump, from, to).split('\n')).toEqual(['# file: /t/rootfs/a', '# owner: 6620136', '# group: 6619136', 'user::rw-',
-      'user:6620136:rw-', 'group:50:r--', 'default:group:6619186:r-x', 'mask::rw-', 'other::r--', '']);
+    const dump = [
+      '# file: /t/rootfs/a',
+      '# owner: 6554600',
+      '# group: 6553600',
+      'user::rw-',
+      'user:6554600:rw-',
+      'group:50:r--',
+      'default:group:6553650:r-x',
+      'mask::rw-',
+      'other::r--',
+      '',
+    ].join('\n');
+    expect(shiftAclDump(dump, from, to).split('\n')).toEqual([
+      '# file: /t/rootfs/a',
+      '# owner: 6620136',
+      '# group: 6619136',
+      'user::rw-',
+      'user:6620136:rw-',
+      'group:50:r--',
+      'default:group:6619186:r-x',
+      'mask::rw-',
+      'other::r--',
+      '',
+    ]);
   });
 });

@@ -21,7 +21,11 @@ describe('guest names', () => {
     ['a\nb', /characters other than/],
   ])('refuses %j', (name, why) => {
     expect(() => checkName(name)).toThrow(why);
-    try { checkName(name); } catch (e) { expect((e as { code: string }).code).toBe('INVALID_NAME'); }
+    try {
+      checkName(name);
+    } catch (e) {
+      expect((e as { code: string }).code).toBe('INVALID_NAME');
+    }
   });
 });
 

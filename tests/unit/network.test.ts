@@ -9,7 +9,16 @@ import { batchFailures, parseLinks } from '../../src/network/iproute.js';
 import { aliasGuest, hostVethName, nftTableName, tableGuest } from '../../src/network/names.js';
 import { PID_FROM_STATE, WIRE_SCRIPT, wireHook } from '../../src/network/hook.js';
 import { allocate, planNetwork, type PlanInput } from '../../src/network/plan.js';
-import { batchArg, bridgeSetup, deviceSetup, guestSetup, guestTeardown, hostTeardown, loopbackBridges, nftSetup } from '../../src/network/script.js';
+import {
+  batchArg,
+  bridgeSetup,
+  deviceSetup,
+  guestSetup,
+  guestTeardown,
+  hostTeardown,
+  loopbackBridges,
+  nftSetup,
+} from '../../src/network/script.js';
 import type { LinkFact, NetPlan } from '../../src/network/types.js';
 import { VsError } from '../../src/util/errors.js';
 import { formatIp, parseCidr } from '../../src/util/ip.js';
@@ -19,13 +28,26 @@ const TAG = 'vserver.abc123';
 const host = validate('/etc/vserver/vserver.toml', HostNetworkSchema, { pool6: 'fd47::/64' });
 
 const link = (name: string, extra: Partial<LinkFact> = {}): LinkFact => ({ name, up: true, mtu: 1500, addresses: [], ...extra });
-const HOST_LINKS = [link('lo'), link('eth0', { addresses: ['192.0.2.10/24'] }), link('lan0'), link('nic0', { up: false, mtu: 9000, addresses: ['198.51.100.7/24'] })];
+const HOST_LINKS = [
+  link('lo'),
+  link('eth0', { addresses: ['192.0.2.10/24'] }),
+  link('lan0'),
+  link('nic0', { up: false, mtu: 9000, addresses: ['198.51.100.7/24'] }),
+];
 
 function input(interfaces: unknown[], extra: Partial<PlanInput> = {}): PlanInput {
   return {
-    file: FILE, guest: 'web1', context: 100, instance: 'abc123', tag: TAG, netns: '/run/vserver/netns/web1',
-    interfaces: validate(FILE, InterfacesSchema, interfaces) as InterfaceConfig[], host, links: HOST_LINKS,
-    claims: collectClaims([], host), ...extra,
+    file: FILE,
+    guest: 'web1',
+    context: 100,
+    instance: 'abc123',
+    tag: TAG,
+    netns: '/run/vserver/netns/web1',
+    interfaces: validate(FILE, InterfacesSchema, interfaces) as InterfaceConfig[],
+    host,
+    links: HOST_LINKS,
+    claims: collectClaims([], host),
+    ...extra,
   };
 }
 
@@ -43,8 +65,12 @@ function refused(interfaces: unknown[], extra: Partial<PlanInput> = {}): VsError
   throw new Error('no error');
 }
 
-const other = (name: string, interfaces: unknown[], state?: NetPlan, active = false): OtherGuest =>
-  ({ name, interfaces: validate(FILE, InterfacesSchema, interfaces) as InterfaceConfig[], state, active });
+const other = (name: string, interfaces: unknown[], state?: NetPlan, active = false): OtherGuest => ({
+  name,
+  interfaces: validate(FILE, InterfacesSchema, interfaces) as InterfaceConfig[],
+  state,
+  active,
+});
 
 describe('device names', () => {
   it('are stable, unique per installation, and fit IFNAMSIZ', () => {
@@ -55,7 +81,7 @@ describe('device names', () => {
     expect(hostVethName('abc123', 100, 1)).not.toBe(hostVethName('abc124', 100, 1));
   });
 
-  it('mark devices and tables so that one installation never takes another one\'s', () => {
+  it("mark devices and tables so that one installation never takes another one's", () => {
     expect(aliasGuest(TAG, `${TAG}:web1`)).toBe('web1');
     expect(aliasGuest('vserver', `${TAG}:web1`)).toBeUndefined();
     expect(aliasGuest(TAG, TAG)).toBeUndefined(); // a bridge
@@ -79,10 +105,20 @@ describe('address allocation', () => {
 describe('network plan', () => {
   it('gives a bridged guest a veth, an address from the pool and a default route via the gateway', () => {
     const p = plan([{ mode: 'bridge' }]);
-    expect(p.interfaces).toEqual([{
-      index: 0, name: 'eth0', mode: 'bridge', hostDevice: 'vabc123-100-0', bridge: 'vsbr0', addresses: ['10.47.0.100/16'],
-      gateways: ['10.47.0.1'], nat: false, ports: [], mtu: undefined,
-    }]);
+    expect(p.interfaces).toEqual([
+      {
+        index: 0,
+        name: 'eth0',
+        mode: 'bridge',
+        hostDevice: 'vabc123-100-0',
+        bridge: 'vsbr0',
+        addresses: ['10.47.0.100/16'],
+        gateways: ['10.47.0.1'],
+        nat: false,
+        ports: [],
+        mtu: undefined,
+      },
+    ]);
     expect(p.bridges).toEqual([{ name: 'vsbr0', create: true, addAddresses: ['10.47.0.1/16', 'fd47::1/64'] }]);
     expect(p.nftTable).toBeUndefined();
     expect(p.netns).toBe('/run/vserver/netns/web1');
@@ -90,14 +126,18 @@ describe('network plan', () => {
 
   it('uses an existing bridge as it is, adding only the gateway addresses it lacks', () => {
     const br = link('vsbr0', { kind: 'bridge', addresses: ['10.47.0.1/16'] });
-    expect(plan([{ mode: 'bridge' }], { links: [...HOST_LINKS, br] }).bridges).toEqual([{ name: 'vsbr0', create: false, addAddresses: ['fd47::1/64'] }]);
+    expect(plan([{ mode: 'bridge' }], { links: [...HOST_LINKS, br] }).bridges).toEqual([
+      { name: 'vsbr0', create: false, addAddresses: ['fd47::1/64'] },
+    ]);
   });
 
   it('does IPv6 alone, both families, and static addresses with or without prefix', () => {
     // address6 alone makes an IPv6-only interface; with neither, a bridge gets an IPv4 address
     expect(plan([{ mode: 'bridge', address6: 'auto' }]).interfaces[0]).toMatchObject({ addresses: ['fd47::64/64'], gateways: ['fd47::1'] });
-    expect(plan([{ mode: 'bridge', address: '10.47.1.2', address6: 'fd47::beef' }]).interfaces[0])
-      .toMatchObject({ addresses: ['10.47.1.2/16', 'fd47::beef/64'], gateways: ['10.47.0.1', 'fd47::1'] });
+    expect(plan([{ mode: 'bridge', address: '10.47.1.2', address6: 'fd47::beef' }]).interfaces[0]).toMatchObject({
+      addresses: ['10.47.1.2/16', 'fd47::beef/64'],
+      gateways: ['10.47.0.1', 'fd47::1'],
+    });
   });
 
   it('names interfaces ethN by their place among the devices, and sets one default route per family', () => {
@@ -108,7 +148,10 @@ describe('network plan', () => {
       { mode: 'ipvlan', parent: 'lan0', address: '192.168.5.10/24' },
     ]);
     expect(p.interfaces.map((i) => [i.name, i.gateways])).toEqual([
-      ['eth0', ['10.47.0.1']], ['eth1', []], ['wan', ['2001:db8::1']], ['eth3', []],
+      ['eth0', ['10.47.0.1']],
+      ['eth1', []],
+      ['wan', ['2001:db8::1']],
+      ['eth3', []],
     ]);
     expect(p.interfaces[2]!.restore).toEqual({ up: false, mtu: 9000, addresses: ['198.51.100.7/24'] });
   });
@@ -117,18 +160,26 @@ describe('network plan', () => {
     const p = plan([{ mode: 'bridge', nat: true, ports: ['8080:80', '5353:53/udp'] }]);
     expect(p.nftTable).toBe(`${TAG}.web1`);
     expect(p.forwarding).toEqual({ v4: true, v6: false });
-    expect(p.interfaces[0]!.ports).toEqual([{ hostPort: 8080, guestPort: 80, proto: 'tcp' }, { hostPort: 5353, guestPort: 53, proto: 'udp' }]);
+    expect(p.interfaces[0]!.ports).toEqual([
+      { hostPort: 8080, guestPort: 80, proto: 'tcp' },
+      { hostPort: 5353, guestPort: 53, proto: 'udp' },
+    ]);
   });
 
   it('refuses addresses outside the bridge subnet, with another prefix, or special ones', () => {
-    expect(refused([{ mode: 'bridge', address: '10.48.0.5/16' }]).message)
-      .toMatch(/interfaces\.0\.address: 10\.48\.0\.5 is outside the bridge's subnet 10\.47\.0\.0\/16 \(network\.pool in vserver\.toml\)/);
-    expect(refused([{ mode: 'bridge', address: '10.47.0.5/24' }]).message).toMatch(/has prefix \/24, but the bridge's subnet is 10\.47\.0\.0\/16/);
+    expect(refused([{ mode: 'bridge', address: '10.48.0.5/16' }]).message).toMatch(
+      /interfaces\.0\.address: 10\.48\.0\.5 is outside the bridge's subnet 10\.47\.0\.0\/16 \(network\.pool in vserver\.toml\)/,
+    );
+    expect(refused([{ mode: 'bridge', address: '10.47.0.5/24' }]).message).toMatch(
+      /has prefix \/24, but the bridge's subnet is 10\.47\.0\.0\/16/,
+    );
     expect(refused([{ mode: 'bridge', address: '10.47.255.255' }]).message).toMatch(/broadcast address/);
     expect(refused([{ mode: 'bridge', address: '10.47.0.1' }])).toMatchObject({ code: 'ADDRESS_IN_USE' });
     expect(refused([{ mode: 'bridge', address: '10.47.0.1' }]).message).toMatch(/is the gateway address of bridge vsbr0/);
     expect(refused([{ mode: 'macvlan', parent: 'lan0', address: '192.168.5.9' }]).message).toMatch(/needs a prefix/);
-    expect(refused([{ mode: 'macvlan', parent: 'lan0', address: '192.0.2.10/24' }]).message).toMatch(/is an address of the host \(on eth0\)/);
+    expect(refused([{ mode: 'macvlan', parent: 'lan0', address: '192.0.2.10/24' }]).message).toMatch(
+      /is an address of the host \(on eth0\)/,
+    );
   });
 
   it('refuses IPv6 auto without a pool', () => {
@@ -151,7 +202,9 @@ describe('network plan', () => {
     const e = refused([{ mode: 'bridge', address: '10.47.0.7' }], { claims });
     expect(e.message).toMatch(/still held by guest 'old', which stopped without cleaning up/);
     expect(e.hint).toMatch(/vserver gc/);
-    expect(refused([{ mode: 'bridge', ports: ['8080:81'] }], { claims }).message).toMatch(/host port 8080\/tcp is still held by guest 'old'/);
+    expect(refused([{ mode: 'bridge', ports: ['8080:81'] }], { claims }).message).toMatch(
+      /host port 8080\/tcp is still held by guest 'old'/,
+    );
   });
 
   it('refuses a missing parent NIC and a NIC given to another guest', () => {
@@ -169,7 +222,9 @@ describe('network plan', () => {
     // a NIC shared by macvlan guests cannot be given away
     const shared = plan([{ mode: 'macvlan', parent: 'lan0' }], { guest: 'm1' });
     const c2 = collectClaims([other('m1', [{ mode: 'macvlan', parent: 'lan0' }], shared, true)], host);
-    expect(refused([{ mode: 'phys', parent: 'lan0' }], { claims: c2 }).message).toMatch(/NIC lan0 is the parent of a macvlan interface of guest 'm1'/);
+    expect(refused([{ mode: 'phys', parent: 'lan0' }], { claims: c2 }).message).toMatch(
+      /NIC lan0 is the parent of a macvlan interface of guest 'm1'/,
+    );
     expect(plan([{ mode: 'macvlan', parent: 'lan0' }], { claims: c2 }).interfaces[0]!.parent).toBe('lan0');
   });
 
@@ -221,11 +276,16 @@ describe('scripts', () => {
   it('configures the guest side in one batch', () => {
     expect(guestSetup(p).map((l) => l.cmd)).toEqual([
       'link set dev lo up',
-      'address add 10.47.0.100/16 dev eth0', 'address add fd47::64/64 dev eth0 nodad', 'link set dev eth0 up',
-      'route add default via 10.47.0.1 dev eth0', 'route add default via fd47::1 dev eth0',
-      'address add 192.168.5.9/24 dev eth1', 'link set dev eth1 up',
+      'address add 10.47.0.100/16 dev eth0',
+      'address add fd47::64/64 dev eth0 nodad',
+      'link set dev eth0 up',
+      'route add default via 10.47.0.1 dev eth0',
+      'route add default via fd47::1 dev eth0',
+      'address add 192.168.5.9/24 dev eth1',
+      'link set dev eth1 up',
       'link set dev eth2 up',
-      'link set dev eth3 mtu 1500', 'link set dev eth3 up',
+      'link set dev eth3 mtu 1500',
+      'link set dev eth3 up',
     ]);
   });
 
@@ -235,12 +295,17 @@ describe('scripts', () => {
 
   it('removes only its own veths, restores a returned NIC, and drops a bridge it made once empty', () => {
     const links = [
-      ...HOST_LINKS.filter((l) => l.name !== 'nic0'), link('nic0', { up: false, mtu: 1500 }),
-      link('vsbr0', { kind: 'bridge', alias: TAG }), link('vabc123-100-0', { kind: 'veth', master: 'vsbr0', alias: `${TAG}:web1` }),
+      ...HOST_LINKS.filter((l) => l.name !== 'nic0'),
+      link('nic0', { up: false, mtu: 1500 }),
+      link('vsbr0', { kind: 'bridge', alias: TAG }),
+      link('vabc123-100-0', { kind: 'veth', master: 'vsbr0', alias: `${TAG}:web1` }),
     ];
     const t = hostTeardown(p, links, TAG);
     expect(t.lines.map((l) => l.cmd)).toEqual([
-      'link del dev vabc123-100-0', 'link set dev nic0 mtu 9000', 'address add 198.51.100.7/24 dev nic0', 'link del dev vsbr0',
+      'link del dev vabc123-100-0',
+      'link set dev nic0 mtu 9000',
+      'address add 198.51.100.7/24 dev nic0',
+      'link del dev vsbr0',
     ]);
     expect(t.removed).toEqual(['veth vabc123-100-0', 'bridge vsbr0 (no members left)']);
     // another guest still on the bridge, a bridge not made by vserver, a device someone else owns
@@ -253,8 +318,9 @@ describe('scripts', () => {
     // made by a start that failed between creating the bridge and naming it as ours
     const unnamedBridge = links.map((l) => (l.name === 'vsbr0' ? { ...l, alias: undefined } : l));
     expect(hostTeardown(p, unnamedBridge, TAG).lines.map((l) => l.cmd)).toContain('link del dev vsbr0');
-    expect(hostTeardown({ ...p, bridges: p.bridges.map((b) => ({ ...b, create: false })) }, unnamedBridge, TAG).lines.map((l) => l.cmd))
-      .not.toContain('link del dev vsbr0');
+    expect(
+      hostTeardown({ ...p, bridges: p.bridges.map((b) => ({ ...b, create: false })) }, unnamedBridge, TAG).lines.map((l) => l.cmd),
+    ).not.toContain('link del dev vsbr0');
     const notOurs = links.map((l) => (l.name === 'vabc123-100-0' ? { ...l, alias: 'admin' } : l));
     expect(hostTeardown(p, notOurs, TAG).lines.map((l) => l.cmd)).not.toContain('link del dev vabc123-100-0');
     // made by a start that died between creating the veth and naming it as ours
@@ -279,7 +345,9 @@ describe('scripts', () => {
     expect(loopbackBridges(p)).toEqual(['vsbr0']);
     const nft = nftSetup(p);
     expect(nft).toContain('ip saddr 127.0.0.0/8 ip daddr 10.47.0.100 masquerade');
-    expect(nft).toMatch(/chain loopback \{\n {4}type filter hook prerouting priority raw; policy accept;\n {4}iifname "vsbr0" ip daddr 127\.0\.0\.0\/8 drop\n/);
+    expect(nft).toMatch(
+      /chain loopback \{\n {4}type filter hook prerouting priority raw; policy accept;\n {4}iifname "vsbr0" ip daddr 127\.0\.0\.0\/8 drop\n/,
+    );
     expect(nft).not.toContain('ip6 saddr ::1');
     // no forward, or only IPv6: no loopback route needed
     for (const p2 of [plan([{ mode: 'bridge', nat: true }]), plan([{ mode: 'bridge', address6: 'auto', ports: ['8080:80'] }])]) {
@@ -307,17 +375,30 @@ describe('reading iproute2', () => {
 
   it('names the line of a batch file that failed', () => {
     const host = [{ cmd: 'link add name v0 type veth peer name eth0 netns /n', what: 'interface eth0: bridge on vsbr0' }];
-    const guest = [{ cmd: 'link set dev lo up', what: 'loopback' }, { cmd: 'address add 10.47.0.5/16 dev eth0', what: 'interface eth0: bridge on vsbr0' }];
-    expect(batchFailures('Error: ipv4: Address already assigned.\nCommand failed /b/net/guest.batch:2\n', [], { '/b/net/host.batch': host, '/b/net/guest.batch': guest }))
-      .toEqual([`interface eth0: bridge on vsbr0: 'address add 10.47.0.5/16 dev eth0' failed: ipv4: Address already assigned.`]);
+    const guest = [
+      { cmd: 'link set dev lo up', what: 'loopback' },
+      { cmd: 'address add 10.47.0.5/16 dev eth0', what: 'interface eth0: bridge on vsbr0' },
+    ];
+    expect(
+      batchFailures('Error: ipv4: Address already assigned.\nCommand failed /b/net/guest.batch:2\n', [], {
+        '/b/net/host.batch': host,
+        '/b/net/guest.batch': guest,
+      }),
+    ).toEqual([`interface eth0: bridge on vsbr0: 'address add 10.47.0.5/16 dev eth0' failed: ipv4: Address already assigned.`]);
     expect(batchFailures('mount: /n: mount point does not exist.\n', [])).toEqual(['mount: /n: mount point does not exist.']);
   });
 
   it('says which line of a batch failed, what it was for and why', () => {
-    const lines = [{ cmd: 'link add name a type bridge', what: 'bridge a' }, { cmd: 'link del dev nonexist', what: 'interface eth0: bridge' }];
-    expect(batchFailures('Cannot find device "nonexist"\nCommand failed -:2\n', lines))
-      .toEqual([`interface eth0: bridge: 'link del dev nonexist' failed: Cannot find device "nonexist"`]);
-    expect(batchFailures('Error: Unknown device type.\nCommand failed -:1\nRTNETLINK answers: File exists\nCommand failed -:2\n', lines)).toEqual([
+    const lines = [
+      { cmd: 'link add name a type bridge', what: 'bridge a' },
+      { cmd: 'link del dev nonexist', what: 'interface eth0: bridge' },
+    ];
+    expect(batchFailures('Cannot find device "nonexist"\nCommand failed -:2\n', lines)).toEqual([
+      `interface eth0: bridge: 'link del dev nonexist' failed: Cannot find device "nonexist"`,
+    ]);
+    expect(
+      batchFailures('Error: Unknown device type.\nCommand failed -:1\nRTNETLINK answers: File exists\nCommand failed -:2\n', lines),
+    ).toEqual([
       `bridge a: 'link add name a type bridge' failed: Unknown device type.`,
       `interface eth0: bridge: 'link del dev nonexist' failed: RTNETLINK answers: File exists`,
     ]);

@@ -16,7 +16,9 @@ import { Programs } from '../helpers/programs.js';
 
 let root: string;
 let programs: Programs | undefined;
-beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'vse-read-')); });
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'vse-read-'));
+});
 afterEach(() => {
   programs?.dispose();
   programs = undefined;
@@ -24,8 +26,22 @@ afterEach(() => {
 });
 
 const plan = {
-  guest: 'g1', context: 100, netns: '/run/vserver/netns/g1',
-  interfaces: [{ index: 0, name: 'eth0', mode: 'bridge', hostDevice: 'vabc-100-0', bridge: 'vsbr0', addresses: ['10.47.0.100/16'], gateways: ['10.47.0.1'], nat: false, ports: [] }],
+  guest: 'g1',
+  context: 100,
+  netns: '/run/vserver/netns/g1',
+  interfaces: [
+    {
+      index: 0,
+      name: 'eth0',
+      mode: 'bridge',
+      hostDevice: 'vabc-100-0',
+      bridge: 'vsbr0',
+      addresses: ['10.47.0.100/16'],
+      gateways: ['10.47.0.1'],
+      nat: false,
+      ports: [],
+    },
+  ],
   bridges: [{ name: 'vsbr0', create: true, addAddresses: ['10.47.0.1/16'] }],
   forwarding: { v4: false, v6: false },
 };
@@ -48,9 +64,14 @@ describe('the network state file', () => {
       ['{"guest": "g1", "interfa', /network state .*g1\.json is damaged: it is not JSON/],
       [JSON.stringify({ ...plan, bridges: 'vsbr0' }), /g1\.json is damaged: 'bridges': Invalid type: Expected Array/],
       // a device name that would add a line of its own to an ip batch
-      [JSON.stringify({ ...plan, bridges: [{ name: 'vsbr0\nlink del dev eth0', create: true, addAddresses: [] }] }),
-        /'bridges\.0\.name': must be a network device name/],
-      [JSON.stringify({ ...plan, interfaces: [{ ...plan.interfaces[0], addresses: ['10.0.0.1/8 dev eth0'] }] }), /'interfaces\.0\.addresses\.0': must be ADDRESS\/PREFIX/],
+      [
+        JSON.stringify({ ...plan, bridges: [{ name: 'vsbr0\nlink del dev eth0', create: true, addAddresses: [] }] }),
+        /'bridges\.0\.name': must be a network device name/,
+      ],
+      [
+        JSON.stringify({ ...plan, interfaces: [{ ...plan.interfaces[0], addresses: ['10.0.0.1/8 dev eth0'] }] }),
+        /'interfaces\.0\.addresses\.0': must be ADDRESS\/PREFIX/,
+      ],
     ];
     for (const [text, message] of cases) {
       const engine = engineWithState(text);
@@ -71,18 +92,21 @@ describe('an export header', () => {
   }
 
   it('is accepted when every field is there', async () => {
-    const { header, tar } = await readExportHeader(exportWith({ format: FORMAT, name: 'web', config: 'context = 5\n', exported: '2026-01-01T00:00:00Z' }));
+    const { header, tar } = await readExportHeader(
+      exportWith({ format: FORMAT, name: 'web', config: 'context = 5\n', exported: '2026-01-01T00:00:00Z' }),
+    );
     tar.kill();
     expect(header.name).toBe('web');
   });
 
   it('is refused with the field that is wrong', async () => {
-    await expect(readExportHeader(exportWith({ format: 'vserver-export/9', name: 'web', config: '', exported: '' })))
-      .rejects.toThrow(/is not a vserver export: vserver-export\.json: 'format': must be "vserver-export\/1"/);
-    await expect(readExportHeader(exportWith({ format: FORMAT, name: 7, config: '', exported: '' })))
-      .rejects.toThrow(/'name': Invalid type: Expected string but received 7/);
-    await expect(readExportHeader(exportWith({ format: FORMAT, name: 'web', exported: '' })))
-      .rejects.toThrow(/'config': Invalid key/);
+    await expect(readExportHeader(exportWith({ format: 'vserver-export/9', name: 'web', config: '', exported: '' }))).rejects.toThrow(
+      /is not a vserver export: vserver-export\.json: 'format': must be "vserver-export\/1"/,
+    );
+    await expect(readExportHeader(exportWith({ format: FORMAT, name: 7, config: '', exported: '' }))).rejects.toThrow(
+      /'name': Invalid type: Expected string but received 7/,
+    );
+    await expect(readExportHeader(exportWith({ format: FORMAT, name: 'web', exported: '' }))).rejects.toThrow(/'config': Invalid key/);
   });
 });
 
@@ -91,7 +115,7 @@ describe('checkJson', () => {
     const v = await import('valibot');
     const s = v.object({ pid: v.number() });
     expect(checkJson(s, '{"pid": 5}')).toEqual({ ok: true, value: { pid: 5 } });
-    expect(checkJson(s, '{"pid": "5"}')).toEqual({ ok: false, why: "'pid': Invalid type: Expected number but received \"5\"" });
+    expect(checkJson(s, '{"pid": "5"}')).toEqual({ ok: false, why: '\'pid\': Invalid type: Expected number but received "5"' });
     expect(checkJson(s, 'pid=5')).toMatchObject({ ok: false, why: expect.stringMatching(/^it is not JSON/) });
   });
 });

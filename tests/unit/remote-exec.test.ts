@@ -25,20 +25,32 @@ beforeEach(async () => {
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       const m = /^\/1\.0\/guests\/([a-z0-9-]+)\/exec$/.exec(req.url ?? '');
-      if (req.method !== 'POST' || !m) { res.writeHead(404).end(JSON.stringify({ error: 'no such route', code: 'NOT_FOUND', hint: 'x' })); return; }
-      if (m[1] !== 'web1') { res.writeHead(404).end(JSON.stringify({ error: `guest '${m[1]}' not found`, code: 'NOT_FOUND', hint: 'vserver list' })); return; }
+      if (req.method !== 'POST' || !m) {
+        res.writeHead(404).end(JSON.stringify({ error: 'no such route', code: 'NOT_FOUND', hint: 'x' }));
+        return;
+      }
+      if (m[1] !== 'web1') {
+        res.writeHead(404).end(JSON.stringify({ error: `guest '${m[1]}' not found`, code: 'NOT_FOUND', hint: 'vserver list' }));
+        return;
+      }
       seen.request = JSON.parse(body);
       seen.auth = req.headers.authorization;
       res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'e1', socket: '/1.0/exec/e1?secret=s3cret' }));
     });
   });
   server.on('upgrade', (req, socket, head) => {
-    if (req.url !== '/1.0/exec/e1?secret=s3cret') { socket.end('HTTP/1.1 403 Forbidden\r\n\r\n'); return; }
+    if (req.url !== '/1.0/exec/e1?secret=s3cret') {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const input: Buffer[] = [];
       ws.send(Buffer.concat([Buffer.from([2]), Buffer.from('warming up\n')]));
       ws.on('message', (data: Buffer, binary) => {
-        if (binary) { if (data[0] === 0) input.push(data.subarray(1)); return; }
+        if (binary) {
+          if (data[0] === 0) input.push(data.subarray(1));
+          return;
+        }
         const msg = JSON.parse(data.toString());
         seen.control.push(msg);
         if (msg.type === 'eof') {
@@ -79,8 +91,9 @@ describe('exec through the API', () => {
 
   it("passes on the daemon's error when the session cannot be made", async () => {
     const client = new ApiClient({ url: `unix:${join(dir, 'd.sock')}` });
-    await expect(remoteExec(client, 'nosuch', { command: ['true'] }, { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }))
-      .rejects.toMatchObject({ code: 'NOT_FOUND', message: "guest 'nosuch' not found", exitCode: 4 });
+    await expect(
+      remoteExec(client, 'nosuch', { command: ['true'] }, { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND', message: "guest 'nosuch' not found", exitCode: 4 });
   });
 
   it('sends eof at once when there is no stdin', async () => {
@@ -88,7 +101,9 @@ describe('exec through the API', () => {
     const out = openSync(join(dir, 'out'), 'w');
     try {
       expect(await remoteExec(client, 'web1', { command: ['true'] }, { stdin: 'ignore', stdout: out, stderr: 'ignore' })).toBe(7);
-    } finally { closeSync(out); }
+    } finally {
+      closeSync(out);
+    }
     expect(seen.control).toEqual([{ type: 'eof' }]);
     expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('');
   });

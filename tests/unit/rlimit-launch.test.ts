@@ -8,8 +8,14 @@ import { softNofileArgv, withRaisedLimits } from '../../src/runtime/rlimit-launc
 import { rlimitsFromJson } from '../../src/oci/rlimit.js';
 import { canRaiseLimits, rlimitCeiling } from '../../src/util/procfs.js';
 
-const own = new Map([['RLIMIT_NOFILE', { soft: 1024, hard: 4096 }], ['RLIMIT_CORE', { soft: 0, hard: Infinity }]]);
-const guest = [{ type: 'RLIMIT_NOFILE', soft: 2048, hard: 65536 }, { type: 'RLIMIT_CORE', soft: 0, hard: Infinity }];
+const own = new Map([
+  ['RLIMIT_NOFILE', { soft: 1024, hard: 4096 }],
+  ['RLIMIT_CORE', { soft: 0, hard: Infinity }],
+]);
+const guest = [
+  { type: 'RLIMIT_NOFILE', soft: 2048, hard: 65536 },
+  { type: 'RLIMIT_CORE', soft: 0, hard: Infinity },
+];
 
 describe('rlimits for the runtime', () => {
   it('runs the command from PATH, not a shell built-in of that name, with its arguments intact', () => {
@@ -27,23 +33,33 @@ describe('rlimits for the runtime', () => {
   });
 
   it('runs the runtime as it is when our hard limits are high enough', () => {
-    expect(withRaisedLimits('/usr/bin/runc', ['exec', 'g'], [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 4096 }], own, () => true))
-      .toEqual(['/usr/bin/runc', ['exec', 'g']]);
+    expect(withRaisedLimits('/usr/bin/runc', ['exec', 'g'], [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 4096 }], own, () => true)).toEqual([
+      '/usr/bin/runc',
+      ['exec', 'g'],
+    ]);
   });
 
   it('raises only the hard limits that are too low, with prlimit in front', () => {
-    expect(withRaisedLimits('/usr/bin/runc', ['exec', 'g'], guest, own, () => true))
-      .toEqual(['prlimit', ['--nofile=:65536', '--', '/usr/bin/runc', 'exec', 'g']]);
-    expect(withRaisedLimits('runc', [], [{ type: 'RLIMIT_MEMLOCK', soft: 1, hard: Infinity }], new Map([['RLIMIT_MEMLOCK', { hard: 65536 }]]), () => true))
-      .toEqual(['prlimit', ['--memlock=:unlimited', '--', 'runc']]);
+    expect(withRaisedLimits('/usr/bin/runc', ['exec', 'g'], guest, own, () => true)).toEqual([
+      'prlimit',
+      ['--nofile=:65536', '--', '/usr/bin/runc', 'exec', 'g'],
+    ]);
+    expect(
+      withRaisedLimits(
+        'runc',
+        [],
+        [{ type: 'RLIMIT_MEMLOCK', soft: 1, hard: Infinity }],
+        new Map([['RLIMIT_MEMLOCK', { hard: 65536 }]]),
+        () => true,
+      ),
+    ).toEqual(['prlimit', ['--memlock=:unlimited', '--', 'runc']]);
   });
 
   it('says what to do when it cannot raise them', () => {
-    expect(() => withRaisedLimits('runc', [], guest, own, () => false))
-      .toThrow(/no CAP_SYS_RESOURCE\): nofile 4096 < 65536/);
+    expect(() => withRaisedLimits('runc', [], guest, own, () => false)).toThrow(/no CAP_SYS_RESOURCE\): nofile 4096 < 65536/);
   });
 
-  it('puts a soft open-files limit back with the guest\'s shell, and leaves equal limits alone', () => {
+  it("puts a soft open-files limit back with the guest's shell, and leaves equal limits alone", () => {
     const [sh, c, script, soft, ...rest] = softNofileArgv(['ls', '-l', 'a b'], guest);
     expect([sh, c, soft, rest]).toEqual(['/bin/sh', '-c', '2048', ['ls', '-l', 'a b']]);
     expect(script).toMatch(/^ulimit -S -n "\$0"/);
@@ -52,7 +68,9 @@ describe('rlimits for the runtime', () => {
   });
 
   it('reads limits back from a config.json, where unlimited is RLIM_INFINITY', () => {
-    const json = JSON.parse('[{"type":"RLIMIT_CORE","soft":18446744073709551615,"hard":18446744073709551615},{"type":"RLIMIT_NOFILE","soft":5,"hard":"x"}]');
+    const json = JSON.parse(
+      '[{"type":"RLIMIT_CORE","soft":18446744073709551615,"hard":18446744073709551615},{"type":"RLIMIT_NOFILE","soft":5,"hard":"x"}]',
+    );
     expect(rlimitsFromJson(json)).toEqual([{ type: 'RLIMIT_CORE', soft: Infinity, hard: Infinity }]);
     expect(rlimitsFromJson(undefined)).toEqual([]);
   });

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runcStateHead } from '../../src/runtime/oci-cli.js';
 
-const STATE = '{"id":"web1","init_process_pid":4242,"init_process_start":987654,"created":"2026-12-02T03:55:19.123456789Z",' +
+const STATE =
+  '{"id":"web1","init_process_pid":4242,"init_process_start":987654,"created":"2026-12-02T03:55:19.123456789Z",' +
   `"config":{"rootfs":"/x","labels":["bundle=/b"],"cgroups":{"path":"/vserver-web1"},"pad":"${'x'.repeat(20_000)}"},"rootless":false}`;
 
 describe("runc's state file", () => {

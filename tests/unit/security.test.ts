@@ -13,8 +13,14 @@ import { shiftOwnership } from '../../src/storage/shift.js';
 import { ociValidator } from '../helpers/oci-schema.js';
 
 const tmps: string[] = [];
-afterEach(() => { for (const t of tmps.splice(0)) rmSync(t, { recursive: true, force: true }); });
-const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'vss-')); tmps.push(d); return d; };
+afterEach(() => {
+  for (const t of tmps.splice(0)) rmSync(t, { recursive: true, force: true });
+});
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'vss-'));
+  tmps.push(d);
+  return d;
+};
 const isRoot = process.getuid?.() === 0;
 
 describe('capabilities', () => {
@@ -34,8 +40,9 @@ describe('capabilities', () => {
   });
 
   it('refuses an unknown capability name in the config instead of ignoring it', () => {
-    expect(() => parseGuestConfig('/g.toml', 'context = 5\n[security]\ncapabilities = { add = ["NET_RAW", "FLY"] }\n'))
-      .toThrow(/key 'security.capabilities.add.1' has "FLY", which is not a Linux capability/);
+    expect(() => parseGuestConfig('/g.toml', 'context = 5\n[security]\ncapabilities = { add = ["NET_RAW", "FLY"] }\n')).toThrow(
+      /key 'security.capabilities.add.1' has "FLY", which is not a Linux capability/,
+    );
   });
 });
 
@@ -48,8 +55,15 @@ describe('user namespace ids', () => {
 
   it('puts a user namespace with the mappings into a valid spec', () => {
     const spec = buildSpec({
-      name: 'g', context: 7, rootfs: '/r', hostname: 'g', args: ['/sbin/init'], cgroupsPath: '/vserver-g',
-      capabilities: DEFAULT_CAPABILITIES, seccomp: defaultSeccomp('x64'), idMappings: idMappings(contextRange(7)),
+      name: 'g',
+      context: 7,
+      rootfs: '/r',
+      hostname: 'g',
+      args: ['/sbin/init'],
+      cgroupsPath: '/vserver-g',
+      capabilities: DEFAULT_CAPABILITIES,
+      seccomp: defaultSeccomp('x64'),
+      idMappings: idMappings(contextRange(7)),
     });
     expect(spec.linux.namespaces.map((n) => n.type)).toContain('user');
     expect(spec.linux.uidMappings).toEqual([{ containerID: 0, hostID: 458752, size: 65536 }]);
@@ -63,9 +77,25 @@ describe('seccomp', () => {
   const denied = p.syscalls!.filter((r) => !r.args).flatMap((r) => r.names);
 
   it('denies modules, kexec, shocker, keys, bpf, perf, userfaultfd, swap and the clock', () => {
-    for (const s of ['init_module', 'finit_module', 'delete_module', 'kexec_load', 'kexec_file_load', 'open_by_handle_at',
-      'keyctl', 'add_key', 'request_key', 'bpf', 'perf_event_open', 'userfaultfd', 'swapon', 'swapoff',
-      'settimeofday', 'clock_settime', 'adjtimex']) {
+    for (const s of [
+      'init_module',
+      'finit_module',
+      'delete_module',
+      'kexec_load',
+      'kexec_file_load',
+      'open_by_handle_at',
+      'keyctl',
+      'add_key',
+      'request_key',
+      'bpf',
+      'perf_event_open',
+      'userfaultfd',
+      'swapon',
+      'swapoff',
+      'settimeofday',
+      'clock_settime',
+      'adjtimex',
+    ]) {
       expect(denied, s).toContain(s);
     }
     expect(denialReason('bpf')).toBe('bpf and perf');
@@ -80,7 +110,10 @@ describe('seccomp', () => {
 
   it('loads a custom profile and refuses a file that is not one', () => {
     const d = tmp();
-    writeFileSync(join(d, 'ok.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] }));
+    writeFileSync(
+      join(d, 'ok.json'),
+      JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] }),
+    );
     expect(loadSeccompProfile(join(d, 'ok.json')).defaultAction).toBe('SCMP_ACT_ERRNO');
     writeFileSync(join(d, 'bad.json'), '{"hello": 1}');
     expect(() => loadSeccompProfile(join(d, 'bad.json'))).toThrow(/is not an OCI seccomp object/);
@@ -127,14 +160,25 @@ describe('an imported config without privilege', () => {
 
   it('drops privileged mode, added capabilities, a seccomp profile and host or phys interfaces, and names each', () => {
     const cfg = {
-      ...base, privileged: true, hostname: 'kept',
+      ...base,
+      privileged: true,
+      hostname: 'kept',
       security: { seccomp_profile: '/etc/x.json', capabilities: { add: ['SYS_ADMIN'], drop: ['NET_RAW'] } },
       interfaces: [{ mode: 'bridge' as const }, { mode: 'phys' as const, parent: 'eth1' }],
     };
     const r = withoutPrivilege(cfg);
-    expect(r.dropped).toEqual(['privileged = true', 'security.capabilities.add = ["SYS_ADMIN"]',
-      'security.seccomp_profile = "/etc/x.json"', 'interfaces.1 (mode = "phys", parent = "eth1")']);
-    expect(r.config).toEqual({ ...base, hostname: 'kept', security: { capabilities: { drop: ['NET_RAW'] } }, interfaces: [{ mode: 'bridge' }] });
+    expect(r.dropped).toEqual([
+      'privileged = true',
+      'security.capabilities.add = ["SYS_ADMIN"]',
+      'security.seccomp_profile = "/etc/x.json"',
+      'interfaces.1 (mode = "phys", parent = "eth1")',
+    ]);
+    expect(r.config).toEqual({
+      ...base,
+      hostname: 'kept',
+      security: { capabilities: { drop: ['NET_RAW'] } },
+      interfaces: [{ mode: 'bridge' }],
+    });
   });
 
   it('leaves no empty security table or interface list behind', () => {

@@ -1,14 +1,28 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildSpec, clampRlimits, DEFAULT_RLIMITS, MASKED_PATHS, READONLY_PATHS, withNetwork, type SpecInput } from '../../src/runtime/spec.js';
+import {
+  buildSpec,
+  clampRlimits,
+  DEFAULT_RLIMITS,
+  MASKED_PATHS,
+  READONLY_PATHS,
+  withNetwork,
+  type SpecInput,
+} from '../../src/runtime/spec.js';
 import { DEFAULT_CAPABILITIES, SECURE_SET } from '../../src/oci/capabilities.js';
 import { defaultSeccomp } from '../../src/security/seccomp.js';
 import { ociValidator } from '../helpers/oci-schema.js';
 
 const base: SpecInput = {
-  name: 'web1', context: 1234, rootfs: '/var/lib/vserver/guests/web1/rootfs', hostname: 'web1.example',
-  args: ['/sbin/init'], cgroupsPath: '/vserver-web1', capabilities: DEFAULT_CAPABILITIES, seccomp: defaultSeccomp('x64'),
+  name: 'web1',
+  context: 1234,
+  rootfs: '/var/lib/vserver/guests/web1/rootfs',
+  hostname: 'web1.example',
+  args: ['/sbin/init'],
+  cgroupsPath: '/vserver-web1',
+  capabilities: DEFAULT_CAPABILITIES,
+  seccomp: defaultSeccomp('x64'),
 };
 
 function valid(spec: unknown): void {
@@ -34,14 +48,22 @@ describe('buildSpec', () => {
     valid(buildSpec({ ...base, netns: 'host', args: ['/bin/sh', '-c', 'sleep 1'] }));
     // what a networked start passes: its namespace and the host's /etc files
     const etc = ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
-      destination: `/etc/${f}`, type: 'bind', source: `/run/vserver/bundles/web1/etc/${f}`, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'],
+      destination: `/etc/${f}`,
+      type: 'bind',
+      source: `/run/vserver/bundles/web1/etc/${f}`,
+      options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'],
     }));
     valid(withNetwork(buildSpec(base), { netns: '/run/vserver/netns/web1', sysfs: '/run/vserver/sysfs/web1', mounts: etc }));
     valid(withNetwork(buildSpec(base), { netns: 'host', sysfs: '/run/vserver/sysfs/web1', mounts: etc }));
-    valid(withNetwork(buildSpec(base), { mounts: etc, hooks: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['PATH=/bin'], timeout: 30 }] }));
+    valid(
+      withNetwork(buildSpec(base), {
+        mounts: etc,
+        hooks: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['PATH=/bin'], timeout: 30 }],
+      }),
+    );
   });
 
-  it('lets ping use echo sockets in the guest\'s own network namespace only, over the ids it has', () => {
+  it("lets ping use echo sockets in the guest's own network namespace only, over the ids it has", () => {
     const own = withNetwork(buildSpec({ ...base, idMappings: [{ containerID: 0, hostID: 6553600, size: 65536 }] }), { mounts: [] });
     expect(own.linux.sysctl).toEqual({ 'net.ipv4.ping_group_range': '0 65535' });
     valid(own);
@@ -55,22 +77,32 @@ describe('buildSpec', () => {
   });
 
   it('gives the guest its own pid, mount, uts, ipc, cgroup and network namespaces', () => {
-    const types = buildSpec(base).linux.namespaces.map((n) => n.type).sort();
+    const types = buildSpec(base)
+      .linux.namespaces.map((n) => n.type)
+      .sort();
     expect(types).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts']);
   });
 
   it('joins a given network namespace, or none for host networking', () => {
-    expect(buildSpec({ ...base, netns: '/run/x' }).linux.namespaces.find((n) => n.type === 'network')).toEqual({ type: 'network', path: '/run/x' });
+    expect(buildSpec({ ...base, netns: '/run/x' }).linux.namespaces.find((n) => n.type === 'network')).toEqual({
+      type: 'network',
+      path: '/run/x',
+    });
     expect(buildSpec({ ...base, netns: 'host' }).linux.namespaces.find((n) => n.type === 'network')).toBeUndefined();
   });
 
   it('takes the network as the host set it up: the namespace to join, its sysfs, the /etc files', () => {
     const etc = { destination: '/etc/hosts', type: 'bind', source: '/b/etc/hosts', options: ['bind', 'ro'] };
     const other = { destination: '/opt', type: 'bind', source: '/srv/opt', options: ['bind'] };
-    const s = withNetwork(buildSpec({ ...base, extraMounts: [other] }), { netns: '/run/vserver/netns/web1', sysfs: '/run/vserver/sysfs/web1', mounts: [etc] });
+    const s = withNetwork(buildSpec({ ...base, extraMounts: [other] }), {
+      netns: '/run/vserver/netns/web1',
+      sysfs: '/run/vserver/sysfs/web1',
+      mounts: [etc],
+    });
     expect(s.linux.namespaces.filter((n) => n.type === 'network')).toEqual([{ type: 'network', path: '/run/vserver/netns/web1' }]);
-    expect(s.mounts.filter((m) => m.destination === '/sys'))
-      .toEqual([{ destination: '/sys', type: 'bind', source: '/run/vserver/sysfs/web1', options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] }]);
+    expect(s.mounts.filter((m) => m.destination === '/sys')).toEqual([
+      { destination: '/sys', type: 'bind', source: '/run/vserver/sysfs/web1', options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] },
+    ]);
     expect(s.mounts.slice(-2)).toEqual([etc, other]);
     const host = withNetwork(buildSpec(base), { netns: 'host', mounts: [] });
     expect(host.linux.namespaces.map((n) => n.type)).not.toContain('network');
@@ -126,7 +158,9 @@ describe('clampRlimits', () => {
   it('never asks for more than the host allows', () => {
     const host = new Map([['RLIMIT_NOFILE', { hard: 20000 }]]);
     expect(clampRlimits(DEFAULT_RLIMITS, host)).toEqual([{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 20000 }]);
-    expect(clampRlimits([{ type: 'RLIMIT_NOFILE', soft: 50000, hard: 60000 }], host)).toEqual([{ type: 'RLIMIT_NOFILE', soft: 20000, hard: 20000 }]);
+    expect(clampRlimits([{ type: 'RLIMIT_NOFILE', soft: 50000, hard: 60000 }], host)).toEqual([
+      { type: 'RLIMIT_NOFILE', soft: 20000, hard: 20000 },
+    ]);
     expect(clampRlimits(DEFAULT_RLIMITS, new Map())).toEqual(DEFAULT_RLIMITS);
   });
 });

@@ -23,9 +23,17 @@ const uplink = (s: ReturnType<typeof spillBridge>) => [
 function input(cap: number, guests: [string, number][], links: LinkFact[]): PlanInput {
   const host = validate('/etc/vserver/vserver.toml', HostNetworkSchema, { bridge_ports: cap });
   return {
-    file: FILE, guest: 'web1', context: 100, instance: 'abc123', tag: TAG, netns: '/run/vserver/netns/web1',
-    interfaces: validate(FILE, InterfacesSchema, [{ mode: 'bridge' }]) as InterfaceConfig[], host, links,
-    claims: collectClaims([], host), bridgeGuests: new Map(guests),
+    file: FILE,
+    guest: 'web1',
+    context: 100,
+    instance: 'abc123',
+    tag: TAG,
+    netns: '/run/vserver/netns/web1',
+    interfaces: validate(FILE, InterfacesSchema, [{ mode: 'bridge' }]) as InterfaceConfig[],
+    host,
+    links,
+    claims: collectClaims([], host),
+    bridgeGuests: new Map(guests),
   };
 }
 
@@ -35,10 +43,37 @@ describe('choosing the bridge of the pool', () => {
     expect(chooseBridge('vsbr0', 4, new Map([['vsbr0', 2]]))).toEqual({ name: 'vsbr0' });
     expect(chooseBridge('vsbr0', 4, new Map([['vsbr0', 3]]))).toEqual({ name: 'vsbr0-1', spill: spillBridge('vsbr0', 1) });
     // a spill bridge also holds its link to the bridge before it
-    expect(chooseBridge('vsbr0', 4, new Map([['vsbr0', 3], ['vsbr0-1', 1]])).name).toBe('vsbr0-1');
-    expect(chooseBridge('vsbr0', 4, new Map([['vsbr0', 3], ['vsbr0-1', 2]]))).toEqual({ name: 'vsbr0-2', spill: spillBridge('vsbr0', 2) });
+    expect(
+      chooseBridge(
+        'vsbr0',
+        4,
+        new Map([
+          ['vsbr0', 3],
+          ['vsbr0-1', 1],
+        ]),
+      ).name,
+    ).toBe('vsbr0-1');
+    expect(
+      chooseBridge(
+        'vsbr0',
+        4,
+        new Map([
+          ['vsbr0', 3],
+          ['vsbr0-1', 2],
+        ]),
+      ),
+    ).toEqual({ name: 'vsbr0-2', spill: spillBridge('vsbr0', 2) });
     // a guest that left the first bridge frees its port for the next start
-    expect(chooseBridge('vsbr0', 4, new Map([['vsbr0', 2], ['vsbr0-1', 2]])).name).toBe('vsbr0');
+    expect(
+      chooseBridge(
+        'vsbr0',
+        4,
+        new Map([
+          ['vsbr0', 2],
+          ['vsbr0-1', 2],
+        ]),
+      ).name,
+    ).toBe('vsbr0');
     expect(chooseBridge('vsbr0', 1024, new Map([['vsbr0', 1022]])).name).toBe('vsbr0');
     expect(chooseBridge('vsbr0', 1024, new Map([['vsbr0', 1023]])).name).toBe('vsbr0-1');
   });
@@ -55,8 +90,15 @@ describe('choosing the bridge of the pool', () => {
     const long = () => chooseBridge('bridge-number1', 4, new Map([['bridge-number1', 3]]));
     expect(long).toThrow(VsError);
     expect(long).toThrow(/bridge bridge-number1 is full \(4 ports\)/);
-    try { long(); } catch (e) { expect((e as VsError).hint).toMatch(/network\.bridge .* at most 11 characters/); }
-    const full = new Map<string, number>([['vsbr0', 3], ...Array.from({ length: 99 }, (_, k) => [`vsbr0-${k + 1}`, 2] as [string, number])]);
+    try {
+      long();
+    } catch (e) {
+      expect((e as VsError).hint).toMatch(/network\.bridge .* at most 11 characters/);
+    }
+    const full = new Map<string, number>([
+      ['vsbr0', 3],
+      ...Array.from({ length: 99 }, (_, k) => [`vsbr0-${k + 1}`, 2] as [string, number]),
+    ]);
     expect(() => chooseBridge('vsbr0', 4, full)).toThrow(/all 100 bridges of the pool vsbr0 are full/);
   });
 
@@ -85,13 +127,23 @@ describe('a start on a spill bridge', () => {
 
   it('joins an existing spill bridge without making anything', () => {
     const s = spillBridge('vsbr0', 1);
-    const p = planNetwork(input(4, [['vsbr0', 3], ['vsbr0-1', 1]], [bridge('vsbr0', ['10.47.0.1/16']), bridge('vsbr0-1'), ...uplink(s)]));
+    const p = planNetwork(
+      input(
+        4,
+        [
+          ['vsbr0', 3],
+          ['vsbr0-1', 1],
+        ],
+        [bridge('vsbr0', ['10.47.0.1/16']), bridge('vsbr0-1'), ...uplink(s)],
+      ),
+    );
     expect(bridgeSetup(p, TAG).map((l) => l.cmd)).toEqual(['link set dev vsbr0-1 up']);
   });
 
   it('refuses a spill bridge name held by a device that is no bridge', () => {
-    expect(() => planNetwork(input(4, [['vsbr0', 3]], [bridge('vsbr0', ['10.47.0.1/16']), link('vsbr0-1')])))
-      .toThrow(/vsbr0-1 is not a bridge/);
+    expect(() => planNetwork(input(4, [['vsbr0', 3]], [bridge('vsbr0', ['10.47.0.1/16']), link('vsbr0-1')]))).toThrow(
+      /vsbr0-1 is not a bridge/,
+    );
   });
 });
 
@@ -102,11 +154,33 @@ describe('taking a spill bridge down', () => {
 
   it('removes the last guest of the chain with its bridges, back to the first', () => {
     const links = [bridge('vsbr0'), bridge('vsbr0-1'), bridge('vsbr0-2'), ...uplink(s1), ...uplink(s2), guest('vabc123-100-0', 'vsbr0-2')];
-    const plan = { guest: 'g', context: 100, netns: '/x', bridges: [], forwarding: { v4: false, v6: false },
-      interfaces: [{ index: 0, name: 'eth0', mode: 'bridge' as const, hostDevice: 'vabc123-100-0', bridge: 'vsbr0-2', addresses: [], gateways: [], nat: false, ports: [] }] };
+    const plan = {
+      guest: 'g',
+      context: 100,
+      netns: '/x',
+      bridges: [],
+      forwarding: { v4: false, v6: false },
+      interfaces: [
+        {
+          index: 0,
+          name: 'eth0',
+          mode: 'bridge' as const,
+          hostDevice: 'vabc123-100-0',
+          bridge: 'vsbr0-2',
+          addresses: [],
+          gateways: [],
+          nat: false,
+          ports: [],
+        },
+      ],
+    };
     expect(hostTeardown(plan, links, TAG).lines.map((l) => l.cmd)).toEqual([
-      'link del dev vabc123-100-0', 'link del dev vsbr0-2d', 'link del dev vsbr0-2',
-      'link del dev vsbr0-1d', 'link del dev vsbr0-1', 'link del dev vsbr0',
+      'link del dev vabc123-100-0',
+      'link del dev vsbr0-2d',
+      'link del dev vsbr0-2',
+      'link del dev vsbr0-1d',
+      'link del dev vsbr0-1',
+      'link del dev vsbr0',
     ]);
   });
 
@@ -116,8 +190,12 @@ describe('taking a spill bridge down', () => {
     // a middle bridge without guests of its own stays while the chain goes on behind it
     const middle = [bridge('vsbr0'), bridge('vsbr0-1'), bridge('vsbr0-2'), ...uplink(s1), ...uplink(s2), guest('vabc123-101-0', 'vsbr0')];
     expect(emptyBridges(middle, TAG, ['vsbr0-1'], new Set(), new Set()).lines).toEqual([]);
-    expect(emptyBridges(middle, TAG, ['vsbr0-2'], new Set(), new Set()).lines.map((l) => l.cmd))
-      .toEqual(['link del dev vsbr0-2d', 'link del dev vsbr0-2', 'link del dev vsbr0-1d', 'link del dev vsbr0-1']);
+    expect(emptyBridges(middle, TAG, ['vsbr0-2'], new Set(), new Set()).lines.map((l) => l.cmd)).toEqual([
+      'link del dev vsbr0-2d',
+      'link del dev vsbr0-2',
+      'link del dev vsbr0-1d',
+      'link del dev vsbr0-1',
+    ]);
     // a guest that is starting onto it keeps it
     expect(emptyBridges(middle, TAG, ['vsbr0-2'], new Set(['vsbr0-2']), new Set()).lines).toEqual([]);
   });

@@ -35,7 +35,10 @@ describe('tar numbers and headers', () => {
 
   it('encodes pax records whose length counts its own digits', () => {
     for (const len of [1, 5, 88, 89, 90, 95, 989, 990, 995]) {
-      const recs: [string, Buffer][] = [['path', Buffer.from('x'.repeat(len))], ['SCHILY.xattr.user.a', Buffer.from([0, 255, 10])]];
+      const recs: [string, Buffer][] = [
+        ['path', Buffer.from('x'.repeat(len))],
+        ['SCHILY.xattr.user.a', Buffer.from([0, 255, 10])],
+      ];
       expect(parsePax(encodePax(recs))).toEqual(recs);
     }
   });
@@ -73,7 +76,12 @@ describe('member policy', () => {
     under.check('rootfs', 'dir', '');
     expect(() => under.check('config.toml', 'file', '')).toThrow(/outside rootfs\//);
     // the tree's root must be a directory: a link there (even to "/", which "stays inside") is refused
-    for (const [type, link] of [['symlink', '/'], ['symlink', '.'], ['file', ''], ['hardlink', 'rootfs/x']] as const) {
+    for (const [type, link] of [
+      ['symlink', '/'],
+      ['symlink', '.'],
+      ['file', ''],
+      ['hardlink', 'rootfs/x'],
+    ] as const) {
       expect(() => new TreePolicy('rootfs').check('./rootfs/', type, link)).toThrow(/root of the tree and must be a directory/);
     }
   });
@@ -85,7 +93,16 @@ async function filter(tar: Buffer, opts: FilterOptions): Promise<{ out: Buffer; 
   // odd chunk sizes, so that headers and data are split across chunks
   const pieces: Buffer[] = [];
   for (let i = 0; i < tar.length; i += 333) pieces.push(tar.subarray(i, i + 333));
-  await pipeline(Readable.from(pieces), f, new Writable({ write(c, _e, cb) { chunks.push(c); cb(); } }));
+  await pipeline(
+    Readable.from(pieces),
+    f,
+    new Writable({
+      write(c, _e, cb) {
+        chunks.push(c);
+        cb();
+      },
+    }),
+  );
   return { out: Buffer.concat(chunks), f };
 }
 
@@ -122,7 +139,12 @@ describe('TarFilter', () => {
     ]);
     const { out, f } = await filter(tar, { policy: new TreePolicy(), mapId: shift(6553600), inputIsGuest: true });
     expect(members(out).map((m) => [m.name, m.uid])).toEqual([
-      ['./', 6553600], ['./home/u/', 6554600], ['./home/u/f', 6554600], ['./p', 6553605], ['./l', 6553600], ['./h', 6553600],
+      ['./', 6553600],
+      ['./home/u/', 6554600],
+      ['./home/u/f', 6554600],
+      ['./p', 6553605],
+      ['./l', 6553600],
+      ['./h', 6553600],
     ]);
     const byPath = new Map(f.manifest.map((e) => [e[0], e]));
     expect(byPath.get('home/u/f')!.slice(1, 6)).toEqual(['file', 0o644, 1000, 0, 5]);
@@ -133,10 +155,25 @@ describe('TarFilter', () => {
   });
 
   it('stops at the first unsafe member before it is passed on', async () => {
-    const tar = tarOf([{ name: 'ok', content: 'fine' }, { name: '../evil', content: 'x' }, { name: 'after', content: 'y' }]);
+    const tar = tarOf([
+      { name: 'ok', content: 'fine' },
+      { name: '../evil', content: 'x' },
+      { name: 'after', content: 'y' },
+    ]);
     const f = new TarFilter({ policy: new TreePolicy(), inputIsGuest: true });
     const seen: Buffer[] = [];
-    await expect(pipeline(Readable.from([tar]), f, new Writable({ write(c, _e, cb) { seen.push(c); cb(); } }))).rejects.toThrow(/contains '\.\.'/);
+    await expect(
+      pipeline(
+        Readable.from([tar]),
+        f,
+        new Writable({
+          write(c, _e, cb) {
+            seen.push(c);
+            cb();
+          },
+        }),
+      ),
+    ).rejects.toThrow(/contains '\.\.'/);
     expect(Buffer.concat(seen).includes(Buffer.from('evil'))).toBe(false);
   });
 
@@ -147,12 +184,18 @@ describe('TarFilter', () => {
   });
 
   it('captures and drops members as routed, and appends a trailer', async () => {
-    const tar = tarOf([{ name: 'meta.json', content: '{"a":1}' }, { name: 'rootfs/', type: '5' }, { name: 'skip', content: 'zz' }]);
+    const tar = tarOf([
+      { name: 'meta.json', content: '{"a":1}' },
+      { name: 'rootfs/', type: '5' },
+      { name: 'skip', content: 'zz' },
+    ]);
     let captured = '';
     const { out, f } = await filter(tar, {
       inputIsGuest: true,
       route: (m) => (m.path === 'meta.json' ? 'capture' : m.path === 'skip' ? 'drop' : 'forward'),
-      onCapture: (_m, d) => { captured = d.toString(); },
+      onCapture: (_m, d) => {
+        captured = d.toString();
+      },
       trailer: () => tarOf([{ name: 'end', content: 'bye' }], { end: false }),
     });
     expect(captured).toBe('{"a":1}');
@@ -178,8 +221,25 @@ describe('archives', () => {
   it('reads times as nanoseconds and hard links as their file', () => {
     expect(mtimeNs('1700000000')).toBe('1700000000000000000');
     expect(mtimeNs('1700000000.5')).toBe('1700000000500000000');
-    const e = (p: string, type: ManifestEntry[1], link = '', sha = ''): ManifestEntry => [p, type, 0o644, 0, 0, type === 'file' ? 3 : 0, '5', link, '', sha, ''];
-    const rows = rowsOf([e('rootfs/', 'dir'), e('rootfs/b', 'file', '', 'ab'), e('rootfs/a', 'hardlink', 'rootfs/b'), e('rootfs/c', 'file', '', 'cd')]);
+    const e = (p: string, type: ManifestEntry[1], link = '', sha = ''): ManifestEntry => [
+      p,
+      type,
+      0o644,
+      0,
+      0,
+      type === 'file' ? 3 : 0,
+      '5',
+      link,
+      '',
+      sha,
+      '',
+    ];
+    const rows = rowsOf([
+      e('rootfs/', 'dir'),
+      e('rootfs/b', 'file', '', 'ab'),
+      e('rootfs/a', 'hardlink', 'rootfs/b'),
+      e('rootfs/c', 'file', '', 'cd'),
+    ]);
     expect([...rows.keys()]).toEqual(['rootfs', 'rootfs/b', 'rootfs/a', 'rootfs/c']);
     expect(rows.get('rootfs/a')).toEqual(['rootfs/a', 'file', 0o644, 0, 0, 3, '5000000000', '', '', 'ab', 'rootfs/a']);
     expect(rows.get('rootfs/b')![10]).toBe('rootfs/a');
@@ -190,7 +250,9 @@ describe('archives', () => {
     const r = (path: string, sha: string): ManifestRow => [path, 'file', 0o644, 0, 0, 1, '0', '', '', sha, ''];
     const m = (...rows: ManifestRow[]) => new Map(rows.map((x) => [x[0], x]));
     expect(() => compareManifest(m(r('a', '1')), m(r('a', '1')), 'x')).not.toThrow();
-    expect(() => compareManifest(m(r('a', '1'), r('b', '2')), m(r('a', '1'), r('b', '3')), 'x')).toThrow(/b differs from the manifest \(sha256\)/);
+    expect(() => compareManifest(m(r('a', '1'), r('b', '2')), m(r('a', '1'), r('b', '3')), 'x')).toThrow(
+      /b differs from the manifest \(sha256\)/,
+    );
     expect(() => compareManifest(m(r('a', '1'), r('b', '2')), m(r('a', '1')), 'x')).toThrow(/b is in the manifest but not in the archive/);
     expect(() => compareManifest(m(r('a', '1')), m(r('a', '1'), r('z', '2')), 'x')).toThrow(/z is in the archive but not in the manifest/);
   });
@@ -208,14 +270,16 @@ describe('mounts and overlays', () => {
     const m = parseMountinfo(info);
     expect(m[1]).toMatchObject({ mountPoint: '/tmp/r/var/lib/vserver/guests/a b/rootfs', fsType: 'overlay' });
     expect(mountsUnder('/tmp/r/var/lib/vserver/guests/c', m).map((x) => x.mountPoint)).toEqual([
-      '/tmp/r/var/lib/vserver/guests/c/rootfs/proc', '/tmp/r/var/lib/vserver/guests/c/rootfs',
+      '/tmp/r/var/lib/vserver/guests/c/rootfs/proc',
+      '/tmp/r/var/lib/vserver/guests/c/rootfs',
     ]);
     expect(mountsUnder('/tmp/r/var/lib/vserver/guests/c/root', m)).toEqual([]);
   });
 
   it('builds overlay options and refuses paths overlayfs would split', () => {
-    expect(overlayOptions({ lower: '/t/rootfs', upper: '/g/upper', work: '/g/work', merged: '/g/rootfs' }))
-      .toBe('lowerdir=/t/rootfs,upperdir=/g/upper,workdir=/g/work');
+    expect(overlayOptions({ lower: '/t/rootfs', upper: '/g/upper', work: '/g/work', merged: '/g/rootfs' })).toBe(
+      'lowerdir=/t/rootfs,upperdir=/g/upper,workdir=/g/work',
+    );
     expect(() => overlayOptions({ lower: '/t,x/rootfs', upper: '/g/upper', work: '/g/work', merged: '/g/rootfs' })).toThrow(/cannot take/);
     expect(() => overlayOptions({ lower: '/t/rootfs', upper: '/g:1/upper', work: '/g/work', merged: '/g/rootfs' })).toThrow(/cannot take/);
   });
@@ -223,10 +287,15 @@ describe('mounts and overlays', () => {
 
 describe('Debian guest set-up', () => {
   const inittab = [
-    'id:2:initdefault:', 'si::sysinit:/etc/init.d/rcS', 'l0:0:wait:/etc/init.d/rc 0',
-    'pf::powerwait:/etc/init.d/powerfail start', 'pn::powerfailnow:/etc/init.d/powerfail now',
-    'po::powerokwait:/etc/init.d/powerfail stop', '1:2345:respawn:/sbin/getty --noclear 38400 tty1',
-    '2:23:respawn:/sbin/getty 38400 tty2', '',
+    'id:2:initdefault:',
+    'si::sysinit:/etc/init.d/rcS',
+    'l0:0:wait:/etc/init.d/rc 0',
+    'pf::powerwait:/etc/init.d/powerfail start',
+    'pn::powerfailnow:/etc/init.d/powerfail now',
+    'po::powerokwait:/etc/init.d/powerfail stop',
+    '1:2345:respawn:/sbin/getty --noclear 38400 tty1',
+    '2:23:respawn:/sbin/getty 38400 tty2',
+    '',
   ].join('\n');
 
   it('makes SIGPWR halt through runlevel 0 and removes the gettys, once', () => {
@@ -255,9 +324,22 @@ describe('Debian guest set-up', () => {
 describe('debootstrap progress', () => {
   it("reads debootstrap's installer protocol into stages and counts", () => {
     const p = new ProgressParser();
-    const lines = ['P: 0 100 DOWNREL', 'PF: Downloading Release file', 'P: 100 100', 'P: 100 100 DOWNREL', 'PF: Downloading Release file',
-      'P: 0 88 EXTRACTPKGS', 'PF: Extracting packages',
-      'I: EXTRACTING', 'IA: libc6', 'IF: Extracting %s...', 'P: 40 88', 'E: COULDNTDL', 'EA: base-files', 'EF: Couldn\'t download package %s'];
+    const lines = [
+      'P: 0 100 DOWNREL',
+      'PF: Downloading Release file',
+      'P: 100 100',
+      'P: 100 100 DOWNREL',
+      'PF: Downloading Release file',
+      'P: 0 88 EXTRACTPKGS',
+      'PF: Extracting packages',
+      'I: EXTRACTING',
+      'IA: libc6',
+      'IF: Extracting %s...',
+      'P: 40 88',
+      'E: COULDNTDL',
+      'EA: base-files',
+      "EF: Couldn't download package %s",
+    ];
     const got = lines.map((l) => p.feed(l)).filter((x) => x !== undefined);
     expect(got).toEqual([
       { stage: 'Downloading Release file', now: 0, end: 100, unit: 'steps' },
@@ -269,7 +351,8 @@ describe('debootstrap progress', () => {
   });
 
   it('draws a bar of fixed width', () => {
-    expect(progressBar({ stage: 'Unpacking required packages', now: 44, end: 88, unit: 'packages' }, 10))
-      .toBe('[#####.....]  50% (44/88 packages) Unpacking required packages');
+    expect(progressBar({ stage: 'Unpacking required packages', now: 44, end: 88, unit: 'packages' }, 10)).toBe(
+      '[#####.....]  50% (44/88 packages) Unpacking required packages',
+    );
   });
 });

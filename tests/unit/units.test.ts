@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  coresProblem, countProblem, formatCpuList, formatSize, parseCores, parseCount, parseCpuList, parseFormattedSize, parseSize, sizeProblem,
+  coresProblem,
+  countProblem,
+  formatCpuList,
+  formatSize,
+  parseCores,
+  parseCount,
+  parseCpuList,
+  parseFormattedSize,
+  parseSize,
+  sizeProblem,
 } from '../../src/util/units.js';
 
 describe('sizes', () => {
@@ -22,7 +31,7 @@ describe('sizes', () => {
     expect(sizeProblem('lots')).toMatch(/must be a size such as 512M/);
     expect(sizeProblem('1G')).toBeUndefined();
   });
-  it("prints sizes as vserver-stat does: scaled below 1000, one decimal cut, not rounded", () => {
+  it('prints sizes as vserver-stat does: scaled below 1000, one decimal cut, not rounded', () => {
     expect(formatSize(0)).toBe('0.0K');
     expect(formatSize(928 * 1024)).toBe('928.0K');
     expect(formatSize(999 * 1024 + 1023)).toBe('999.9K');
@@ -32,13 +41,15 @@ describe('sizes', () => {
     expect(formatSize(3 * 2 ** 40)).toBe('3.0T');
   });
   it('reads its own printed sizes back to within the printed precision', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 50 }), (n) => {
-      const text = formatSize(n);
-      const unit = 1024 ** (1 + 'KMGT'.indexOf(text.slice(-1)));
-      const back = parseFormattedSize(text)!;
-      expect(back).toBeLessThanOrEqual(n + 1e-6 * unit);
-      expect(n - back).toBeLessThan(0.1 * unit * 1.0001);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 50 }), (n) => {
+        const text = formatSize(n);
+        const unit = 1024 ** (1 + 'KMGT'.indexOf(text.slice(-1)));
+        const back = parseFormattedSize(text)!;
+        expect(back).toBeLessThanOrEqual(n + 1e-6 * unit);
+        expect(n - back).toBeLessThan(0.1 * unit * 1.0001);
+      }),
+    );
   });
 });
 
@@ -69,8 +80,10 @@ describe('CPU lists', () => {
   it('prints the shortest list, and reads it back unchanged', () => {
     expect(formatCpuList([0, 1, 2, 3, 6])).toBe('0-3,6');
     expect(formatCpuList([5])).toBe('5');
-    fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 300 }), { minLength: 1 }), (cpus) => {
-      expect(parseCpuList(formatCpuList(cpus))).toEqual([...cpus].sort((a, b) => a - b));
-    }));
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 300 }), { minLength: 1 }), (cpus) => {
+        expect(parseCpuList(formatCpuList(cpus))).toEqual([...cpus].sort((a, b) => a - b));
+      }),
+    );
   });
 });

@@ -17,14 +17,18 @@ const tmp = () => {
   tmps.push(d);
   return d;
 };
-afterEach(() => { for (const t of tmps.splice(0)) rmSync(t, { recursive: true, force: true }); });
+afterEach(() => {
+  for (const t of tmps.splice(0)) rmSync(t, { recursive: true, force: true });
+});
 
 describe('locks', () => {
   it('lets one holder in at a time and names the holder when busy', async () => {
     const path = join(tmp(), 'web1.lock');
     const a = await acquireLock(path, 'vserver start web1');
     expect(lockHeld(path)).toBe(true);
-    await expect(acquireLock(path, 'vserver stop web1', 50)).rejects.toThrow(/guest 'web1' is busy: pid \d+ is running 'vserver start web1'/);
+    await expect(acquireLock(path, 'vserver stop web1', 50)).rejects.toThrow(
+      /guest 'web1' is busy: pid \d+ is running 'vserver start web1'/,
+    );
     a.release();
     expect(lockHeld(path)).toBe(false);
     (await acquireLock(path, 'again', 50)).release();
@@ -54,7 +58,7 @@ describe('locks', () => {
     expect(readdirSync(join(path, '..'))).toEqual([]); // no temp files left
   });
 
-  it('keeps the holder in the lock\'s inode: a symlink of under 60 bytes, also for a long command', async () => {
+  it("keeps the holder in the lock's inode: a symlink of under 60 bytes, also for a long command", async () => {
     const path = join(tmp(), 'g.lock');
     const l = await acquireLock(path, `vserver template create ${'x'.repeat(63)} --debootstrap bookworm`);
     expect(lstatSync(path).isSymbolicLink()).toBe(true);
@@ -95,10 +99,14 @@ describe('locks', () => {
         fs.writeFileSync(${JSON.stringify(counter)}, String(n + 1));
         l.release();
       }`;
-    const workers = Array.from({ length: 4 }, () => new Promise<number>((resolve) => {
-      const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'inherit' });
-      c.on('exit', (code) => resolve(code ?? 1));
-    }));
+    const workers = Array.from(
+      { length: 4 },
+      () =>
+        new Promise<number>((resolve) => {
+          const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'inherit' });
+          c.on('exit', (code) => resolve(code ?? 1));
+        }),
+    );
     expect(await Promise.all(workers)).toEqual([0, 0, 0, 0]);
     expect(readFileSync(counter, 'utf8')).toBe('80');
   }, 60_000);
@@ -118,27 +126,43 @@ describe('atomic writes', () => {
 describe('revert', () => {
   it('undoes registered steps in reverse order on failure and rethrows', async () => {
     const done: string[] = [];
-    await expect(Revert.run(async (r) => {
-      r.add('a', () => { done.push('a'); });
-      r.add('b', () => { done.push('b'); });
-      throw new Error('boom');
-    })).rejects.toThrow('boom');
+    await expect(
+      Revert.run(async (r) => {
+        r.add('a', () => {
+          done.push('a');
+        });
+        r.add('b', () => {
+          done.push('b');
+        });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(done).toEqual(['b', 'a']);
   });
 
   it('keeps going when an undo step fails, and says so', async () => {
     const done: string[] = [];
-    await expect(Revert.run(async (r) => {
-      r.add('a', () => { done.push('a'); });
-      r.add('b', () => { throw new Error('stuck'); });
-      throw new Error('boom');
-    })).rejects.toThrow(/boom \(and cleaning up failed: b: stuck\)/);
+    await expect(
+      Revert.run(async (r) => {
+        r.add('a', () => {
+          done.push('a');
+        });
+        r.add('b', () => {
+          throw new Error('stuck');
+        });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow(/boom \(and cleaning up failed: b: stuck\)/);
     expect(done).toEqual(['a']);
   });
 
   it('forgets the steps on success', async () => {
     const done: string[] = [];
-    await Revert.run(async (r) => { r.add('a', () => { done.push('a'); }); });
+    await Revert.run(async (r) => {
+      r.add('a', () => {
+        done.push('a');
+      });
+    });
     expect(done).toEqual([]);
   });
 });
@@ -157,7 +181,7 @@ describe('paths', () => {
 });
 
 describe('formats', () => {
-  it("prints durations like vserver-stat", () => {
+  it('prints durations like vserver-stat', () => {
     expect(formatDuration(5, 320)).toBe('0m05s32');
     expect(formatDuration(125)).toBe('2m05s00');
     expect(formatDuration(3 * 3600 + 7 * 60 + 9)).toBe('3h07m09');
@@ -165,13 +189,22 @@ describe('formats', () => {
   });
 
   it('aligns table columns', () => {
-    expect(table(['NAME', 'CTX'], [['web1', 100], ['db', 2]])).toBe('NAME  CTX\nweb1  100\ndb      2\n');
+    expect(
+      table(
+        ['NAME', 'CTX'],
+        [
+          ['web1', 100],
+          ['db', 2],
+        ],
+      ),
+    ).toBe('NAME  CTX\nweb1  100\ndb      2\n');
   });
 });
 
 describe('/proc readers', () => {
   it('reads resource limits', () => {
-    const text = 'Limit                     Soft Limit           Hard Limit           Units     \n' +
+    const text =
+      'Limit                     Soft Limit           Hard Limit           Units     \n' +
       'Max open files            1024                 20000                files     \n' +
       'Max core file size        0                    unlimited            bytes     \n';
     const l = ownRlimits(text);

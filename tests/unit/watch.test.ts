@@ -16,7 +16,10 @@ root       26936   26920  0 11:15 ?        00:00:00 init
 averyverylongname 26950   26936  0 11:15 ?        00:00:00 sleep 300
 `;
 
-const owners = new Map<number, Owner>([[26936, { context: 100, name: 'web1' }], [26950, { context: 100, name: 'web1' }]]);
+const owners = new Map<number, Owner>([
+  [26936, { context: 100, name: 'web1' }],
+  [26950, { context: 100, name: 'web1' }],
+]);
 const owner = (pid: number) => owners.get(pid) ?? HOST_OWNER;
 
 describe('ps with a CONTEXT column', () => {
@@ -30,12 +33,20 @@ describe('ps with a CONTEXT column', () => {
       // a wide user name shifts the line; the PID is then found by its field
       'averyverylongname 26950 100 web1   26936  0 11:15 ?        00:00:00 sleep 300',
     ]);
-    expect(t.rows[3]).toMatchObject({ pid: 26950, context: 100, name: 'web1', fields: { UID: 'averyverylongname', PID: '26950', CMD: 'sleep 300' } });
+    expect(t.rows[3]).toMatchObject({
+      pid: 26950,
+      context: 100,
+      name: 'web1',
+      fields: { UID: 'averyverylongname', PID: '26950', CMD: 'sleep 300' },
+    });
   });
 
   it('works with BSD-style output and with PID as the first column', () => {
-    const aux = 'USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND\nroot       26936  0.0  0.0   2228  1332 ?        Ss   11:15   0:00 init\n';
-    expect(addContextColumn(aux, owner).rows[0]!.line).toBe('root       26936 100 web1  0.0  0.0   2228  1332 ?        Ss   11:15   0:00 init');
+    const aux =
+      'USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND\nroot       26936  0.0  0.0   2228  1332 ?        Ss   11:15   0:00 init\n';
+    expect(addContextColumn(aux, owner).rows[0]!.line).toBe(
+      'root       26936 100 web1  0.0  0.0   2228  1332 ?        Ss   11:15   0:00 init',
+    );
     const first = '  PID COMMAND\n    1 init\n26936 init\n';
     const t = addContextColumn(first, owner);
     expect(t.header).toBe('  PID CONTEXT  COMMAND');
@@ -48,11 +59,19 @@ describe('ps with a CONTEXT column', () => {
   });
 });
 
-const STAT_LINE = '26936 (my (odd) name) S 26920 26936 26936 0 -1 4194560 100 0 0 0 150 75 0 0 20 0 1 0 500000 2322432 340 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0';
+const STAT_LINE =
+  '26936 (my (odd) name) S 26920 26936 26936 0 -1 4194560 100 0 0 0 150 75 0 0 20 0 1 0 500000 2322432 340 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0';
 
 describe('/proc parsing', () => {
   it('reads times, sizes and start from a stat line whose name has spaces and parentheses', () => {
-    expect(parseProcStat(26936, STAT_LINE, 4096)).toEqual({ pid: 26936, utime: 150, stime: 75, start: 500000, vsize: 2322432, rss: 340 * 4096 });
+    expect(parseProcStat(26936, STAT_LINE, 4096)).toEqual({
+      pid: 26936,
+      utime: 150,
+      stime: 75,
+      start: 500000,
+      vsize: 2322432,
+      rss: 340 * 4096,
+    });
   });
 
   it('counts network bytes of every interface but loopback', () => {
@@ -66,7 +85,14 @@ describe('/proc parsing', () => {
   });
 });
 
-const proc = (pid: number, utime: number, stime: number, vsize: number, rss: number, start = 0): ProcSample => ({ pid, utime, stime, vsize, rss, start });
+const proc = (pid: number, utime: number, stime: number, vsize: number, rss: number, start = 0): ProcSample => ({
+  pid,
+  utime,
+  stime,
+  vsize,
+  rss,
+  start,
+});
 
 describe('vserver stat', () => {
   const procs = new Map([
@@ -75,7 +101,16 @@ describe('vserver stat', () => {
     [500, proc(500, 10, 20, 2 * 2 ** 20, 512 * 1024, 360_000)],
     [501, proc(501, 5, 5, 3 * 2 ** 20, 512 * 1024, 360_100)],
   ]);
-  const usage = { cpuUsec: 4_500_000, userUsec: 3_250_000, systemUsec: 1_250_000, memoryBytes: 0, memoryMax: Infinity, tasks: 2, ioReadBytes: 0, ioWriteBytes: 0 };
+  const usage = {
+    cpuUsec: 4_500_000,
+    userUsec: 3_250_000,
+    systemUsec: 1_250_000,
+    memoryBytes: 0,
+    memoryMax: Infinity,
+    tasks: 2,
+    ioReadBytes: 0,
+    ioWriteBytes: 0,
+  };
   const rows = statRows([{ name: 'web1', context: 100, pids: [500, 501], usage, initStart: 360_000 }], procs, 3700);
 
   it('has the host as context 0 with every process no guest owns, then each guest', () => {
@@ -86,18 +121,30 @@ describe('vserver stat', () => {
   });
 
   it("prints util-vserver's columns and formats", () => {
-    expect(statTable(rows)).toBe([
-      'CTX   PROC    VSZ    RSS  userTIME   sysTIME    UPTIME NAME',
-      '0        2  10.0M   1.0M   0m01s00   0m00s50   1h01m40 root server',
-      '100      2   5.0M   1.0M   0m03s25   0m01s25   1m40s00 web1',
-      '',
-    ].join('\n'));
+    expect(statTable(rows)).toBe(
+      [
+        'CTX   PROC    VSZ    RSS  userTIME   sysTIME    UPTIME NAME',
+        '0        2  10.0M   1.0M   0m01s00   0m00s50   1h01m40 root server',
+        '100      2   5.0M   1.0M   0m03s25   0m01s25   1m40s00 web1',
+        '',
+      ].join('\n'),
+    );
   });
 });
 
 describe('vserver top', () => {
-  const g = (name: string, context: number, cpuUsec: number, memory: number, net?: number) =>
-    ({ name, context, cpuUsec, memory, memoryMax: 64 * 2 ** 20, tasks: 3, ioRead: cpuUsec, ioWrite: 0, netRx: net, netTx: net });
+  const g = (name: string, context: number, cpuUsec: number, memory: number, net?: number) => ({
+    name,
+    context,
+    cpuUsec,
+    memory,
+    memoryMax: 64 * 2 ** 20,
+    tasks: 3,
+    ioRead: cpuUsec,
+    ioWrite: 0,
+    netRx: net,
+    netTx: net,
+  });
   const a: TopSample = { at: 1000, guests: [g('web1', 100, 0, 100, 0), g('db', 101, 0, 500, 0)] };
   const b: TopSample = { at: 3000, guests: [g('web1', 100, 1_000_000, 100, 4096), g('db', 101, 200_000, 500, 0), g('new', 102, 50, 1)] };
 
@@ -140,7 +187,9 @@ describe('lxcfs', () => {
     const have = new Set(['/l/proc/meminfo', '/l/proc/uptime', '/l/proc/cpuinfo', '/l/sys/devices/system/cpu/online']);
     const m = lxcfsMounts('/l', (p) => have.has(p));
     expect(m.map((x) => [x.source, x.destination])).toEqual([
-      ['/l/proc/cpuinfo', '/proc/cpuinfo'], ['/l/proc/meminfo', '/proc/meminfo'], ['/l/proc/uptime', '/proc/uptime'],
+      ['/l/proc/cpuinfo', '/proc/cpuinfo'],
+      ['/l/proc/meminfo', '/proc/meminfo'],
+      ['/l/proc/uptime', '/proc/uptime'],
       ['/l/sys/devices/system/cpu', '/sys/devices/system/cpu'],
     ]);
     for (const x of m) expect(x.options).toContain('ro');

@@ -4,8 +4,17 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import {
-  BLOCK, encodePax, isZeroBlock, makeHeader, padding, parseHeader, parsePax, setOwner, TarFormatError,
-  type PaxRecords, type RawHeader,
+  BLOCK,
+  encodePax,
+  isZeroBlock,
+  makeHeader,
+  padding,
+  parseHeader,
+  parsePax,
+  setOwner,
+  TarFormatError,
+  type PaxRecords,
+  type RawHeader,
 } from './header.js';
 import { TarPolicyError, type TreePolicy, TYPE_OF, type EntryType } from './policy.js';
 
@@ -25,8 +34,19 @@ export interface Member {
 }
 
 /** One manifest line: what a round trip must keep. */
-export type ManifestEntry = [path: string, type: EntryType, mode: number, uid: number, gid: number, size: number,
-  mtime: string, link: string, dev: string, sha256: string, xattrs: string];
+export type ManifestEntry = [
+  path: string,
+  type: EntryType,
+  mode: number,
+  uid: number,
+  gid: number,
+  size: number,
+  mtime: string,
+  link: string,
+  dev: string,
+  sha256: string,
+  xattrs: string,
+];
 
 export type Route = 'forward' | 'capture' | 'drop';
 
@@ -54,7 +74,16 @@ const META_TYPES = new Set(['x', 'g', 'L', 'K']);
 type State =
   | { kind: 'header' }
   | { kind: 'meta'; header: RawHeader; block: Buffer; remaining: number; pad: number; chunks: Buffer[] }
-  | { kind: 'data'; remaining: number; pad: number; forward: boolean; hash?: Hash; capture?: Buffer[]; member: Member; entry?: ManifestEntry }
+  | {
+      kind: 'data';
+      remaining: number;
+      pad: number;
+      forward: boolean;
+      hash?: Hash;
+      capture?: Buffer[];
+      member: Member;
+      entry?: ManifestEntry;
+    }
   | { kind: 'end' };
 
 export class TarFilter extends Transform {
@@ -89,7 +118,13 @@ export class TarFilter extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    this.drain().then(() => { this.flushOut(); cb(); }, (e: unknown) => cb(e as Error));
+    this.drain().then(
+      () => {
+        this.flushOut();
+        cb();
+      },
+      (e: unknown) => cb(e as Error),
+    );
   }
 
   override _flush(cb: TransformCallback): void {
@@ -209,22 +244,35 @@ export class TarFilter extends Transform {
     const map = this.opts.mapId ?? ((id: number) => id);
     const uidOut = map(uidIn, 'uid', name);
     const gidOut = map(gidIn, 'gid', name);
-    const xattrs = [...pax.entries()].filter(([k]) => k.startsWith('SCHILY.xattr.'))
-      .map(([k, v]): [string, Buffer] => [k.slice(13), v]).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const xattrs = [...pax.entries()]
+      .filter(([k]) => k.startsWith('SCHILY.xattr.'))
+      .map(([k, v]): [string, Buffer] => [k.slice(13), v])
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1));
     const member: Member = {
-      path: name, type, mode: h.mode & 0o7777, uid: this.opts.inputIsGuest ? uidIn : uidOut,
-      gid: this.opts.inputIsGuest ? gidIn : gidOut, size, mtime, linkname, devmajor: h.devmajor, devminor: h.devminor, xattrs,
+      path: name,
+      type,
+      mode: h.mode & 0o7777,
+      uid: this.opts.inputIsGuest ? uidIn : uidOut,
+      gid: this.opts.inputIsGuest ? gidIn : gidOut,
+      size,
+      mtime,
+      linkname,
+      devmajor: h.devmajor,
+      devminor: h.devminor,
+      xattrs,
     };
     const route = this.opts.route?.(member) ?? 'forward';
     // only what reaches tar is written to disk; that is what must be safe
     if (route === 'forward') this.opts.policy?.check(name, type, linkname);
-    if (route === 'capture' && size > (this.opts.maxCapture ?? META_MAX)) throw new TarFormatError(`member ${JSON.stringify(name)} is too large`);
+    if (route === 'capture' && size > (this.opts.maxCapture ?? META_MAX))
+      throw new TarFormatError(`member ${JSON.stringify(name)} is too large`);
     if (route === 'forward') {
       const paxIds = this.pax?.some(([k]) => k === 'uid' || k === 'gid') && (uidOut !== uidIn || gidOut !== gidIn);
       if (this.pax && !paxIds) this.send(Buffer.concat([this.paxBlock!, this.paxData!, Buffer.alloc(padding(this.paxData!.length))]));
       else if (this.pax) {
         const records = this.pax.map(([k, v]): [string, Buffer] =>
-          k === 'uid' ? [k, Buffer.from(String(uidOut))] : k === 'gid' ? [k, Buffer.from(String(gidOut))] : [k, v]);
+          k === 'uid' ? [k, Buffer.from(String(uidOut))] : k === 'gid' ? [k, Buffer.from(String(gidOut))] : [k, v],
+        );
         const data = encodePax(records);
         const hb = Buffer.from(this.paxBlock!);
         const rewritten = makeHeader({ ...parseHeader(hb), size: data.length });
@@ -241,7 +289,11 @@ export class TarFilter extends Transform {
     this.longLink = undefined;
     this.pendingRaw = [];
     const st: State & { kind: 'data' } = {
-      kind: 'data', remaining: size, pad: padding(size), forward: route === 'forward', member,
+      kind: 'data',
+      remaining: size,
+      pad: padding(size),
+      forward: route === 'forward',
+      member,
       hash: route !== 'drop' && type === 'file' ? createHash('sha256') : undefined,
       capture: route === 'capture' ? [] : undefined,
     };
@@ -254,8 +306,12 @@ export class TarFilter extends Transform {
     const m = st.member;
     const sha = st.hash ? st.hash.digest('hex') : '';
     if (st.forward) {
-      const x = m.xattrs.length === 0 ? '' : createHash('sha256')
-        .update(Buffer.concat(m.xattrs.flatMap(([k, v]) => [Buffer.from(`${k}\0${v.length}\0`), v]))).digest('hex');
+      const x =
+        m.xattrs.length === 0
+          ? ''
+          : createHash('sha256')
+              .update(Buffer.concat(m.xattrs.flatMap(([k, v]) => [Buffer.from(`${k}\0${v.length}\0`), v])))
+              .digest('hex');
       const dev = m.type === 'char' || m.type === 'block' ? `${m.devmajor},${m.devminor}` : '';
       const link = m.type === 'symlink' || m.type === 'hardlink' ? m.linkname : '';
       this.manifest.push([m.path.replace(/^(\.\/)+/, ''), m.type, m.mode, m.uid, m.gid, m.size, m.mtime, link, dev, sha, x]);

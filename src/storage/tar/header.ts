@@ -96,7 +96,8 @@ export function setChecksum(b: Buffer): void {
 export function parseHeader(b: Buffer): RawHeader {
   const stored = readNumber(b, 148, 8);
   const c = checksum(b);
-  if (stored !== c.unsigned && stored !== c.signed) throw new TarFormatError('bad header checksum (the archive is corrupt or not a tar file)');
+  if (stored !== c.unsigned && stored !== c.signed)
+    throw new TarFormatError('bad header checksum (the archive is corrupt or not a tar file)');
   const magic = b.subarray(257, 263).toString('latin1');
   let name = str(b, 0, 100);
   // only POSIX ustar has a prefix field; old GNU keeps other data there

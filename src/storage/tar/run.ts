@@ -23,7 +23,10 @@ export function detectCompression(head: Buffer): Compression | undefined {
 }
 
 const DECOMPRESS: Record<Exclude<Compression, 'none'>, [string, string[]]> = {
-  zstd: ['zstd', ['-dcq']], gzip: ['gzip', ['-dc']], xz: ['xz', ['-dc']], bzip2: ['bzip2', ['-dc']],
+  zstd: ['zstd', ['-dcq']],
+  gzip: ['gzip', ['-dc']],
+  xz: ['xz', ['-dc']],
+  bzip2: ['bzip2', ['-dc']],
 };
 
 /** A child process whose failure carries its own last words. */
@@ -38,8 +41,15 @@ export type StageIo = 'pipe' | 'ignore' | 'inherit' | number | Readable;
 export function stage(file: string, args: string[], stdio: StageIo[], opts: Pick<LaunchOptions, 'untilExit'> = {}): Stage {
   const [cmd, argv] = tied(file, args);
   const { child, exit } = launch(cmd, argv, {
-    ...opts, stdio: [stdio[0]!, stdio[1]!, 'pipe', ...stdio.slice(2)], stderrChunks: 64,
-    missing: () => new VsError('DEPENDENCY_MISSING', `cannot run ${file}: setpriv or ${file} is not installed`, `install it (apt-get install ${file === 'tar' ? 'tar' : file} util-linux)`),
+    ...opts,
+    stdio: [stdio[0]!, stdio[1]!, 'pipe', ...stdio.slice(2)],
+    stderrChunks: 64,
+    missing: () =>
+      new VsError(
+        'DEPENDENCY_MISSING',
+        `cannot run ${file}: setpriv or ${file} is not installed`,
+        `install it (apt-get install ${file === 'tar' ? 'tar' : file} util-linux)`,
+      ),
   });
   return { child, done: succeeded(exit, file) };
 }
@@ -48,7 +58,12 @@ export function stage(file: string, args: string[], stdio: StageIo[], opts: Pick
 function succeeded(exit: Promise<Exit>, program: string): Promise<void> {
   const done = exit.then(({ code, signal, stderr }) => {
     if (code === 0) return;
-    const text = stderr.trim().split('\n').filter((l) => l !== '').slice(-3).join('; ')
+    const text = stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .slice(-3)
+      .join('; ')
       .replace(/\S{240,}/g, (long) => `${long.slice(0, 100)}...${long.slice(-100)}`); // a path deeper than PATH_MAX, shortened
     throw new StageError(program, text || `killed by ${signal ?? `exit ${code}`}`);
   });
@@ -57,7 +72,10 @@ function succeeded(exit: Promise<Exit>, program: string): Promise<void> {
 }
 
 export class StageError extends Error {
-  constructor(readonly program: string, readonly detail: string) {
+  constructor(
+    readonly program: string,
+    readonly detail: string,
+  ) {
     super(`${program}: ${detail}`);
   }
 }
@@ -70,20 +88,26 @@ export async function peek(src: Readable, want = 512): Promise<{ head: Buffer; s
   let finished = false;
   while (n < want) {
     const r = await it.next();
-    if (r.done) { finished = true; break; }
+    if (r.done) {
+      finished = true;
+      break;
+    }
     got.push(r.value);
     n += r.value.length;
   }
   const head = Buffer.concat(got);
-  const stream = Readable.from((async function* () {
-    if (head.length > 0) yield head;
-    if (finished) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
-  })(), { objectMode: false });
+  const stream = Readable.from(
+    (async function* () {
+      if (head.length > 0) yield head;
+      if (finished) return;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    })(),
+    { objectMode: false },
+  );
   return { head, stream };
 }
 
@@ -96,15 +120,21 @@ export async function tarStream(src: Readable, what: string): Promise<{ stream: 
   const { head, stream } = await peek(src);
   const kind = detectCompression(head);
   if (kind === undefined) {
-    throw new VsError('INVALID_VALUE', `${what} is not a tar archive (nor a gzip, xz or zstd compressed one)`,
-      'give a .tar, .tar.gz, .tar.xz or .tar.zst file');
+    throw new VsError(
+      'INVALID_VALUE',
+      `${what} is not a tar archive (nor a gzip, xz or zstd compressed one)`,
+      'give a .tar, .tar.gz, .tar.xz or .tar.zst file',
+    );
   }
   if (kind === 'none') return { stream, done: Promise.resolve(), kill: () => undefined };
   const [file, args] = DECOMPRESS[kind];
   const s = stage(file, args, ['pipe', 'pipe']);
   const fed = pipeline(stream, s.child.stdin!).catch(() => undefined);
   // a killed decompressor's output may sit unread in its pipe: drop it, or the child never 'close's
-  const kill = () => { s.child.kill('SIGKILL'); s.child.stdout!.destroy(); };
+  const kill = () => {
+    s.child.kill('SIGKILL');
+    s.child.stdout!.destroy();
+  };
   const done = Promise.all([s.done, fed]).then(() => undefined);
   done.catch(() => undefined); // observed by whoever awaits it; a stream given up on is not an error
   return { stream: s.child.stdout!, done, kill };
@@ -116,11 +146,22 @@ export const TAR_EXTRACT = ['-x', '--numeric-owner', '--same-owner', '--same-per
  * Extracts the filtered stream into dir with GNU tar. Any failure (the archive, the filter's
  * checks, tar itself, a full disk) kills every stage and rejects with one clear error.
  */
-export async function extractThrough(dir: string, src: { stream: Readable; done: Promise<void>; kill: () => void },
-  filter: TarFilter, what: string): Promise<void> {
+export async function extractThrough(
+  dir: string,
+  src: { stream: Readable; done: Promise<void>; kill: () => void },
+  filter: TarFilter,
+  what: string,
+): Promise<void> {
   const tar = stage('tar', ['-C', dir, ...TAR_EXTRACT], ['pipe', 'ignore']);
-  await settle([pipeline(src.stream, filter, tar.child.stdin! as Writable), tar.done, src.done],
-    () => { src.kill(); tar.child.kill('SIGKILL'); }, what, extracting(what, dir));
+  await settle(
+    [pipeline(src.stream, filter, tar.child.stdin! as Writable), tar.done, src.done],
+    () => {
+      src.kill();
+      tar.child.kill('SIGKILL');
+    },
+    what,
+    extracting(what, dir),
+  );
 }
 
 /**
@@ -128,7 +169,10 @@ export async function extractThrough(dir: string, src: { stream: Readable; done:
  * reported is the most telling one (our checks, then a program's own words, then a broken pipe).
  */
 /** Where a tar pipeline writes, and what it does there, for the message when the disk is full. */
-export interface Writing { where: string; doing: string }
+export interface Writing {
+  where: string;
+  doing: string;
+}
 
 /** What extracting `what` into dir is, for the full-disk message. */
 export function extracting(what: string, dir: string): Writing {
@@ -137,16 +181,26 @@ export function extracting(what: string, dir: string): Writing {
 
 export async function settle(parts: Promise<unknown>[], killAll: () => void, what: string, writing?: Writing): Promise<void> {
   let killed = false;
-  const watched = parts.map((p) => p.catch((e: unknown) => {
-    if (!killed) { killed = true; killAll(); }
-    throw e;
-  }));
+  const watched = parts.map((p) =>
+    p.catch((e: unknown) => {
+      if (!killed) {
+        killed = true;
+        killAll();
+      }
+      throw e;
+    }),
+  );
   const results = await Promise.allSettled(watched);
   const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
   if (errors.length === 0) return;
-  const rank = (e: unknown) => e instanceof VsError || e instanceof TarPolicyError || e instanceof TarFormatError ? 0
-    : e instanceof StageError && /No space left/i.test(e.detail) ? 1
-    : e instanceof StageError && !/Broken pipe|killed by SIGKILL/.test(e.detail) ? 2 : 3;
+  const rank = (e: unknown) =>
+    e instanceof VsError || e instanceof TarPolicyError || e instanceof TarFormatError
+      ? 0
+      : e instanceof StageError && /No space left/i.test(e.detail)
+        ? 1
+        : e instanceof StageError && !/Broken pipe|killed by SIGKILL/.test(e.detail)
+          ? 2
+          : 3;
   errors.sort((a, b) => rank(a) - rank(b));
   throw explain(errors[0], what, writing);
 }
@@ -166,7 +220,11 @@ export function explain(e: unknown, what: string, writing?: Writing): VsError {
     return new VsError('BUILD_FAILED', `no space left on device while writing ${what}`, 'nothing was kept; free some space and try again');
   }
   if (e instanceof StageError && e.program !== 'tar') {
-    return new VsError('INVALID_VALUE', `${what} is corrupt or truncated (${e.detail})`, 'nothing was kept; check the file (download it again?)');
+    return new VsError(
+      'INVALID_VALUE',
+      `${what} is corrupt or truncated (${e.detail})`,
+      'nothing was kept; check the file (download it again?)',
+    );
   }
   if (errnoOf(e) === 'ENOENT') {
     return new VsError('NOT_FOUND', `${what} not found`, 'check the path');
