@@ -50,6 +50,9 @@ export async function stopLocked(deps: Deps, name: string, opts: StopOptions = {
   }
 }
 
+/** How long SIGKILLs sent straight to a guest's processes may take before the runtime is asked to kill it. */
+const FROZEN_CHECK_MS = 1000;
+
 async function killSequence(deps: Deps, name: string, st: RuntimeState, timeoutMs: number, signal: number): Promise<void> {
   const rt = await deps.runtime();
   const start = processStartTime(st.pid);
@@ -70,7 +73,9 @@ async function killSequence(deps: Deps, name: string, st: RuntimeState, timeoutM
         /* gone already */
       }
     }
-  } else await rt.kill(name, 9, { all: true });
+  }
+  // a guest frozen since its state was read gets no signal until thawed: the runtime's kill thaws it
+  if (pids.length === 0 || !(await waitGone(st.pid, start, FROZEN_CHECK_MS))) await rt.kill(name, 9, { all: true });
   if (!(await waitGone(st.pid, start, KILL_WAIT_MS))) {
     throw new VsError(
       'RUNTIME_FAILED',
