@@ -36,6 +36,21 @@ export interface SelectOptions {
 export interface RuntimeSettings {
   runtime: RuntimeName | 'auto';
   runtime_path?: string | undefined;
+  /** The host's cgroup layout, where known: crun runs only on pure cgroup v2. */
+  cgroupLayout?: 'v1' | 'hybrid' | 'v2';
+}
+
+/**
+ * crun refuses v1 and hybrid cgroup hosts, but only after it has set up devices, and on the way
+ * it changes the owner of the host's /dev/null to the guest's root: it is never started there.
+ */
+function refuseCrun(name: RuntimeName, layout: RuntimeSettings['cgroupLayout']): void {
+  if (name !== 'crun' || layout === undefined || layout === 'v2') return;
+  throw new VsError(
+    'UNSUPPORTED',
+    `crun cannot run guests on this host: its cgroups are in ${layout} mode (crun needs pure cgroup v2)`,
+    'use runc (runtime = "runc" or "auto" in vserver.toml), or boot the host with systemd.unified_cgroup_hierarchy=1',
+  );
 }
 
 export async function selectRuntime(paths: Paths, host: RuntimeSettings, opts: SelectOptions = {}): Promise<Runtime> {
@@ -43,19 +58,22 @@ export async function selectRuntime(paths: Paths, host: RuntimeSettings, opts: S
   if (host.runtime_path) {
     const name = host.runtime === 'auto' ? nameOf(host.runtime_path) : host.runtime;
     if (!which(host.runtime_path)) throw missing(name, host.runtime_path);
+    refuseCrun(name, host.cgroupLayout);
     return make(name, host.runtime_path);
   }
   if (host.runtime !== 'auto') {
     const path = which(host.runtime);
     if (!path) throw missing(host.runtime, host.runtime);
+    refuseCrun(host.runtime, host.cgroupLayout);
     return make(host.runtime, path);
   }
   const cached = readCache(paths);
   if (cached && which(cached.path)) return make(cached.name, cached.path);
 
-  const installed = PROBE_ORDER.map((name) => ({ name, path: which(name) })).filter(
-    (c): c is { name: RuntimeName; path: string } => c.path !== undefined,
-  );
+  const usable = PROBE_ORDER.filter((name) => name !== 'crun' || host.cgroupLayout === undefined || host.cgroupLayout === 'v2');
+  const installed = usable
+    .map((name) => ({ name, path: which(name) }))
+    .filter((c): c is { name: RuntimeName; path: string } => c.path !== undefined);
   if (installed.length === 0) {
     throw new VsError(
       'RUNTIME_MISSING',
