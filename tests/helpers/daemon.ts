@@ -47,9 +47,18 @@ export function api(t: TestRoot, method: string, path: string, body?: unknown): 
 }
 
 /** A WebSocket to PATH on the daemon's socket, open. */
+/** Frames that came before anyone listened: the daemon may send them in the same read as its upgrade. */
+const early = new WeakMap<WebSocket, { frames: [Buffer, boolean][]; keep: (d: Buffer, binary: boolean) => void }>();
+
 export function openSocket(t: TestRoot, path: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws+unix://${socketOf(t)}:${path}`);
+    const frames: [Buffer, boolean][] = [];
+    const keep = (d: Buffer, binary: boolean) => {
+      frames.push([d, binary]);
+    };
+    ws.on('message', keep);
+    early.set(ws, { frames, keep });
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   });
@@ -65,10 +74,16 @@ export interface ExecRun {
 /** Feeds an exec socket and collects what comes back until it closes. */
 export function execSocket(ws: WebSocket, run: ExecRun = { out: { 1: '', 2: '' } }): Promise<ExecRun> {
   return new Promise((resolve) => {
-    ws.on('message', (d: Buffer, binary: boolean) => {
+    const take = (d: Buffer, binary: boolean) => {
       if (binary) run.out[d[0]!] = (run.out[d[0]!] ?? '') + d.subarray(1).toString();
       else run.exit = JSON.parse(d.toString()) as { code: number };
-    });
+    };
+    const before = early.get(ws);
+    if (before) {
+      ws.off('message', before.keep);
+      for (const [d, binary] of before.frames.splice(0)) take(d, binary);
+    }
+    ws.on('message', take);
     ws.on('close', (code: number) => {
       run.close = code;
       resolve(run);
