@@ -7,15 +7,9 @@ import type { ExecIO, StdioTarget } from '../runtime/types.js';
 import { VsError } from '../util/errors.js';
 import type { ApiClient } from './client.js';
 
-export interface ExecRequest {
-  command: string[];
-  interactive?: boolean;
-  cols?: number;
-  rows?: number;
-  env?: Record<string, string>;
-  cwd?: string;
-  user?: string;
-}
+// the request the daemon's exec route takes; only the type, so the daemon's code is not loaded
+export type { ExecRequest } from '../daemon/exec-sessions.js';
+import type { ExecRequest } from '../daemon/exec-sessions.js';
 
 function sink(target: StdioTarget, std: NodeJS.WriteStream): (b: Buffer) => void {
   if (target === 'ignore') return () => undefined;
