@@ -1,6 +1,7 @@
 // Exec sessions of the API: a command started through the engine's one exec path, its stdio
-// carried by a WebSocket. An interactive session (a PTY) outlives a dropped socket for a while,
-// buffering its output, so that a client can reattach.
+// carried by a WebSocket. The command starts with the request, so that the runtime's work overlaps
+// the client's WebSocket set-up; its output waits in a buffer until a client attaches. An
+// interactive session (a PTY) also outlives a dropped socket for a while, so that a client can reattach.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -32,7 +33,6 @@ class Session {
   readonly secret = randomBytes(24).toString('hex');
   socket: WebSocket | undefined;
   child: ChildProcess | undefined;
-  started = false;
   /** Frames waiting for a socket. */
   private pending: (Buffer | string)[] = [];
   private pendingBytes = 0;
@@ -105,7 +105,7 @@ class Session {
 
   /** Nobody came back: the command is ended and the session forgotten. */
   end(): void {
-    if (this.exit === undefined && this.started) {
+    if (this.exit === undefined) {
       this.signal('SIGHUP');
       setTimeout(() => this.signal('SIGKILL'), 2000).unref();
     }
@@ -163,15 +163,15 @@ export class ExecSessions {
     return this.sessions.size;
   }
 
-  /** A new session for a running guest; the command starts when a client attaches. */
+  /**
+   * A new session: resolves once the command runs, its output kept until a client attaches. What keeps
+   * it from starting (not running, no such guest, a missing helper) is the request's error.
+   */
   async create(guest: string, req: ExecRequest): Promise<{ id: string; secret: string }> {
     checkRequest(req);
-    if (!(await this.engine.running(guest))) {
-      throw new VsError('NOT_RUNNING', `guest '${guest}' is not running`, `start it with 'vserver start ${guest}'`);
-    }
-    if (req.interactive) this.relay(); // a missing helper is said now, not on the socket
     const id = randomUUID();
     const s = new Session(id, guest, req, () => this.sessions.delete(id));
+    await this.run(s);
     s.expireIn(ATTACH_MS);
     this.sessions.set(id, s);
     return { id, secret: s.secret };
@@ -206,7 +206,6 @@ export class ExecSessions {
     });
     ws.on('error', () => undefined);
     s.attach(ws);
-    if (!s.started) this.run(s);
   }
 
   private fromClient(s: Session, data: Buffer, isBinary: boolean): void {
@@ -235,18 +234,25 @@ export class ExecSessions {
     }
   }
 
-  private run(s: Session): void {
-    s.started = true;
+  /** Starts the command; resolves once the runtime's process runs, rejects with what kept it from starting. */
+  private run(s: Session): Promise<void> {
     const { command, interactive, cols, rows, env, cwd, user } = s.req;
     const dir = join(this.engine.deps.paths.run, 'exec');
     let relay: { relay: string; socket: string; pidFile: string } | undefined;
     if (interactive) {
+      const program = this.relay(); // a missing helper is the request's error
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      relay = { relay: this.relay(), socket: join(dir, `${s.id}.sock`), pidFile: join(dir, `${s.id}.pid`) };
+      relay = { relay: program, socket: join(dir, `${s.id}.sock`), pidFile: join(dir, `${s.id}.pid`) };
     }
     const envList = Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`);
     if (interactive && !('TERM' in (env ?? {}))) envList.unshift('TERM=xterm');
     const frame = (ch: number) => (b: Buffer) => s.out(Buffer.concat([Buffer.of(ch), b]));
+    let started: () => void = () => undefined;
+    let refused: (e: unknown) => void = () => undefined;
+    const running = new Promise<void>((resolve, reject) => {
+      started = resolve;
+      refused = reject;
+    });
     void this.engine
       .exec(s.guest, command, {
         stdin: 'pipe',
@@ -265,11 +271,16 @@ export class ExecSessions {
           // on a terminal all output is one stream; what comes on stderr then is the runtime's own
           child.stderr?.on('data', frame(interactive ? CHANNEL.stdout : CHANNEL.stderr));
           if (interactive && cols !== undefined && rows !== undefined) s.resize(cols, rows);
+          started();
         },
       })
       .then(
-        (code) => s.finish(code),
+        (code) => {
+          s.finish(code);
+          started(); // a runtime that gives no process still gives the exit code
+        },
         (e: unknown) => {
+          if (!s.child) return refused(e);
           const err = toVsError(e);
           s.out(Buffer.concat([Buffer.of(interactive ? CHANNEL.stdout : CHANNEL.stderr), Buffer.from(`vserver: ${err.message}\n`)]));
           s.finish(err.exitCode, errorBody(err));
@@ -278,6 +289,7 @@ export class ExecSessions {
       .finally(() => {
         if (relay) for (const f of [relay.socket, relay.pidFile]) rmSync(f, { force: true });
       });
+    return running;
   }
 
   /** Ends every session (the daemon stops). */

@@ -1,10 +1,12 @@
 // Running a command in a running guest; its exit code is passed through.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkName } from '../guest/name.js';
 import { ensureMounted } from './mount.js';
 import { rlimitsFromJson } from '../oci/rlimit.js';
+import type { OciRlimit } from '../oci/types.js';
 import type { ExecIO } from '../runtime/types.js';
+import { FileCache } from '../util/file-cache.js';
 import { lstatIfExists } from '../util/fs.js';
 import { VsError, isVsError } from '../util/errors.js';
 import { limitCounters, limitReached } from './exec-limits.js';
@@ -47,21 +49,34 @@ export async function execGuest(deps: Deps, name: string, argv: readonly string[
   return code;
 }
 
+/** Of a guest's bundle, what an exec needs: its init's rlimits and where its root is. */
+interface BundleFacts {
+  rlimits: OciRlimit[];
+  root: string | undefined;
+}
+const bundles = new FileCache<BundleFacts>();
+
+function bundleFacts(text: string): BundleFacts {
+  const spec = JSON.parse(text) as { process?: { rlimits?: unknown }; root?: { path?: unknown } };
+  return { rlimits: rlimitsFromJson(spec.process?.rlimits), root: typeof spec.root?.path === 'string' ? spec.root.path : undefined };
+}
+
 /**
  * What every process started in a running guest shares with its init: the limits it was started with
  * (kept in its bundle, and updated by `vserver limit`), and whether its tree has a shell.
  */
 function guestProcess(deps: Deps, name: string): Pick<ExecIO, 'rlimits' | 'guestShell'> {
-  let spec: { process?: { rlimits?: unknown }; root?: { path?: unknown } };
+  let facts: BundleFacts | undefined;
   try {
-    spec = JSON.parse(readFileSync(join(deps.paths.bundle(name), 'config.json'), 'utf8')) as typeof spec;
+    // a daemon execs often in the same guest: the bundle is parsed again only when it changed
+    facts = bundles.get(join(deps.paths.bundle(name), 'config.json'), bundleFacts);
   } catch {
     return {};
   }
-  const root = typeof spec.root?.path === 'string' ? spec.root.path : undefined;
+  if (!facts) return {};
   // lstat: a link the guest planted at /bin/sh still means "there is a shell", and is not followed on the host
-  const guestShell = root !== undefined && lstatIfExists(join(root, 'bin', 'sh')) !== undefined;
-  return { rlimits: rlimitsFromJson(spec.process?.rlimits), guestShell };
+  const guestShell = facts.root !== undefined && lstatIfExists(join(facts.root, 'bin', 'sh')) !== undefined;
+  return { rlimits: facts.rlimits, guestShell };
 }
 
 /** The shell `enter` opens: a login shell on a pseudo-terminal. */

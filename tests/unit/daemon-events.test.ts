@@ -257,19 +257,30 @@ describe('the tracker', () => {
 });
 
 describe('exec sessions', () => {
-  it('answer 201 with a socket URL, and run the command through the engine when a client attaches', async () => {
+  it('answer 201 with a socket URL once the command runs through the engine, and keep its exit for the client', async () => {
     fakeGuest('a', 100);
     await put('/1.0/guests/a/state', { action: 'start' });
     const r = await post('/1.0/guests/a/exec', { command: ['true'], env: { A: 'b' }, cwd: '/tmp', user: '1000:1000' });
     expect(r.statusCode).toBe(201);
     const { id, socket } = r.json() as { id: string; socket: string };
     expect(socket).toMatch(new RegExp(`^/1\\.0/exec/${id}\\?secret=[0-9a-f]{48}$`));
-    const ws = await app.injectWS(socket);
+    // the command started with the request, before any client attached
+    expect(rt.calls).toContain('exec a true');
     const frames: string[] = [];
-    const closed = new Promise<number>((resolve) => ws.on('close', (code: number) => resolve(code)));
-    ws.on('message', (d: Buffer, bin: boolean) => {
-      if (!bin) frames.push(d.toString());
-    });
+    let closed: Promise<number> = Promise.resolve(0);
+    // listening from the start: the kept exit comes in the same read as the upgrade
+    await app.injectWS(
+      socket,
+      {},
+      {
+        onInit: (ws) => {
+          closed = new Promise<number>((resolve) => ws.on('close', (code: number) => resolve(code)));
+          ws.on('message', (d: Buffer, bin: boolean) => {
+            if (!bin) frames.push(d.toString());
+          });
+        },
+      },
+    );
     expect(await closed).toBe(1000);
     expect(frames.map((f) => JSON.parse(f))).toEqual([{ type: 'exit', code: 0 }]);
     expect(rt.calls).toContain('exec a true');
@@ -307,7 +318,8 @@ describe('exec sessions', () => {
     expect([wrong.statusCode, wrong.json().code]).toEqual([403, 'NOT_PERMITTED']);
     const plain = await app.inject(socket);
     expect([plain.statusCode, plain.json().code, plain.json().hint]).toEqual([400, 'USAGE', expect.stringMatching(/WebSocket/)]);
-    expect(rt.calls.filter((c) => c.startsWith('exec'))).toEqual([]);
+    // only the one good request ran a command: refused requests and sockets start nothing
+    expect(rt.calls.filter((c) => c.startsWith('exec'))).toEqual(['exec a ls']);
   });
 });
 
