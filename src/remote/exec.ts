@@ -36,12 +36,18 @@ export function envObject(env: readonly string[] | undefined): Record<string, st
   return Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
 }
 
+/** Our terminal's size; none when it has none set (0 x 0, as a terminal made without a window has). */
+function windowSize(): { cols?: number; rows?: number } {
+  const { columns, rows } = process.stdout;
+  return columns > 0 && rows > 0 ? { cols: columns, rows } : {};
+}
+
 /** Runs the command through the daemon; resolves with its exit code. */
 export async function remoteExec(client: ApiClient, name: string, req: ExecRequest, io: ExecIO): Promise<number> {
   const tty = req.interactive === true && process.stdout.isTTY === true;
   const made = await client.call<{ id: string; socket: string }>('POST', `/1.0/guests/${encodeURIComponent(name)}/exec`, {
     ...req,
-    ...(tty ? { cols: process.stdout.columns, rows: process.stdout.rows } : {}),
+    ...(tty ? windowSize() : {}),
   });
   const socket = await client.connect();
   const ws = new WebSocket(`ws://vserverd${made.socket}`, { createConnection: () => socket, headers: client.headers() });
@@ -52,7 +58,10 @@ export async function remoteExec(client: ApiClient, name: string, req: ExecReque
   const control = (msg: object) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
   };
-  const onResize = () => control({ type: 'resize', cols: process.stdout.columns, rows: process.stdout.rows });
+  const onResize = () => {
+    const size = windowSize();
+    if (size.cols !== undefined) control({ type: 'resize', ...size });
+  };
   return new Promise<number>((resolve, reject) => {
     let code: number | undefined;
     const cleanup = () => {
