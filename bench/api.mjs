@@ -5,6 +5,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { CLI, compare, rawBundleFrom, report, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
@@ -114,7 +115,10 @@ try {
   const life = await compare({ api: apiStartStop, raw: rawStartStop }, LIFE_RUNS, 1, { shuffle: true });
   closeSync(log);
 
-  report(`vserverd API on its Unix socket, busybox guest, medians of ${RUNS} (start+stop: ${LIFE_RUNS}) runs`, [
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  report(`vserverd API on its Unix socket, busybox guest, medians of ${RUNS} (start+stop: ${LIFE_RUNS}) runs; load average ${load}`, [
     {
       what: 'exec true (POST + WebSocket)',
       ours: exec.apiExec.median,
