@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { WebSocket } from 'ws';
 import type { Engine } from '../engine/index.js';
 import { toVsError, VsError } from '../util/errors.js';
+import { traceMark } from '../util/trace.js';
 import { errorBody } from './errors.js';
 
 export interface ExecRequest {
@@ -71,6 +72,7 @@ class Session {
   }
 
   private closeWithExit(ws: WebSocket): void {
+    traceMark(`exec ${this.id}: exit sent`);
     ws.send(this.exit!);
     ws.close(1000);
     clearTimeout(this.timer);
@@ -78,6 +80,7 @@ class Session {
   }
 
   attach(ws: WebSocket): void {
+    traceMark(`exec ${this.id}: client attached`);
     clearTimeout(this.timer);
     this.socket = ws;
     for (const f of this.pending.splice(0)) ws.send(f);
@@ -170,6 +173,7 @@ export class ExecSessions {
   async create(guest: string, req: ExecRequest): Promise<{ id: string; secret: string }> {
     checkRequest(req);
     const id = randomUUID();
+    traceMark(`exec ${id}: request`);
     const s = new Session(id, guest, req, () => this.sessions.delete(id));
     await this.run(s);
     s.expireIn(ATTACH_MS);
@@ -271,11 +275,13 @@ export class ExecSessions {
           // on a terminal all output is one stream; what comes on stderr then is the runtime's own
           child.stderr?.on('data', frame(interactive ? CHANNEL.stdout : CHANNEL.stderr));
           if (interactive && cols !== undefined && rows !== undefined) s.resize(cols, rows);
+          traceMark(`exec ${s.id}: runtime spawned`);
           started();
         },
       })
       .then(
         (code) => {
+          traceMark(`exec ${s.id}: command ended`);
           s.finish(code);
           started(); // a runtime that gives no process still gives the exit code
         },
