@@ -1,7 +1,7 @@
 // GET /1.0/guests for a long-running daemon: the engine's list is computed once per change, not per
 // request. A change is seen from the daemon's events and, at once and also for other processes, from
-// the directories every change touches (configs renamed in, locks made and removed, the runtime's
-// state made and removed); concurrent requests share one computation; the JSON is made once.
+// the locks directory, where every change makes and removes the guest's lock; concurrent requests
+// share one computation; the JSON is made once.
 import { statSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import type { Engine, GuestInfo, GuestMetrics } from '../engine/index.js';
@@ -48,14 +48,15 @@ export class GuestList {
   private current?: Snapshot;
   private flight?: { gen: number; key: string; promise: Promise<Snapshot> };
   private figures?: Figures;
-  private dirs?: string[];
   private readonly onEvent = () => this.invalidate();
+  private readonly locks: string;
 
   constructor(
     private readonly engine: Engine,
     private readonly events: EventEmitter,
   ) {
     events.on('event', this.onEvent);
+    this.locks = engine.deps.paths.locks;
   }
 
   close(): void {
@@ -89,17 +90,17 @@ export class GuestList {
   }
 
   private async snapshot(): Promise<Snapshot> {
-    const stamp = await this.stamp();
+    const stamp = this.stamp();
     const c = this.current;
     if (c && c.gen === this.gen && c.stamp.key === stamp.key) return c;
     const f = this.flight;
     if (f && f.gen === this.gen && f.key === stamp.key) return f.promise;
     const gen = this.gen;
     const started = Date.now();
-    const promise = this.engine.list().then(async (list) => {
+    const promise = this.engine.list().then((list) => {
       const snap: Snapshot = { gen, stamp, list, second: Math.floor(Date.now() / 1000), bodies: new Map() };
       // kept only when nothing changed meanwhile and no change can hide in the same timestamp
-      const after = await this.stamp();
+      const after = this.stamp();
       if (gen === this.gen && after.key === stamp.key && stamp.newest < started - TICK_MS) this.current = snap;
       return snap;
     });
@@ -142,24 +143,14 @@ export class GuestList {
     return fresh;
   }
 
-  /** The directories every change of a guest touches, by inode and times. */
-  private async stamp(): Promise<Stamp> {
-    if (this.dirs === undefined) {
-      const { paths } = this.engine.deps;
-      const runtime = (await this.engine.deps.runtime()).name;
-      this.dirs = [paths.guestConfigDir, paths.locks, paths.runtimeRoot(runtime), paths.netStateDir];
-    }
-    let key = '';
-    let newest = 0;
-    for (const d of this.dirs) {
-      const st = statSync(d, { bigint: true, throwIfNoEntry: false });
-      if (st === undefined) {
-        key += '-;';
-        continue;
-      }
-      key += `${st.ino}:${st.mtimeNs}:${st.ctimeNs};`;
-      newest = Math.max(newest, Number(st.mtimeNs / 1_000_000n), Number(st.ctimeNs / 1_000_000n));
-    }
-    return { key, newest };
+  /**
+   * The times of the locks directory, where every change of a guest by any process (the CLI, this
+   * daemon) makes and removes the guest's lock; a config edited by hand is reported by the tracker.
+   */
+  private stamp(): Stamp {
+    const st = statSync(this.locks, { throwIfNoEntry: false });
+    return st === undefined
+      ? { key: '-', newest: 0 }
+      : { key: `${st.ino}:${st.mtimeMs}:${st.ctimeMs}`, newest: Math.max(st.mtimeMs, st.ctimeMs) };
   }
 }

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/daemon/server.js';
 import { Engine } from '../../src/engine/index.js';
 import { lifecycleEvent } from '../../src/engine/events.js';
+import { withLock } from '../../src/util/lock.js';
 import { sleep } from '../../src/util/proc.js';
 import { fakeHostFacts, FakeCgroups, FakeLxcfs, FakeRuntime } from '../helpers/fake-runtime.js';
 
@@ -17,7 +18,10 @@ let events: EventEmitter;
 let app: ReturnType<typeof buildServer>;
 let computed = 0;
 
-/** A guest config as another process writes it: a temp file renamed into place. */
+/** A guest config as another process (the CLI) writes it: under the guest's lock, a temp file renamed into place. */
+const cliWrites = (name: string, text: string) =>
+  withLock(join(root, `run/vserver/locks/${name}.lock`), 'test', async () => writeGuest(name, text));
+
 function writeGuest(name: string, text: string): void {
   const dir = join(root, 'etc/vserver/guests');
   mkdirSync(dir, { recursive: true });
@@ -67,11 +71,11 @@ describe('GET /1.0/guests, kept by the daemon', () => {
 
   it("shows another process's new, changed and deleted guest in the very next request", async () => {
     expect(await names()).toEqual(['a', 'b']);
-    writeGuest('c', 'context = 103\ninit = "cmd"\ncmd = ["/bin/sh"]\n');
+    await cliWrites('c', 'context = 103\ninit = "cmd"\ncmd = ["/bin/sh"]\n');
     expect(await names()).toEqual(['a', 'b', 'c']);
-    writeGuest('a', 'context = 101\ninit = "cmd"\ncmd = ["/bin/sh"]\nmark = "web"\n');
+    await cliWrites('a', 'context = 101\ninit = "cmd"\ncmd = ["/bin/sh"]\nmark = "web"\n');
     expect(await names('/1.0/guests?mark=web')).toEqual(['a', 'b']);
-    unlinkSync(join(root, 'etc/vserver/guests/c.toml'));
+    await withLock(join(root, 'run/vserver/locks/c.lock'), 'test', async () => unlinkSync(join(root, 'etc/vserver/guests/c.toml')));
     expect(await names()).toEqual(['a', 'b']);
   }, 30_000);
 
