@@ -46,7 +46,7 @@ export class GuestList {
   /** Bumped by every event that may change the list; a snapshot of an older one is not served. */
   private gen = 0;
   private current?: Snapshot;
-  private flight?: { gen: number; key: string; promise: Promise<Snapshot> };
+  private flight?: { gen: number; key: string; settled: boolean; promise: Promise<Snapshot> };
   private figures?: Figures;
   private readonly onEvent = () => this.invalidate();
   private readonly locks: string;
@@ -94,17 +94,17 @@ export class GuestList {
     const c = this.current;
     if (c && c.gen === this.gen && c.stamp.key === stamp.key) return c;
     const f = this.flight;
-    if (f && f.gen === this.gen && f.key === stamp.key) return f.promise;
+    if (f && f.gen === this.gen && f.key === stamp.key && f.settled) return f.promise;
     const gen = this.gen;
-    const started = Date.now();
+    // a later change can hide in the same timestamp as one this close before: then nobody shares it
+    const settled = stamp.newest < Date.now() - TICK_MS;
     const promise = this.engine.list().then((list) => {
       const snap: Snapshot = { gen, stamp, list, second: Math.floor(Date.now() / 1000), bodies: new Map() };
-      // kept only when nothing changed meanwhile and no change can hide in the same timestamp
-      const after = this.stamp();
-      if (gen === this.gen && after.key === stamp.key && stamp.newest < started - TICK_MS) this.current = snap;
+      // kept only when nothing changed meanwhile
+      if (settled && gen === this.gen && this.stamp().key === stamp.key) this.current = snap;
       return snap;
     });
-    const flight = { gen, key: stamp.key, promise };
+    const flight = { gen, key: stamp.key, settled, promise };
     this.flight = flight;
     const clear = () => {
       if (this.flight === flight) this.flight = undefined;
