@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { CLI, fmt, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
@@ -64,7 +65,11 @@ try {
   const cliList = await timeCommand(process.execPath, [CLI, 'list'], { env });
   const runcList = await timeCommand('runc', ['--root', join(root, 'run/vserver/runc'), 'list'], { allowFail: true });
 
-  console.log(`\nGET /1.0/guests, ${N} guests (${RUNNING} running), 50 clients for ${SECONDS} s each`);
+  console.log(
+    `\nGET /1.0/guests, ${N} guests (${RUNNING} running), 50 clients for ${SECONDS} s each; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const row = (what, r) =>
     console.log(
       `  ${what.padEnd(22)} p50 ${fmt(r.latency.p50)}  p99 ${fmt(r.latency.p99)}  max ${fmt(r.latency.max)}  ` +

@@ -2,17 +2,15 @@
 //   PUT /1.0/guests/NAME/state start + stop   vs  RUNTIME run -d, kill, wait, delete (same config.json)
 //   POST /1.0/guests/NAME/exec true + socket  vs  RUNTIME exec NAME true
 // Budgets (issue 13): start+stop <= 1.2 x raw; exec true <= runtime exec + 5 ms. Run as root after `npm run build`.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { CLI, compare, rawBundleFrom, report, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
+import { CLI, compare, rawBundleFrom, report, socketApi, startDaemon, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const LIFE_RUNS = Number(process.env.BENCH_LIFE_RUNS ?? 5);
-const DAEMON = new URL('../dist/vserverd.cjs', import.meta.url).pathname;
 if (process.getuid() !== 0) {
   console.error('bench/api: needs root');
   process.exit(2);
@@ -23,21 +21,7 @@ const env = { ...process.env, VSERVER_ROOT: root };
 const sock = join(root, 'run/vserver/vserverd.sock');
 const vsSync = (...args) => execFileSync(process.execPath, [CLI, ...args], { env }).toString();
 
-function api(method, path, body) {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: sock, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () =>
-        res.statusCode < 300
-          ? resolve(text ? JSON.parse(text) : undefined)
-          : reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`)),
-      );
-    });
-    req.on('error', reject);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
+const api = (method, path, body) => socketApi(sock, method, path, body);
 
 /** exec through the API: the request, the socket, the exit message. */
 async function apiExec(argv) {
@@ -71,13 +55,7 @@ async function waitGone(pid) {
 let daemon;
 try {
   vsSync('build', 'bench1');
-  daemon = spawn(process.execPath, [DAEMON, '--foreground'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise((resolve, reject) => {
-    daemon.stderr.on('data', (b) => {
-      if (b.toString().includes('listening on')) resolve();
-    });
-    daemon.once('exit', (c) => reject(new Error(`vserverd exited ${c}`)));
-  });
+  daemon = await startDaemon([], env);
   await api('PUT', '/1.0/guests/bench1/state', { action: 'start' });
   const { name: rtName, path: runtime } = JSON.parse(readFileSync(join(root, 'run/vserver/runtime.json'), 'utf8'));
   const state = join(root, 'run/vserver', rtName);

@@ -7,8 +7,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { CLI, cgroupPrefix, fmt, rawBundleFrom, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
-import { ensureLxc, lxcFleet } from './lxc.mjs';
+import { CLI, cgroupPrefix, fmt, pool, rawBundleFrom, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
+import { ensureLxc, lxcOnBridge } from './lxc.mjs';
 
 const N = Number(process.env.BENCH_GUESTS ?? 100);
 const DENSITY = Number(process.env.BENCH_DENSITY ?? 1000);
@@ -72,19 +72,6 @@ const say = (s) => {
   console.log(s);
 };
 const perGuest = (bytes, n) => `${(bytes / n / 2 ** 20).toFixed(2)} MB`;
-
-/** fn over items, `k` at a time. */
-async function pool(items, k, fn) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(k, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
-}
 
 /** Median of three runs of a CLI verb, in ms. */
 async function median3(...args) {
@@ -155,17 +142,7 @@ try {
   let lxcLine = [];
   const have = ensureLxc();
   if (have.ok) {
-    execFileSync('ip', ['-n', HOST, 'link', 'add', 'lxbr0', 'type', 'bridge']);
-    execFileSync('ip', ['-n', HOST, 'address', 'add', '10.52.0.1/16', 'dev', 'lxbr0']);
-    execFileSync('ip', ['-n', HOST, 'link', 'set', 'lxbr0', 'up']);
-    lxc = lxcFleet({
-      lxcpath: join(root, 'lxc'),
-      rootfs: join(root, 'var/lib/vserver/guests', first[0], 'rootfs'),
-      n: N,
-      bridge: 'lxbr0',
-      // ip netns exec also mounts the namespace's own /sys, where LXC looks for the bridge
-      inNs: (file, args) => ['ip', ['netns', 'exec', HOST, file, ...args]],
-    });
+    lxc = lxcOnBridge(HOST, join(root, 'lxc'), join(root, 'var/lib/vserver/guests', first[0], 'rootfs'), N);
     const lm0 = memAvailable();
     const l0 = performance.now();
     await pool(lxc.names, jobs, (n) => lxc.start(n));

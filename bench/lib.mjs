@@ -1,9 +1,11 @@
 // Shared helpers for the benchmarks: timing whole commands, statistics, and the ratio table.
 import { spawn, spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const CLI = new URL('../dist/vserver.cjs', import.meta.url).pathname;
+export const DAEMON = new URL('../dist/vserverd.cjs', import.meta.url).pathname;
 
 /** Wall time of one command in milliseconds; rejects if it fails. */
 export function timeCommand(file, args, opts = {}) {
@@ -115,4 +117,46 @@ export function rawBundleFrom(root, guest, dest, edit) {
   edit(spec);
   writeFileSync(join(dest, 'config.json'), JSON.stringify(spec));
   return dest;
+}
+
+/** fn over items, `k` at a time. */
+export async function pool(items, k, fn) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(k, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
+      }
+    }),
+  );
+}
+
+/** One JSON request to vserverd on its Unix socket; rejects on a status of 300 or more. */
+export function socketApi(sock, method, path, body) {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () =>
+        res.statusCode < 300
+          ? resolve(text ? JSON.parse(text) : undefined)
+          : reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`)),
+      );
+    });
+    req.on('error', reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
+}
+
+/** vserverd --foreground (run through `wrap`, e.g. nsenter, when given), once it listens. */
+export function startDaemon(wrap, env) {
+  const [file, ...args] = [...wrap, process.execPath, DAEMON, '--foreground'];
+  const daemon = spawn(file, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    daemon.stderr.on('data', (b) => {
+      if (b.toString().includes('listening on')) resolve(daemon);
+    });
+    daemon.once('exit', (c) => reject(new Error(`vserverd exited ${c}`)));
+  });
 }

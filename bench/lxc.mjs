@@ -1,6 +1,6 @@
 // LXC beside vserver in the benchmarks: busybox containers with a veth on a bridge of the benchmark's
 // own, in the benchmark's network namespace; installed (without recommends) only when missing.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { timeCommand } from './lib.mjs';
@@ -87,4 +87,13 @@ export function lxcFleet({ lxcpath, rootfs, n, bridge, inNs }) {
         }
     },
   };
+}
+
+/** n LXC containers on a bridge lxbr0 (10.52.0.1/16) made in the network namespace `ns`. */
+export function lxcOnBridge(ns, lxcpath, rootfs, n) {
+  execFileSync('ip', ['-n', ns, 'link', 'add', 'lxbr0', 'type', 'bridge']);
+  execFileSync('ip', ['-n', ns, 'address', 'add', '10.52.0.1/16', 'dev', 'lxbr0']);
+  execFileSync('ip', ['-n', ns, 'link', 'set', 'lxbr0', 'up']);
+  // ip netns exec also mounts the namespace's own /sys, where LXC looks for the bridge
+  return lxcFleet({ lxcpath, rootfs, n, bridge: 'lxbr0', inNs: (file, args) => ['ip', ['netns', 'exec', ns, file, ...args]] });
 }

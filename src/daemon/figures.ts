@@ -1,6 +1,6 @@
 // GET /1.0/guests?figures=1: beside each running guest, the figures `vserver status` shows, read
 // for all guests in one pass over the cgroup files (the same read a metrics scrape makes).
-import type { Engine, GuestInfo, GuestMetrics } from '../engine/index.js';
+import type { GuestInfo, GuestMetrics } from '../engine/index.js';
 
 export interface GuestFigures {
   cpuSeconds: number;
@@ -42,9 +42,13 @@ export function figuresOf(m: GuestMetrics): GuestFigures | undefined {
   return f;
 }
 
-export async function withFigures(engine: Engine, list: GuestInfo[]): Promise<(GuestInfo & { figures?: GuestFigures })[]> {
+/** The list with figures from `metrics` (read only when a guest runs). */
+export async function withFigures(
+  list: GuestInfo[],
+  metrics: () => Promise<GuestMetrics[]>,
+): Promise<(GuestInfo & { figures?: GuestFigures })[]> {
   if (!list.some((g) => g.state === 'running' || g.state === 'paused')) return list;
-  const byName = new Map((await engine.metrics()).map((m) => [m.name, m]));
+  const byName = new Map((await metrics()).map((m) => [m.name, m]));
   return list.map((g) => {
     const m = byName.get(g.name);
     const f = m && figuresOf(m);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { BulkResult, Engine } from '../engine/index.js';
 import { checkName } from '../guest/name.js';
 import { errorBody } from './errors.js';
-import { withFigures } from './figures.js';
+import type { GuestList } from './guest-list.js';
 
 const ACTIONS = ['start', 'stop', 'restart'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -45,7 +45,7 @@ function resultJson(r: BulkResult): Record<string, unknown> {
   };
 }
 
-export function guestRoutes(app: FastifyInstance, engine: Engine): void {
+export function guestRoutes(app: FastifyInstance, engine: Engine, guests: GuestList): void {
   app.get<{ Querystring: { state?: string; mark?: string; figures?: string } }>(
     '/1.0/guests',
     {
@@ -61,12 +61,10 @@ export function guestRoutes(app: FastifyInstance, engine: Engine): void {
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { state, mark } = req.query;
-      const list = (await engine.list()).filter(
-        (g) => (state === undefined || g.state === state) && (mark === undefined || g.mark === mark),
-      );
-      return req.query.figures === '1' || req.query.figures === 'true' ? withFigures(engine, list) : list;
+      const body = await guests.body({ state, mark, figures: req.query.figures === '1' || req.query.figures === 'true' });
+      return reply.type('application/json; charset=utf-8').send(body);
     },
   );
 

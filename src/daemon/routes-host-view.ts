@@ -3,6 +3,7 @@ import { readFileSync, statfsSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/index.js';
+import type { GuestList } from './guest-list.js';
 
 /** MemAvailable from /proc/meminfo, in bytes (what can be used without swapping). */
 function memAvailable(): number {
@@ -10,11 +11,11 @@ function memAvailable(): number {
   return kb * 1024;
 }
 
-export function hostViewRoutes(app: FastifyInstance, engine: Engine): void {
+export function hostViewRoutes(app: FastifyInstance, engine: Engine, list: GuestList): void {
   app.get('/1.0/host/resources', async () => {
     const fs = statfsSync(engine.deps.paths.root);
     const net = engine.deps.host().network;
-    const guests = await engine.list();
+    const guests = await list.list();
     // each bridge with the guests on it and the addresses they hold
     const bridges = new Map<string, { name: string; guests: { name: string; addresses: string[] }[] }>();
     for (const g of guests) {

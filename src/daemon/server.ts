@@ -22,6 +22,8 @@ import { publicPages, sessionAuthenticator, Sessions } from './session.js';
 import { History, startSampling } from './history.js';
 import { historyRoutes } from './routes-history.js';
 import { hostViewRoutes } from './routes-host-view.js';
+import { toJson } from './json.js';
+import { GuestList } from './guest-list.js';
 
 export interface ServerOptions {
   /** Largest request body in bytes ([api] body_limit in vserver.toml). */
@@ -49,8 +51,7 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   app.setErrorHandler(errorHandler);
-  // no limit is Infinity, which JSON has not: "max", as the CLI's --json prints it
-  app.setReplySerializer((payload) => JSON.stringify(payload, (_k, v: unknown) => (v === Infinity ? 'max' : v)));
+  app.setReplySerializer(toJson);
   const sessions = new Sessions();
   installAuth(app, [...defaultAuthenticators(engine), publicPages, sessionAuthenticator(sessions), ...(opts.authenticators ?? [])]);
   app.setNotFoundHandler((req, reply) => {
@@ -61,7 +62,10 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   openApiRoute(app, engine);
   app.get('/1.0', async () => ({ api: '1.0', version: VERSION }));
   app.get('/1.0/host', async () => ({ version: VERSION, root: engine.deps.paths.root, runtime: (await engine.deps.runtime()).name }));
-  guestRoutes(app, engine);
+  // the list a long-running daemon keeps, current through the same events GET /1.0/events streams
+  const guests = new GuestList(engine, opts.events ?? engine.events);
+  app.addHook('onClose', async () => guests.close());
+  guestRoutes(app, engine, guests);
   hostRoutes(app, engine);
   configRoutes(app, engine);
   logRoutes(app, engine);
@@ -78,7 +82,7 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   app.addHook('onClose', async () => stopSampling());
   const stopSampling = startSampling(() => engine.metrics(), history);
   historyRoutes(app, engine, history);
-  hostViewRoutes(app, engine);
+  hostViewRoutes(app, engine, guests);
   const registry = metricsRegistry(engine);
   const requests = requestCounter(registry);
   app.addHook('onResponse', async (req, reply) => {

@@ -1,10 +1,26 @@
 // uPlot charts: a full chart with axes and legend, and a row's sparkline.
 import { useEffect, useRef } from 'preact/hooks';
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
 import { formatBytes, formatRate } from './format.js';
 import type { ChartSpec } from './history-view.js';
 
 const COLORS = ['#2f7ed8', '#d9822b', '#3aa655', '#a05195'];
+
+// uPlot is fetched beside the first page, not parsed before it: no chart is in its first paint
+const uPlotModule = import('uplot').then((m) => m.default);
+
+/** Makes a plot once uPlot is loaded, unless the component went away first; returns the cleanup. */
+function whenLoaded(make: (U: typeof uPlot) => uPlot, plot: { current: uPlot | null }): () => void {
+  let gone = false;
+  void uPlotModule.then((U) => {
+    if (!gone) plot.current = make(U);
+  });
+  return () => {
+    gone = true;
+    plot.current?.destroy();
+    plot.current = null;
+  };
+}
 
 const valueText = (unit: ChartSpec['unit'], v: number | null | undefined): string => {
   if (v === null || v === undefined) return '–';
@@ -31,6 +47,8 @@ export function Chart({ spec, data, seconds }: { spec: ChartSpec; data: (number 
   const plot = useRef<uPlot | null>(null);
   const span = useRef(seconds);
   span.current = seconds;
+  const latest = useRef(data);
+  latest.current = data;
   useEffect(() => {
     const axisColor = getComputedStyle(document.documentElement).getPropertyValue('--fg').trim() || '#888';
     const opts: uPlot.Options = {
@@ -68,11 +86,7 @@ export function Chart({ spec, data, seconds }: { spec: ChartSpec; data: (number 
         })),
       ],
     };
-    plot.current = new uPlot(opts, data as uPlot.AlignedData, box.current!);
-    return () => {
-      plot.current?.destroy();
-      plot.current = null;
-    };
+    return whenLoaded((U) => new U(opts, latest.current as uPlot.AlignedData, box.current!), plot);
   }, [spec.kind]);
   useEffect(() => {
     plot.current?.setData(data as uPlot.AlignedData);
@@ -90,22 +104,27 @@ export function Chart({ spec, data, seconds }: { spec: ChartSpec; data: (number 
 export function Sparkline({ t, values, label }: { t: number[]; values: number[]; label: string }) {
   const box = useRef<HTMLSpanElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const latest = useRef({ t, values });
+  latest.current = { t, values };
   useEffect(() => {
-    plot.current = new uPlot(
-      {
-        width: 90,
-        height: 22,
-        legend: { show: false },
-        cursor: { show: false },
-        select: { show: false, left: 0, top: 0, width: 0, height: 0 },
-        axes: [{ show: false }, { show: false }],
-        scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.25 : 1] } },
-        series: [{}, { stroke: COLORS[0], width: 1, fill: `${COLORS[0]}33` }],
-      },
-      [t, values],
-      box.current!,
+    return whenLoaded(
+      (U) =>
+        new U(
+          {
+            width: 90,
+            height: 22,
+            legend: { show: false },
+            cursor: { show: false },
+            select: { show: false, left: 0, top: 0, width: 0, height: 0 },
+            axes: [{ show: false }, { show: false }],
+            scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.25 : 1] } },
+            series: [{}, { stroke: COLORS[0], width: 1, fill: `${COLORS[0]}33` }],
+          },
+          [latest.current.t, latest.current.values],
+          box.current!,
+        ),
+      plot,
     );
-    return () => plot.current?.destroy();
   }, []);
   useEffect(() => {
     plot.current?.setData([t, values]);

@@ -55,8 +55,8 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
   };
 
   useEffect(() => {
-    void loadList();
-    void loadHistory();
+    // the first paint needs only the list; the sparklines' history is asked for once it is shown
+    void loadList().then(() => requestAnimationFrame(() => setTimeout(() => void loadHistory())));
     let tick = 0;
     const stop = followEvents(
       '',

@@ -20,6 +20,8 @@ let root: string;
 let rt: FakeRuntime;
 let engine: Engine;
 let app: ReturnType<typeof buildServer>;
+/** Listeners the server itself keeps (its guest list), apart from the event streams. */
+let own = 0;
 const opened: { close(): void }[] = [];
 
 const newEngine = () => new Engine(root, { runtime: rt, cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
@@ -30,6 +32,7 @@ beforeEach(() => {
   rt = new FakeRuntime();
   engine = newEngine();
   app = buildServer(engine, { bodyLimit: 4096, eventBacklogBytes: 64 * 1024 });
+  own = engine.events.listenerCount('event');
 });
 afterEach(async () => {
   for (const o of opened.splice(0)) o.close();
@@ -53,7 +56,7 @@ function collect(em: EventEmitter): LifecycleEvent[] {
   return got;
 }
 
-const listeners = (e: Engine) => e.events.listenerCount('event');
+const listeners = (e: Engine) => e.events.listenerCount('event') - own;
 
 async function until(fn: () => boolean, what: string, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
