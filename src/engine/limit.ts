@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { limitExample, limitKeyPath, LIMIT_KEY_NOTE, LIMIT_KEYS } from '../guest/limit-keys.js';
-import { LimitsSchema, type Limits } from '../guest/limits-schema.js';
+import { LimitsSchema, type LimitsInput } from '../guest/limits-schema.js';
 import { checkName, printable } from '../guest/name.js';
 import type { GuestConfig } from '../guest/schema.js';
 import {
@@ -36,7 +36,8 @@ export interface LimitResult {
   value: unknown;
   /** True when the running guest got the new limit now; false when it takes effect at the next start. */
   live: boolean;
-  limits: Limits;
+  /** The guest's limits after the change, in the file's words. */
+  limits: LimitsInput;
   warnings: string[];
   /** The config file's version after the change. */
   version: string;
@@ -47,8 +48,9 @@ export interface LimitsResult extends Omit<LimitResult, 'key' | 'value'> {
   changes: { key: string; value: unknown }[];
 }
 
-export function showLimits(deps: Deps, name: string): Limits {
-  return deps.store.read(checkName(name)).limits ?? {};
+/** The guest's own limits in the file's words. */
+export function showLimits(deps: Deps, name: string): LimitsInput {
+  return deps.store.document(checkName(name)).doc.limits ?? {};
 }
 
 type Change = { key: string; raw: string; path: string[]; value: unknown };
@@ -139,7 +141,7 @@ export function setLimits(
       name,
       changes: changes.map((c) => ({ key: c.key, value: c.value })),
       live,
-      limits: after.limits ?? {},
+      limits: edit.doc.limits ?? {},
       warnings,
       version: edit.version,
     };
