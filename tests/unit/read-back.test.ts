@@ -25,6 +25,10 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** An engine on the test's root, with fakes for the runtime and the host. */
+const fakeEngine = () =>
+  new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
+
 const plan = {
   guest: 'g1',
   context: 100,
@@ -50,7 +54,7 @@ describe('the network state file', () => {
   function engineWithState(text: string): Engine {
     mkdirSync(join(root, 'run/vserver/net'), { recursive: true });
     writeFileSync(join(root, 'run/vserver/net/g1.json'), text);
-    return new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
+    return fakeEngine();
   }
 
   it('is read back as written', () => {
@@ -117,5 +121,28 @@ describe('checkJson', () => {
     expect(checkJson(s, '{"pid": 5}')).toEqual({ ok: true, value: { pid: 5 } });
     expect(checkJson(s, '{"pid": "5"}')).toEqual({ ok: false, why: '\'pid\': Invalid type: Expected number but received "5"' });
     expect(checkJson(s, 'pid=5')).toMatchObject({ ok: false, why: expect.stringMatching(/^it is not JSON/) });
+  });
+});
+
+describe('a migration record', () => {
+  const write = (name: string, text: string) => {
+    mkdirSync(join(root, 'run/vserver/migrations'), { recursive: true });
+    writeFileSync(join(root, `run/vserver/migrations/${name}.json`), text);
+  };
+
+  it('that is damaged is removed by gc, which says why, and counts as a freeze until then', async () => {
+    const engine = fakeEngine();
+    const { migrationLeft } = await import('../../src/engine/migrate-record.js');
+    // a process that is gone: its start time is not that of any running process
+    write('m1', JSON.stringify({ pid: 2 ** 22 + 1, start: '1', dest: 'b', phase: 'flying' }));
+    write('m2', '{"pid": 1, "sta');
+    write('m3', JSON.stringify({ pid: 2 ** 22 + 1, start: '1', dest: 'b', phase: 'copying' }));
+    expect(migrationLeft(engine.deps, 'm1')).toBe(true);
+    const reports = await engine.gc();
+    const removed = (name: string) => reports.filter((r) => r.guest === name).flatMap((r) => r.removed);
+    expect(removed('m1')).toEqual([expect.stringMatching(/damaged migration record .*m1\.json \('phase': Invalid type: Expected/)]);
+    expect(removed('m2')).toEqual([expect.stringMatching(/damaged migration record .*m2\.json \(it is not JSON/)]);
+    expect(removed('m3')).toEqual(['the record of an interrupted migration to b']);
+    expect(migrationLeft(engine.deps, 'm1')).toBe(false);
   });
 });
