@@ -1,5 +1,5 @@
 // Running a command in a running guest; its exit code is passed through.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkName } from '../guest/name.js';
 import { ensureMounted } from './mount.js';
@@ -10,6 +10,7 @@ import { VsError, isVsError } from '../util/errors.js';
 import { limitCounters, limitReached } from './exec-limits.js';
 import type { Deps } from './deps.js';
 import { isActive } from './state.js';
+import { readBundleSpec } from './bundle.js';
 
 export interface ExecOptions {
   /** Told why a command ended as it did, when the kernel's counters say (the OOM killer at the guest's limit). */
@@ -52,16 +53,14 @@ export async function execGuest(deps: Deps, name: string, argv: readonly string[
  * (kept in its bundle, and updated by `vserver limit`), and whether its tree has a shell.
  */
 function guestProcess(deps: Deps, name: string): Pick<ExecIO, 'rlimits' | 'guestShell'> {
-  let spec: { process?: { rlimits?: unknown }; root?: { path?: unknown } };
-  try {
-    spec = JSON.parse(readFileSync(join(deps.paths.bundle(name), 'config.json'), 'utf8')) as typeof spec;
-  } catch {
-    return {};
-  }
-  const root = typeof spec.root?.path === 'string' ? spec.root.path : undefined;
+  const read = readBundleSpec(deps, name);
+  // without a readable bundle, the runtime's own defaults apply
+  if (!read?.ok) return {};
+  const spec = read.value;
+  const root = spec.root?.path;
   // lstat: a link the guest planted at /bin/sh still means "there is a shell", and is not followed on the host
   const guestShell = root !== undefined && lstatIfExists(join(root, 'bin', 'sh')) !== undefined;
-  return { rlimits: rlimitsFromJson(spec.process?.rlimits), guestShell };
+  return { rlimits: rlimitsFromJson(spec.process.rlimits), guestShell };
 }
 
 /** The shell `enter` opens: a login shell on a pseudo-terminal. */

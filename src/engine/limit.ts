@@ -1,5 +1,3 @@
-// vserver limit: change limits of a guest, several at once or none; a running guest gets them at once, then the config is saved.
-import { join } from 'node:path';
 import * as v from 'valibot';
 import { limitExample, limitKeyPath, LIMIT_KEY_NOTE, LIMIT_KEYS } from '../guest/limit-keys.js';
 import { LimitsSchema, type LimitsInput } from '../guest/limits-schema.js';
@@ -23,12 +21,12 @@ import { clampRlimits, DEFAULT_RLIMITS, ociJson } from '../runtime/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { crashPoint } from '../util/crash.js';
 import { VsError } from '../util/errors.js';
-import { readIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import { rlimitCeiling } from '../util/procfs.js';
 import type { Deps } from './deps.js';
 import { beginLimitChange, endLimitChange, limitChangePending } from './limit-change.js';
 import { isActive } from './state.js';
+import { bundleFile, readBundleSpec } from './bundle.js';
 
 export interface LimitResult {
   name: string;
@@ -211,10 +209,21 @@ function sameRlimit(a: OciRlimit, b: OciRlimit | undefined): boolean {
 
 /** The runtime reads process settings for `exec` from the bundle, so new commands get the new rlimits. */
 function updateBundle(deps: Deps, name: string, rlimits: OciRlimit[]): void {
-  const file = join(deps.paths.bundle(name), 'config.json');
-  const text = readIfExists(file);
-  if (text === undefined) return;
-  const spec = JSON.parse(text) as OciSpec;
-  spec.process.rlimits = rlimits;
-  writeFileAtomic(file, ociJson(spec), 0o600, { durable: false });
+  const read = readBundleSpec(deps, name);
+  if (read === undefined) return;
+  if (!read.ok) {
+    throw new VsError(
+      'RUNTIME_FAILED',
+      `the bundle ${bundleFile(deps, name)} of guest '${name}' is damaged: ${read.why}`,
+      `restart the guest ('vserver restart ${name}'): its start writes the bundle anew`,
+    );
+  }
+  writeFileAtomic(
+    bundleFile(deps, name),
+    ociJson({ ...read.value, process: { ...read.value.process, rlimits } } as unknown as OciSpec),
+    0o600,
+    {
+      durable: false,
+    },
+  );
 }

@@ -1,7 +1,7 @@
 // Files vserver reads back are checked against a schema: a damaged or hostile one gets an error
 // that names the file and the field, never a half-trusted value.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -144,5 +144,26 @@ describe('a migration record', () => {
     expect(removed('m2')).toEqual([expect.stringMatching(/damaged migration record .*m2\.json \(it is not JSON/)]);
     expect(removed('m3')).toEqual(['the record of an interrupted migration to b']);
     expect(migrationLeft(engine.deps, 'm1')).toBe(false);
+  });
+});
+
+describe("a running guest's bundle", () => {
+  it('that is damaged stops a limit change with the file and what to do, and the config keeps its old value', async () => {
+    const engine = fakeEngine();
+    const conf = join(root, 'etc/vserver/guests/web1.toml');
+    mkdirSync(join(root, 'etc/vserver/guests'), { recursive: true });
+    mkdirSync(join(root, 'var/lib/vserver/guests/web1/rootfs'), { recursive: true });
+    chmodSync(root, 0o755); // an unprivileged guest's root must pass through it
+    writeFileSync(conf, 'context = 100\ninit = "cmd"\ncmd = ["/bin/sh"]\n');
+    await engine.start('web1');
+    const bundle = join(root, 'run/vserver/bundles/web1/config.json');
+    expect(JSON.parse(readFileSync(bundle, 'utf8')).process.rlimits).toBeDefined();
+    writeFileSync(bundle, JSON.stringify({ ociVersion: '1.0.2', process: 'none' }));
+    const e = await engine.setLimit('web1', 'rlimits.nofile', '2048:4096').catch((x: unknown) => x);
+    expect(e).toMatchObject({
+      code: 'RUNTIME_FAILED',
+      message: expect.stringMatching(/bundles\/web1\/config\.json of guest 'web1' is damaged: 'process'/),
+    });
+    expect(readFileSync(conf, 'utf8')).not.toMatch(/nofile/);
   });
 });
