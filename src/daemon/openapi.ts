@@ -71,8 +71,9 @@ function document(routes: RouteOptions[]): Json {
       (paths[path] ??= {})[m] = op;
     }
   }
+  // the files as users write them ("512M"), not the typed values the schemas turn them into
   const vb = (s: Parameters<typeof toJsonSchema>[0]) => {
-    const { $schema: _, ...rest } = toJsonSchema(s, { errorMode: 'ignore', target: 'openapi-3.0' }) as Json;
+    const { $schema: _, ...rest } = toJsonSchema(s, { errorMode: 'ignore', target: 'openapi-3.0', typeMode: 'input' }) as Json;
     return rest;
   };
   return {

@@ -2,10 +2,10 @@
 // config is written last, so an interrupted build leaves only a directory the next build removes.
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { validate } from '../guest/config.js';
+import { shownConfig, validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
 import { cloneInterfaces } from '../network/clone.js';
-import { CONTEXT_MAX, CONTEXT_MIN, GuestConfigSchema, type GuestConfig, type InitStyle } from '../guest/schema.js';
+import { CONTEXT_MAX, CONTEXT_MIN, GuestConfigSchema, type GuestConfig, type GuestDocument, type InitStyle } from '../guest/schema.js';
 import { BUILTIN_TEMPLATES } from '../guest/template-store.js';
 import { contextRange, type IdRange } from '../guest/idmap.js';
 import { buildBusybox } from '../storage/busybox.js';
@@ -31,8 +31,8 @@ interface Plan {
   backend: 'dir' | 'overlay';
   init: InitStyle;
   template?: string;
-  /** The guest a clone copies, and its config. */
-  from?: { name: string; cfg: GuestConfig };
+  /** The guest a clone copies: its config, and its file's document (whose words the clone keeps). */
+  from?: { name: string; cfg: GuestConfig; doc: GuestDocument };
 }
 
 function usage(message: string, hint: string): VsError {
@@ -75,7 +75,7 @@ function planFor(deps: Deps, source: BuildSource, opts: BuildOptions): Plan {
       noOverlay('--tarball');
       return { backend: 'dir', init: init('plain') };
     case 'clone': {
-      const cfg = deps.store.read(checkName(source.guest));
+      const { config: cfg, doc } = deps.store.document(checkName(source.guest));
       if (opts.backend !== undefined && opts.backend !== cfg.backend) {
         throw usage(`a clone keeps the backend of '${source.guest}' (${cfg.backend})`, 'leave out --backend');
       }
@@ -85,7 +85,7 @@ function planFor(deps: Deps, source: BuildSource, opts: BuildOptions): Plan {
           'leave out --isolated and --privileged',
         );
       }
-      return { backend: cfg.backend, init: opts.init ?? cfg.init, template: cfg.template, from: { name: source.guest, cfg } };
+      return { backend: cfg.backend, init: opts.init ?? cfg.init, template: cfg.template, from: { name: source.guest, cfg, doc } };
     }
   }
 }
@@ -150,8 +150,8 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
     const hostname = opts.hostname ?? name;
     // a clone gets new addresses: it must not clash with the guest it was copied from
     const cloned = cloneInterfaces(plan.from?.cfg.interfaces);
-    const base = plan.from ? { ...plan.from.cfg, interfaces: cloned.interfaces } : {};
-    const config = validate(deps.paths.guestConfig(name), GuestConfigSchema, {
+    const base: Partial<GuestDocument> = plan.from ? { ...plan.from.doc, interfaces: cloned.interfaces } : {};
+    const doc = {
       ...base,
       context,
       hostname,
@@ -161,7 +161,8 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
       template: plan.template,
       privileged: opts.privileged === true ? true : plan.from?.cfg.privileged || undefined,
       isolated: opts.isolated === true ? true : plan.from?.cfg.isolated,
-    } satisfies Partial<GuestConfig>);
+    } satisfies GuestDocument;
+    const config = validate(deps.paths.guestConfig(name), GuestConfigSchema, doc);
     const ids = guestIds(deps, config);
     const identity = { hostname, init: config.init, owner: { uid: ids.base, gid: ids.base }, newMachine: true };
     if (plan.backend === 'overlay') {
@@ -177,7 +178,7 @@ async function buildLocked(deps: Deps, name: string, source: BuildSource, plan: 
     sealTreeDir(tmp, ids);
     await placeGuest(deps, name, tmp, async () => {
       if (plan.backend === 'overlay') await mountOverlay(overlayDirs(deps, name, plan.template!));
-      deps.store.write(name, config);
+      deps.store.write(name, shownConfig(config, doc));
     });
     const info = guestInfo(name, config, undefined, ids);
     if (cloned.notes.length > 0) info.warnings = [...(info.warnings ?? []), ...cloned.notes];

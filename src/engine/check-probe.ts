@@ -2,7 +2,6 @@
 import { existsSync, lstatSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CONTEXT_MAX, CONTEXT_MIN } from '../guest/schema.js';
-import { parseRlimit } from '../guest/limits-schema.js';
 import { CGROUP_ROOT, detectLayout } from '../resources/cgroup.js';
 import { effectiveLimits, userCounts } from '../resources/guest-defaults.js';
 import { contextRange } from '../guest/idmap.js';
@@ -130,7 +129,7 @@ export async function probeHost(deps: Deps): Promise<HostFacts> {
   const defaults = deps.host().guest_defaults;
   const limits = effectiveLimits(undefined, defaults);
   const pids = limits.pids?.max;
-  const mq = limits.rlimits?.msgqueue === undefined ? undefined : parseRlimit('msgqueue', limits.rlimits.msgqueue)?.hard;
+  const mq = limits.rlimits?.msgqueue?.hard;
   const used = recordedContexts(deps);
   const elsewhere = heldElsewhere(deps, registry(deps));
   let taken = 0;

@@ -1,7 +1,7 @@
 // Reading and changing one guest's configuration file, validated before it is written.
-import { getKey } from '../guest/config.js';
+import { getKey, shownConfig } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
-import type { GuestConfig } from '../guest/schema.js';
+import type { GuestConfig, ShownConfig } from '../guest/schema.js';
 import type { ConfigEdit, EditOptions } from '../guest/store.js';
 import { VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
@@ -19,27 +19,27 @@ const OWNER_KEYS = ['context', 'privileged'] as const;
 export interface ConfigView {
   text: string;
   version: string;
-  config: GuestConfig;
+  config: ShownConfig;
 }
 
 export function configDocument(deps: Deps, name: string): ConfigView {
-  const { text, version, config } = deps.store.document(checkName(name));
-  return { text, version, config };
+  const { text, version, config, doc } = deps.store.document(checkName(name));
+  return { text, version, config: shownConfig(config, doc) };
 }
 
-export function showConfig(deps: Deps, name: string): GuestConfig {
-  return deps.store.read(checkName(name));
+export function showConfig(deps: Deps, name: string): ShownConfig {
+  return configDocument(deps, name).config;
 }
 
-/** One key of the configuration (dotted for tables), as the schema reads it. */
+/** One key of the configuration (dotted for tables), as the schema reads it, with values in the file's words. */
 export function configKey(deps: Deps, name: string, key: string): unknown {
-  const value = getKey(deps.store.read(checkName(name)) as unknown as Record<string, unknown>, key);
+  const value = getKey(showConfig(deps, name) as unknown as Record<string, unknown>, key);
   if (value === undefined) throw unknownKey(key);
   return value;
 }
 
 /** Sets (or with value undefined, removes) one key; returns the new configuration. */
-export async function setConfig(deps: Deps, name: string, key: string, value: unknown): Promise<GuestConfig> {
+export async function setConfig(deps: Deps, name: string, key: string, value: unknown): Promise<ShownConfig> {
   return (await editConfig(deps, name, { set: { [key]: value ?? null } })).config;
 }
 
@@ -52,7 +52,7 @@ export function editConfig(
   name: string,
   edit: ConfigEdit,
   opts: EditOptions = {},
-): Promise<{ version: string; config: GuestConfig }> {
+): Promise<{ version: string; config: ShownConfig }> {
   checkName(name);
   return withLock(deps.paths.lock(name), `vserver config ${name}`, async () => {
     // a move of the tree that a crash interrupted is finished before anything else changes
@@ -70,7 +70,7 @@ export function editConfig(
         `build a new guest instead, for example 'vserver build NEW --clone ${name}' or with --backend/--isolated`,
       );
     }
-    const done = { version: e.version, config: cfg };
+    const done = { version: e.version, config: shownConfig(cfg, e.doc) };
     const moved = OWNER_KEYS.filter(changed);
     if (moved.length === 0) {
       e.write();

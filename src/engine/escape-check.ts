@@ -70,7 +70,7 @@ export async function escapeCheck(deps: Deps, opts: EscapeOptions = {}): Promise
   for (const mode of modes) {
     const rows = await inThrowawayGuest(deps, helper, mode === 'privileged', (name) => {
       if (!like) return;
-      deps.store.write(name, { ...deps.store.read(name), ...(like.security ? { security: like.security } : {}) });
+      deps.store.write(name, { ...deps.store.document(name).doc, ...(like.security ? { security: like.security } : {}) });
     });
     out.push({ mode, ...(opts.like ? { like: opts.like } : {}), rows });
   }

@@ -12,6 +12,7 @@ import { VsError, isVsError } from '../util/errors.js';
 import { limitCounters, limitReached } from './exec-limits.js';
 import type { Deps } from './deps.js';
 import { isActive } from './state.js';
+import { parseBundleSpec } from './bundle.js';
 
 export interface ExecOptions {
   /** Told why a command ended as it did, when the kernel's counters say (the OOM killer at the guest's limit). */
@@ -54,11 +55,13 @@ interface BundleFacts {
   rlimits: OciRlimit[];
   root: string | undefined;
 }
-const bundles = new FileCache<BundleFacts>();
+const bundles = new FileCache<BundleFacts | undefined>();
 
-function bundleFacts(text: string): BundleFacts {
-  const spec = JSON.parse(text) as { process?: { rlimits?: unknown }; root?: { path?: unknown } };
-  return { rlimits: rlimitsFromJson(spec.process?.rlimits), root: typeof spec.root?.path === 'string' ? spec.root.path : undefined };
+/** Without a readable bundle, the runtime's own defaults apply. */
+function bundleFacts(text: string): BundleFacts | undefined {
+  const read = parseBundleSpec(text);
+  if (!read.ok) return undefined;
+  return { rlimits: rlimitsFromJson(read.value.process.rlimits), root: read.value.root?.path };
 }
 
 /**

@@ -2,7 +2,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { validate } from '../guest/config.js';
+import { shownConfig, validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
 import { GuestConfigSchema, type GuestConfig } from '../guest/schema.js';
 import { withoutPrivilege } from '../guest/trust.js';
@@ -150,7 +150,9 @@ async function importLocked(
     crashPoint('import:extracted');
     requireRealDir(join(tmp, 'rootfs'), `the tree of ${what}`, 'the archive holds no guest tree; export the guest again');
     sealTreeDir(tmp, ids);
-    await placeGuest(deps, name, tmp, () => deps.store.write(name, cfg));
+    await placeGuest(deps, name, tmp, () => {
+      deps.store.write(name, shownConfig(cfg, raw));
+    });
     const info = guestInfo(name, cfg, undefined, ids);
     return opts.trustConfig ? { ...info, dropped: [], trusted: safe.dropped } : { ...info, dropped: safe.dropped, trusted: [] };
   } catch (e) {

@@ -4,7 +4,7 @@
 // leaves either the legacy tree where it was or a guest that owns it, never a tree gc would remove.
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { validate } from '../guest/config.js';
+import { shownConfig, validate } from '../guest/config.js';
 import { readLegacyDir } from '../guest/legacy-read.js';
 import { translateLegacy, type LegacyItem } from '../guest/legacy-translate.js';
 import { checkName } from '../guest/name.js';
@@ -72,7 +72,8 @@ export async function importLegacy(deps: Deps, dir: string, opts: LegacyImportOp
     const { context, tmp } = await reserve(deps, 'guest', name, plan.context, { prefer: true });
     const cfg: GuestConfig = { ...checked, context };
     const ids = guestIds(deps, cfg);
-    const placed = opts.inPlace ? await moveIn(deps, name, tmp, tree, cfg, ids) : await copyIn(deps, name, tmp, tree, cfg, ids);
+    const placing: Placing = { cfg, ids, write: () => void deps.store.write(name, shownConfig(cfg, raw)) };
+    const placed = opts.inPlace ? await moveIn(deps, name, tmp, tree, placing) : await copyIn(deps, name, tmp, tree, placing);
     const info = guestInfo(name, cfg, undefined, ids);
     return {
       ...info,
@@ -120,14 +121,21 @@ function sameFilesystem(deps: Deps, tree: string): void {
   }
 }
 
+/** The guest being placed: its checked config, its ids, and how its config file is written. */
+interface Placing {
+  cfg: GuestConfig;
+  ids: IdRange;
+  write: () => void;
+}
+
 /** Copy: the tree is copied and shifted inside the build directory; a failure or crash leaves only that copy to remove. */
-async function copyIn(deps: Deps, name: string, tmp: string, tree: string, cfg: GuestConfig, ids: IdRange): Promise<number> {
+async function copyIn(deps: Deps, name: string, tmp: string, tree: string, { cfg, ids, write }: Placing): Promise<number> {
   try {
     await copyTree(tree, join(tmp, 'rootfs'));
     crashPoint('import-legacy:copied');
     const shifted = cfg.privileged ? 0 : shiftOwnership(join(tmp, 'rootfs'), LEGACY_IDS, ids);
     sealTreeDir(tmp, ids);
-    await placeGuest(deps, name, tmp, () => deps.store.write(name, cfg));
+    await placeGuest(deps, name, tmp, write);
     return shifted;
   } catch (e) {
     await removeLeftover(tmp);
@@ -139,10 +147,10 @@ async function copyIn(deps: Deps, name: string, tmp: string, tree: string, cfg: 
  * In place: the guest is placed without a tree first, then the legacy tree is moved in. Its owners
  * are shifted through a re-own journal, so that gc finishes a shift a crash interrupted.
  */
-async function moveIn(deps: Deps, name: string, tmp: string, tree: string, cfg: GuestConfig, ids: IdRange): Promise<number> {
+async function moveIn(deps: Deps, name: string, tmp: string, tree: string, { cfg, ids, write }: Placing): Promise<number> {
   try {
     sealTreeDir(tmp, ids);
-    await placeGuest(deps, name, tmp, () => deps.store.write(name, cfg));
+    await placeGuest(deps, name, tmp, write);
   } catch (e) {
     await removeLeftover(tmp);
     throw e;

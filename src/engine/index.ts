@@ -1,7 +1,7 @@
 // The engine: every use case the CLI and the daemon call, over one set of parts.
 // Each use case is imported when first called, so that a quick command loads only what it needs.
-import type { Limits } from '../guest/limits-schema.js';
-import type { GuestConfig } from '../guest/schema.js';
+import type { LimitsInput } from '../guest/limits-schema.js';
+import type { ShownConfig } from '../guest/schema.js';
 import type { PsTable } from '../resources/ps.js';
 import type { StatRow } from '../resources/stat.js';
 import type { ExecIO } from '../runtime/types.js';
@@ -166,7 +166,7 @@ export class Engine {
     );
   }
 
-  async config(name: string): Promise<GuestConfig> {
+  async config(name: string): Promise<ShownConfig> {
     return (await import('./config.js')).showConfig(this.deps, name);
   }
 
@@ -206,7 +206,7 @@ export class Engine {
   }
 
   /** Sets one key (dotted for tables); undefined removes it. Takes effect at the next start. */
-  async setConfig(name: string, key: string, value: unknown): Promise<GuestConfig> {
+  async setConfig(name: string, key: string, value: unknown): Promise<ShownConfig> {
     return this.changing(
       name,
       async () => (await import('./config.js')).setConfig(this.deps, name, key, value),
@@ -214,7 +214,7 @@ export class Engine {
     );
   }
 
-  async limits(name: string): Promise<Limits> {
+  async limits(name: string): Promise<LimitsInput> {
     return (await import('./limit.js')).showLimits(this.deps, name);
   }
 

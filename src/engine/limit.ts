@@ -1,8 +1,6 @@
-// vserver limit: change limits of a guest, several at once or none; a running guest gets them at once, then the config is saved.
-import { join } from 'node:path';
 import * as v from 'valibot';
 import { limitExample, limitKeyPath, LIMIT_KEY_NOTE, LIMIT_KEYS } from '../guest/limit-keys.js';
-import { LimitsSchema, type Limits } from '../guest/limits-schema.js';
+import { LimitsSchema, type LimitsInput } from '../guest/limits-schema.js';
 import { checkName, printable } from '../guest/name.js';
 import type { GuestConfig } from '../guest/schema.js';
 import {
@@ -23,12 +21,12 @@ import { clampRlimits, DEFAULT_RLIMITS, ociJson } from '../runtime/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { crashPoint } from '../util/crash.js';
 import { VsError } from '../util/errors.js';
-import { readIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import { rlimitCeiling } from '../util/procfs.js';
 import type { Deps } from './deps.js';
 import { beginLimitChange, endLimitChange, limitChangePending } from './limit-change.js';
 import { isActive } from './state.js';
+import { bundleFile, readBundleSpec } from './bundle.js';
 
 export interface LimitResult {
   name: string;
@@ -36,7 +34,8 @@ export interface LimitResult {
   value: unknown;
   /** True when the running guest got the new limit now; false when it takes effect at the next start. */
   live: boolean;
-  limits: Limits;
+  /** The guest's limits after the change, in the file's words. */
+  limits: LimitsInput;
   warnings: string[];
   /** The config file's version after the change. */
   version: string;
@@ -47,8 +46,9 @@ export interface LimitsResult extends Omit<LimitResult, 'key' | 'value'> {
   changes: { key: string; value: unknown }[];
 }
 
-export function showLimits(deps: Deps, name: string): Limits {
-  return deps.store.read(checkName(name)).limits ?? {};
+/** The guest's own limits in the file's words. */
+export function showLimits(deps: Deps, name: string): LimitsInput {
+  return deps.store.document(checkName(name)).doc.limits ?? {};
 }
 
 type Change = { key: string; raw: string; path: string[]; value: unknown };
@@ -139,7 +139,7 @@ export function setLimits(
       name,
       changes: changes.map((c) => ({ key: c.key, value: c.value })),
       live,
-      limits: after.limits ?? {},
+      limits: edit.doc.limits ?? {},
       warnings,
       version: edit.version,
     };
@@ -209,10 +209,21 @@ function sameRlimit(a: OciRlimit, b: OciRlimit | undefined): boolean {
 
 /** The runtime reads process settings for `exec` from the bundle, so new commands get the new rlimits. */
 function updateBundle(deps: Deps, name: string, rlimits: OciRlimit[]): void {
-  const file = join(deps.paths.bundle(name), 'config.json');
-  const text = readIfExists(file);
-  if (text === undefined) return;
-  const spec = JSON.parse(text) as OciSpec;
-  spec.process.rlimits = rlimits;
-  writeFileAtomic(file, ociJson(spec), 0o600, { durable: false });
+  const read = readBundleSpec(deps, name);
+  if (read === undefined) return;
+  if (!read.ok) {
+    throw new VsError(
+      'RUNTIME_FAILED',
+      `the bundle ${bundleFile(deps, name)} of guest '${name}' is damaged: ${read.why}`,
+      `restart the guest ('vserver restart ${name}'): its start writes the bundle anew`,
+    );
+  }
+  writeFileAtomic(
+    bundleFile(deps, name),
+    ociJson({ ...read.value, process: { ...read.value.process, rlimits } } as unknown as OciSpec),
+    0o600,
+    {
+      durable: false,
+    },
+  );
 }

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parse as parseToml } from 'smol-toml';
 import * as v from 'valibot';
-import { validate } from '../guest/config.js';
+import { shownConfig, validate } from '../guest/config.js';
 import { checkName } from '../guest/name.js';
 import { GuestConfigSchema, TemplateMetaSchema, type GuestConfig } from '../guest/schema.js';
 import { contextRange, IDS_PER_GUEST, type IdRange } from '../guest/idmap.js';
@@ -159,7 +159,8 @@ export function receiveGuest(
         );
       }
       await clearUnfinished(deps, name);
-      let cfg = validate(`guest '${name}''s config from the source`, GuestConfigSchema, parseToml(hello.config));
+      const raw = parseToml(hello.config);
+      let cfg = validate(`guest '${name}''s config from the source`, GuestConfigSchema, raw);
       const notes: string[] = [];
       let ids: IdRange = { base: 0, size: IDS_PER_GUEST };
       if (cfg.backend === 'overlay' && cfg.template !== undefined) {
@@ -219,7 +220,7 @@ export function receiveGuest(
       const final = cfg;
       await placeGuest(deps, name, staged.tmp, async () => {
         if (overlay) await mountOverlay(overlayDirs(deps, name, tmpl!.name));
-        deps.store.write(name, final);
+        deps.store.write(name, shownConfig(final, raw));
       });
       placed = true;
       crashPoint('receive:placed');

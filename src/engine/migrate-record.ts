@@ -3,8 +3,10 @@
 // runs on the target.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import * as v from 'valibot';
 import { writeFileAtomic } from '../util/atomic.js';
 import { isVsError } from '../util/errors.js';
+import { checkJson } from '../util/json.js';
 import { withLock } from '../util/lock.js';
 import { processStartTime } from '../util/procfs.js';
 import type { Deps } from './deps.js';
@@ -12,13 +14,22 @@ import type { GcReport } from './gc-files.js';
 import { stopLocked } from './stop.js';
 
 /** copying: the guest runs as before; frozen: paused here; finishing: the target places and starts it; switched: it runs there. */
-export type Phase = 'copying' | 'frozen' | 'finishing' | 'switched';
+const PHASES = ['copying', 'frozen', 'finishing', 'switched'] as const;
+export type Phase = (typeof PHASES)[number];
 
-interface Record {
-  pid: number;
-  start: string;
-  dest: string;
-  phase: Phase;
+/** The record as written: the migrate process (pid and start time), where it went, and how far. */
+const RecordSchema = v.object({ pid: v.number(), start: v.string(), dest: v.string(), phase: v.picklist(PHASES) });
+type Record = v.InferOutput<typeof RecordSchema>;
+
+/** The record in a file, or why it is damaged. */
+function readRecord(file: string): { ok: true; value: Record } | { ok: false; why: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return { ok: false, why: e instanceof Error ? e.message : String(e) };
+  }
+  return checkJson(RecordSchema, text);
 }
 
 function dir(deps: Deps): string {
@@ -34,14 +45,9 @@ export interface MigrationRecord {
 export function migrationLeft(deps: Deps, name: string): boolean {
   const file = join(dir(deps), `${name}.json`);
   if (!existsSync(file)) return false;
-  let rec: Record | undefined;
-  try {
-    rec = JSON.parse(readFileSync(file, 'utf8')) as Record;
-  } catch {
-    /* damaged: as if it had frozen the guest */
-  }
-  // one that died while copying changed nothing here
-  if (rec?.phase !== 'copying') return true;
+  const rec = readRecord(file);
+  // one that died while copying changed nothing here; a damaged one counts as having frozen the guest
+  if (!rec.ok || rec.value.phase !== 'copying') return true;
   rmSync(file, { force: true });
   return false;
 }
@@ -67,13 +73,13 @@ export async function sweepMigrations(deps: Deps): Promise<GcReport[]> {
   for (const f of files) {
     const name = f.slice(0, -5);
     const file = join(dir(deps), f);
-    let rec: Record;
-    try {
-      rec = JSON.parse(readFileSync(file, 'utf8')) as Record;
-    } catch {
+    const read = readRecord(file);
+    if (!read.ok) {
       rmSync(file, { force: true });
+      out.push({ guest: name, removed: [`a damaged migration record ${file} (${read.why})`], problems: [] });
       continue;
     }
+    const rec = read.value;
     if (processStartTime(rec.pid) === rec.start) continue;
     try {
       out.push(await withLock(deps.paths.lock(name), 'vserver gc', () => settle(deps, name, rec, file), 1000));

@@ -2,7 +2,8 @@
 import * as v from 'valibot';
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
 import { VsError } from '../util/errors.js';
-import { GuestConfigSchema, HostConfigSchema, type GuestConfig, type HostConfig } from './schema.js';
+import { GuestConfigSchema, HostConfigSchema, type GuestConfig, type HostConfig, type ShownConfig } from './schema.js';
+import type { LimitsInput } from './limits-schema.js';
 import { keyLine } from './toml-lines.js';
 
 /** Where in the file the (first) problem is, when known: the dotted key and the 1-based line of the text. */
@@ -96,6 +97,12 @@ export function validate<S extends AnySchema>(file: string, schema: S, data: unk
 
 export function parseGuestConfig(file: string, text: string): GuestConfig {
   return validate(file, GuestConfigSchema, parseTomlText(file, text), text);
+}
+
+/** The checked config with the values the schema types in the words of `doc`, the document it was checked from. */
+export function shownConfig(config: GuestConfig, doc: { limits?: unknown }): ShownConfig {
+  const { limits: _, ...rest } = config;
+  return doc.limits === undefined ? rest : { ...rest, limits: doc.limits as LimitsInput };
 }
 
 export function parseHostConfig(file: string, text: string): HostConfig {

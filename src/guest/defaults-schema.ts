@@ -41,7 +41,7 @@ export const BUILTIN_USER_COUNTS: Readonly<Record<UserCount, number>> = {
 };
 
 /** Limits a guest gets unless vserver.toml or its own [limits] set them: no fork bomb takes all pids, no guest all message queues. */
-export const BUILTIN_LIMITS: Limits = { pids: { max: 4096 }, rlimits: { msgqueue: '256K' } };
+export const BUILTIN_LIMITS: Limits = v.parse(LimitsSchema, { pids: { max: 4096 }, rlimits: { msgqueue: '256K' } });
 
 const count = v.pipe(
   v.number(),

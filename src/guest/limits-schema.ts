@@ -1,7 +1,7 @@
 // The [limits] section of a guest config: memory, CPU, pids, block I/O and rlimits.
 import * as v from 'valibot';
 import { RLIMIT_BYTES, RLIMIT_NAMES } from './limit-keys.js';
-import { coresProblem, countProblem, parseCount, parseCpuList, parseSize, sizeProblem } from '../util/units.js';
+import { coresProblem, countProblem, parseCores, parseCount, parseCpuList, parseSize, sizeProblem } from '../util/units.js';
 
 /** The smallest memory limit a guest may have: the runtime's set-up process alone needs about 2.5M inside it. */
 export const MEMORY_FLOOR = 8 * 2 ** 20;
@@ -10,10 +10,14 @@ export const MEMORY_FLOOR_TEXT = '8M';
 type Problem = (x: unknown) => string | undefined;
 type Value = string | number;
 
-const valueOf = (problem: Problem) =>
-  v.custom<Value>(
-    (x) => (typeof x === 'string' || typeof x === 'number') && problem(x) === undefined,
-    (issue) => problem(issue.input) ?? 'must be a string or a number',
+/** Checks a value with `problem` (its message is the issue's) and hands on what `parse` makes of it. */
+const valueOf = <T>(problem: Problem, parse: (x: unknown) => T | undefined) =>
+  v.pipe(
+    v.custom<Value>(
+      (x) => (typeof x === 'string' || typeof x === 'number') && problem(x) === undefined,
+      (issue) => problem(issue.input) ?? 'must be a string or a number',
+    ),
+    v.transform((x) => parse(x)!),
   );
 
 const sizeAtLeast =
@@ -25,12 +29,14 @@ const sizeAtLeast =
     return typeof n === 'number' && n < floor ? `must be at least ${text}: ${why}` : undefined;
   };
 
+/** Bytes, or 'max'. */
 const memoryLimit = valueOf(
   sizeAtLeast(MEMORY_FLOOR, MEMORY_FLOOR_TEXT, "the runtime's set-up process and the guest's init need about 3M to start"),
+  parseSize,
 );
-const size = valueOf(sizeProblem);
-const count = valueOf(countProblem);
-const positiveCount = valueOf((x) => countProblem(x) ?? (parseCount(x) === 0 ? 'must be at least 1, or "max"' : undefined));
+const size = valueOf(sizeProblem, parseSize);
+const count = valueOf(countProblem, parseCount);
+const positiveCount = valueOf((x) => countProblem(x) ?? (parseCount(x) === 0 ? 'must be at least 1, or "max"' : undefined), parseCount);
 
 const int = (min: number, max: number) =>
   v.pipe(
@@ -40,14 +46,18 @@ const int = (min: number, max: number) =>
     v.maxValue(max, `must be at most ${max}`),
   );
 
-const cpuList = v.custom<Value>((x) => parseCpuList(x) !== undefined, 'must be a list of CPU numbers such as "0-3,6"');
+/** The CPU numbers, sorted and unique. */
+const cpuList = v.pipe(
+  v.custom<Value>((x) => parseCpuList(x) !== undefined, 'must be a list of CPU numbers such as "0-3,6"'),
+  v.transform((x) => parseCpuList(x)!),
+);
 
 const device = v.pipe(v.string(), v.regex(/^(\/dev\/\S+|\d+:\d+)$/, 'must name a block device: a path under /dev or MAJOR:MINOR'));
 
 export { RLIMIT_NAMES } from './limit-keys.js';
 
 /** An rlimit: one value for soft and hard, "SOFT:HARD", or [SOFT, HARD]; each a number, a size or "unlimited". */
-export function parseRlimit(name: string, x: unknown): { soft: number; hard: number } | undefined {
+function parseRlimit(name: string, x: unknown): { soft: number; hard: number } | undefined {
   const one = (y: unknown): number | undefined => {
     const n = (RLIMIT_BYTES as readonly string[]).includes(name) ? parseSize(y) : parseCount(y);
     return n === 'max' ? Infinity : n;
@@ -72,10 +82,14 @@ function rlimitProblem(name: string): Problem {
   };
 }
 
+/** Soft and hard limit; Infinity for unlimited. */
 const rlimit = (name: string) =>
-  v.custom<Value | Value[]>(
-    (x) => parseRlimit(name, x) !== undefined,
-    (issue) => rlimitProblem(name)(issue.input) ?? 'is not a valid limit',
+  v.pipe(
+    v.custom<Value | Value[]>(
+      (x) => parseRlimit(name, x) !== undefined,
+      (issue) => rlimitProblem(name)(issue.input) ?? 'is not a valid limit',
+    ),
+    v.transform((x) => parseRlimit(name, x)!),
   );
 
 export const LimitsSchema = v.pipe(
@@ -97,7 +111,7 @@ export const LimitsSchema = v.pipe(
         /** The same as cgroup v1 shares, 2-262144, default 1024. */
         shares: v.optional(int(2, 262144)),
         /** At most this many cores' worth of CPU time, for example 0.5 or "1.5". */
-        max: v.optional(valueOf(coresProblem)),
+        max: v.optional(valueOf(coresProblem, parseCores)),
         cpuset: v.optional(cpuList),
       }),
     ),
@@ -137,4 +151,7 @@ export const LimitsSchema = v.pipe(
   ),
 );
 
+/** The limits with typed values: bytes, counts and cores (or 'max'), CPU numbers, rlimits as soft and hard. */
 export type Limits = v.InferOutput<typeof LimitsSchema>;
+/** The limits as the user wrote them, which is what is shown and written back. */
+export type LimitsInput = v.InferInput<typeof LimitsSchema>;

@@ -3,7 +3,7 @@ import * as v from 'valibot';
 import { isCapabilityName } from '../oci/capabilities.js';
 import { parseSignal } from '../util/proc.js';
 import { GuestDefaultsSchema } from './defaults-schema.js';
-import { LimitsSchema } from './limits-schema.js';
+import { LimitsSchema, type LimitsInput } from './limits-schema.js';
 import { ApiSchema } from './api-schema.js';
 import { guestNetEntries, HostNetworkSchema } from './net-schema.js';
 
@@ -109,6 +109,10 @@ export const GuestConfigSchema = v.pipe(
 );
 
 export type GuestConfig = v.InferOutput<typeof GuestConfigSchema>;
+/** A guest config as the user wrote it (the TOML document): what the tools write back to the file. */
+export type GuestDocument = v.InferInput<typeof GuestConfigSchema>;
+/** A checked config whose limits are in the user's own words: what is shown. */
+export type ShownConfig = Omit<GuestConfig, 'limits'> & { limits?: LimitsInput };
 
 export const HostConfigSchema = v.strictObject({
   runtime: v.optional(v.picklist(RUNTIMES, `must be one of: ${RUNTIMES.join(', ')}`), 'auto'),

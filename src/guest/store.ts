@@ -8,15 +8,17 @@ import { readdirIfExists, readIfExists } from '../util/fs.js';
 import type { Paths } from '../util/paths.js';
 import { parseGuestConfig, parseHostConfig, parseTomlText, setPath, toToml, validate } from './config.js';
 import { checkName, NAME_PATTERN } from './name.js';
-import { GuestConfigSchema, type GuestConfig, type HostConfig } from './schema.js';
+import { GuestConfigSchema, type GuestConfig, type GuestDocument, type HostConfig } from './schema.js';
 
 type Table = Record<string, unknown>;
 
-/** A guest's config file as it is: its text, its version and what it says. */
+/** A guest's config file as it is: its text, its version, its document and what it says (checked, typed). */
 export interface ConfigDocument {
   text: string;
   /** The hex sha256 of the file's bytes: what a change made on this reading must still find. */
   version: string;
+  /** The TOML as written: what is shown and written back, so that "512M" stays "512M". */
+  doc: GuestDocument;
   config: GuestConfig;
 }
 
@@ -29,7 +31,7 @@ export type ConfigEdit = { set: Record<string, unknown> } | { text: string } | {
 /** A checked change not yet written: the file before, the new document and config, and how to write it. */
 export interface PreparedEdit {
   before: ConfigDocument;
-  doc: Table;
+  doc: GuestDocument;
   config: GuestConfig;
   text: string;
   version: string;
@@ -85,7 +87,8 @@ export class GuestStore {
       throw e;
     }
     const text = bytes.toString('utf8');
-    return { text, version: versionOf(bytes), config: parseGuestConfig(file, text) };
+    const doc = parseTomlText(file, text) as GuestDocument;
+    return { text, version: versionOf(bytes), doc, config: validate(file, GuestConfigSchema, doc, text) };
   }
 
   /**
@@ -125,7 +128,7 @@ export class GuestStore {
     // the line of a problem is only worth naming in text the caller wrote
     const config = validate(file, GuestConfigSchema, doc, 'text' in edit ? edit.text : undefined);
     const text = 'text' in edit ? edit.text : toToml(doc);
-    return { before, doc, config, text, version: versionOf(text), write: () => writeFileAtomic(file, text) };
+    return { before, doc: doc as GuestDocument, config, text, version: versionOf(text), write: () => writeFileAtomic(file, text) };
   }
 
   /**
@@ -150,10 +153,12 @@ export class GuestStore {
     return out;
   }
 
-  write(name: string, config: GuestConfig): void {
+  /** Writes a new config: the document as given (never the typed values the schema makes of it), once it checks. */
+  write(name: string, doc: GuestDocument): GuestConfig {
     const file = this.paths.guestConfig(checkName(name));
-    validate(file, GuestConfigSchema, config);
-    writeFileAtomic(file, toToml(config as unknown as Record<string, unknown>));
+    const config = validate(file, GuestConfigSchema, doc);
+    writeFileAtomic(file, toToml(doc as Record<string, unknown>));
+    return config;
   }
 
   remove(name: string): void {

@@ -12,9 +12,9 @@ import type {
   Selection,
   TemplateInfo,
 } from '../engine/index.js';
-import type { Limits } from '../guest/limits-schema.js';
+import type { LimitsInput } from '../guest/limits-schema.js';
 import { getKey } from '../guest/config.js';
-import type { GuestConfig } from '../guest/schema.js';
+import type { ShownConfig } from '../guest/schema.js';
 import { unknownKey } from '../engine/config.js';
 import type { PsTable } from '../resources/ps.js';
 import type { StatRow } from '../resources/stat.js';
@@ -158,12 +158,12 @@ export class RemoteEngine {
     }
   }
 
-  limits(name: string): Promise<Limits> {
+  limits(name: string): Promise<LimitsInput> {
     return this.client.call('GET', `${g(name)}/limits`);
   }
 
   async setLimit(name: string, key: string, value: string): Promise<LimitResult> {
-    const r = await this.client.call<{ name: string; limits: Limits; live: boolean; warnings: string[]; version: string }>(
+    const r = await this.client.call<{ name: string; limits: LimitsInput; live: boolean; warnings: string[]; version: string }>(
       'PATCH',
       `${g(name)}/limits`,
       { [key]: value },
@@ -175,7 +175,7 @@ export class RemoteEngine {
     return { name, key, value: v, live: r.live, limits: r.limits, warnings: r.warnings, version: r.version };
   }
 
-  config(name: string): Promise<GuestConfig> {
+  config(name: string): Promise<ShownConfig> {
     return this.client.call('GET', `${g(name)}/config`, undefined, { headers: { accept: 'application/json' } });
   }
 
@@ -185,7 +185,7 @@ export class RemoteEngine {
     return value;
   }
 
-  async setConfig(name: string, key: string, value: unknown): Promise<GuestConfig> {
+  async setConfig(name: string, key: string, value: unknown): Promise<ShownConfig> {
     await this.client.call('PATCH', `${g(name)}/config`, { set: { [key]: value ?? null } });
     return this.config(name);
   }

@@ -1,10 +1,10 @@
 // A guest's [limits] as OCI resources and rlimits, checked against the host; no I/O here.
 import { parseValue } from '../guest/config.js';
 import { IO_RATE_KEYS } from '../guest/limit-keys.js';
-import { parseRlimit, type Limits } from '../guest/limits-schema.js';
+import type { Limits } from '../guest/limits-schema.js';
 import type { OciResources, OciRlimit } from '../oci/types.js';
 import { VsError, type ErrorCode } from '../util/errors.js';
-import { formatCpuList, parseCores, parseCount, parseCpuList, parseSize } from '../util/units.js';
+import { formatCpuList, type Unlimited } from '../util/units.js';
 import type { CgroupLayout, IoDeviceLimit } from './cgroup.js';
 
 /** What the host offers, gathered once per command (see host-facts.ts). */
@@ -56,15 +56,14 @@ export function ioDevices(l: Limits | undefined): string[] {
 export function checkLimits(l: Limits | undefined, host: HostFacts): LimitProblem[] {
   const out: LimitProblem[] = [];
   if (!l) return out;
-  const cpuset = l.cpu?.cpuset === undefined ? undefined : parseCpuList(l.cpu.cpuset);
-  const missing = cpuset?.filter((c) => !host.cpus.includes(c)) ?? [];
+  const missing = l.cpu?.cpuset?.filter((c) => !host.cpus.includes(c)) ?? [];
   if (missing.length > 0) {
     out.push({
       key: 'cpu.cpuset',
       message: `names CPU${missing.length > 1 ? 's' : ''} ${formatCpuList(missing)}, which this host does not have (it has ${formatCpuList(host.cpus)})`,
     });
   }
-  const cores = l.cpu?.max === undefined ? undefined : parseCores(l.cpu.max);
+  const cores = l.cpu?.max;
   if (typeof cores === 'number' && cores < CPU_MIN_CORES) {
     out.push({ key: 'cpu.max', message: `must be at least ${CPU_MIN_CORES} cores (the kernel's smallest quota is 1 ms per 100 ms)` });
   }
@@ -92,10 +91,8 @@ export function checkLimits(l: Limits | undefined, host: HostFacts): LimitProble
   return out;
 }
 
-const bytes = (x: unknown): number => {
-  const n = parseSize(x);
-  return n === 'max' || n === undefined ? -1 : n;
-};
+/** OCI's "no limit" is -1. */
+const bytes = (n: number | Unlimited): number => (n === 'max' ? -1 : n);
 
 /**
  * The OCI resources for the limits. With `reset` (a running guest's update), every limit the
@@ -116,7 +113,7 @@ export function toResources(l: Limits | undefined, host: HostFacts, reset = fals
   }
   const high = l?.memory?.high;
   if (high !== undefined || reset) {
-    if (v2) unified['memory.high'] = bytes(high ?? 'max') < 0 ? 'max' : String(bytes(high));
+    if (v2) unified['memory.high'] = bytes(high ?? 'max') < 0 ? 'max' : String(high);
     else memory.reservation = bytes(high ?? 'max');
   }
   if (Object.keys(memory).length > 0) r.memory = memory;
@@ -130,7 +127,7 @@ export function toResources(l: Limits | undefined, host: HostFacts, reset = fals
   } else if (shares !== undefined) cpu.shares = shares;
   else if (weight !== undefined) cpu.shares = clamp(Math.round((weight * 1024) / 100), 2, 262144);
   else if (reset) cpu.shares = 1024;
-  const cores = l?.cpu?.max === undefined ? undefined : parseCores(l.cpu.max);
+  const cores = l?.cpu?.max;
   if (typeof cores === 'number') {
     cpu.quota = Math.round(cores * CPU_PERIOD_USEC);
     cpu.period = CPU_PERIOD_USEC;
@@ -138,12 +135,12 @@ export function toResources(l: Limits | undefined, host: HostFacts, reset = fals
     cpu.quota = -1;
     cpu.period = CPU_PERIOD_USEC;
   }
-  const cpus = l?.cpu?.cpuset === undefined ? undefined : parseCpuList(l.cpu.cpuset);
+  const cpus = l?.cpu?.cpuset;
   if (cpus) cpu.cpus = formatCpuList(cpus);
   else if (reset && host.cpus.length > 0) cpu.cpus = formatCpuList(host.cpus);
   if (Object.keys(cpu).length > 0) r.cpu = cpu;
 
-  const pids = l?.pids?.max === undefined ? undefined : parseCount(l.pids.max);
+  const pids = l?.pids?.max;
   if (typeof pids === 'number') r.pids = { limit: pids };
   else if (pids === 'max' || reset) r.pids = { limit: -1 };
 
@@ -181,12 +178,11 @@ export function ioDeviceLimits(l: Limits | undefined, host: HostFacts): IoDevice
     write_iops: 'writeIops',
   };
   for (const k of IO_RATE_KEYS) {
-    for (const [dev, raw] of Object.entries(l?.io?.[k] ?? {})) {
+    for (const [dev, rate] of Object.entries(l?.io?.[k] ?? {})) {
       const d = host.devices.get(dev);
       if (!d || 'error' in d) continue;
-      const rate = k.endsWith('bps') ? parseSize(raw) : parseCount(raw);
       const e = out.get(d.id) ?? { device: d.id };
-      e[field[k]] = rate === 'max' || rate === undefined ? Infinity : rate;
+      e[field[k]] = rate === 'max' ? Infinity : rate;
       out.set(d.id, e);
     }
   }
@@ -203,10 +199,9 @@ export function ioDeviceChanges(wanted: readonly IoDeviceLimit[], current: reado
 /** The guest's rlimits: the defaults, overridden by the config (the host's ceiling is applied by clampRlimits). */
 export function wantedRlimits(l: Limits | undefined, defaults: readonly OciRlimit[]): OciRlimit[] {
   const byType = new Map(defaults.map((r) => [r.type, { ...r }]));
-  for (const [name, raw] of Object.entries(l?.rlimits ?? {})) {
-    const p = raw === undefined ? undefined : parseRlimit(name, raw);
+  for (const [name, p] of Object.entries(l?.rlimits ?? {})) {
     const type = `RLIMIT_${name.toUpperCase()}`;
-    if (p) byType.set(type, { type, ...p });
+    if (p) byType.set(type, { type, soft: p.soft, hard: p.hard });
   }
   return [...byType.values()];
 }

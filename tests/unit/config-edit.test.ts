@@ -1,8 +1,10 @@
-// The one way a guest's config changes: edits by key or by whole text, versions, and errors that point at the line.
+// The one way a guest's config changes: edits by key or by whole text, versions, and errors that point at the line;
+// the limits the schema types are shown and written back in the user's own words.
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/index.js';
 import { ConfigError } from '../../src/guest/config.js';
@@ -154,5 +156,95 @@ describe('keyLine', () => {
     expect(keyLine(t, ['nope'])).toBeUndefined();
     expect(keyLine('limits = { pids = { max = 1 } }\n', ['limits', 'pids', 'max'])).toBe(1);
     expect(keyLine('[limits]\n"pids" . max = "a"\n', ['limits', 'pids', 'max'])).toBe(2);
+  });
+});
+
+/** Every key whose value the schema types, each in a spelling that its typed value would not keep. */
+const LIMITS = `[limits.memory]
+max = "512M"
+high = "384m"
+swap = "1G"
+
+[limits.cpu]
+max = "1.5"
+cpuset = "0"
+
+[limits.pids]
+max = "max"
+
+[limits.io.read_bps]
+"/dev/vda" = "10M"
+
+[limits.io.write_iops]
+"/dev/vda" = "500"
+
+[limits.rlimits]
+nofile = "1024:4096"
+memlock = [ "64M", "unlimited" ]
+core = "unlimited"
+`;
+const WORDS = (parseToml(LIMITS) as { limits: Record<string, unknown> }).limits;
+const TYPED_START = `context = 100\ninit = "cmd"\ncmd = ["/bin/sh"]\nprivileged = true\n\n${LIMITS}`;
+
+const fileOf = (name: string) => join(root, `etc/vserver/guests/${name}.toml`);
+const limitsIn = (name = 'web1') => (parseToml(readFileSync(fileOf(name), 'utf8')) as { limits?: unknown }).limits;
+
+describe("the user's words in a config whose limits the schema types", () => {
+  beforeEach(() => writeFileSync(file(), TYPED_START));
+
+  it('reads typed values for the limits it puts in force', async () => {
+    await engine.start('web1');
+    expect(rt.containers.get('web1')!.spec.linux?.resources?.memory?.limit).toBe(512 * 2 ** 20);
+    const cfg = engine.deps.store.read('web1');
+    expect(cfg.limits?.memory?.max).toBe(512 * 2 ** 20);
+    expect(cfg.limits?.cpu?.cpuset).toEqual([0]);
+    expect(cfg.limits?.rlimits?.memlock).toEqual({ soft: 64 * 2 ** 20, hard: Infinity });
+  });
+
+  it('shows them as written: one key, the whole config, the document and the limits', async () => {
+    expect(await engine.configKey('web1', 'limits.memory.max')).toBe('512M');
+    expect(await engine.configKey('web1', 'limits.cpu.cpuset')).toBe('0');
+    expect(await engine.configKey('web1', 'limits.rlimits.memlock')).toEqual(['64M', 'unlimited']);
+    expect((await engine.config('web1')).limits).toEqual(WORDS);
+    expect((await engine.configDocument('web1')).config.limits).toEqual(WORDS);
+    expect(await engine.limits('web1')).toEqual(WORDS);
+  });
+
+  it('writes them back as written after an edit by key, by text and by `vserver limit`', async () => {
+    await engine.editConfig('web1', { set: { hostname: 'www' } });
+    expect(limitsIn()).toEqual(WORDS);
+    expect(readFileSync(file(), 'utf8')).toMatch(/^max = "512M"$/m);
+    expect((await engine.setConfig('web1', 'stop_timeout', 5)).limits).toEqual(WORDS);
+    expect(limitsIn()).toEqual(WORDS);
+
+    const l = await engine.setLimit('web1', 'cpu.weight', '50');
+    const cpu = { ...(WORDS.cpu as object), weight: 50 };
+    expect(l.limits).toEqual({ ...WORDS, cpu });
+    expect(limitsIn()).toEqual({ ...WORDS, cpu });
+
+    const text = `${TYPED_START.replace('context = 100', 'context = 100\nhostname = "w"')}`;
+    await engine.editConfig('web1', { text });
+    expect(readFileSync(file(), 'utf8')).toBe(text);
+  });
+
+  it('gives a clone the words of the guest it copies', async () => {
+    await engine.build('copy', { source: { kind: 'clone', guest: 'web1' } });
+    expect(limitsIn('copy')).toEqual(WORDS);
+    expect(readFileSync(fileOf('copy'), 'utf8')).toMatch(/^cpuset = "0"$/m);
+  });
+
+  it('writes an imported util-vserver guest in the words of the translation', async () => {
+    const conf = join(root, 'legacy/web1');
+    cpSync(join(__dirname, '../fixtures/legacy/web1'), conf, { recursive: true });
+    mkdirSync(join(root, 'legacy-tree/etc'), { recursive: true });
+    symlinkSync(join(root, 'legacy-tree'), join(conf, 'vdir'));
+    await engine.importLegacy(conf, { privileged: true, name: 'old1' });
+    // as translated: a cpuset and a "SOFT:HARD" rlimit stay text, a size counted in pages is bytes
+    expect(limitsIn('old1')).toEqual({
+      pids: { max: 200 },
+      rlimits: { nofile: '1024:4096' },
+      memory: { max: 268435456 },
+      cpu: { shares: 512, cpuset: '0' },
+    });
   });
 });

@@ -157,7 +157,7 @@ describe('host config', () => {
       '/h',
       '[guest_defaults.limits]\npids.max = 100\nmemory.max = "1G"\n[guest_defaults.user]\nmax_inotify_instances = 8\n',
     );
-    expect(h.guest_defaults).toEqual({ limits: { pids: { max: 100 }, memory: { max: '1G' } }, user: { max_inotify_instances: 8 } });
+    expect(h.guest_defaults).toEqual({ limits: { pids: { max: 100 }, memory: { max: 2 ** 30 } }, user: { max_inotify_instances: 8 } });
     expect(() => parseHostConfig('/h', '[guest_defaults.user]\nmax_inotify = 8\n')).toThrow(
       /unknown key 'guest_defaults.user.max_inotify'; allowed here: max_cgroup_namespaces/,
     );

@@ -63,10 +63,22 @@ memlock = ["64M", "128M"]
 `)!;
 
 describe('the [limits] section', () => {
-  it('reads every kind of limit', () => {
-    expect(ALL.memory).toEqual({ max: '64M', high: '48M', swap: '32M' });
-    expect(ALL.cpu).toEqual({ weight: 200, max: '1.5', cpuset: '1' });
-    expect(ALL.rlimits?.memlock).toEqual(['64M', '128M']);
+  it('reads every kind of limit into typed values: bytes, cores, CPU numbers, counts, soft and hard', () => {
+    const M = 2 ** 20;
+    expect(ALL.memory).toEqual({ max: 64 * M, high: 48 * M, swap: 32 * M });
+    expect(ALL.cpu).toEqual({ weight: 200, max: 1.5, cpuset: [1] });
+    expect(ALL.pids).toEqual({ max: 50 });
+    expect(ALL.io).toEqual({ weight: 300, read_bps: { '/dev/vda': 10 * M }, write_iops: { '/dev/vda': 500 } });
+    expect(ALL.rlimits).toEqual({
+      nofile: { soft: 4096, hard: 4096 },
+      core: { soft: Infinity, hard: Infinity },
+      nproc: { soft: 100, hard: 200 },
+      memlock: { soft: 64 * M, hard: 128 * M },
+    });
+    expect(parse('[limits.memory]\nmax = "max"\n[limits.cpu]\nmax = "max"\ncpuset = "3,0-1"')).toEqual({
+      memory: { max: 'max' },
+      cpu: { max: 'max', cpuset: [0, 1, 3] },
+    });
   });
 
   it('says which key is wrong and what it takes, for each kind of mistake', () => {
@@ -252,7 +264,7 @@ describe('device numbers', () => {
 
 describe('guest defaults', () => {
   it('gives a guest that sets nothing a pids limit, a message queue limit and every /proc/sys/user count', () => {
-    expect(effectiveLimits(undefined, {})).toEqual({ pids: { max: 4096 }, rlimits: { msgqueue: '256K' } });
+    expect(effectiveLimits(undefined, {})).toEqual({ pids: { max: 4096 }, rlimits: { msgqueue: { soft: 262144, hard: 262144 } } });
     const counts = new Map(userCounts({}));
     expect(counts.get('max_inotify_instances')).toBe(32);
     expect(counts.size).toBe(12);
@@ -263,12 +275,13 @@ describe('guest defaults', () => {
     expect(effectiveLimits({ pids: { max: 'max' }, cpu: { shares: 512 } }, host)).toEqual({
       pids: { max: 'max' },
       cpu: { shares: 512 },
-      rlimits: { msgqueue: '256K' },
+      rlimits: { msgqueue: { soft: 262144, hard: 262144 } },
     });
-    expect(effectiveLimits({ rlimits: { nofile: 10 } }, host)).toEqual({
+    const nofile = { soft: 10, hard: 10 };
+    expect(effectiveLimits({ rlimits: { nofile } }, host)).toEqual({
       pids: { max: 100 },
       cpu: { weight: 50 },
-      rlimits: { msgqueue: '256K', nofile: 10 },
+      rlimits: { msgqueue: { soft: 262144, hard: 262144 }, nofile },
     });
     expect(new Map(userCounts(host)).get('max_inotify_instances')).toBe(8);
   });

@@ -1,7 +1,7 @@
 // Files vserver reads back are checked against a schema: a damaged or hostile one gets an error
 // that names the file and the field, never a half-trusted value.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -24,6 +24,10 @@ afterEach(() => {
   programs = undefined;
   rmSync(root, { recursive: true, force: true });
 });
+
+/** An engine on the test's root, with fakes for the runtime and the host. */
+const fakeEngine = () =>
+  new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
 
 const plan = {
   guest: 'g1',
@@ -50,7 +54,7 @@ describe('the network state file', () => {
   function engineWithState(text: string): Engine {
     mkdirSync(join(root, 'run/vserver/net'), { recursive: true });
     writeFileSync(join(root, 'run/vserver/net/g1.json'), text);
-    return new Engine(root, { runtime: new FakeRuntime(), cgroups: new FakeCgroups(), hostFacts: fakeHostFacts, lxcfs: new FakeLxcfs() });
+    return fakeEngine();
   }
 
   it('is read back as written', () => {
@@ -117,5 +121,49 @@ describe('checkJson', () => {
     expect(checkJson(s, '{"pid": 5}')).toEqual({ ok: true, value: { pid: 5 } });
     expect(checkJson(s, '{"pid": "5"}')).toEqual({ ok: false, why: '\'pid\': Invalid type: Expected number but received "5"' });
     expect(checkJson(s, 'pid=5')).toMatchObject({ ok: false, why: expect.stringMatching(/^it is not JSON/) });
+  });
+});
+
+describe('a migration record', () => {
+  const write = (name: string, text: string) => {
+    mkdirSync(join(root, 'run/vserver/migrations'), { recursive: true });
+    writeFileSync(join(root, `run/vserver/migrations/${name}.json`), text);
+  };
+
+  it('that is damaged is removed by gc, which says why, and counts as a freeze until then', async () => {
+    const engine = fakeEngine();
+    const { migrationLeft } = await import('../../src/engine/migrate-record.js');
+    // a process that is gone: its start time is not that of any running process
+    write('m1', JSON.stringify({ pid: 2 ** 22 + 1, start: '1', dest: 'b', phase: 'flying' }));
+    write('m2', '{"pid": 1, "sta');
+    write('m3', JSON.stringify({ pid: 2 ** 22 + 1, start: '1', dest: 'b', phase: 'copying' }));
+    expect(migrationLeft(engine.deps, 'm1')).toBe(true);
+    const reports = await engine.gc();
+    const removed = (name: string) => reports.filter((r) => r.guest === name).flatMap((r) => r.removed);
+    expect(removed('m1')).toEqual([expect.stringMatching(/damaged migration record .*m1\.json \('phase': Invalid type: Expected/)]);
+    expect(removed('m2')).toEqual([expect.stringMatching(/damaged migration record .*m2\.json \(it is not JSON/)]);
+    expect(removed('m3')).toEqual(['the record of an interrupted migration to b']);
+    expect(migrationLeft(engine.deps, 'm1')).toBe(false);
+  });
+});
+
+describe("a running guest's bundle", () => {
+  it('that is damaged stops a limit change with the file and what to do, and the config keeps its old value', async () => {
+    const engine = fakeEngine();
+    const conf = join(root, 'etc/vserver/guests/web1.toml');
+    mkdirSync(join(root, 'etc/vserver/guests'), { recursive: true });
+    mkdirSync(join(root, 'var/lib/vserver/guests/web1/rootfs'), { recursive: true });
+    chmodSync(root, 0o755); // an unprivileged guest's root must pass through it
+    writeFileSync(conf, 'context = 100\ninit = "cmd"\ncmd = ["/bin/sh"]\n');
+    await engine.start('web1');
+    const bundle = join(root, 'run/vserver/bundles/web1/config.json');
+    expect(JSON.parse(readFileSync(bundle, 'utf8')).process.rlimits).toBeDefined();
+    writeFileSync(bundle, JSON.stringify({ ociVersion: '1.0.2', process: 'none' }));
+    const e = await engine.setLimit('web1', 'rlimits.nofile', '2048:4096').catch((x: unknown) => x);
+    expect(e).toMatchObject({
+      code: 'RUNTIME_FAILED',
+      message: expect.stringMatching(/bundles\/web1\/config\.json of guest 'web1' is damaged: 'process'/),
+    });
+    expect(readFileSync(conf, 'utf8')).not.toMatch(/nofile/);
   });
 });
