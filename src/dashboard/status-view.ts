@@ -1,6 +1,7 @@
 // A guest's status as the rows `vserver status` prints, from the API's JSON (null or "max": no limit).
 import { formatBytes, formatDuration } from './format.js';
-import type { Guest, Iface } from './types.js';
+import type { GuestInfo as Guest, InterfaceInfo as Iface } from '../wire/guest.js';
+import type { CgroupEvents, CgroupLimits } from '../wire/resources.js';
 
 type Num = number | null | undefined;
 const isSet = (n: Num): n is number => typeof n === 'number' && Number.isFinite(n);
@@ -8,9 +9,9 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const secs = (usec: Num) => `${((usec ?? 0) / 1e6).toFixed(2)} s`;
 
 function resourceRows(r: NonNullable<Guest['resources']>): [string, string][] {
-  const l = r.limits ?? {};
+  const l: Partial<CgroupLimits> = r.limits ?? {};
   const u = r.usage;
-  const e = r.events ?? {};
+  const e: Partial<CgroupEvents> = r.events ?? {};
   const rows: [string, string][] = [];
   if (u) {
     const mem = isSet(l.memoryMax)
