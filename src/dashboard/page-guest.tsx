@@ -9,7 +9,7 @@ import { CHARTS, chartData, RANGES } from './history-view.js';
 import { LimitsTab } from './limits.js';
 import { LogTab } from './log.js';
 import { routeHash, TABS, type Tab } from './route.js';
-import { statusRows } from './status-view.js';
+import { guestRows } from './status-view.js';
 import type { GuestInfo } from '../wire/guest.js';
 import type { HistoryPoint, HistoryRange } from '../wire/history.js';
 
@@ -228,7 +228,7 @@ export function GuestPage({ name, tab }: { name: string; tab: Tab; onError: (e: 
             <section aria-labelledby="status-h" class="status">
               <h2 id="status-h">Status</h2>
               <dl>
-                {statusRows(g).map(([k, v]) => (
+                {guestRows(g).map(([k, v]) => (
                   <>
                     <dt>{k}</dt>
                     <dd>{v}</dd>
