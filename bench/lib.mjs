@@ -1,5 +1,5 @@
 // Shared helpers for the benchmarks: timing whole commands, statistics, and the ratio table.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -115,4 +115,36 @@ export function rawBundleFrom(root, guest, dest, edit) {
   edit(spec);
   writeFileSync(join(dest, 'config.json'), JSON.stringify(spec));
   return dest;
+}
+
+/** The runtime vserver chose for this root (recorded at its first start), and its state directory. */
+export function chosenRuntime(root) {
+  const { name, path } = JSON.parse(readFileSync(join(root, 'run/vserver/runtime.json'), 'utf8'));
+  return { name, path, state: join(root, 'run/vserver', name) };
+}
+
+/** Resolves once the process has gone (exited, reaped, or its PID taken by another). */
+async function waitGone(pid) {
+  const start = () => {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      return f[0] === 'Z' ? undefined : f[19];
+    } catch {
+      return undefined;
+    }
+  };
+  const first = start();
+  while (first !== undefined && start() === first) await new Promise((r) => setTimeout(r, 5));
+}
+
+/** The raw runtime's start + stop of a bundle as container raw1: run -d, kill, wait, delete; in ms. */
+export async function rawStartStop(runtime, rawState, rawBundle, log) {
+  const t0 = performance.now();
+  await timeCommand(runtime, ['--root', rawState, 'run', '-d', '--bundle', rawBundle, 'raw1'], { stdio: ['ignore', log, log] });
+  const pid = JSON.parse(execFileSync(runtime, ['--root', rawState, 'state', 'raw1']).toString()).pid;
+  await timeCommand(runtime, ['--root', rawState, 'kill', 'raw1', '30']);
+  await waitGone(pid);
+  await timeCommand(runtime, ['--root', rawState, 'delete', 'raw1']);
+  return performance.now() - t0;
 }
