@@ -9,8 +9,3 @@ export function printInfo(ctx: CliContext, info: GuestInfo, withState = true): v
   for (const [k, v] of rows) ctx.out(`  ${k.padEnd(10)} ${v}\n`);
   for (const w of info.warnings ?? []) ctx.err(`vserver: warning: ${w}\n`);
 }
-
-/** JSON with "max" for no limit, where JSON itself has no infinity. */
-export function infoJson(info: unknown): string {
-  return JSON.stringify(info, (_k, v: unknown) => (v === Infinity ? 'max' : v));
-}

@@ -3,6 +3,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/index.js';
 import { VERSION } from '../version.js';
+import { wireJson } from '../wire/json.js';
 import { errorHandler } from './errors.js';
 import { metricsRegistry, requestCounter } from './metrics.js';
 import { guestRoutes } from './routes-guests.js';
@@ -50,7 +51,7 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   });
   app.setErrorHandler(errorHandler);
   // no limit is Infinity, which JSON has not: "max", as the CLI's --json prints it
-  app.setReplySerializer((payload) => JSON.stringify(payload, (_k, v: unknown) => (v === Infinity ? 'max' : v)));
+  app.setReplySerializer(wireJson);
   const sessions = new Sessions();
   installAuth(app, [...defaultAuthenticators(engine), publicPages, sessionAuthenticator(sessions), ...(opts.authenticators ?? [])]);
   app.setNotFoundHandler((req, reply) => {

@@ -1,4 +1,7 @@
-// The API's JSON read back into wire types: the daemon sends "max" where a figure is Infinity (no limit).
+// The API's JSON and wire types: where a figure is Infinity (no limit), JSON has no such number and "max" stands for it.
+
+/** JSON of wire data, as the daemon answers and the CLI's --json prints it. */
+export const wireJson = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (v === Infinity ? 'max' : v));
 
 /** Keys whose "max" the daemon sends for Infinity (no limit), as `--json` prints them. */
 const UNLIMITED = /^(memoryMax|memoryHigh|swapMax|cpuMaxCores|pidsMax|readBps|writeBps|readIops|writeIops|soft|hard)$/;
