@@ -3,11 +3,10 @@
 //   POST /1.0/guests/NAME/exec true + socket  vs  RUNTIME exec NAME true
 // Budgets (issue 13): start+stop <= 1.2 x raw; exec true <= runtime exec + 5 ms. Run as root after `npm run build`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { CLI, chosenRuntime, compare, rawBundleFrom, rawStartStop, report, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
+import { CLI, chosenRuntime, compare, rawContainer, removeRawContainer, report, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const LIFE_RUNS = Number(process.env.BENCH_LIFE_RUNS ?? 5);
@@ -65,11 +64,7 @@ try {
   });
   await api('PUT', '/1.0/guests/bench1/state', { action: 'start' });
   const { name: rtName, path: runtime, state } = chosenRuntime(root);
-  const rawBundle = rawBundleFrom(root, 'bench1', join(root, 'raw-bundle'), (spec) => {
-    spec.linux.cgroupsPath = `/vsbench-apiraw-${process.pid}`;
-  });
-  const rawState = join(root, 'raw-state');
-  const log = openSync(join(root, 'raw.log'), 'a');
+  const raw = rawContainer(root, 'bench1', runtime, 'apiraw');
 
   const exec = await compare(
     {
@@ -87,10 +82,10 @@ try {
     await api('PUT', '/1.0/guests/bench1/state', { action: 'stop' });
     return performance.now() - t0;
   };
-  const life = await compare({ api: apiStartStop, raw: () => rawStartStop(runtime, rawState, rawBundle, log) }, LIFE_RUNS, 1, {
+  const life = await compare({ api: apiStartStop, raw: raw.startStop }, LIFE_RUNS, 1, {
     shuffle: true,
   });
-  closeSync(log);
+  raw.close();
 
   report(`vserverd API on its Unix socket, busybox guest, medians of ${RUNS} (start+stop: ${LIFE_RUNS}) runs`, [
     {
@@ -118,11 +113,7 @@ try {
   daemon?.kill('SIGTERM');
   if (daemon && daemon.exitCode === null) await new Promise((r) => daemon.once('exit', r));
   spawnSync(process.execPath, [CLI, 'delete', '--force', 'bench1'], { env });
-  try {
-    spawnSync(chosenRuntime(root).path, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']);
-  } catch {
-    /* never started */
-  }
+  removeRawContainer(root);
   await stopLxcfs(root);
   remove();
 }

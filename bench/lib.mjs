@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks: timing whole commands, statistics, and the ratio table.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const CLI = new URL('../dist/vserver.cjs', import.meta.url).pathname;
@@ -139,7 +139,7 @@ async function waitGone(pid) {
 }
 
 /** The raw runtime's start + stop of a bundle as container raw1: run -d, kill, wait, delete; in ms. */
-export async function rawStartStop(runtime, rawState, rawBundle, log) {
+async function rawStartStop(runtime, rawState, rawBundle, log) {
   const t0 = performance.now();
   await timeCommand(runtime, ['--root', rawState, 'run', '-d', '--bundle', rawBundle, 'raw1'], { stdio: ['ignore', log, log] });
   const pid = JSON.parse(execFileSync(runtime, ['--root', rawState, 'state', 'raw1']).toString()).pid;
@@ -147,4 +147,25 @@ export async function rawStartStop(runtime, rawState, rawBundle, log) {
   await waitGone(pid);
   await timeCommand(runtime, ['--root', rawState, 'delete', 'raw1']);
   return performance.now() - t0;
+}
+
+/**
+ * The raw runtime's container raw1 on a copy of the guest's config.json (in a cgroup of its own, named
+ * with tag), to time beside ours; close() when done, removeRawContainer() in a finally.
+ */
+export function rawContainer(root, guest, runtime, tag) {
+  const bundle = rawBundleFrom(root, guest, join(root, 'raw-bundle'), (spec) => {
+    spec.linux.cgroupsPath = `/vsbench-${tag}-${process.pid}`;
+  });
+  const log = openSync(join(root, 'raw.log'), 'a');
+  return { startStop: () => rawStartStop(runtime, join(root, 'raw-state'), bundle, log), close: () => closeSync(log) };
+}
+
+/** Removes raw1 where a run left it behind. */
+export function removeRawContainer(root) {
+  try {
+    spawnSync(chosenRuntime(root).path, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']);
+  } catch {
+    /* the runtime was never chosen: nothing ran */
+  }
 }

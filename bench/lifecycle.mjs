@@ -6,9 +6,9 @@
 // where RUNTIME is the one vserver chose on this host (runc or crun).
 // and lxc-start/lxc-attach where LXC is installed. Run as root after `npm run build`.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, chosenRuntime, compare, rawBundleFrom, rawStartStop, report, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
+import { CLI, chosenRuntime, compare, rawContainer, removeRawContainer, report, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const LIFE_RUNS = Number(process.env.BENCH_LIFE_RUNS ?? 5);
@@ -29,11 +29,7 @@ try {
   // the baseline is the runtime the guests run under
   const { name: rtName, path: runtime, state } = chosenRuntime(root);
   // the raw runtime gets the very config.json vserver made, in a bundle of its own
-  const rawBundle = rawBundleFrom(root, 'bench1', join(root, 'raw-bundle'), (spec) => {
-    spec.linux.cgroupsPath = `/vsbench-raw-${process.pid}`;
-  });
-  const rawState = join(root, 'raw-state');
-  const log = openSync(join(root, 'raw.log'), 'a');
+  const raw = rawContainer(root, 'bench1', runtime, 'raw');
 
   const quick = await compare(
     {
@@ -50,12 +46,12 @@ try {
   const life = await compare(
     {
       vsStartStop: async () => (await vs('start', 'bench1')) + (await vs('stop', 'bench1')),
-      raw: () => rawStartStop(runtime, rawState, rawBundle, log),
+      raw: raw.startStop,
     },
     LIFE_RUNS,
     1,
   );
-  closeSync(log);
+  raw.close();
 
   const node = quick.node.median;
   const rows = [
@@ -105,11 +101,7 @@ try {
   throw e;
 } finally {
   spawnSync(process.execPath, [CLI, 'delete', '--force', 'bench1'], { env });
-  try {
-    spawnSync(chosenRuntime(root).path, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']);
-  } catch {
-    /* never started */
-  }
+  removeRawContainer(root);
   await stopLxcfs(root);
   remove();
   empty.remove();
