@@ -3,11 +3,22 @@
 //   POST /1.0/guests/NAME/exec true + socket  vs  RUNTIME exec NAME true
 // Budgets (issue 13): start+stop <= 1.2 x raw; exec true <= runtime exec + 5 ms. Run as root after `npm run build`.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { CLI, compare, rawBundleFrom, report, socketApi, startDaemon, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
+import {
+  CLI,
+  chosenRuntime,
+  compare,
+  rawContainer,
+  removeRawContainer,
+  report,
+  socketApi,
+  startDaemon,
+  stopLxcfs,
+  tempRoot,
+  timeCommand,
+} from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const LIFE_RUNS = Number(process.env.BENCH_LIFE_RUNS ?? 5);
@@ -38,32 +49,13 @@ async function apiExec(argv) {
   return performance.now() - t0;
 }
 
-async function waitGone(pid) {
-  const start = () => {
-    try {
-      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      return f[0] === 'Z' ? undefined : f[19];
-    } catch {
-      return undefined;
-    }
-  };
-  const first = start();
-  while (first !== undefined && start() === first) await new Promise((r) => setTimeout(r, 5));
-}
-
 let daemon;
 try {
   vsSync('build', 'bench1');
   daemon = await startDaemon([], env);
   await api('PUT', '/1.0/guests/bench1/state', { action: 'start' });
-  const { name: rtName, path: runtime } = JSON.parse(readFileSync(join(root, 'run/vserver/runtime.json'), 'utf8'));
-  const state = join(root, 'run/vserver', rtName);
-  const rawBundle = rawBundleFrom(root, 'bench1', join(root, 'raw-bundle'), (spec) => {
-    spec.linux.cgroupsPath = `/vsbench-apiraw-${process.pid}`;
-  });
-  const rawState = join(root, 'raw-state');
-  const log = openSync(join(root, 'raw.log'), 'a');
+  const { name: rtName, path: runtime, state } = chosenRuntime(root);
+  const raw = rawContainer(root, 'bench1', runtime, 'apiraw');
 
   const exec = await compare(
     {
@@ -75,23 +67,16 @@ try {
   );
   await api('PUT', '/1.0/guests/bench1/state', { action: 'stop' });
 
-  const rawStartStop = async () => {
-    const t0 = performance.now();
-    await timeCommand(runtime, ['--root', rawState, 'run', '-d', '--bundle', rawBundle, 'raw1'], { stdio: ['ignore', log, log] });
-    const pid = JSON.parse(execFileSync(runtime, ['--root', rawState, 'state', 'raw1']).toString()).pid;
-    await timeCommand(runtime, ['--root', rawState, 'kill', 'raw1', '30']);
-    await waitGone(pid);
-    await timeCommand(runtime, ['--root', rawState, 'delete', 'raw1']);
-    return performance.now() - t0;
-  };
   const apiStartStop = async () => {
     const t0 = performance.now();
     await api('PUT', '/1.0/guests/bench1/state', { action: 'start' });
     await api('PUT', '/1.0/guests/bench1/state', { action: 'stop' });
     return performance.now() - t0;
   };
-  const life = await compare({ api: apiStartStop, raw: rawStartStop }, LIFE_RUNS, 1, { shuffle: true });
-  closeSync(log);
+  const life = await compare({ api: apiStartStop, raw: raw.startStop }, LIFE_RUNS, 1, {
+    shuffle: true,
+  });
+  raw.close();
 
   const load = loadavg()
     .map((l) => l.toFixed(2))
@@ -122,12 +107,7 @@ try {
   daemon?.kill('SIGTERM');
   if (daemon && daemon.exitCode === null) await new Promise((r) => daemon.once('exit', r));
   spawnSync(process.execPath, [CLI, 'delete', '--force', 'bench1'], { env });
-  try {
-    const { path } = JSON.parse(readFileSync(join(root, 'run/vserver/runtime.json'), 'utf8'));
-    spawnSync(path, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']);
-  } catch {
-    /* never started */
-  }
+  removeRawContainer(root);
   await stopLxcfs(root);
   remove();
 }

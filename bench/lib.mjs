@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: timing whole commands, statistics, and the ratio table.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const CLI = new URL('../dist/vserver.cjs', import.meta.url).pathname;
@@ -159,4 +159,57 @@ export function startDaemon(wrap, env) {
     });
     daemon.once('exit', (c) => reject(new Error(`vserverd exited ${c}`)));
   });
+}
+
+/** The runtime vserver chose for this root (recorded at its first start), and its state directory. */
+export function chosenRuntime(root) {
+  const { name, path } = JSON.parse(readFileSync(join(root, 'run/vserver/runtime.json'), 'utf8'));
+  return { name, path, state: join(root, 'run/vserver', name) };
+}
+
+/** Resolves once the process has gone (exited, reaped, or its PID taken by another). */
+async function waitGone(pid) {
+  const start = () => {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      return f[0] === 'Z' ? undefined : f[19];
+    } catch {
+      return undefined;
+    }
+  };
+  const first = start();
+  while (first !== undefined && start() === first) await new Promise((r) => setTimeout(r, 5));
+}
+
+/** The raw runtime's start + stop of a bundle as container raw1: run -d, kill, wait, delete; in ms. */
+async function rawStartStop(runtime, rawState, rawBundle, log) {
+  const t0 = performance.now();
+  await timeCommand(runtime, ['--root', rawState, 'run', '-d', '--bundle', rawBundle, 'raw1'], { stdio: ['ignore', log, log] });
+  const pid = JSON.parse(execFileSync(runtime, ['--root', rawState, 'state', 'raw1']).toString()).pid;
+  await timeCommand(runtime, ['--root', rawState, 'kill', 'raw1', '30']);
+  await waitGone(pid);
+  await timeCommand(runtime, ['--root', rawState, 'delete', 'raw1']);
+  return performance.now() - t0;
+}
+
+/**
+ * The raw runtime's container raw1 on a copy of the guest's config.json (in a cgroup of its own, named
+ * with tag), to time beside ours; close() when done, removeRawContainer() in a finally.
+ */
+export function rawContainer(root, guest, runtime, tag) {
+  const bundle = rawBundleFrom(root, guest, join(root, 'raw-bundle'), (spec) => {
+    spec.linux.cgroupsPath = `/vsbench-${tag}-${process.pid}`;
+  });
+  const log = openSync(join(root, 'raw.log'), 'a');
+  return { startStop: () => rawStartStop(runtime, join(root, 'raw-state'), bundle, log), close: () => closeSync(log) };
+}
+
+/** Removes raw1 where a run left it behind. */
+export function removeRawContainer(root) {
+  try {
+    spawnSync(chosenRuntime(root).path, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']);
+  } catch {
+    /* the runtime was never chosen: nothing ran */
+  }
 }

@@ -6,9 +6,9 @@
 // where RUNTIME is the one vserver chose on this host (runc or crun).
 // and lxc-start/lxc-attach where LXC is installed. Run as root after `npm run build`.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, compare, rawBundleFrom, report, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
+import { CLI, chosenRuntime, compare, rawContainer, removeRawContainer, report, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const LIFE_RUNS = Number(process.env.BENCH_LIFE_RUNS ?? 5);
@@ -23,37 +23,13 @@ const empty = tempRoot('life-empty');
 const env = { ...process.env, VSERVER_ROOT: root };
 const vs = (...args) => timeCommand(process.execPath, [CLI, ...args], { env });
 const vsSync = (...args) => execFileSync(process.execPath, [CLI, ...args], { env }).toString();
-/** The runtime vserver chose for this root (recorded at the first start), and its state directory. */
-function chosenRuntime() {
-  const { name, path } = JSON.parse(readFileSync(join(root, 'run/vserver/runtime.json'), 'utf8'));
-  return { name, path, state: join(root, 'run/vserver', name) };
-}
-
-async function waitGone(pid) {
-  const start = () => {
-    try {
-      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      return f[0] === 'Z' ? undefined : f[19];
-    } catch {
-      return undefined;
-    }
-  };
-  const first = start();
-  while (first !== undefined && start() === first) await new Promise((r) => setTimeout(r, 5));
-}
-
 try {
   vsSync('build', 'bench1');
   vsSync('start', 'bench1');
   // the baseline is the runtime the guests run under
-  const { name: rtName, path: runtime, state } = chosenRuntime();
+  const { name: rtName, path: runtime, state } = chosenRuntime(root);
   // the raw runtime gets the very config.json vserver made, in a bundle of its own
-  const rawBundle = rawBundleFrom(root, 'bench1', join(root, 'raw-bundle'), (spec) => {
-    spec.linux.cgroupsPath = `/vsbench-raw-${process.pid}`;
-  });
-  const rawState = join(root, 'raw-state');
-  const log = openSync(join(root, 'raw.log'), 'a');
+  const raw = rawContainer(root, 'bench1', runtime, 'raw');
 
   const quick = await compare(
     {
@@ -67,24 +43,15 @@ try {
   );
   vsSync('stop', 'bench1');
 
-  const rawStartStop = async () => {
-    const t0 = performance.now();
-    await timeCommand(runtime, ['--root', rawState, 'run', '-d', '--bundle', rawBundle, 'raw1'], { stdio: ['ignore', log, log] });
-    const pid = JSON.parse(execFileSync(runtime, ['--root', rawState, 'state', 'raw1']).toString()).pid;
-    await timeCommand(runtime, ['--root', rawState, 'kill', 'raw1', '30']);
-    await waitGone(pid);
-    await timeCommand(runtime, ['--root', rawState, 'delete', 'raw1']);
-    return performance.now() - t0;
-  };
   const life = await compare(
     {
       vsStartStop: async () => (await vs('start', 'bench1')) + (await vs('stop', 'bench1')),
-      raw: rawStartStop,
+      raw: raw.startStop,
     },
     LIFE_RUNS,
     1,
   );
-  closeSync(log);
+  raw.close();
 
   const node = quick.node.median;
   const rows = [
@@ -134,11 +101,7 @@ try {
   throw e;
 } finally {
   spawnSync(process.execPath, [CLI, 'delete', '--force', 'bench1'], { env });
-  try {
-    spawnSync(chosenRuntime().path, ['--root', join(root, 'raw-state'), 'delete', '--force', 'raw1']);
-  } catch {
-    /* never started */
-  }
+  removeRawContainer(root);
   await stopLxcfs(root);
   remove();
   empty.remove();

@@ -1,7 +1,8 @@
 // vserver list [--json]
 import type { GuestInfo } from '../engine/index.js';
 import type { CliContext } from './context.js';
-import { formatDuration, table } from './format.js';
+import { formatDuration } from '../util/units.js';
+import { table } from './format.js';
 
 export async function run(ctx: CliContext): Promise<number> {
   const guests = await ctx.engine().list();

@@ -1,8 +1,7 @@
 // vserver stat: util-vserver's vserver-stat, one line per running guest and one for the host.
 import type { StatRow } from '../resources/stat.js';
-import { formatSize } from '../util/units.js';
+import { formatDuration, formatSize } from '../util/units.js';
 import type { CliContext } from './context.js';
-import { formatDuration } from './format.js';
 
 /** Seconds with their fraction, in vserver-stat's MmSSsMS / HhMMmSS / DdHHhMM form. */
 export function formatSeconds(sec: number): string {

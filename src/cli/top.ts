@@ -5,6 +5,7 @@ import { sortTopRows, topRows, TOP_SORTS, type TopRow, type TopSort } from '../r
 import { VsError } from '../util/errors.js';
 import { sleep } from '../util/proc.js';
 import { formatSize } from '../util/units.js';
+import { wireJson } from '../wire/json.js';
 import { intOpt, stringOpt, type CliContext } from './context.js';
 
 const KEYS: Record<string, TopSort> = { c: 'cpu', m: 'mem', p: 'pids', i: 'io', n: 'net', a: 'name', x: 'ctx' };
@@ -56,7 +57,7 @@ export async function run(ctx: CliContext): Promise<number> {
     const first = sampler.sample();
     await sleep(delay * 1000);
     const rows = sortTopRows(topRows(first, sampler.sample()), sort);
-    ctx.out(ctx.json ? `${JSON.stringify(rows, (_k, v: unknown) => (v === Infinity ? 'max' : v))}\n` : `${topLines(rows).join('\n')}\n`);
+    ctx.out(ctx.json ? `${wireJson(rows)}\n` : `${topLines(rows).join('\n')}\n`);
     return 0;
   }
   return live(sampler, sort, delay);

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import type { Engine, GuestInfo, GuestMetrics } from '../engine/index.js';
 import { processUptime } from '../util/procfs.js';
-import { toJson } from './json.js';
+import { wireJson } from '../wire/json.js';
 import { withFigures } from './figures.js';
 
 /** How long the cgroup figures of ?figures=1 are reused. */
@@ -83,7 +83,7 @@ export class GuestList {
     const kept = snap.bodies.get(key);
     if (kept) return kept;
     const list = snap.list.filter((g) => (q.state === undefined || g.state === q.state) && (q.mark === undefined || g.mark === q.mark));
-    const body = Buffer.from(toJson(figures ? await withFigures(list, () => figures.metrics) : list));
+    const body = Buffer.from(wireJson(figures ? await withFigures(list, () => figures.metrics) : list));
     if (snap.bodies.size >= MAX_BODIES) snap.bodies.clear();
     snap.bodies.set(key, body);
     return body;

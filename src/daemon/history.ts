@@ -1,24 +1,7 @@
 // A bounded per-guest history of the figures the dashboard charts, sampled from the engine's metrics.
 // Three rings per guest: every sample for 5 min, 1-minute means for 1 h, 10-minute means for 24 h.
 import type { GuestMetrics } from '../engine/metrics.js';
-
-/** One point: rates per second over the interval before `t`, gauges at `t`. */
-export interface HistoryPoint {
-  /** Unix time in seconds. */
-  t: number;
-  /** CPU in use, in cores (1 = one core busy). */
-  cpu: number;
-  memory: number;
-  /** Hard memory limit in bytes; null: none. */
-  memoryLimit: number | null;
-  rx: number;
-  tx: number;
-  read: number;
-  write: number;
-  processes: number;
-}
-
-export type HistoryRange = '5m' | '1h' | '24h';
+import type { HistoryPoint, HistoryRange } from '../wire/history.js';
 
 /** Each range: seconds per point and points kept. */
 export const TIERS: Record<HistoryRange, { step: number; points: number }> = {

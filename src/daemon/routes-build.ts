@@ -73,16 +73,10 @@ type JsonSource =
   | { kind: 'busybox' }
   | { kind: 'clone'; guest: string }
   | { kind: 'debootstrap'; suite: string; mirror?: string; variant?: string; include?: string[] };
-interface BuildBody {
+/** The engine's build options as JSON: a name, and a source that is not a file or a stream. */
+interface BuildBody extends Omit<BuildOptions, 'source' | 'onProgress' | 'signal'> {
   name: string;
   source?: JsonSource;
-  backend?: 'dir' | 'overlay';
-  isolated?: boolean;
-  context?: number;
-  hostname?: string;
-  init?: InitStyle;
-  cmd?: string[];
-  privileged?: boolean;
 }
 type UploadQuery = { name: string; backend?: 'dir'; context?: string; hostname?: string; init?: InitStyle; privileged?: string };
 

@@ -2,7 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/index.js';
 import { checkName } from '../guest/name.js';
-import { TIERS, type History, type HistoryRange } from './history.js';
+import type { HistoryRange } from '../wire/history.js';
+import { TIERS, type History } from './history.js';
 
 const rangeQuery = {
   type: 'object',

@@ -3,6 +3,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/index.js';
 import { VERSION } from '../version.js';
+import { wireJson } from '../wire/json.js';
 import { errorHandler } from './errors.js';
 import { metricsRegistry, requestCounter } from './metrics.js';
 import { guestRoutes } from './routes-guests.js';
@@ -22,7 +23,6 @@ import { publicPages, sessionAuthenticator, Sessions } from './session.js';
 import { History, startSampling } from './history.js';
 import { historyRoutes } from './routes-history.js';
 import { hostViewRoutes } from './routes-host-view.js';
-import { toJson } from './json.js';
 import { GuestList } from './guest-list.js';
 
 export interface ServerOptions {
@@ -51,7 +51,8 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   app.setErrorHandler(errorHandler);
-  app.setReplySerializer(toJson);
+  // no limit is Infinity, which JSON has not: "max", as the CLI's --json prints it
+  app.setReplySerializer(wireJson);
   const sessions = new Sessions();
   installAuth(app, [...defaultAuthenticators(engine), publicPages, sessionAuthenticator(sessions), ...(opts.authenticators ?? [])]);
   app.setNotFoundHandler((req, reply) => {

@@ -33,6 +33,28 @@ export function fingerprintOf(certPem: Buffer | string): string {
   return new X509Certificate(certPem).fingerprint256;
 }
 
+/** openssl's arguments for a new EC P-256 key and a self-signed certificate of it. */
+export function selfSignedArgs(keyFile: string, certFile: string, o: { days: number; subject: string; san?: string[] }): string[] {
+  return [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    String(o.days),
+    '-subj',
+    o.subject,
+    ...(o.san ? ['-addext', `subjectAltName=${o.san.join(',')}`] : []),
+  ];
+}
+
 /** The server's key and self-signed certificate (EC P-256, 10 years), made by openssl on first use. */
 export async function serverCert(paths: Paths, host: string): Promise<ServerCert> {
   const dir = apiDir(paths);
@@ -49,25 +71,7 @@ export async function serverCert(paths: Paths, host: string): Promise<ServerCert
     const tmpKey = `${keyFile}.new`;
     const tmpCert = `${certFile}.new`;
     try {
-      await runOk('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        tmpKey,
-        '-out',
-        tmpCert,
-        '-days',
-        '3650',
-        '-subj',
-        '/CN=vserverd',
-        '-addext',
-        `subjectAltName=${san.join(',')}`,
-      ]);
+      await runOk('openssl', selfSignedArgs(tmpKey, tmpCert, { days: 3650, subject: '/CN=vserverd', san }));
       chmodSync(tmpKey, 0o600);
       // the certificate last: a key without a certificate is made again
       renameSync(tmpKey, keyFile);

@@ -1,5 +1,6 @@
 // The dashboard's one way to the API: same origin, the session cookie, and the CSRF header on
 // every request that changes something.
+import { reviveJson } from '../wire/json.js';
 import { ApiError, fromStatus, unreachable } from './api-errors.js';
 
 let csrf: string | undefined;
@@ -35,7 +36,7 @@ export async function request<T>(
   const text = await res.text();
   if (!res.ok) throw new ApiError(res.status, fromStatus(res.status, text));
   const type = res.headers.get('content-type') ?? '';
-  const data = (text === '' ? undefined : type.includes('json') ? JSON.parse(text) : text) as T;
+  const data = (text === '' ? undefined : type.includes('json') ? reviveJson(text) : text) as T;
   return { data, headers: res.headers, status: res.status };
 }
 

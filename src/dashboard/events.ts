@@ -2,7 +2,7 @@
 import { stream } from './api.js';
 import { ApiError } from './api-errors.js';
 import { SseParser } from './sse.js';
-import type { LifecycleEvent } from './types.js';
+import type { LifecycleEvent } from '../wire/events.js';
 
 export type EventsState = 'live' | 'polling' | 'reconnecting';
 

@@ -1,6 +1,9 @@
 // The guests page's rows: built from the guest list and the recent history, sorted, filtered, and
 // changed in place by lifecycle events and bulk results (no full reload).
-import type { BulkResultRow, Guest, LifecycleEvent, Point } from './types.js';
+import type { LifecycleEvent } from '../wire/events.js';
+import type { GuestInfo } from '../wire/guest.js';
+import type { HistoryPoint } from '../wire/history.js';
+import type { BulkResultRow } from './types.js';
 
 export interface Row {
   name: string;
@@ -27,7 +30,7 @@ export interface Filter {
   mark: string;
 }
 
-export function toRows(guests: readonly Guest[], history: Record<string, Point[]>): Row[] {
+export function toRows(guests: readonly GuestInfo[], history: Record<string, HistoryPoint[]>): Row[] {
   return guests.map((g) => {
     const pts = g.state === 'running' ? (history[g.name] ?? []) : [];
     const last = pts.at(-1);
@@ -74,7 +77,7 @@ export const marks = (rows: readonly Row[]): string[] => [...new Set(rows.map((r
  * A lifecycle event applied to the list: the new state at once; 'refetch' when the event brings
  * something the list cannot know by itself (a new guest, changed addresses).
  */
-export function applyEvent(guests: readonly Guest[], e: LifecycleEvent): { guests: Guest[]; refetch: boolean } {
+export function applyEvent(guests: readonly GuestInfo[], e: LifecycleEvent): { guests: GuestInfo[]; refetch: boolean } {
   const known = guests.some((g) => g.name === e.guest);
   if (e.type === 'deleted') return { guests: guests.filter((g) => g.name !== e.guest), refetch: false };
   if (!known) return { guests: [...guests], refetch: true };

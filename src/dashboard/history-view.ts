@@ -1,5 +1,5 @@
 // History points as the columns a uPlot chart draws, with a gap where sampling stopped.
-import type { Point, Range } from './types.js';
+import type { HistoryPoint, HistoryRange } from '../wire/history.js';
 
 export type ChartKind = 'cpu' | 'memory' | 'net' | 'disk' | 'processes';
 
@@ -18,13 +18,13 @@ export const CHARTS: readonly ChartSpec[] = [
   { kind: 'processes', title: 'Processes', unit: 'count', series: ['processes'] },
 ];
 
-export const RANGES: readonly { range: Range; label: string; seconds: number }[] = [
+export const RANGES: readonly { range: HistoryRange; label: string; seconds: number }[] = [
   { range: '5m', label: '5 min', seconds: 300 },
   { range: '1h', label: '1 h', seconds: 3600 },
   { range: '24h', label: '24 h', seconds: 86400 },
 ];
 
-const pick = (p: Point, kind: ChartKind): (number | null)[] => {
+const pick = (p: HistoryPoint, kind: ChartKind): (number | null)[] => {
   switch (kind) {
     case 'cpu':
       return [p.cpu * 100];
@@ -40,7 +40,7 @@ const pick = (p: Point, kind: ChartKind): (number | null)[] => {
 };
 
 /** [times, ...one column per series]; a null row where two points lie more than two steps apart. */
-export function chartData(points: readonly Point[], kind: ChartKind, step: number): (number | null)[][] {
+export function chartData(points: readonly HistoryPoint[], kind: ChartKind, step: number): (number | null)[][] {
   const width = CHARTS.find((c) => c.kind === kind)!.series.length;
   const cols: (number | null)[][] = Array.from({ length: width + 1 }, () => []);
   let prev: number | undefined;
@@ -59,7 +59,7 @@ export function chartData(points: readonly Point[], kind: ChartKind, step: numbe
 }
 
 /** The latest value of each series, for the chart's caption. */
-export function latest(points: readonly Point[], kind: ChartKind): (number | null)[] | undefined {
+export function latest(points: readonly HistoryPoint[], kind: ChartKind): (number | null)[] | undefined {
   const p = points.at(-1);
   return p === undefined ? undefined : pick(p, kind);
 }

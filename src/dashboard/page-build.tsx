@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { get, send } from './api.js';
 import { ApiError, errorText, missingText } from './api-errors.js';
 import { buildBody, progressText, type BuildForm } from './build-form.js';
-import type { Guest } from './types.js';
+import type { GuestInfo } from '../wire/guest.js';
 
 interface Operation {
   id: string;
@@ -27,7 +27,7 @@ const EMPTY: BuildForm = {
 export function BuildPage() {
   const [f, setF] = useState<BuildForm>(EMPTY);
   const [templates, setTemplates] = useState<{ name: string }[]>([]);
-  const [guests, setGuests] = useState<Guest[]>([]);
+  const [guests, setGuests] = useState<GuestInfo[]>([]);
   const [problem, setProblem] = useState<{ field?: string; text: string } | undefined>();
   const [op, setOp] = useState<Operation | undefined>();
   const [done, setDone] = useState<string | undefined>();
@@ -36,7 +36,7 @@ export function BuildPage() {
       (t) => setTemplates(t.filter((x) => !x.builtin)),
       () => undefined,
     );
-    get<Guest[]>('/1.0/guests').then(setGuests, () => undefined);
+    get<GuestInfo[]>('/1.0/guests').then(setGuests, () => undefined);
   }, []);
   const set = (k: keyof BuildForm) => (e: { currentTarget: { value: string } }) => setF({ ...f, [k]: e.currentTarget.value });
 
@@ -50,7 +50,7 @@ export function BuildPage() {
       return;
     }
     try {
-      const started = await send<{ id: string; operation: string } | Guest>('POST', '/1.0/guests', r.body);
+      const started = await send<{ id: string; operation: string } | GuestInfo>('POST', '/1.0/guests', r.body);
       if (!('operation' in started)) {
         setDone(f.name.trim());
         return;

@@ -9,8 +9,9 @@ import { CHARTS, chartData, RANGES } from './history-view.js';
 import { LimitsTab } from './limits.js';
 import { LogTab } from './log.js';
 import { routeHash, TABS, type Tab } from './route.js';
-import { statusRows } from './status-view.js';
-import type { Guest, Point, Range } from './types.js';
+import { guestRows } from './status-view.js';
+import type { GuestInfo } from '../wire/guest.js';
+import type { HistoryPoint, HistoryRange } from '../wire/history.js';
 
 /** The console, with xterm.js fetched when it is first opened. */
 function LazyConsole(props: { name: string; running: boolean }) {
@@ -29,12 +30,12 @@ function LazyConsole(props: { name: string; running: boolean }) {
 }
 
 function Charts({ name, running }: { name: string; running: boolean }) {
-  const [range, setRange] = useState<Range>('5m');
-  const [hist, setHist] = useState<{ step: number; points: Point[] }>({ step: 5, points: [] });
+  const [range, setRange] = useState<HistoryRange>('5m');
+  const [hist, setHist] = useState<{ step: number; points: HistoryPoint[] }>({ step: 5, points: [] });
   const [error, setError] = useState<string | undefined>();
   useEffect(() => {
     const load = () =>
-      get<{ step: number; points: Point[] }>(`/1.0/guests/${encodeURIComponent(name)}/history?range=${range}`).then(
+      get<{ step: number; points: HistoryPoint[] }>(`/1.0/guests/${encodeURIComponent(name)}/history?range=${range}`).then(
         (h) => {
           setHist(h);
           setError(undefined);
@@ -78,7 +79,7 @@ function Charts({ name, running }: { name: string; running: boolean }) {
   );
 }
 
-function Actions({ g, reload }: { g: Guest; reload: () => void }) {
+function Actions({ g, reload }: { g: GuestInfo; reload: () => void }) {
   const [busy, setBusy] = useState<string | undefined>();
   const [timeout, setTimeout_] = useState('10');
   const [result, setResult] = useState<{ ok: boolean; text: string } | undefined>();
@@ -171,10 +172,10 @@ function Actions({ g, reload }: { g: Guest; reload: () => void }) {
 }
 
 export function GuestPage({ name, tab }: { name: string; tab: Tab; onError: (e: unknown) => void }) {
-  const [g, setG] = useState<Guest | undefined>();
+  const [g, setG] = useState<GuestInfo | undefined>();
   const [error, setError] = useState<string | undefined>();
   const load = () =>
-    get<Guest>(`/1.0/guests/${encodeURIComponent(name)}`).then(
+    get<GuestInfo>(`/1.0/guests/${encodeURIComponent(name)}`).then(
       (x) => {
         setG(x);
         setError(undefined);
@@ -227,7 +228,7 @@ export function GuestPage({ name, tab }: { name: string; tab: Tab; onError: (e: 
             <section aria-labelledby="status-h" class="status">
               <h2 id="status-h">Status</h2>
               <dl>
-                {statusRows(g).map(([k, v]) => (
+                {guestRows(g).map(([k, v]) => (
                   <>
                     <dt>{k}</dt>
                     <dd>{v}</dd>

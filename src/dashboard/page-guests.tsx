@@ -7,7 +7,9 @@ import { followEvents, type EventsState } from './events.js';
 import { formatCpu, formatDuration, formatMemory } from './format.js';
 import { applyEvent, bulkOutcome, filterRows, keepSelected, marks, sortRows, toRows, type SortKey } from './guests-view.js';
 import { routeHash } from './route.js';
-import type { BulkResultRow, Guest, Point } from './types.js';
+import type { GuestInfo } from '../wire/guest.js';
+import type { HistoryPoint } from '../wire/history.js';
+import type { BulkResultRow } from './types.js';
 
 const FIGURES_EVERY_MS = 5000;
 
@@ -25,21 +27,21 @@ const COLUMNS: { key: SortKey | undefined; label: string }[] = [
 ];
 
 export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
-  const [guests, setGuests] = useState<Guest[] | undefined>();
-  const [history, setHistory] = useState<Record<string, Point[]>>({});
+  const [guests, setGuests] = useState<GuestInfo[] | undefined>();
+  const [history, setHistory] = useState<Record<string, HistoryPoint[]>>({});
   const [events, setEvents] = useState<EventsState>('live');
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'name', desc: false });
   const [filter, setFilter] = useState({ text: '', state: '', mark: '' });
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [results, setResults] = useState<Map<string, { ok: boolean; text: string }>>(new Map());
   const [busy, setBusy] = useState(false);
-  const guestsRef = useRef<Guest[]>([]);
+  const guestsRef = useRef<GuestInfo[]>([]);
   const eventsRef = useRef(events);
   eventsRef.current = events;
 
   const loadList = async () => {
     try {
-      const g = await get<Guest[]>('/1.0/guests');
+      const g = await get<GuestInfo[]>('/1.0/guests');
       guestsRef.current = g;
       setGuests(g);
     } catch (e) {
@@ -48,7 +50,7 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
   };
   const loadHistory = async () => {
     try {
-      setHistory((await get<{ guests: Record<string, Point[]> }>('/1.0/history?range=5m')).guests);
+      setHistory((await get<{ guests: Record<string, HistoryPoint[]> }>('/1.0/history?range=5m')).guests);
     } catch (e) {
       onError(e);
     }

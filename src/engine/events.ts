@@ -1,16 +1,9 @@
 // Lifecycle events: what happened to a guest, when. The engine emits them after each change it
 // made; the daemon adds what it learns from the files, the runtime and the kernel (died, oom).
 import type { EventEmitter } from 'node:events';
+import type { LifecycleEvent, LifecycleEventType } from '../wire/events.js';
 
-export type LifecycleEventType = 'built' | 'started' | 'stopped' | 'deleted' | 'config-changed' | 'limit-changed' | 'died' | 'oom';
-
-export type LifecycleEvent = {
-  type: LifecycleEventType;
-  guest: string;
-  /** ISO 8601 */
-  time: string;
-  detail?: Record<string, unknown>;
-};
+export type { LifecycleEvent, LifecycleEventType };
 
 export function lifecycleEvent(type: LifecycleEventType, guest: string, detail?: Record<string, unknown>): LifecycleEvent {
   return { type, guest, time: new Date().toISOString(), ...(detail === undefined ? {} : { detail }) };

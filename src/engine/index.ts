@@ -33,7 +33,7 @@ import type { MigrateOptions, MigrateResult } from './migrate.js';
 import type { ReceiveResult } from './migrate-receive.js';
 import type { Readable } from 'node:stream';
 
-export type { BuildOptions, BuildSource, GuestInfo, GuestResources, InterfaceInfo } from './types.js';
+export type { BuildOptions, BuildSource, GuestInfo, GuestResources } from './types.js';
 export type { LimitResult, LimitsResult } from './limit.js';
 export type { ConfigView } from './config.js';
 export type { ConfigEdit, EditOptions } from '../guest/store.js';

@@ -1,9 +1,6 @@
 // rlimits in the words of the OCI spec and of prlimit, shared by the runtime driver, exec and the live limit change.
 import type { OciRlimit } from './types.js';
 
-/** An rlimit value as prlimit and ulimit write it. */
-export const rlimitText = (n: number): string => (Number.isFinite(n) ? String(n) : 'unlimited');
-
 /** prlimit's option name of an rlimit: RLIMIT_NOFILE is --nofile. */
 export const rlimitOption = (r: Pick<OciRlimit, 'type'>): string => r.type.slice('RLIMIT_'.length).toLowerCase();
 

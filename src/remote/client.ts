@@ -7,12 +7,8 @@ import type { Readable } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
 import { normalFingerprint } from '../guest/api-schema.js';
 import { ERROR_CODES, VsError, type ErrorCode } from '../util/errors.js';
+import { reviveJson } from '../wire/json.js';
 import type { Remote } from './store.js';
-
-/** Keys whose "max" the daemon sends for Infinity (no limit), as `--json` prints them. */
-const UNLIMITED = /^(memoryMax|memoryHigh|swapMax|cpuMaxCores|pidsMax|readBps|writeBps|readIops|writeIops|soft|hard)$/;
-export const reviveJson = (text: string): unknown =>
-  JSON.parse(text, (k, val: unknown) => (val === 'max' && UNLIMITED.test(k) ? Infinity : val));
 
 /** A VsError from an error body; a status without one becomes an error that says so. */
 export function errorFrom(status: number, body: unknown, where: string): VsError {

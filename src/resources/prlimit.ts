@@ -1,6 +1,7 @@
 // Changing the rlimits of processes that already run, with util-linux prlimit (Node has no prlimit call).
 import type { OciRlimit } from '../oci/types.js';
-import { rlimitOption, rlimitText } from '../oci/rlimit.js';
+import { rlimitOption } from '../oci/rlimit.js';
+import { rlimitText } from '../util/units.js';
 import { run } from '../util/proc.js';
 
 /** prlimit's options for a set of rlimits: --nofile=SOFT:HARD ... */

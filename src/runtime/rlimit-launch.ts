@@ -2,7 +2,8 @@
 // come from whatever shell called us. Raise them for the runtime's process first, so that a guest gets
 // the same limits from every caller.
 import type { OciRlimit } from '../oci/types.js';
-import { rlimitOption, rlimitText } from '../oci/rlimit.js';
+import { rlimitOption } from '../oci/rlimit.js';
+import { rlimitText } from '../util/units.js';
 import { VsError } from '../util/errors.js';
 import { canRaiseLimits, ownRlimits } from '../util/procfs.js';
 

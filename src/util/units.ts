@@ -1,4 +1,5 @@
-// Sizes, CPU counts and CPU lists as people write them ("512M", "1.5", "0-3,6"), and back.
+// Sizes, CPU counts and CPU lists as people write them ("512M", "1.5", "0-3,6"), and back; durations and
+// rlimits as the tools print them. No imports: the dashboard's bundle shares this file.
 
 /** Words that mean "no limit", as cgroup v2 and ulimit spell it. */
 export const UNLIMITED_WORDS = ['max', 'unlimited'] as const;
@@ -23,6 +24,8 @@ export function parseSize(x: unknown): number | Unlimited | undefined {
 }
 
 /** Why `parse` refuses a value, in words that fit after the key's name; undefined when it takes it. */
+// the annotation lets a bundle that uses none of the checks below (the dashboard's) leave them out
+/* @__NO_SIDE_EFFECTS__ */
 function problemOf(parse: (x: unknown) => unknown, expected: string): (x: unknown) => string | undefined {
   return (x) => (parse(x) !== undefined ? undefined : isNegative(x) ? 'must not be negative' : expected);
 }
@@ -102,3 +105,19 @@ export function parseFormattedSize(s: string): number | undefined {
   const m = /^(\d+\.\d)([KMGT])$/.exec(s);
   return m ? Number(m[1]) * 1024 ** (1 + 'KMGT'.indexOf(m[2]!)) : undefined;
 }
+
+/** Uptime as util-vserver's vserver-stat prints it: MmSSsMS, HhMMmSS or DdHHhMM. */
+export function formatDuration(seconds: number, millis = 0): string {
+  const s = Math.floor(seconds);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const two = (n: number) => String(n).padStart(2, '0');
+  if (d > 0) return `${d}d${two(h)}h${two(m)}`;
+  if (h > 0) return `${h}h${two(m)}m${two(sec)}`;
+  return `${m}m${two(sec)}s${two(Math.floor(millis / 10))}`;
+}
+
+/** An rlimit value as prlimit and ulimit write it. */
+export const rlimitText = (n: number): string => (Number.isFinite(n) ? String(n) : 'unlimited');

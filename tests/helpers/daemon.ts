@@ -1,8 +1,10 @@
 // vserverd for system tests: started on a test root's socket, and its API and WebSockets over it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { selfSignedArgs } from '../../src/daemon/tls.js';
 import type { TestRoot } from './host.js';
 
 export const DAEMON = join(__dirname, '../../dist/vserverd.cjs');
@@ -92,3 +94,19 @@ export function execSocket(ws: WebSocket, run: ExecRun = { out: { 1: '', 2: '' }
 }
 
 export const stdin = (text: string): Buffer => Buffer.concat([Buffer.of(0), Buffer.from(text)]);
+
+export interface ClientCert {
+  cert: Buffer;
+  key: Buffer;
+  /** SHA-256, as openssl prints it (not by the daemon's own code, which the tests judge). */
+  fingerprint: string;
+}
+
+/** A client key and self-signed certificate in dir, made the way the daemon makes its own. */
+export function clientCert(dir: string, name: string): ClientCert {
+  const key = join(dir, `${name}.key`);
+  const crt = join(dir, `${name}.crt`);
+  execFileSync('openssl', selfSignedArgs(key, crt, { days: 1, subject: `/CN=${name}` }), { stdio: 'ignore' });
+  const fp = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', crt]).toString().trim().split('=')[1]!;
+  return { cert: readFileSync(crt), key: readFileSync(key), fingerprint: fp };
+}

@@ -9,9 +9,8 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/remote/client.js';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
+import { clientCert, DAEMON, type ClientCert } from '../helpers/daemon.js';
 import { until } from '../helpers/guests.js';
-
-const DAEMON = join(__dirname, '../../dist/vserverd.cjs');
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -29,37 +28,7 @@ describe.skipIf(!IS_ROOT)('vserverd over HTTPS', () => {
   let token = '';
   let serverCa: Buffer;
   let api: ApiClient;
-  const certs: Record<string, { cert: Buffer; key: Buffer; fp: string }> = {};
-
-  function clientCert(name: string) {
-    const dir = join(t.root, 'client');
-    mkdirSync(dir, { recursive: true });
-    const key = join(dir, `${name}.key`);
-    const crt = join(dir, `${name}.crt`);
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        crt,
-        '-days',
-        '1',
-        '-subj',
-        `/CN=${name}`,
-      ],
-      { stdio: 'ignore' },
-    );
-    const fp = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', crt]).toString().trim().split('=')[1]!;
-    certs[name] = { cert: readFileSync(crt), key: readFileSync(key), fp };
-  }
+  const certs: Record<string, ClientCert> = {};
 
   const raw = (path: string, opts: { token?: string; client?: string } = {}) =>
     new Promise<{ status: number; body: any }>((resolve, reject) => {
@@ -93,10 +62,11 @@ describe.skipIf(!IS_ROOT)('vserverd over HTTPS', () => {
 
   beforeAll(async () => {
     port = await freePort();
-    clientCert('trusted');
-    clientCert('stranger');
+    const dir = join(t.root, 'client');
+    mkdirSync(dir, { recursive: true });
+    for (const name of ['trusted', 'stranger']) certs[name] = clientCert(dir, name);
     mkdirSync(t.paths.etc, { recursive: true });
-    writeFileSync(t.paths.hostConfig, `[api]\nlisten = "127.0.0.1:${port}"\ntrusted_certs = ["${certs.trusted!.fp}"]\n`);
+    writeFileSync(t.paths.hostConfig, `[api]\nlisten = "127.0.0.1:${port}"\ntrusted_certs = ["${certs.trusted!.fingerprint}"]\n`);
     daemon = spawn(process.execPath, [DAEMON, '--foreground'], { env: t.env(), stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     daemon.stderr!.on('data', (b: Buffer) => {

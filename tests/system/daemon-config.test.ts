@@ -1,14 +1,12 @@
 // vserverd's config and limits routes on its Unix socket, on a real guest: a config change the CLI
 // then reads, a lost update refused, and a live limit the kernel then enforces.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupReader } from '../../src/resources/cgroup.js';
+import { socketOf, startDaemon } from '../helpers/daemon.js';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
-
-const DAEMON = join(__dirname, '../../dist/vserverd.cjs');
 
 /** Starts 30 background sleeps in the guest, prints how many forked, then ends them. */
 const FORK_30 = 'p=; i=0; while [ $i -lt 30 ]; do sleep 1000 </dev/null >/dev/null 2>&1 & p="$p $!"; i=$((i+1)); done; echo $i; kill $p';
@@ -16,24 +14,8 @@ const FORK_30_COUNTING = 'i=0; while [ $i -lt 30 ]; do sleep 1000 </dev/null >/d
 
 describe.skipIf(!IS_ROOT)('vserverd config and limits', () => {
   const t = new TestRoot('vsdc');
-  const sock = join(t.paths.run, 'vserverd.sock');
+  const sock = socketOf(t);
   let daemon: ChildProcess | undefined;
-
-  const startDaemon = () =>
-    new Promise<ChildProcess>((resolve, reject) => {
-      const child = spawn(process.execPath, [DAEMON, '--foreground'], { env: t.env(), stdio: ['ignore', 'ignore', 'pipe'] });
-      const timer = setTimeout(() => reject(new Error('vserverd did not start')), 20_000);
-      child.stderr!.on('data', (b: Buffer) => {
-        if (b.toString().includes('listening on')) {
-          clearTimeout(timer);
-          resolve(child);
-        }
-      });
-      child.once('exit', (c) => {
-        clearTimeout(timer);
-        reject(new Error(`vserverd exited ${c}`));
-      });
-    });
 
   type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
   const api = (method: string, path: string, body?: string, headers: Record<string, string> = {}) =>
@@ -51,7 +33,7 @@ describe.skipIf(!IS_ROOT)('vserverd config and limits', () => {
 
   beforeAll(async () => {
     await t.ok(['build', 'dc1']);
-    daemon = await startDaemon();
+    daemon = await startDaemon(t);
     expect((await json('PUT', '/1.0/guests/dc1/state', { action: 'start' })).status).toBe(200);
   });
   afterAll(async () => {

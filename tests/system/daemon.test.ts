@@ -1,56 +1,23 @@
 // vserverd on its Unix socket with real guests: the same state as the CLI, and guests that do not
 // depend on it (kill -9 of the daemon leaves them running; a new daemon finds them).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api as daemonApi, DAEMON, socketOf, startDaemon } from '../helpers/daemon.js';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 import { run } from '../../src/util/proc.js';
 
-type Json = any;
-
-const DAEMON = join(__dirname, '../../dist/vserverd.cjs');
-
 describe.skipIf(!IS_ROOT)('vserverd', () => {
   const t = new TestRoot('vsd');
-  const sock = join(t.paths.run, 'vserverd.sock');
+  const sock = socketOf(t);
   let daemon: ChildProcess | undefined;
 
-  /** Starts the daemon and resolves once it listens. */
-  const startDaemon = () =>
-    new Promise<ChildProcess>((resolve, reject) => {
-      const child = spawn(process.execPath, [DAEMON, '--foreground'], { env: t.env(), stdio: ['ignore', 'ignore', 'pipe'] });
-      const timer = setTimeout(() => reject(new Error('vserverd did not start')), 20_000);
-      child.stderr!.on('data', (b: Buffer) => {
-        if (b.toString().includes('listening on')) {
-          clearTimeout(timer);
-          resolve(child);
-        }
-      });
-      child.once('exit', (c) => {
-        clearTimeout(timer);
-        reject(new Error(`vserverd exited ${c}`));
-      });
-    });
-
-  const api = (method: string, path: string, body?: unknown) =>
-    new Promise<{ status: number; json: Json }>((resolve, reject) => {
-      const req = request(
-        { socketPath: sock, method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, timeout: 60_000 },
-        (res) => {
-          let text = '';
-          res.on('data', (d) => (text += d));
-          res.on('end', () => resolve({ status: res.statusCode!, json: text === '' ? undefined : JSON.parse(text) }));
-        },
-      );
-      req.on('error', reject);
-      req.end(body === undefined ? undefined : JSON.stringify(body));
-    });
+  const api = (method: string, path: string, body?: unknown) => daemonApi(t, method, path, body);
 
   beforeAll(async () => {
     await t.ok(['build', 'd1']);
-    daemon = await startDaemon();
+    daemon = await startDaemon(t);
   });
   afterAll(async () => {
     daemon?.kill('SIGKILL');
@@ -81,7 +48,7 @@ describe.skipIf(!IS_ROOT)('vserverd', () => {
     daemon!.kill('SIGKILL');
     await new Promise((r) => daemon!.once('exit', r));
     expect((await t.cli(['running', 'd1'])).code).toBe(0);
-    daemon = await startDaemon();
+    daemon = await startDaemon(t);
     expect((await api('GET', '/1.0/guests/d1')).json).toMatchObject({ state: 'running', pid });
     // no lock was left behind: the CLI and the new daemon both act on the guest
     expect((await api('PUT', '/1.0/guests/d1/state', { action: 'restart', timeout: 1 })).json).toMatchObject({ state: 'running' });

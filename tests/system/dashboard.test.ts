@@ -173,7 +173,14 @@ describe.skipIf(!IS_ROOT || !HAVE_CHROMIUM)('the dashboard in a browser', () => 
     await shot('limits');
     expect(await page.getByTestId('limits').innerText()).toMatch(/memory\.max\s+64M/);
     await page.goto(`${base}/dashboard/#/guest/g1`);
-    await expect.poll(() => page.locator('.status dl').innerText(), { timeout: 10_000 }).toMatch(/of 64\.0 MiB/);
+    await expect.poll(() => page.locator('.status dl').innerText(), { timeout: 10_000 }).toMatch(/of 64\.0M/);
+    // the same rows as `vserver status` (its figures move between the two reads, its labels do not)
+    const cliLabels = (await t.ok(['status', 'g1']))
+      .split('\n')
+      .filter((l) => l.startsWith('  '))
+      .map((l) => l.slice(2, 12).trim());
+    const shown = await page.locator('.status dl dt').allInnerTexts();
+    expect(shown.filter((k) => !['state', 'mark', 'warning'].includes(k))).toEqual(cliLabels);
     await page.goto(`${base}/dashboard/#/guest/g1/log`);
     await page.getByLabel('log of g1').waitFor();
     await shot('log');

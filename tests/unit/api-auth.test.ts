@@ -1,6 +1,5 @@
 // The TLS listener and who may use it, operations, POST /1.0/guests's refusals and the OpenAPI
 // document: in process, on loopback only, without root.
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import { request } from 'node:https';
@@ -14,6 +13,7 @@ import { listenTls, serverCert, type ServerCert } from '../../src/daemon/tls.js'
 import { createToken, readTokens, revokeToken, tokensFile } from '../../src/engine/api-tokens.js';
 import { Engine } from '../../src/engine/index.js';
 import { ApiClient } from '../../src/remote/client.js';
+import { clientCert, type ClientCert } from '../helpers/daemon.js';
 import { fakeHostFacts, FakeCgroups, FakeLxcfs, FakeRuntime } from '../helpers/fake-runtime.js';
 
 let root: string;
@@ -36,45 +36,16 @@ afterEach(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** A client key and self-signed certificate made with openssl, and its SHA-256 fingerprint. */
-function clientCert(name: string): { cert: Buffer; key: Buffer; fingerprint: string } {
-  const key = join(root, `${name}.key`);
-  const crt = join(root, `${name}.crt`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      crt,
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${name}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  const fp = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', crt]).toString().trim().split('=')[1]!;
-  return { cert: readFileSync(crt), key: readFileSync(key), fingerprint: fp };
-}
-
 describe('the HTTPS listener', () => {
   let tls: Server;
   let cert: ServerCert;
   let port: number;
-  let trusted: ReturnType<typeof clientCert>;
-  let stranger: ReturnType<typeof clientCert>;
+  let trusted: ClientCert;
+  let stranger: ClientCert;
 
   beforeEach(async () => {
-    trusted = clientCert('trusted');
-    stranger = clientCert('stranger');
+    trusted = clientCert(root, 'trusted');
+    stranger = clientCert(root, 'stranger');
     makeEngine(`[api]\nlisten = "127.0.0.1:0"\ntrusted_certs = ["${trusted.fingerprint}"]\n`);
     await app.ready();
     cert = await serverCert(engine.deps.paths, '127.0.0.1');

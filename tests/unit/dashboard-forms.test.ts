@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { annotate, errorLine } from '../../src/dashboard/config-errors.js';
 import { buildBody, progressText, type BuildForm } from '../../src/dashboard/build-form.js';
-import { statusRows } from '../../src/dashboard/status-view.js';
+import { guestRows } from '../../src/dashboard/status-view.js';
 import { decodeFrame, parseControl, reconnectDelay, resizeMessage, shouldReconnect, stdinFrame } from '../../src/dashboard/exec-frames.js';
 import { SseParser } from '../../src/dashboard/sse.js';
 import { ApiError, errorText, fromStatus } from '../../src/dashboard/api-errors.js';
@@ -66,8 +66,8 @@ describe('the build form', () => {
 });
 
 describe('status rows', () => {
-  it('show what vserver status shows, without empty rows', () => {
-    const rows = statusRows({
+  it('are the rows vserver status prints, then the mark and the warnings', () => {
+    const rows = guestRows({
       name: 'w',
       context: 100,
       state: 'running',
@@ -78,31 +78,45 @@ describe('status rows', () => {
       uptime: 65,
       processes: 3,
       idmap: { base: 6553600, size: 65536 },
+      mark: 'web',
+      warnings: ['the guest is privileged'],
       resources: {
-        limits: { memoryMax: 64 * 2 ** 20, pidsMax: null },
-        usage: { memoryBytes: 2 ** 20, userUsec: 1e6, systemUsec: 5e5, tasks: 3, ioReadBytes: 0, ioWriteBytes: 4096 },
-        events: { oomKills: 1 },
+        limits: { memoryMax: 64 * 2 ** 20, memoryHigh: Infinity, cpuMaxCores: Infinity, pidsMax: Infinity, io: [] },
+        usage: {
+          cpuUsec: 1.5e6,
+          memoryBytes: 2 ** 20,
+          memoryMax: 64 * 2 ** 20,
+          userUsec: 1e6,
+          systemUsec: 5e5,
+          tasks: 3,
+          ioReadBytes: 0,
+          ioWriteBytes: 4096,
+        },
+        events: { oomKills: 1, throttledUsec: 0, throttledPeriods: 0, pidsRefused: 0 },
         lxcfs: { inUse: true, note: 'lxcfs in use' },
       },
       interfaces: [],
     });
-    expect(Object.fromEntries(rows)).toEqual({
-      state: 'running',
-      context: '100',
-      hostname: 'w',
-      init: 'plain',
-      backend: 'dir',
-      'init pid': '42',
-      processes: '3',
-      uptime: '1m05s',
-      ids: 'guest 0-65535 = host 6553600-6619135',
-      memory: '1.00 MiB of 64.0 MiB; 1 OOM kill',
-      cpu: 'no limit; used 1.00 s user, 0.50 s sys; throttled 0.00 s in 0 periods',
-      pids: '3, no limit; 0 forks refused',
-      io: 'read 0 B, written 4.00 KiB',
-      '/proc': 'lxcfs in use',
-      network: 'none (loopback only)',
-    });
+    // the rows `vserver status` prints, to the letter, then what the CLI shows elsewhere
+    expect(rows).toEqual([
+      ['state', 'running'],
+      ['context', '100'],
+      ['hostname', 'w'],
+      ['init', 'plain'],
+      ['backend', 'dir'],
+      ['init pid', '42'],
+      ['processes', '3'],
+      ['uptime', '1m05s00'],
+      ['ids', 'guest 0-65535 = host 6553600-6619135'],
+      ['memory', '1.0M of 64.0M; 1 OOM kill'],
+      ['cpu', 'no limit; used 0m01s00 user, 0m00s50 sys; throttled 0m00s00 in 0 periods'],
+      ['pids', '3, no limit; 0 forks refused'],
+      ['io', 'read 0.0K, written 4.0K'],
+      ['/proc', 'lxcfs in use'],
+      ['network', 'none (loopback only)'],
+      ['mark', 'web'],
+      ['warning', 'the guest is privileged'],
+    ]);
   });
 });
 

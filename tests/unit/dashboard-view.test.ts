@@ -4,9 +4,11 @@ import { applyEvent, bulkOutcome, filterRows, keepSelected, marks, sortRows, toR
 import { chartData, latest } from '../../src/dashboard/history-view.js';
 import { parseRoute, routeHash, tokenFromHash } from '../../src/dashboard/route.js';
 import { formatBytes, formatCpu, formatDuration, formatMemory } from '../../src/dashboard/format.js';
-import type { Guest, Point } from '../../src/dashboard/types.js';
+import type { LifecycleEventType } from '../../src/wire/events.js';
+import type { GuestInfo, GuestState } from '../../src/wire/guest.js';
+import type { HistoryPoint } from '../../src/wire/history.js';
 
-const guest = (name: string, state: string, extra: Partial<Guest> = {}): Guest => ({
+const guest = (name: string, state: GuestState, extra: Partial<GuestInfo> = {}): GuestInfo => ({
   name,
   context: 100,
   state,
@@ -14,7 +16,7 @@ const guest = (name: string, state: string, extra: Partial<Guest> = {}): Guest =
   backend: 'dir',
   ...extra,
 });
-const point = (t: number, extra: Partial<Point> = {}): Point => ({
+const point = (t: number, extra: Partial<HistoryPoint> = {}): HistoryPoint => ({
   t,
   cpu: 0.5,
   memory: 1 << 20,
@@ -73,7 +75,7 @@ describe('guest rows', () => {
   });
 
   it('change with lifecycle events without a reload, and refetch for what the event does not carry', () => {
-    const e = (type: string, g: string) => ({ type, guest: g, time: '2026-01-01T00:00:00Z' });
+    const e = (type: LifecycleEventType, g: string) => ({ type, guest: g, time: '2026-01-01T00:00:00Z' });
     expect(applyEvent(guests, e('stopped', 'web1'))).toMatchObject({
       refetch: false,
       guests: [{ state: 'running' }, { state: 'stopped' }, { name: 'web1', state: 'stopped', uptime: undefined }],

@@ -1,6 +1,6 @@
 // status's resource lines: what is set is named, and "no limit" where nothing is.
 import { describe, expect, it } from 'vitest';
-import { resourceRows } from '../../src/cli/show.js';
+import { resourceRows } from '../../src/view/status-rows.js';
 import type { GuestResources } from '../../src/engine/index.js';
 
 const usage = { memoryBytes: 712_704, tasks: 3, userUsec: 10_000, systemUsec: 20_000, ioReadBytes: 0, ioWriteBytes: 0 };

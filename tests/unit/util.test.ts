@@ -3,7 +3,8 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatDuration, table } from '../../src/cli/format.js';
+import { table } from '../../src/cli/format.js';
+import { formatDuration } from '../../src/util/units.js';
 import { isStaticElf } from '../../src/storage/elf.js';
 import { writeFileAtomic } from '../../src/util/atomic.js';
 import { acquireLock, lockHeld, sweepDeadLocks } from '../../src/util/lock.js';
