@@ -183,6 +183,8 @@ export function receiveGuest(
       if (context !== cfg.context) notes.push(`context ${cfg.context} is taken on the target: the guest gets context ${context} there`);
       cfg = await fitNetwork(deps, name, { ...cfg, context }, notes);
       if (!cfg.privileged) ids = tmpl ? contextRange(tmpl.context!) : contextRange(context);
+      // the runtime is chosen now (a first choice probes it), not while the guest is frozen at the source
+      await traced(`receive ${name}: runtime`, () => deps.runtime());
       const told = notes.length;
       // owners shifted as they arrive: the switch has no tree to re-own
       const guestPath = shiftingRsync(hello.ids, ids);

@@ -164,21 +164,35 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       }
       const precopySeconds = seconds(pre);
       // the switch: frozen here, the last changes over, placed and started there
+      // the final copy's rsync connects now and waits for its list: the switch pays no start-up
+      let giveList: (l: string[]) => void = () => undefined;
+      let dropList: (e: unknown) => void = () => undefined;
+      const list = new Promise<string[]>((res, rej) => {
+        giveList = res;
+        dropList = rej;
+      });
+      list.catch(() => undefined);
+      const finalCopy = rsyncTo(tree, guestTarget, staging, RSYNC_TIMEOUT_S, list);
+      finalCopy.catch(() => undefined);
       const switched = performance.now();
-      if (running) {
-        record.phase('frozen');
-        await traced(`migrate ${name}: freeze`, () => rt.pause(name));
-        frozen = true;
-        say('guest frozen; final copy');
+      let only: string[];
+      try {
+        if (running) {
+          record.phase('frozen');
+          await traced(`migrate ${name}: freeze`, () => rt.pause(name));
+          frozen = true;
+          say('guest frozen; final copy');
+        }
+        crashPoint('migrate:frozen');
+        // the last round copied all that was there when it began: only what changed since goes now
+        only = await traced(`migrate ${name}: list changes`, () => changedSince(tree, roundStart - CLOCK_SLACK_MS));
+      } catch (e) {
+        dropList(e);
+        throw e;
       }
-      crashPoint('migrate:frozen');
       const f = performance.now();
-      // the last round copied all that was there when it began: only what changed since goes now
-      const only = await traced(`migrate ${name}: list changes`, () => changedSince(tree, roundStart - CLOCK_SLACK_MS));
-      const last =
-        only.length === 0
-          ? 0
-          : await traced(`migrate ${name}: final copy`, () => rsyncTo(tree, guestTarget, staging, RSYNC_TIMEOUT_S, only));
+      giveList(only);
+      const last = await traced(`migrate ${name}: final copy`, () => finalCopy);
       say(`final copy: ${last} entries of ${only.length} changed (${seconds(f)} s)`);
       crashPoint('migrate:synced');
       record.phase('finishing');

@@ -54,10 +54,11 @@ export async function changedSince(root: string, sinceMs: number): Promise<strin
 
 /**
  * Makes `dest` on the target (an absolute path) hold what `src` holds; returns the number of
- * entries that changed. With `only` (from changedSince), just those entries are compared and sent.
+ * entries that changed. With `only` (from changedSince), just those entries are compared and sent;
+ * rsync starts at once and takes the list when it comes, so the start-up is paid before it is known.
  * A dropped link ends it within `timeoutS`.
  */
-export async function rsyncTo(src: string, target: RsyncTarget, dest: string, timeoutS: number, only?: string[]): Promise<number> {
+export async function rsyncTo(src: string, target: RsyncTarget, dest: string, timeoutS: number, only?: Promise<string[]>): Promise<number> {
   const e = target.ssh.map(rsyncWord).join(' ');
   const [file, args] = tied('rsync', [
     ...RSYNC_FLAGS,
@@ -70,7 +71,8 @@ export async function rsyncTo(src: string, target: RsyncTarget, dest: string, ti
     `${src.replace(/\/*$/, '')}/`,
     `${target.host}:${dest}/`,
   ]);
-  const r = await run(file, args, only === undefined ? {} : { input: `${only.join('\0')}\0` });
+  // the list may come later: rsync connects meanwhile and then waits for it on its stdin
+  const r = await run(file, args, only === undefined ? {} : { input: only.then((l) => l.map((e) => `${e}\0`).join('')) });
   if (r.code !== 0) {
     const detail = r.stderr
       .trim()
