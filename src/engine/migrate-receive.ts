@@ -29,6 +29,7 @@ import { overlayDirs, unmountGuest } from './mount.js';
 import { registry } from './ranges.js';
 import { clearUnfinished, placeGuest, removeLeftover, reserve, type Reservation } from './reserve.js';
 import { startLocked } from './start.js';
+import { stopLxcfsIfIdle } from './delete.js';
 import { teardown } from './teardown.js';
 import { sealTreeDir } from './tree-access.js';
 import type { GuestInfo } from './types.js';
@@ -183,8 +184,11 @@ export function receiveGuest(
       if (context !== cfg.context) notes.push(`context ${cfg.context} is taken on the target: the guest gets context ${context} there`);
       cfg = await fitNetwork(deps, name, { ...cfg, context }, notes);
       if (!cfg.privileged) ids = tmpl ? contextRange(tmpl.context!) : contextRange(context);
-      // the runtime is chosen now (a first choice probes it), not while the guest is frozen at the source
-      await traced(`receive ${name}: runtime`, () => deps.runtime());
+      // the runtime is chosen (a first choice probes it) and lxcfs started now, not while the guest is frozen at the source
+      await traced(`receive ${name}: runtime and lxcfs`, async () => {
+        await deps.runtime();
+        await deps.lxcfs().prepare();
+      });
       const told = notes.length;
       // owners shifted as they arrive: the switch has no tree to re-own
       const guestPath = shiftingRsync(hello.ids, ids);
@@ -273,6 +277,8 @@ export function receiveGuest(
         registry(deps).release(tmpl.context!);
       } else if (tmpl?.res) await removeLeftover(tmpl.res.tmp);
       tmpl?.lock.release();
+      // the lxcfs started while preparing, if no guest here needs it
+      await stopLxcfsIfIdle(deps).catch(() => undefined);
       throw err;
     }
   });
