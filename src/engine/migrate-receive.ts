@@ -46,7 +46,9 @@ const Hello = v.object({
   config: v.string(),
   /** Host ids that own the tree as sent. */
   ids: Range,
-  template: v.optional(v.object({ name: v.string(), meta: v.unknown(), ids: Range })),
+  /** The tree holds device nodes, which its owners' user namespace could not make. */
+  devices: v.optional(v.boolean()),
+  template: v.optional(v.object({ name: v.string(), meta: v.unknown(), ids: Range, devices: v.optional(v.boolean()) })),
 });
 
 export interface ReceiveResult {
@@ -191,8 +193,9 @@ export function receiveGuest(
       });
       const told = notes.length;
       // owners shifted as they arrive: the switch has no tree to re-own
-      const guestPath = shiftingRsync(hello.ids, ids);
-      const tmplPath = tmpl?.res ? shiftingRsync(hello.template!.ids, contextRange(tmpl.res.context)) : undefined;
+      const guestPath = hello.devices ? undefined : shiftingRsync(hello.ids, ids);
+      const tmplPath =
+        tmpl?.res && !hello.template!.devices ? shiftingRsync(hello.template!.ids, contextRange(tmpl.res.context)) : undefined;
       send({
         ok: true,
         staging: staged.tmp,

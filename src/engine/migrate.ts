@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkName } from '../guest/name.js';
 import { contextRange } from '../guest/idmap.js';
-import { changedSince, rsyncTo, type RsyncTarget } from '../storage/rsync.js';
+import { changedSince, holdsDeviceNodes, rsyncTo, type RsyncTarget } from '../storage/rsync.js';
 import { crashPoint } from '../util/crash.js';
 import { toVsError, VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
@@ -19,6 +19,7 @@ import type { Deps } from './deps.js';
 import { parseDestination, Receiver, receiveCommand, shellWord, sshCommand, sshHost, TargetError } from './migrate-remote.js';
 import { RECEIVE_IDLE_MS } from './migrate-receive.js';
 import { migrationLeft, recordMigration } from './migrate-record.js';
+import { StandbyCopy } from './migrate-standby.js';
 import { ensureMounted } from './mount.js';
 import { listSnapshots } from './snapshot-store.js';
 import { checkNotReowning } from './reown.js';
@@ -118,17 +119,24 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       remote,
     );
     const ping = setInterval(() => receiver.send({ op: 'ping' }), PING_MS);
+    let standby: StandbyCopy | undefined;
     let frozen = false;
     let finishing = false;
     let started = false;
     try {
+      // a user namespace cannot make device nodes: a tree with some is re-owned by the target at the switch
+      const devices = await holdsDeviceNodes(tree);
+      const tdevices = template ? await holdsDeviceNodes(templateTree(deps, template.name)) : false;
       const hello = await traced(`migrate ${name}: connect and prepare the target`, () =>
         receiver.request(
           {
             op: 'hello',
             config: readFileSync(deps.paths.guestConfig(name), 'utf8'),
             ids: guestIds(deps, cfg),
-            ...(template ? { template: { name: template.name, meta: template.meta, ids: contextRange(template.meta.context) } } : {}),
+            devices,
+            ...(template
+              ? { template: { name: template.name, meta: template.meta, ids: contextRange(template.meta.context), devices: tdevices } }
+              : {}),
           },
           60_000,
         ),
@@ -155,44 +163,32 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       for (let prev = Infinity; ; ) {
         const t = performance.now();
         roundStart = Date.now();
+        // should this round be the last, the final copy is ready by its end
+        standby = new StandbyCopy(tree, guestTarget, staging, RSYNC_TIMEOUT_S);
         const changed = await rsyncTo(tree, guestTarget, staging, RSYNC_TIMEOUT_S);
         rounds.push({ changed, seconds: seconds(t) });
         say(`pre-copy round ${rounds.length}: ${changed} entries copied or changed (${seconds(t)} s)`);
         crashPoint('migrate:precopy');
         if (!running || changed === 0 || changed >= prev || rounds.length >= (opts.maxRounds ?? 8)) break;
         prev = changed;
+        await standby.cancel();
       }
+      const final = standby;
       const precopySeconds = seconds(pre);
       // the switch: frozen here, the last changes over, placed and started there
-      // the final copy's rsync connects now and waits for its list: the switch pays no start-up
-      let giveList: (l: string[]) => void = () => undefined;
-      let dropList: (e: unknown) => void = () => undefined;
-      const list = new Promise<string[]>((res, rej) => {
-        giveList = res;
-        dropList = rej;
-      });
-      list.catch(() => undefined);
-      const finalCopy = rsyncTo(tree, guestTarget, staging, RSYNC_TIMEOUT_S, list);
-      finalCopy.catch(() => undefined);
       const switched = performance.now();
-      let only: string[];
-      try {
-        if (running) {
-          record.phase('frozen');
-          await traced(`migrate ${name}: freeze`, () => rt.pause(name));
-          frozen = true;
-          say('guest frozen; final copy');
-        }
-        crashPoint('migrate:frozen');
-        // the last round copied all that was there when it began: only what changed since goes now
-        only = await traced(`migrate ${name}: list changes`, () => changedSince(tree, roundStart - CLOCK_SLACK_MS));
-      } catch (e) {
-        dropList(e);
-        throw e;
+      if (running) {
+        record.phase('frozen');
+        await traced(`migrate ${name}: freeze`, () => rt.pause(name));
+        frozen = true;
+        say('guest frozen; final copy');
       }
+      crashPoint('migrate:frozen');
+      // the last round copied all that was there when it began: only what changed since goes now
+      const only = await traced(`migrate ${name}: list changes`, () => changedSince(tree, roundStart - CLOCK_SLACK_MS));
       const f = performance.now();
-      giveList(only);
-      const last = await traced(`migrate ${name}: final copy`, () => finalCopy);
+      standby = undefined;
+      const last = await traced(`migrate ${name}: final copy`, () => final.send(only));
       say(`final copy: ${last} entries of ${only.length} changed (${seconds(f)} s)`);
       crashPoint('migrate:synced');
       record.phase('finishing');
@@ -230,6 +226,7 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       };
     } catch (e) {
       clearInterval(ping);
+      await standby?.cancel();
       receiver.close();
       const err = toVsError(e);
       if (started && !(e instanceof TargetError)) {

@@ -1,5 +1,7 @@
 // Copying a tree to another host with rsync over ssh: owners (as numbers), modes, hard links, ACLs,
 // xattrs (file capabilities are one) and sparse files; each run reports how many entries changed.
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { VsError } from '../util/errors.js';
 import { run, tied } from '../util/proc.js';
 
@@ -50,6 +52,24 @@ export async function changedSince(root: string, sinceMs: number): Promise<strin
     .split('\0')
     .filter((e) => e !== '')
     .map((e) => (e[0] === 'd' ? (e.length === 1 ? '.' : `${e.slice(1)}/.`) : e.slice(1)));
+}
+
+/**
+ * Whether the tree holds device nodes (an overlay whiteout, 0/0, is none): a user namespace may not
+ * make them, so such a tree cannot be received with its owners shifted on the way.
+ */
+export async function holdsDeviceNodes(root: string): Promise<boolean> {
+  const r = await run('find', [root, '(', '-type', 'b', '-o', '-type', 'c', ')', '-printf', '%P\\0']);
+  return r.stdout
+    .split('\0')
+    .filter((p) => p !== '')
+    .some((p) => {
+      try {
+        return lstatSync(join(root, p)).rdev !== 0;
+      } catch {
+        return false;
+      }
+    });
 }
 
 /**
