@@ -1,11 +1,12 @@
 // The pure parts of migrate: the destination, the words handed to ssh and rsync, rsync's change
 // count, the ACL dump moved to another id range, and the list of what changed for the final copy.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDestination, shellWord, sshCommand, sshHost } from '../../src/engine/migrate-remote.js';
-import { changedSince, countChanges, rsyncWord } from '../../src/storage/rsync.js';
+import { changedSince, countChanges, holdsDeviceNodes, rsyncWord } from '../../src/storage/rsync.js';
 import { shiftAclDump } from '../../src/storage/owner-attrs.js';
 import { isVsError } from '../../src/util/errors.js';
 
@@ -127,4 +128,17 @@ describe('what changed since a pre-copy round began', () => {
     expect((await changedSince(root, Date.now() + 5000)).length).toBe(0);
     expect(await changedSince(root, since - 60_000)).toEqual(expect.arrayContaining(['a/b/z', 'c/line\nbreak']));
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'finds device nodes, which a user namespace cannot make, and takes an overlay whiteout for none',
+    async () => {
+      const root = mkdtempSync(join(tmpdir(), 'vs-devices-'));
+      dirs.push(root);
+      mkdirSync(join(root, 'dev'));
+      execFileSync('mknod', [join(root, 'gone'), 'c', '0', '0']);
+      expect(await holdsDeviceNodes(root)).toBe(false);
+      execFileSync('mknod', [join(root, 'dev/null'), 'c', '1', '3']);
+      expect(await holdsDeviceNodes(root)).toBe(true);
+    },
+  );
 });
