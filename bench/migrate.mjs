@@ -3,7 +3,8 @@
 // the benchmark's own joined by a veth pair, sshd on the target side.
 //   pre-copy time, downtime (freeze here to running there; budget < 1 s), total time
 //   vs  tar | ssh | tar of the same tree over the same link (a cold copy of a stopped tree)
-// Run as root after `npm run build`. BENCH_MB (default 1024) and BENCH_FILES (default 20000) size the tree.
+// Run as root after `npm run build`. BENCH_MB (default 1024) and BENCH_FILES (default 20000) size the tree;
+// VSERVER_TRACE=1 adds each step of the switch with its duration (ours and the target's).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';

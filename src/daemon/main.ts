@@ -7,7 +7,7 @@ import { Engine } from '../engine/index.js';
 import { toVsError, VsError } from '../util/errors.js';
 import { buildServer } from './server.js';
 import { GuestWatch } from './guest-watch.js';
-import { helperPath } from './helpers.js';
+import { helperPath } from '../util/helpers.js';
 import { Tracker } from './tracker.js';
 import { listenTls, serverCert, splitListen } from './tls.js';
 import { apiConfig } from '../guest/api-schema.js';

@@ -7,7 +7,7 @@ import type { Engine } from '../engine/index.js';
 import { checkName } from '../guest/name.js';
 import { VsError } from '../util/errors.js';
 import { ExecSessions, type ExecRequest } from './exec-sessions.js';
-import { helperPath } from './helpers.js';
+import { helperPath } from '../util/helpers.js';
 
 const execBody = {
   type: 'object',

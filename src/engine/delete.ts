@@ -66,7 +66,11 @@ export async function deleteLocked(deps: Deps, name: string, opts: { force?: boo
     // rm removes links themselves and never follows them out of the tree
     await removeTree(trash);
     await snapshots.remove();
-    // with the last guest gone, the lxcfs started for the guests goes too: no mount stays behind
-    if (deps.store.names().length === 0 && (await (await deps.runtime()).list()).length === 0) await deps.lxcfs().shutdown();
+    await stopLxcfsIfIdle(deps);
   }
+}
+
+/** With the last guest gone, the lxcfs started for the guests goes too: no mount stays behind. */
+export async function stopLxcfsIfIdle(deps: Deps): Promise<void> {
+  if (deps.store.names().length === 0 && (await (await deps.runtime()).list()).length === 0) await deps.lxcfs().shutdown();
 }

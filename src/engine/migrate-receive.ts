@@ -17,6 +17,8 @@ import { removeTree } from '../storage/remove.js';
 import { saveOwnerAttrs } from '../storage/owner-attrs.js';
 import { shiftOwnership } from '../storage/shift.js';
 import { fsyncDir } from '../util/atomic.js';
+import { helperPath } from '../util/helpers.js';
+import { traced } from '../util/trace.js';
 import { crashPoint } from '../util/crash.js';
 import { toVsError, VsError } from '../util/errors.js';
 import { requireRealDir } from '../util/fs.js';
@@ -27,6 +29,7 @@ import { overlayDirs, unmountGuest } from './mount.js';
 import { registry } from './ranges.js';
 import { clearUnfinished, placeGuest, removeLeftover, reserve, type Reservation } from './reserve.js';
 import { startLocked } from './start.js';
+import { stopLxcfsIfIdle } from './delete.js';
 import { teardown } from './teardown.js';
 import { sealTreeDir } from './tree-access.js';
 import type { GuestInfo } from './types.js';
@@ -35,14 +38,17 @@ import { guestInfo } from './state.js';
 /** Silence from the source for this long ends the session: the link or the source is gone. */
 export const RECEIVE_IDLE_MS = 30_000;
 
-const Range = v.object({ base: v.number(), size: v.number() });
+const Id = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
+const Range = v.object({ base: Id, size: Id });
 const Hello = v.object({
   op: v.literal('hello'),
   /** The guest's TOML on the source. */
   config: v.string(),
   /** Host ids that own the tree as sent. */
   ids: Range,
-  template: v.optional(v.object({ name: v.string(), meta: v.unknown(), ids: Range })),
+  /** The tree holds device nodes, which its owners' user namespace could not make. */
+  devices: v.optional(v.boolean()),
+  template: v.optional(v.object({ name: v.string(), meta: v.unknown(), ids: Range, devices: v.optional(v.boolean()) })),
 });
 
 export interface ReceiveResult {
@@ -181,8 +187,24 @@ export function receiveGuest(
       if (context !== cfg.context) notes.push(`context ${cfg.context} is taken on the target: the guest gets context ${context} there`);
       cfg = await fitNetwork(deps, name, { ...cfg, context }, notes);
       if (!cfg.privileged) ids = tmpl ? contextRange(tmpl.context!) : contextRange(context);
+      // the runtime is chosen (a first choice probes it) and lxcfs started now, not while the guest is frozen at the source
+      await traced(`receive ${name}: runtime and lxcfs`, async () => {
+        await deps.runtime();
+        await deps.lxcfs().prepare();
+      });
       const told = notes.length;
-      send({ ok: true, staging: staged.tmp, ...(tmpl?.res ? { templateStaging: tmpl.res.tmp } : {}), context, notes });
+      // owners shifted as they arrive: the switch has no tree to re-own
+      const guestPath = hello.devices ? undefined : shiftingRsync(hello.ids, ids);
+      const tmplPath =
+        tmpl?.res && !hello.template!.devices ? shiftingRsync(hello.template!.ids, contextRange(tmpl.res.context)) : undefined;
+      send({
+        ok: true,
+        staging: staged.tmp,
+        ...(tmpl?.res ? { templateStaging: tmpl.res.tmp, ...(tmplPath ? { templateRsyncPath: tmplPath } : {}) } : {}),
+        ...(guestPath ? { rsyncPath: guestPath } : {}),
+        context,
+        notes,
+      });
 
       let start = true;
       for (;;) {
@@ -200,7 +222,7 @@ export function receiveGuest(
         const meta = validate(`template '${tmpl.name}' from the source`, TemplateMetaSchema, hello.template!.meta);
         const tids = contextRange(tmpl.res.context);
         requireRealDir(join(tmpl.res.tmp, 'rootfs'), `template '${tmpl.name}' as sent`, 'migrate again');
-        await reown(join(tmpl.res.tmp, 'rootfs'), hello.template!.ids, tids, scratch(deps), notes);
+        if (!tmplPath) await reown(join(tmpl.res.tmp, 'rootfs'), hello.template!.ids, tids, scratch(deps), notes);
         deps.templates.writeInto(join(tmpl.res.tmp, 'template.toml'), { ...meta, context: tmpl.res.context });
         sealTreeDir(tmpl.res.tmp, tids);
         renameSync(tmpl.res.tmp, deps.paths.template(tmpl.name));
@@ -210,21 +232,24 @@ export function receiveGuest(
       const overlay = tmpl !== undefined;
       const part = join(staged.tmp, overlay ? 'upper' : 'rootfs');
       requireRealDir(part, `guest '${name}''s tree as sent`, 'migrate again');
-      // the sent tree is owned by the source's range; this host's range may be another
-      await reown(part, hello.ids, ids, scratch(deps), notes);
+      // without the id-mapping helper the tree came in the source's range; this host's range may be another
+      if (!guestPath) await traced(`receive ${name}: re-own`, () => reown(part, hello.ids, ids, scratch(deps), notes));
       if (overlay) {
         mkdirSync(join(staged.tmp, 'work'), { recursive: true, mode: 0o700 });
         mkdirSync(join(staged.tmp, 'rootfs'), { recursive: true, mode: 0o755 });
       }
       sealTreeDir(staged.tmp, ids);
       const final = cfg;
-      await placeGuest(deps, name, staged.tmp, async () => {
-        if (overlay) await mountOverlay(overlayDirs(deps, name, tmpl!.name));
-        deps.store.write(name, shownConfig(final, raw));
-      });
+      const into = staged.tmp;
+      await traced(`receive ${name}: place`, () =>
+        placeGuest(deps, name, into, async () => {
+          if (overlay) await mountOverlay(overlayDirs(deps, name, tmpl!.name));
+          deps.store.write(name, shownConfig(final, raw));
+        }),
+      );
       placed = true;
       crashPoint('receive:placed');
-      const info = start ? await startLocked(deps, name) : guestInfo(name, final, undefined, ids);
+      const info = start ? await traced(`receive ${name}: start`, () => startLocked(deps, name)) : guestInfo(name, final, undefined, ids);
       const st = await (await deps.runtime()).state(name);
       if (start && st?.status !== 'running') {
         throw new VsError(
@@ -256,9 +281,26 @@ export function receiveGuest(
         registry(deps).release(tmpl.context!);
       } else if (tmpl?.res) await removeLeftover(tmpl.res.tmp);
       tmpl?.lock.release();
+      // the lxcfs started while preparing, if no guest here needs it
+      await stopLxcfsIfIdle(deps).catch(() => undefined);
       throw err;
     }
   });
+}
+
+/**
+ * The rsync command (as words) that writes a tree sent in the `from` range with this host's `to`
+ * owners; none when the ranges are the same or this vserver was built without its helper.
+ */
+function shiftingRsync(from: IdRange, to: IdRange): string[] | undefined {
+  if (from.base === to.base || from.size !== to.size) return undefined;
+  let helper: string;
+  try {
+    helper = helperPath('idmap-run');
+  } catch {
+    return undefined;
+  }
+  return [helper, String(from.base), String(to.base), String(to.size), '--', 'rsync'];
 }
 
 function scratch(deps: Deps): string {

@@ -44,6 +44,13 @@ export function shellWord(w: string): string {
   return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }
 
+const TRACE = process.env.VSERVER_TRACE === '1';
+
+/** The receiving command on the target: vserver receive NAME (with the trace asked for here passed on). */
+export function receiveCommand(vserver: string, name: string): string[] {
+  return [...(TRACE ? ['env', 'VSERVER_TRACE=1'] : []), vserver, 'receive', name];
+}
+
 /** The target refused a step and took back what it had for it. */
 export class TargetError extends VsError {}
 
@@ -64,6 +71,9 @@ export class Receiver {
     this.child.stderr!.on('data', (b: Buffer) => {
       this.stderr = (this.stderr + b.toString('utf8')).slice(-4000);
     });
+    // the target's step timings (VSERVER_TRACE=1), beside ours
+    if (TRACE)
+      createInterface({ input: this.child.stderr! }).on('line', (l) => l.startsWith('trace: ') && process.stderr.write(`target ${l}\n`));
     createInterface({ input: this.child.stdout! }).on('line', (l) => {
       this.lines.push(l);
       this.waiter?.();

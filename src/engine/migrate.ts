@@ -7,17 +7,19 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkName } from '../guest/name.js';
 import { contextRange } from '../guest/idmap.js';
-import { rsyncTo, type RsyncTarget } from '../storage/rsync.js';
+import { changedSince, holdsDeviceNodes, rsyncTo, type RsyncTarget } from '../storage/rsync.js';
 import { crashPoint } from '../util/crash.js';
 import { toVsError, VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
 import { sleep } from '../util/proc.js';
+import { traced } from '../util/trace.js';
 import { uniqueSuffix } from '../util/unique.js';
 import { deleteLocked } from './delete.js';
 import type { Deps } from './deps.js';
-import { parseDestination, Receiver, sshCommand, sshHost, TargetError } from './migrate-remote.js';
+import { parseDestination, Receiver, receiveCommand, shellWord, sshCommand, sshHost, TargetError } from './migrate-remote.js';
 import { RECEIVE_IDLE_MS } from './migrate-receive.js';
 import { migrationLeft, recordMigration } from './migrate-record.js';
+import { StandbyCopy } from './migrate-standby.js';
 import { ensureMounted } from './mount.js';
 import { listSnapshots } from './snapshot-store.js';
 import { checkNotReowning } from './reown.js';
@@ -62,6 +64,8 @@ export interface MigrateResult {
 /** rsync gives up after this many seconds without progress: a cut link must not keep the guest frozen long. */
 const RSYNC_TIMEOUT_S = 10;
 const PING_MS = 3000;
+/** How far before a round's start the final copy looks for changes: the kernel's change times run on a coarse clock. */
+const CLOCK_SLACK_MS = 2000;
 
 /** The ssh connection's control socket, short enough for a socket path (108 bytes). */
 function controlPath(deps: Deps): string {
@@ -107,7 +111,7 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
     // rsync's runs share the receiver's connection: no handshake per round, least of all while frozen
     const control = controlPath(deps);
     const target: RsyncTarget = { ssh: [...ssh, '-o', `ControlPath=${control}`, '-o', 'ControlMaster=no'], host: sshHost(d) };
-    const remote = [opts.remoteVserver ?? 'vserver', 'receive', name];
+    const remote = receiveCommand(opts.remoteVserver ?? 'vserver', name);
     const record = recordMigration(deps, name, dest);
     const receiver = new Receiver(
       [...ssh, '-o', `ControlPath=${control}`, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'],
@@ -115,70 +119,98 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       remote,
     );
     const ping = setInterval(() => receiver.send({ op: 'ping' }), PING_MS);
+    let standby: StandbyCopy | undefined;
     let frozen = false;
     let finishing = false;
     let started = false;
     try {
-      const hello = await receiver.request(
-        {
-          op: 'hello',
-          config: readFileSync(deps.paths.guestConfig(name), 'utf8'),
-          ids: guestIds(deps, cfg),
-          ...(template ? { template: { name: template.name, meta: template.meta, ids: contextRange(template.meta.context) } } : {}),
-        },
-        60_000,
+      // a user namespace cannot make device nodes: a tree with some is re-owned by the target at the switch
+      const devices = await holdsDeviceNodes(tree);
+      const tdevices = template ? await holdsDeviceNodes(templateTree(deps, template.name)) : false;
+      const hello = await traced(`migrate ${name}: connect and prepare the target`, () =>
+        receiver.request(
+          {
+            op: 'hello',
+            config: readFileSync(deps.paths.guestConfig(name), 'utf8'),
+            ids: guestIds(deps, cfg),
+            devices,
+            ...(template
+              ? { template: { name: template.name, meta: template.meta, ids: contextRange(template.meta.context), devices: tdevices } }
+              : {}),
+          },
+          60_000,
+        ),
       );
       const staging = join(String(hello.staging), overlay ? 'upper' : 'rootfs');
+      // the target's rsync may write owners shifted to its range as they arrive
+      const words = (x: unknown) => (Array.isArray(x) ? { rsyncPath: x.map((w) => shellWord(String(w))).join(' ') } : {});
+      const guestTarget: RsyncTarget = { ...target, ...words(hello.rsyncPath) };
       const notes = (hello.notes as string[] | undefined) ?? [];
       for (const n of notes) say(`target: ${n}`);
       if (hello.templateStaging !== undefined) {
         say(`copying template '${template!.name}' to the target`);
-        await rsyncTo(templateTree(deps, template!.name), target, join(String(hello.templateStaging), 'rootfs'), RSYNC_TIMEOUT_S);
+        await rsyncTo(
+          templateTree(deps, template!.name),
+          { ...target, ...words(hello.templateRsyncPath) },
+          join(String(hello.templateStaging), 'rootfs'),
+          RSYNC_TIMEOUT_S,
+        );
       }
       // pre-copy: while the guest runs, until a round changes no fewer entries than the one before
       const rounds: MigrateRound[] = [];
       const pre = performance.now();
+      let roundStart = 0;
       for (let prev = Infinity; ; ) {
         const t = performance.now();
-        const changed = await rsyncTo(tree, target, staging, RSYNC_TIMEOUT_S);
+        roundStart = Date.now();
+        // should this round be the last, the final copy is ready by its end
+        standby = new StandbyCopy(tree, guestTarget, staging, RSYNC_TIMEOUT_S);
+        const changed = await rsyncTo(tree, guestTarget, staging, RSYNC_TIMEOUT_S);
         rounds.push({ changed, seconds: seconds(t) });
         say(`pre-copy round ${rounds.length}: ${changed} entries copied or changed (${seconds(t)} s)`);
         crashPoint('migrate:precopy');
         if (!running || changed === 0 || changed >= prev || rounds.length >= (opts.maxRounds ?? 8)) break;
         prev = changed;
+        await standby.cancel();
       }
+      const final = standby;
       const precopySeconds = seconds(pre);
       // the switch: frozen here, the last changes over, placed and started there
       const switched = performance.now();
       if (running) {
         record.phase('frozen');
-        await rt.pause(name);
+        await traced(`migrate ${name}: freeze`, () => rt.pause(name));
         frozen = true;
         say('guest frozen; final copy');
       }
       crashPoint('migrate:frozen');
+      // the last round copied all that was there when it began: only what changed since goes now
+      const only = await traced(`migrate ${name}: list changes`, () => changedSince(tree, roundStart - CLOCK_SLACK_MS));
       const f = performance.now();
-      const last = await rsyncTo(tree, target, staging, RSYNC_TIMEOUT_S);
-      say(`final copy: ${last} entries (${seconds(f)} s)`);
+      standby = undefined;
+      const last = await traced(`migrate ${name}: final copy`, () => final.send(only));
+      say(`final copy: ${last} entries of ${only.length} changed (${seconds(f)} s)`);
       crashPoint('migrate:synced');
       record.phase('finishing');
       finishing = true;
       const p = performance.now();
-      const done = await receiver.request({ op: 'finish', start: running }, 180_000);
+      const done = await traced(`migrate ${name}: place and start on the target`, () =>
+        receiver.request({ op: 'finish', start: running }, 180_000),
+      );
       started = true;
       say(`placed${running ? ' and started' : ''} on the target (${seconds(p)} s)`);
       for (const n of (done.notes as string[] | undefined) ?? []) {
         notes.push(n);
         say(`target: ${n}`);
       }
-      await receiver.request({ op: 'commit' }, 30_000);
+      await traced(`migrate ${name}: commit`, () => receiver.request({ op: 'commit' }, 30_000));
       record.phase('switched');
       const downtimeSeconds = running ? seconds(switched) : undefined;
       clearInterval(ping);
       receiver.close();
       const context = Number((done.info as { context?: number } | undefined)?.context ?? hello.context);
-      if (running) await stopLocked(deps, name, { kill: true });
-      if (!opts.keep) await deleteLocked(deps, name);
+      if (running) await traced(`migrate ${name}: stop the source`, () => stopLocked(deps, name, { kill: true }));
+      if (!opts.keep) await traced(`migrate ${name}: delete the source`, () => deleteLocked(deps, name));
       record.remove();
       return {
         name,
@@ -194,6 +226,7 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       };
     } catch (e) {
       clearInterval(ping);
+      await standby?.cancel();
       receiver.close();
       const err = toVsError(e);
       if (started && !(e instanceof TargetError)) {

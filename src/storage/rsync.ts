@@ -1,5 +1,7 @@
 // Copying a tree to another host with rsync over ssh: owners (as numbers), modes, hard links, ACLs,
 // xattrs (file capabilities are one) and sparse files; each run reports how many entries changed.
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { VsError } from '../util/errors.js';
 import { run, tied } from '../util/proc.js';
 
@@ -31,23 +33,66 @@ export interface RsyncTarget {
   ssh: readonly string[];
   /** user@host */
   host: string;
+  /** The receiving rsync's command for the remote shell (--rsync-path), when not plain rsync. */
+  rsyncPath?: string;
+}
+
+/**
+ * The entries under root whose inode changed at or after `sinceMs` (epoch ms), as rsync's
+ * --files-from takes them (NUL-separated): a directory as DIR/. so that its own entries are
+ * compared and what went from it is deleted there, anything else by its path. The inode change
+ * time is set by the kernel on every write, chmod, chown, xattr, link and rename, and no one can
+ * set it back, so no change after `sinceMs` escapes the list.
+ */
+export async function changedSince(root: string, sinceMs: number): Promise<string[]> {
+  const r = await run('find', [root, '-newerct', `@${Math.floor(sinceMs / 1000) - 1}`, '-printf', '%y%P\\0']);
+  if (r.code !== 0)
+    throw new VsError('INTERNAL', `cannot list what changed under ${root}: ${r.stderr.trim().split('\n').pop() ?? `find exit ${r.code}`}`);
+  return r.stdout
+    .split('\0')
+    .filter((e) => e !== '')
+    .map((e) => (e[0] === 'd' ? (e.length === 1 ? '.' : `${e.slice(1)}/.`) : e.slice(1)));
+}
+
+/**
+ * Whether the tree holds device nodes (an overlay whiteout, 0/0, is none): a user namespace may not
+ * make them, so such a tree cannot be received with its owners shifted on the way.
+ */
+export async function holdsDeviceNodes(root: string): Promise<boolean> {
+  const r = await run('find', [root, '(', '-type', 'b', '-o', '-type', 'c', ')', '-printf', '%P\\0']);
+  return r.stdout
+    .split('\0')
+    .filter((p) => p !== '')
+    .some((p) => {
+      try {
+        return lstatSync(join(root, p)).rdev !== 0;
+      } catch {
+        return false;
+      }
+    });
 }
 
 /**
  * Makes `dest` on the target (an absolute path) hold what `src` holds; returns the number of
- * entries that changed. A dropped link ends it within `timeoutS`.
+ * entries that changed. With `only` (from changedSince), just those entries are compared and sent;
+ * rsync starts at once and takes the list when it comes, so the start-up is paid before it is known.
+ * A dropped link ends it within `timeoutS`.
  */
-export async function rsyncTo(src: string, target: RsyncTarget, dest: string, timeoutS: number): Promise<number> {
+export async function rsyncTo(src: string, target: RsyncTarget, dest: string, timeoutS: number, only?: Promise<string[]>): Promise<number> {
   const e = target.ssh.map(rsyncWord).join(' ');
   const [file, args] = tied('rsync', [
     ...RSYNC_FLAGS,
     `--timeout=${timeoutS}`,
     '-e',
     e,
+    ...(target.rsyncPath === undefined ? [] : [`--rsync-path=${target.rsyncPath}`]),
+    // -d: a listed DIR/. has its own entries compared (and what went from it deleted), not its subtree
+    ...(only === undefined ? [] : ['-d', '--from0', '--files-from=-']),
     `${src.replace(/\/*$/, '')}/`,
     `${target.host}:${dest}/`,
   ]);
-  const r = await run(file, args);
+  // the list may come later: rsync connects meanwhile and then waits for it on its stdin
+  const r = await run(file, args, only === undefined ? {} : { input: only.then((l) => l.map((e) => `${e}\0`).join('')) });
   if (r.code !== 0) {
     const detail = r.stderr
       .trim()
@@ -58,9 +103,11 @@ export async function rsyncTo(src: string, target: RsyncTarget, dest: string, ti
     const full = /No space left on device|Disk quota exceeded/.test(r.stderr);
     throw new VsError(
       full ? 'NO_SPACE' : 'MIGRATION_FAILED',
-      `copying ${src} to ${target.host} failed (rsync exit ${r.code}): ${detail || 'no message'}`,
       full
-        ? 'free space on the target, then migrate again'
+        ? `the target's disk is full: copying ${src} to ${target.host} stopped (rsync exit ${r.code}): ${detail}`
+        : `copying ${src} to ${target.host} failed (rsync exit ${r.code}): ${detail || 'no message'}`,
+      full
+        ? "free space on the target (its var/lib/vserver must hold the guest's whole tree, see 'vserver du' here), then migrate again"
         : 'check the link to the target and that rsync is installed there, then migrate again',
     );
   }

@@ -104,7 +104,8 @@ export function launch(file: string, args: readonly string[], opts: LaunchOption
 export type RunResult = Exit;
 
 export interface RunOptions extends LaunchOptions {
-  input?: string | Buffer;
+  /** What goes to its stdin; a promise keeps the program started and waiting until it resolves (rejected: killed). */
+  input?: string | Buffer | Promise<string | Buffer>;
   /** Kill the process (SIGKILL) after this many milliseconds. */
   timeoutMs?: number;
 }
@@ -122,8 +123,14 @@ async function runUntraced(file: string, args: readonly string[], opts: RunOptio
   });
   const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
   if (opts.input !== undefined && child.stdin) {
-    child.stdin.on('error', () => undefined); // the child may exit without reading
-    child.stdin.end(opts.input);
+    const stdin = child.stdin;
+    stdin.on('error', () => undefined); // the child may exit without reading
+    if (opts.input instanceof Promise)
+      opts.input.then(
+        (i) => stdin.end(i),
+        () => child.kill('SIGKILL'),
+      );
+    else stdin.end(opts.input);
   }
   try {
     return await exit;

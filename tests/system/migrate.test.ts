@@ -118,9 +118,9 @@ function readStat(pid: number): string {
   }
 }
 
-/** No guest but the one that was there, and once the receiver has ended (and gc ran), nothing staged. */
-async function targetHoldsNothing(h: TwoHosts): Promise<void> {
-  expect(await guests(h.target)).toEqual(['occupant']);
+/** No guest but the ones that were there, and once the receiver has ended (and gc ran), nothing staged. */
+async function targetHoldsNothing(h: TwoHosts, there = ['occupant']): Promise<void> {
+  expect(await guests(h.target)).toEqual(there);
   await until(
     async () => !(await h.dstNs.exec('ip', ['netns', 'pids', h.dstNs.name])).stdout.split('\n').some((p) => /receive/.test(readCmdline(p))),
     'the receiver on the target to end',
@@ -128,7 +128,7 @@ async function targetHoldsNothing(h: TwoHosts): Promise<void> {
   );
   await h.target.ok(['gc']);
   expect(h.targetStaging()).toEqual([]);
-  expect(await guests(h.target)).toEqual(['occupant']);
+  expect(await guests(h.target)).toEqual(there);
 }
 
 function readCmdline(pid: string): string {
@@ -148,11 +148,11 @@ async function expectFrozen(h: TwoHosts): Promise<void> {
 }
 
 /** The guest runs here and its counter goes on, with every value so far in place. */
-async function sourceRunsOn(h: TwoHosts): Promise<void> {
-  expect((await info(h.source, 'web')).state).toBe('running');
-  const n = await lastCount(h.source, 'web');
-  await until(async () => (await lastCount(h.source, 'web')) > n + 3, 'the counter to go on here');
-  checkCounter(readFileSync(join(h.source.paths.rootfs('web'), 'counter'), 'utf8'));
+async function sourceRunsOn(h: TwoHosts, name = 'web'): Promise<void> {
+  expect((await info(h.source, name)).state).toBe('running');
+  const n = await lastCount(h.source, name);
+  await until(async () => (await lastCount(h.source, name)) > n + 3, 'the counter to go on here');
+  checkCounter(readFileSync(join(h.source.paths.rootfs(name), 'counter'), 'utf8'));
 }
 
 describe.skipIf(!IS_ROOT || TOOLS.length > 0)('vserver migrate', { timeout: 600_000 }, () => {
@@ -321,5 +321,39 @@ describe.skipIf(!IS_ROOT || TOOLS.length > 0)('vserver migrate', { timeout: 600_
     expect(await guests(source)).not.toContain('cold');
     await target.ok(['start', 'cold']);
     expect((await info(target, 'cold')).state).toBe('running');
+  });
+});
+
+describe.skipIf(!IS_ROOT || TOOLS.length > 0)('vserver migrate to a target whose disk fills up', { timeout: 600_000 }, () => {
+  const h = new TwoHosts('migfull');
+  const { source, target } = h;
+
+  beforeAll(async () => {
+    await h.setup();
+    // the target's guests live on a 24 MiB filesystem: a guest carrying 48 MiB cannot fit
+    mkdirSync(target.paths.guestsDir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m,mode=755', 'vst-migfull', target.paths.guestsDir]);
+    await source.ok(['build', 'fat', '--init', 'cmd', '--', '/bin/sh', '-c', COUNTER]);
+    const base = (await info(source, 'fat')).idmap!.base;
+    const blob = join(source.paths.rootfs('fat'), 'blob');
+    execFileSync('dd', ['if=/dev/urandom', `of=${blob}`, 'bs=1M', 'count=48'], { stdio: 'ignore' });
+    chownSync(blob, base, base);
+    await source.ok(['start', 'fat']);
+  }, 180_000);
+
+  // the tmpfs is under the target's root: its cleanup unmounts it
+  afterAll(() => h.cleanup(), 120_000);
+
+  it('fails saying the target disk is full; the guest runs on here, the target keeps nothing and has its space back', async () => {
+    const r = await source.cli(h.migrateArgs('fat'));
+    expect(r.code, r.stderr + r.stdout).toBe(26);
+    expect(r.stderr).toMatch(/migrating guest 'fat' to ssh:\/\/root@10\.251\.7\.2:2222 failed: the target's disk is full/);
+    expect(r.stderr).toMatch(/free space on the target/);
+    expect(r.stderr).toMatch(/the guest runs here again/);
+    await sourceRunsOn(h, 'fat');
+    await targetHoldsNothing(h, []);
+    // what the copy had written there is gone, not only out of sight
+    const used = Number(execFileSync('df', ['--output=used', '-B1', target.paths.guestsDir]).toString().split('\n')[1]);
+    expect(used).toBeLessThan(1 << 20);
   });
 });

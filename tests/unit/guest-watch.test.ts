@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GuestWatch, parseReport, type WatchReport } from '../../src/daemon/guest-watch.js';
-import { helperPath } from '../../src/daemon/helpers.js';
+import { helperPath } from '../../src/util/helpers.js';
 import { sleep } from '../../src/util/proc.js';
 
 const EVENTS = (oomKill: number) => `low 0\nhigh 0\nmax 12\noom ${oomKill}\noom_kill ${oomKill}\noom_group_kill 0\n`;

@@ -1,8 +1,12 @@
 // The pure parts of migrate: the destination, the words handed to ssh and rsync, rsync's change
-// count, and the ACL dump moved to another id range.
-import { describe, expect, it } from 'vitest';
+// count, the ACL dump moved to another id range, and the list of what changed for the final copy.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { parseDestination, shellWord, sshCommand, sshHost } from '../../src/engine/migrate-remote.js';
-import { countChanges, rsyncWord } from '../../src/storage/rsync.js';
+import { changedSince, countChanges, holdsDeviceNodes, rsyncWord } from '../../src/storage/rsync.js';
 import { shiftAclDump } from '../../src/storage/owner-attrs.js';
 import { isVsError } from '../../src/util/errors.js';
 
@@ -96,4 +100,45 @@ describe('ACL dump moved to another id range', () => {
       '',
     ]);
   });
+});
+
+describe('what changed since a pre-copy round began', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('lists every entry changed since then, a directory as DIR/. (its deletions go too), and nothing for a time to come', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'vs-changed-'));
+    dirs.push(root);
+    mkdirSync(join(root, 'a/b'), { recursive: true });
+    mkdirSync(join(root, 'c'));
+    for (const f of ['a/x', 'a/b/z', 'c/w', 'c/line\nbreak']) writeFileSync(join(root, f), 'old\n');
+    // nothing changes after a moment still to come
+    expect(await changedSince(root, Date.now() + 5000)).toEqual([]);
+    const since = Date.now();
+    unlinkSync(join(root, 'a/x'));
+    writeFileSync(join(root, 'c/w'), 'new\n');
+    mkdirSync(join(root, 'd'));
+    writeFileSync(join(root, 'd/n'), 'new\n');
+    const listed = await changedSince(root, since);
+    // a/. carries the deletion of a/x; . the new d; names are whole, newlines and all
+    expect(listed).toEqual(expect.arrayContaining(['.', 'a/.', 'c/w', 'd/.', 'd/n']));
+    expect(listed).not.toContain('a/x');
+    expect((await changedSince(root, Date.now() + 5000)).length).toBe(0);
+    expect(await changedSince(root, since - 60_000)).toEqual(expect.arrayContaining(['a/b/z', 'c/line\nbreak']));
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'finds device nodes, which a user namespace cannot make, and takes an overlay whiteout for none',
+    async () => {
+      const root = mkdtempSync(join(tmpdir(), 'vs-devices-'));
+      dirs.push(root);
+      mkdirSync(join(root, 'dev'));
+      execFileSync('mknod', [join(root, 'gone'), 'c', '0', '0']);
+      expect(await holdsDeviceNodes(root)).toBe(false);
+      execFileSync('mknod', [join(root, 'dev/null'), 'c', '1', '3']);
+      expect(await holdsDeviceNodes(root)).toBe(true);
+    },
+  );
 });
