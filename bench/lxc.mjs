@@ -65,11 +65,11 @@ export function lxcFleet({ lxcpath, rootfs, n, bridge, inNs }) {
     names,
     start: (name) => {
       const [f, a] = cmd('lxc-start', ['-n', name, '-P', lxcpath, '-d']);
-      return timeCommand(f, a);
+      return timeCommand(f, a, { timeoutMs: 120_000 });
     },
     kill: (name) => {
       const [f, a] = cmd('lxc-stop', ['-k', '-n', name, '-P', lxcpath]);
-      return timeCommand(f, a, { allowFail: true });
+      return timeCommand(f, a, { allowFail: true, timeoutMs: 120_000 });
     },
     cleanup: () => {
       for (const name of names) {
