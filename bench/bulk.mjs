@@ -12,6 +12,9 @@ import { ensureLxc, lxcOnBridge } from './lxc.mjs';
 
 const N = Number(process.env.BENCH_GUESTS ?? 100);
 const DENSITY = Number(process.env.BENCH_DENSITY ?? 1000);
+// the whole run is bounded: every command gets what is left of it, and is killed when that is up
+const deadline = Date.now() + Number(process.env.BENCH_TIMEOUT_S ?? 5400) * 1000;
+const left = () => Math.max(1000, deadline - Date.now());
 const which = (p) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', p]).stdout.toString().trim();
 const runc = which('runc');
 if (process.getuid() !== 0 || !runc) {
@@ -24,12 +27,19 @@ const env = { ...process.env, VSERVER_ROOT: root };
 const inHost = (file, args) => ['nsenter', [`--net=/run/netns/${HOST}`, '--', file, ...args]];
 const vs = (...args) => {
   const [f, a] = inHost(process.execPath, [CLI, ...args]);
-  return timeCommand(f, a, { env });
+  return timeCommand(f, a, { env, timeoutMs: left() });
 };
 const vsOut = (args, extra = {}) => {
   const [f, a] = inHost(process.execPath, [CLI, ...args]);
-  return spawnSync(f, a, { env: { ...env, ...extra }, maxBuffer: 64 << 20 });
+  return spawnSync(f, a, { env: { ...env, ...extra }, maxBuffer: 64 << 20, timeout: left() });
 };
+const sysctl = (key) => Number(readFileSync(`/proc/sys/${key.replaceAll('.', '/')}`, 'utf8'));
+/** Entries of the benchmark host's neighbour tables (the kernel's tables are shared by all namespaces). */
+const neighbours = () =>
+  execFileSync('ip', ['-n', HOST, 'neigh', 'show'], { maxBuffer: 64 << 20 })
+    .toString()
+    .split('\n')
+    .filter(Boolean).length;
 const memAvailable = () => Number(/^MemAvailable:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))[1]) * 1024;
 /** Processes that stay on the host for the guests (monitors, helpers): those naming this run's root. */
 const toolProcesses = () =>
@@ -90,6 +100,31 @@ function traceStart(g) {
     .filter((l) => l.startsWith('trace:') && !/ run ip -json -details address show$/.test(l));
 }
 
+/** n LXC containers started and kill-stopped on lxbr0: times, memory and resident processes per container. */
+async function lxcRun(dir, n) {
+  lxc = lxcOnBridge(HOST, join(root, dir), join(root, 'var/lib/vserver/guests', first[0], 'rootfs'), n);
+  const m0 = memAvailable();
+  const t0 = performance.now();
+  await pool(lxc.names, jobs, (c) => lxc.start(c));
+  const start = performance.now() - t0;
+  const m1 = memAvailable();
+  const procs = toolProcesses();
+  const t1 = performance.now();
+  await pool(lxc.names, jobs, (c) => lxc.kill(c));
+  return { start, stop: performance.now() - t1, mem: perGuest(m0 - m1, n), procs: (procs / n).toFixed(2) };
+}
+
+/** LXC with DENSITY containers at once, after vserver's have stopped; skipped with the reason when it cannot run here. */
+async function lxcDensity() {
+  if (!lxc) return say(`  LXC at ${DENSITY}: skipped (LXC did not run at ${N})`);
+  if (process.env.BENCH_LXC_DENSITY === '0') return say(`  LXC at ${DENSITY}: skipped (BENCH_LXC_DENSITY=0)`);
+  // one bridge holds 1024 ports; LXC has no pool of bridges to spill to
+  if (DENSITY > 1023) return say(`  LXC at ${DENSITY}: skipped (more than one bridge's 1023 ports, and LXC does not spill)`);
+  lxc.cleanup();
+  const r = await lxcRun('lxc-density', DENSITY);
+  say(`  LXC at ${DENSITY}: lxc-start ${fmt(r.start)}, ${r.mem} and ${r.procs} resident processes per guest, lxc-stop -k ${fmt(r.stop)}`);
+}
+
 try {
   execFileSync('ip', ['netns', 'add', HOST]);
   execFileSync('ip', ['-n', HOST, 'link', 'set', 'lo', 'up']);
@@ -131,28 +166,22 @@ try {
   await pool(bundles, jobs, async (b, i) => {
     const id = `raw${i}`;
     rawIds.push(id);
-    await timeCommand(runc, ['--root', rawState, 'run', '-d', '--bundle', b, id], { stdio: ['ignore', 'ignore', 'ignore'] });
+    await timeCommand(runc, ['--root', rawState, 'run', '-d', '--bundle', b, id], {
+      stdio: ['ignore', 'ignore', 'ignore'],
+      timeoutMs: left(),
+    });
   });
   const rawStart = performance.now() - rt0;
   const rk0 = performance.now();
-  await pool(rawIds, jobs, (id) => timeCommand(runc, ['--root', rawState, 'delete', '--force', id]));
+  await pool(rawIds, jobs, (id) => timeCommand(runc, ['--root', rawState, 'delete', '--force', id], { timeoutMs: left() }));
   const rawStop = performance.now() - rk0;
   rawIds.length = 0;
 
   let lxcLine = [];
   const have = ensureLxc();
   if (have.ok) {
-    lxc = lxcOnBridge(HOST, join(root, 'lxc'), join(root, 'var/lib/vserver/guests', first[0], 'rootfs'), N);
-    const lm0 = memAvailable();
-    const l0 = performance.now();
-    await pool(lxc.names, jobs, (n) => lxc.start(n));
-    const lxcStart = performance.now() - l0;
-    const lm1 = memAvailable();
-    const lp1 = toolProcesses();
-    const l1 = performance.now();
-    await pool(lxc.names, jobs, (n) => lxc.kill(n));
-    const lxcStop = performance.now() - l1;
-    lxcLine = [lxcStart, lxcStop, perGuest(lm0 - lm1, N), (lp1 / N).toFixed(2)];
+    const r = await lxcRun('lxc', N);
+    lxcLine = [r.start, r.stop, r.mem, r.procs];
     say(`LXC ${execFileSync('lxc-start', ['--version']).toString().trim()}${have.installed ? ' (installed by this benchmark)' : ''}`);
   } else say(`LXC: ${have.reason}`);
 
@@ -181,6 +210,14 @@ try {
 
   // ---- DENSITY guests at once
   if (DENSITY > 0) {
+    // the host's ARP/NDP table holds gc_thresh3 entries, across all namespaces: more guests talking at once overflow it
+    const thresh = sysctl('net.ipv4.neigh.default.gc_thresh3');
+    if (DENSITY + 16 > thresh) {
+      say(
+        `\nnote: net.ipv4.neigh.default.gc_thresh3 is ${thresh}: ${DENSITY} guests that all talk at once would overflow the neighbour table ` +
+          `("neighbour table overflow" in dmesg); this benchmark only starts them, and does not change the host (sysctl -w net.ipv4.neigh.default.gc_thresh3=${2 * DENSITY + 1024} would)`,
+      );
+    }
     const dm0 = memAvailable();
     const ds = await vs('start', '--all');
     const dm1 = memAvailable();
@@ -201,8 +238,9 @@ try {
     if (existsSync(before) && process.env.BENCH_BEFORE !== '0') {
       vsOut(['stop', names[DENSITY - 1], '--timeout', '0']);
       const [f, a] = inHost(process.execPath, [before, 'start', names[DENSITY - 1]]);
-      beforeMs = await timeCommand(f, a, { env, allowFail: true });
+      beforeMs = await timeCommand(f, a, { env, allowFail: true, timeoutMs: left() });
     }
+    const neigh = neighbours();
     const dstop = await vs('stop', '--all', '--timeout', '0');
     say(`\n${DENSITY} bridged guests at once`);
     say(`  vserver start --all                  ${fmt(ds)} (${fmt(ds / DENSITY)} per guest); ${running} running`);
@@ -215,8 +253,10 @@ try {
     );
     say(`  vserver list / stat / top sampling   ${fmt(listD)} / ${fmt(statD)} / ${fmt(topD)}   budgets 300 ms / 500 ms`);
     say(`  vserver stop --all --timeout 0       ${fmt(dstop)}`);
+    say(`  neighbour entries on the host side   ${neigh} (gc_thresh3 ${thresh})`);
     say(`  one start with ${DENSITY - 1} others running:\n${traceD.map((l) => `    ${l}`).join('\n')}`);
     if (beforeMs !== undefined) say(`  the same start by the code before (no trace): ${fmt(beforeMs)}`);
+    await lxcDensity();
   }
 } finally {
   // each step on its own, so that one that fails leaves the others to do their part
@@ -233,7 +273,7 @@ try {
   await step(() => lxc?.cleanup());
   await step(() => {
     const [f, a] = inHost(process.execPath, [CLI, 'stop', '--all', '--timeout', '0']);
-    spawnSync(f, a, { env, stdio: 'ignore' });
+    spawnSync(f, a, { env, stdio: 'ignore', timeout: 1_800_000 });
   });
   await step(() => stopLxcfs(root));
   spawnSync('ip', ['netns', 'del', HOST]);

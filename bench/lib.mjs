@@ -11,7 +11,8 @@ export const DAEMON = new URL('../dist/vserverd.cjs', import.meta.url).pathname;
 export function timeCommand(file, args, opts = {}) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(file, args, { stdio: opts.stdio ?? 'ignore', env: opts.env ?? process.env });
+    // timeoutMs: killed (SIGTERM) after that long, so that a benchmark left alone ends
+    const child = spawn(file, args, { stdio: opts.stdio ?? 'ignore', env: opts.env ?? process.env, timeout: opts.timeoutMs });
     child.on('error', reject);
     child.on('exit', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;

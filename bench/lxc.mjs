@@ -65,11 +65,11 @@ export function lxcFleet({ lxcpath, rootfs, n, bridge, inNs }) {
     names,
     start: (name) => {
       const [f, a] = cmd('lxc-start', ['-n', name, '-P', lxcpath, '-d']);
-      return timeCommand(f, a);
+      return timeCommand(f, a, { timeoutMs: 120_000 });
     },
     kill: (name) => {
       const [f, a] = cmd('lxc-stop', ['-k', '-n', name, '-P', lxcpath]);
-      return timeCommand(f, a, { allowFail: true });
+      return timeCommand(f, a, { allowFail: true, timeoutMs: 120_000 });
     },
     cleanup: () => {
       for (const name of names) {
@@ -91,9 +91,12 @@ export function lxcFleet({ lxcpath, rootfs, n, bridge, inNs }) {
 
 /** n LXC containers on a bridge lxbr0 (10.52.0.1/16) made in the network namespace `ns`. */
 export function lxcOnBridge(ns, lxcpath, rootfs, n) {
-  execFileSync('ip', ['-n', ns, 'link', 'add', 'lxbr0', 'type', 'bridge']);
-  execFileSync('ip', ['-n', ns, 'address', 'add', '10.52.0.1/16', 'dev', 'lxbr0']);
-  execFileSync('ip', ['-n', ns, 'link', 'set', 'lxbr0', 'up']);
+  // made once per namespace: a second fleet (the density run) joins the same bridge
+  if (spawnSync('ip', ['-n', ns, 'link', 'show', 'lxbr0'], { stdio: 'ignore' }).status !== 0) {
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'lxbr0', 'type', 'bridge']);
+    execFileSync('ip', ['-n', ns, 'address', 'add', '10.52.0.1/16', 'dev', 'lxbr0']);
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'lxbr0', 'up']);
+  }
   // ip netns exec also mounts the namespace's own /sys, where LXC looks for the bridge
   return lxcFleet({ lxcpath, rootfs, n, bridge: 'lxbr0', inNs: (file, args) => ['ip', ['netns', 'exec', ns, file, ...args]] });
 }

@@ -5,7 +5,7 @@ import { DEVICE_MODES, type InterfaceConfig } from '../guest/net-schema.js';
 import type { GuestConfig } from '../guest/schema.js';
 import { collectClaims, type OtherGuest } from '../network/claims.js';
 import { etcFiles } from '../network/etc.js';
-import { batchText, wireHook, type Hook } from '../network/hook.js';
+import { batchText, NETNS_FD, wireHook, type Hook } from '../network/hook.js';
 import { IpSession } from '../network/ip-session.js';
 import { batchError, batchFailures, linkNames } from '../network/iproute.js';
 import { hostVethName } from '../network/names.js';
@@ -106,8 +106,17 @@ export interface PreparedNetwork extends NetworkInput {
  * the guest's namespace yet (bridges, nftables rules, the /etc files). The namespace itself is made
  * by the runtime and wired up by a hook before init runs; returns what the spec needs (withNetwork).
  */
-/** owner: the host id of the guest's root, who owns the /etc files the host provides. */
-export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig, owner: number): Promise<PreparedNetwork> {
+/**
+ * owner: the host id of the guest's root, who owns the /etc files the host provides; counts: the
+ * NAME=VALUE counts of the guest's user namespace, which the wiring hook sets as it goes in.
+ */
+export async function setupNetwork(
+  deps: Deps,
+  name: string,
+  cfg: GuestConfig,
+  owner: number,
+  counts: readonly string[] = [],
+): Promise<PreparedNetwork> {
   const interfaces = cfg.interfaces ?? [];
   const mode = networkMode(interfaces);
   let plan: NetPlan | undefined;
@@ -121,7 +130,7 @@ export async function setupNetwork(deps: Deps, name: string, cfg: GuestConfig, o
     } finally {
       host.kill();
     }
-    wiring = tracedSync(`network ${name}: hook batches`, () => writeWiring(deps, name, plan!));
+    wiring = tracedSync(`network ${name}: hook batches`, () => writeWiring(deps, name, plan!, counts));
     await nftApply(nftSetup(plan));
     // only once the table that keeps guests off the host's loopback is in place
     for (const b of loopbackBridges(plan)) setRouteLocalnet(b, true);
@@ -194,26 +203,31 @@ interface Wiring {
 }
 
 /** The hook's batches under the bundle: devices created in or moved into the namespace, then configured inside it. */
-function writeWiring(deps: Deps, name: string, plan: NetPlan): Wiring {
+function writeWiring(deps: Deps, name: string, plan: NetPlan, counts: readonly string[]): Wiring {
   const dir = join(deps.paths.bundle(name), 'net');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  mkdirSync(deps.paths.netnsDir, { recursive: true, mode: 0o700 });
+  // only a NIC given to the guest needs its namespace kept after the guest's processes, to come back
+  // from it; other devices die with the namespace, which then needs no mount (and no umount) of ours
+  const bind = plan.interfaces.some((i) => i.mode === 'phys');
   const files = {
-    netns: plan.netns,
+    netns: bind ? plan.netns : undefined,
     hostBatch: join(dir, 'host.batch'),
     guestBatch: join(dir, 'guest.batch'),
     errors: join(dir, 'errors'),
   };
-  const host = deviceSetup(plan, deps.paths.netTag);
+  const host = deviceSetup(plan, deps.paths.netTag, NETNS_FD);
   const guest = guestSetup(plan);
   writeFileSync(files.hostBatch, batchText(host));
   writeFileSync(files.guestBatch, batchText(guest));
-  writeFileSync(plan.netns, ''); // the bind mount needs a file to cover
+  if (bind) {
+    mkdirSync(deps.paths.netnsDir, { recursive: true, mode: 0o700 });
+    writeFileSync(plan.netns, ''); // the bind mount needs a file to cover
+  }
   return {
-    hook: wireHook(which('sh') ?? '/bin/sh', files),
+    hook: wireHook(which('sh') ?? '/bin/sh', files, counts),
     explain: () => {
       const text = readIfExists(files.errors)?.trim();
-      return text ? batchError(batchFailures(text, [], { [files.hostBatch]: host, [files.guestBatch]: guest })) : undefined;
+      return text ? batchError(batchFailures(text, guest, { [files.hostBatch]: host })) : undefined;
     },
   };
 }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { initPlan } from '../guest/init.js';
 import { checkName } from '../guest/name.js';
 import { effectiveLimits, userCounts } from '../resources/guest-defaults.js';
-import { userCountsHook } from '../resources/user-counts.js';
+import { countArgs, userCountsHook } from '../resources/user-counts.js';
 import { checkLimits, ioDevices, limitsError, loweredRlimits, toResources, wantedRlimits } from '../resources/limits.js';
 import { buildSpec, clampRlimits, DEFAULT_RLIMITS, ociJson, tmpfsMount, withNetwork } from '../runtime/spec.js';
 import { capabilitySet } from '../oci/capabilities.js';
@@ -100,6 +100,8 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
     warnings.push(`${lxcfs.reason}; free, uptime and top inside the guest show the host's figures`);
   }
   const sec = cfg.security;
+  // a privileged guest has no namespace of its own to count in
+  const counts = cfg.privileged ? [] : countArgs(userCounts(defaults));
   const spec = tracedSync(`start ${name}: spec`, () =>
     buildSpec({
       name,
@@ -116,8 +118,6 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
       extraMounts: [...init.tmpfs.map(tmpfsMount), ...('mounts' in lxcfs ? lxcfs.mounts : [])],
       idMappings: cfg.privileged ? undefined : idMappings(ids),
       cgroupWritable: init.delegateCgroup,
-      // a privileged guest has no namespace of its own to count in
-      hooks: cfg.privileged ? [] : [userCountsHook(which('sh') ?? '/bin/sh', userCounts(defaults))],
     }),
   );
 
@@ -128,9 +128,11 @@ export async function startLocked(deps: Deps, name: string): Promise<GuestInfo> 
       if (problems.length > 0) throw new Error(problems.join('; '));
     });
     mkdirSync(bundle, { recursive: true, mode: 0o700 });
-    const net = await traced(`start ${name}: network (before the runtime)`, () => setupNetwork(deps, name, cfg, ids.base));
+    const net = await traced(`start ${name}: network (before the runtime)`, () => setupNetwork(deps, name, cfg, ids.base, counts));
     crashPoint('start:network');
-    writeFileAtomic(join(bundle, 'config.json'), ociJson(withNetwork(spec, net)), 0o600, { durable: false });
+    // the network's hook sets the counts as it goes in: one hook process per start, not two
+    const hooks = (net.hooks ?? []).length > 0 || counts.length === 0 ? net.hooks : [userCountsHook(which('sh') ?? '/bin/sh', counts)];
+    writeFileAtomic(join(bundle, 'config.json'), ociJson(withNetwork(spec, { ...net, hooks })), 0o600, { durable: false });
     mkdirSync(deps.paths.logDir, { recursive: true });
     const log = openSync(deps.paths.log(name), 'a+', 0o640);
     try {

@@ -38,9 +38,10 @@ export async function teardown(deps: Deps, name: string, removed: string[] = [])
   const problems: string[] = [];
   const rt = await deps.runtime();
   try {
-    // reading the state is cheap; the runtime is only spawned when there is something to delete
+    // reading the state is cheap; the runtime is only spawned when there is something to delete,
+    // and not even then when init is dead: its cgroup goes below and its state directory here
     if (await rt.state(name)) {
-      await rt.delete(name, { force: true });
+      if (!rt.forgetStopped?.(name)) await rt.delete(name, { force: true });
       crashPoint('teardown:deleted');
       removed.push('runtime state');
     }

@@ -2,7 +2,7 @@
 // it, before the guest's init runs: what one guest may hold of inotify, fanotify and namespaces.
 import type { UserCount } from '../guest/defaults-schema.js';
 import type { OciHook } from '../oci/types.js';
-import { HOOK_ENV, PID_FROM_STATE } from '../util/hook-state.js';
+import { HOOK_ENV, PID_FROM_STATE, USER_COUNTS_LOOP } from '../util/hook-state.js';
 
 /**
  * Arguments: NAME=VALUE pairs. nsenter becomes the namespace's root, so that the shell it runs
@@ -11,10 +11,14 @@ import { HOOK_ENV, PID_FROM_STATE } from '../util/hook-state.js';
 export const USER_COUNTS_SCRIPT = [
   'set -e',
   PID_FROM_STATE,
-  'exec nsenter --user="/proc/$pid/ns/user" -- sh -c \'set -e; for kv; do f=/proc/sys/user/${kv%%=*}; ' +
-    'if [ -e "$f" ]; then echo "${kv#*=}" > "$f"; fi; done\' sh "$@"',
+  `exec nsenter --user="/proc/$pid/ns/user" -- sh -c '${USER_COUNTS_LOOP}' sh "$@"`,
 ].join('\n');
 
-export function userCountsHook(sh: string, counts: readonly [UserCount, number][]): OciHook {
-  return { path: sh, args: ['sh', '-c', USER_COUNTS_SCRIPT, 'sh', ...counts.map(([k, n]) => `${k}=${n}`)], env: HOOK_ENV, timeout: 30 };
+/** The counts as the hooks take them: NAME=VALUE arguments. */
+export function countArgs(counts: readonly [UserCount, number][]): string[] {
+  return counts.map(([k, n]) => `${k}=${n}`);
+}
+
+export function userCountsHook(sh: string, counts: readonly string[]): OciHook {
+  return { path: sh, args: ['sh', '-c', USER_COUNTS_SCRIPT, 'sh', ...counts], env: HOOK_ENV, timeout: 30 };
 }

@@ -158,6 +158,16 @@ export class OciCli implements Runtime {
     if (r.code !== 0 && !notExist(r.stderr)) this.fail('remove the runtime state of', id, r.stderr);
   }
 
+  /**
+   * What `runc delete` does for a container whose init is dead, less the cgroup (which vserver
+   * removes itself) and poststop hooks (which vserver does not use): its state directory goes.
+   */
+  forgetStopped(id: string): boolean {
+    if (this.name !== 'runc' || this.stateFromFile(id)?.status !== 'stopped') return false;
+    rmSync(join(this.stateRoot, id), { recursive: true, force: true });
+    return true;
+  }
+
   async exec(id: string, argv: readonly string[], io: ExecIO): Promise<number> {
     const extra: string[] = [];
     if (io.tty) extra.push('--tty');

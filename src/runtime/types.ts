@@ -56,6 +56,11 @@ export interface Runtime {
   list(): Promise<RuntimeState[]>;
   kill(id: string, signal: number, opts?: { all?: boolean }): Promise<void>;
   delete(id: string, opts?: { force?: boolean }): Promise<void>;
+  /**
+   * Removes the state of a container whose init is dead, without starting the runtime (its cgroup is
+   * the caller's to remove); false when this runtime's state cannot be removed that way.
+   */
+  forgetStopped?(id: string): boolean;
   exec(id: string, argv: readonly string[], io: ExecIO): Promise<number>;
   update(id: string, resources: OciResources): Promise<void>;
   /** Freezes every process of the container (cgroup freezer), so that its files hold still. */

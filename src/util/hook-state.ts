@@ -11,3 +11,6 @@ export const PID_FROM_STATE = [
 
 /** The commands a hook may use, wherever the runtime was started from. */
 export const HOOK_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
+
+/** Sets /proc/sys/user/NAME for each NAME=VALUE argument, in the user namespace the shell runs in; a count this kernel lacks is skipped. */
+export const USER_COUNTS_LOOP = 'set -e; for kv; do f=/proc/sys/user/${kv%%=*}; if [ -e "$f" ]; then echo "${kv#*=}" > "$f"; fi; done';

@@ -5,6 +5,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import type { OciSpec } from '../../src/oci/types.js';
 import { USER_COUNTS_SCRIPT } from '../../src/resources/user-counts.js';
+import { WIRE_SCRIPT } from '../../src/network/hook.js';
 import { ALL_CAPABILITIES } from '../../src/oci/capabilities.js';
 import { run } from '../../src/util/proc.js';
 import type { TestRoot } from '../helpers/host.js';
@@ -38,8 +39,11 @@ const REMOVE: Record<Protection, (spec: OciSpec) => void> = {
     dropNs(s, 'user');
     delete s.linux.uidMappings;
     delete s.linux.gidMappings;
-    // the hook that sets the counts of the guest's user namespace has none to enter
-    const create = s.hooks?.createRuntime?.filter((h) => !h.args?.includes(USER_COUNTS_SCRIPT));
+    // the hook that sets the counts of the guest's user namespace has none to enter; the network's
+    // hook, which sets them when there is one, keeps only its first arguments (those before the counts)
+    const create = s.hooks?.createRuntime
+      ?.filter((h) => !h.args?.includes(USER_COUNTS_SCRIPT))
+      .map((h) => (h.args?.includes(WIRE_SCRIPT) ? { ...h, args: h.args.slice(0, 8) } : h));
     if (s.hooks && create) s.hooks.createRuntime = create;
   },
   'pid namespace': (s) => dropNs(s, 'pid'),

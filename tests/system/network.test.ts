@@ -189,9 +189,11 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
     process.kill(pid, 'SIGKILL');
     await until(async () => (await t.cli(['running', 'web1'])).code === 1, 'web1 to die');
     const gc = await t.ok(['gc']);
+    // the veth dies with the guest's namespace, which nothing holds after its processes; gc removes
+    // it only if the kernel has not yet got to it
     expect(gc).toMatch(
       new RegExp(
-        `^web1: removed runtime state, bundle, .*veth v${t.paths.instance}-100-0, nftables table vserver\\.${t.paths.instance}\\.web1, network namespace$`,
+        `^web1: removed runtime state, bundle, .*?(veth v${t.paths.instance}-100-0, )?nftables table vserver\\.${t.paths.instance}\\.web1$`,
         'm',
       ),
     );

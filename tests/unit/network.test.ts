@@ -409,9 +409,13 @@ describe('the wiring hook', () => {
   it('passes every value as an argument to one constant script, with a PATH and a timeout', () => {
     const h = wireHook('/bin/sh', { netns: '/r/netns/g', hostBatch: '/b/h', guestBatch: '/b/g', errors: '/b/e' });
     expect(h.args).toEqual(['sh', '-c', WIRE_SCRIPT, 'sh', '/r/netns/g', '/b/h', '/b/g', '/b/e']);
+    // no file to bind, and the user namespace's counts after the files
+    const c = wireHook('/bin/sh', { hostBatch: '/b/h', guestBatch: '/b/g', errors: '/b/e' }, ['max_user_namespaces=9']);
+    expect(c.args.slice(4)).toEqual(['', '/b/h', '/b/g', '/b/e', 'max_user_namespaces=9']);
     expect(h.env).toEqual([expect.stringMatching(/^PATH=.*\/sbin/)]);
     expect(h.timeout).toBeGreaterThan(0);
     expect(WIRE_SCRIPT).toContain('mount --bind "/proc/$pid/ns/net" "$1"');
+    expect(WIRE_SCRIPT).toContain('nsenter --user="/proc/$pid/ns/user"');
     expect(WIRE_SCRIPT).not.toMatch(/\/r\/netns|\/b\//);
   });
 

@@ -1,10 +1,11 @@
 // The head of runc's state.json: init's pid, its start time and the creation time, read without
 // parsing the container's whole config.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runcStateHead } from '../../src/runtime/oci-cli.js';
+import { OciCli, runcStateHead } from '../../src/runtime/oci-cli.js';
+import { processStartTime } from '../../src/util/procfs.js';
 
 const STATE =
   '{"id":"web1","init_process_pid":4242,"init_process_start":987654,"created":"2026-12-02T03:55:19.123456789Z",' +
@@ -29,5 +30,33 @@ describe("runc's state file", () => {
     expect(runcStateHead('', '{"id":"a","init_process_pid":1}')).toBeUndefined();
     expect(runcStateHead('', '')).toBeUndefined();
     expect(runcStateHead('', '{"id":"a\\"b","init_process_pid":1,"init_process_start":2,"created":"c"}')).toBeUndefined();
+  });
+});
+
+describe('forgetting a stopped container without the runtime', () => {
+  const container = (root: string, id: string, pid: number, start: string) => {
+    mkdirSync(join(root, id), { recursive: true });
+    writeFileSync(join(root, id, 'state.json'), `{"id":"${id}","init_process_pid":${pid},"init_process_start":${start},"created":"c"}`);
+  };
+
+  it('removes the state of a container whose init is dead, and never of one whose init lives', () => {
+    const root = mkdtempSync(join(tmpdir(), 'runc-forget-'));
+    try {
+      // this test's own process plays the living init; the same pid with another start time is a dead one
+      const start = processStartTime(process.pid)!;
+      container(root, 'alive', process.pid, start);
+      container(root, 'dead', process.pid, `${Number(start) + 1}`);
+      const runc = new OciCli('runc', '/nonexistent/runc', root);
+      expect(runc.forgetStopped('alive')).toBe(false);
+      expect(existsSync(join(root, 'alive', 'state.json'))).toBe(true);
+      expect(runc.forgetStopped('dead')).toBe(true);
+      expect(existsSync(join(root, 'dead'))).toBe(false);
+      // crun keeps its state otherwise: it is always asked
+      container(root, 'dead2', process.pid, `${Number(start) + 1}`);
+      expect(new OciCli('crun', '/nonexistent/crun', root).forgetStopped('dead2')).toBe(false);
+      expect(existsSync(join(root, 'dead2'))).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
