@@ -12,11 +12,18 @@ export function timeCommand(file, args, opts = {}) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     // timeoutMs: killed (SIGTERM) after that long, so that a benchmark left alone ends
-    const child = spawn(file, args, { stdio: opts.stdio ?? 'ignore', env: opts.env ?? process.env, timeout: opts.timeoutMs });
+    // stderr is kept (its end) so that a failure says why
+    const child = spawn(file, args, {
+      stdio: opts.stdio ?? ['ignore', 'ignore', 'pipe'],
+      env: opts.env ?? process.env,
+      timeout: opts.timeoutMs,
+    });
+    let err = '';
+    child.stderr?.on('data', (b) => (err = (err + b).slice(-4096)));
     child.on('error', reject);
     child.on('exit', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (code !== 0 && !opts.allowFail) reject(new Error(`${file} ${args.join(' ')} exited ${code}`));
+      if (code !== 0 && !opts.allowFail) reject(new Error(`${file} ${args.join(' ')} exited ${code}${err ? `:\n${err}` : ''}`));
       else resolve(ms);
     });
   });

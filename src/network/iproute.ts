@@ -69,17 +69,23 @@ export function linkNames(text = readFileSync('/proc/net/dev', 'utf8')): Set<str
 export function batchFailures(stderr: string, lines: readonly BatchLine[], files: Record<string, readonly BatchLine[]> = {}): string[] {
   const out: string[] = [];
   let reason: string[] = [];
+  let named = false;
   for (const l of stderr.split('\n')) {
     const m = /^Command failed (.+):(\d+)$/.exec(l);
     if (!m) {
       if (l.trim() !== '') reason.push(l.trim().replace(/^Error: /, ''));
       continue;
     }
+    named = true;
     const line = (m[1] === '-' ? lines : (files[m[1]!] ?? []))[Number(m[2]) - 1];
+    if (line?.goneIsDone && reason.some((r) => /^Cannot find device /.test(r))) {
+      reason = [];
+      continue;
+    }
     out.push(`${line?.what ?? 'ip'}: '${line?.cmd ?? '?'}' failed: ${reason.join('; ') || 'no reason given'}`);
     reason = [];
   }
-  if (out.length === 0 && stderr.trim() !== '') out.push(stderr.trim());
+  if (!named && stderr.trim() !== '') out.push(stderr.trim());
   return out;
 }
 

@@ -9,6 +9,8 @@ import type { InterfacePlan, LinkFact, NetPlan } from './types.js';
 export interface BatchLine {
   cmd: string;
   what: string;
+  /** A removal whose object the kernel may already have taken (a veth goes with its guest's namespace): absent is done. */
+  goneIsDone?: boolean;
 }
 
 /** An argument for `ip -batch`, which splits on blanks, honours quotes and cuts lines at '#'. */
@@ -122,7 +124,7 @@ export function hostTeardown(plan: NetPlan, links: readonly LinkFact[], tag: str
   for (const i of plan.interfaces) {
     const what = describe(i);
     if (i.mode === 'bridge' && i.hostDevice && ours(byName.get(i.hostDevice))) {
-      lines.push({ cmd: `link del dev ${i.hostDevice}`, what });
+      lines.push({ cmd: `link del dev ${i.hostDevice}`, what, goneIsDone: true });
       removed.push(`veth ${i.hostDevice}`);
       gone.add(i.hostDevice);
     }

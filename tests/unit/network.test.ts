@@ -388,6 +388,21 @@ describe('reading iproute2', () => {
     expect(batchFailures('mount: /n: mount point does not exist.\n', [])).toEqual(['mount: /n: mount point does not exist.']);
   });
 
+  it('counts a veth the kernel already took with its namespace as removed, and nothing else', () => {
+    const lines = [
+      { cmd: 'link del dev vb1', what: 'interface eth0: bridge on vsbr0', goneIsDone: true },
+      { cmd: 'link del dev vsbr9', what: 'bridge vsbr9' },
+    ];
+    const gone = 'Cannot find device "vb1"\nCommand failed -:1\n';
+    expect(batchFailures(gone, lines)).toEqual([]);
+    // control: the same failure of a line that must find its device is reported
+    expect(batchFailures('Cannot find device "vsbr9"\nCommand failed -:2\n', lines)).toEqual([
+      `bridge vsbr9: 'link del dev vsbr9' failed: Cannot find device "vsbr9"`,
+    ]);
+    // another failure of the veth's removal is reported
+    expect(batchFailures('RTNETLINK answers: Operation not permitted\nCommand failed -:1\n', lines)).toHaveLength(1);
+  });
+
   it('says which line of a batch failed, what it was for and why', () => {
     const lines = [
       { cmd: 'link add name a type bridge', what: 'bridge a' },
