@@ -16,6 +16,8 @@ export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   let root = defaultRoot();
   try {
+    // migrate's link to a remote daemon, which rsync runs as its -e: no verb, and not in the help
+    if (argv[0] === '__relay') return await (await import('./relay.js')).relayCommand(argv.slice(1));
     const args = parseArgv(argv, VERB_MAP);
     if (args.options.version) {
       process.stdout.write(`vserver ${VERSION}\n`);

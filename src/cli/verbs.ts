@@ -151,7 +151,7 @@ export const VERBS: Verb[] = [
   },
   {
     name: 'migrate',
-    summary: 'move a guest to another host over ssh: copied while it runs, then frozen, finished and started there',
+    summary: "move a guest to another host (over ssh, or a remote's daemon): copied while it runs, then frozen, finished and started there",
     args: [NAME, 'DEST'],
     options: [
       { name: 'keep', help: 'keep the guest here, stopped, instead of deleting it once it runs there' },
@@ -173,6 +173,7 @@ export const VERBS: Verb[] = [
       'vserver migrate web1 ssh://root@host2',
       'vserver migrate web1 ssh://root@host2:2222 --keep',
       'vserver migrate web1 ssh://root@10.0.0.2 --ssh-option IdentityFile=/root/.ssh/migrate --remote-vserver /usr/local/bin/vserver',
+      'vserver migrate web1 host2   (a remote added with vserver remote add host2 https://host2:8443 ...)',
     ],
     load: () => import('./migrate.js'),
   },

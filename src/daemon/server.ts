@@ -13,6 +13,7 @@ import type { EventEmitter } from 'node:events';
 import websocket from '@fastify/websocket';
 import { eventRoutes } from './routes-events.js';
 import { execRoutes } from './routes-exec.js';
+import { migrateRoutes } from './routes-migrate.js';
 import { logRoutes } from './routes-log.js';
 import { defaultAuthenticators, installAuth, type Authenticator } from './auth.js';
 import { Operations } from './operations.js';
@@ -74,6 +75,7 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
   void app.register(async (ws) => {
     eventRoutes(ws, opts.events ?? engine.events, { backlogBytes: opts.eventBacklogBytes });
     execRoutes(ws, engine, opts.ptyRelay);
+    migrateRoutes(ws, engine);
   });
   const operations = new Operations();
   app.addHook('onClose', () => operations.cancelAll());

@@ -1,7 +1,9 @@
-// The source's side of the link to a migration target: where it is (ssh://user@host:port), the
-// ssh command line, and the receiving vserver there, spoken to in JSON lines over ssh.
+// The source's side of the link to a migration target: where it is (ssh://user@host:port, or a
+// remote's daemon), the command that reaches it (ssh, or vserver __relay over the API's TLS link),
+// and the receiving vserver there, spoken to in JSON lines over that command's stdio.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { RsyncTarget } from '../storage/rsync.js';
 import { VsError, type ErrorCode, ERROR_CODES } from '../util/errors.js';
 import { tied } from '../util/proc.js';
 
@@ -20,7 +22,7 @@ export function parseDestination(dest: string): Destination {
     throw new VsError(
       'USAGE',
       `'${dest}' is not a migration target`,
-      'write it as ssh://root@HOST or ssh://root@HOST:PORT (the target runs sshd and has vserver and rsync installed)',
+      "write it as ssh://root@HOST or ssh://root@HOST:PORT (the target runs sshd and has vserver and rsync installed), or name a remote from 'vserver remote list'",
     );
   }
   return { user: m[1] ?? 'root', host: m[2]!, ...(port === undefined ? {} : { port }), text: dest };
@@ -51,6 +53,62 @@ export function receiveCommand(vserver: string, name: string): string[] {
   return [...(TRACE ? ['env', 'VSERVER_TRACE=1'] : []), vserver, 'receive', name];
 }
 
+/** How the migration reaches the target: the receiver's command, and rsync's remote shell. */
+export interface Transport {
+  /** The target as the user wrote it, for messages. */
+  text: string;
+  /** The command whose stdio speaks with the receive protocol there. */
+  receiver: readonly string[];
+  /** rsync's link; `rsyncPath` is the target's own command for its rsync (words), from its hello. */
+  rsync(rsyncPath: unknown): RsyncTarget;
+  /** What to check when the link is lost. */
+  hint: string;
+}
+
+/** Over ssh: the receiver holds the connection, which every rsync shares through its control socket. */
+export function sshTransport(
+  d: Destination,
+  control: string,
+  opts: { sshOptions?: string[]; remoteVserver?: string },
+  name: string,
+): Transport {
+  const ssh = sshCommand(d, opts.sshOptions);
+  const host = sshHost(d);
+  const remote = receiveCommand(opts.remoteVserver ?? 'vserver', name);
+  const words = (x: unknown) => (Array.isArray(x) ? { rsyncPath: x.map((w) => shellWord(String(w))).join(' ') } : {});
+  return {
+    text: d.text,
+    receiver: [
+      ...ssh,
+      '-o',
+      `ControlPath=${control}`,
+      '-o',
+      'ControlMaster=yes',
+      '-o',
+      'ControlPersist=no',
+      host,
+      '--',
+      remote.map(shellWord).join(' '),
+    ],
+    rsync: (rsyncPath) => ({ ssh: [...ssh, '-o', `ControlPath=${control}`, '-o', 'ControlMaster=no'], host, ...words(rsyncPath) }),
+    hint: 'check that the target is reachable with ssh as given (keys, --ssh-option) and runs vserver at --remote-vserver, then migrate again',
+  };
+}
+
+/**
+ * Through a remote's daemon: `relay` (vserver __relay ROOT REMOTE) runs a command there over the
+ * API's TLS link, with the pinned certificate and the token. The daemon picks its own rsync command,
+ * and rsync's words go unsplit, so that the daemon can check them.
+ */
+export function relayTransport(text: string, relay: readonly string[], name: string): Transport {
+  return {
+    text,
+    receiver: [...relay, 'vserverd', 'receive', name],
+    rsync: () => ({ ssh: relay, host: 'vserverd', plainArgs: true }),
+    hint: `check that vserverd runs on the target and that remote '${text}' (vserver remote list) reaches it, then migrate again`,
+  };
+}
+
 /** The target refused a step and took back what it had for it. */
 export class TargetError extends VsError {}
 
@@ -64,8 +122,11 @@ export class Receiver {
   private ended = false;
   private stderr = '';
 
-  constructor(ssh: readonly string[], host: string, remote: readonly string[]) {
-    const [file, args] = tied(ssh[0]!, [...ssh.slice(1), host, '--', remote.map(shellWord).join(' ')]);
+  constructor(
+    command: readonly string[],
+    private readonly hint: string,
+  ) {
+    const [file, args] = tied(command[0]!, command.slice(1));
     this.child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdin!.on('error', () => undefined); // a dead link shows as the reply that never comes
     this.child.stderr!.on('data', (b: Buffer) => {
@@ -139,11 +200,7 @@ export class Receiver {
       .filter((l) => l.trim() !== '')
       .slice(-3)
       .join('; ');
-    return new VsError(
-      'MIGRATION_FAILED',
-      `the link to the target was lost${why ? `: ${why}` : ''}`,
-      'check that the target is reachable with ssh as given (keys, --ssh-option) and runs vserver at --remote-vserver, then migrate again',
-    );
+    return new VsError('MIGRATION_FAILED', `the link to the target was lost${why ? `: ${why}` : ''}`, this.hint);
   }
 
   /** Closes its input (the receiver then drops what it staged unless it finished) and ends ssh. */

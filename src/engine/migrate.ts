@@ -1,4 +1,4 @@
-// vserver migrate NAME ssh://root@HOST[:PORT]: moves a guest to another host. Its tree is copied with
+// vserver migrate NAME ssh://root@HOST[:PORT] | REMOTE: moves a guest to another host. Its tree is copied with
 // rsync while it runs, in rounds until the changed set stops shrinking; then it is frozen, the last
 // changes follow, and the target re-owns, places and starts it. Only once it runs there does the
 // source stop (and go, unless kept). Any failure before that thaws the source and the target keeps
@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkName } from '../guest/name.js';
 import { contextRange } from '../guest/idmap.js';
-import { changedSince, holdsDeviceNodes, rsyncTo, type RsyncTarget } from '../storage/rsync.js';
+import { changedSince, holdsDeviceNodes, rsyncTo } from '../storage/rsync.js';
 import { crashPoint } from '../util/crash.js';
 import { toVsError, VsError } from '../util/errors.js';
 import { withLock } from '../util/lock.js';
@@ -16,7 +16,7 @@ import { traced } from '../util/trace.js';
 import { uniqueSuffix } from '../util/unique.js';
 import { deleteLocked } from './delete.js';
 import type { Deps } from './deps.js';
-import { parseDestination, Receiver, receiveCommand, shellWord, sshCommand, sshHost, TargetError } from './migrate-remote.js';
+import { parseDestination, Receiver, relayTransport, sshTransport, TargetError, type Transport } from './migrate-remote.js';
 import { RECEIVE_IDLE_MS } from './migrate-receive.js';
 import { migrationLeft, recordMigration } from './migrate-record.js';
 import { StandbyCopy } from './migrate-standby.js';
@@ -34,6 +34,8 @@ export interface MigrateOptions {
   remoteVserver?: string;
   /** Keep the source, stopped, instead of deleting it. */
   keep?: boolean;
+  /** DEST names a remote's daemon: this command (vserver __relay ROOT REMOTE) runs a command there, joined to its stdio. */
+  relay?: string[];
   /** Pre-copy rounds at most (default 8). */
   maxRounds?: number;
   onProgress?: (line: string) => void;
@@ -76,9 +78,16 @@ function controlPath(deps: Deps): string {
 
 const seconds = (from: number) => Math.round((performance.now() - from) / 10) / 100;
 
+/** ssh://, or a remote's daemon reached through the relay command. */
+function transportTo(deps: Deps, name: string, dest: string, opts: MigrateOptions): Transport {
+  if (opts.relay) return relayTransport(dest, opts.relay, name);
+  return sshTransport(parseDestination(dest), controlPath(deps), opts, name);
+}
+
 export function migrateGuest(deps: Deps, name: string, dest: string, opts: MigrateOptions = {}): Promise<MigrateResult> {
   checkName(name);
-  const d = parseDestination(dest);
+  // over ssh, rsync's runs share the receiver's connection: no handshake per round, least of all while frozen
+  const link = transportTo(deps, name, dest, opts);
   return withLock(deps.paths.lock(name), `vserver migrate ${name}`, async () => {
     const begin = performance.now();
     const say = opts.onProgress ?? (() => undefined);
@@ -107,17 +116,8 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
     const overlay = cfg.backend === 'overlay' && cfg.template !== undefined;
     const tree = guestTree(deps, name, overlay ? 'upper' : 'rootfs');
     const template = overlay ? { name: cfg.template!, meta: deps.templates.read(cfg.template!) } : undefined;
-    const ssh = sshCommand(d, opts.sshOptions);
-    // rsync's runs share the receiver's connection: no handshake per round, least of all while frozen
-    const control = controlPath(deps);
-    const target: RsyncTarget = { ssh: [...ssh, '-o', `ControlPath=${control}`, '-o', 'ControlMaster=no'], host: sshHost(d) };
-    const remote = receiveCommand(opts.remoteVserver ?? 'vserver', name);
     const record = recordMigration(deps, name, dest);
-    const receiver = new Receiver(
-      [...ssh, '-o', `ControlPath=${control}`, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'],
-      target.host,
-      remote,
-    );
+    const receiver = new Receiver(link.receiver, link.hint);
     const ping = setInterval(() => receiver.send({ op: 'ping' }), PING_MS);
     let standby: StandbyCopy | undefined;
     let frozen = false;
@@ -143,15 +143,14 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       );
       const staging = join(String(hello.staging), overlay ? 'upper' : 'rootfs');
       // the target's rsync may write owners shifted to its range as they arrive
-      const words = (x: unknown) => (Array.isArray(x) ? { rsyncPath: x.map((w) => shellWord(String(w))).join(' ') } : {});
-      const guestTarget: RsyncTarget = { ...target, ...words(hello.rsyncPath) };
+      const guestTarget = link.rsync(hello.rsyncPath);
       const notes = (hello.notes as string[] | undefined) ?? [];
       for (const n of notes) say(`target: ${n}`);
       if (hello.templateStaging !== undefined) {
         say(`copying template '${template!.name}' to the target`);
         await rsyncTo(
           templateTree(deps, template!.name),
-          { ...target, ...words(hello.templateRsyncPath) },
+          link.rsync(hello.templateRsyncPath),
           join(String(hello.templateStaging), 'rootfs'),
           RSYNC_TIMEOUT_S,
         );
@@ -214,7 +213,7 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       record.remove();
       return {
         name,
-        dest: d.text,
+        dest: link.text,
         context,
         notes,
         wasRunning: running,
@@ -233,7 +232,7 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
         // it ran there, and the link broke before the target heard that we know: only the target knows whether it kept it
         throw new VsError(
           'MIGRATION_FAILED',
-          `migrating guest '${name}' to ${d.text} was cut off at the switch: ${err.message}`,
+          `migrating guest '${name}' to ${link.text} was cut off at the switch: ${err.message}`,
           `guest '${name}' stays frozen here. Check 'vserver status ${name}' on the target: if it runs there, 'vserver delete --force ${name}' here; ` +
             `if not, 'vserver stop ${name}' and 'vserver start ${name}' here`,
           { cause: e },
@@ -248,7 +247,7 @@ export function migrateGuest(deps: Deps, name: string, dest: string, opts: Migra
       record.remove();
       throw new VsError(
         err.code,
-        `migrating guest '${name}' to ${d.text} failed: ${err.message}`,
+        `migrating guest '${name}' to ${link.text} failed: ${err.message}`,
         `${running ? `the guest runs here again${frozen ? ' (thawed)' : ''}` : 'the guest is here as it was'}, and the target keeps no copy` +
           ` (what it staged goes when its receiver ends; 'vserver gc' there removes it otherwise); ${err.hint ?? 'fix the cause and migrate again'}`,
         { cause: e },

@@ -35,6 +35,8 @@ export interface RsyncTarget {
   host: string;
   /** The receiving rsync's command for the remote shell (--rsync-path), when not plain rsync. */
   rsyncPath?: string;
+  /** The remote command reaches rsync's server as words, not through a shell: no --protect-args, so that the target sees (and checks) the paths. */
+  plainArgs?: boolean;
 }
 
 /**
@@ -81,7 +83,7 @@ export async function holdsDeviceNodes(root: string): Promise<boolean> {
 export async function rsyncTo(src: string, target: RsyncTarget, dest: string, timeoutS: number, only?: Promise<string[]>): Promise<number> {
   const e = target.ssh.map(rsyncWord).join(' ');
   const [file, args] = tied('rsync', [
-    ...RSYNC_FLAGS,
+    ...RSYNC_FLAGS.filter((f) => !(target.plainArgs && f === '--protect-args')),
     `--timeout=${timeoutS}`,
     '-e',
     e,

@@ -13,12 +13,22 @@ const freePort = () =>
     });
   });
 
-/** Starts the daemon on a free loopback port; the remote `name` then reaches it with a token and its pinned certificate. */
-export async function startTlsDaemon(t: TestRoot, name: string): Promise<ChildProcess> {
-  const port = await freePort();
+/**
+ * Starts the daemon on a free loopback port (or on `at`, an address of its root's network namespace);
+ * the remote `name` of `client` (default: the same root) then reaches it with a token and its pinned certificate.
+ */
+export async function startTlsDaemon(
+  t: TestRoot,
+  name: string,
+  at?: { host: string; port: number; client: TestRoot },
+): Promise<ChildProcess> {
+  const host = at?.host ?? '127.0.0.1';
+  const port = at?.port ?? (await freePort());
   mkdirSync(t.paths.etc, { recursive: true });
-  writeFileSync(t.paths.hostConfig, `[api]\nlisten = "127.0.0.1:${port}"\n`);
-  const daemon = spawn(process.execPath, [DAEMON, '--foreground'], { env: t.env(), stdio: ['ignore', 'ignore', 'pipe'] });
+  writeFileSync(t.paths.hostConfig, `[api]\nlisten = "${host}:${port}"\n`);
+  const [file, args] =
+    t.netns === undefined ? [process.execPath, [DAEMON]] : ['nsenter', [`--net=/run/netns/${t.netns}`, '--', process.execPath, DAEMON]];
+  const daemon = spawn(file, [...args, '--foreground'], { env: t.env(), stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     const fingerprint = await new Promise<string>((resolve, reject) => {
       let log = '';
@@ -37,7 +47,7 @@ export async function startTlsDaemon(t: TestRoot, name: string): Promise<ChildPr
       });
     });
     const token = (await t.ok(['token', 'create', '--name', name])).trim();
-    await t.ok(['remote', 'add', name, `https://127.0.0.1:${port}`, '--token', token, '--cert-fingerprint', fingerprint]);
+    await (at?.client ?? t).ok(['remote', 'add', name, `https://${host}:${port}`, '--token', token, '--cert-fingerprint', fingerprint]);
     return daemon;
   } catch (e) {
     await stopDaemon(daemon);

@@ -1,16 +1,19 @@
 // Two hosts on one machine for migration tests: a source and a target installation, each in a
 // network namespace of its own, joined by a veth pair with private addresses. The target runs sshd
-// with a host key and an authorized key made for the test; nothing of it leaves the namespaces.
+// with a host key and an authorized key made for the test, and, when asked, vserverd with its TLS
+// listener on the target's address; nothing of it leaves the namespaces.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, runOk, sleep } from '../../src/util/proc.js';
 import { CLI, IS_ROOT, TestRoot } from './host.js';
 import { TestNetns } from './netns.js';
+import { startTlsDaemon, stopDaemon } from './tls-daemon.js';
 
 const SOURCE_ADDR = '10.251.7.1';
 const TARGET_ADDR = '10.251.7.2';
 const PORT = 2222;
+const API_PORT = 8443;
 
 export class TwoHosts {
   readonly srcNs: TestNetns;
@@ -19,6 +22,7 @@ export class TwoHosts {
   readonly target: TestRoot;
   readonly dir: string;
   private sshd: ChildProcess | undefined;
+  daemon: ChildProcess | undefined;
   private madeRunSshd = false;
 
   constructor(tag: string) {
@@ -109,6 +113,15 @@ export class TwoHosts {
     }
   }
 
+  /** Starts the target's vserverd on its address; the source's remote `name` then reaches it (token, pinned certificate). */
+  async startDaemon(name: string): Promise<void> {
+    this.daemon = await startTlsDaemon(this.target, name, { host: TARGET_ADDR, port: API_PORT, client: this.source });
+  }
+
+  async stopDaemon(): Promise<void> {
+    await stopDaemon(this.daemon);
+  }
+
   /** A command on the target through ssh, from the source namespace. */
   ssh(argv: string[]): ReturnType<typeof run> {
     const opts = ['-i', join(this.dir, 'client'), '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${join(this.dir, 'known_hosts')}`];
@@ -143,6 +156,7 @@ export class TwoHosts {
   /** Removes sshd and its sessions, the guests and roots of both sides, the namespaces and the keys. */
   async cleanup(): Promise<void> {
     try {
+      await stopDaemon(this.daemon);
       if (this.sshd?.pid !== undefined) {
         this.sshd.kill('SIGKILL');
         // its sessions (and the receivers they run) are in the target namespace: end them too

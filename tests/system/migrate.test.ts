@@ -2,47 +2,30 @@
 // namespace, sshd on the target): a running guest moves with no write lost and its tree intact,
 // an overlay guest takes its template along, and a cut link or a killed migrate leaves the source
 // running (or startable) and the target without a guest.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lchownSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sleep } from '../../src/util/proc.js';
 import { which } from '../../src/util/which.js';
 import { until } from '../helpers/guests.js';
-import { CLI, IS_ROOT, type TestRoot } from '../helpers/host.js';
+import { IS_ROOT } from '../helpers/host.js';
+import {
+  checkCounter,
+  children,
+  COUNTER,
+  expectFrozen,
+  guests,
+  info,
+  lastCount,
+  migrateUntil,
+  sourceRunsOn,
+  targetHoldsNothing,
+} from '../helpers/migrate.js';
 import { treeDigest } from '../helpers/trees.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
 const TOOLS = ['rsync', 'sshd', 'ssh-keygen', 'setfacl', 'setcap', 'setfattr'].filter((t) => !which(t) && !which(`/usr/sbin/${t}`));
 if (IS_ROOT && TOOLS.length > 0) console.warn(`migrate tests skipped: missing ${TOOLS.join(', ')} (bash scripts/install-deps.sh --test)`);
-
-/** Appends the next number to /counter every 10 ms, going on from the last one written (also after a move). */
-const COUNTER = 'i=$(tail -n 1 /counter 2>/dev/null); i=${i:-0}; while :; do i=$((i+1)); echo $i >> /counter; sleep 0.01; done';
-
-async function info(t: TestRoot, name: string): Promise<{ state: string; context: number; idmap?: { base: number } }> {
-  // status exits 3 for a stopped guest; the JSON is there either way
-  const r = await t.cli(['status', name, '--json']);
-  if (r.code !== 0 && r.code !== 3) throw new Error(`vserver status ${name} exited ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { state: string; context: number; idmap?: { base: number } };
-}
-
-async function guests(t: TestRoot): Promise<string[]> {
-  return (JSON.parse(await t.ok(['list', '--json'])) as { name: string }[]).map((g) => g.name);
-}
-
-/** The numbers in a counter file: every one of 1..n in order, none twice, none missing. */
-function checkCounter(text: string): number {
-  const values = text.trim().split('\n').map(Number);
-  values.forEach((v, i) => {
-    expect(v, `line ${i + 1} of the counter`).toBe(i + 1);
-  });
-  return values.length;
-}
-
-async function lastCount(t: TestRoot, name: string): Promise<number> {
-  const r = await t.cli(['exec', name, '--', 'tail', '-n', '1', '/counter']);
-  return Number(r.stdout.trim());
-}
 
 /** Files of every kind migrate must keep, made as the guest's own (owners in its range). */
 function plantSpecialFiles(rootfs: string, base: number): void {
@@ -83,76 +66,6 @@ function aclOf(file: string, base: number): string {
   return execFileSync('getfacl', ['-n', '-p', '-c', file])
     .toString()
     .replace(/^((?:default:)?(?:user|group):)(\d+):/gm, (_m, p: string, id: string) => `${p}${Number(id) - base}:`);
-}
-
-/** A migrate run in the source namespace that stops itself (SIGSTOP) or dies (SIGKILL) at a named point. */
-const children: ChildProcess[] = [];
-
-function migrateUntil(h: TwoHosts, name: string, point: string, signal: 'SIGSTOP' | 'SIGKILL') {
-  const child = spawn('nsenter', [`--net=${h.srcNs.path}`, '--', process.execPath, CLI, ...h.migrateArgs(name)], {
-    env: h.source.env({ VSERVER_CRASH_AT: point, VSERVER_CRASH_SIGNAL: signal }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (b: Buffer) => {
-    stderr += b.toString();
-  });
-  child.stdout!.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    child.on('exit', (code, sig) => r({ code, signal: sig })),
-  );
-  return {
-    pid: child.pid!,
-    exited,
-    stderr: () => stderr,
-    stopped: () => until(async () => / T /.test(readStat(child.pid!)), `migrate to stop itself at ${point}`, 120_000),
-  };
-}
-
-function readStat(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, '');
-  } catch {
-    return '';
-  }
-}
-
-/** No guest but the ones that were there, and once the receiver has ended (and gc ran), nothing staged. */
-async function targetHoldsNothing(h: TwoHosts, there = ['occupant']): Promise<void> {
-  expect(await guests(h.target)).toEqual(there);
-  await until(
-    async () => !(await h.dstNs.exec('ip', ['netns', 'pids', h.dstNs.name])).stdout.split('\n').some((p) => /receive/.test(readCmdline(p))),
-    'the receiver on the target to end',
-    60_000,
-  );
-  await h.target.ok(['gc']);
-  expect(h.targetStaging()).toEqual([]);
-  expect(await guests(h.target)).toEqual(there);
-}
-
-function readCmdline(pid: string): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
-
-/** The counter stands still: the guest is frozen. */
-async function expectFrozen(h: TwoHosts): Promise<void> {
-  const file = join(h.source.paths.rootfs('web'), 'counter');
-  const a = readFileSync(file, 'utf8');
-  await sleep(300);
-  expect(readFileSync(file, 'utf8')).toBe(a);
-}
-
-/** The guest runs here and its counter goes on, with every value so far in place. */
-async function sourceRunsOn(h: TwoHosts, name = 'web'): Promise<void> {
-  expect((await info(h.source, name)).state).toBe('running');
-  const n = await lastCount(h.source, name);
-  await until(async () => (await lastCount(h.source, name)) > n + 3, 'the counter to go on here');
-  checkCounter(readFileSync(join(h.source.paths.rootfs(name), 'counter'), 'utf8'));
 }
 
 describe.skipIf(!IS_ROOT || TOOLS.length > 0)('vserver migrate', { timeout: 600_000 }, () => {

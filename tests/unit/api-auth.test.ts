@@ -102,6 +102,23 @@ describe('the HTTPS listener', () => {
     expect((await get('/1.0/guests', { token })).status).toBe(401);
   });
 
+  it('guards the migration route: credentials first, then only what migrate runs', async () => {
+    const cmd = (argv: string[]) => `/1.0/migrate?command=${encodeURIComponent(JSON.stringify(argv))}`;
+    const etc = cmd(['rsync', '--server', '-lHogDtpAXrSe.iLsfxCIvu', '--timeout=10', '.', '/etc/']);
+    expect((await get(etc)).status).toBe(401);
+    const { token } = await createToken(engine.deps.paths, 'mig');
+    expect(await get(etc, { token })).toEqual({
+      status: 403,
+      body: expect.objectContaining({ code: 'NOT_PERMITTED', error: expect.stringMatching(/does not run rsync into \/etc\//) }),
+    });
+    expect((await get(cmd(['sh', '-c', 'id']), { token })).status).toBe(403);
+    // the control: a command it does run passes the check, and is then told to upgrade
+    expect(await get(cmd(['receive', 'web']), { token })).toEqual({
+      status: 400,
+      body: expect.objectContaining({ code: 'USAGE', error: expect.stringMatching(/used with a WebSocket/) }),
+    });
+  });
+
   it('lets in a client certificate listed in trusted_certs, and no other', async () => {
     expect(await get('/1.0/guests', { client: trusted })).toEqual({ status: 200, body: [] });
     expect((await get('/1.0/guests', { client: stranger })).status).toBe(401);
