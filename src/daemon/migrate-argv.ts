@@ -5,8 +5,8 @@ import { VsError } from '../util/errors.js';
 
 export type RelayCommand = { kind: 'receive'; name: string } | { kind: 'rsync'; argv: string[]; dest: string };
 
-/** rsync's short options as a receiving server gets them; no T (temp dir) or other option that names a path. */
-const SHORT = /^-[lHogDtpAXrSdRvnWzcxuIKL]+e\.[A-Za-z]*$/;
+/** rsync's short options as a receiving server gets them; no option that names a path (T), nor K or L, which would follow a symlink the guest planted in its tree out of it. */
+const SHORT = /^-[lHogDtpAXrSdRvnWzcxuI]+e\.[A-Za-z]*$/;
 const LONG = [/^--log-format=%i$/, /^--timeout=\d{1,5}$/, /^--delete$/, /^--numeric-ids$/, /^--no-r$/];
 
 const refuse = (what: string) =>

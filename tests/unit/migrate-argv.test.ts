@@ -36,6 +36,9 @@ describe('checkRelayCommand', () => {
       server(`${STAGING}/`, '--temp-dir=/tmp'),
       ['rsync', '--server', '--sender', '-lHogDtpAXrSe.iLsfxCIvu', '.', `${STAGING}/`],
       ['rsync', '--server', '-lHogDtpAXrSTe.iLsfxCIvu', '.', `${STAGING}/`],
+      // keep-dirlinks and copy-links would write through a symlink a guest left in its tree
+      ['rsync', '--server', '-lHogDtpAXrSKe.iLsfxCIvu', '.', `${STAGING}/`],
+      ['rsync', '--server', '-LHogDtpAXrSe.iLsfxCIvu', '.', `${STAGING}/`],
       ['sh', '-c', 'id'],
       ['receive', 'web', 'extra'],
     ])
