@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { RsyncTarget } from '../storage/rsync.js';
 import { VsError, type ErrorCode, ERROR_CODES } from '../util/errors.js';
-import { tied } from '../util/proc.js';
+import { lastLines, tied } from '../util/proc.js';
 
 export interface Destination {
   user: string;
@@ -194,12 +194,7 @@ export class Receiver {
   }
 
   private lost(): VsError {
-    const why = this.stderr
-      .trim()
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .slice(-3)
-      .join('; ');
+    const why = lastLines(this.stderr);
     return new VsError('MIGRATION_FAILED', `the link to the target was lost${why ? `: ${why}` : ''}`, this.hint);
   }
 

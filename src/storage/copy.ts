@@ -6,7 +6,7 @@ import { closeSync, fstatSync, mkdirSync, utimesSync } from 'node:fs';
 import { VsError } from '../util/errors.js';
 import { noSpaceError } from '../util/space.js';
 import { lstatIfExists } from '../util/fs.js';
-import { run, tied } from '../util/proc.js';
+import { lastLines, run, tied } from '../util/proc.js';
 import { fdPath, openDirIn, walkTree } from './safe-tree.js';
 import { settle, stage } from './tar/run.js';
 
@@ -24,7 +24,7 @@ export async function copyTree(src: string, dst: string, reflink: 'auto' | 'alwa
   if (pieces.length > 1) return copyPieces(src, dst, pieces);
   const [cmd, args] = tied('cp', ['-a', `--reflink=${reflink}`, '--no-target-directory', '--one-file-system', src, dst]);
   const r = await run(cmd, args);
-  if (r.code !== 0) throw copyFailed(src, dst, r.stderr.trim().split('\n').slice(-2).join('; '));
+  if (r.code !== 0) throw copyFailed(src, dst, lastLines(r.stderr, 2));
 }
 
 export interface Piece {

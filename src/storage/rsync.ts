@@ -3,7 +3,7 @@
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { VsError } from '../util/errors.js';
-import { run, tied } from '../util/proc.js';
+import { lastLines, run, tied } from '../util/proc.js';
 
 /** -a (links, perms, times, owners, devices), -H hard links, -A ACLs, -X xattrs, -S sparse files. */
 export const RSYNC_FLAGS = ['-aHAXS', '--numeric-ids', '--delete', '--itemize-changes', '--protect-args'] as const;
@@ -96,12 +96,7 @@ export async function rsyncTo(src: string, target: RsyncTarget, dest: string, ti
   // the list may come later: rsync connects meanwhile and then waits for it on its stdin
   const r = await run(file, args, only === undefined ? {} : { input: only.then((l) => l.map((e) => `${e}\0`).join('')) });
   if (r.code !== 0) {
-    const detail = r.stderr
-      .trim()
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .slice(-3)
-      .join('; ');
+    const detail = lastLines(r.stderr);
     const full = /No space left on device|Disk quota exceeded/.test(r.stderr);
     throw new VsError(
       full ? 'NO_SPACE' : 'MIGRATION_FAILED',

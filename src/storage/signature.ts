@@ -4,18 +4,10 @@ import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { errnoOf, VsError } from '../util/errors.js';
 import { lstatIfExists } from '../util/fs.js';
-import { run } from '../util/proc.js';
+import { lastLines, run } from '../util/proc.js';
 
 /** What the signature is for: a signature made for something else does not verify as an export. */
 export const SIG_NAMESPACE = 'vserver-export';
-
-const lastWords = (text: string) =>
-  text
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '')
-    .slice(-2)
-    .join('; ');
 
 /** Signs file with a private key; ssh-keygen writes FILE.sig, whose path is returned. */
 export async function signFile(file: string, key: string): Promise<string> {
@@ -24,7 +16,7 @@ export async function signFile(file: string, key: string): Promise<string> {
   if (r.code !== 0) {
     throw new VsError(
       'INVALID_VALUE',
-      `cannot sign the export with ${key}: ${lastWords(r.stderr) || `ssh-keygen exited ${r.code}`}`,
+      `cannot sign the export with ${key}: ${lastLines(r.stderr, 2) || `ssh-keygen exited ${r.code}`}`,
       'give the private key of an SSH key pair (make one with: ssh-keygen -t ed25519 -f KEY)',
     );
   }
@@ -69,7 +61,7 @@ export async function verifyFile(file: string, sig: string, pubKey: string, scra
     if (r.code !== 0) {
       throw new VsError(
         'CHECKSUM_MISMATCH',
-        `${file} is not signed by ${pubKey}: ${lastWords(r.stderr) || lastWords(r.stdout) || `ssh-keygen exited ${r.code}`}`,
+        `${file} is not signed by ${pubKey}: ${lastLines(r.stderr, 2) || lastLines(r.stdout, 2) || `ssh-keygen exited ${r.code}`}`,
         'nothing was imported; get the export and its .sig from its maker again, or check that you have the right key',
       );
     }

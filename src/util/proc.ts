@@ -139,11 +139,21 @@ async function runUntraced(file: string, args: readonly string[], opts: RunOptio
   }
 }
 
+/** The last n lines of a program's output that say something, joined for one line of an error. */
+export function lastLines(text: string, n = 3): string {
+  return text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-n)
+    .join('; ');
+}
+
 /** Like run, but a non-zero exit becomes an error carrying the program's own message. */
 export async function runOk(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const r = await run(file, args, opts);
   if (r.code !== 0) {
-    const detail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join('; ');
+    const detail = lastLines(r.stderr) || lastLines(r.stdout);
     throw new VsError('INTERNAL', `${file} ${args.slice(0, 3).join(' ')} failed (exit ${r.code}): ${detail}`);
   }
   return r;

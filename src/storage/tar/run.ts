@@ -5,7 +5,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VsError, errnoOf } from '../../util/errors.js';
 import { noSpaceError } from '../../util/space.js';
-import { launch, tied, type Exit, type LaunchOptions } from '../../util/proc.js';
+import { lastLines, launch, tied, type Exit, type LaunchOptions } from '../../util/proc.js';
 import type { TarFilter } from './filter.js';
 import { TarPolicyError } from './policy.js';
 import { TarFormatError } from './header.js';
@@ -58,13 +58,7 @@ export function stage(file: string, args: string[], stdio: StageIo[], opts: Pick
 function succeeded(exit: Promise<Exit>, program: string): Promise<void> {
   const done = exit.then(({ code, signal, stderr }) => {
     if (code === 0) return;
-    const text = stderr
-      .trim()
-      .split('\n')
-      .filter((l) => l !== '')
-      .slice(-3)
-      .join('; ')
-      .replace(/\S{240,}/g, (long) => `${long.slice(0, 100)}...${long.slice(-100)}`); // a path deeper than PATH_MAX, shortened
+    const text = lastLines(stderr).replace(/\S{240,}/g, (long) => `${long.slice(0, 100)}...${long.slice(-100)}`); // a path deeper than PATH_MAX, shortened
     throw new StageError(program, text || `killed by ${signal ?? `exit ${code}`}`);
   });
   done.catch(() => undefined); // observed by whoever awaits it
