@@ -10,8 +10,6 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { IdRange } from '../guest/idmap.js';
 import * as v from 'valibot';
 import { VsError, errnoOf } from '../util/errors.js';
@@ -20,7 +18,7 @@ import { fdPath, walkTree } from './safe-tree.js';
 import { BLOCK, fileMember, parseHeader } from './tar/header.js';
 import { TarFilter, type ManifestEntry } from './tar/filter.js';
 import { TarPolicyError, TreePolicy } from './tar/policy.js';
-import { extracting, inputStream, peek, settle, stage, TAR_EXTRACT, tarStream } from './tar/run.js';
+import { extractThrough, inputStream, peek, settle, stage, TAR_CREATE_POSIX, tarStream } from './tar/run.js';
 
 export const HEADER_MEMBER = 'vserver-export.json';
 export const MANIFEST_MEMBER = 'vserver-manifest.json';
@@ -68,17 +66,7 @@ export interface Manifest {
 const ManifestSchema: v.GenericSchema<Manifest> = v.object({ format: v.string(), rows: v.array(ManifestRowSchema) });
 
 /** tar's own flags for a tree: POSIX format (long names, big ids, xattrs), numbers for owners, a stable order. */
-export const TAR_CREATE = [
-  '--create',
-  '--file=-',
-  '--format=posix',
-  '--numeric-owner',
-  '--xattrs',
-  '--xattrs-include=*',
-  '--one-file-system',
-  '--sort=name',
-  '--pax-option=delete=atime,delete=ctime',
-];
+export const TAR_CREATE = [...TAR_CREATE_POSIX, '--one-file-system', '--sort=name', '--pax-option=delete=atime,delete=ctime'];
 
 /** zstd's defaults (level 3, one thread), the same as the benchmark's baseline. */
 export const ZSTD_ARGS = ['-q', '-3', '-c'];
@@ -350,16 +338,7 @@ export async function extractExport(dir: string, tar: ExportReader, ids: IdRange
       manifest = r.value;
     },
   });
-  const tarx = stage('tar', ['-C', dir, ...TAR_EXTRACT], ['pipe', 'ignore']);
-  await settle(
-    [pipeline(tar.stream, filter, tarx.child.stdin! as Writable), tarx.done, tar.done],
-    () => {
-      tar.kill();
-      tarx.child.kill('SIGKILL');
-    },
-    what,
-    extracting(what, dir),
-  );
+  await extractThrough(dir, tar, filter, what);
   if (!manifest) {
     throw new VsError('CHECKSUM_MISMATCH', `${what} has no manifest at its end (is it truncated?)`, 'export the guest again');
   }

@@ -8,7 +8,7 @@ import { noSpaceError } from '../util/space.js';
 import { lstatIfExists } from '../util/fs.js';
 import { lastLines, run, tied } from '../util/proc.js';
 import { fdPath, openDirIn, walkTree } from './safe-tree.js';
-import { settle, stage } from './tar/run.js';
+import { settle, stage, TAR_CREATE_POSIX, TAR_EXTRACT } from './tar/run.js';
 
 /** Longest path inside one piece; a file's name may add 256 more, still below PATH_MAX (4096). */
 const PIECE_PATH = 3000;
@@ -52,18 +52,7 @@ export function splitDeep(root: string, limit = PIECE_PATH): Piece[] {
   return pieces;
 }
 
-const TAR_COPY_OUT = [
-  '--create',
-  '--file=-',
-  '--format=posix',
-  '--numeric-owner',
-  '--xattrs',
-  '--xattrs-include=*',
-  '--no-recursion',
-  '--null',
-  '--files-from=-',
-];
-const TAR_COPY_IN = ['-x', '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=*', '-f', '-'];
+const TAR_COPY_OUT = [...TAR_CREATE_POSIX, '--no-recursion', '--null', '--files-from=-'];
 
 /** Copies piece by piece, parents first; each tar gets its directories as open fds (fd 3). */
 async function copyPieces(src: string, dst: string, pieces: Piece[]): Promise<void> {
@@ -74,7 +63,7 @@ async function copyPieces(src: string, dst: string, pieces: Piece[]): Promise<vo
     const to = openDirIn(dst, p.top);
     try {
       const out = stage('tar', ['-C', '/proc/self/fd/3', ...TAR_COPY_OUT], ['pipe', 'pipe', from]);
-      const into = stage('tar', ['-C', '/proc/self/fd/3', ...TAR_COPY_IN], [out.child.stdout!, 'ignore', to]);
+      const into = stage('tar', ['-C', '/proc/self/fd/3', ...TAR_EXTRACT], [out.child.stdout!, 'ignore', to]);
       out.child.stdout!.destroy(); // the second tar has the pipe now
       out.child.stdin!.end(Buffer.from(p.entries.map((e) => `${e}\0`).join('')));
       await settle(

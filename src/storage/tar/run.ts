@@ -134,6 +134,9 @@ export async function tarStream(src: Readable, what: string): Promise<{ stream: 
   return { stream: s.child.stdout!, done, kill };
 }
 
+/** GNU tar writing a tree to stdout: POSIX format (long names, big ids, xattrs), numbers for owners. */
+export const TAR_CREATE_POSIX = ['--create', '--file=-', '--format=posix', '--numeric-owner', '--xattrs', '--xattrs-include=*'];
+
 export const TAR_EXTRACT = ['-x', '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=*', '-f', '-'];
 
 /**
