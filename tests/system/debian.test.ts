@@ -40,6 +40,18 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 
 describe.skipIf(!IS_ROOT)('Debian guests', () => {
   const t = new TestRoot('deb');
+  /** sysvinit's rc scripts run after start returns (bootclean empties /tmp): wait for them as a user would */
+  const reachesRunlevel2 = async (name: string) =>
+    (
+      await until(
+        'runlevel 2',
+        async () => {
+          const r = await t.cli(['exec', name, '--', 'runlevel']);
+          return r.stdout.trim() === 'N 2' ? r.stdout : undefined;
+        },
+        30_000,
+      )
+    ).trim();
   let ttyOutput = '';
   afterAll(() => t.cleanup());
   // each test stops its guests; when one fails halfway, its guest must not be running for the next
@@ -76,18 +88,7 @@ describe.skipIf(!IS_ROOT)('Debian guests', () => {
       { input: HEARTBEAT },
     );
     await t.ok(['restart', 'sv1']);
-    expect(
-      (
-        await until(
-          'runlevel 2',
-          async () => {
-            const r = await t.cli(['exec', 'sv1', '--', 'runlevel']);
-            return r.stdout.trim() === 'N 2' ? r.stdout : undefined;
-          },
-          30_000,
-        )
-      ).trim(),
-    ).toBe('N 2');
+    expect(await reachesRunlevel2('sv1')).toBe('N 2');
     const beat1 = await until(
       'the heartbeat',
       async () => {
@@ -114,6 +115,7 @@ describe.skipIf(!IS_ROOT)('Debian guests', () => {
   it('lets apt-get and dpkg work inside the guest', async () => {
     await t.ok(['start', 'sv1']);
     try {
+      expect(await reachesRunlevel2('sv1')).toBe('N 2');
       await t.ok(['exec', 'sv1', '--', 'apt-get', 'check']);
       // a local package: apt resolves, unpacks and configures it with no network at all, and
       // installs nothing else (apt's whole output is in the error if it wants to download anything)
@@ -124,10 +126,10 @@ describe.skipIf(!IS_ROOT)('Debian guests', () => {
         'sh',
         '-c',
         [
-          'set -e; d=/tmp/pkg; mkdir -p $d/DEBIAN $d/usr/share/vst',
+          'set -e; d=/var/tmp/pkg; mkdir -p $d/DEBIAN $d/usr/share/vst',
           'printf "Package: vst-hello\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: t <t@example.org>\\nDescription: test\\n" > $d/DEBIAN/control',
-          'echo hi > $d/usr/share/vst/hello; chmod 644 $d/DEBIAN/control; dpkg-deb --build $d /tmp/vst-hello.deb >/dev/null',
-          'chmod 644 /tmp/vst-hello.deb; apt-get install -y -q --no-install-recommends /tmp/vst-hello.deb 2>&1',
+          'echo hi > $d/usr/share/vst/hello; chmod 644 $d/DEBIAN/control; dpkg-deb --build $d /var/tmp/vst-hello.deb >/dev/null',
+          'chmod 644 /var/tmp/vst-hello.deb; apt-get install -y -q --no-install-recommends /var/tmp/vst-hello.deb 2>&1',
         ].join('; '),
       ]);
       expect(out).toMatch(/^0 upgraded, 1 newly installed, 0 to remove/m);
