@@ -78,6 +78,8 @@ staticProgram('dist/escape', 'src/security/escape.c', 'escape helper for vserver
 staticProgram('dist/guest-watch', 'src/daemon/guest-watch.c', 'guest watcher for vserverd (died and oom events)');
 // The terminal of an interactive exec over the API: receives the runtime's console fd (SCM_RIGHTS).
 staticProgram('dist/pty-relay', 'src/daemon/pty-relay.c', 'terminal relay for interactive exec over the API');
+// vserverd's programs start from these, forked ahead of time: forking the daemon costs milliseconds each.
+staticProgram('dist/spawn-slot', 'src/daemon/spawn-slot.c', 'spawn slot for vserverd (fast exec over the API)');
 // A migration target's rsync in a user namespace, so that owners arrive shifted to this host's range.
 staticProgram('dist/idmap-run', 'src/storage/idmap-run.c', 'id-mapping runner for migrate (owners shifted during the copy)');
 chmodSync('dist/vserver.cjs', 0o755);

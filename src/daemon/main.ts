@@ -12,6 +12,8 @@ import { Tracker } from './tracker.js';
 import { listenTls, serverCert, splitListen } from './tls.js';
 import { apiConfig } from '../guest/api-schema.js';
 import { listenTcp, parseListen } from './tcp.js';
+import { SpawnSlots } from './spawn-slots.js';
+import { launcherInUse, useLauncher } from '../util/proc.js';
 
 /** The gid of group `vserver`, whose members may use the socket, if the host has it. */
 function vserverGroup(): number | undefined {
@@ -36,6 +38,20 @@ function listening(sock: string): Promise<boolean> {
     });
     c.once('error', () => resolve(false));
   });
+}
+
+/** Spawn slots for the daemon's programs; without the helper they are forked as the CLI does, and that is said. */
+function startSlots(): SpawnSlots | undefined {
+  try {
+    const slots = new SpawnSlots(helperPath('spawn-slot'), launcherInUse());
+    slots.fill();
+    useLauncher(slots.launcher);
+    return slots;
+  } catch (e) {
+    const err = toVsError(e);
+    process.stderr.write(`vserverd: warning: programs are forked from the daemon (slower exec): ${err.message}\n  ${err.hint ?? ''}\n`);
+    return undefined;
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -71,6 +87,8 @@ export async function main(argv: string[]): Promise<number> {
     const err = toVsError(e);
     process.stderr.write(`vserverd: warning: no died or oom events: ${err.message}\n  ${err.hint ?? ''}\n`);
   }
+  // after the engine set the umask: a slot's programs inherit what the slot was forked with
+  const slots = startSlots();
   const tracker = new Tracker(engine, watcher);
   await tracker.start();
   const api = apiConfig(engine.deps.host().api);
@@ -98,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
   });
   tracker.close();
+  slots?.close();
   tls?.close();
   tls?.closeAllConnections();
   tcp?.server.closeAllConnections();

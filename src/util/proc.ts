@@ -19,6 +19,11 @@ export type Launcher = (file: string, args: readonly string[], opts: StartOption
 const spawnLauncher: Launcher = (file, args, opts) => spawn(file, args, opts);
 let launcher: Launcher = spawnLauncher;
 
+/** The launcher in place now: what a launcher put in front of it falls back to. */
+export function launcherInUse(): Launcher {
+  return launcher;
+}
+
 /** Puts another launcher in place (a test's recording double); returns what puts the previous one back. */
 export function useLauncher(l: Launcher): () => void {
   const previous = launcher;

@@ -1,0 +1,152 @@
+// The daemon's programs start from processes forked ahead of time (dist/spawn-slot): forking the daemon
+// itself costs milliseconds per program, and an exec over the API would pay them on every request.
+// A slot is a real child of the daemon that execs the program, so the ChildProcess it hands out is the
+// program's own: its pid, stdio, exit code and signals are the program's.
+import type { ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Socket } from 'node:net';
+import type { Launcher, StartOptions } from '../util/proc.js';
+
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** What a slot does with fds 0-3 (see spawn-slot.c), or undefined when it cannot give what is asked. */
+export function slotModes(opts: StartOptions): string | undefined {
+  if (opts.detached || opts.cwd !== undefined || (opts.env !== undefined && opts.env !== process.env)) return undefined;
+  const s = opts.stdio;
+  if (!Array.isArray(s) || s.length < 3 || s.length > 4 || (s.length === 4 && s[3] !== 'pipe')) return undefined;
+  let modes = '';
+  for (const how of s.slice(0, 3)) {
+    if (how === 'pipe') modes += 'p';
+    else if (how === 'ignore') modes += 'n';
+    else return undefined;
+  }
+  return modes + (s.length === 4 ? 'k' : '-');
+}
+
+/** The request a slot reads on fd 3: its length, then MODES FILE ARGV0 ARGS..., each ended by a NUL. */
+export function slotRequest(modes: string, file: string, args: readonly string[]): Buffer {
+  const body = Buffer.from(`${[modes, file, file, ...args].join('\0')}\0`);
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(body.length);
+  return Buffer.concat([head, body]);
+}
+
+/** The error Node's own spawn gives when execve fails. */
+function spawnError(file: string, args: readonly string[], errno: number): Error {
+  const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
+  return Object.assign(new Error(`spawn ${file} ${code}`), {
+    errno: -errno,
+    code,
+    syscall: `spawn ${file}`,
+    path: file,
+    spawnargs: [...args],
+  });
+}
+
+const alive = (c: ChildProcess) => c.pid !== undefined && c.exitCode === null && c.signalCode === null;
+
+/** The environment a slot was started with: a slot is only used while the daemon's is the same. */
+const envKey = () => JSON.stringify(process.env);
+
+interface Slot {
+  child: ChildProcess;
+  env: string;
+}
+
+export class SpawnSlots {
+  private idle: Slot[] = [];
+  private refill: NodeJS.Immediate | undefined;
+  private closed = false;
+
+  /**
+   * program: the spawn-slot helper; fork: what starts programs (and slots) otherwise; size: slots kept
+   * ready, enough for a burst of execs while the next ones are forked after the responses have gone.
+   */
+  constructor(
+    private readonly program: string,
+    private readonly fork: Launcher,
+    private readonly size = 2,
+  ) {}
+
+  /** Starts a program from a ready slot when one can give what is asked, else forks as usual. */
+  readonly launcher: Launcher = (file, args, opts) => this.take(file, args, opts) ?? this.fork(file, args, opts);
+
+  /** Slots ready now. */
+  get ready(): number {
+    return this.idle.filter((s) => alive(s.child)).length;
+  }
+
+  /** Forks slots until `size` are ready. */
+  fill(): void {
+    const env = envKey();
+    this.idle = this.idle.filter((s) => (alive(s.child) && s.env === env) || this.discard(s));
+    while (!this.closed && this.idle.length < this.size) {
+      const child = this.fork(this.program, [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+      // a slot that cannot start (a missing helper) is never used: programs are forked instead
+      child.on('error', () => undefined);
+      for (const s of child.stdio) s?.on('error', () => undefined);
+      if (child.pid === undefined) break;
+      this.idle.push({ child, env });
+    }
+  }
+
+  /** Ends the ready slots (the daemon stops); they exit when their fd 3 closes. */
+  close(): void {
+    this.closed = true;
+    clearImmediate(this.refill);
+    for (const s of this.idle.splice(0)) this.discard(s);
+  }
+
+  /** A slot whose fd 3 closes before a request exits on its own. */
+  private discard(s: Slot): false {
+    for (const io of s.child.stdio) io?.destroy();
+    return false;
+  }
+
+  private take(file: string, args: readonly string[], opts: StartOptions): ChildProcess | undefined {
+    const modes = slotModes(opts);
+    if (modes === undefined || this.closed || [file, ...args].some((a) => a.includes('\0'))) return undefined;
+    this.refill ??= setImmediate(() => {
+      this.refill = undefined;
+      this.fill();
+    });
+    const env = envKey();
+    for (let s = this.idle.shift(); s; s = this.idle.shift()) {
+      if (alive(s.child) && s.env === env) return becomes(s.child, modes, file, args);
+      this.discard(s);
+    }
+    return undefined;
+  }
+}
+
+/** The slot is told what to run, and its ChildProcess then stands for that program. */
+function becomes(child: ChildProcess, modes: string, file: string, args: readonly string[]): ChildProcess {
+  const ctl = child.stdio[3] as Socket;
+  ctl.write(slotRequest(modes, file, args));
+  Object.assign(child, { spawnfile: file, spawnargs: [file, ...args] });
+  const names = ['stdin', 'stdout', 'stderr'] as const;
+  names.forEach((key, fd) => {
+    if (modes[fd] !== 'n') return;
+    child.stdio[fd]?.destroy();
+    Object.assign(child, { [key]: null, stdio: Object.assign([...child.stdio], { [fd]: null }) });
+  });
+  // a failed execve is said on fd 3, and the slot waits for this end to close before it exits
+  let said = '';
+  const onData = (b: Buffer) => {
+    said += b.toString('latin1');
+    const m = /^E(\d+)\n/.exec(said);
+    if (!m && said.length < 16) return;
+    ctl.off('data', onData);
+    if (m) {
+      child.emit('error', spawnError(file, args, Number(m[1])));
+      ctl.destroy();
+    }
+  };
+  ctl.on('data', onData);
+  if (modes[3] === '-') {
+    // fd 3 closes at a successful execve: the program has no fd 3 of ours
+    ctl.on('end', () => ctl.destroy());
+    Object.assign(child, { stdio: child.stdio.slice(0, 3) });
+  }
+  return child;
+}
