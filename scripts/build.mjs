@@ -64,6 +64,8 @@ writeFileSync('dist/vserver.cjs', launcher);
 const staticProgram = (out, src, what) => {
   try {
     execFileSync('cc', ['-static', '-Os', '-s', '-Wall', '-o', out, src], { stdio: 'inherit' });
+    // whatever the builder's umask: a guest's unprivileged root runs the exec shim (and ping) too
+    chmodSync(out, 0o755);
   } catch (e) {
     rmSync(out, { force: true });
     console.warn(`build: no ${what} (${e.code === 'ENOENT' ? 'no C compiler: apt-get install gcc libc6-dev' : e.message})`);
@@ -80,6 +82,8 @@ staticProgram('dist/guest-watch', 'src/daemon/guest-watch.c', 'guest watcher for
 staticProgram('dist/pty-relay', 'src/daemon/pty-relay.c', 'terminal relay for interactive exec over the API');
 // vserverd's programs start from these, forked ahead of time: forking the daemon costs milliseconds each.
 staticProgram('dist/spawn-slot', 'src/daemon/spawn-slot.c', 'spawn slot for vserverd (fast exec over the API)');
+// What runc exec runs in a guest from fd 3 before the command: puts back the soft open-files limit runc loses.
+staticProgram('dist/exec-shim', 'src/runtime/exec-shim.c', 'exec shim (without it, exec needs a shell in the guest)');
 // A migration target's rsync in a user namespace, so that owners arrive shifted to this host's range.
 staticProgram('dist/idmap-run', 'src/storage/idmap-run.c', 'id-mapping runner for migrate (owners shifted during the copy)');
 chmodSync('dist/vserver.cjs', 0o755);

@@ -4,11 +4,12 @@
  * this one happens before the request, so an exec over the API pays only for an execve.
  *
  * fd 3 carries one request: a 4-byte little-endian length, then NUL-separated fields:
- *   MODES FILE ARG0 ARG1 ...
+ *   MODES [FD3FILE] FILE ARG0 ARG1 ...
  * MODES has 4 characters: for fds 0-2, 'p' keeps the daemon's pipe and 'n' puts /dev/null there;
- * for fd 3, 'k' keeps it for the program (a control channel) and '-' closes it at the execve.
- * The program is looked up in PATH as execvp does. When execve fails, "E<errno>\n" goes to fd 3
- * and the slot exits 127 once the daemon has closed its end, so the daemon sees the error first.
+ * for fd 3, 'k' keeps it for the program (a control channel), '-' closes it at the execve, and
+ * 'f' opens FD3FILE there (read-only). The program is looked up in PATH as execvp does. When execve
+ * fails, "E<errno>\n" goes back on the request channel and the slot exits 127 once the daemon has
+ * closed its end, so the daemon sees the error first; a successful execve closes the channel.
  * An end of fd 3 before a request (the daemon went away) ends the slot quietly.
  */
 #define _GNU_SOURCE
@@ -34,6 +35,22 @@ static int read_full(int fd, char *buf, size_t n) {
 	return 0;
 }
 
+/* Says why on the request channel, then waits for the daemon to close its end, so that it sees
+ * the error before the exit. */
+static int failed(int ch, int err, int flags) {
+	char msg[32];
+	int m = snprintf(msg, sizeof msg, "E%d\n", err);
+	fcntl(ch, F_SETFL, flags & ~O_NONBLOCK);
+	if (write(ch, msg, (size_t)m) == m) {
+		char c;
+		for (;;) {
+			ssize_t r = read(ch, &c, 1);
+			if (r == 0 || (r < 0 && errno != EINTR)) break;
+		}
+	}
+	return 127;
+}
+
 int main(void) {
 	int flags = fcntl(3, F_GETFL);
 	if (flags < 0) return 2;
@@ -46,11 +63,15 @@ int main(void) {
 	char *req = malloc((size_t)len + 1);
 	if (!req || read_full(3, req, len) < 0) return 2;
 	req[len] = 0;
-	char *fields[MAX_ARGS + 3];
+	char *fields[MAX_ARGS + 3], *p = req;
 	int n = 0;
-	for (char *p = req; p < req + len && n < MAX_ARGS + 2; p += strlen(p) + 1) fields[n++] = p;
-	if (n < 3 || strlen(fields[0]) != 4) return 2;
-	const char *modes = fields[0], *file = fields[1];
+	for (; p < req + len && n < MAX_ARGS + 2; p += strlen(p) + 1) fields[n++] = p;
+	/* the daemon never sends more (it forks instead); a cut argv must not run */
+	if (p < req + len || n < 3 || strlen(fields[0]) != 4) return failed(3, E2BIG, flags);
+	const char *modes = fields[0];
+	int at = modes[3] == 'f' ? 2 : 1;
+	if (n < at + 2) return 2;
+	const char *file = fields[at];
 	fields[n] = NULL;
 	for (int fd = 0; fd < 3; fd++) {
 		if (modes[fd] != 'n') continue;
@@ -58,19 +79,14 @@ int main(void) {
 		if (null < 0 || dup2(null, fd) < 0) return 2;
 		close(null);
 	}
+	/* the request channel, kept apart from fd 3 so that it can say why an execve failed */
+	int ch = fcntl(3, F_DUPFD_CLOEXEC, 10);
+	if (ch < 0) return 2;
 	fcntl(3, F_SETFL, flags);
-	if (modes[3] != 'k') fcntl(3, F_SETFD, FD_CLOEXEC);
-	execvp(file, &fields[2]);
-	int err = errno;
-	char msg[32];
-	int m = snprintf(msg, sizeof msg, "E%d\n", err);
-	fcntl(3, F_SETFL, flags & ~O_NONBLOCK);
-	if (write(3, msg, (size_t)m) == m) {
-		char c;
-		for (;;) {
-			ssize_t r = read(3, &c, 1);
-			if (r == 0 || (r < 0 && errno != EINTR)) break;
-		}
-	}
-	return 127;
+	int f = modes[3] == 'f' ? open(fields[1], O_RDONLY) : -1;
+	if (modes[3] == 'f' && (f < 0 || dup2(f, 3) < 0)) return failed(ch, errno, flags);
+	if (f >= 0) close(f);
+	if (modes[3] == '-') close(3);
+	execvp(file, &fields[at + 1]);
+	return failed(ch, errno, flags);
 }

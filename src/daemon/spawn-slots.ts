@@ -9,23 +9,39 @@ import type { Launcher, StartOptions } from '../util/proc.js';
 
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
-/** What a slot does with fds 0-3 (see spawn-slot.c), or undefined when it cannot give what is asked. */
-export function slotModes(opts: StartOptions): string | undefined {
+/** The modes of fds 0-3 for a slot, and the file it opens as fd 3 for mode 'f'. */
+export interface SlotHow {
+  modes: string;
+  fd3?: string;
+}
+
+/** Fields a slot takes at most (MAX_ARGS in spawn-slot.c, less its own); more are forked. */
+const MAX_FIELDS = 8000;
+
+/**
+ * What a slot does with fds 0-3 (see spawn-slot.c), or undefined when it cannot give what is asked.
+ * An fd of ours given as fd 3 is opened by the slot through /proc, so it must stay open meanwhile.
+ */
+export function slotModes(opts: StartOptions): SlotHow | undefined {
   if (opts.detached || opts.cwd !== undefined || (opts.env !== undefined && opts.env !== process.env)) return undefined;
   const s = opts.stdio;
-  if (!Array.isArray(s) || s.length < 3 || s.length > 4 || (s.length === 4 && s[3] !== 'pipe')) return undefined;
+  if (!Array.isArray(s) || s.length < 3 || s.length > 4) return undefined;
   let modes = '';
   for (const how of s.slice(0, 3)) {
     if (how === 'pipe') modes += 'p';
     else if (how === 'ignore') modes += 'n';
     else return undefined;
   }
-  return modes + (s.length === 4 ? 'k' : '-');
+  if (s.length === 3) return { modes: `${modes}-` };
+  if (s[3] === 'pipe') return { modes: `${modes}k` };
+  if (typeof s[3] === 'number') return { modes: `${modes}f`, fd3: `/proc/${process.pid}/fd/${s[3]}` };
+  return undefined;
 }
 
-/** The request a slot reads on fd 3: its length, then MODES FILE ARGV0 ARGS..., each ended by a NUL. */
-export function slotRequest(modes: string, file: string, args: readonly string[]): Buffer {
-  const body = Buffer.from(`${[modes, file, file, ...args].join('\0')}\0`);
+/** The request a slot reads on fd 3: its length, then MODES [FD3FILE] FILE ARGV0 ARGS..., each ended by a NUL. */
+export function slotRequest(how: SlotHow, file: string, args: readonly string[]): Buffer {
+  const fields = [how.modes, ...(how.fd3 === undefined ? [] : [how.fd3]), file, file, ...args];
+  const body = Buffer.from(`${fields.join('\0')}\0`);
   const head = Buffer.alloc(4);
   head.writeUInt32LE(body.length);
   return Buffer.concat([head, body]);
@@ -104,15 +120,15 @@ export class SpawnSlots {
   }
 
   private take(file: string, args: readonly string[], opts: StartOptions): ChildProcess | undefined {
-    const modes = slotModes(opts);
-    if (modes === undefined || this.closed || [file, ...args].some((a) => a.includes('\0'))) return undefined;
+    const how = slotModes(opts);
+    if (how === undefined || this.closed || args.length > MAX_FIELDS || [file, ...args].some((a) => a.includes('\0'))) return undefined;
     this.refill ??= setImmediate(() => {
       this.refill = undefined;
       this.fill();
     });
     const env = envKey();
     for (let s = this.idle.shift(); s; s = this.idle.shift()) {
-      if (alive(s.child) && s.env === env) return becomes(s.child, modes, file, args);
+      if (alive(s.child) && s.env === env) return becomes(s.child, how, file, args);
       this.discard(s);
     }
     return undefined;
@@ -120,9 +136,10 @@ export class SpawnSlots {
 }
 
 /** The slot is told what to run, and its ChildProcess then stands for that program. */
-function becomes(child: ChildProcess, modes: string, file: string, args: readonly string[]): ChildProcess {
+function becomes(child: ChildProcess, how: SlotHow, file: string, args: readonly string[]): ChildProcess {
+  const { modes } = how;
   const ctl = child.stdio[3] as Socket;
-  ctl.write(slotRequest(modes, file, args));
+  ctl.write(slotRequest(how, file, args));
   Object.assign(child, { spawnfile: file, spawnargs: [file, ...args] });
   const names = ['stdin', 'stdout', 'stderr'] as const;
   names.forEach((key, fd) => {
@@ -143,8 +160,8 @@ function becomes(child: ChildProcess, modes: string, file: string, args: readonl
     }
   };
   ctl.on('data', onData);
-  if (modes[3] === '-') {
-    // fd 3 closes at a successful execve: the program has no fd 3 of ours
+  if (modes[3] !== 'k') {
+    // the channel closes at a successful execve: the program has no pipe of ours on fd 3
     ctl.on('end', () => ctl.destroy());
     Object.assign(child, { stdio: child.stdio.slice(0, 3) });
   }

@@ -10,6 +10,11 @@ import type { Deps } from './deps.js';
 const BundleSpecSchema = v.looseObject({
   root: v.optional(v.looseObject({ path: v.optional(v.string()) })),
   process: v.looseObject({ rlimits: v.optional(v.array(v.unknown())) }),
+  linux: v.optional(
+    v.looseObject({
+      uidMappings: v.optional(v.array(v.looseObject({ containerID: v.number(), hostID: v.number(), size: v.number() }))),
+    }),
+  ),
 });
 export type BundleSpec = v.InferOutput<typeof BundleSpecSchema>;
 
@@ -23,3 +28,9 @@ export function readBundleSpec(deps: Deps, name: string): { ok: true; value: Bun
 
 export const parseBundleSpec = (text: string): { ok: true; value: BundleSpec } | { ok: false; why: string } =>
   checkJson(BundleSpecSchema, text);
+
+/** Whether the host's root is among a guest's user ids: no user namespace, or a mapping that holds host uid 0. */
+export function hostRootMapped(spec: BundleSpec): boolean {
+  const maps = spec.linux?.uidMappings;
+  return maps === undefined || maps.some((m) => m.hostID <= 0 && m.hostID + m.size > 0);
+}

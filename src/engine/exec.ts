@@ -12,7 +12,7 @@ import { VsError, isVsError } from '../util/errors.js';
 import { limitCounters, limitReached } from './exec-limits.js';
 import type { Deps } from './deps.js';
 import { isActive } from './state.js';
-import { parseBundleSpec } from './bundle.js';
+import { hostRootMapped, parseBundleSpec } from './bundle.js';
 
 export interface ExecOptions {
   /** Told why a command ended as it did, when the kernel's counters say (the OOM killer at the guest's limit). */
@@ -54,6 +54,7 @@ export async function execGuest(deps: Deps, name: string, argv: readonly string[
 interface BundleFacts {
   rlimits: OciRlimit[];
   root: string | undefined;
+  hostRootMapped: boolean;
 }
 const bundles = new FileCache<BundleFacts | undefined>();
 
@@ -61,14 +62,14 @@ const bundles = new FileCache<BundleFacts | undefined>();
 function bundleFacts(text: string): BundleFacts | undefined {
   const read = parseBundleSpec(text);
   if (!read.ok) return undefined;
-  return { rlimits: rlimitsFromJson(read.value.process.rlimits), root: read.value.root?.path };
+  return { rlimits: rlimitsFromJson(read.value.process.rlimits), root: read.value.root?.path, hostRootMapped: hostRootMapped(read.value) };
 }
 
 /**
  * What every process started in a running guest shares with its init: the limits it was started with
  * (kept in its bundle, and updated by `vserver limit`), and whether its tree has a shell.
  */
-function guestProcess(deps: Deps, name: string): Pick<ExecIO, 'rlimits' | 'guestShell'> {
+function guestProcess(deps: Deps, name: string): Pick<ExecIO, 'rlimits' | 'guestShell' | 'hostRootMapped'> {
   let facts: BundleFacts | undefined;
   try {
     // a daemon execs often in the same guest: the bundle is parsed again only when it changed
@@ -79,7 +80,7 @@ function guestProcess(deps: Deps, name: string): Pick<ExecIO, 'rlimits' | 'guest
   if (!facts) return {};
   // lstat: a link the guest planted at /bin/sh still means "there is a shell", and is not followed on the host
   const guestShell = facts.root !== undefined && lstatIfExists(join(facts.root, 'bin', 'sh')) !== undefined;
-  return { rlimits: facts.rlimits, guestShell };
+  return { rlimits: facts.rlimits, guestShell, hostRootMapped: facts.hostRootMapped };
 }
 
 /** The shell `enter` opens: a login shell on a pseudo-terminal. */

@@ -5,7 +5,7 @@ import { VsError, errnoOf } from '../util/errors.js';
 import { launch, run } from '../util/proc.js';
 import { processStartTime } from '../util/procfs.js';
 import type { OciResources } from '../oci/types.js';
-import { softNofileArgv, withRaisedLimits } from './rlimit-launch.js';
+import { execShimArgv, execShimFd, lostSoftNofile, softNofileArgv, withRaisedLimits } from './rlimit-launch.js';
 import type { ExecIO, Runtime, RuntimeState } from './types.js';
 
 /** The runtime's own error text, without its log-format decoration. */
@@ -175,16 +175,25 @@ export class OciCli implements Runtime {
     if (io.cwd) extra.push('--cwd', io.cwd);
     if (io.user) extra.push('--user', io.user);
     const rlimits = io.rlimits ?? [];
-    const command = this.name === 'runc' && io.guestShell ? softNofileArgv(argv, rlimits) : argv;
     const relay = io.tty ? io.console : undefined;
+    // runc loses the soft open-files limit: the shim puts it back (a relay's fd 3 is its control pipe),
+    // in a guest whose root is not the host's
+    const soft = this.name === 'runc' ? lostSoftNofile(rlimits) : undefined;
+    const shim = soft === undefined || relay || io.hostRootMapped !== false ? undefined : execShimFd();
+    let command = [...argv];
+    if (shim !== undefined) {
+      extra.push('--preserve-fds', '1');
+      command = execShimArgv(argv, soft!);
+    } else if (soft !== undefined && io.guestShell) command = softNofileArgv(argv, rlimits);
     if (relay) extra.push('--console-socket', relay.socket, '--detach', '--pid-file', relay.pidFile);
     const [bin, binArgs] = withRaisedLimits(this.path, this.args('exec', ...extra, id, ...command), rlimits);
     const [file, args] = relay ? [relay.relay, [relay.socket, relay.pidFile, '--', bin, ...binArgs]] : [bin, binArgs];
     // our stderr goes through a pipe, so that the runtime's own failure (a Go panic when the guest
     // is at its pids limit) can be told from the command's output and reported in our words
     const watch = io.stderr === 'inherit' && !io.tty;
+    const fd3 = relay ? ['pipe' as const] : shim !== undefined ? [shim] : [];
     const { child, exit } = launch(file, args, {
-      stdio: [io.stdin, io.stdout, watch ? 'pipe' : io.stderr, ...(relay ? ['pipe' as const] : [])],
+      stdio: [io.stdin, io.stdout, watch ? 'pipe' : io.stderr, ...fd3],
       stderrChunks: 0,
       missing: () => missing(this.name, this.path),
     });

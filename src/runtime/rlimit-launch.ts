@@ -6,6 +6,8 @@ import { rlimitOption } from '../oci/rlimit.js';
 import { rlimitText } from '../util/units.js';
 import { VsError } from '../util/errors.js';
 import { canRaiseLimits, ownRlimits } from '../util/procfs.js';
+import { openSync } from 'node:fs';
+import { helperPath } from '../util/helpers.js';
 
 /**
  * The command line that runs FILE ARGS with hard limits high enough for RLIMITS: prlimit in front when
@@ -45,13 +47,41 @@ const SOFT_NOFILE_SCRIPT = [
   'exec "$@"',
 ].join('\n');
 
+/** The soft open-files limit runc would lose for an exec'd process: one below the hard limit. */
+export function lostSoftNofile(rlimits: readonly OciRlimit[]): number | undefined {
+  const nofile = rlimits.find((r) => r.type === 'RLIMIT_NOFILE');
+  return nofile && nofile.soft < nofile.hard ? nofile.soft : undefined;
+}
+
 /**
  * runc built with Go 1.19 or later sets an exec'd process's limits and then its Go runtime raises the
  * soft open-files limit to the hard one. The guest's own shell puts the soft limit back before the
  * command runs; it is the guest's process, so this gives it nothing it could not do itself.
  */
 export function softNofileArgv(argv: readonly string[], rlimits: readonly OciRlimit[]): string[] {
-  const nofile = rlimits.find((r) => r.type === 'RLIMIT_NOFILE');
-  if (!nofile || nofile.soft >= nofile.hard) return [...argv];
-  return ['/bin/sh', '-c', SOFT_NOFILE_SCRIPT, String(nofile.soft), ...argv];
+  const soft = lostSoftNofile(rlimits);
+  return soft === undefined ? [...argv] : ['/bin/sh', '-c', SOFT_NOFILE_SCRIPT, String(soft), ...argv];
+}
+
+let shim: number | null | undefined;
+
+/**
+ * dist/exec-shim, open for this process's lifetime: runc runs it in the guest from fd 3
+ * (--preserve-fds 1), and it puts the soft limit back as the shell above does, without a shell in the
+ * guest and without a shell's start-up. A spawn slot of the daemon opens it through /proc while it is open.
+ */
+export function execShimFd(): number | undefined {
+  if (shim === undefined) {
+    try {
+      shim = openSync(helperPath('exec-shim'), 'r');
+    } catch {
+      shim = null; // built without a C compiler: the guest's shell does it
+    }
+  }
+  return shim ?? undefined;
+}
+
+/** The argv of the exec shim, run from fd 3. */
+export function execShimArgv(argv: readonly string[], soft: number): string[] {
+  return ['/proc/self/fd/3', String(soft), ...argv];
 }

@@ -38,6 +38,11 @@ export interface ExecIO {
   rlimits?: readonly OciRlimit[];
   /** The guest has /bin/sh (used to put back a soft limit that the runtime raised). */
   guestShell?: boolean;
+  /**
+   * The guest's ids include the host's root (a privileged guest), whose root could write to a host
+   * file run in it, as to runc's own binary once (CVE-2019-5736): no host program is run in it then.
+   */
+  hostRootMapped?: boolean;
   /** With tty: the terminal goes to this relay instead of the runtime's own copying. */
   console?: ConsoleRelay;
   /** Given the runtime's process once spawned (its pipes, and fd 3 of a console relay); the caller then handles signals. */

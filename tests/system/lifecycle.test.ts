@@ -96,6 +96,10 @@ describe.skipIf(!IS_ROOT)('guest lifecycle', () => {
   it('passes exit codes, stdin and stderr through exec', async () => {
     expect((await t.cli(['exec', 'web1', '--', 'sh', '-c', 'exit 42'])).code).toBe(42);
     expect((await t.cli(['exec', 'web1', '--', 'false'])).code).toBe(1);
+    // a command the guest does not have: a shell's status, and words that name it
+    const missing = await t.cli(['exec', 'web1', '--', 'no-such-command', 'x']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toMatch(/no-such-command.*not found/);
     const r = await t.cli(['exec', 'web1', '--', 'sh', '-c', 'tr a-z A-Z; echo oops >&2; exit 3'], { input: 'hello guest\n' });
     expect(r).toEqual({ code: 3, stdout: 'HELLO GUEST\n', stderr: 'oops\n' });
     expect((await t.cli(['exec', 'web1', '--', '/no/such/program'])).code).not.toBe(0);

@@ -168,6 +168,10 @@ describe.skipIf(!IS_ROOT)('limits on real guests', () => {
   it('sets rlimits inside the guest, never above what the host allows', async () => {
     const out = (await t.ok(['exec', 'pin', '--', 'sh', '-c', 'ulimit -n; ulimit -Hn; ulimit -c'])).trim().split('\n');
     expect(out).toEqual(['4096', String(hardNofile), 'unlimited']);
+    // a command run without a shell gets the soft limit too (runc alone gives it the hard one)
+    expect(await t.ok(['exec', 'pin', '--', 'cat', '/proc/self/limits'])).toMatch(
+      new RegExp(`^Max open files +4096 +${hardNofile} +files`, 'm'),
+    );
   });
 
   it("gives every exec the guest's rlimits, whatever limits the calling process has", async () => {

@@ -1,7 +1,9 @@
 // vserverd's spawn slots (dist/spawn-slot, built by npm run build): a program started from a slot
 // behaves as a forked one (output, input, exit code, signals, fds, a missing program's error), and
 // really comes from a slot forked before it was asked for.
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SpawnSlots, slotModes, slotRequest } from '../../src/daemon/spawn-slots.js';
 import { helperPath } from '../../src/util/helpers.js';
@@ -31,18 +33,20 @@ function ready(size = 2): Set<number> {
 
 describe('spawn slots', () => {
   it('asks a slot only for what it can give', () => {
-    expect(slotModes(PIPES)).toBe('ppp-');
-    expect(slotModes({ stdio: ['ignore', 'pipe', 'pipe'] })).toBe('npp-');
-    expect(slotModes({ stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })).toBe('pppk');
+    expect(slotModes(PIPES)).toEqual({ modes: 'ppp-' });
+    expect(slotModes({ stdio: ['ignore', 'pipe', 'pipe'] })).toEqual({ modes: 'npp-' });
+    expect(slotModes({ stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })).toEqual({ modes: 'pppk' });
+    expect(slotModes({ stdio: ['pipe', 'pipe', 'pipe', 7] })).toEqual({ modes: 'pppf', fd3: `/proc/${process.pid}/fd/7` });
     expect(slotModes({ stdio: 'inherit' })).toBeUndefined();
     expect(slotModes({ stdio: ['inherit', 'pipe', 'pipe'] })).toBeUndefined();
     expect(slotModes({ ...PIPES, cwd: '/' })).toBeUndefined();
     expect(slotModes({ ...PIPES, detached: true })).toBeUndefined();
     expect(slotModes({ ...PIPES, env: { PATH: '/bin' } })).toBeUndefined();
-    expect(slotModes({ ...PIPES, env: process.env })).toBe('ppp-');
-    const req = slotRequest('ppp-', 'sh', ['-c', '']);
+    expect(slotModes({ ...PIPES, env: process.env })).toEqual({ modes: 'ppp-' });
+    const req = slotRequest({ modes: 'ppp-' }, 'sh', ['-c', '']);
     expect(req.readUInt32LE(0)).toBe(req.length - 4);
     expect(req.subarray(4).toString()).toBe('ppp-\0sh\0sh\0-c\0\0');
+    expect(slotRequest({ modes: 'pppf', fd3: '/proc/1/fd/7' }, 'cat', []).subarray(4).toString()).toBe('pppf\0/proc/1/fd/7\0cat\0cat\0');
   });
 
   it('runs a program from a slot with its output, exit code and input', async () => {
@@ -61,7 +65,7 @@ describe('spawn slots', () => {
   });
 
   it('gives an ignored stdin as /dev/null, and fd 3 only when it is asked for', async () => {
-    ready(3);
+    const pids = ready(3);
     const a = launch('sh', ['-c', 'cat; test -e /proc/self/fd/3 && echo has3 || echo no3'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       captureStdout: true,
@@ -72,6 +76,21 @@ describe('spawn slots', () => {
     const b = launch('sh', ['-c', 'read l <&3; echo "got $l"'], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], captureStdout: true });
     (b.child.stdio[3] as NodeJS.WritableStream).write('hello\n');
     expect(await b.exit).toMatchObject({ code: 0, stdout: 'got hello\n' });
+    // a file of ours as fd 3 (how runc gets the exec shim): the slot opens it through /proc
+    const dir = mkdtempSync(join(tmpdir(), 'vst-slot-'));
+    try {
+      writeFileSync(join(dir, 'f'), 'from our fd\n');
+      const fd = openSync(join(dir, 'f'), 'r');
+      try {
+        const c = launch('sh', ['-c', 'cat <&3'], { stdio: ['pipe', 'pipe', 'pipe', fd], captureStdout: true });
+        expect(pids.has(c.child.pid!)).toBe(true);
+        expect(await c.exit).toMatchObject({ code: 0, stdout: 'from our fd\n' });
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('passes signals to the program and gives a missing one the error a fork gives', async () => {
