@@ -43,7 +43,7 @@ function listening(sock: string): Promise<boolean> {
 /** Spawn slots for the daemon's programs; without the helper they are forked as the CLI does, and that is said. */
 function startSlots(): SpawnSlots | undefined {
   try {
-    const slots = new SpawnSlots(helperPath('spawn-slot'), launcherInUse(), Number(process.env.SLOTS ?? 2));
+    const slots = new SpawnSlots(helperPath('spawn-slot'), launcherInUse());
     slots.fill();
     useLauncher(slots.launcher);
     return slots;
