@@ -147,6 +147,10 @@ export class Paths {
   netState(name: string): string {
     return join(this.netStateDir, `${name}.json`);
   }
+  /** What every guest's config and recorded start hold on the network, kept between runs (a cache). */
+  holdsCache(kind: 'configs' | 'states'): string {
+    return join(this.run, 'holds', `${kind}.json`);
+  }
 
   /** Name of the guest's cgroup, unique on the host across installations. */
   cgroupName(name: string): string {
