@@ -36,8 +36,10 @@ function cacheAt<T>(file: string, valid: (v: unknown) => v is T): FileCache<T> {
 function configs(deps: Deps): Map<string, Held[]> {
   const cache = cacheAt(deps.paths.holdsCache('configs'), isHeld);
   const out = new Map<string, Held[]>();
+  const files = new Set<string>();
   for (const n of deps.store.names()) {
     const file = deps.paths.guestConfig(n);
+    files.add(file);
     const held = cache.get(file, (text) => {
       try {
         return configHolds(parseGuestConfig(file, text).interfaces ?? []);
@@ -49,7 +51,7 @@ function configs(deps: Deps): Map<string, Held[]> {
     // gone since the directory was listed
     if (held) out.set(n, held);
   }
-  cache.retain(new Set([...out.keys()].map((n) => deps.paths.guestConfig(n))));
+  cache.retain(files);
   cache.save();
   return out;
 }
@@ -58,8 +60,11 @@ function configs(deps: Deps): Map<string, Held[]> {
 function states(deps: Deps): Map<string, StateHolds> {
   const cache = cacheAt(deps.paths.holdsCache('states'), isStateHolds);
   const out = new Map<string, StateHolds>();
+  const files = new Set<string>();
   for (const n of stateNames(deps)) {
-    const held = cache.get(deps.paths.netState(n), (text) => {
+    const file = deps.paths.netState(n);
+    files.add(file);
+    const held = cache.get(file, (text) => {
       const plan = parseNetState(deps, n, text);
       return {
         held: stateHolds(plan),
@@ -69,7 +74,7 @@ function states(deps: Deps): Map<string, StateHolds> {
     });
     if (held) out.set(n, held);
   }
-  cache.retain(new Set([...out.keys()].map((n) => deps.paths.netState(n))));
+  cache.retain(files);
   cache.save();
   return out;
 }

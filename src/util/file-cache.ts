@@ -4,7 +4,7 @@
 // stats the other guests' files instead of parsing every one of them again.
 import { readFileSync, statSync } from 'node:fs';
 import { writeFileAtomic } from './atomic.js';
-import { errnoOf } from './errors.js';
+import { readIfExists } from './fs.js';
 
 /**
  * A file changed this recently may change again within the same tick of the kernel's clock without
@@ -39,19 +39,15 @@ export class FileCache<T> {
   /** The parsed file, or undefined when it does not exist. */
   get(file: string, parse: (text: string) => T): T | undefined {
     this.load();
-    let key: string;
-    let settled: boolean;
-    let text: string;
-    try {
-      // stat before reading: a change during the read gives another key at the next call
-      const st = statSync(file, { bigint: true });
-      key = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-      settled = this.now() - Number(st.ctimeNs / 1_000_000n) > SETTLE_MS;
-      const hit = this.entries.get(file);
-      if (hit?.key === key && settled) return hit.value;
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      if (errnoOf(e) !== 'ENOENT') throw e;
+    // stat before reading: a change during the read gives another key at the next call; the times
+    // in ms as doubles keep well under a microsecond, finer than the kernel's clock ticks
+    const st = statSync(file, { throwIfNoEntry: false });
+    const key = st && `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    const settled = st !== undefined && this.now() - st.ctimeMs > SETTLE_MS;
+    const hit = this.entries.get(file);
+    if (hit && hit.key === key && settled) return hit.value;
+    const text = st && readIfExists(file);
+    if (key === undefined || text === undefined) {
       if (this.entries.delete(file)) this.changed = true;
       return undefined;
     }
