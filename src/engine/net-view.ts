@@ -7,7 +7,7 @@ import { loopbackBridges } from '../network/script.js';
 import { VsError } from '../util/errors.js';
 import { FileCache } from '../util/file-cache.js';
 import type { Deps } from './deps.js';
-import { parseNetState, stateNames } from './network-state.js';
+import { isStateFile, parseNetState, stateName } from './network-state.js';
 import { isActive } from './state.js';
 
 /** What a recorded start holds: its claims, the bridge of each interface on one, the bridges it forwards loopback on. */
@@ -56,27 +56,22 @@ function configs(deps: Deps): Map<string, Held[]> {
   return out;
 }
 
-/** What each recorded start holds, by name; a damaged record refuses, naming the file. */
+/**
+ * What each recorded start holds, by name; a damaged record refuses, naming the file. Records are
+ * only ever replaced whole or removed, so an unchanged directory of them needs no look at each.
+ */
 function states(deps: Deps): Map<string, StateHolds> {
   const cache = cacheAt(deps.paths.holdsCache('states'), isStateHolds);
-  const out = new Map<string, StateHolds>();
-  const files = new Set<string>();
-  for (const n of stateNames(deps)) {
-    const file = deps.paths.netState(n);
-    files.add(file);
-    const held = cache.get(file, (text) => {
-      const plan = parseNetState(deps, n, text);
-      return {
-        held: stateHolds(plan),
-        bridges: plan.interfaces.flatMap((i) => (i.bridge ? [i.bridge] : [])),
-        loopback: loopbackBridges(plan),
-      };
-    });
-    if (held) out.set(n, held);
-  }
-  cache.retain(files);
+  const found = cache.scan(deps.paths.netStateDir, isStateFile, (file, text) => {
+    const plan = parseNetState(deps, stateName(file), text);
+    return {
+      held: stateHolds(plan),
+      bridges: plan.interfaces.flatMap((i) => (i.bridge ? [i.bridge] : [])),
+      loopback: loopbackBridges(plan),
+    };
+  });
   cache.save();
-  return out;
+  return new Map([...found].map(([file, held]) => [stateName(file), held]));
 }
 
 /**

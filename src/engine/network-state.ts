@@ -1,5 +1,5 @@
 // Where a guest's network start is recorded, and the lock all network changes take turns under.
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { NetPlanSchema } from '../network/state-schema.js';
 import type { NetPlan } from '../network/types.js';
 import { FileCache } from '../util/file-cache.js';
@@ -28,8 +28,12 @@ export function parseNetState(deps: Deps, name: string, text: string): NetPlan {
   );
 }
 
+/** A guest's record in the directory of records (NAME.json); not the temporary files of a write. */
+export const isStateFile = (entry: string) => entry.endsWith('.json');
+
+/** The guest a record's file is of. */
+export const stateName = (file: string) => basename(file, '.json');
+
 export function stateNames(deps: Deps): string[] {
-  return readdirIfExists(deps.paths.netStateDir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => f.slice(0, -5));
+  return readdirIfExists(deps.paths.netStateDir).filter(isStateFile).map(stateName);
 }

@@ -97,6 +97,42 @@ describe('a cache kept between processes', () => {
   });
 });
 
+describe('a directory of records, each only ever replaced whole or removed', () => {
+  it('is read again once another process replaces, removes or adds a record, and vouches for them while unchanged', () => {
+    const records = join(dir, 'net');
+    mkdirSync(records);
+    for (const n of ['a', 'b']) writeFileSync(join(records, `${n}.json`), `"${n}1"`);
+    const kept = { file: join(dir, 'net-cache.json'), valid: isString };
+    let parses = 0;
+    const parse = (_file: string, text: string) => {
+      parses++;
+      return JSON.parse(text) as string;
+    };
+    const scan = (cache: FileCache<string>) => Object.fromEntries([...cache.scan(records, (e) => e.endsWith('.json'), parse)]);
+    const first = new FileCache(kept, later);
+    expect(scan(first)).toEqual({ [join(records, 'a.json')]: 'a1', [join(records, 'b.json')]: 'b1' });
+    first.save();
+    expect(scan(new FileCache(kept, later))).toEqual({ [join(records, 'a.json')]: 'a1', [join(records, 'b.json')]: 'b1' });
+    expect(parses).toBe(2);
+
+    // another process: a replaced by rename, b removed, c added, and a temporary file that is no record
+    const script =
+      "const fs = require('fs'); const d = process.argv[1];" +
+      "fs.writeFileSync(d + '/.a.json.tmp', '\"a2\"'); fs.renameSync(d + '/.a.json.tmp', d + '/a.json');" +
+      "fs.unlinkSync(d + '/b.json'); fs.writeFileSync(d + '/c.json', '\"c1\"'); fs.writeFileSync(d + '/.x.tmp', '');";
+    execFileSync(process.execPath, ['-e', script, records]);
+    const next = new FileCache(kept, later);
+    expect(scan(next)).toEqual({ [join(records, 'a.json')]: 'a2', [join(records, 'c.json')]: 'c1' });
+    expect(scan(first)).toEqual({ [join(records, 'a.json')]: 'a2', [join(records, 'c.json')]: 'c1' });
+    next.save();
+    // nothing read while the directory is unchanged: even a record changed in place, which they never are, stays as it was
+    rewriteElsewhere(join(records, 'c.json'), '"c2"');
+    parses = 0;
+    expect(scan(new FileCache(kept, later))[join(records, 'c.json')]).toBe('c1');
+    expect(parses).toBe(0);
+  });
+});
+
 const ip = (a: string) => [[ipClaim(parseCidr(a)!)]];
 
 describe('what other guests hold', () => {
