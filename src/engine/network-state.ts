@@ -1,6 +1,5 @@
 // Where a guest's network start is recorded, and the lock all network changes take turns under.
-import { join } from 'node:path';
-import { loopbackBridges } from '../network/script.js';
+import { basename, join } from 'node:path';
 import { NetPlanSchema } from '../network/state-schema.js';
 import type { NetPlan } from '../network/types.js';
 import { FileCache } from '../util/file-cache.js';
@@ -15,39 +14,26 @@ export const networkLock = (deps: Deps) => join(deps.paths.locks, '.network');
 const states = new FileCache<NetPlan>();
 
 export function readNetState(deps: Deps, name: string): NetPlan | undefined {
+  return states.get(deps.paths.netState(name), (text) => parseNetState(deps, name, text));
+}
+
+/** A guest's recorded plan from the text of its file; a damaged one is named, with what to do. */
+export function parseNetState(deps: Deps, name: string, text: string): NetPlan {
   const file = deps.paths.netState(name);
-  return states.get(file, (text) =>
-    parseJsonFile(
-      NetPlanSchema,
-      text,
-      `the network state ${file}`,
-      `it records what the start of '${name}' set up; take that down by hand (ip link, nft list tables), then remove the file`,
-    ),
+  return parseJsonFile(
+    NetPlanSchema,
+    text,
+    `the network state ${file}`,
+    `it records what the start of '${name}' set up; take that down by hand (ip link, nft list tables), then remove the file`,
   );
 }
 
+/** A guest's record in the directory of records (NAME.json); not the temporary files of a write. */
+export const isStateFile = (entry: string) => entry.endsWith('.json');
+
+/** The guest a record's file is of. */
+export const stateName = (file: string) => basename(file, '.json');
+
 export function stateNames(deps: Deps): string[] {
-  return readdirIfExists(deps.paths.netStateDir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => f.slice(0, -5));
-}
-
-/** Bridges named by the recorded plans of guests other than `except`: a starting guest joins its bridge only after its runtime made its namespace. */
-export function bridgesInUse(deps: Deps, except?: string): Set<string> {
-  const out = new Set<string>();
-  for (const n of stateNames(deps)) {
-    if (n === except) continue;
-    for (const i of readNetState(deps, n)?.interfaces ?? []) if (i.bridge) out.add(i.bridge);
-  }
-  return out;
-}
-
-/** Bridges on which a recorded guest other than `except` forwards ports from the host's loopback. */
-export function loopbackInUse(deps: Deps, except?: string): Set<string> {
-  const out = new Set<string>();
-  for (const n of stateNames(deps)) {
-    const plan = n === except ? undefined : readNetState(deps, n);
-    if (plan) for (const b of loopbackBridges(plan)) out.add(b);
-  }
-  return out;
+  return readdirIfExists(deps.paths.netStateDir).filter(isStateFile).map(stateName);
 }

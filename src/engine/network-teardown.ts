@@ -9,7 +9,8 @@ import type { NetPlan } from '../network/types.js';
 import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
-import { bridgesInUse, loopbackInUse, networkLock, readNetState, stateNames } from './network-state.js';
+import { networkLock, readNetState, stateNames } from './network-state.js';
+import { bridgesInUse, loopbackInUse } from './net-view.js';
 
 /**
  * Takes down what a guest's network start left: NICs go back to the host, veths, nftables table,

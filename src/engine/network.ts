@@ -23,29 +23,8 @@ import { withLock } from '../util/lock.js';
 import { which } from '../util/which.js';
 import { traced, tracedSync } from '../util/trace.js';
 import type { Deps } from './deps.js';
-import { networkLock, readNetState, stateNames } from './network-state.js';
-import { isActive } from './state.js';
-
-/**
- * Every other guest with what it holds: its config, and what its last start set up if that is still
- * there. Whether it runs only changes the words of a refusal: without `precise` every guest is taken
- * as running, which spares a start reading the runtime's state of every other guest.
- */
-async function otherGuests(deps: Deps, name: string, precise = true): Promise<OtherGuest[]> {
-  const running = precise ? new Set((await (await deps.runtime()).list()).filter(isActive).map((s) => s.id)) : undefined;
-  const active = { has: (n: string) => running?.has(n) ?? true };
-  const out = new Map<string, OtherGuest>();
-  for (const g of deps.store.readAll()) {
-    if (g.name !== name) out.set(g.name, { name: g.name, interfaces: g.config?.interfaces ?? [], active: active.has(g.name) });
-  }
-  for (const n of stateNames(deps)) {
-    if (n === name) continue;
-    const state = readNetState(deps, n);
-    const o = out.get(n) ?? { name: n, interfaces: [], active: active.has(n) };
-    out.set(n, { ...o, state });
-  }
-  return [...out.values()];
-}
+import { networkLock } from './network-state.js';
+import { otherGuests } from './net-view.js';
 
 /**
  * The config-time check, without looking at the host: addresses fit the bridge's subnet, and static
@@ -87,7 +66,7 @@ function planFor(
 /** Interfaces of recorded guests on each bridge: the ports they hold, or are about to take. */
 function bridgeGuests(others: readonly OtherGuest[]): Map<string, number> {
   const out = new Map<string, number>();
-  for (const o of others) for (const i of o.state?.interfaces ?? []) if (i.bridge) out.set(i.bridge, (out.get(i.bridge) ?? 0) + 1);
+  for (const o of others) for (const b of o.bridges ?? []) out.set(b, (out.get(b) ?? 0) + 1);
   return out;
 }
 

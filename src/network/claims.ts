@@ -4,11 +4,19 @@ import { VsError } from '../util/errors.js';
 import { formatIp, ipKey, nth, parseCidr, parsePortSpec, type Ip } from '../util/ip.js';
 import type { NetPlan } from './types.js';
 
+/** One thing a guest holds: a claim key (ipClaim, portClaim, nicClaim) and, for a NIC, how it uses it. */
+export type Held = [key: string, use?: string];
+
+/**
+ * What another guest holds, in the plain form a start keeps between runs: what its config names, and
+ * what its last start set up while that is still recorded (running, or died without cleanup).
+ */
 export interface OtherGuest {
   name: string;
-  interfaces: readonly InterfaceConfig[];
-  /** What its last start set up, while that is in place (running, or died without cleanup). */
-  state?: NetPlan;
+  config: readonly Held[];
+  state?: readonly Held[];
+  /** The bridge of each recorded interface on one: the ports it holds, or is about to take. */
+  bridges?: readonly string[];
   active: boolean;
 }
 
@@ -37,30 +45,42 @@ export function bridgeGateways(host: HostNetwork): { gw4: string; gw6?: string }
   };
 }
 
+/** What a guest's config names for itself: static addresses, forwarded host ports, a NIC given with phys. */
+export function configHolds(interfaces: readonly InterfaceConfig[]): Held[] {
+  const out: Held[] = [];
+  for (const i of interfaces) {
+    for (const a of [i.address, i.address6]) {
+      const c = a && a !== 'auto' ? parseCidr(a) : undefined;
+      if (c) out.push([ipClaim(c)]);
+    }
+    for (const p of i.ports ?? []) {
+      const f = parsePortSpec(p)!;
+      out.push([portClaim(f.hostPort, f.proto)]);
+    }
+    if (i.mode === 'phys' && i.parent) out.push([nicClaim(i.parent), 'phys']);
+  }
+  return out;
+}
+
+/** What a recorded start set up: more precise than the config, which may have changed since. */
+export function stateHolds(plan: Pick<NetPlan, 'interfaces'>): Held[] {
+  const out: Held[] = [];
+  for (const i of plan.interfaces) {
+    for (const a of i.addresses) out.push([ipClaim(parseCidr(a)!)]);
+    for (const p of i.ports) out.push([portClaim(p.hostPort, p.proto)]);
+    if (i.parent) out.push([nicClaim(i.parent), i.mode]);
+  }
+  return out;
+}
+
 export function collectClaims(others: readonly OtherGuest[], host: HostNetwork): Claims {
   const claims: Claims = new Map();
   const { gw4, gw6 } = bridgeGateways(host);
   for (const gw of [gw4, gw6]) if (gw) claims.set(ipClaim(parseCidr(gw)!), { owner: host.bridge, how: 'gateway' });
   for (const o of others) {
-    for (const i of o.interfaces) {
-      for (const a of [i.address, i.address6]) {
-        const c = a && a !== 'auto' ? parseCidr(a) : undefined;
-        if (c) claims.set(ipClaim(c), { owner: o.name, how: 'config' });
-      }
-      for (const p of i.ports ?? []) {
-        const f = parsePortSpec(p)!;
-        claims.set(portClaim(f.hostPort, f.proto), { owner: o.name, how: 'config' });
-      }
-      if (i.mode === 'phys' && i.parent) claims.set(nicClaim(i.parent), { owner: o.name, how: 'config', use: 'phys' });
-    }
-    if (!o.state) continue;
-    // what a start really set up is more precise than the config, which may have changed since
+    for (const [key, use] of o.config) claims.set(key, { owner: o.name, how: 'config', ...(use ? { use } : {}) });
     const how: How = o.active ? 'running' : 'left';
-    for (const i of o.state.interfaces) {
-      for (const a of i.addresses) claims.set(ipClaim(parseCidr(a)!), { owner: o.name, how });
-      for (const p of i.ports) claims.set(portClaim(p.hostPort, p.proto), { owner: o.name, how });
-      if (i.parent) claims.set(nicClaim(i.parent), { owner: o.name, how, use: i.mode });
-    }
+    for (const [key, use] of o.state ?? []) claims.set(key, { owner: o.name, how, ...(use ? { use } : {}) });
   }
   return claims;
 }

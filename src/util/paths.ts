@@ -12,14 +12,22 @@ export class Paths {
     this.instance = this.root === '/' ? '' : shortHash(this.root).slice(0, 6);
   }
 
+  // the directories a scan of every guest joins a name to, worked out once
+  private etcDir?: string;
+  private runDir?: string;
+  private configDir?: string;
+  private stateDir?: string;
+
   get etc(): string {
-    return join(this.root, 'etc/vserver');
+    this.etcDir ??= join(this.root, 'etc/vserver');
+    return this.etcDir;
   }
   get hostConfig(): string {
     return join(this.etc, 'vserver.toml');
   }
   get guestConfigDir(): string {
-    return join(this.etc, 'guests');
+    this.configDir ??= join(this.etc, 'guests');
+    return this.configDir;
   }
   guestConfig(name: string): string {
     return join(this.guestConfigDir, `${name}.toml`);
@@ -90,7 +98,8 @@ export class Paths {
   }
 
   get run(): string {
-    return join(this.root, 'run/vserver');
+    this.runDir ??= join(this.root, 'run/vserver');
+    return this.runDir;
   }
   get locks(): string {
     return join(this.run, 'locks');
@@ -138,7 +147,8 @@ export class Paths {
   }
   /** What was set up for a guest's network, so that it can be taken down even after a crash. */
   get netStateDir(): string {
-    return join(this.run, 'net');
+    this.stateDir ??= join(this.run, 'net');
+    return this.stateDir;
   }
   /** Marks a limit change on a running guest from before the kernel gets it until the config is saved. */
   limitChange(name: string): string {
@@ -146,6 +156,10 @@ export class Paths {
   }
   netState(name: string): string {
     return join(this.netStateDir, `${name}.json`);
+  }
+  /** What every guest's config and recorded start hold on the network, kept between runs (a cache). */
+  holdsCache(kind: 'configs' | 'states'): string {
+    return join(this.run, 'holds', `${kind}.json`);
   }
 
   /** Name of the guest's cgroup, unique on the host across installations. */

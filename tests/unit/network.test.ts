@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/guest/config.js';
 import { HostNetworkSchema, InterfacesSchema, type InterfaceConfig } from '../../src/guest/net-schema.js';
-import { collectClaims, type OtherGuest } from '../../src/network/claims.js';
+import { collectClaims, configHolds, stateHolds, type OtherGuest } from '../../src/network/claims.js';
 import { batchFailures, parseLinks } from '../../src/network/iproute.js';
 import { aliasGuest, hostVethName, nftTableName, tableGuest } from '../../src/network/names.js';
 import { PID_FROM_STATE, WIRE_SCRIPT, wireHook } from '../../src/network/hook.js';
@@ -67,8 +67,8 @@ function refused(interfaces: unknown[], extra: Partial<PlanInput> = {}): VsError
 
 const other = (name: string, interfaces: unknown[], state?: NetPlan, active = false): OtherGuest => ({
   name,
-  interfaces: validate(FILE, InterfacesSchema, interfaces) as InterfaceConfig[],
-  state,
+  config: configHolds(validate(FILE, InterfacesSchema, interfaces) as InterfaceConfig[]),
+  ...(state ? { state: stateHolds(state) } : {}),
   active,
 });
 

@@ -1,0 +1,107 @@
+// What the other guests hold on the network (addresses, host ports, NICs, bridge ports), from their
+// configs and recorded starts. Kept between runs keyed on each file's identity, so that a start
+// stats the other guests' files and parses only those that changed, not every one of them.
+import { parseGuestConfig } from '../guest/config.js';
+import { configHolds, stateHolds, type Held, type OtherGuest } from '../network/claims.js';
+import { loopbackBridges } from '../network/script.js';
+import { VsError } from '../util/errors.js';
+import { FileCache } from '../util/file-cache.js';
+import type { Deps } from './deps.js';
+import { isStateFile, parseNetState, stateName } from './network-state.js';
+import { isActive } from './state.js';
+
+/** What a recorded start holds: its claims, the bridge of each interface on one, the bridges it forwards loopback on. */
+interface StateHolds {
+  held: Held[];
+  bridges: string[];
+  loopback: string[];
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+const isHeld = (v: unknown): v is Held[] => Array.isArray(v) && v.every((h) => isStrings(h) && (h.length === 1 || h.length === 2));
+const isStateHolds = (v: unknown): v is StateHolds => {
+  const s = v as Partial<StateHolds> | null;
+  return typeof s === 'object' && s !== null && isHeld(s.held) && isStrings(s.bridges) && isStrings(s.loopback);
+};
+
+/** One cache per cache file, for the life of the process (a bulk run or the daemon asks again and again). */
+const caches = new Map<string, FileCache<unknown>>();
+function cacheAt<T>(file: string, valid: (v: unknown) => v is T): FileCache<T> {
+  let c = caches.get(file);
+  if (!c) caches.set(file, (c = new FileCache<T>({ file, valid }) as FileCache<unknown>));
+  return c as FileCache<T>;
+}
+
+/** Each guest's config claims, by name (a broken config claims nothing; it is reported where it is read). */
+function configs(deps: Deps): Map<string, Held[]> {
+  const cache = cacheAt(deps.paths.holdsCache('configs'), isHeld);
+  const out = new Map<string, Held[]>();
+  const files = new Set<string>();
+  for (const n of deps.store.names()) {
+    const file = deps.paths.guestConfig(n);
+    files.add(file);
+    const held = cache.get(file, (text) => {
+      try {
+        return configHolds(parseGuestConfig(file, text).interfaces ?? []);
+      } catch (e) {
+        if (e instanceof VsError) return [];
+        throw e;
+      }
+    });
+    // gone since the directory was listed
+    if (held) out.set(n, held);
+  }
+  cache.retain(files);
+  cache.save();
+  return out;
+}
+
+/**
+ * What each recorded start holds, by name; a damaged record refuses, naming the file. Records are
+ * only ever replaced whole or removed, so an unchanged directory of them needs no look at each.
+ */
+function states(deps: Deps): Map<string, StateHolds> {
+  const cache = cacheAt(deps.paths.holdsCache('states'), isStateHolds);
+  const found = cache.scan(deps.paths.netStateDir, isStateFile, (file, text) => {
+    const plan = parseNetState(deps, stateName(file), text);
+    return {
+      held: stateHolds(plan),
+      bridges: plan.interfaces.flatMap((i) => (i.bridge ? [i.bridge] : [])),
+      loopback: loopbackBridges(plan),
+    };
+  });
+  cache.save();
+  return new Map([...found].map(([file, held]) => [stateName(file), held]));
+}
+
+/**
+ * Every other guest with what it holds: its config, and what its last start set up if that is still
+ * there. Whether it runs only changes the words of a refusal: without `precise` every guest is taken
+ * as running, which spares a start reading the runtime's state of every other guest.
+ */
+export async function otherGuests(deps: Deps, name: string, precise = true): Promise<OtherGuest[]> {
+  const running = precise ? new Set((await (await deps.runtime()).list()).filter(isActive).map((s) => s.id)) : undefined;
+  const active = (n: string) => running?.has(n) ?? true;
+  const out = new Map<string, OtherGuest>();
+  for (const [n, config] of configs(deps)) if (n !== name) out.set(n, { name: n, config, active: active(n) });
+  for (const [n, s] of states(deps)) {
+    if (n === name) continue;
+    const o = out.get(n) ?? { name: n, config: [], active: active(n) };
+    out.set(n, { ...o, state: s.held, bridges: s.bridges });
+  }
+  return [...out.values()];
+}
+
+/** Bridges named by the recorded plans of guests other than `except`: a starting guest joins its bridge only after its runtime made its namespace. */
+export function bridgesInUse(deps: Deps, except?: string): Set<string> {
+  const out = new Set<string>();
+  for (const [n, s] of states(deps)) if (n !== except) for (const b of s.bridges) out.add(b);
+  return out;
+}
+
+/** Bridges on which a recorded guest other than `except` forwards ports from the host's loopback. */
+export function loopbackInUse(deps: Deps, except?: string): Set<string> {
+  const out = new Set<string>();
+  for (const [n, s] of states(deps)) if (n !== except) for (const b of s.loopback) out.add(b);
+  return out;
+}

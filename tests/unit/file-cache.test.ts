@@ -1,0 +1,165 @@
+// The caches of parsed files, in one process and kept between processes: what they hand out is
+// always what the file says now, whoever changed it.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { makeDeps } from '../../src/engine/deps.js';
+import { otherGuests } from '../../src/engine/net-view.js';
+import { ipClaim } from '../../src/network/claims.js';
+import { FileCache } from '../../src/util/file-cache.js';
+import { parseCidr } from '../../src/util/ip.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vsfc-'));
+});
+afterEach(() => {
+  vi.useRealTimers();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A clock an hour ahead: every file counts as settled, as it would a while after it was written. */
+const later = () => Date.now() + 3_600_000;
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+/** Another process rewrites the file in place with text of the same size and puts its mtime back (whole seconds, which it keeps exactly). */
+function rewriteElsewhere(file: string, text: string): void {
+  const script =
+    "const fs = require('fs'); const [f, t] = process.argv.slice(1); const st = fs.statSync(f);" +
+    'fs.writeFileSync(f, t); fs.utimesSync(f, st.atime, st.mtime);';
+  execFileSync(process.execPath, ['-e', script, file, text]);
+}
+
+describe('a cache kept between processes', () => {
+  it("hands the next process what the last one derived, without parsing, until the file changes; another process's change is seen", () => {
+    const file = join(dir, 'a.txt');
+    const kept = { file: join(dir, 'cache', 'a.json'), valid: isString };
+    writeFileSync(file, 'one');
+    utimesSync(file, 1e9, 1e9);
+    let parses = 0;
+    const parse = (t: string) => {
+      parses++;
+      return t.toUpperCase();
+    };
+    const first = new FileCache(kept, later);
+    expect(first.get(file, parse)).toBe('ONE');
+    first.save();
+    expect(JSON.parse(readFileSync(kept.file, 'utf8')).files[file].value).toBe('ONE');
+
+    const second = new FileCache(kept, later);
+    expect(second.get(file, parse)).toBe('ONE');
+    expect(parses).toBe(1);
+
+    const mtime = statSync(file).mtimeMs;
+    rewriteElsewhere(file, 'two');
+    expect(statSync(file).mtimeMs).toBe(mtime); // same size, same mtime: only the ctime tells
+    expect(second.get(file, parse)).toBe('TWO');
+    expect(new FileCache(kept, later).get(file, parse)).toBe('TWO');
+    expect(parses).toBe(3);
+  });
+
+  it('does not trust a file written just now, which may change again within the same tick of the clock', () => {
+    const file = join(dir, 'b.txt');
+    const kept = { file: join(dir, 'b.json'), valid: isString };
+    const cache = new FileCache(kept);
+    for (const text of ['aaa', 'bbb', 'ccc']) {
+      writeFileSync(file, text);
+      expect(cache.get(file, (t) => t)).toBe(text);
+    }
+    cache.save();
+    let parses = 0;
+    expect(
+      new FileCache(kept).get(file, (t) => {
+        parses++;
+        return t;
+      }),
+    ).toBe('ccc');
+    expect(parses).toBe(1);
+  });
+
+  it('reads anew past a damaged cache file or a damaged entry, and forgets files that are gone', () => {
+    const a = join(dir, 'a.txt');
+    const b = join(dir, 'b.txt');
+    writeFileSync(a, 'a');
+    writeFileSync(b, 'b');
+    const kept = { file: join(dir, 'c.json'), valid: isString };
+    writeFileSync(kept.file, '{"version":1,"files":');
+    expect(new FileCache(kept, later).get(a, (t) => `${t}!`)).toBe('a!');
+    writeFileSync(kept.file, JSON.stringify({ version: 1, files: { [a]: { key: 'x', value: 42 } } }));
+    const cache = new FileCache(kept, later);
+    expect(cache.get(a, (t) => `${t}?`)).toBe('a?');
+    expect(cache.get(b, (t) => `${t}?`)).toBe('b?');
+    cache.retain(new Set([a]));
+    cache.save();
+    expect(Object.keys(JSON.parse(readFileSync(kept.file, 'utf8')).files)).toEqual([a]);
+  });
+});
+
+describe('a directory of records, each only ever replaced whole or removed', () => {
+  it('is read again once another process replaces, removes or adds a record, and vouches for them while unchanged', () => {
+    const records = join(dir, 'net');
+    mkdirSync(records);
+    for (const n of ['a', 'b']) writeFileSync(join(records, `${n}.json`), `"${n}1"`);
+    const kept = { file: join(dir, 'net-cache.json'), valid: isString };
+    let parses = 0;
+    const parse = (_file: string, text: string) => {
+      parses++;
+      return JSON.parse(text) as string;
+    };
+    const scan = (cache: FileCache<string>) => Object.fromEntries([...cache.scan(records, (e) => e.endsWith('.json'), parse)]);
+    const first = new FileCache(kept, later);
+    expect(scan(first)).toEqual({ [join(records, 'a.json')]: 'a1', [join(records, 'b.json')]: 'b1' });
+    first.save();
+    expect(scan(new FileCache(kept, later))).toEqual({ [join(records, 'a.json')]: 'a1', [join(records, 'b.json')]: 'b1' });
+    expect(parses).toBe(2);
+
+    // another process: a replaced by rename, b removed, c added, and a temporary file that is no record
+    const script =
+      "const fs = require('fs'); const d = process.argv[1];" +
+      "fs.writeFileSync(d + '/.a.json.tmp', '\"a2\"'); fs.renameSync(d + '/.a.json.tmp', d + '/a.json');" +
+      "fs.unlinkSync(d + '/b.json'); fs.writeFileSync(d + '/c.json', '\"c1\"'); fs.writeFileSync(d + '/.x.tmp', '');";
+    execFileSync(process.execPath, ['-e', script, records]);
+    const next = new FileCache(kept, later);
+    expect(scan(next)).toEqual({ [join(records, 'a.json')]: 'a2', [join(records, 'c.json')]: 'c1' });
+    expect(scan(first)).toEqual({ [join(records, 'a.json')]: 'a2', [join(records, 'c.json')]: 'c1' });
+    next.save();
+    // nothing read while the directory is unchanged: even a record changed in place, which they never are, stays as it was
+    rewriteElsewhere(join(records, 'c.json'), '"c2"');
+    parses = 0;
+    expect(scan(new FileCache(kept, later))[join(records, 'c.json')]).toBe('c1');
+    expect(parses).toBe(0);
+  });
+});
+
+const ip = (a: string) => [[ipClaim(parseCidr(a)!)]];
+
+describe('what other guests hold', () => {
+  it("follows a guest's config edited by another process, in the same process and in the next", async () => {
+    // an hour on: the files count as settled, so that the kept entries are used, not read past
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 });
+    const root = join(dir, 'root');
+    const guests = join(root, 'etc/vserver/guests');
+    mkdirSync(guests, { recursive: true });
+    const cfg = (address: string) => `context = 101\n\n[[interfaces]]\nmode = "bridge"\naddress = "${address}"\n`;
+    writeFileSync(join(guests, 'a.toml'), cfg('10.47.0.10'));
+    utimesSync(join(guests, 'a.toml'), 1e9, 1e9);
+    writeFileSync(join(guests, 'b.toml'), 'context = 102\n');
+    const deps = makeDeps(root);
+    const holds = async () => (await otherGuests(deps, 'b', false)).map((o) => [o.name, o.config]);
+    expect(await holds()).toEqual([['a', ip('10.47.0.10')]]);
+    const kept = JSON.parse(readFileSync(deps.paths.holdsCache('configs'), 'utf8')).files;
+    expect(kept[join(guests, 'a.toml')].value).toEqual(ip('10.47.0.10'));
+    rewriteElsewhere(join(guests, 'a.toml'), cfg('10.47.0.20'));
+    expect(await holds()).toEqual([['a', ip('10.47.0.20')]]);
+    // a process of its own, with the same clock, on the entries this one kept
+    rewriteElsewhere(join(guests, 'a.toml'), cfg('10.47.0.30'));
+    const script =
+      'const now = Date.now; Date.now = () => now() + 3600000;' +
+      "import('./src/engine/net-view.ts').then(async (v) => { const d = await import('./src/engine/deps.ts');" +
+      'console.log(JSON.stringify((await v.otherGuests(d.makeDeps(process.argv[1]), "b", false)).map((o) => o.config))); });';
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script, root], { cwd: join(__dirname, '../..') });
+    expect(JSON.parse(out.toString())).toEqual([ip('10.47.0.30')]);
+  });
+});
