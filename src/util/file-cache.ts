@@ -1,19 +1,33 @@
 // Parsed files kept while they are unchanged on disk, so that a bulk run of many guests parses every
 // guest's file once instead of once per guest. Only for callers that do not change what they get.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, type BigIntStats } from 'node:fs';
 import { errnoOf } from './errors.js';
+
+/** What tells one version of a file from another without reading it. */
+export function statKey(st: BigIntStats): string {
+  return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/** The key of a file, or undefined when there is no such file. */
+export function fileKey(file: string): string | undefined {
+  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+  return st && statKey(st);
+}
 
 export class FileCache<T> {
   private readonly entries = new Map<string, { key: string; value: T }>();
 
   /** The parsed file, or undefined when it does not exist. */
   get(file: string, parse: (text: string) => T): T | undefined {
-    let key: string;
+    let key: string | undefined;
     let text: string;
     try {
       // stat before reading: a change during the read gives another key at the next call
-      const st = statSync(file, { bigint: true });
-      key = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+      key = fileKey(file);
+      if (key === undefined) {
+        this.entries.delete(file);
+        return undefined;
+      }
       const hit = this.entries.get(file);
       if (hit?.key === key) return hit.value;
       text = readFileSync(file, 'utf8');
