@@ -96,7 +96,7 @@ export class GuestIndex {
     const settled = Date.now() - this.settledMs;
     for (const name of names) {
       const file = fileOf(name);
-      const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+      const st = statSync(file, { throwIfNoEntry: false });
       if (!st) continue; // deleted since the directory was read
       const key = statKey(st);
       const hit = known.get(name);
@@ -116,7 +116,7 @@ export class GuestIndex {
         continue;
       }
       out.push({ name, summary });
-      if (Number(st.ctimeMs) < settled && Number(st.mtimeMs) < settled) guests.set(name, { key, summary });
+      if (st.ctimeMs < settled && st.mtimeMs < settled) guests.set(name, { key, summary });
     }
     if (guests.size !== known.size || [...guests].some(([n, e]) => known.get(n) !== e)) this.store(guests);
     return out;
