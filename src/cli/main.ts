@@ -51,7 +51,10 @@ export async function main(argv: string[]): Promise<number> {
       err: (t) => process.stderr.write(t),
     };
     const mod = await verb.load();
-    return await mod.run(ctx);
+    traceMark('verb loaded');
+    const code = await mod.run(ctx);
+    traceMark('verb done');
+    return code;
   } catch (e) {
     // a write that found the disk full: unless the failure says where, it was under the root prefix
     return report(isNoSpace(e) ? noSpaceError(e, resolve(root)) : e, json);

@@ -1,6 +1,7 @@
 // Keeping overlay guests' merged trees mounted: before start and exec, after a reboot (mount --all).
 import { checkName } from '../guest/name.js';
 import type { GuestConfig } from '../guest/schema.js';
+import type { GuestSummary } from '../guest/guest-index.js';
 import { ensureOverlay, isOverlayMounted, unmountOverlay, type OverlayDirs } from '../storage/overlay.js';
 import { readMounts, type MountEntry } from '../util/mounts.js';
 import { withLock } from '../util/lock.js';
@@ -62,6 +63,6 @@ export function isMounted(deps: Deps, name: string): boolean {
 }
 
 /** Whether an overlay guest's tree is mounted (nothing for a dir guest, whose tree is always there). */
-export function treeState(deps: Deps, name: string, cfg: GuestConfig, mounts?: readonly MountEntry[]): { mounted?: boolean } {
+export function treeState(deps: Deps, name: string, cfg: GuestSummary, mounts?: readonly MountEntry[]): { mounted?: boolean } {
   return cfg.backend === 'overlay' ? { mounted: isOverlayMounted(deps.paths.rootfs(name), mounts) } : {};
 }

@@ -1,6 +1,6 @@
 // What status and list show of a guest's network.
 import { DEVICE_MODES, guestIfname } from '../guest/net-schema.js';
-import type { GuestConfig } from '../guest/schema.js';
+import type { GuestSummary } from '../guest/guest-index.js';
 import { hostVethName } from '../network/names.js';
 import { parsePortSpec, type PortForward } from '../util/ip.js';
 import type { Deps } from './deps.js';
@@ -13,7 +13,7 @@ function portText(p: string | PortForward): string {
 }
 
 /** What status and list show: the interfaces a running guest has, or else those configured. */
-export function interfacesInfo(deps: Deps, name: string, cfg: GuestConfig, running: boolean): InterfaceInfo[] {
+export function interfacesInfo(deps: Deps, name: string, cfg: GuestSummary, running: boolean): InterfaceInfo[] {
   const state = running ? readNetState(deps, name) : undefined;
   if (state) {
     return state.interfaces.map((i) => ({

@@ -1,8 +1,8 @@
 // The running guests and which processes belong to them: the base of stat, ps and top.
-import type { GuestConfig } from '../guest/schema.js';
 import type { Owner } from '../resources/ps.js';
 import type { Deps } from './deps.js';
 import { isActive } from './state.js';
+import { traced, tracedSync } from '../util/trace.js';
 
 export interface RunningGuest {
   name: string;
@@ -11,19 +11,19 @@ export interface RunningGuest {
   pid: number;
   /** The guest's cgroup name. */
   cgroup: string;
-  config: GuestConfig;
 }
 
-/** Guests whose init runs now, read from the configs and the runtime's state files (no process spawned). */
+/** Guests whose init runs now, read from the guest index and the runtime's state files (no process spawned). */
 export async function runningGuests(deps: Deps): Promise<RunningGuest[]> {
-  const all = deps.store.readAll();
+  const all = tracedSync('running: configs', () => deps.store.summaries());
   if (all.length === 0) return [];
-  const states = new Map((await (await deps.runtime()).list()).map((s) => [s.id, s]));
+  const rt = await traced('select the runtime', () => deps.runtime());
+  const states = new Map((await traced('running: runtime states', () => rt.list())).map((s) => [s.id, s]));
   const out: RunningGuest[] = [];
   for (const g of all) {
     const st = states.get(g.name);
-    if (!g.config || !isActive(st)) continue;
-    out.push({ name: g.name, context: g.config.context, pid: st.pid, cgroup: deps.paths.cgroupName(g.name), config: g.config });
+    if (!g.summary || !isActive(st)) continue;
+    out.push({ name: g.name, context: g.summary.context, pid: st.pid, cgroup: deps.paths.cgroupName(g.name) });
   }
   return out;
 }

@@ -2,7 +2,8 @@
 import type { GuestConfig } from '../guest/schema.js';
 import type { RuntimeState } from '../runtime/types.js';
 import { contextRange, IDS_PER_GUEST, type IdRange } from '../guest/idmap.js';
-import { processUptime } from '../util/procfs.js';
+import { processUptime, systemUptime, uptimeSince } from '../util/procfs.js';
+import type { GuestSummary } from '../guest/guest-index.js';
 import type { Deps } from './deps.js';
 import type { GuestInfo, GuestState } from './types.js';
 
@@ -29,13 +30,14 @@ export function isActive(rt: RuntimeState | undefined): rt is RuntimeState {
  * The host ids that own a guest's files and that its ids map to: its own range; the range of its
  * template for an overlay guest (the template's files are shared as they are); host ids when privileged.
  */
-export function guestIds(deps: Deps, cfg: GuestConfig): IdRange {
+export function guestIds(deps: Deps, cfg: GuestSummary): IdRange {
   if (cfg.privileged) return { base: 0, size: IDS_PER_GUEST };
   if (cfg.backend === 'overlay' && cfg.template !== undefined) return contextRange(deps.templates.read(cfg.template).context);
   return contextRange(cfg.context);
 }
 
-export function guestInfo(name: string, cfg: GuestConfig, rt: RuntimeState | undefined, ids?: IdRange): GuestInfo {
+/** hostUptime: the host's uptime in seconds, read once for a listing of many guests. */
+export function guestInfo(name: string, cfg: GuestSummary, rt: RuntimeState | undefined, ids?: IdRange, hostUptime?: number): GuestInfo {
   const state = toState(rt);
   const info: GuestInfo = {
     name,
@@ -53,7 +55,8 @@ export function guestInfo(name: string, cfg: GuestConfig, rt: RuntimeState | und
   if (cfg.template !== undefined && cfg.backend === 'overlay') info.template = cfg.template;
   if (rt && state !== 'stopped' && rt.pid > 0) {
     info.pid = rt.pid;
-    const up = processUptime(rt.pid);
+    // the start time in the runtime's state was checked against init's own when the state was read
+    const up = rt.start === undefined ? processUptime(rt.pid) : uptimeSince(rt.start, hostUptime ?? systemUptime());
     if (up !== undefined) info.uptime = up;
   }
   return info;

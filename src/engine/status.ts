@@ -6,10 +6,14 @@ import { treeState } from './mount.js';
 import { checkNotReowning } from './reown.js';
 import { guestUsesLxcfs } from '../resources/lxcfs.js';
 import { readIfExists } from '../util/fs.js';
-import { ownRlimits } from '../util/procfs.js';
+import { ownRlimits, systemUptime } from '../util/procfs.js';
+import type { GuestSummary } from '../guest/guest-index.js';
+import type { IdRange } from '../guest/idmap.js';
+import { traced, tracedSync } from '../util/trace.js';
 import type { Deps } from './deps.js';
 import { limitChangePending } from './limit-change.js';
 import { interfacesInfo } from './network-info.js';
+import { stateNames } from './network-state.js';
 import { guestIds, guestInfo, isActive, readGuest } from './state.js';
 import type { GuestInfo, GuestResources } from './types.js';
 
@@ -66,18 +70,25 @@ function lxcfsNote(deps: Deps, pid: number): GuestResources['lxcfs'] {
 }
 
 export async function listGuests(deps: Deps): Promise<GuestInfo[]> {
-  const all = deps.store.readAll();
+  const all = tracedSync('list: configs', () => deps.store.summaries());
   if (all.length === 0) return [];
-  const states = new Map((await (await deps.runtime()).list()).map((s) => [s.id, s]));
+  const rt = await traced('select the runtime', () => deps.runtime());
+  const states = new Map((await traced('list: runtime states', () => rt.list())).map((s) => [s.id, s]));
   const mounts = readMounts();
-  return all.map((g) =>
-    g.config
-      ? {
-          ...guestInfo(g.name, g.config, states.get(g.name), idsOrUndefined(deps, g.config)),
-          ...treeState(deps, g.name, g.config, mounts),
-          interfaces: interfacesInfo(deps, g.name, g.config, isActive(states.get(g.name))),
-        }
-      : { name: g.name, context: 0, state: 'broken' as const, error: g.error?.message },
+  const ids = idsReader(deps);
+  const hostUptime = systemUptime();
+  // one directory read instead of a look for each guest's file: most guests have no network of their own
+  const withNet = new Set(stateNames(deps));
+  return tracedSync('list: rows', () =>
+    all.map((g) =>
+      g.summary
+        ? {
+            ...guestInfo(g.name, g.summary, states.get(g.name), ids(g.summary), hostUptime),
+            ...treeState(deps, g.name, g.summary, mounts),
+            interfaces: interfacesInfo(deps, g.name, g.summary, isActive(states.get(g.name)) && withNet.has(g.name)),
+          }
+        : { name: g.name, context: 0, state: 'broken' as const, error: g.error.message },
+    ),
   );
 }
 
@@ -87,12 +98,22 @@ export async function isRunning(deps: Deps, name: string): Promise<boolean> {
 }
 
 /** A listing still shows a guest whose template went missing; start then says what is wrong. */
-function idsOrUndefined(deps: Deps, cfg: Parameters<typeof guestIds>[1]) {
+function idsOrUndefined(deps: Deps, cfg: GuestSummary): IdRange | undefined {
   try {
     return guestIds(deps, cfg);
   } catch {
     return undefined;
   }
+}
+
+/** idsOrUndefined for a listing: each template's config is read once, however many guests share it. */
+function idsReader(deps: Deps): (cfg: GuestSummary) => IdRange | undefined {
+  const shared = new Map<string, IdRange | undefined>();
+  return (cfg) => {
+    if (cfg.privileged || cfg.backend !== 'overlay' || cfg.template === undefined) return idsOrUndefined(deps, cfg);
+    if (!shared.has(cfg.template)) shared.set(cfg.template, idsOrUndefined(deps, cfg));
+    return shared.get(cfg.template);
+  };
 }
 
 function reownWarning(deps: Deps, name: string): string | undefined {

@@ -6,6 +6,8 @@ import { VsError, errnoOf } from '../util/errors.js';
 import { FileCache } from '../util/file-cache.js';
 import { readdirIfExists, readIfExists } from '../util/fs.js';
 import type { Paths } from '../util/paths.js';
+import { VERSION } from '../version.js';
+import { GuestIndex, type SummaryResult } from './guest-index.js';
 import { parseGuestConfig, parseHostConfig, parseTomlText, setPath, toToml, validate } from './config.js';
 import { checkName, NAME_PATTERN } from './name.js';
 import { GuestConfigSchema, type GuestConfig, type GuestDocument, type HostConfig } from './schema.js';
@@ -55,7 +57,11 @@ export class GuestStore {
   /** readAll's parses: a bulk run asks for every guest once per guest it starts. */
   private readonly parsed = new FileCache<ReadResult>();
 
-  constructor(private readonly paths: Paths) {}
+  private readonly index: GuestIndex;
+
+  constructor(private readonly paths: Paths) {
+    this.index = new GuestIndex(paths.guestIndex, VERSION);
+  }
 
   names(): string[] {
     return readdirIfExists(this.paths.guestConfigDir)
@@ -151,6 +157,14 @@ export class GuestStore {
       if (r) out.push({ name, ...r });
     }
     return out;
+  }
+
+  /**
+   * What the views of all guests need of each config, from the guest index: only configs changed
+   * since it was written are parsed. A broken file gives the error that reading it gives.
+   */
+  summaries(): SummaryResult[] {
+    return this.index.summaries(this.names(), (n) => this.paths.guestConfig(n), parseGuestConfig);
   }
 
   /** Writes a new config: the document as given (never the typed values the schema makes of it), once it checks. */

@@ -1,12 +1,13 @@
 // Reading and walking cgroup files; missing files read as absent, never as an error.
-import { chownSync, existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { readKernelFile } from '../util/procfs.js';
 import { join } from 'node:path';
 import { errnoOf } from '../util/errors.js';
 
 /** A cgroup file's text, or undefined when the file (or the cgroup) is not there. */
 export function readText(file: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8');
+    return readKernelFile(file);
   } catch (e) {
     const code = errnoOf(e);
     if (code === 'ENOENT' || code === 'ENODEV' || code === 'ENOTDIR' || code === 'EINVAL' || code === 'EOPNOTSUPP') return undefined;
@@ -42,7 +43,7 @@ export function subdirs(dir: string): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true })
       .filter((d) => d.isDirectory())
-      .map((d) => join(dir, d.name));
+      .map((d) => `${dir}/${d.name}`);
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return [];
     throw e;
@@ -51,9 +52,20 @@ export function subdirs(dir: string): string[] {
 
 /** PIDs in dir and below. */
 export function treePids(dir: string): number[] {
-  const out = readLines(join(dir, 'cgroup.procs')).map(Number);
+  const out = readLines(`${dir}/cgroup.procs`).map(Number);
   for (const d of subdirs(dir)) out.push(...treePids(d));
   return out;
+}
+
+/** The first of treePids(dir): the cgroup's own first process, else the first found below it. */
+export function firstTreePid(dir: string): number | undefined {
+  const own = readLines(`${dir}/cgroup.procs`)[0];
+  if (own !== undefined) return Number(own);
+  for (const d of subdirs(dir)) {
+    const p = firstTreePid(d);
+    if (p !== undefined) return p;
+  }
+  return undefined;
 }
 
 /** rmdir children first; a cgroup directory can only go when it has no processes and no children. */

@@ -6,6 +6,9 @@ export type { CgroupEvents, CgroupLimits, CgroupUsage, IoDeviceLimit };
 
 export type CgroupLayout = 'v1' | 'hybrid' | 'v2';
 
+/** CPU time in microseconds, in user mode and in the kernel. */
+export type CpuTimes = Pick<CgroupUsage, 'userUsec' | 'systemUsec'>;
+
 /** The two counters that tell a command refused at a limit: forks refused at pids.max, and OOM kills. */
 export interface LimitCounters {
   oomKills: number;
@@ -18,12 +21,16 @@ export interface CgroupReader {
   dirs(name: string): string[];
   /** PIDs of every process in the cgroup and its children. */
   pids(name: string): number[];
+  /** The first of pids(), reading no more of the tree than it takes to find it. */
+  firstPid(name: string): number | undefined;
   /** Names of the cgroups at the top of the tree that start with prefix. */
   list(prefix: string): string[];
   /** Removes the cgroup (all hierarchies, children first); returns the directories that could not go. */
   remove(name: string): string[];
-  /** Counters; undefined when the cgroup does not exist. */
-  usage(name: string): CgroupUsage | undefined;
+  /** Counters; undefined when the cgroup does not exist. swap: false leaves out swapBytes, and its file. */
+  usage(name: string, opts?: { swap?: boolean }): CgroupUsage | undefined;
+  /** Only the CPU times of usage(), which vserver stat shows (two files of the dozen usage reads). */
+  cpuTimes(name: string): CpuTimes | undefined;
   limits(name: string): CgroupLimits | undefined;
   events(name: string): CgroupEvents | undefined;
   /** Only the two files exec compares before and after a command; undefined when the cgroup does not exist. */

@@ -3,9 +3,11 @@ import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CLK_TCK } from '../util/procfs.js';
 import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit, LimitCounters } from './cgroup-types.js';
+import type { CpuTimes } from './cgroup-types.js';
 import {
   chownTree,
   delegateV2,
+  firstTreePid,
   listPrefixed,
   parseKeyValues,
   removeAll,
@@ -100,11 +102,12 @@ export class CgroupV1 implements CgroupReader {
   /** The guest's directory in the hierarchy of a controller, or undefined if that controller is not mounted. */
   private ctl(controller: string, name: string): string | undefined {
     const h = this.controllers.get(controller);
-    return h === undefined ? undefined : join(h, name);
+    return h === undefined ? undefined : `${h}/${name}`;
   }
 
+  /** Cgroup names are vserver's own (no slash, no dot): paths are put together without path.join, which stat and top call thousands of times. */
   private file(controller: string, name: string, file: string): string {
-    return join(this.ctl(controller, name) ?? '/nonexistent', file);
+    return `${this.ctl(controller, name) ?? '/nonexistent'}/${file}`;
   }
 
   /** The hierarchy that counts processes: pids if mounted, else any. */
@@ -122,7 +125,12 @@ export class CgroupV1 implements CgroupReader {
 
   pids(name: string): number[] {
     const h = this.countingHierarchy();
-    return h ? treePids(join(h, name)) : [];
+    return h ? treePids(`${h}/${name}`) : [];
+  }
+
+  firstPid(name: string): number | undefined {
+    const h = this.countingHierarchy();
+    return h ? firstTreePid(`${h}/${name}`) : undefined;
   }
 
   list(prefix: string): string[] {
@@ -144,26 +152,25 @@ export class CgroupV1 implements CgroupReader {
     return removeAll(this.dirs(name));
   }
 
-  usage(name: string): CgroupUsage | undefined {
+  cpuTimes(name: string): CpuTimes | undefined {
     const userNs = readNumber(this.file('cpuacct', name, 'cpuacct.usage_user'));
     const sysNs = readNumber(this.file('cpuacct', name, 'cpuacct.usage_sys'));
-    let userUsec: number;
-    let systemUsec: number;
-    if (userNs !== undefined && sysNs !== undefined) {
-      userUsec = userNs / 1000;
-      systemUsec = sysNs / 1000;
-    } else {
-      // older kernels have only the tick counts
-      const st = readText(this.file('cpuacct', name, 'cpuacct.stat'));
-      if (st === undefined) return undefined;
-      const kv = parseKeyValues(st);
-      userUsec = ((kv.get('user') ?? 0) * 1e6) / CLK_TCK;
-      systemUsec = ((kv.get('system') ?? 0) * 1e6) / CLK_TCK;
-    }
+    if (userNs !== undefined && sysNs !== undefined) return { userUsec: userNs / 1000, systemUsec: sysNs / 1000 };
+    // older kernels have only the tick counts
+    const st = readText(this.file('cpuacct', name, 'cpuacct.stat'));
+    if (st === undefined) return undefined;
+    const kv = parseKeyValues(st);
+    return { userUsec: ((kv.get('user') ?? 0) * 1e6) / CLK_TCK, systemUsec: ((kv.get('system') ?? 0) * 1e6) / CLK_TCK };
+  }
+
+  usage(name: string, { swap = true }: { swap?: boolean } = {}): CgroupUsage | undefined {
+    const cpu = this.cpuTimes(name);
+    if (cpu === undefined) return undefined;
+    const { userUsec, systemUsec } = cpu;
     const io = sumBlkioOps(readText(this.file('blkio', name, 'blkio.throttle.io_service_bytes_recursive')));
     const memory = readNumber(this.file('memory', name, 'memory.usage_in_bytes')) ?? 0;
     // v1 counts memory and swap together in memsw
-    const memsw = readNumber(this.file('memory', name, 'memory.memsw.usage_in_bytes'));
+    const memsw = swap ? readNumber(this.file('memory', name, 'memory.memsw.usage_in_bytes')) : undefined;
     return {
       ...(memsw === undefined ? {} : { swapBytes: Math.max(0, memsw - memory) }),
       cpuUsec: userUsec + systemUsec,

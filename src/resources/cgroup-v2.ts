@@ -2,8 +2,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit, LimitCounters } from './cgroup-types.js';
+import type { CpuTimes } from './cgroup-types.js';
 import {
   delegateV2,
+  firstTreePid,
   listPrefixed,
   parseKeyValues,
   removeAll,
@@ -43,8 +45,9 @@ export class CgroupV2 implements CgroupReader {
   readonly layout: CgroupLayout = 'v2';
   constructor(readonly root = '/sys/fs/cgroup') {}
 
+  /** Cgroup names are vserver's own (no slash, no dot): no path.join, which stat and top call thousands of times. */
   private dir(name: string): string {
-    return join(this.root, name);
+    return `${this.root}/${name}`;
   }
 
   dirs(name: string): string[] {
@@ -54,6 +57,10 @@ export class CgroupV2 implements CgroupReader {
 
   pids(name: string): number[] {
     return treePids(this.dir(name));
+  }
+
+  firstPid(name: string): number | undefined {
+    return firstTreePid(this.dir(name));
   }
 
   list(prefix: string): string[] {
@@ -70,7 +77,14 @@ export class CgroupV2 implements CgroupReader {
     return removeAll(this.dirs(name));
   }
 
-  usage(name: string): CgroupUsage | undefined {
+  cpuTimes(name: string): CpuTimes | undefined {
+    const cpu = readText(`${this.dir(name)}/cpu.stat`);
+    if (cpu === undefined) return undefined;
+    const c = parseKeyValues(cpu);
+    return { userUsec: c.get('user_usec') ?? 0, systemUsec: c.get('system_usec') ?? 0 };
+  }
+
+  usage(name: string, { swap = true }: { swap?: boolean } = {}): CgroupUsage | undefined {
     const d = this.dir(name);
     const cpu = readText(join(d, 'cpu.stat'));
     if (cpu === undefined) return undefined;
@@ -81,9 +95,9 @@ export class CgroupV2 implements CgroupReader {
       r += m.get('rbytes') ?? 0;
       w += m.get('wbytes') ?? 0;
     }
-    const swap = readNumber(join(d, 'memory.swap.current'));
+    const swapBytes = swap ? readNumber(join(d, 'memory.swap.current')) : undefined;
     return {
-      ...(swap === undefined ? {} : { swapBytes: swap }),
+      ...(swapBytes === undefined ? {} : { swapBytes }),
       cpuUsec: c.get('usage_usec') ?? 0,
       userUsec: c.get('user_usec') ?? 0,
       systemUsec: c.get('system_usec') ?? 0,

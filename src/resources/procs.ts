@@ -1,5 +1,6 @@
 // Reading processes and network counters straight from /proc: no spawning, one small read each.
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { readKernelFile } from '../util/procfs.js';
 
 export interface ProcSample {
   pid: number;
@@ -43,7 +44,7 @@ export function parseProcStat(pid: number, text: string, page = kernelPageSize()
 
 export function readProcStat(pid: number): ProcSample | undefined {
   try {
-    return parseProcStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return parseProcStat(pid, readKernelFile(`/proc/${pid}/stat`));
   } catch {
     return undefined; // gone meanwhile
   }
@@ -97,7 +98,7 @@ export function netns(pid: number | 'self'): string | undefined {
 /** Network counters of the namespace a process lives in. */
 export function readNetDev(pid: number): { rx: number; tx: number } | undefined {
   try {
-    return parseNetDev(readFileSync(`/proc/${pid}/net/dev`, 'utf8'));
+    return parseNetDev(readKernelFile(`/proc/${pid}/net/dev`));
   } catch {
     return undefined;
   }

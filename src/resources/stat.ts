@@ -1,6 +1,6 @@
 // The rows of vserver stat, computed from process samples and cgroup counters; no I/O here.
 import { CLK_TCK } from '../util/procfs.js';
-import type { CgroupUsage } from './cgroup.js';
+import type { CpuTimes } from './cgroup-types.js';
 import type { ProcSample } from './procs.js';
 
 export interface StatRow {
@@ -20,8 +20,8 @@ export interface GuestSample {
   name: string;
   context: number;
   pids: readonly number[];
-  /** The guest's cgroup counters; its CPU times include processes that have exited. */
-  usage?: CgroupUsage;
+  /** The guest's CPU times from its cgroup, which include processes that have exited. */
+  usage?: CpuTimes;
   /** The guest init's start, in clock ticks since boot. */
   initStart?: number;
 }

@@ -84,10 +84,11 @@ export class OciCli implements Runtime {
    * certainty (then the runtime is asked). A frozen (paused) container reads as running.
    */
   stateFromFile(id: string): RuntimeState | null | undefined {
-    const dir = join(this.stateRoot, id);
+    // ids are guest names or the runtime's own directory entries: nothing to normalise, and a listing makes a thousand
+    const dir = `${this.stateRoot}/${id}`;
     let text: string;
     try {
-      const file = join(dir, this.name === 'runc' ? 'state.json' : 'status');
+      const file = `${dir}/${this.name === 'runc' ? 'state.json' : 'status'}`;
       const head = this.name === 'runc' ? runcStateHead(file) : undefined;
       if (head) return this.checked(id, dir, head.pid, head.start, head.created);
       text = readFileSync(file, 'utf8');
@@ -109,8 +110,8 @@ export class OciCli implements Runtime {
   private checked(id: string, dir: string, pid: number, start: number, created: string): RuntimeState {
     const alive = processStartTime(pid) === String(start);
     // both runtimes keep exec.fifo until the container is started
-    const status = !alive ? 'stopped' : existsSync(join(dir, 'exec.fifo')) ? 'created' : 'running';
-    return { id, pid, status, created };
+    const status = !alive ? 'stopped' : existsSync(`${dir}/exec.fifo`) ? 'created' : 'running';
+    return { id, pid, status, created, ...(alive ? { start } : {}) };
   }
 
   async state(id: string): Promise<RuntimeState | undefined> {
@@ -261,13 +262,15 @@ export function missing(name: string, path: string): VsError {
  * writes them before the container's whole config: listing a thousand guests then reads a few
  * kilobytes of each instead of parsing all of it. Undefined when the head does not have them.
  */
+/** One buffer for the heads of all state files read: each is decoded before the next is read. */
+const HEAD = Buffer.alloc(1024);
+
 export function runcStateHead(file: string, text?: string): { pid: number; start: number; created: string } | undefined {
   let head = text;
   if (head === undefined) {
     const fd = openSync(file, 'r');
     try {
-      const buf = Buffer.alloc(1024);
-      head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+      head = HEAD.toString('utf8', 0, readSync(fd, HEAD, 0, HEAD.length, 0));
     } finally {
       closeSync(fd);
     }

@@ -11,6 +11,8 @@ export interface RuntimeState {
   bundle?: string;
   created: string;
   annotations?: Record<string, string>;
+  /** init's start in clock ticks since boot, when read from the runtime's files and found to match init's own. */
+  start?: number;
 }
 
 /** Where a process's standard streams go: an open fd, 'inherit' (ours), 'ignore', or a pipe to the caller (onSpawn). */

@@ -25,8 +25,21 @@ export interface KeptIn<T> {
 
 const VERSION = 1;
 
-/** A file's identity: a change of its content or of its place gives another. */
-const identity = (st: Stats) => `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+/**
+ * What tells one version of a file from another without reading it. The times in milliseconds keep
+ * a fraction finer than the kernel's timestamp tick, and cost no BigInt per field as nanoseconds do.
+ */
+export function statKey(st: Stats): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+/** The key of a file, or undefined when there is no such file. */
+export function fileKey(file: string): string | undefined {
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st && statKey(st);
+}
+
+const identity = statKey;
 
 export class FileCache<T> {
   private entries = new Map<string, Entry<T>>();

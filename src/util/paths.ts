@@ -7,30 +7,28 @@ export class Paths {
   /** '' for the system installation, else a short tag that keeps host-wide names apart. */
   readonly instance: string;
 
+  // the directories a listing of every guest looks into, joined once: path.join per guest adds up
+  readonly etc: string;
+  readonly guestConfigDir: string;
+  readonly run: string;
+  /** What was set up for a guest's network, so that it can be taken down even after a crash. */
+  readonly netStateDir: string;
+
   constructor(root: string) {
     this.root = resolve(root);
     this.instance = this.root === '/' ? '' : shortHash(this.root).slice(0, 6);
+    this.etc = join(this.root, 'etc/vserver');
+    this.guestConfigDir = join(this.etc, 'guests');
+    this.run = join(this.root, 'run/vserver');
+    this.netStateDir = join(this.run, 'net');
   }
 
-  // the directories a scan of every guest joins a name to, worked out once
-  private etcDir?: string;
-  private runDir?: string;
-  private configDir?: string;
-  private stateDir?: string;
-
-  get etc(): string {
-    this.etcDir ??= join(this.root, 'etc/vserver');
-    return this.etcDir;
-  }
   get hostConfig(): string {
     return join(this.etc, 'vserver.toml');
   }
-  get guestConfigDir(): string {
-    this.configDir ??= join(this.etc, 'guests');
-    return this.configDir;
-  }
+  /** NAME is a checked guest name (no slash, no dot): no joining needed. */
   guestConfig(name: string): string {
-    return join(this.guestConfigDir, `${name}.toml`);
+    return `${this.guestConfigDir}/${name}.toml`;
   }
 
   get lib(): string {
@@ -97,10 +95,6 @@ export class Paths {
     return join(this.logDir, `${name}.log`);
   }
 
-  get run(): string {
-    this.runDir ??= join(this.root, 'run/vserver');
-    return this.runDir;
-  }
   get locks(): string {
     return join(this.run, 'locks');
   }
@@ -117,6 +111,10 @@ export class Paths {
   /** Bundle (config.json) the runtime was started with; lives on tmpfs, gone after reboot. */
   bundle(name: string): string {
     return join(this.run, 'bundles', name);
+  }
+  /** What list, stat, ps and top need of each guest's config (a cache of etc/vserver/guests). */
+  get guestIndex(): string {
+    return join(this.run, 'guests.json');
   }
   get runtimeCache(): string {
     return join(this.run, 'runtime.json');
@@ -145,17 +143,12 @@ export class Paths {
   sysfs(name: string): string {
     return join(this.sysfsDir, name);
   }
-  /** What was set up for a guest's network, so that it can be taken down even after a crash. */
-  get netStateDir(): string {
-    this.stateDir ??= join(this.run, 'net');
-    return this.stateDir;
-  }
   /** Marks a limit change on a running guest from before the kernel gets it until the config is saved. */
   limitChange(name: string): string {
     return join(this.run, 'limits', `${name}.changing`);
   }
   netState(name: string): string {
-    return join(this.netStateDir, `${name}.json`);
+    return `${this.netStateDir}/${name}.json`;
   }
   /** What every guest's config and recorded start hold on the network, kept between runs (a cache). */
   holdsCache(kind: 'configs' | 'states'): string {

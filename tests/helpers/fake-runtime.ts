@@ -116,6 +116,9 @@ export class FakeCgroups implements CgroupReader {
   pids(): number[] {
     return [];
   }
+  firstPid(): number | undefined {
+    return undefined;
+  }
   list(): string[] {
     return [];
   }
@@ -125,6 +128,9 @@ export class FakeCgroups implements CgroupReader {
   }
   usage(): CgroupUsage {
     return { cpuUsec: 0, userUsec: 0, systemUsec: 0, memoryBytes: 0, memoryMax: Infinity, tasks: 1, ioReadBytes: 0, ioWriteBytes: 0 };
+  }
+  cpuTimes(): { userUsec: number; systemUsec: number } {
+    return { userUsec: 0, systemUsec: 0 };
   }
   limits(): CgroupLimits {
     return { memoryMax: Infinity, memoryHigh: Infinity, cpuMaxCores: Infinity, pidsMax: Infinity, io: this.io };

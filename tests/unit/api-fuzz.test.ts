@@ -19,6 +19,8 @@ let app: ReturnType<typeof buildServer>;
 function tree(dir: string, out: string[] = []): string[] {
   for (const e of readdirSync(dir).sort()) {
     const p = join(dir, e);
+    // the guest index is a cache of the configs that any listing may write
+    if (p.endsWith('/run/vserver/guests.json')) continue;
     const st = lstatSync(p);
     // a lock taken and released under run/ leaves its directory's mtime changed, and nothing else
     out.push(`${p} ${st.mode} ${st.isDirectory() ? '' : st.size} ${st.isDirectory() && p.includes('/run/') ? '' : st.mtimeMs}`);
