@@ -2,12 +2,16 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { errnoOf, VsError } from './errors.js';
 
-/** The file's text, or undefined if it does not exist; other errors are thrown. */
+/**
+ * The file's text, or undefined if it does not exist; other errors are thrown. A file under /proc of
+ * a process that is exiting as it is read gives ESRCH: gone too.
+ */
 export function readIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return undefined;
+    const code = errnoOf(e);
+    if (code === 'ENOENT' || code === 'ESRCH') return undefined;
     throw e;
   }
 }
