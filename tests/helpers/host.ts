@@ -150,24 +150,33 @@ export class TestRoot {
     return mountsUnder(this.root).map((m) => m.mountPoint);
   }
 
-  /** Removes everything this root made on the host; safe to call twice. */
+  /** Removes everything this root made on the host; safe to call twice. A failing step does not keep the others from running. */
   async cleanup(): Promise<void> {
+    const failed: unknown[] = [];
+    const step = async (fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (e) {
+        failed.push(e);
+      }
+    };
     for (const rt of this.runtimes()) {
-      for (const id of await runtimeList(rt.path, rt.state)) await run(rt.path, ['--root', rt.state, 'delete', '--force', id]);
+      for (const id of await runtimeList(rt.path, rt.state)) await step(() => run(rt.path, ['--root', rt.state, 'delete', '--force', id]));
     }
     // the lxcfs a start launched for this root: unmounted before the tree goes (rm would descend into it)
-    await this.stopLxcfs();
+    await step(() => this.stopLxcfs());
     const cg = cgroupReader();
     for (const h of hierarchies()) {
-      for (const d of safeReaddir(h)) if (d.startsWith(this.paths.cgroupPrefix)) cg.remove(d);
+      for (const d of safeReaddir(h)) if (d.startsWith(this.paths.cgroupPrefix)) await step(() => cg.remove(d));
     }
     // guests' network namespace files are bind mounts; then overlays and loop-mounted filesystems,
     // so that rm never walks into a template or an image
-    for (const m of mountPointsUnder(this.paths.netnsDir)) await run('umount', ['-l', m]);
-    await unmountUnder(this.root, { lazy: true });
-    await detachLoops(this.root);
+    for (const m of mountPointsUnder(this.paths.netnsDir)) await step(() => run('umount', ['-l', m]));
+    await step(() => unmountUnder(this.root, { lazy: true }));
+    await step(() => detachLoops(this.root));
     // rm, not rmSync: a test tree may be deeper than PATH_MAX
-    await run('rm', ['-rf', '--one-file-system', this.root]);
+    await step(() => run('rm', ['-rf', '--one-file-system', this.root]));
+    if (failed.length > 0) throw failed[0];
   }
 
   stopLxcfs(): Promise<void> {
