@@ -1,10 +1,8 @@
 // What the other guests hold on the network (addresses, host ports, NICs, bridge ports), from their
-// configs and recorded starts. Kept between runs keyed on each file's identity, so that a start
-// stats the other guests' files and parses only those that changed, not every one of them.
-import { parseGuestConfig } from '../guest/config.js';
+// configs (through the guest index) and recorded starts (kept between runs keyed on each file's
+// identity), so that a start parses only what changed, not every other guest's files.
 import { configHolds, stateHolds, type Held, type OtherGuest } from '../network/claims.js';
 import { loopbackBridges } from '../network/script.js';
-import { VsError } from '../util/errors.js';
 import { FileCache } from '../util/file-cache.js';
 import type { Deps } from './deps.js';
 import { isStateFile, parseNetState, stateName } from './network-state.js';
@@ -32,27 +30,10 @@ function cacheAt<T>(file: string, valid: (v: unknown) => v is T): FileCache<T> {
   return c as FileCache<T>;
 }
 
-/** Each guest's config claims, by name (a broken config claims nothing; it is reported where it is read). */
+/** Each guest's config claims, by name, from the guest index (a broken config claims nothing; it is reported where it is read). */
 function configs(deps: Deps): Map<string, Held[]> {
-  const cache = cacheAt(deps.paths.holdsCache('configs'), isHeld);
   const out = new Map<string, Held[]>();
-  const files = new Set<string>();
-  for (const n of deps.store.names()) {
-    const file = deps.paths.guestConfig(n);
-    files.add(file);
-    const held = cache.get(file, (text) => {
-      try {
-        return configHolds(parseGuestConfig(file, text).interfaces ?? []);
-      } catch (e) {
-        if (e instanceof VsError) return [];
-        throw e;
-      }
-    });
-    // gone since the directory was listed
-    if (held) out.set(n, held);
-  }
-  cache.retain(files);
-  cache.save();
+  for (const g of deps.store.summaries()) out.set(g.name, g.summary ? configHolds(g.summary.interfaces ?? []) : []);
   return out;
 }
 
@@ -61,7 +42,7 @@ function configs(deps: Deps): Map<string, Held[]> {
  * only ever replaced whole or removed, so an unchanged directory of them needs no look at each.
  */
 function states(deps: Deps): Map<string, StateHolds> {
-  const cache = cacheAt(deps.paths.holdsCache('states'), isStateHolds);
+  const cache = cacheAt(deps.paths.netHolds, isStateHolds);
   const found = cache.scan(deps.paths.netStateDir, isStateFile, (file, text) => {
     const plan = parseNetState(deps, stateName(file), text);
     return {

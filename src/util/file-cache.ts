@@ -112,17 +112,6 @@ export class FileCache<T> {
     return this.now() - st.ctimeMs > SETTLE_MS;
   }
 
-  /** Forgets the files not named (guests gone), so that the cache's file does not keep them. */
-  retain(files: ReadonlySet<string>): void {
-    this.load();
-    for (const file of this.entries.keys()) {
-      if (!files.has(file)) {
-        this.entries.delete(file);
-        this.changed = true;
-      }
-    }
-  }
-
   /** Writes the entries to the cache's file, if any changed since it was read. */
   save(): void {
     if (!this.kept || !this.changed) return;

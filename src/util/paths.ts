@@ -150,9 +150,9 @@ export class Paths {
   netState(name: string): string {
     return `${this.netStateDir}/${name}.json`;
   }
-  /** What every guest's config and recorded start hold on the network, kept between runs (a cache). */
-  holdsCache(kind: 'configs' | 'states'): string {
-    return join(this.run, 'holds', `${kind}.json`);
+  /** What every guest's recorded start holds on the network, kept between runs (a cache). */
+  get netHolds(): string {
+    return join(this.run, 'holds', 'states.json');
   }
 
   /** Name of the guest's cgroup, unique on the host across installations. */
