@@ -2,8 +2,16 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CLK_TCK } from '../util/procfs.js';
-import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit, LimitCounters } from './cgroup-types.js';
-import type { CpuTimes } from './cgroup-types.js';
+import type {
+  CgroupEvents,
+  CgroupLayout,
+  CgroupLimits,
+  CgroupReader,
+  CgroupUsage,
+  CpuTimes,
+  IoDeviceLimit,
+  LimitCounters,
+} from './cgroup-types.js';
 import {
   chownTree,
   delegateV2,

@@ -1,8 +1,16 @@
 // The unified hierarchy (cgroup v2): one tree, one directory per guest.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReader, CgroupUsage, IoDeviceLimit, LimitCounters } from './cgroup-types.js';
-import type { CpuTimes } from './cgroup-types.js';
+import type {
+  CgroupEvents,
+  CgroupLayout,
+  CgroupLimits,
+  CgroupReader,
+  CgroupUsage,
+  CpuTimes,
+  IoDeviceLimit,
+  LimitCounters,
+} from './cgroup-types.js';
 import {
   delegateV2,
   firstTreePid,
