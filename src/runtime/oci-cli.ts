@@ -257,14 +257,14 @@ export function missing(name: string, path: string): VsError {
   );
 }
 
+/** One buffer for the heads of all state files read: each is decoded before the next is read. */
+const HEAD = Buffer.alloc(1024);
+
 /**
  * init's pid, its start time and the creation time from the head of runc's state.json, which
  * writes them before the container's whole config: listing a thousand guests then reads a few
  * kilobytes of each instead of parsing all of it. Undefined when the head does not have them.
  */
-/** One buffer for the heads of all state files read: each is decoded before the next is read. */
-const HEAD = Buffer.alloc(1024);
-
 export function runcStateHead(file: string, text?: string): { pid: number; start: number; created: string } | undefined {
   let head = text;
   if (head === undefined) {
