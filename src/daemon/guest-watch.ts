@@ -1,10 +1,11 @@
 // The guest-watch helper (guest-watch.c): one process for all guests, told which init pids and
 // memory cgroups to watch, reporting init exits and OOM kills as the kernel signals them.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { CgroupReader } from '../resources/cgroup.js';
+import { launch } from '../util/proc.js';
 
 export type WatchReport =
   | { kind: 'exit'; name: string; pid: number }
@@ -41,7 +42,7 @@ export class GuestWatch extends EventEmitter {
 
   constructor(helper: string) {
     super();
-    this.child = spawn(helper, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = launch(helper, [], { stdio: ['pipe', 'pipe', 'inherit'] }).child;
     this.child.on('error', (e) => process.stderr.write(`vserverd: guest-watch: ${e.message}\n`));
     this.child.on('exit', (code, signal) => {
       if (!this.closing)

@@ -108,7 +108,8 @@ async function inThrowawayGuest(deps: Deps, helper: string, privileged: boolean,
     installHelper(helper, deps.paths.rootfs(name), guestIds(deps, deps.store.read(name)).base);
     await startGuest(deps, name);
     crashPoint('check-escape:running');
-    const attempts = ATTEMPTS.map((a) => ({ name: a.name, key: a.args(facts)[0]!, skipped: a.notHere?.(facts), attempt: a }));
+    const attempts = [];
+    for (const a of ATTEMPTS) attempts.push({ name: a.name, key: a.args(facts)[0]!, skipped: await a.notHere?.(facts), attempt: a });
     const tried = attempts.filter((a) => !a.skipped).map((a) => a.attempt);
     const answer = join(dir, 'answer');
     const fd = openSync(answer, 'w', 0o600);

@@ -1,11 +1,12 @@
 // The source's side of the link to a migration target: where it is (ssh://user@host:port, or a
 // remote's daemon), the command that reaches it (ssh, or vserver __relay over the API's TLS link),
 // and the receiving vserver there, spoken to in JSON lines over that command's stdio.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { RsyncTarget } from '../storage/rsync.js';
 import { VsError, type ErrorCode, ERROR_CODES } from '../util/errors.js';
-import { lastLines, tied } from '../util/proc.js';
+import { lastLines, launch, tied } from '../util/proc.js';
+import { TRACE_ON } from '../util/trace.js';
 
 export interface Destination {
   user: string;
@@ -46,11 +47,9 @@ export function shellWord(w: string): string {
   return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }
 
-const TRACE = process.env.VSERVER_TRACE === '1';
-
 /** The receiving command on the target: vserver receive NAME (with the trace asked for here passed on). */
 export function receiveCommand(vserver: string, name: string): string[] {
-  return [...(TRACE ? ['env', 'VSERVER_TRACE=1'] : []), vserver, 'receive', name];
+  return [...(TRACE_ON ? ['env', 'VSERVER_TRACE=1'] : []), vserver, 'receive', name];
 }
 
 /** How the migration reaches the target: the receiver's command, and rsync's remote shell. */
@@ -127,13 +126,13 @@ export class Receiver {
     private readonly hint: string,
   ) {
     const [file, args] = tied(command[0]!, command.slice(1));
-    this.child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = launch(file, args, { stderrChunks: 0 }).child; // its stderr is kept below, trimmed
     this.child.stdin!.on('error', () => undefined); // a dead link shows as the reply that never comes
     this.child.stderr!.on('data', (b: Buffer) => {
       this.stderr = (this.stderr + b.toString('utf8')).slice(-4000);
     });
     // the target's step timings (VSERVER_TRACE=1), beside ours
-    if (TRACE)
+    if (TRACE_ON)
       createInterface({ input: this.child.stderr! }).on('line', (l) => l.startsWith('trace: ') && process.stderr.write(`target ${l}\n`));
     createInterface({ input: this.child.stdout! }).on('line', (l) => {
       this.lines.push(l);

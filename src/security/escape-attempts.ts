@@ -1,8 +1,8 @@
 // The escape suite's attempts: what the helper (escape.c, built into dist/escape) tries as root in
 // a guest, shared by the security tests and `vserver check --escape`.
-import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, lchownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { run } from '../util/proc.js';
 
 /** What the attempts aim at on the host. */
 export interface EscapeFacts {
@@ -23,7 +23,7 @@ export interface Attempt {
   /** The helper's mode and arguments. */
   args: (f: EscapeFacts) => string[];
   /** Why the attempt cannot get through on this host whatever the confinement, if it cannot. */
-  notHere?: (f: EscapeFacts) => string | undefined;
+  notHere?: (f: EscapeFacts) => Promise<string | undefined> | string | undefined;
 }
 
 export const MARKER_TEXT = 'the host';
@@ -35,8 +35,8 @@ export function bundledHelper(dir = __dirname): string | undefined {
 }
 
 /** Why root on the host itself, unconfined, cannot do a (read-only) attempt, if it cannot. */
-function refusedOnHost(f: EscapeFacts, args: string[]): string | undefined {
-  const line = spawnSync(f.helper, args, { cwd: f.dir }).stdout.toString().trim(); // exits 1 on ESCAPED
+async function refusedOnHost(f: EscapeFacts, args: string[]): Promise<string | undefined> {
+  const line = (await run(f.helper, args, { cwd: f.dir })).stdout.trim(); // exits 1 on ESCAPED
   return line.startsWith('BLOCKED') ? `root on the host itself is refused (${line})` : undefined;
 }
 

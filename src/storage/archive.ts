@@ -6,13 +6,13 @@
 //                           hard-link group (read on past tar's end blocks, as tar --ignore-zeros does)
 // The tree never passes through this process: the manifest is made by walking the (stopped)
 // tree while tar and zstd run, so an export costs what tar | zstd costs, on another core.
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IdRange } from '../guest/idmap.js';
 import * as v from 'valibot';
 import { VsError, errnoOf } from '../util/errors.js';
+import { lastLines, launch } from '../util/proc.js';
 import { checkJson } from '../util/json.js';
 import { fdPath, walkTree } from './safe-tree.js';
 import { BLOCK, fileMember, parseHeader } from './tar/header.js';
@@ -217,8 +217,17 @@ function writeAll(fd: number, buf: Buffer): void {
   }
 }
 
-function zstdFrame(data: Buffer): Buffer {
-  return execFileSync('zstd', ZSTD_ARGS, { input: data, maxBuffer: 1 << 30 });
+/** One zstd frame of a small member (header, manifest), through the program seam like every program. */
+async function zstdFrame(data: Buffer): Promise<Buffer> {
+  const { child, exit } = launch('zstd', ZSTD_ARGS);
+  const out: Buffer[] = [];
+  child.stdout!.on('data', (b: Buffer) => out.push(b));
+  child.stdin!.on('error', () => undefined); // a zstd that died is reported by its exit below
+  child.stdin!.end(data);
+  const e = await exit;
+  if (e.code !== 0)
+    throw new VsError('INTERNAL', `zstd failed (exit ${e.code}): ${lastLines(e.stderr)}`, 'check that zstd works on this host');
+  return Buffer.concat(out);
 }
 
 /** Streams guestDir/rootfs as an export into fd `out`. */
@@ -234,7 +243,7 @@ export async function writeExport(
   const map = join(scratch, `idmap-${process.pid}`);
   writeFileSync(map, idMapText(ids, scan.used), { mode: 0o600 });
   try {
-    writeAll(out, zstdFrame(fileMember(HEADER_MEMBER, Buffer.from(JSON.stringify(header)))));
+    writeAll(out, await zstdFrame(fileMember(HEADER_MEMBER, Buffer.from(JSON.stringify(header)))));
     // 'exit', not 'close': a stage whose stdout went to another has no stream of ours to close
     const tar = stage('tar', ['-C', guestDir, ...TAR_CREATE, `--owner-map=${map}`, `--group-map=${map}`, 'rootfs'], ['ignore', 'pipe'], {
       untilExit: true,
@@ -256,7 +265,10 @@ export async function writeExport(
     );
     const rows = [...scan.rows.values()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
     const manifest: Manifest = { format: FORMAT, rows };
-    writeAll(out, zstdFrame(Buffer.concat([fileMember(MANIFEST_MEMBER, Buffer.from(JSON.stringify(manifest))), Buffer.alloc(BLOCK * 2)])));
+    writeAll(
+      out,
+      await zstdFrame(Buffer.concat([fileMember(MANIFEST_MEMBER, Buffer.from(JSON.stringify(manifest))), Buffer.alloc(BLOCK * 2)])),
+    );
     return { members: rows.length, unmapped: scan.strays.size };
   } finally {
     rmSync(map, { force: true });

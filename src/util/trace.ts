@@ -1,5 +1,6 @@
 // Step timings on stderr when VSERVER_TRACE=1: where a command spends its time, measured in place.
-const ON = process.env.VSERVER_TRACE === '1';
+/** Whether step timings are on (VSERVER_TRACE=1). */
+export const TRACE_ON = process.env.VSERVER_TRACE === '1';
 
 /** One line: milliseconds since the process began, the step's own duration, and what it was. */
 function line(label: string, began: number): void {
@@ -8,7 +9,7 @@ function line(label: string, began: number): void {
 }
 
 export async function traced<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  if (!ON) return fn();
+  if (!TRACE_ON) return fn();
   const t = performance.now();
   try {
     return await fn();
@@ -18,7 +19,7 @@ export async function traced<T>(label: string, fn: () => Promise<T>): Promise<T>
 }
 
 export function tracedSync<T>(label: string, fn: () => T): T {
-  if (!ON) return fn();
+  if (!TRACE_ON) return fn();
   const t = performance.now();
   try {
     return fn();
@@ -29,5 +30,5 @@ export function tracedSync<T>(label: string, fn: () => T): T {
 
 /** A point in time, for example when the CLI's code began to run (after Node's own start-up). */
 export function traceMark(label: string): void {
-  if (ON) line(label, performance.now());
+  if (TRACE_ON) line(label, performance.now());
 }

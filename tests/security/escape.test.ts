@@ -82,7 +82,7 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
     const guest = mode === 'unprivileged' ? 'unpriv' : 'priv';
     for (const a of ATTEMPTS) {
       it(`${a.name} (${mode})`, async (ctx) => {
-        const why = a.notHere?.(facts);
+        const why = await a.notHere?.(facts);
         if (why) skips.set(a.name, why);
         if (why) ctx.skip(`cannot get through on this host whatever the confinement: ${why}`);
         const r = await t.cli(['exec', guest, '--', '/usr/local/bin/escape', ...a.args(facts)]);
@@ -137,8 +137,8 @@ describe.skipIf(!IS_ROOT)('escape suite', () => {
       }, 600_000);
 
       for (const a of ATTEMPTS) {
-        it(`${a.name} gets through with every protection removed (${mode})`, (ctx) => {
-          const why = a.notHere?.(facts);
+        it(`${a.name} gets through with every protection removed (${mode})`, async (ctx) => {
+          const why = await a.notHere?.(facts);
           if (why) ctx.skip(`no control possible: ${why}`);
           const all = controls.get(mode)!.get('all')!;
           expect(all.get(a.args(facts)[0]!), all.get('error')).toMatch(/^ESCAPED /);
