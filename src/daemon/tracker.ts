@@ -28,6 +28,9 @@ interface Seen {
   pid?: number;
 }
 
+/** The engine's events that come with a config it wrote (or removed). */
+const CONFIG_EVENTS: ReadonlySet<LifecycleEventType> = new Set(['built', 'config-changed', 'limit-changed', 'deleted']);
+
 /** Lets a burst of file events settle into one look at the guest. */
 const SETTLE_MS = 20;
 
@@ -76,12 +79,25 @@ export class Tracker {
   /** The engine's own change: passed on, and what is remembered catches up (so that it is not reported twice). */
   private fromEngine(ev: LifecycleEvent): void {
     const s = this.seen.get(ev.guest) ?? {};
+    if (!CONFIG_EVENTS.has(ev.type)) {
+      // a change another process made to the config before this step (its rescan put off while the
+      // engine worked) is told first, in the order they happened
+      const now = this.lookConfig(ev.guest);
+      this.reportConfig(ev.guest, s, now);
+      if (s.text !== undefined && now.text !== undefined) Object.assign(s, now);
+    }
     if (ev.type === 'stopped' || ev.type === 'deleted') s.pid = undefined;
     if (ev.type === 'started' && typeof ev.detail?.pid === 'number') s.pid = ev.detail.pid;
     this.seen.set(ev.guest, s);
     emitEvent(this.events, ev);
     void this.look(ev.guest).then(
-      (now) => this.arrange(ev.guest, now),
+      (now) => {
+        // the engine wrote the config only for these: any other change found in it now was made by
+        // another process meanwhile, and is left for the rescan to report
+        if (CONFIG_EVENTS.has(ev.type)) return this.arrange(ev.guest, now);
+        const { text, limits, rest } = this.seen.get(ev.guest) ?? {};
+        this.arrange(ev.guest, { ...now, text, limits, rest });
+      },
       () => undefined,
     );
   }
@@ -103,19 +119,31 @@ export class Tracker {
     );
   }
 
-  /** The guest as the files and the runtime have it now. */
-  private async look(name: string): Promise<Seen & { exited?: boolean }> {
+  /** The guest's config as the file has it now. */
+  private lookConfig(name: string): Seen {
     const { paths, store } = this.engine.deps;
-    const now: Seen & { exited?: boolean } = {};
+    const now: Seen = {};
     try {
       now.text = readFileSync(paths.guestConfig(name), 'utf8');
-      const cfg = store.read(name);
-      const { limits, ...rest } = cfg;
+      const { limits, ...rest } = store.read(name);
       now.limits = JSON.stringify(limits ?? {});
       now.rest = JSON.stringify(rest);
     } catch {
       /* no guest, or a config that does not parse: its text still tells a change */
     }
+    return now;
+  }
+
+  /** An edit of a config seen before: limit-changed when only its limits differ, else config-changed. */
+  private reportConfig(name: string, was: Seen, now: Seen): void {
+    if (was.text === undefined || now.text === undefined || was.text === now.text) return;
+    const onlyLimits = was.rest !== undefined && was.rest === now.rest && was.limits !== now.limits;
+    this.emit(onlyLimits ? 'limit-changed' : 'config-changed', name);
+  }
+
+  /** The guest as the files and the runtime have it now. */
+  private async look(name: string): Promise<Seen & { exited?: boolean }> {
+    const now: Seen & { exited?: boolean } = this.lookConfig(name);
     const st = await (await this.engine.deps.runtime()).state(name);
     if (st && (st.status === 'running' || st.status === 'paused')) now.pid = st.pid;
     // init gone but the runtime's state still there: nobody stopped it (a stop removes the state)
@@ -134,10 +162,7 @@ export class Tracker {
       this.emit(now.exited ? 'died' : 'stopped', name, { pid: was.pid });
     }
     if (now.pid !== undefined && now.pid !== was.pid) this.emit('started', name, { pid: now.pid });
-    if (was.text !== undefined && now.text !== undefined && was.text !== now.text) {
-      const onlyLimits = was.rest !== undefined && was.rest === now.rest && was.limits !== now.limits;
-      this.emit(onlyLimits ? 'limit-changed' : 'config-changed', name);
-    }
+    this.reportConfig(name, was, now);
     if (was.text !== undefined && now.text === undefined) this.emit('deleted', name);
     this.arrange(name, now);
   }

@@ -259,6 +259,28 @@ describe('the tracker', () => {
   });
 });
 
+describe('the tracker and a change made while the engine works', () => {
+  it("reports another process's config change made while the engine worked on the guest, once the engine is done", async () => {
+    engine = newEngine();
+    const tracker = new Tracker(engine);
+    opened.push(tracker);
+    await tracker.start();
+    const got = collect(tracker.events);
+    const other = newEngine();
+    fakeGuest('b', 101);
+    await until(() => got.length === 1, 'built');
+    // the engine is busy with b (an API start under way) when the CLI changes its hostname
+    engine.busy.set('b', 1);
+    await other.setConfig('b', 'hostname', 'changed');
+    await sleep(100); // the file event came and was put off while b is busy
+    engine.busy.delete('b');
+    await engine.start('b');
+    await until(() => got.length === 3, 'started and config-changed');
+    await sleep(100);
+    expect(got.map((e) => e.type)).toEqual(['built', 'config-changed', 'started']); // in the order they happened
+  });
+});
+
 describe('exec sessions', () => {
   it('answer 201 with a socket URL once the command runs through the engine, and keep its exit for the client', async () => {
     fakeGuest('a', 100);
