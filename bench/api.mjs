@@ -1,6 +1,7 @@
 // Benchmark of vserverd's API (not a test): the daemon on its Unix socket beside the raw runtime.
 //   PUT /1.0/guests/NAME/state start + stop   vs  RUNTIME run -d, kill, wait, delete (same config.json)
 //   POST /1.0/guests/NAME/exec true + socket  vs  RUNTIME exec NAME true
+//   POST /1.0/guests/NAME/exec true, "wait"   vs  RUNTIME exec NAME true (one request, no socket)
 // Budgets (issue 13): start+stop <= 1.2 x raw; exec true <= runtime exec + 5 ms. Run as root after `npm run build`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -20,7 +21,7 @@ import {
   timeCommand,
 } from './lib.mjs';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const RUNS = Number(process.env.BENCH_RUNS ?? 40);
 const LIFE_RUNS = Number(process.env.BENCH_LIFE_RUNS ?? 5);
 if (process.getuid() !== 0) {
   console.error('bench/api: needs root');
@@ -49,6 +50,14 @@ async function apiExec(argv) {
   return performance.now() - t0;
 }
 
+/** exec through the API in one request: the answer carries the exit code. */
+async function apiExecWait(argv) {
+  const t0 = performance.now();
+  const r = await api('POST', '/1.0/guests/bench1/exec', { command: argv, wait: true });
+  if (r.code !== 0) throw new Error(`exec answered ${JSON.stringify(r)}`);
+  return performance.now() - t0;
+}
+
 let daemon;
 try {
   vsSync('build', 'bench1');
@@ -60,10 +69,12 @@ try {
   const exec = await compare(
     {
       apiExec: () => apiExec(['true']),
+      apiWait: () => apiExecWait(['true']),
       runtimeExec: () => timeCommand(runtime, ['--root', state, 'exec', 'bench1', 'true']),
     },
     RUNS,
     3,
+    { shuffle: true },
   );
   await api('PUT', '/1.0/guests/bench1/state', { action: 'stop' });
 
@@ -91,6 +102,14 @@ try {
       budgetText: `<= ${rtName} exec + 5 ms`,
     },
     {
+      what: 'exec true (POST, "wait")',
+      ours: exec.apiWait.median,
+      baseName: `${rtName} exec`,
+      base: exec.runtimeExec.median,
+      budget: exec.runtimeExec.median + 5,
+      budgetText: `<= ${rtName} exec + 5 ms`,
+    },
+    {
       what: 'start + stop (PUT state x2)',
       ours: life.api.median,
       baseName: `${rtName} run -d/kill/delete`,
@@ -100,7 +119,8 @@ try {
     },
   ]);
   console.log(
-    `\nexec overhead above ${rtName} exec: ${(exec.apiExec.median - exec.runtimeExec.median).toFixed(1)} ms; ` +
+    `\nexec overhead above ${rtName} exec: ${(exec.apiExec.median - exec.runtimeExec.median).toFixed(1)} ms with the socket, ` +
+      `${(exec.apiWait.median - exec.runtimeExec.median).toFixed(1)} ms with "wait"; ` +
       `start+stop overhead above raw: ${(life.api.median - life.raw.median).toFixed(1)} ms`,
   );
 } finally {

@@ -2,6 +2,7 @@
 // carried by a WebSocket. The command starts with the request, so that the runtime's work overlaps
 // the client's WebSocket set-up; its output waits in a buffer until a client attaches. An
 // interactive session (a PTY) also outlives a dropped socket for a while, so that a client can reattach.
+// With "wait", a plain command runs to its end within the request instead, and its output is the answer.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -21,11 +22,22 @@ export interface ExecRequest {
   env?: Record<string, string>;
   cwd?: string;
   user?: string;
+  /** Answer when the command has ended, with its exit code and output, instead of with a socket URL. */
+  wait?: boolean;
+}
+
+/** The answer to an exec request with "wait": the exit code, and the output as UTF-8 text. */
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** The streams that wrote more than BUFFER_BYTES: the rest was read and dropped. */
+  truncated?: ('stdout' | 'stderr')[];
 }
 
 /** How long a socket URL stays valid before a client attaches, and a dropped interactive session waits. */
 export const ATTACH_MS = 60_000;
-/** Output kept for a detached session; beyond it the command is held back (its output is not lost). */
+/** Output kept for a detached session (beyond it the command is held back, its output not lost), and per stream of a waited exec. */
 export const BUFFER_BYTES = 1 << 20;
 
 const CHANNEL = { stdin: 0, stdout: 1, stderr: 2 } as const;
@@ -154,6 +166,28 @@ function checkRequest(r: ExecRequest): void {
   }
 }
 
+/** The command's environment as the runtime takes it; a terminal gets TERM=xterm unless it is given. */
+function envList(r: ExecRequest): string[] {
+  const list = Object.entries(r.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  if (r.interactive && !('TERM' in (r.env ?? {}))) list.unshift('TERM=xterm');
+  return list;
+}
+
+/** Up to BUFFER_BYTES of a stream; what comes after is read and dropped, so that the command never waits on it. */
+function keep(stream: NodeJS.ReadableStream | null): { text: () => string; over: () => boolean } {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let over = false;
+  stream?.on('data', (b: Buffer) => {
+    const room = BUFFER_BYTES - bytes;
+    if (b.length > room) over = true;
+    if (room <= 0) return;
+    chunks.push(room < b.length ? b.subarray(0, room) : b);
+    bytes += Math.min(room, b.length);
+  });
+  return { text: () => Buffer.concat(chunks).toString('utf8'), over: () => over };
+}
+
 export class ExecSessions {
   private readonly sessions = new Map<string, Session>();
 
@@ -179,6 +213,34 @@ export class ExecSessions {
     s.expireIn(ATTACH_MS);
     this.sessions.set(id, s);
     return { id, secret: s.secret };
+  }
+
+  /**
+   * Runs a plain command to its end within the request ("wait"): no socket, no input (/dev/null). A
+   * client that goes away first is `gone`, and the command then gets SIGHUP, as a dropped socket gives it.
+   */
+  async runToEnd(guest: string, req: ExecRequest, gone: (hangUp: () => void) => void): Promise<ExecResult> {
+    checkRequest(req);
+    if (req.interactive)
+      throw new VsError('USAGE', 'an interactive exec runs on a terminal through its WebSocket', 'leave out "wait", or "interactive"');
+    let out = keep(null);
+    let err = keep(null);
+    const code = await this.engine.exec(guest, req.command, {
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      tty: false,
+      env: envList(req),
+      ...(req.cwd === undefined ? {} : { cwd: req.cwd }),
+      ...(req.user === undefined ? {} : { user: req.user }),
+      onSpawn: (child) => {
+        out = keep(child.stdout);
+        err = keep(child.stderr);
+        gone(() => child.exitCode === null && child.signalCode === null && child.kill('SIGHUP'));
+      },
+    });
+    const truncated = (['stdout', 'stderr'] as const).filter((k) => (k === 'stdout' ? out : err).over());
+    return { code, stdout: out.text(), stderr: err.text(), ...(truncated.length > 0 ? { truncated } : {}) };
   }
 
   /** The session behind a socket URL, or the error that says why not. */
@@ -240,7 +302,7 @@ export class ExecSessions {
 
   /** Starts the command; resolves once the runtime's process runs, rejects with what kept it from starting. */
   private run(s: Session): Promise<void> {
-    const { command, interactive, cols, rows, env, cwd, user } = s.req;
+    const { command, interactive, cols, rows, cwd, user } = s.req;
     const dir = join(this.engine.deps.paths.run, 'exec');
     let relay: { relay: string; socket: string; pidFile: string } | undefined;
     if (interactive) {
@@ -248,8 +310,6 @@ export class ExecSessions {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       relay = { relay: program, socket: join(dir, `${s.id}.sock`), pidFile: join(dir, `${s.id}.pid`) };
     }
-    const envList = Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`);
-    if (interactive && !('TERM' in (env ?? {}))) envList.unshift('TERM=xterm');
     const frame = (ch: number) => (b: Buffer) => s.out(Buffer.concat([Buffer.of(ch), b]));
     let started: () => void = () => undefined;
     let refused: (e: unknown) => void = () => undefined;
@@ -263,7 +323,7 @@ export class ExecSessions {
         stdout: 'pipe',
         stderr: 'pipe',
         tty: interactive === true,
-        env: envList,
+        env: envList(s.req),
         ...(cwd === undefined ? {} : { cwd }),
         ...(user === undefined ? {} : { user }),
         ...(relay ? { console: relay } : {}),

@@ -1,5 +1,6 @@
 // POST /1.0/guests/{name}/exec, then a WebSocket to the socket URL it returns: binary frames are
-// one channel byte and data (0 stdin; 1 stdout, 2 stderr), text frames JSON control messages.
+// one channel byte and data (0 stdin; 1 stdout, 2 stderr), text frames JSON control messages. With
+// "wait": true the POST itself runs the command to its end and answers with its exit code and output.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
@@ -21,6 +22,7 @@ const execBody = {
     env: { type: 'object', maxProperties: 1024, additionalProperties: { type: 'string', maxLength: 65536 } },
     cwd: { type: 'string', minLength: 1, maxLength: 4096 },
     user: { type: 'string', maxLength: 32 },
+    wait: { type: 'boolean' },
   },
 } as const;
 
@@ -36,6 +38,14 @@ export function execRoutes(app: FastifyInstance, engine: Engine, relay: () => st
     '/1.0/guests/:name/exec',
     { schema: { params: nameParam, body: execBody } },
     async (req, reply) => {
+      if (req.body.wait) {
+        const result = await sessions.runToEnd(checkName(req.params.name), req.body, (hangUp) => {
+          const res = reply.raw;
+          if (res.destroyed) hangUp();
+          else res.on('close', () => res.writableFinished || hangUp());
+        });
+        return reply.status(200).send(result);
+      }
       const { id, secret } = await sessions.create(checkName(req.params.name), req.body);
       return reply.status(201).send({ id, socket: `/1.0/exec/${id}?secret=${secret}` });
     },

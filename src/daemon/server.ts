@@ -25,6 +25,7 @@ import { History, startSampling } from './history.js';
 import { historyRoutes } from './routes-history.js';
 import { hostViewRoutes } from './routes-host-view.js';
 import { GuestList } from './guest-list.js';
+import { TRACE_ON, traceMark } from '../util/trace.js';
 
 export interface ServerOptions {
   /** Largest request body in bytes ([api] body_limit in vserver.toml). */
@@ -51,6 +52,11 @@ export function buildServer(engine: Engine, opts: ServerOptions = {}): FastifyIn
     // unknown fields and wrong types are refused, never dropped or converted
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
+  if (TRACE_ON) {
+    // when a request arrived and when its answer went, beside the steps it ran
+    app.addHook('onRequest', async (req) => traceMark(`http ${req.method} ${req.url.split('?')[0]}: received`));
+    app.addHook('onResponse', async (req) => traceMark(`http ${req.method} ${req.url.split('?')[0]}: answered`));
+  }
   app.setErrorHandler(errorHandler);
   // no limit is Infinity, which JSON has not: "max", as the CLI's --json prints it
   app.setReplySerializer(wireJson);

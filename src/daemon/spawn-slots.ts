@@ -69,10 +69,15 @@ interface Slot {
   env: string;
 }
 
+/** The latest the slots taken are forked again while programs from slots still run (a long interactive shell). */
+const REFILL_LATEST_MS = 1000;
+
 export class SpawnSlots {
   private idle: Slot[] = [];
-  private refill: NodeJS.Immediate | undefined;
+  private refill: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Programs started from slots that still run. */
+  private running = 0;
 
   /**
    * program: the spawn-slot helper; fork: what starts programs (and slots) otherwise; size: slots kept
@@ -109,7 +114,7 @@ export class SpawnSlots {
   /** Ends the ready slots (the daemon stops); they exit when their fd 3 closes. */
   close(): void {
     this.closed = true;
-    clearImmediate(this.refill);
+    clearTimeout(this.refill);
     for (const s of this.idle.splice(0)) this.discard(s);
   }
 
@@ -122,16 +127,31 @@ export class SpawnSlots {
   private take(file: string, args: readonly string[], opts: StartOptions): ChildProcess | undefined {
     const how = slotModes(opts);
     if (how === undefined || this.closed || args.length > MAX_FIELDS || [file, ...args].some((a) => a.includes('\0'))) return undefined;
-    this.refill ??= setImmediate(() => {
-      this.refill = undefined;
-      this.fill();
-    });
+    this.refillIn(REFILL_LATEST_MS);
     const env = envKey();
     for (let s = this.idle.shift(); s; s = this.idle.shift()) {
-      if (alive(s.child) && s.env === env) return becomes(s.child, how, file, args);
-      this.discard(s);
+      if (!alive(s.child) || s.env !== env) {
+        this.discard(s);
+        continue;
+      }
+      this.running++;
+      s.child.once('close', () => {
+        // forking a slot costs the CPU a runtime's start-up needs: done once nothing from a slot runs
+        if (--this.running === 0) this.refillIn(0);
+      });
+      return becomes(s.child, how, file, args);
     }
     return undefined;
+  }
+
+  /** Forks the missing slots in `ms` (setImmediate-like for 0, after the answer of a program just ended), or sooner. */
+  private refillIn(ms: number): void {
+    if (this.refill !== undefined && ms > 0) return;
+    clearTimeout(this.refill);
+    this.refill = setTimeout(() => {
+      this.refill = undefined;
+      this.fill();
+    }, ms);
   }
 }
 

@@ -96,6 +96,51 @@ describe.skipIf(!IS_ROOT)('vserverd events and exec', () => {
     expect(pwd.out[1]).toBe('/tmp\n1000\n');
   }, 60_000);
 
+  it('runs a command to its end within the request with wait: its exit code and output are the answer', async () => {
+    const r = await api(t, 'POST', '/1.0/guests/g1/exec', {
+      command: ['sh', '-c', 'echo "out $A"; echo err >&2; exit 4'],
+      env: { A: 'x y' },
+      wait: true,
+    });
+    expect(r).toEqual({ status: 200, json: { code: 4, stdout: 'out x y\n', stderr: 'err\n' } });
+    // past 1 MiB a stream is cut, said in the answer, and the command still runs to its end
+    const big = await api(t, 'POST', '/1.0/guests/g1/exec', {
+      command: ['sh', '-c', 'head -c 1572864 /dev/zero | tr "\\0" a; echo done >&2'],
+      wait: true,
+    });
+    expect(big.status).toBe(200);
+    expect(big.json.stdout).toBe('a'.repeat(1 << 20));
+    expect(big.json).toMatchObject({ code: 0, stderr: 'done\n', truncated: ['stdout'] });
+    const tty = await api(t, 'POST', '/1.0/guests/g1/exec', { command: ['sh'], interactive: true, wait: true });
+    expect(tty.status).toBe(400);
+    expect(tty.json.error).toMatch(/interactive exec runs on a terminal through its WebSocket/);
+  }, 60_000);
+
+  it('hangs up a waited command whose client went away, and lets it run while the client stays', async () => {
+    // the command writes a file when it gets SIGHUP; the control keeps its client and gets none
+    const command = (tag: string) => [
+      'sh',
+      '-c',
+      `trap "echo $0 > /tmp/${tag}; exit 1" HUP; sleep 6 & wait; echo ran > /tmp/${tag}`,
+      'hup',
+    ];
+    const post = (tag: string) =>
+      request({
+        socketPath: socketOf(t),
+        method: 'POST',
+        path: '/1.0/guests/g1/exec',
+        headers: { 'content-type': 'application/json' },
+      }).end(JSON.stringify({ command: command(tag), wait: true }));
+    const gone = post('gone').on('error', () => undefined);
+    const stays = api(t, 'POST', '/1.0/guests/g1/exec', { command: command('stays'), wait: true });
+    await sleep(1500);
+    gone.destroy();
+    const read = async (tag: string) => (await t.cli(['exec', 'g1', '--', 'cat', `/tmp/${tag}`])).stdout;
+    await until(async () => (await read('gone')) === 'hup\n', 'the command of the client that went away got SIGHUP', 5000);
+    expect(await stays).toEqual({ status: 200, json: { code: 0, stdout: '', stderr: '' } });
+    expect(await read('stays')).toBe('ran\n');
+  }, 60_000);
+
   it('runs an interactive shell on a terminal that takes a resize and a signal', async () => {
     const r = await api(t, 'POST', '/1.0/guests/g1/exec', { command: ['/bin/sh'], interactive: true, cols: 50, rows: 20 });
     const ws = await openSocket(t, r.json.socket);

@@ -49,6 +49,24 @@ describe('spawn slots', () => {
     expect(slotRequest({ modes: 'pppf', fd3: '/proc/1/fd/7' }, 'cat', []).subarray(4).toString()).toBe('pppf\0/proc/1/fd/7\0cat\0cat\0');
   });
 
+  it('forks the slots taken again once the programs from slots have ended, not while one runs', async () => {
+    ready(1);
+    const idle = () => (slots as unknown as { idle: unknown[] }).idle.length;
+    const a = launch('sleep', ['0.4'], PIPES);
+    expect(idle()).toBe(0);
+    await sleep(200);
+    expect(idle()).toBe(0); // a fork now would take the CPU the program's start-up needs
+    await a.exit;
+    await sleep(50);
+    expect(slots!.ready).toBe(1);
+    // a program that runs on (a long shell) lets the slots be forked again after a second at the latest
+    const b = launch('sleep', ['3'], PIPES);
+    await sleep(1300);
+    expect(slots!.ready).toBe(1);
+    b.child.kill();
+    await b.exit;
+  });
+
   it('runs a program from a slot with its output, exit code and input', async () => {
     const pids = ready();
     const a = launch('sh', ['-c', 'echo out; echo err >&2; exit 3'], { ...PIPES, captureStdout: true });
