@@ -69,7 +69,7 @@ export function Chart({ spec, data, seconds }: { spec: ChartSpec; data: (number 
         { stroke: axisColor, grid: { stroke: 'rgba(128,128,128,.2)' } },
         {
           stroke: axisColor,
-          size: 70,
+          size: labelWidth,
           grid: { stroke: 'rgba(128,128,128,.2)' },
           values: (_u, vals) => vals.map((v) => valueText(spec.unit, v)),
         },
@@ -98,6 +98,24 @@ export function Chart({ spec, data, seconds }: { spec: ChartSpec; data: (number 
       <div ref={box} class="chart-box" />
     </figure>
   );
+}
+
+/** The width each chart's value axis was given last. */
+const axisWidths = new WeakMap<uPlot, number>();
+
+/** The value axis as wide as its longest label ("9.77 KiB/s"), so that no label is cut off at the left. */
+function labelWidth(u: uPlot, values: string[] | null, axisIdx: number, cycle: number): number {
+  const last = axisWidths.get(u);
+  // uPlot sizes the axes again when their labels change: after two rounds the last width stands
+  if ((cycle > 1 || !values) && last !== undefined) return last;
+  const axis = u.axes[axisIdx]!;
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
+  const font = (axis.font as unknown as string[] | undefined)?.[0];
+  if (font) u.ctx.font = font;
+  const ticks = (axis.ticks?.size ?? 10) + (axis.gap ?? 5);
+  const width = Math.ceil(Math.max(40, ticks + u.ctx.measureText(longest).width / devicePixelRatio + 4));
+  axisWidths.set(u, width);
+  return width;
 }
 
 /** A small line of memory use, no axes: the trend at a glance. */
