@@ -28,6 +28,12 @@ export function batchArg(s: string): string {
 const mtu = (i: { mtu?: number }) => (i.mtu === undefined ? '' : ` mtu ${i.mtu}`);
 const addrFlags = (cidr: string) => (parseCidr(cidr)!.family === 6 ? ' nodad' : '');
 
+/**
+ * A bridge port on the host is only a port: it gets no IPv6 link-local address of its own (the
+ * bridge has one), so a thousand guests add no thousand addresses, DAD probes and MLD reports.
+ */
+const PORT_ONLY = 'addrgenmode none';
+
 /** Host side of a start, first part: the bridges, which do not need the guest's namespace yet. */
 export function bridgeSetup(plan: NetPlan, tag: string): BatchLine[] {
   const out: BatchLine[] = [];
@@ -40,8 +46,8 @@ export function bridgeSetup(plan: NetPlan, tag: string): BatchLine[] {
     if (b.uplink) {
       const u = b.uplink;
       out.push({ cmd: `link add name ${u.up} type veth peer name ${u.down}`, what });
-      out.push({ cmd: `link set dev ${u.up} master ${u.parent} alias ${uplinkAlias(tag)} up`, what });
-      out.push({ cmd: `link set dev ${u.down} master ${b.name} alias ${uplinkAlias(tag)} up`, what });
+      out.push({ cmd: `link set dev ${u.up} master ${u.parent} ${PORT_ONLY} alias ${uplinkAlias(tag)} up`, what });
+      out.push({ cmd: `link set dev ${u.down} master ${b.name} ${PORT_ONLY} alias ${uplinkAlias(tag)} up`, what });
     }
     for (const a of b.addAddresses) out.push({ cmd: `address add ${a} dev ${b.name}${addrFlags(a)}`, what });
     out.push({ cmd: `link set dev ${b.name} up`, what });
@@ -61,7 +67,7 @@ export function deviceSetup(plan: NetPlan, tag: string, netns = plan.netns): Bat
     switch (i.mode) {
       case 'bridge':
         out.push({ cmd: `link add name ${i.hostDevice}${mtu(i)} type veth peer name ${i.name}${mtu(i)} netns ${ns}`, what });
-        out.push({ cmd: `link set dev ${i.hostDevice} master ${i.bridge} alias ${deviceAlias(tag, plan.guest)} up`, what });
+        out.push({ cmd: `link set dev ${i.hostDevice} master ${i.bridge} ${PORT_ONLY} alias ${deviceAlias(tag, plan.guest)} up`, what });
         break;
       case 'macvlan':
       case 'ipvlan':

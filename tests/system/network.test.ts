@@ -73,6 +73,11 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
       expect.arrayContaining(['10.47.0.1/16', 'fd47:1::1/64']),
     );
     expect(await host.ip('-o', 'link', 'show', 'master', 'vsbr0')).toMatch(new RegExp(`v${t.paths.instance}-100-0@`));
+    // the host end is only a bridge port: no address of its own, not even IPv6 link-local; the guest's end keeps its own
+    const port = await host.link(`v${t.paths.instance}-100-0`);
+    expect(port?.flags).toContain('UP');
+    expect(port?.addr_info).toEqual([]);
+    expect(inside).toMatch(/inet6 fe80::\S+\/64 scope link/);
     const list = JSON.parse(await t.ok(['list', '--json']));
     expect(list.map((g: { interfaces: { addresses: string[] }[] }) => g.interfaces[0]!.addresses[0])).toEqual([
       '10.47.0.100/16',

@@ -264,7 +264,7 @@ describe('scripts', () => {
     ]);
     expect(deviceSetup(p, TAG).map((l) => l.cmd)).toEqual([
       'link add name vabc123-100-0 mtu 1400 type veth peer name eth0 mtu 1400 netns /run/vserver/netns/web1',
-      `link set dev vabc123-100-0 master vsbr0 alias ${TAG}:web1 up`,
+      `link set dev vabc123-100-0 master vsbr0 addrgenmode none alias ${TAG}:web1 up`,
       'link set dev lan0 up',
       'link add link lan0 name eth1 netns /run/vserver/netns/web1 type macvlan mode bridge',
       'link set dev lan0 up',

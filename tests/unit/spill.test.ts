@@ -119,8 +119,8 @@ describe('a start on a spill bridge', () => {
       'link add name vsbr0-1 type bridge',
       `link set dev vsbr0-1 alias ${TAG}`,
       'link add name vsbr0-1u type veth peer name vsbr0-1d',
-      `link set dev vsbr0-1u master vsbr0 alias ${TAG}/uplink up`,
-      `link set dev vsbr0-1d master vsbr0-1 alias ${TAG}/uplink up`,
+      `link set dev vsbr0-1u master vsbr0 addrgenmode none alias ${TAG}/uplink up`,
+      `link set dev vsbr0-1d master vsbr0-1 addrgenmode none alias ${TAG}/uplink up`,
       'link set dev vsbr0-1 up',
     ]);
   });
