@@ -232,10 +232,10 @@ try {
     const cgroups = guestCgroups().length;
     const addrs = new Set(links.flatMap((g) => g.interfaces?.flatMap((i) => i.addresses) ?? []));
     const traceD = traceStart(names[DENSITY - 1]);
-    // the same start by the code before this work, when it is at hand
-    const before = '/work/main/dist/vserver.cjs';
+    // the same start by another build (BENCH_BEFORE_CLI: its dist/vserver.cjs), to compare with
+    const before = process.env.BENCH_BEFORE_CLI;
     let beforeMs;
-    if (existsSync(before) && process.env.BENCH_BEFORE !== '0') {
+    if (before && existsSync(before)) {
       vsOut(['stop', names[DENSITY - 1], '--timeout', '0']);
       const [f, a] = inHost(process.execPath, [before, 'start', names[DENSITY - 1]]);
       beforeMs = await timeCommand(f, a, { env, allowFail: true, timeoutMs: left() });
