@@ -18,7 +18,7 @@ import type { ShownConfig } from '../guest/schema.js';
 import { unknownKey } from '../engine/config.js';
 import type { PsTable } from '../resources/ps.js';
 import type { StatRow } from '../resources/stat.js';
-import { limitKeyPath } from '../resources/limits.js';
+import { limitKeyPath } from '../guest/limit-keys.js';
 import type { ExecIO } from '../runtime/types.js';
 import { VsError, errnoOf, type ErrorCode } from '../util/errors.js';
 import { ApiClient, errorFrom } from './client.js';

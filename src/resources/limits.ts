@@ -26,8 +26,6 @@ export const CPU_MIN_CORES = 0.01;
 
 type IoRateKey = (typeof IO_RATE_KEYS)[number];
 
-export { LIMIT_KEYS, limitExample, limitKeyPath } from '../guest/limit-keys.js';
-
 /** A value from the command line: a cpuset stays text ("0" is CPU 0, not a number); others as in `config`. */
 export function limitValue(path: readonly string[], raw: string): unknown {
   return path[path.length - 1] === 'cpuset' ? raw : parseValue(raw);

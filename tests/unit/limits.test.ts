@@ -3,13 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { parseGuestConfig } from '../../src/guest/config.js';
 import * as v from 'valibot';
 import { LimitsSchema } from '../../src/guest/limits-schema.js';
+import { limitExample, limitKeyPath, LIMIT_KEYS } from '../../src/guest/limit-keys.js';
 import {
   checkLimits,
   ioDeviceChanges,
   ioDeviceLimits,
-  limitExample,
-  limitKeyPath,
-  LIMIT_KEYS,
   limitValue,
   loweredRlimits,
   toResources,
