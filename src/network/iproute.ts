@@ -78,7 +78,8 @@ export function batchFailures(stderr: string, lines: readonly BatchLine[], files
     }
     named = true;
     const line = (m[1] === '-' ? lines : (files[m[1]!] ?? []))[Number(m[2]) - 1];
-    if (line?.goneIsDone && reason.some((r) => /^Cannot find device /.test(r))) {
+    // absent before ip looked, or taken by the kernel between ip's look and the removal
+    if (line?.goneIsDone && reason.some((r) => /^(Cannot find device |RTNETLINK answers: No such device$)/.test(r))) {
       reason = [];
       continue;
     }

@@ -395,6 +395,9 @@ describe('reading iproute2', () => {
     ];
     const gone = 'Cannot find device "vb1"\nCommand failed -:1\n';
     expect(batchFailures(gone, lines)).toEqual([]);
+    // ip found the device, and the kernel took it before the removal came (the namespace going meanwhile)
+    expect(batchFailures('RTNETLINK answers: No such device\nCommand failed -:1\n', lines)).toEqual([]);
+    expect(batchFailures('RTNETLINK answers: No such device\nCommand failed -:2\n', lines)).toHaveLength(1);
     // control: the same failure of a line that must find its device is reported
     expect(batchFailures('Cannot find device "vsbr9"\nCommand failed -:2\n', lines)).toEqual([
       `bridge vsbr9: 'link del dev vsbr9' failed: Cannot find device "vsbr9"`,
