@@ -4,6 +4,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
@@ -12,6 +13,8 @@ import { CLI, report, stopLxcfs, tempRoot } from './lib.mjs';
 const N = Number(process.env.BENCH_GUESTS ?? 100);
 const WATCH_S = Number(process.env.BENCH_WATCH_S ?? 60);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+// the page is timed once 100 guests' start-up and the daemon's first readings have settled
+const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 15);
 const CHROMIUM = '/usr/bin/chromium';
 const DAEMON = new URL('../dist/vserverd.cjs', import.meta.url).pathname;
 const DIST = new URL('../dist/dashboard/', import.meta.url).pathname;
@@ -100,6 +103,12 @@ try {
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
   });
 
+  await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
+  console.log(
+    `after ${SETTLE_S} s to settle: load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   // time to a usable page: from navigation to every guest row on screen; beside one API answer of the list
   const pageMs = [];
   const apiMs = [];

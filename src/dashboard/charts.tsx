@@ -6,13 +6,15 @@ import type { ChartSpec } from './history-view.js';
 
 const COLORS = ['#2f7ed8', '#d9822b', '#3aa655', '#a05195'];
 
-// uPlot is fetched beside the first page, not parsed before it: no chart is in its first paint
-const uPlotModule = import('uplot').then((m) => m.default);
+// uPlot is fetched when the first chart or sparkline is drawn, after the rows: parsing it earlier
+// held up the login and the list the first paint waits for
+let uPlotModule: Promise<typeof uPlot> | undefined;
+const loadUplot = () => (uPlotModule ??= import('uplot').then((m) => m.default));
 
 /** Makes a plot once uPlot is loaded, unless the component went away first; returns the cleanup. */
 function whenLoaded(make: (U: typeof uPlot) => uPlot, plot: { current: uPlot | null }): () => void {
   let gone = false;
-  void uPlotModule.then((U) => {
+  void loadUplot().then((U) => {
     if (!gone) plot.current = make(U);
   });
   return () => {

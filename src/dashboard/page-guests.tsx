@@ -1,5 +1,5 @@
 // The guests page: one row per guest, live from events and the recent history, with bulk actions.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { get, send } from './api.js';
 import { errorText } from './api-errors.js';
 import { Sparkline } from './charts.js';
@@ -56,7 +56,8 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
     }
   };
 
-  useEffect(() => {
+  // a layout effect: the list is asked for as the page is laid out, not a frame later
+  useLayoutEffect(() => {
     // the first paint needs only the list; the sparklines' history is asked for once it is shown
     void loadList().then(() => requestAnimationFrame(() => setTimeout(() => void loadHistory())));
     let tick = 0;
