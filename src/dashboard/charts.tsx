@@ -6,8 +6,8 @@ import type { ChartSpec } from './history-view.js';
 
 const COLORS = ['#2f7ed8', '#d9822b', '#3aa655', '#a05195'];
 
-// uPlot is fetched when the first chart or sparkline is drawn, after the rows: parsing it earlier
-// held up the login and the list the first paint waits for
+// uPlot is fetched when the first chart or sparkline is drawn: the guests page's first paint has
+// none, so its parse stays off the way there (it used to overlap the login and the list)
 let uPlotModule: Promise<typeof uPlot> | undefined;
 const loadUplot = () => (uPlotModule ??= import('uplot').then((m) => m.default));
 
