@@ -79,18 +79,18 @@ export class Tracker {
   /** The engine's own change: passed on, and what is remembered catches up (so that it is not reported twice). */
   private fromEngine(ev: LifecycleEvent): void {
     const s = this.seen.get(ev.guest) ?? {};
+    const config = this.lookConfig(ev.guest);
     if (!CONFIG_EVENTS.has(ev.type)) {
       // a change another process made to the config before this step (its rescan put off while the
       // engine worked) is told first, in the order they happened
-      const now = this.lookConfig(ev.guest);
-      this.reportConfig(ev.guest, s, now);
-      if (s.text !== undefined && now.text !== undefined) Object.assign(s, now);
+      this.reportConfig(ev.guest, s, config);
+      if (s.text !== undefined && config.text !== undefined) Object.assign(s, config);
     }
     if (ev.type === 'stopped' || ev.type === 'deleted') s.pid = undefined;
     if (ev.type === 'started' && typeof ev.detail?.pid === 'number') s.pid = ev.detail.pid;
     this.seen.set(ev.guest, s);
     emitEvent(this.events, ev);
-    void this.look(ev.guest).then(
+    void this.look(ev.guest, config).then(
       (now) => {
         // the engine wrote the config only for these: any other change found in it now was made by
         // another process meanwhile, and is left for the rescan to report
@@ -141,9 +141,9 @@ export class Tracker {
     this.emit(onlyLimits ? 'limit-changed' : 'config-changed', name);
   }
 
-  /** The guest as the files and the runtime have it now. */
-  private async look(name: string): Promise<Seen & { exited?: boolean }> {
-    const now: Seen & { exited?: boolean } = this.lookConfig(name);
+  /** The guest as the files and the runtime have it now (its config as just read, if it was). */
+  private async look(name: string, config = this.lookConfig(name)): Promise<Seen & { exited?: boolean }> {
+    const now: Seen & { exited?: boolean } = { ...config };
     const st = await (await this.engine.deps.runtime()).state(name);
     if (st && (st.status === 'running' || st.status === 'paused')) now.pid = st.pid;
     // init gone but the runtime's state still there: nobody stopped it (a stop removes the state)
