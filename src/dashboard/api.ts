@@ -40,7 +40,24 @@ export async function request<T>(
   return { data, headers: res.headers, status: res.status };
 }
 
-export const get = async <T>(path: string): Promise<T> => (await request<T>('GET', path)).data;
+/** Answers asked for before the page that shows them was rendered, each taken by the first get of its path. */
+const early = new Map<string, Promise<unknown>>();
+
+export const get = async <T>(path: string): Promise<T> => {
+  const asked = early.get(path);
+  if (asked !== undefined) {
+    early.delete(path);
+    return asked as Promise<T>;
+  }
+  return (await request<T>('GET', path)).data;
+};
+
+/** Asks for path as soon as `after` (the login) has settled, so the first page's data is on its way before the page renders. */
+export function getEarly(path: string, after: Promise<void>): void {
+  const asked = after.then(() => request('GET', path)).then((a) => a.data);
+  asked.catch(() => undefined); // the page that takes it sees the failure; until then it is not unhandled
+  early.set(path, asked);
+}
 export const send = async <T>(method: string, path: string, json?: unknown): Promise<T> =>
   (await request<T>(method, path, json === undefined ? {} : { json })).data;
 

@@ -105,3 +105,18 @@ export function bulkOutcome(results: readonly BulkResultRow[]): Map<string, { ok
 /** The selection kept to the guests still listed. */
 export const keepSelected = (selected: ReadonlySet<string>, rows: readonly Row[]): Set<string> =>
   new Set(rows.map((r) => r.name).filter((n) => selected.has(n)));
+
+/** A table row's height, low, so that the rows counted to fill a window do fill it. */
+const ROW_PX = 28;
+/** Rows added in each idle moment after the first screen. */
+const ROWS_PER_STEP = 100;
+
+/**
+ * The rows drawn: those that fill the window, or more once `drawn` says so (Infinity: all), so that a
+ * page of hundreds of guests shows its first screen before the rest are laid out.
+ */
+export const rowsToDraw = <T>(rows: readonly T[], drawn: number, windowPx: number): readonly T[] =>
+  rows.slice(0, Math.max(drawn, Math.ceil(windowPx / ROW_PX) + 5));
+
+/** How many rows to draw next, after `shown` of `total` are: more, or Infinity once all are. */
+export const moreRows = (shown: number, total: number): number => (shown >= total ? Infinity : shown + ROWS_PER_STEP);

@@ -5,13 +5,20 @@ import { useEffect, useState } from 'preact/hooks';
 import '@xterm/xterm/css/xterm.css';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { startSession } from './api.js';
+import { getEarly, startSession } from './api.js';
 import { ApiError, errorText } from './api-errors.js';
 import { BuildPage } from './page-build.js';
 import { GuestPage } from './page-guest.js';
 import { GuestsPage } from './page-guests.js';
 import { HostPage } from './page-host.js';
 import { parseRoute, tokenFromHash, type Route } from './route.js';
+
+// the token leaves the address bar (and the history) before anything else happens; the login and the
+// guests page's list are asked for at once, not after the first render
+const token = tokenFromHash(location.hash);
+if (token !== undefined) history.replaceState(null, '', `${location.pathname}#/guests`);
+const session = startSession(token);
+if (parseRoute(location.hash).page === 'guests') getEarly('/1.0/guests', session);
 
 type Auth = { state: 'pending' } | { state: 'in' } | { state: 'out'; message: string; hint?: string };
 
@@ -21,10 +28,7 @@ function App() {
   const [banner, setBanner] = useState<string | undefined>();
 
   useEffect(() => {
-    const token = tokenFromHash(location.hash);
-    // the token leaves the address bar (and the history) before anything else happens
-    if (token !== undefined) history.replaceState(null, '', `${location.pathname}#/guests`);
-    startSession(token).then(
+    session.then(
       () => setAuth({ state: 'in' }),
       (e: unknown) =>
         setAuth(

@@ -1,17 +1,38 @@
 // The guests page: one row per guest, live from events and the recent history, with bulk actions.
-import { useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { get, send } from './api.js';
 import { errorText } from './api-errors.js';
 import { Sparkline } from './charts.js';
 import { followEvents, type EventsState } from './events.js';
 import { formatCpu, formatDuration, formatMemory } from './format.js';
-import { applyEvent, bulkOutcome, filterRows, keepSelected, marks, sortRows, toRows, type SortKey } from './guests-view.js';
+import {
+  applyEvent,
+  bulkOutcome,
+  filterRows,
+  keepSelected,
+  marks,
+  moreRows,
+  rowsToDraw,
+  sortRows,
+  toRows,
+  type SortKey,
+} from './guests-view.js';
 import { routeHash } from './route.js';
 import type { GuestInfo } from '../wire/guest.js';
 import type { HistoryPoint } from '../wire/history.js';
 import type { BulkResultRow } from './types.js';
 
 const FIGURES_EVERY_MS = 5000;
+
+/** Runs fn when the browser is idle (at the latest after 200 ms); returns the cancel. */
+function whenIdle(fn: () => void): () => void {
+  if (typeof requestIdleCallback !== 'function') {
+    const t = setTimeout(fn, 16);
+    return () => clearTimeout(t);
+  }
+  const id = requestIdleCallback(fn, { timeout: 200 });
+  return () => cancelIdleCallback(id);
+}
 
 const COLUMNS: { key: SortKey | undefined; label: string }[] = [
   { key: 'name', label: 'Name' },
@@ -35,6 +56,8 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [results, setResults] = useState<Map<string, { ok: boolean; text: string }>>(new Map());
   const [busy, setBusy] = useState(false);
+  // the rows drawn beyond the first screen: more in each idle moment after it is painted, then all (Infinity)
+  const [drawn, setDrawn] = useState(0);
   const guestsRef = useRef<GuestInfo[]>([]);
   const eventsRef = useRef(events);
   eventsRef.current = events;
@@ -85,6 +108,12 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
 
   const all = useMemo(() => toRows(guests ?? [], history), [guests, history]);
   const rows = useMemo(() => sortRows(filterRows(all, filter), sort.key, sort.desc), [all, filter, sort]);
+  const drawnRows = rowsToDraw(rows, drawn, window.innerHeight);
+  const listed = guests !== undefined;
+  useEffect(() => {
+    if (!listed || drawn === Infinity) return;
+    return whenIdle(() => setDrawn(moreRows(drawnRows.length, rows.length)));
+  }, [listed, drawn]);
   const shown = keepSelected(selected, rows);
 
   const bulk = async (action: 'start' | 'stop' | 'restart') => {
@@ -195,7 +224,7 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
             </tr>
           </thead>
           <tbody>
-            {rows.map((r) => {
+            {drawnRows.map((r) => {
               const res = results.get(r.name);
               return (
                 <tr key={r.name} data-guest={r.name}>

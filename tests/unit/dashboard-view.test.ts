@@ -1,6 +1,16 @@
 // The dashboard's view logic: rows, sorting, filtering, events, bulk results, charts, routes.
 import { describe, expect, it } from 'vitest';
-import { applyEvent, bulkOutcome, filterRows, keepSelected, marks, sortRows, toRows } from '../../src/dashboard/guests-view.js';
+import {
+  applyEvent,
+  bulkOutcome,
+  filterRows,
+  keepSelected,
+  marks,
+  moreRows,
+  rowsToDraw,
+  sortRows,
+  toRows,
+} from '../../src/dashboard/guests-view.js';
 import { chartData, latest } from '../../src/dashboard/history-view.js';
 import { parseRoute, routeHash, tokenFromHash } from '../../src/dashboard/route.js';
 import { formatBytes, formatCpu, formatDuration, formatMemory } from '../../src/dashboard/format.js';
@@ -98,6 +108,28 @@ describe('guest rows', () => {
       ['c', { ok: false, text: "guest 'c' is locked (wait)" }],
     ]);
     expect([...keepSelected(new Set(['web1', 'gone']), rows)]).toEqual(['web1']);
+  });
+
+  it('draw the rows that fill the window first, then more in steps until all are drawn', () => {
+    const many = Array.from({ length: 300 }, (_, i) => i);
+    const first = rowsToDraw(many, 0, 720);
+    // a 720 px window holds under 26 rows of 28 px: those and a few more, never fewer than fill it
+    expect(first.length).toBeGreaterThanOrEqual(26);
+    expect(first.length).toBeLessThan(40);
+    expect(first).toEqual(many.slice(0, first.length));
+    expect(rowsToDraw(many, 0, 2160).length).toBeGreaterThanOrEqual(78);
+    // each step draws more, and the step that reaches the end draws every row from then on
+    let drawn = 0;
+    const seen: number[] = [];
+    for (let shown = first.length; drawn !== Infinity; shown = rowsToDraw(many, drawn, 720).length) {
+      drawn = moreRows(shown, many.length);
+      seen.push(rowsToDraw(many, drawn, 720).length);
+    }
+    expect(seen.length).toBeGreaterThan(2);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(seen.at(-1)).toBe(300);
+    expect(rowsToDraw([...many, 300], drawn, 720).length).toBe(301);
+    expect(rowsToDraw([1, 2], 0, 720)).toEqual([1, 2]);
   });
 });
 
