@@ -1,6 +1,7 @@
-// Benchmark of the dashboard (not a test): time to the first usable guests page beside the API
-// answer it shows, the bundle's size against its budget, and the CPU the browser and vserverd use
-// while the guests page shows N live guests for 60 s, beside the daemon with no page open.
+// Benchmark of the dashboard (not a test): time to the first usable guests page (its first screen,
+// and all its rows) beside the API answer it shows, the bundle's size against its budget, and the
+// CPU the browser and vserverd use while the guests page shows N live guests for 60 s, beside the
+// daemon with no page open.
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
@@ -109,18 +110,33 @@ try {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  // time to a usable page: from navigation to every guest row on screen; beside one API answer of the list
-  const pageMs = [];
+  // time to a usable page: from navigation to the rows that fill the window painted (a frame, then a
+  // task: the page answers input), and to all N rows in the page; beside one API answer of the list
+  const screenMs = [];
+  const allMs = [];
   const apiMs = [];
   const ctxTimes = [];
   for (let i = 0; i < RUNS; i++) {
     const url = vs('dashboard').split('\n')[0];
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
-    const t0 = performance.now();
+    await page.addInitScript((n) => {
+      const painted = (key) => requestAnimationFrame(() => setTimeout(() => (window[key] = performance.timeOrigin + performance.now())));
+      const rowsSeen = new MutationObserver(() => {
+        const rows = document.querySelectorAll('tbody tr[data-guest]');
+        const filled = rows.length === n || (rows.length > 0 && rows[rows.length - 1].getBoundingClientRect().bottom >= innerHeight);
+        if (filled && !window.__screen) painted((window.__screen = '__screenAt'));
+        if (rows.length === n && !window.__all) painted((window.__all = '__allAt'));
+      });
+      document.addEventListener('DOMContentLoaded', () => rowsSeen.observe(document.body, { childList: true, subtree: true }));
+    }, N);
+    // both clocks count from the epoch: the page's marks are compared with this process's start
+    const t0 = performance.timeOrigin + performance.now();
     await page.goto(url);
-    await page.locator(`tr[data-guest="${names.at(-1)}"]`).waitFor({ timeout: 30_000 });
-    pageMs.push(performance.now() - t0);
+    await page.waitForFunction(() => window.__screenAt !== undefined && window.__allAt !== undefined, undefined, { timeout: 30_000 });
+    const [screenAt, allAt] = await page.evaluate(() => [window.__screenAt, window.__allAt]);
+    screenMs.push(screenAt - t0);
+    allMs.push(allAt - t0);
     if (process.env.BENCH_DEBUG) {
       console.log(
         await page.evaluate(() =>
@@ -149,8 +165,10 @@ try {
   }
   const med = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
   report(`first usable guests page with ${N} guests, medians of ${RUNS}`, [
-    { what: 'page usable', ours: med(pageMs), baseName: 'GET /1.0/guests', base: med(apiMs), budget: 1000, budgetText: '< 1 s' },
+    { what: 'first screen usable', ours: med(screenMs), baseName: 'GET /1.0/guests', base: med(apiMs), budget: 1000, budgetText: '< 1 s' },
+    { what: `all ${N} rows in the page`, ours: med(allMs), baseName: 'GET /1.0/guests', base: med(apiMs) },
   ]);
+  console.log(`first screen, each run: ${screenMs.map((m) => m.toFixed(0)).join(' ')} ms`);
 
   // CPU while the page stays open on N live guests, beside the daemon alone (sampling its history)
   const page = ctxTimes.at(-1).pages()[0];
