@@ -3,7 +3,7 @@
 // identity), so that a start parses only what changed, not every other guest's files.
 import { configHolds, stateHolds, type Held, type OtherGuest } from '../network/claims.js';
 import { loopbackBridges } from '../network/script.js';
-import { FileCache } from '../util/file-cache.js';
+import { keptCache } from '../util/file-cache.js';
 import type { Deps } from './deps.js';
 import { isStateFile, parseNetState, stateName } from './network-state.js';
 import { isActive } from './state.js';
@@ -22,14 +22,6 @@ const isStateHolds = (v: unknown): v is StateHolds => {
   return typeof s === 'object' && s !== null && isHeld(s.held) && isStrings(s.bridges) && isStrings(s.loopback);
 };
 
-/** One cache per cache file, for the life of the process (a bulk run or the daemon asks again and again). */
-const caches = new Map<string, FileCache<unknown>>();
-function cacheAt<T>(file: string, valid: (v: unknown) => v is T): FileCache<T> {
-  let c = caches.get(file);
-  if (!c) caches.set(file, (c = new FileCache<T>({ file, valid }) as FileCache<unknown>));
-  return c as FileCache<T>;
-}
-
 /** Each guest's config claims, by name, from the guest index (a broken config claims nothing; it is reported where it is read). */
 function configs(deps: Deps): Map<string, Held[]> {
   const out = new Map<string, Held[]>();
@@ -42,7 +34,7 @@ function configs(deps: Deps): Map<string, Held[]> {
  * only ever replaced whole or removed, so an unchanged directory of them needs no look at each.
  */
 function states(deps: Deps): Map<string, StateHolds> {
-  const cache = cacheAt(deps.paths.netHolds, isStateHolds);
+  const cache = keptCache(deps.paths.netHolds, isStateHolds);
   const found = cache.scan(deps.paths.netStateDir, isStateFile, (file, text) => {
     const plan = parseNetState(deps, stateName(file), text);
     return {

@@ -12,8 +12,7 @@ import type { IdRange } from '../guest/idmap.js';
 import { traced, tracedSync } from '../util/trace.js';
 import type { Deps } from './deps.js';
 import { limitChangePending } from './limit-change.js';
-import { interfacesInfo } from './network-info.js';
-import { stateNames } from './network-state.js';
+import { interfacesInfo, listedInterfaces, recordedInterfaces } from './network-info.js';
 import { guestIds, guestInfo, isActive, readGuest } from './state.js';
 import type { GuestInfo, GuestResources } from './types.js';
 
@@ -77,15 +76,15 @@ export async function listGuests(deps: Deps): Promise<GuestInfo[]> {
   const mounts = readMounts();
   const ids = idsReader(deps);
   const hostUptime = systemUptime();
-  // one directory read instead of a look for each guest's file: most guests have no network of their own
-  const withNet = new Set(stateNames(deps));
+  // one look at the directory of records instead of one at each guest's: most guests have no network of their own
+  const recorded = recordedInterfaces(deps);
   return tracedSync('list: rows', () =>
     all.map((g) =>
       g.summary
         ? {
             ...guestInfo(g.name, g.summary, states.get(g.name), ids(g.summary), hostUptime),
             ...treeState(deps, g.name, g.summary, mounts),
-            interfaces: interfacesInfo(deps, g.name, g.summary, isActive(states.get(g.name)) && withNet.has(g.name)),
+            interfaces: listedInterfaces(deps, g.summary, isActive(states.get(g.name)) ? recorded.get(g.name) : undefined),
           }
         : { name: g.name, context: 0, state: 'broken' as const, error: g.error.message },
     ),

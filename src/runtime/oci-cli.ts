@@ -257,8 +257,8 @@ export function missing(name: string, path: string): VsError {
   );
 }
 
-/** One buffer for the heads of all state files read: each is decoded before the next is read. */
-const HEAD = Buffer.alloc(1024);
+/** One buffer for the heads of all state files read, each decoded before the next: the fields wanted take under 200 bytes. */
+const HEAD = Buffer.alloc(384);
 
 /**
  * init's pid, its start time and the creation time from the head of runc's state.json, which

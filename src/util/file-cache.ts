@@ -145,3 +145,11 @@ export class FileCache<T> {
     }
   }
 }
+
+/** One cache per cache file, for the life of the process (a bulk run or the daemon asks again and again). */
+const kept = new Map<string, FileCache<unknown>>();
+export function keptCache<T>(file: string, valid: (v: unknown) => v is T): FileCache<T> {
+  let c = kept.get(file);
+  if (!c) kept.set(file, (c = new FileCache<T>({ file, valid }) as FileCache<unknown>));
+  return c as FileCache<T>;
+}

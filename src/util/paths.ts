@@ -154,6 +154,10 @@ export class Paths {
   get netHolds(): string {
     return join(this.run, 'holds', 'states.json');
   }
+  /** What a listing shows of every guest's recorded start, kept between runs (a cache). */
+  get netShown(): string {
+    return join(this.run, 'holds', 'interfaces.json');
+  }
 
   /** Name of the guest's cgroup, unique on the host across installations. */
   cgroupName(name: string): string {

@@ -1,12 +1,13 @@
 // The caches of parsed files, in one process and kept between processes: what they hand out is
 // always what the file says now, whoever changed it.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeDeps } from '../../src/engine/deps.js';
 import { otherGuests } from '../../src/engine/net-view.js';
+import { recordedInterfaces } from '../../src/engine/network-info.js';
 import { ipClaim } from '../../src/network/claims.js';
 import { FileCache } from '../../src/util/file-cache.js';
 import { parseCidr } from '../../src/util/ip.js';
@@ -160,5 +161,64 @@ describe('what other guests hold', () => {
       'console.log(JSON.stringify((await v.otherGuests(d.makeDeps(process.argv[1]), "b", false)).map((o) => o.config))); });';
     const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script, root], { cwd: join(__dirname, '../..') });
     expect(JSON.parse(out.toString())).toEqual([ip('10.47.0.30')]);
+  });
+});
+
+describe("what a listing shows of the guests' recorded starts", () => {
+  it('is kept between processes, follows a record replaced or removed, and reads past a damaged cache', () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 });
+    const root = join(dir, 'root');
+    const deps = makeDeps(root);
+    mkdirSync(deps.paths.netStateDir, { recursive: true });
+    const plan = (name: string, address: string) => ({
+      guest: name,
+      context: 101,
+      netns: `/run/netns/${name}`,
+      interfaces: [
+        {
+          index: 0,
+          name: 'eth0',
+          mode: 'bridge',
+          hostDevice: 'vx-101-0',
+          bridge: 'vsbr0',
+          addresses: [address],
+          gateways: [],
+          nat: false,
+          ports: [],
+        },
+      ],
+      bridges: [],
+      forwarding: { v4: false, v6: false },
+    });
+    // records are replaced whole, as a start writes them
+    const record = (name: string, address: string) => {
+      const tmp = join(deps.paths.netStateDir, `.${name}.tmp`);
+      writeFileSync(tmp, JSON.stringify(plan(name, address)));
+      renameSync(tmp, deps.paths.netState(name));
+    };
+    const shown = () => Object.fromEntries([...recordedInterfaces(deps)].map(([n, l]) => [n, l.map((i) => i.addresses[0])]));
+    record('a', '10.47.0.10/16');
+    record('b', '10.47.0.11/16');
+    expect(shown()).toEqual({ a: ['10.47.0.10/16'], b: ['10.47.0.11/16'] });
+    const kept = JSON.parse(readFileSync(deps.paths.netShown, 'utf8'));
+    expect(Object.keys(kept.files).sort()).toEqual([deps.paths.netState('a'), deps.paths.netState('b')]);
+    // another start replaces a's record, another stop removes b's: the directory moved, so both are seen
+    record('a', '10.47.0.20/16');
+    rmSync(deps.paths.netState('b'));
+    expect(shown()).toEqual({ a: ['10.47.0.20/16'] });
+    // the next process, on what this one kept
+    record('a', '10.47.0.30/16');
+    const script =
+      'const now = Date.now; Date.now = () => now() + 3600000;' +
+      "import('./src/engine/network-info.ts').then(async (n) => { const d = await import('./src/engine/deps.ts');" +
+      'console.log(JSON.stringify([...n.recordedInterfaces(d.makeDeps(process.argv[1]))].map(([k, l]) => [k, l[0].addresses[0]]))); });';
+    const next = () =>
+      JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '-e', script, root], { cwd: join(__dirname, '../..') }).toString());
+    expect(next()).toEqual([['a', '10.47.0.30/16']]);
+    // a damaged entry is not used: the record is read again
+    const damaged = JSON.parse(readFileSync(deps.paths.netShown, 'utf8'));
+    damaged.files[deps.paths.netState('a')].value = [{ mode: 'bridge', addresses: 'not a list' }];
+    writeFileSync(deps.paths.netShown, JSON.stringify(damaged));
+    expect(next()).toEqual([['a', '10.47.0.30/16']]);
   });
 });
