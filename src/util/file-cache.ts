@@ -112,13 +112,21 @@ export class FileCache<T> {
     return this.now() - st.ctimeMs > SETTLE_MS;
   }
 
-  /** Writes the entries to the cache's file, if any changed since it was read. */
+  /**
+   * Writes the entries to the cache's file, if any changed since it was read. A file system that
+   * refuses (full, read-only) only loses the cache: the command that read through it goes on.
+   */
   save(): void {
     if (!this.kept || !this.changed) return;
     const files: Record<string, { key: string; value: T }> = {};
     for (const [file, e] of this.entries) files[file] = e;
     const dirs = Object.fromEntries(this.dirs);
-    writeFileAtomic(this.kept.file, JSON.stringify({ version: VERSION, files, dirs }), 0o600, { durable: false });
+    try {
+      writeFileAtomic(this.kept.file, JSON.stringify({ version: VERSION, files, dirs }), 0o600, { durable: false });
+    } catch (e) {
+      if (typeof (e as NodeJS.ErrnoException).errno !== 'number') throw e;
+      return;
+    }
     this.changed = false;
   }
 

@@ -93,6 +93,17 @@ describe('a cache kept between processes', () => {
     expect(cache.get(a, (t) => `${t}?`)).toBe('a?');
     expect(cache.get(b, (t) => `${t}?`)).toBe('b?');
   });
+
+  it('only loses what it keeps when its file cannot be written', () => {
+    const a = join(dir, 'a.txt');
+    writeFileSync(a, 'a');
+    // the cache's directory is a file: as refused as a full or read-only file system
+    writeFileSync(join(dir, 'blocked'), '');
+    const cache = new FileCache({ file: join(dir, 'blocked/c.json'), valid: isString }, later);
+    expect(cache.get(a, (t) => `${t}!`)).toBe('a!');
+    expect(() => cache.save()).not.toThrow();
+    expect(cache.get(a, (t) => `${t}?`)).toBe('a!');
+  });
 });
 
 describe('a directory of records, each only ever replaced whole or removed', () => {
