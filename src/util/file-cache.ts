@@ -100,11 +100,15 @@ export class FileCache<T> {
       // gone since the directory was listed
       if (value !== undefined) out.set(file, value);
     }
-    for (const file of this.entries.keys()) if (file.startsWith(inside) && !out.has(file)) this.entries.delete(file);
+    for (const file of this.entries.keys()) {
+      if (file.startsWith(inside) && !out.has(file) && this.entries.delete(file)) this.changed = true;
+    }
     // vouches only once settled, and only if no file was too fresh to keep (a file renamed in moves the directory too)
-    if (key !== undefined && this.settled(st!) && [...out.keys()].every((f) => this.entries.has(f))) this.dirs.set(dir, key);
+    const vouched = key !== undefined && this.settled(st!) && [...out.keys()].every((f) => this.entries.has(f));
+    // the cache's file is written again only for a real change: a listing with nothing new writes nothing
+    if (vouched ? this.dirs.get(dir) !== key : this.dirs.has(dir)) this.changed = true;
+    if (vouched) this.dirs.set(dir, key);
     else this.dirs.delete(dir);
-    this.changed = true;
     return out;
   }
 

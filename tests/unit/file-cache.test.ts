@@ -107,6 +107,32 @@ describe('a cache kept between processes', () => {
 });
 
 describe('a directory of records, each only ever replaced whole or removed', () => {
+  it('writes its file only when what it keeps changed', () => {
+    const records = join(dir, 'net');
+    const kept = { file: join(dir, 'net-cache.json'), valid: isString };
+    const scanSave = () => {
+      const c = new FileCache(kept, later);
+      c.scan(
+        records,
+        (e) => e.endsWith('.json'),
+        (_f, t) => t,
+      );
+      c.save();
+    };
+    // no directory yet: nothing to keep, nothing written
+    scanSave();
+    expect(() => statSync(kept.file)).toThrow();
+    mkdirSync(records);
+    writeFileSync(join(records, 'a.json'), '"a1"');
+    scanSave();
+    const written = statSync(kept.file);
+    // unchanged: the next listings leave the file as it was
+    scanSave();
+    scanSave();
+    expect(statSync(kept.file).mtimeMs).toBe(written.mtimeMs);
+    expect(statSync(kept.file).ino).toBe(written.ino);
+  });
+
   it('is read again once another process replaces, removes or adds a record, and vouches for them while unchanged', () => {
     const records = join(dir, 'net');
     mkdirSync(records);
