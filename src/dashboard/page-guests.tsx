@@ -113,7 +113,7 @@ export function GuestsPage({ onError }: { onError: (e: unknown) => void }) {
   useEffect(() => {
     if (!listed || drawn === Infinity) return;
     return whenIdle(() => setDrawn(moreRows(drawnRows.length, rows.length)));
-  }, [listed, drawn]);
+  }, [listed, drawn, drawnRows.length, rows.length]);
   const shown = keepSelected(selected, rows);
 
   const bulk = async (action: 'start' | 'stop' | 'restart') => {

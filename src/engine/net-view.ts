@@ -4,6 +4,7 @@
 import { configHolds, stateHolds, type Held, type OtherGuest } from '../network/claims.js';
 import { loopbackBridges } from '../network/script.js';
 import { keptCache } from '../util/file-cache.js';
+import { isStrings } from '../util/guards.js';
 import type { Deps } from './deps.js';
 import { isStateFile, parseNetState, stateName } from './network-state.js';
 import { isActive } from './state.js';
@@ -15,7 +16,6 @@ interface StateHolds {
   loopback: string[];
 }
 
-const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 const isHeld = (v: unknown): v is Held[] => Array.isArray(v) && v.every((h) => isStrings(h) && (h.length === 1 || h.length === 2));
 const isStateHolds = (v: unknown): v is StateHolds => {
   const s = v as Partial<StateHolds> | null;

@@ -6,6 +6,7 @@ import { parsePortSpec, type PortForward } from '../util/ip.js';
 import type { Deps } from './deps.js';
 import { isStateFile, parseNetState, readNetState, stateName } from './network-state.js';
 import { keptCache } from '../util/file-cache.js';
+import { isString, isStrings } from '../util/guards.js';
 import type { NetPlan } from '../network/types.js';
 import type { InterfaceInfo } from './types.js';
 
@@ -68,8 +69,6 @@ function configured(deps: Deps, cfg: GuestSummary): InterfaceInfo[] {
   });
 }
 
-const isString = (v: unknown): v is string => typeof v === 'string';
-const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
 const maybe = (v: unknown, is: (v: unknown) => boolean) => v === undefined || is(v);
 /** What a kept entry must be to be used: a list of interfaces as recorded() makes them. */
 function isInterfaceList(v: unknown): v is InterfaceInfo[] {

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VsError } from '../util/errors.js';
 import { fileKey, statKey } from '../util/file-cache.js';
-import { readIfExists } from '../util/fs.js';
+import { orIoError, readIfExists } from '../util/fs.js';
 import { NET_MODES, type NetMode } from './net-schema.js';
 import { BACKENDS, INIT_STYLES, type GuestConfig, type InitStyle } from './schema.js';
 
@@ -142,15 +142,5 @@ export class GuestIndex {
       return true;
     });
     if (written) this.loaded = { key: fileKey(this.file), guests };
-  }
-}
-
-/** What fn gives, or undefined when the file system refused (any errno): the index is only ever a shortcut. */
-function orIoError<T>(fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch (e) {
-    if (typeof (e as NodeJS.ErrnoException).errno !== 'number') throw e;
-    return undefined;
   }
 }

@@ -4,7 +4,7 @@
 // stats the other guests' files instead of parsing every one of them again.
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { writeFileAtomic } from './atomic.js';
-import { readdirIfExists, readIfExists } from './fs.js';
+import { orIoError, readdirIfExists, readIfExists } from './fs.js';
 
 /**
  * A file changed this recently may change again within the same tick of the kernel's clock without
@@ -125,13 +125,12 @@ export class FileCache<T> {
     const files: Record<string, { key: string; value: T }> = {};
     for (const [file, e] of this.entries) files[file] = e;
     const dirs = Object.fromEntries(this.dirs);
-    try {
-      writeFileAtomic(this.kept.file, JSON.stringify({ version: VERSION, files, dirs }), 0o600, { durable: false });
-    } catch (e) {
-      if (typeof (e as NodeJS.ErrnoException).errno !== 'number') throw e;
-      return;
-    }
-    this.changed = false;
+    const file = this.kept.file;
+    const written = orIoError(() => {
+      writeFileAtomic(file, JSON.stringify({ version: VERSION, files, dirs }), 0o600, { durable: false });
+      return true;
+    });
+    if (written) this.changed = false;
   }
 
   /** What an earlier process kept; an unreadable or damaged file is only a cache lost, read anew. */

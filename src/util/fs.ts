@@ -51,3 +51,13 @@ export function requireRealDir(path: string, what: string, hint: string): void {
         : 'is not a directory';
   throw new VsError('ROOTFS_MISSING', `${what} at ${path} ${is}; it must be a real directory`, hint);
 }
+
+/** What fn gives, or undefined when the file system refused (any errno): for a cache, which is only ever a shortcut. */
+export function orIoError<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (e) {
+    if (typeof (e as NodeJS.ErrnoException).errno !== 'number') throw e;
+    return undefined;
+  }
+}
