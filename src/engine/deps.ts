@@ -2,7 +2,7 @@
 import { GuestStore, readHostConfig } from '../guest/store.js';
 import { TemplateStore } from '../guest/template-store.js';
 import type { HostConfig } from '../guest/schema.js';
-import { cgroupReader, detectLayout, type CgroupReader } from '../resources/cgroup.js';
+import { cgroupReader, detectLayout, unifiedControllers, type CgroupReader } from '../resources/cgroup.js';
 import { readHostFacts } from '../resources/host-facts.js';
 import type { HostFacts } from '../resources/limits.js';
 import { LxcfsDaemon, type Lxcfs } from '../resources/lxcfs.js';
@@ -71,5 +71,7 @@ export function makeDeps(root: string, overrides: DepsOverrides = {}): Deps {
 
 /** The runtime's part of the host settings: all that choosing a runtime needs. */
 function runtimeSettings(host: HostConfig): RuntimeSettings {
-  return { runtime: host.runtime, runtime_path: host.runtime_path, cgroupLayout: detectLayout() };
+  const cgroupLayout = detectLayout();
+  const left = cgroupLayout === 'hybrid' ? unifiedControllers() : undefined;
+  return { runtime: host.runtime, runtime_path: host.runtime_path, cgroupLayout, ...(left ? { unifiedControllers: left } : {}) };
 }

@@ -17,6 +17,7 @@ import {
 } from '../resources/limits.js';
 import { setProcessRlimits } from '../resources/prlimit.js';
 import type { OciRlimit, OciSpec } from '../oci/types.js';
+import { crunUnwritable } from '../runtime/crun-quirks.js';
 import { clampRlimits, DEFAULT_RLIMITS, ociJson } from '../runtime/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { crashPoint } from '../util/crash.js';
@@ -173,7 +174,10 @@ async function applyLive(
   const cgName = deps.paths.cgroupName(name);
   const io = (c: GuestConfig) => ioDeviceChanges(ioDeviceLimits(c.limits, facts), cg.limits(cgName)?.io ?? []);
   try {
-    await rt.update(name, toResources(after.limits, facts, true));
+    const resources = toResources(after.limits, facts, true);
+    const lift = rt.name === 'crun' ? crunUnwritable(resources) : {};
+    await rt.update(name, resources);
+    cg.writeUnlimited(cgName, lift);
     cg.writeIoLimits(cgName, io(after));
   } catch (e) {
     if (e instanceof VsError) throw new VsError(e.code, e.message, `the config was not changed; ${e.hint ?? ''}`.replace(/; $/, ''));

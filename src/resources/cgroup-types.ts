@@ -35,6 +35,8 @@ export interface CgroupReader {
   events(name: string): CgroupEvents | undefined;
   /** Only the two files exec compares before and after a command; undefined when the cgroup does not exist. */
   limitCounters(name: string): LimitCounters | undefined;
+  /** Lifts the pids limit and the CPU quota directly, for a runtime that cannot write "no limit" (crun 1.8 on v1). */
+  writeUnlimited(name: string, what: { pids?: boolean; cpuQuota?: boolean }): void;
   /** Sets per-device I/O throttles directly: OCI runtimes cannot update these on a running container. */
   writeIoLimits(name: string, limits: readonly IoDeviceLimit[]): void;
   /**

@@ -242,6 +242,11 @@ export class CgroupV1 implements CgroupReader {
     return { oomKills: parseKeyValues(memory).get('oom_kill') ?? 0, pidsRefused: parseKeyValues(pids).get('max') ?? 0 };
   }
 
+  writeUnlimited(name: string, what: { pids?: boolean; cpuQuota?: boolean }): void {
+    if (what.pids) writeControl(this.file('pids', name, 'pids.max'), 'max');
+    if (what.cpuQuota) writeControl(this.file('cpu', name, 'cpu.cfs_quota_us'), '-1');
+  }
+
   writeIoLimits(name: string, limits: readonly IoDeviceLimit[]): void {
     for (const l of limits) {
       for (const [key, file] of THROTTLE_FILES) {

@@ -167,6 +167,11 @@ export class CgroupV2 implements CgroupReader {
     return { oomKills: parseKeyValues(memory).get('oom_kill') ?? 0, pidsRefused: parseKeyValues(pids).get('max') ?? 0 };
   }
 
+  writeUnlimited(name: string, what: { pids?: boolean; cpuQuota?: boolean }): void {
+    if (what.pids) writeControl(join(this.dir(name), 'pids.max'), 'max');
+    if (what.cpuQuota) writeControl(join(this.dir(name), 'cpu.max'), 'max');
+  }
+
   writeIoLimits(name: string, limits: readonly IoDeviceLimit[]): void {
     const v = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? 'max' : String(n));
     for (const l of limits) {

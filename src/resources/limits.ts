@@ -129,7 +129,8 @@ export function toResources(l: Limits | undefined, host: HostFacts, reset = fals
   if (typeof cores === 'number') {
     cpu.quota = Math.round(cores * CPU_PERIOD_USEC);
     cpu.period = CPU_PERIOD_USEC;
-  } else if (cores === 'max' || reset) {
+  } else if (reset) {
+    // 'max' at a start needs nothing: a new cgroup has no quota (and crun 1.8 cannot write one)
     cpu.quota = -1;
     cpu.period = CPU_PERIOD_USEC;
   }
@@ -140,7 +141,7 @@ export function toResources(l: Limits | undefined, host: HostFacts, reset = fals
 
   const pids = l?.pids?.max;
   if (typeof pids === 'number') r.pids = { limit: pids };
-  else if (pids === 'max' || reset) r.pids = { limit: -1 };
+  else if (reset) r.pids = { limit: -1 }; // likewise
 
   const ioWeight = l?.io?.weight ?? (reset && host.ioWeight ? 100 : undefined);
   if (ioWeight !== undefined) {

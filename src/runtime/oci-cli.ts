@@ -1,11 +1,23 @@
 // One driver for runc and crun: both take the same command line for what we use.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fchownSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { VsError, errnoOf } from '../util/errors.js';
 import { launch, run } from '../util/proc.js';
 import { processStartTime } from '../util/procfs.js';
 import type { OciResources } from '../oci/types.js';
-import { execShimArgv, execShimFd, lostSoftNofile, softNofileArgv, withRaisedLimits } from './rlimit-launch.js';
+import { execShimArgv, execShimFd, lostSoftNofile, softNofileArgv, withExactLimits, withRaisedLimits } from './rlimit-launch.js';
 import type { ExecIO, Runtime, RuntimeState } from './types.js';
 
 /** The runtime's own error text, without its log-format decoration. */
@@ -17,6 +29,30 @@ export function runtimeMessage(stderr: string): string {
   const last = lines[lines.length - 1] ?? '';
   const m = /msg="((?:[^"\\]|\\.)*)"/.exec(last);
   return (m ? m[1]!.replace(/\\"/g, '"') : last).replace(/^(runc|crun)( run| exec| create)?( failed)?: /, '');
+}
+
+/** The owners of the files given as init's stdout and stderr, to put back after crun has changed them. */
+function stdioOwners(io: ExecIO): { fd: number; uid: number; gid: number }[] {
+  const fds = [...new Set([io.stdout, io.stderr].filter((x): x is number => typeof x === 'number'))];
+  return fds.map((fd) => {
+    const st = fstatSync(fd);
+    return { fd, uid: st.uid, gid: st.gid };
+  });
+}
+
+function restoreOwners(owners: readonly { fd: number; uid: number; gid: number }[]): void {
+  for (const o of owners) {
+    const st = fstatSync(o.fd);
+    if (st.uid !== o.uid || st.gid !== o.gid) fchownSync(o.fd, o.uid, o.gid);
+  }
+}
+
+/** NAME=VALUE lists, the later's values over the earlier's. */
+export function mergeEnv(base: readonly string[], over: readonly string[]): string[] {
+  const key = (e: string) => e.slice(0, e.indexOf('=') >>> 0);
+  const m = new Map(base.map((e) => [key(e), e]));
+  for (const e of over) m.set(key(e), e);
+  return [...m.values()];
 }
 
 function notExist(stderr: string): boolean {
@@ -66,12 +102,17 @@ export class OciCli implements Runtime {
       this.args(verb, ...(verb === 'run' ? ['--detach'] : []), '--bundle', bundleDir, id),
       io.rlimits ?? [],
     );
+    // crun (before 1.24) hands init's stdio to the guest's root before it joins the user namespace, so
+    // it would take the host's /dev/null: an empty pipe reads the same; the log's owner is put back after
+    const crunNull = this.name === 'crun' && io.stdin === 'ignore';
+    const owners = this.name === 'crun' ? stdioOwners(io) : [];
     // until the runtime itself exits, not its stdio: a detached init inherits those and keeps them open
     const r = await run(file, args, {
-      stdio: [io.stdin, io.stdout, typeof io.stderr === 'number' ? io.stderr : 'pipe'],
+      stdio: [crunNull ? 'pipe' : io.stdin, io.stdout, typeof io.stderr === 'number' ? io.stderr : 'pipe'],
+      ...(crunNull ? { input: '' } : {}),
       untilExit: true,
       missing: () => missing(file, file),
-    });
+    }).finally(() => restoreOwners(owners));
     if (r.code !== 0) {
       const text = from !== undefined && typeof io.stderr === 'number' ? readFrom(io.stderr, from) : r.stderr;
       this.fail(verb === 'run' ? 'start' : 'create', id, text);
@@ -169,10 +210,23 @@ export class OciCli implements Runtime {
     return true;
   }
 
+  /** The environment of the guest's init, from the copy of its config that crun keeps. */
+  private configEnv(id: string): string[] {
+    try {
+      const spec = JSON.parse(readFileSync(join(this.stateRoot, id, 'config.json'), 'utf8')) as { process?: { env?: unknown } };
+      const env = spec.process?.env;
+      return Array.isArray(env) ? env.filter((e): e is string => typeof e === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
   async exec(id: string, argv: readonly string[], io: ExecIO): Promise<number> {
     const extra: string[] = [];
     if (io.tty) extra.push('--tty');
-    for (const e of io.env ?? []) extra.push('--env', e);
+    // crun's --env replaces the guest's environment (PATH too) where runc's adds to it: the guest's goes first
+    const env = io.env?.length && this.name === 'crun' ? mergeEnv(this.configEnv(id), io.env) : (io.env ?? []);
+    for (const e of env) extra.push('--env', e);
     if (io.cwd) extra.push('--cwd', io.cwd);
     if (io.user) extra.push('--user', io.user);
     const rlimits = io.rlimits ?? [];
@@ -187,7 +241,8 @@ export class OciCli implements Runtime {
       command = execShimArgv(argv, soft!);
     } else if (soft !== undefined && io.guestShell) command = softNofileArgv(argv, rlimits);
     if (relay) extra.push('--console-socket', relay.socket, '--detach', '--pid-file', relay.pidFile);
-    const [bin, binArgs] = withRaisedLimits(this.path, this.args('exec', ...extra, id, ...command), rlimits);
+    const limited = this.name === 'crun' ? withExactLimits : withRaisedLimits;
+    const [bin, binArgs] = limited(this.path, this.args('exec', ...extra, id, ...command), rlimits);
     const [file, args] = relay ? [relay.relay, [relay.socket, relay.pidFile, '--', bin, ...binArgs]] : [bin, binArgs];
     // our stderr goes through a pipe, so that the runtime's own failure (a Go panic when the guest
     // is at its pids limit) can be told from the command's output and reported in our words
@@ -216,6 +271,12 @@ export class OciCli implements Runtime {
     try {
       const { code } = await exit;
       const failed = own?.(code);
+      // crun's own words for a command the guest does not have: told with a shell's status, as runc's lookup gives it
+      const absent = failed === undefined ? null : /^executable file `(.*)` not found/.exec(failed);
+      if (absent) {
+        process.stderr.write(`vserver: ${absent[1]}: not found\n`);
+        return 127;
+      }
       if (failed !== undefined) throw new VsError('RUNTIME_FAILED', `${this.name} could not start the command in guest '${id}': ${failed}`);
       return code;
     } finally {
@@ -289,7 +350,7 @@ function readFrom(fd: number, offset: number): string {
 
 /** What the runtime itself writes when it fails before the command runs (its init's Go runtime, or its log). */
 const RUNTIME_FAILURE =
-  /^(runtime\/cgo: |runtime: failed to create new OS thread|fatal error: newosproc|nsenter: |time="[^"]*" level=(error|fatal) msg="exec failed: )/;
+  /^(runtime\/cgo: |runtime: failed to create new OS thread|fatal error: newosproc|nsenter: |time="[^"]*" level=(error|fatal) msg="exec failed: |executable file `)/;
 
 /** More than this is the command's own output, whatever it starts with. */
 const HOLD_MAX = 1 << 20;

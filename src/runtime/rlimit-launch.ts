@@ -34,6 +34,22 @@ export function withRaisedLimits(
 }
 
 /**
+ * The command line that runs FILE ARGS with exactly RLIMITS, soft and hard: for crun (1.8), whose exec
+ * gives a command the limits crun itself has, not the guest's.
+ */
+export function withExactLimits(
+  file: string,
+  args: readonly string[],
+  rlimits: readonly OciRlimit[],
+  own: ReadonlyMap<string, { hard: number }> = ownRlimits(),
+  raise = canRaiseLimits,
+): [string, string[]] {
+  if (rlimits.length === 0) return [file, [...args]];
+  withRaisedLimits(file, args, rlimits, own, raise); // refuses, saying why, where they cannot be raised
+  return ['prlimit', [...rlimits.map((r) => `--${rlimitOption(r)}=${rlimitText(r.soft)}:${rlimitText(r.hard)}`), '--', file, ...args]];
+}
+
+/**
  * Puts a soft open-files limit back, then runs ARGV as the runtime would: a command without a slash is
  * looked up in PATH here, because busybox's shell would run its own applet of that name instead.
  */

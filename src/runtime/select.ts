@@ -36,21 +36,41 @@ export interface SelectOptions {
 export interface RuntimeSettings {
   runtime: RuntimeName | 'auto';
   runtime_path?: string | undefined;
-  /** The host's cgroup layout, where known: crun runs only on pure cgroup v2. */
+  /** The host's cgroup layout, where known: crun runs on pure cgroup v2, and on hybrid hosts ... */
   cgroupLayout?: 'v1' | 'hybrid' | 'v2';
+  /** ... whose unified tree holds no controller (every one is on a v1 hierarchy). */
+  unifiedControllers?: readonly string[];
 }
 
 /**
- * crun refuses v1 and hybrid cgroup hosts, but only after it has set up devices, and on the way
- * it changes the owner of the host's /dev/null to the guest's root: it is never started there.
+ * Why crun cannot run guests on this host, or undefined when it can. crun refuses v1 hosts and
+ * hybrid hosts with controllers left on the unified tree, but only after it has set up devices,
+ * and on the way it changes the owner of the host's /dev/null to the guest's root: it is never started there.
  */
-function refuseCrun(name: RuntimeName, layout: RuntimeSettings['cgroupLayout']): void {
-  if (name !== 'crun' || layout === undefined || layout === 'v2') return;
-  throw new VsError(
+function crunRefusal(host: RuntimeSettings): VsError | undefined {
+  const layout = host.cgroupLayout;
+  if (layout === undefined || layout === 'v2') return undefined;
+  const left = host.unifiedControllers ?? [];
+  if (layout === 'hybrid' && left.length === 0 && host.unifiedControllers !== undefined) return undefined;
+  if (layout === 'v1') {
+    return new VsError(
+      'UNSUPPORTED',
+      'crun cannot run guests on this host: its cgroups are in v1 mode (crun needs cgroup v2, or a hybrid host)',
+      'use runc (runtime = "runc" or "auto" in vserver.toml), or boot the host with systemd.unified_cgroup_hierarchy=1',
+    );
+  }
+  const mounts = left.map((c) => `mount -t cgroup -o ${c} cgroup /sys/fs/cgroup/${c}`).join('; ');
+  return new VsError(
     'UNSUPPORTED',
-    `crun cannot run guests on this host: its cgroups are in ${layout} mode (crun needs pure cgroup v2)`,
-    'use runc (runtime = "runc" or "auto" in vserver.toml), or boot the host with systemd.unified_cgroup_hierarchy=1',
+    `crun cannot run guests on this host: its cgroups are in hybrid mode with ${left.length ? `the controller${left.length > 1 ? 's' : ''} ${left.join(', ')}` : 'controllers'} on the unified tree (crun needs pure cgroup v2, or a hybrid host with every controller on a v1 hierarchy)`,
+    `use runc (runtime = "runc" or "auto" in vserver.toml), boot the host with systemd.unified_cgroup_hierarchy=1${mounts ? `, or move the controllers to v1 hierarchies (mkdir -p and ${mounts})` : ''}`,
   );
+}
+
+function refuseCrun(name: RuntimeName, host: RuntimeSettings): void {
+  if (name !== 'crun') return;
+  const why = crunRefusal(host);
+  if (why) throw why;
 }
 
 export async function selectRuntime(paths: Paths, host: RuntimeSettings, opts: SelectOptions = {}): Promise<Runtime> {
@@ -58,19 +78,23 @@ export async function selectRuntime(paths: Paths, host: RuntimeSettings, opts: S
   if (host.runtime_path) {
     const name = host.runtime === 'auto' ? nameOf(host.runtime_path) : host.runtime;
     if (!which(host.runtime_path)) throw missing(name, host.runtime_path);
-    refuseCrun(name, host.cgroupLayout);
+    refuseCrun(name, host);
     return make(name, host.runtime_path);
   }
   if (host.runtime !== 'auto') {
     const path = which(host.runtime);
     if (!path) throw missing(host.runtime, host.runtime);
-    refuseCrun(host.runtime, host.cgroupLayout);
+    refuseCrun(host.runtime, host);
     return make(host.runtime, path);
   }
-  const cached = readCache(paths);
-  if (cached && which(cached.path)) return make(cached.name, cached.path);
-
+  // on a hybrid host crun runs only when vserver.toml names it: runc is the proven choice there
   const usable = PROBE_ORDER.filter((name) => name !== 'crun' || host.cgroupLayout === undefined || host.cgroupLayout === 'v2');
+  // a crun chosen while the host allowed it is left once the cgroup set-up has changed, unless guests
+  // still run under it: those are stopped by the runtime that keeps their state
+  const cached = readCache(paths);
+  const keep = cached && (usable.includes(cached.name) || readdirIfExists(paths.runtimeRoot(cached.name)).length > 0);
+  if (cached && keep && which(cached.path)) return make(cached.name, cached.path);
+
   const installed = usable
     .map((name) => ({ name, path: which(name) }))
     .filter((c): c is { name: RuntimeName; path: string } => c.path !== undefined);

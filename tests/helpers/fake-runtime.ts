@@ -141,6 +141,10 @@ export class FakeCgroups implements CgroupReader {
   limitCounters(): { oomKills: number; pidsRefused: number } {
     return { oomKills: 0, pidsRefused: 0 };
   }
+  writeUnlimited(): void {
+    /* the fake's limits are what update gave it */
+  }
+
   writeIoLimits(_name: string, limits: readonly IoDeviceLimit[]): void {
     this.ioWrites.push([...limits]);
   }

@@ -52,13 +52,14 @@ export class TestRoot {
     this.root = opts.root ?? (IS_ROOT ? mkdtempSync(join('/tmp', `vst-${tag}-`)) : join('/tmp', `vst-${tag}-not-made`));
     this.paths = new Paths(this.root);
     this.netns = opts.netns;
-    this.pinned = opts.runtime;
+    // VST_RUNTIME=crun (or runc) runs every root under that runtime: the suite once per runtime, where both work
+    this.pinned = opts.runtime ?? envRuntime();
     if (!IS_ROOT) return;
     chmodSync(this.root, 0o755); // guest root, an unprivileged host id, must reach its tree
     if (!opts.root) made.push(this.root);
-    if (opts.runtime) {
+    if (this.pinned) {
       mkdirSync(this.paths.etc, { recursive: true });
-      writeFileSync(this.paths.hostConfig, `runtime = "${opts.runtime}"\n`);
+      writeFileSync(this.paths.hostConfig, `runtime = "${this.pinned}"\n`);
     }
   }
 
@@ -190,6 +191,13 @@ export class TestRoot {
 }
 
 const RUNTIME_NAMES = ['crun', 'runc'] as const;
+
+function envRuntime(): 'runc' | 'crun' | undefined {
+  const r = process.env.VST_RUNTIME;
+  if (r === undefined || r === '') return undefined;
+  if (r !== 'runc' && r !== 'crun') throw new Error(`VST_RUNTIME must be runc or crun, not '${r}'`);
+  return r;
+}
 
 async function runtimeList(runtime: string, state: string): Promise<string[]> {
   if (!existsSync(state)) return [];

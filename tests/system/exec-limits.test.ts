@@ -26,8 +26,10 @@ describe.skipIf(!IS_ROOT)("exec at a guest's limits", () => {
     await t.ok(['limit', 'm', 'memory.swap', '0']); // else the host's swap takes what /dev/shm holds
   });
 
-  it('at the pids limit: the limit and its numbers, exit 28, no Go panic', async () => {
+  it('at the pids limit: the limit and its numbers, exit 28, no Go panic', async (ctx) => {
     await t.ok(['start', 'p']);
+    // crun forks before it moves the command into the guest's cgroup, which pids.max does not count: the command runs
+    if (t.runtimePath().endsWith('/crun')) ctx.skip('crun moves a process it already made into the guest, past pids.max');
     expect(await t.ok(['status', 'p'])).toMatch(/pids +1 of 40;/);
     // guest processes take every pid the limit leaves, and the shell that made them stays
     filler = t.spawnCli(['exec', 'p', '--', 'sh', '-c', 'i=0; while [ $i -lt 50 ]; do sleep 1000 & i=$((i+1)); done; wait']);
@@ -60,11 +62,14 @@ describe.skipIf(!IS_ROOT)("exec at a guest's limits", () => {
     await t.ok(['stop', 'p', '--timeout', '0']);
   });
 
-  it("at the memory limit: OOM at the guest's limit and what to do", async () => {
+  it("at the memory limit: OOM at the guest's limit and what to do", async (ctx) => {
     await t.ok(['start', 'm']);
+    // with memory full of /dev/shm, the OOM killer takes the largest process: under runc that is runc's
+    // own process entering the guest; crun brings none that large, and the victim may be the guest's init
+    if (t.runtimePath().endsWith('/crun')) ctx.skip("under crun the OOM killer may take the guest's init instead of the entering process");
     expect(await t.ok(['status', 'm'])).toMatch(/memory +\S+ of 64\.0M/);
     const said =
-      /^vserver: guest 'm' is at its memory limit \([\d.]+M of 64\.0M in use\): the kernel's OOM killer (killed the command|ended the process that enters the guest, so the command could not be started)\n {2}raise it with 'vserver limit m memory\.max SIZE', then free memory inside the guest/;
+      /^vserver: guest 'm' is at its memory limit \([\d.]+[KM] of 64\.0M in use\): the kernel's OOM killer (killed the command|ended the process that enters the guest, so the command could not be started)\n {2}raise it with 'vserver limit m memory\.max SIZE', then free memory inside the guest/;
     // /dev/shm is memory: filling it gets the filler OOM-killed, which keeps its 137 and is told why
     const fill = await t.cli(['exec', 'm', '--', 'sh', '-c', 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=200 2>/dev/null']);
     expect(fill.code).toBe(137);

@@ -44,8 +44,8 @@ describe('exec shim', () => {
     expect(await execArgv('runc', { rlimits: [{ type: 'RLIMIT_NOFILE', soft: 32, hard: 32 }] })).toBe(
       '/usr/sbin/runc --root /run/state exec g1 ls -l',
     );
-    // crun keeps the soft limit itself
-    expect(await execArgv('crun', {})).toBe('/usr/sbin/crun --root /run/state exec g1 ls -l');
+    // crun needs no shim: its exec runs under exactly the guest's limits, which it passes on
+    expect(await execArgv('crun', {})).toBe('prlimit --nofile=16:32 -- /usr/sbin/crun --root /run/state exec g1 ls -l');
   });
 
   it("tells a guest whose root is the host's from its bundle", () => {
