@@ -101,7 +101,8 @@ export async function setupNetwork(
   let plan: NetPlan | undefined;
   let wiring: Wiring | undefined;
   if (mode === 'own') {
-    const host = new IpSession(); // starts while the lock is taken; asked for the links only once it is held
+    // started (or taken from an earlier start of this process) while the lock is taken; asked for the links only once it is held
+    const host = IpSession.take();
     try {
       plan = await traced(`network ${name}: lock, plan, bridge`, () =>
         withLock(networkLock(deps), `setting up the network of ${name}`, () => prepare(deps, name, cfg, interfaces, host)),
@@ -149,7 +150,7 @@ async function prepare(
   // so that no other guest's teardown removes a bridge this guest is about to join
   writeFileAtomic(deps.paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
   await traced(`network ${name}: bridge lines`, () => host.apply(bridgeSetup(plan, deps.paths.netTag)));
-  host.release();
+  host.park();
   return plan;
 }
 

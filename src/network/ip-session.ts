@@ -3,13 +3,22 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { VsError } from '../util/errors.js';
-import { launch } from '../util/proc.js';
+import { launch, launcherInUse, type Launcher } from '../util/proc.js';
 import { batchError, batchFailures, linkFacts } from './iproute.js';
 import type { BatchLine } from './script.js';
 import type { LinkFact } from './types.js';
 
+/** Idle sessions of this process, for the next start of a bulk run: one ip per job, not one per guest. */
+const idle: IpSession[] = [];
+/** How long an idle session waits for another user before it ends (a daemon lives on). */
+const IDLE_MS = 2000;
+
 export class IpSession {
   private readonly child: ChildProcess;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private parked = false;
+  /** What started ip: a session is given only to users of the same (a test's double is not the host). */
+  private readonly via: Launcher = launcherInUse();
   private readonly sent: BatchLine[] = [];
   private out = '';
   private err = '';
@@ -39,6 +48,68 @@ export class IpSession {
       this.err += b.toString('utf8');
     });
     this.exited = exit.then((e) => e.code);
+  }
+
+  /** ip's process id. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** An idle session of this process that is still sound, else a new one. */
+  static take(): IpSession {
+    for (let s = idle.pop(); s; s = idle.pop()) {
+      clearTimeout(s.idleTimer);
+      s.parked = false;
+      if (s.sound() && s.via === launcherInUse()) {
+        s.hold(true);
+        return s;
+      }
+      s.kill();
+    }
+    return new IpSession();
+  }
+
+  /** Every line so far has been answered and ip still runs: nothing of an earlier user is pending. */
+  private sound(): boolean {
+    return (
+      !this.released &&
+      !this.child.killed &&
+      this.child.exitCode === null &&
+      this.child.signalCode === null &&
+      this.answers.length === 0 &&
+      this.err === ''
+    );
+  }
+
+  /** Whether this process waits for ip: not while the session is idle, so that it never keeps the process alive. */
+  private hold(on: boolean): void {
+    for (const h of [this.child, this.child.stdin, this.child.stdout, this.child.stderr] as (Partial<
+      Pick<Socket, 'ref' | 'unref'>
+    > | null)[]) {
+      // a plain stream (as a test's launcher gives) has neither
+      if (on) h?.ref?.();
+      else h?.unref?.();
+    }
+  }
+
+  /**
+   * Gives the session back for another start of this process once a barrier (apply or query) has
+   * confirmed every line; it ends by itself when nobody takes it soon.
+   */
+  park(): void {
+    if (!this.sound()) {
+      this.release();
+      return;
+    }
+    this.hold(false);
+    this.parked = true;
+    this.idleTimer = setTimeout(() => {
+      const i = idle.indexOf(this);
+      if (i >= 0) idle.splice(i, 1);
+      this.release();
+    }, IDLE_MS);
+    this.idleTimer.unref();
+    idle.push(this);
   }
 
   /** Sends lines without waiting for them; a later query or apply reports a failure among them. */
@@ -111,6 +182,6 @@ export class IpSession {
 
   /** Stops ip at once (when giving up part-way). */
   kill(): void {
-    if (!this.released && this.child.exitCode === null) this.child.kill('SIGKILL');
+    if (!this.released && !this.parked && this.child.exitCode === null) this.child.kill('SIGKILL');
   }
 }
