@@ -74,10 +74,67 @@ export interface Lock {
  * a short second lock so that two waiters never both take over.
  */
 export async function acquireLock(path: string, what: string, timeoutMs = 60_000): Promise<Lock> {
+  // the jobs of one process queue here: the lock passes between them at once, and only the first polls the file
+  const deadline = Date.now() + timeoutMs;
+  const before = queues.get(path) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const tail = before.then(() => mine);
+  queues.set(path, tail);
+  const leave = () => {
+    done();
+    if (queues.get(path) === tail) queues.delete(path);
+  };
+  try {
+    if (!(await inTime(before, deadline))) throw busy(path);
+    const file = await acquireFile(path, what, deadline);
+    return {
+      release: () => {
+        try {
+          file.release();
+        } finally {
+          leave();
+        }
+      },
+    };
+  } catch (e) {
+    leave();
+    throw e;
+  }
+}
+
+/** Each lock path's queue of this process's waiters: the promise that settles when the last of them is done. */
+const queues = new Map<string, Promise<void>>();
+
+/** Whether p settled before the deadline. */
+async function inTime(p: Promise<void>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function busy(path: string): VsError {
+  const holder = readHolder(path);
+  return new VsError(
+    'BUSY',
+    `${describe(path)} is busy: pid ${holder?.pid} is running '${holder?.what}'`,
+    'wait for that command to finish, or stop it, then try again',
+  );
+}
+
+/** The lock file itself, against other processes. */
+async function acquireFile(path: string, what: string, deadline: number): Promise<Lock> {
   mkdirSync(dirname(path), { recursive: true });
   const me: Holder = { pid: process.pid, start: processStartTime(process.pid) ?? '0', what };
   const target = encode(me);
-  const deadline = Date.now() + timeoutMs;
   let delay = 5;
   for (;;) {
     if (trySymlink(target, path)) return { release: () => releaseIfMine(path, me) };
@@ -88,13 +145,7 @@ export async function acquireLock(path: string, what: string, timeoutMs = 60_000
       takeOverDead(path, target, raw);
       continue;
     }
-    if (Date.now() >= deadline) {
-      throw new VsError(
-        'BUSY',
-        `${describe(path)} is busy: pid ${holder?.pid} is running '${holder?.what}'`,
-        'wait for that command to finish, or stop it, then try again',
-      );
-    }
+    if (Date.now() >= deadline) throw busy(path);
     await sleep(delay);
     delay = Math.min(delay * 2, 100);
   }

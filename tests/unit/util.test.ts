@@ -44,6 +44,29 @@ describe('locks', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
   });
 
+  it("hands the lock to this process's next waiter in turn, and a waiter that gives up keeps no one out", async () => {
+    const path = join(tmp(), 'q.lock');
+    const a = await acquireLock(path, 'first');
+    const order: string[] = [];
+    const waiter = (name: string, timeoutMs?: number) =>
+      acquireLock(path, name, timeoutMs).then((l) => {
+        order.push(name);
+        expect(lockHeld(path)).toBe(true);
+        return l;
+      });
+    const b = waiter('b');
+    const late = acquireLock(path, 'late', 50);
+    const c = waiter('c');
+    await expect(late).rejects.toThrow(/is busy: pid \d+ is running 'first'/);
+    a.release();
+    const lb = await b;
+    expect(order).toEqual(['b']); // c waits for b, not for a poll of the file
+    lb.release();
+    (await c).release();
+    expect(order).toEqual(['b', 'c']);
+    expect(lockHeld(path)).toBe(false);
+  });
+
   it('takes over a lock whose holder was killed', async () => {
     const path = join(tmp(), 'g.lock');
     const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
