@@ -4,10 +4,10 @@
 // memory and processes per guest, list/stat/top times, and where one start spends its time. All
 // inside a network namespace of its own; everything is removed afterwards, also when it fails.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { CLI, cgroupPrefix, fmt, pool, rawBundleFrom, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
+import { CLI, cgroupPrefix, chosenRuntime, fmt, pool, rawBundleFrom, stopLxcfs, tempRoot, timeCommand } from './lib.mjs';
 import { ensureLxc, lxcOnBridge } from './lxc.mjs';
 
 const N = Number(process.env.BENCH_GUESTS ?? 100);
@@ -16,11 +16,12 @@ const DENSITY = Number(process.env.BENCH_DENSITY ?? 1000);
 const deadline = Date.now() + Number(process.env.BENCH_TIMEOUT_S ?? 5400) * 1000;
 const left = () => Math.max(1000, deadline - Date.now());
 const which = (p) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', p]).stdout.toString().trim();
-const runc = which('runc');
-if (process.getuid() !== 0 || !runc) {
-  console.error('bench/bulk: needs root and runc');
+if (process.getuid() !== 0 || (!which('runc') && !which('crun'))) {
+  console.error('bench/bulk: needs root and runc or crun');
   process.exit(2);
 }
+// the raw runtime is the one vserver chose (known after the first start)
+let raw;
 const HOST = `vsbench-bulk-${process.pid}`;
 const { root, remove } = tempRoot('bulk');
 const env = { ...process.env, VSERVER_ROOT: root };
@@ -144,6 +145,7 @@ try {
   for (const g of seqSome) seq += await vs('start', g);
   let seqStop = 0;
   for (const g of seqSome) seqStop += await vs('stop', g, '--timeout', '0');
+  raw = chosenRuntime(root);
 
   const m0 = memAvailable();
   const bulkStart = await vs('start', ...first);
@@ -162,18 +164,20 @@ try {
   );
   const bulkStop = await vs('stop', ...first, '--timeout', '0');
 
+  const rawLog = openSync(join(root, 'raw.log'), 'a');
   const rt0 = performance.now();
   await pool(bundles, jobs, async (b, i) => {
     const id = `raw${i}`;
     rawIds.push(id);
-    await timeCommand(runc, ['--root', rawState, 'run', '-d', '--bundle', b, id], {
-      stdio: ['ignore', 'ignore', 'ignore'],
+    await timeCommand(raw.path, ['--root', rawState, 'run', '-d', '--bundle', b, id], {
+      stdio: ['pipe', rawLog, rawLog],
       timeoutMs: left(),
     });
   });
   const rawStart = performance.now() - rt0;
+  closeSync(rawLog);
   const rk0 = performance.now();
-  await pool(rawIds, jobs, (id) => timeCommand(runc, ['--root', rawState, 'delete', '--force', id], { timeoutMs: left() }));
+  await pool(rawIds, jobs, (id) => timeCommand(raw.path, ['--root', rawState, 'delete', '--force', id], { timeoutMs: left() }));
   const rawStop = performance.now() - rk0;
   rawIds.length = 0;
 
@@ -185,17 +189,17 @@ try {
     say(`LXC ${execFileSync('lxc-start', ['--version']).toString().trim()}${have.installed ? ' (installed by this benchmark)' : ''}`);
   } else say(`LXC: ${have.reason}`);
 
-  say(`\n${N} bridged guests, ${jobs} at a time`);
+  say(`\n${N} bridged guests, ${jobs} at a time, under ${raw.name}`);
   say(
     `  one 'vserver start' per guest        ${fmt(seq / seqSome.length)} per guest; stop --timeout 0 ${fmt(seqStop / seqSome.length)} (${seqSome.length} guests)`,
   );
   say(
-    `  vserver start (bulk)                 ${fmt(bulkStart)}   raw runc run -d ${fmt(rawStart)} (no network): ${(bulkStart / rawStart).toFixed(2)}x` +
+    `  vserver start (bulk)                 ${fmt(bulkStart)}   raw ${raw.name} run -d ${fmt(rawStart)} (no network): ${(bulkStart / rawStart).toFixed(2)}x` +
       (lxcLine.length ? `   lxc-start ${fmt(lxcLine[0])}: ${(bulkStart / lxcLine[0]).toFixed(2)}x` : '') +
       '   budget 1.25 s',
   );
   say(
-    `  vserver stop --timeout 0 (bulk)      ${fmt(bulkStop)}   raw runc delete --force ${fmt(rawStop)}: ${(bulkStop / rawStop).toFixed(2)}x` +
+    `  vserver stop --timeout 0 (bulk)      ${fmt(bulkStop)}   raw ${raw.name} delete --force ${fmt(rawStop)}: ${(bulkStop / rawStop).toFixed(2)}x` +
       (lxcLine.length ? `   lxc-stop -k ${fmt(lxcLine[1])}: ${(bulkStop / lxcLine[1]).toFixed(2)}x` : '') +
       '   budget 1 s',
   );
@@ -268,7 +272,7 @@ try {
     }
   };
   await step(() => {
-    for (const id of rawIds) spawnSync(runc, ['--root', rawState, 'delete', '--force', id]);
+    for (const id of rawIds) spawnSync(raw.path, ['--root', rawState, 'delete', '--force', id]);
   });
   await step(() => lxc?.cleanup());
   await step(() => {

@@ -18,6 +18,8 @@ export function timeCommand(file, args, opts = {}) {
       env: opts.env ?? process.env,
       timeout: opts.timeoutMs,
     });
+    // a piped stdin reads as empty: crun before 1.24 would give a guest's root the host's /dev/null
+    child.stdin?.end();
     let err = '';
     child.stderr?.on('data', (b) => (err = (err + b).slice(-4096)));
     child.on('error', reject);
@@ -193,7 +195,7 @@ async function waitGone(pid) {
 /** The raw runtime's start + stop of a bundle as container raw1: run -d, kill, wait, delete; in ms. */
 async function rawStartStop(runtime, rawState, rawBundle, log) {
   const t0 = performance.now();
-  await timeCommand(runtime, ['--root', rawState, 'run', '-d', '--bundle', rawBundle, 'raw1'], { stdio: ['ignore', log, log] });
+  await timeCommand(runtime, ['--root', rawState, 'run', '-d', '--bundle', rawBundle, 'raw1'], { stdio: ['pipe', log, log] });
   const pid = JSON.parse(execFileSync(runtime, ['--root', rawState, 'state', 'raw1']).toString()).pid;
   await timeCommand(runtime, ['--root', rawState, 'kill', 'raw1', '30']);
   await waitGone(pid);
