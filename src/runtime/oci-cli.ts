@@ -201,11 +201,12 @@ export class OciCli implements Runtime {
   }
 
   /**
-   * What `runc delete` does for a container whose init is dead, less the cgroup (which vserver
-   * removes itself) and poststop hooks (which vserver does not use): its state directory goes.
+   * What `runc delete` and `crun delete` do for a container whose init is dead, less the cgroups
+   * (which vserver removes itself, in every hierarchy) and poststop hooks (which vserver does not
+   * use): the state directory goes.
    */
   forgetStopped(id: string): boolean {
-    if (this.name !== 'runc' || this.stateFromFile(id)?.status !== 'stopped') return false;
+    if (this.stateFromFile(id)?.status !== 'stopped') return false;
     rmSync(join(this.stateRoot, id), { recursive: true, force: true });
     return true;
   }
