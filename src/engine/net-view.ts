@@ -22,11 +22,22 @@ const isStateHolds = (v: unknown): v is StateHolds => {
   return typeof s === 'object' && s !== null && isHeld(s.held) && isStrings(s.bridges) && isStrings(s.loopback);
 };
 
-/** Each guest's config claims, by name, from the guest index (a broken config claims nothing; it is reported where it is read). */
-function configs(deps: Deps): Map<string, Held[]> {
-  const out = new Map<string, Held[]>();
-  for (const g of deps.store.summaries()) out.set(g.name, g.summary ? configHolds(g.summary.interfaces ?? []) : []);
-  return out;
+/** How long a process reuses the configs' claims: a bulk start of a thousand guests would stat every config for each. */
+const CONFIGS_FOR_MS = 1000;
+const recent = new WeakMap<Deps, { at: number; claims: Map<string, Held[]> }>();
+
+/**
+ * Each guest's config claims, by name, from the guest index (a broken config claims nothing; it is
+ * reported where it is read). A claim edited into a config in the last second may be missed: what
+ * running guests hold is always read afresh, so that guest's own start then says what is taken.
+ */
+function configs(deps: Deps, reuse: boolean): Map<string, Held[]> {
+  const hit = reuse ? recent.get(deps) : undefined;
+  if (hit && performance.now() - hit.at < CONFIGS_FOR_MS) return hit.claims;
+  const claims = new Map<string, Held[]>();
+  for (const g of deps.store.summaries()) claims.set(g.name, g.summary ? configHolds(g.summary.interfaces ?? []) : []);
+  recent.set(deps, { at: performance.now(), claims });
+  return claims;
 }
 
 /**
@@ -50,13 +61,15 @@ function states(deps: Deps): Map<string, StateHolds> {
 /**
  * Every other guest with what it holds: its config, and what its last start set up if that is still
  * there. Whether it runs only changes the words of a refusal: without `precise` every guest is taken
- * as running, which spares a start reading the runtime's state of every other guest.
+ * as running, which spares a start reading the runtime's state of every other guest. `starting`: for
+ * a start's first plan, which may take the configs' claims as this process read them in the last
+ * second (a refused plan is made again from fresh ones, and config checks always read them).
  */
-export async function otherGuests(deps: Deps, name: string, precise = true): Promise<OtherGuest[]> {
+export async function otherGuests(deps: Deps, name: string, precise = true, starting = false): Promise<OtherGuest[]> {
   const running = precise ? new Set((await (await deps.runtime()).list()).filter(isActive).map((s) => s.id)) : undefined;
   const active = (n: string) => running?.has(n) ?? true;
   const out = new Map<string, OtherGuest>();
-  for (const [n, config] of configs(deps)) if (n !== name) out.set(n, { name: n, config, active: active(n) });
+  for (const [n, config] of configs(deps, starting)) if (n !== name) out.set(n, { name: n, config, active: active(n) });
   for (const [n, s] of states(deps)) {
     if (n === name) continue;
     const o = out.get(n) ?? { name: n, config: [], active: active(n) };

@@ -1,6 +1,7 @@
 // Taking a guest's network down after it ran (or died), and sweeping what no guest owns any more.
 import { existsSync, rmSync } from 'node:fs';
-import { ipBatch, readLinks, readNamedLinks } from '../network/iproute.js';
+import { ipBatch, readLinks } from '../network/iproute.js';
+import { readNamedLinks } from '../network/ip-session.js';
 import { aliasGuest, bridgeAlias, tableGuest } from '../network/names.js';
 import { netnsMounted, removeNetns, setRouteLocalnet } from '../network/netns.js';
 import { nftApply, nftInetTables } from '../network/nft.js';

@@ -136,7 +136,7 @@ async function prepare(
 ): Promise<NetPlan> {
   const [links, others] = await Promise.all([
     traced(`network ${name}: ip links`, () => hostLinks(deps, cfg, interfaces, host)),
-    traced(`network ${name}: other guests`, () => otherGuests(deps, name, false)),
+    traced(`network ${name}: other guests`, () => otherGuests(deps, name, false, true)),
   ]);
   let plan: NetPlan;
   try {

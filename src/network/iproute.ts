@@ -36,22 +36,6 @@ export async function readLinks(): Promise<LinkFact[]> {
   return parseLinks((await runOk('ip', ['-json', '-details', 'address', 'show'])).stdout);
 }
 
-/**
- * Only the named links that exist, read in one `ip -batch`: at a thousand guests, reading every
- * link for each one that stops is most of a stop. Falls back to every link if one went meanwhile.
- */
-export async function readNamedLinks(names: readonly string[]): Promise<LinkFact[]> {
-  const present = linkNames();
-  const wanted = [...new Set(names)].filter((n) => present.has(n));
-  if (wanted.length === 0) return [];
-  const r = await run('ip', ['-json', '-details', '-batch', '-'], { input: wanted.map((n) => `link show dev ${n}\n`).join('') });
-  if (r.code !== 0) return readLinks();
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .flatMap((l) => parseLinks(l));
-}
-
 /** Names of the links in this process's network namespace, from /proc/net/dev: no process, no JSON. */
 export function linkNames(text = readFileSync('/proc/net/dev', 'utf8')): Set<string> {
   const out = new Set<string>();

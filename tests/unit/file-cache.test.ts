@@ -201,6 +201,28 @@ describe('what other guests hold', () => {
   });
 });
 
+describe("a start's view of the configs' claims", () => {
+  it('is reused by the starts of one process for a second, never by a config check', async () => {
+    const root = join(dir, 'root');
+    const guests = join(root, 'etc/vserver/guests');
+    mkdirSync(guests, { recursive: true });
+    const cfg = (address: string) => `context = 101\n\n[[interfaces]]\nmode = "bridge"\naddress = "${address}"\n`;
+    writeFileSync(join(guests, 'a.toml'), cfg('10.47.0.10'));
+    writeFileSync(join(guests, 'b.toml'), 'context = 102\n');
+    const deps = makeDeps(root);
+    const seen = async (starting: boolean) => (await otherGuests(deps, 'b', false, starting)).map((o) => o.config);
+    expect(await seen(true)).toEqual([ip('10.47.0.10')]);
+    rewriteElsewhere(join(guests, 'a.toml'), cfg('10.47.0.20'));
+    const t0 = performance.now();
+    const reused = await seen(true);
+    if (performance.now() - t0 < 900) expect(reused).toEqual([ip('10.47.0.10')]);
+    // the control: a config check (and a start's second plan) reads them afresh
+    expect(await seen(false)).toEqual([ip('10.47.0.20')]);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await seen(true)).toEqual([ip('10.47.0.20')]);
+  });
+});
+
 describe("what a listing shows of the guests' recorded starts", () => {
   it('is kept between processes, follows a record replaced or removed, and reads past a damaged cache', () => {
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 });

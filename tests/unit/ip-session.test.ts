@@ -1,7 +1,7 @@
 // One ip process serves the starts of a bulk run in turn: a session given back is taken by the next
 // start, one whose line failed never is, and an idle one ends by itself.
 import { describe, expect, it } from 'vitest';
-import { IpSession } from '../../src/network/ip-session.js';
+import { IpSession, readNamedLinks } from '../../src/network/ip-session.js';
 import { which } from '../../src/util/which.js';
 
 const exited = (pid: number) => {
@@ -39,6 +39,18 @@ describe.skipIf(!which('ip'))('IpSession', () => {
     const c = IpSession.take();
     expect(c).not.toBe(b);
     c.kill();
+  });
+
+  it('reads named links through an idle session, only those this namespace has', async () => {
+    const a = IpSession.take();
+    await a.query('link show dev lo');
+    a.park();
+    const links = await readNamedLinks(['lo', 'vst-no-such0', 'lo']);
+    expect(links.map((l) => l.name)).toEqual(['lo']);
+    // the same ip answered, and is idle again for the next
+    const b = IpSession.take();
+    expect(b).toBe(a);
+    b.kill();
   });
 
   it('ends an idle session that nobody takes', async () => {
