@@ -4,6 +4,11 @@
 import { configHolds, stateHolds, type Held, type OtherGuest } from '../network/claims.js';
 import { loopbackBridges } from '../network/script.js';
 import { keptCache } from '../util/file-cache.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { readIfExists } from '../util/fs.js';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { NetPlan } from '../network/types.js';
 import { isStrings } from '../util/guards.js';
 import type { Deps } from './deps.js';
 import { isStateFile, parseNetState, stateName } from './network-state.js';
@@ -45,17 +50,50 @@ function configs(deps: Deps, reuse: boolean): Map<string, Held[]> {
  * only ever replaced whole or removed, so an unchanged directory of them needs no look at each.
  */
 function states(deps: Deps): Map<string, StateHolds> {
+  // read before the records: a change between the two only makes the next look read them again
+  const gen = readIfExists(deps.paths.netGeneration);
+  const kept = held.get(deps);
+  if (kept && gen !== undefined && kept.gen === gen) return kept.states;
   const cache = keptCache(deps.paths.netHolds, isStateHolds);
-  const found = cache.scan(deps.paths.netStateDir, isStateFile, (file, text) => {
-    const plan = parseNetState(deps, stateName(file), text);
-    return {
-      held: stateHolds(plan),
-      bridges: plan.interfaces.flatMap((i) => (i.bridge ? [i.bridge] : [])),
-      loopback: loopbackBridges(plan),
-    };
-  });
+  const found = cache.scan(deps.paths.netStateDir, isStateFile, (file, text) => holdsOf(parseNetState(deps, stateName(file), text)));
   cache.save();
-  return new Map([...found].map(([file, held]) => [stateName(file), held]));
+  const out = new Map([...found].map(([file, h]) => [stateName(file), h]));
+  if (gen !== undefined) held.set(deps, { gen, states: out });
+  return out;
+}
+
+function holdsOf(plan: NetPlan): StateHolds {
+  return { held: stateHolds(plan), bridges: plan.interfaces.flatMap((i) => (i.bridge ? [i.bridge] : [])), loopback: loopbackBridges(plan) };
+}
+
+/**
+ * The records as this process last read them, with the generation they were read at. Records are
+ * written and removed only under the network lock, each change with a new generation, so a start
+ * (under the lock) that finds the generation it knows needs no look at a thousand records.
+ */
+const held = new WeakMap<Deps, { gen: string; states: Map<string, StateHolds> }>();
+let changes = 0;
+
+/** After the record of `name` was written (plan) or removed (undefined), under the network lock: a new generation. */
+export function recordChanged(deps: Deps, name: string, plan: NetPlan | undefined): void {
+  const before = readIfExists(deps.paths.netGeneration);
+  const next = `${process.pid}.${++changes}.${Date.now()}`;
+  try {
+    mkdirSync(dirname(deps.paths.netGeneration), { recursive: true, mode: 0o700 });
+    writeFileAtomic(deps.paths.netGeneration, next, 0o600, { durable: false });
+  } catch {
+    // no room for it (a full /run): without a generation, every process reads the records each time
+    rmSync(deps.paths.netGeneration, { force: true });
+    held.delete(deps);
+    return;
+  }
+  const kept = held.get(deps);
+  // this process's view follows its own change, if nobody else's came between
+  if (kept && before !== undefined && kept.gen === before) {
+    if (plan) kept.states.set(name, holdsOf(plan));
+    else kept.states.delete(name);
+    kept.gen = next;
+  } else held.delete(deps);
 }
 
 /**

@@ -11,7 +11,7 @@ import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import type { Deps } from './deps.js';
 import { networkLock, readNetState, stateNames } from './network-state.js';
-import { bridgesInUse, loopbackInUse } from './net-view.js';
+import { bridgesInUse, loopbackInUse, recordChanged } from './net-view.js';
 
 /**
  * Takes down what a guest's network start left: NICs go back to the host, veths, nftables table,
@@ -28,6 +28,7 @@ export async function teardownNetwork(deps: Deps, name: string, removed: string[
     if (plan) problems.push(...(await undoPlan(deps, plan, removed)));
     if (await removeNetns(nsPath, sysDir)) removed.push('network namespace');
     rmSync(deps.paths.netState(name), { force: true });
+    recordChanged(deps, name, undefined);
     return problems;
   });
 }

@@ -24,7 +24,7 @@ import { which } from '../util/which.js';
 import { traced, tracedSync } from '../util/trace.js';
 import type { Deps } from './deps.js';
 import { networkLock } from './network-state.js';
-import { otherGuests } from './net-view.js';
+import { otherGuests, recordChanged } from './net-view.js';
 
 /**
  * The config-time check, without looking at the host: addresses fit the bridge's subnet, and static
@@ -149,6 +149,7 @@ async function prepare(
   // recorded before the first change, so that a teardown after any failure finds everything, and
   // so that no other guest's teardown removes a bridge this guest is about to join
   writeFileAtomic(deps.paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
+  recordChanged(deps, name, plan);
   await traced(`network ${name}: bridge lines`, () => host.apply(bridgeSetup(plan, deps.paths.netTag)));
   host.park();
   return plan;

@@ -154,6 +154,10 @@ export class Paths {
   get netHolds(): string {
     return join(this.run, 'holds', 'states.json');
   }
+  /** A new value at every change of the recorded starts, made under the network lock. */
+  get netGeneration(): string {
+    return join(this.run, 'holds', 'generation');
+  }
   /** What a listing shows of every guest's recorded start, kept between runs (a cache). */
   get netShown(): string {
     return join(this.run, 'holds', 'interfaces.json');

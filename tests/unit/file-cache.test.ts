@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeDeps } from '../../src/engine/deps.js';
-import { otherGuests } from '../../src/engine/net-view.js';
+import { otherGuests, recordChanged } from '../../src/engine/net-view.js';
+import type { NetPlan } from '../../src/network/types.js';
 import { recordedInterfaces } from '../../src/engine/network-info.js';
 import { ipClaim } from '../../src/network/claims.js';
 import { FileCache } from '../../src/util/file-cache.js';
@@ -170,6 +171,28 @@ describe('a directory of records, each only ever replaced whole or removed', () 
 
 const ip = (a: string) => [[ipClaim(parseCidr(a)!)]];
 
+/** A recorded start with one bridged interface and its address. */
+const plan = (name: string, address: string) => ({
+  guest: name,
+  context: 101,
+  netns: `/run/netns/${name}`,
+  interfaces: [
+    {
+      index: 0,
+      name: 'eth0',
+      mode: 'bridge',
+      hostDevice: 'vx-101-0',
+      bridge: 'vsbr0',
+      addresses: [address],
+      gateways: [],
+      nat: false,
+      ports: [],
+    },
+  ],
+  bridges: [],
+  forwarding: { v4: false, v6: false },
+});
+
 describe('what other guests hold', () => {
   it("follows a guest's config edited by another process, in the same process and in the next", async () => {
     // an hour on: the files count as settled, so that the kept entries are used, not read past
@@ -201,6 +224,49 @@ describe('what other guests hold', () => {
   });
 });
 
+describe("a start's view of the recorded starts", () => {
+  it("is this process's own while no other process has changed a record, and read again once one has", async () => {
+    const root = join(dir, 'root');
+    mkdirSync(join(root, 'etc/vserver/guests'), { recursive: true });
+    writeFileSync(join(root, 'etc/vserver/guests/b.toml'), 'context = 102\n');
+    const mine = makeDeps(root);
+    const other = makeDeps(root); // another process: a view of its own
+    mkdirSync(mine.paths.netStateDir, { recursive: true });
+    // as a start writes a record, under the network lock
+    const start = (deps: ReturnType<typeof makeDeps>, name: string, address: string) => {
+      writeFileSync(deps.paths.netState(name), JSON.stringify(plan(name, address)));
+      recordChanged(deps, name, plan(name, address) as NetPlan);
+    };
+    const seen = async () => (await otherGuests(mine, 'b', false)).map((o) => [o.name, o.state]);
+    start(mine, 'a', '10.47.0.10/16');
+    expect(await seen()).toEqual([['a', ip('10.47.0.10')]]);
+    start(mine, 'c', '10.47.0.12/16');
+    expect(await seen()).toEqual([
+      ['a', ip('10.47.0.10')],
+      ['c', ip('10.47.0.12')],
+    ]);
+    // the control: a record changed with no new generation is not looked at, so the view is this process's own
+    writeFileSync(mine.paths.netState('a'), JSON.stringify(plan('a', '10.47.0.99/16')));
+    expect(await seen()).toEqual([
+      ['a', ip('10.47.0.10')],
+      ['c', ip('10.47.0.12')],
+    ]);
+    // another process's change comes with a new generation: everything is read again
+    start(other, 'd', '10.47.0.13/16');
+    expect(await seen()).toEqual([
+      ['a', ip('10.47.0.99')],
+      ['c', ip('10.47.0.12')],
+      ['d', ip('10.47.0.13')],
+    ]);
+    rmSync(other.paths.netState('c'));
+    recordChanged(other, 'c', undefined);
+    expect(await seen()).toEqual([
+      ['a', ip('10.47.0.99')],
+      ['d', ip('10.47.0.13')],
+    ]);
+  });
+});
+
 describe("a start's view of the configs' claims", () => {
   it('is reused by the starts of one process for a second, never by a config check', async () => {
     const root = join(dir, 'root');
@@ -229,26 +295,6 @@ describe("what a listing shows of the guests' recorded starts", () => {
     const root = join(dir, 'root');
     const deps = makeDeps(root);
     mkdirSync(deps.paths.netStateDir, { recursive: true });
-    const plan = (name: string, address: string) => ({
-      guest: name,
-      context: 101,
-      netns: `/run/netns/${name}`,
-      interfaces: [
-        {
-          index: 0,
-          name: 'eth0',
-          mode: 'bridge',
-          hostDevice: 'vx-101-0',
-          bridge: 'vsbr0',
-          addresses: [address],
-          gateways: [],
-          nat: false,
-          ports: [],
-        },
-      ],
-      bridges: [],
-      forwarding: { v4: false, v6: false },
-    });
     // records are replaced whole, as a start writes them
     const record = (name: string, address: string) => {
       const tmp = join(deps.paths.netStateDir, `.${name}.tmp`);
