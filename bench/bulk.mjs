@@ -247,6 +247,12 @@ try {
       beforeMs = await timeCommand(f, a, { env, allowFail: true, timeoutMs: left() });
     }
     const neigh = neighbours();
+    // BENCH_HOLD_S=N keeps the DENSITY guests running N more seconds, for profiling a verb by hand
+    const hold = Number(process.env.BENCH_HOLD_S ?? 0);
+    if (hold > 0) {
+      console.error(`bench/bulk: holding ${hold} s: VSERVER_ROOT=${root} nsenter --net=/run/netns/${HOST} node ${CLI} ...`);
+      await new Promise((r) => setTimeout(r, Math.min(hold * 1000, left())));
+    }
     const dstop = await vs('stop', '--all', '--timeout', '0');
     say(`\n${DENSITY} bridged guests at once`);
     say(`  vserver start --all                  ${fmt(ds)} (${fmt(ds / DENSITY)} per guest); ${running} running`);
