@@ -9,6 +9,8 @@ import { emptyBridges, guestTeardown, hostTeardown, loopbackBridges, nftRemove, 
 import type { NetPlan } from '../network/types.js';
 import { readdirIfExists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
+import { sleep } from '../util/proc.js';
+import { traced } from '../util/trace.js';
 import type { Deps } from './deps.js';
 import { networkLock, readNetState, stateNames } from './network-state.js';
 import { bridgesInUse, loopbackInUse, recordChanged } from './net-view.js';
@@ -23,17 +25,51 @@ export async function teardownNetwork(deps: Deps, name: string, removed: string[
   const nsPath = deps.paths.netns(name);
   const sysDir = deps.paths.sysfs(name);
   if (!plan && !existsSync(nsPath) && !existsSync(sysDir)) return [];
+  const own = plan ? await traced(`network ${name}: own veths`, () => removeOwnVeths(deps, plan, removed)) : undefined;
   return withLock(networkLock(deps), `taking down the network of ${name}`, async () => {
-    const problems: string[] = [];
-    if (plan) problems.push(...(await undoPlan(deps, plan, removed)));
-    if (await removeNetns(nsPath, sysDir)) removed.push('network namespace');
+    const problems: string[] = [...(own ?? [])];
+    if (plan)
+      problems.push(...(await traced(`network ${name}: devices (in the lock)`, () => undoPlan(deps, plan, removed, own !== undefined))));
+    if (await traced(`network ${name}: namespace (in the lock)`, () => removeNetns(nsPath, sysDir))) removed.push('network namespace');
     rmSync(deps.paths.netState(name), { force: true });
     recordChanged(deps, name, undefined);
     return problems;
   });
 }
 
-async function undoPlan(deps: Deps, plan: NetPlan, removed: string[]): Promise<string[]> {
+/**
+ * A guest only on bridges: its own veths go before the host-wide lock is taken, as their names are
+ * its own; in a bulk stop the kernel's removal of one guest's then overlaps other guests' teardowns.
+ * Returns what could not be removed, or undefined when the guest has other interfaces (all in the lock).
+ */
+async function removeOwnVeths(deps: Deps, plan: NetPlan, removed: string[]): Promise<string[] | undefined> {
+  if (!plan.interfaces.every((i) => i.mode === 'bridge' && i.hostDevice !== undefined)) return undefined;
+  const names = plan.interfaces.map((i) => i.hostDevice!);
+  // with the guest's processes gone its namespace goes, and the kernel takes each pair with it, in
+  // one batch for many namespaces: far cheaper than deleting them one by one, which is left for a
+  // namespace that something still holds
+  if (!netnsMounted(plan.netns)) await vanished(names, VANISH_WAIT_MS);
+  const links = await readNamedLinks(names);
+  // which bridges are left empty is decided in the lock
+  const bridges = new Set(plan.interfaces.map((i) => i.bridge).filter((b): b is string => b !== undefined));
+  const host = hostTeardown(plan, links, deps.paths.netTag, bridges);
+  removed.push(...host.removed);
+  return ipBatch(host.lines, { force: true });
+}
+
+/** How long the kernel may take to remove a dead namespace's veths before they are deleted by name. */
+const VANISH_WAIT_MS = 500;
+
+/** Waits until none of the devices is left in this network namespace, or the time is up. */
+async function vanished(devices: readonly string[], ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  // a device's entry under /proc/sys/net goes as it is unregistered, and looking costs no netlink dump
+  const present = (d: string) => existsSync(`/proc/sys/net/ipv4/conf/${d}`);
+  while (devices.some(present) && Date.now() < until) await sleep(10);
+}
+
+/** `vethsDone`: removeOwnVeths has taken the guest's veths away already. */
+async function undoPlan(deps: Deps, plan: NetPlan, removed: string[], vethsDone: boolean): Promise<string[]> {
   const problems: string[] = [];
   const tag = deps.paths.netTag;
   const back = guestTeardown(plan, process.pid);
@@ -43,7 +79,7 @@ async function undoPlan(deps: Deps, plan: NetPlan, removed: string[]): Promise<s
   const keep = bridgesInUse(deps, plan.guest);
   // guests only on bridges other guests keep need only their own devices looked at
   const onKeptBridges = plan.interfaces.every((i) => i.mode === 'bridge' && i.bridge !== undefined && keep.has(i.bridge));
-  const links = onKeptBridges ? await readNamedLinks(plan.interfaces.map((i) => i.hostDevice!)) : await readLinks();
+  const links = onKeptBridges ? (vethsDone ? [] : await readNamedLinks(plan.interfaces.map((i) => i.hostDevice!))) : await readLinks();
   for (const i of phys) {
     if (links.some((l) => l.name === i.parent)) removed.push(`NIC ${i.parent} given back to the host`);
     else problems.push(`NIC ${i.parent} did not come back to the host${alive ? '' : " (the guest's network namespace was already gone)"}`);

@@ -5,6 +5,7 @@ import { sleep } from '../util/proc.js';
 import type { Deps } from './deps.js';
 import { endLimitChange } from './limit-change.js';
 import { teardownNetwork } from './network-teardown.js';
+import { traced } from '../util/trace.js';
 
 /** How long the processes of a killed container may take to leave its cgroup. */
 const EXIT_WAIT_MS = 5000;
@@ -54,11 +55,11 @@ export async function teardown(deps: Deps, name: string, removed: string[] = [])
     removed.push('bundle');
   }
   const cgroups = deps.cgroups().dirs(deps.paths.cgroupName(name));
-  const stuck = await removeCgroup(deps, name);
+  const stuck = await traced(`teardown ${name}: cgroups`, () => removeCgroup(deps, name));
   problems.push(...stuck);
   if (cgroups.length > stuck.length) removed.push('cgroup');
   try {
-    problems.push(...(await teardownNetwork(deps, name, removed)));
+    problems.push(...(await traced(`teardown ${name}: network`, () => teardownNetwork(deps, name, removed))));
   } catch (e) {
     problems.push(e instanceof Error ? e.message : String(e));
   }

@@ -1,12 +1,15 @@
 // Bridged guests inside a network namespace that plays the host: addresses, reachability, port
 // forwards, NAT, the host's /etc files, refused input, and teardown that leaves nothing behind.
-import type { ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, TestRoot } from '../helpers/host.js';
 import { cleanUpNetworkTest, TestNetns } from '../helpers/netns.js';
 import { guestGet, httpGuest, until } from '../helpers/guests.js';
+
+const execFileAsync = promisify(execFile);
 
 describe.skipIf(!IS_ROOT)('bridged guests', () => {
   const host = new TestNetns('br');
@@ -205,6 +208,41 @@ describe.skipIf(!IS_ROOT)('bridged guests', () => {
     expect(await host.nftTables()).toEqual([]);
     expect(await host.links()).not.toContain(`v${t.paths.instance}-100-0`);
     expect(await t.ok(['gc'])).toBe('nothing to clean up\n');
+  });
+
+  it("takes a guest's veth away on stop and gc while another process holds its network namespace", async () => {
+    const dev = `v${t.paths.instance}-100-0`;
+    const holdNetns = async () => {
+      const { pid } = JSON.parse(await t.ok(['status', 'web1', '--json']));
+      // a host process in the guest's namespace, outside its cgroup: the namespace outlives the guest
+      const holder = spawn('nsenter', [`--net=/proc/${pid}/ns/net`, '--', 'sleep', '60'], { stdio: 'ignore' });
+      const inside = async () => (await execFileAsync('nsenter', [`--net=/proc/${holder.pid}/ns/net`, '--', 'ip', '-br', 'link'])).stdout;
+      await until(async () => (await inside()).includes('eth0'), 'the holder in the guest namespace');
+      return { pid: pid as number, holder, inside };
+    };
+    await t.ok(['start', 'web1']);
+    const a = await holdNetns();
+    try {
+      // the control: the guest killed behind vserver's back leaves the pair, as the namespace is held
+      process.kill(a.pid, 'SIGKILL');
+      await until(async () => (await t.cli(['running', 'web1'])).code === 1, 'web1 to die');
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await host.links()).toContain(dev);
+      expect(await t.ok(['gc'])).toMatch(new RegExp(`^web1: removed .*veth ${dev}`, 'm'));
+      expect(await host.links()).not.toContain(dev);
+      expect(await a.inside()).not.toContain('eth0');
+    } finally {
+      a.holder.kill('SIGKILL');
+    }
+    await t.ok(['start', 'web1']);
+    const b = await holdNetns();
+    try {
+      await t.ok(['stop', 'web1', '--timeout', '0']);
+      expect(await host.links()).not.toContain(dev);
+      expect(await b.inside()).not.toContain('eth0');
+    } finally {
+      b.holder.kill('SIGKILL');
+    }
   });
 
   it('tears down everything on stop, the bridge with its last member', async () => {
