@@ -23,7 +23,7 @@ const JOBS_OPTION: OptionSpec = {
   short: 'j',
   value: 'int',
   meta: 'N',
-  help: 'guests acted on at once (default: twice the cores, at most 16)',
+  help: 'guests acted on at once (default: twice the cores, at most 16; for stop eight times, at most 32)',
 };
 const MARK_OPTION: OptionSpec = {
   name: 'mark',

@@ -27,13 +27,17 @@ export interface BulkOptions {
   timeoutS?: number;
 }
 
-/** Guests in flight at once by default: starts mostly wait on the runtime and the kernel. */
-export function defaultJobs(cores = availableParallelism()): number {
+/**
+ * Guests in flight at once by default: starts mostly wait on the runtime and the kernel; stops
+ * mostly wait for processes to end and namespaces to go, so more of them overlap.
+ */
+export function defaultJobs(cores = availableParallelism(), action: BulkAction = 'start'): number {
+  if (action === 'stop') return Math.min(32, Math.max(4, cores * 8));
   return Math.min(16, Math.max(2, cores * 2));
 }
 
-export function checkJobs(jobs: number | undefined): number {
-  if (jobs === undefined) return defaultJobs();
+export function checkJobs(jobs: number | undefined, action: BulkAction = 'start'): number {
+  if (jobs === undefined) return defaultJobs(availableParallelism(), action);
   if (!Number.isInteger(jobs) || jobs < 1) {
     throw new VsError('USAGE', `--jobs must be 1 or more, not ${jobs}`, `for example --jobs ${defaultJobs()}`);
   }
@@ -68,7 +72,7 @@ export async function bulk(
   opts: BulkOptions = {},
   t0 = performance.now(),
 ): Promise<BulkResult[]> {
-  const jobs = checkJobs(opts.jobs);
+  const jobs = checkJobs(opts.jobs, action);
   const unique = [...new Set(names)];
   return pool(unique, jobs, async (name) => {
     const began = performance.now() - t0;

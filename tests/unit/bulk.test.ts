@@ -1,6 +1,6 @@
 // Many guests at once: the pool's bound, one result per guest, start groups, selection by mark.
 import { describe, expect, it } from 'vitest';
-import { bulk, checkJobs, pool, startGroups } from '../../src/engine/bulk.js';
+import { bulk, checkJobs, defaultJobs, pool, startGroups } from '../../src/engine/bulk.js';
 import { VsError } from '../../src/util/errors.js';
 import type { GuestInfo } from '../../src/engine/index.js';
 
@@ -52,5 +52,9 @@ describe('bulk actions', () => {
     expect(() => checkJobs(0)).toThrow(/--jobs must be 1 or more, not 0/);
     expect(checkJobs(3)).toBe(3);
     expect(checkJobs(undefined)).toBeGreaterThanOrEqual(2);
+    // stops mostly wait: more of them at once than starts
+    expect(defaultJobs(2, 'start')).toBe(4);
+    expect(defaultJobs(2, 'stop')).toBe(16);
+    expect(defaultJobs(64, 'stop')).toBe(32);
   });
 });
