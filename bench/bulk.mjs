@@ -41,7 +41,12 @@ const neighbours = () =>
     .toString()
     .split('\n')
     .filter(Boolean).length;
-const memAvailable = () => Number(/^MemAvailable:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))[1]) * 1024;
+const meminfo = () =>
+  Object.fromEntries([...readFileSync('/proc/meminfo', 'utf8').matchAll(/^(\w+):\s+(\d+)/gm)].map((m) => [m[1], Number(m[2]) * 1024]));
+const memAvailable = () => meminfo().MemAvailable;
+/** Where the memory of n guests went, from two readings of /proc/meminfo: the kernel's own parts, per guest. */
+const KINDS = ['AnonPages', 'Shmem', 'SUnreclaim', 'SReclaimable', 'KernelStack', 'PageTables', 'Percpu'];
+const memParts = (a, b, n) => KINDS.map((k) => `${k} ${((b[k] - a[k]) / n / 1024).toFixed(0)} KB`).join(', ');
 /** Processes that stay on the host for the guests (monitors, helpers): those naming this run's root. */
 const toolProcesses = () =>
   readdirSync('/proc')
@@ -224,9 +229,10 @@ try {
           `("neighbour table overflow" in dmesg); this benchmark only starts them, and does not change the host (sysctl -w net.ipv4.neigh.default.gc_thresh3=${2 * DENSITY + 1024} would)`,
       );
     }
-    const dm0 = memAvailable();
+    const di0 = meminfo();
     const ds = await vs('start', '--all');
-    const dm1 = memAvailable();
+    const di1 = meminfo();
+    const [dm0, dm1] = [di0.MemAvailable, di1.MemAvailable];
     const dp1 = toolProcesses();
     const dInside = guestProcesses(DENSITY);
     const listD = await median3('list');
@@ -247,16 +253,23 @@ try {
       beforeMs = await timeCommand(f, a, { env, allowFail: true, timeoutMs: left() });
     }
     const neigh = neighbours();
-    // BENCH_HOLD_S=N keeps the DENSITY guests running N more seconds, for profiling a verb by hand
+    // BENCH_HOLD_S=N keeps the DENSITY guests running up to N more seconds (until the file HOLD is
+    // removed), for profiling a verb by hand
     const hold = Number(process.env.BENCH_HOLD_S ?? 0);
     if (hold > 0) {
-      console.error(`bench/bulk: holding ${hold} s: VSERVER_ROOT=${root} nsenter --net=/run/netns/${HOST} node ${CLI} ...`);
-      await new Promise((r) => setTimeout(r, Math.min(hold * 1000, left())));
+      const file = join(root, 'HOLD');
+      writeFileSync(file, '');
+      console.error(
+        `bench/bulk: holding ${hold} s or until ${file} is removed: VSERVER_ROOT=${root} nsenter --net=/run/netns/${HOST} node ${CLI} ...`,
+      );
+      const end = Date.now() + Math.min(hold * 1000, left());
+      while (Date.now() < end && existsSync(file)) await new Promise((r) => setTimeout(r, 500));
     }
     const dstop = await vs('stop', '--all', '--timeout', '0');
     say(`\n${DENSITY} bridged guests at once`);
     say(`  vserver start --all                  ${fmt(ds)} (${fmt(ds / DENSITY)} per guest); ${running} running`);
     say(`  memory per running guest             ${perGuest(dm0 - dm1, DENSITY)} (MemAvailable before and after)   budget 0.4 MB`);
+    say(`    of which, per guest: ${memParts(di0, di1, DENSITY)}`);
     say(
       `  resident processes per guest         ${(dp1 / DENSITY).toFixed(3)} (${dp1} for all: goal 0), ${dInside.toFixed(2)} of the guest's own in its cgroup`,
     );
