@@ -74,6 +74,32 @@ function holdsOf(plan: NetPlan): StateHolds {
 const held = new WeakMap<Deps, { gen: string; states: Map<string, StateHolds> }>();
 let changes = 0;
 
+/** The generations this process moved the records through since another process last did, newest last. */
+const ownRun = new WeakMap<Deps, string[]>();
+const OWN_RUN_MAX = 4096;
+
+/** The records' generation now: a new one after every change of a record, by any process. */
+export function recordsGeneration(deps: Deps): string | undefined {
+  return readIfExists(deps.paths.netGeneration);
+}
+
+/** Whether the records' generation is still `gen`, or moved on from it only by this process's own changes. */
+export function onlyOwnChangesSince(deps: Deps, gen: string): boolean {
+  const now = recordsGeneration(deps);
+  if (now === undefined) return false;
+  if (now === gen) return true;
+  const run = ownRun.get(deps);
+  return run !== undefined && run[run.length - 1] === now && run.includes(gen);
+}
+
+function followOwn(deps: Deps, before: string | undefined, next: string): void {
+  const run = ownRun.get(deps);
+  if (run && before !== undefined && run[run.length - 1] === before) {
+    run.push(next);
+    if (run.length > OWN_RUN_MAX) run.splice(0, run.length - OWN_RUN_MAX);
+  } else ownRun.set(deps, before === undefined ? [next] : [before, next]);
+}
+
 /** After the record of `name` was written (plan) or removed (undefined), under the network lock: a new generation. */
 export function recordChanged(deps: Deps, name: string, plan: NetPlan | undefined): void {
   const before = readIfExists(deps.paths.netGeneration);
@@ -85,8 +111,10 @@ export function recordChanged(deps: Deps, name: string, plan: NetPlan | undefine
     // no room for it (a full /run): without a generation, every process reads the records each time
     rmSync(deps.paths.netGeneration, { force: true });
     held.delete(deps);
+    ownRun.delete(deps);
     return;
   }
+  followOwn(deps, before, next);
   const kept = held.get(deps);
   // this process's view follows its own change, if nobody else's came between
   if (kept && before !== undefined && kept.gen === before) {

@@ -12,6 +12,7 @@ import { withLock } from '../util/lock.js';
 import { sleep } from '../util/proc.js';
 import { traced } from '../util/trace.js';
 import type { Deps } from './deps.js';
+import { forgetHostFacts } from './host-facts.js';
 import { networkLock, readNetState, stateNames } from './network-state.js';
 import { bridgesInUse, loopbackInUse, recordChanged } from './net-view.js';
 
@@ -85,6 +86,8 @@ async function undoPlan(deps: Deps, plan: NetPlan, removed: string[], vethsDone:
     else problems.push(`NIC ${i.parent} did not come back to the host${alive ? '' : " (the guest's network namespace was already gone)"}`);
   }
   const host = hostTeardown(plan, links, tag, keep);
+  // a bridge gone, or a NIC back with its addresses: the next start of this process reads the host again
+  if (host.lines.length > 0 || phys.length > 0) forgetHostFacts(deps);
   problems.push(...(await ipBatch(host.lines, { force: true })));
   removed.push(...host.removed);
   if (plan.nftTable && (await nftInetTables()).includes(plan.nftTable)) {
@@ -132,6 +135,7 @@ export async function sweepNetwork(deps: Deps, running: (name: string) => boolea
     );
     lines.push(...empty.lines);
     removed.push(...empty.removed);
+    if (lines.length > 0) forgetHostFacts(deps);
     const problems = await ipBatch(lines, { force: true });
     const forwarding = loopbackInUse(deps);
     for (const b of links)

@@ -23,6 +23,7 @@ import { withLock } from '../util/lock.js';
 import { which } from '../util/which.js';
 import { traced, tracedSync } from '../util/trace.js';
 import type { Deps } from './deps.js';
+import { forgetHostFacts, hostFacts, hostFactsKept } from './host-facts.js';
 import { networkLock } from './network-state.js';
 import { otherGuests, recordChanged } from './net-view.js';
 
@@ -101,14 +102,16 @@ export async function setupNetwork(
   let plan: NetPlan | undefined;
   let wiring: Wiring | undefined;
   if (mode === 'own') {
-    // started (or taken from an earlier start of this process) while the lock is taken; asked for the links only once it is held
-    const host = IpSession.take();
+    // started (or taken from an earlier start of this process) while the lock is taken; asked for the
+    // links only once it is held; not at all when the host's facts are kept and no bridge needs a line
+    const ip = new LazyIp();
+    if (!hostFactsKept(deps)) ip.get();
     try {
       plan = await traced(`network ${name}: lock, plan, bridge`, () =>
-        withLock(networkLock(deps), `setting up the network of ${name}`, () => prepare(deps, name, cfg, interfaces, host)),
+        withLock(networkLock(deps), `setting up the network of ${name}`, () => prepare(deps, name, cfg, interfaces, ip)),
       );
     } finally {
-      host.kill();
+      ip.kill();
     }
     wiring = tracedSync(`network ${name}: hook batches`, () => writeWiring(deps, name, plan!, counts));
     await nftApply(nftSetup(plan));
@@ -127,15 +130,9 @@ export async function setupNetwork(
   };
 }
 
-async function prepare(
-  deps: Deps,
-  name: string,
-  cfg: GuestConfig,
-  interfaces: readonly InterfaceConfig[],
-  host: IpSession,
-): Promise<NetPlan> {
+async function prepare(deps: Deps, name: string, cfg: GuestConfig, interfaces: readonly InterfaceConfig[], ip: LazyIp): Promise<NetPlan> {
   const [links, others] = await Promise.all([
-    traced(`network ${name}: ip links`, () => hostLinks(deps, cfg, interfaces, host)),
+    traced(`network ${name}: ip links`, () => hostLinks(deps, cfg, interfaces, ip.get)),
     traced(`network ${name}: other guests`, () => otherGuests(deps, name, false, true)),
   ]);
   let plan: NetPlan;
@@ -150,9 +147,24 @@ async function prepare(
   // so that no other guest's teardown removes a bridge this guest is about to join
   writeFileAtomic(deps.paths.netState(name), JSON.stringify(plan), 0o600, { durable: false });
   recordChanged(deps, name, plan);
-  await traced(`network ${name}: bridge lines`, () => host.apply(bridgeSetup(plan, deps.paths.netTag)));
-  host.park();
+  const lines = bridgeSetup(plan, deps.paths.netTag);
+  // a NIC given to a guest takes its addresses off the host
+  if (lines.length > 0 || interfaces.some((i) => i.mode === 'phys')) forgetHostFacts(deps);
+  if (lines.length > 0) await traced(`network ${name}: bridge lines`, () => ip.get().apply(lines));
+  ip.park();
   return plan;
+}
+
+/** An ip session of this process, taken when first asked for. */
+class LazyIp {
+  private session: IpSession | undefined;
+  readonly get = (): IpSession => (this.session ??= IpSession.take());
+  park(): void {
+    this.session?.park();
+  }
+  kill(): void {
+    this.session?.kill();
+  }
 }
 
 interface HostLinks {
@@ -165,9 +177,9 @@ interface HostLinks {
  * and whether the names they would take are free, not every link: at a thousand guests the dump of
  * every link is most of a start. Only when such a name is taken are all links read, for the message.
  */
-async function hostLinks(deps: Deps, cfg: GuestConfig, interfaces: readonly InterfaceConfig[], host: IpSession): Promise<HostLinks> {
-  if (interfaces.some((i) => DEVICE_MODES.includes(i.mode) && i.mode !== 'bridge')) return { links: await host.links() };
-  const { bridges, local } = await host.bridgesAndAddresses();
+async function hostLinks(deps: Deps, cfg: GuestConfig, interfaces: readonly InterfaceConfig[], ip: () => IpSession): Promise<HostLinks> {
+  if (interfaces.some((i) => DEVICE_MODES.includes(i.mode) && i.mode !== 'bridge')) return { links: await ip().links() };
+  const { bridges, local } = await hostFacts(deps, ip);
   const known = new Set(bridges.map((b) => b.name));
   const present = linkNames();
   const taken = interfaces.some((i, index) => {
@@ -175,7 +187,7 @@ async function hostLinks(deps: Deps, cfg: GuestConfig, interfaces: readonly Inte
     const bridge = i.bridge ?? deps.host().network.bridge;
     return present.has(hostVethName(deps.paths.instance, cfg.context, index)) || (!known.has(bridge) && present.has(bridge));
   });
-  return taken ? { links: await host.links() } : { links: bridges, local };
+  return taken ? { links: await ip().links() } : { links: bridges, local };
 }
 
 interface Wiring {

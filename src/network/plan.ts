@@ -177,6 +177,7 @@ class Planner {
       create: !fact,
       addAddresses: [],
       ...(choice.spill && !fact ? { uplink: choice.spill } : {}),
+      ...(fact?.up ? { up: true } : {}),
     };
     this.bridges.set(name, bp);
     const out: Partial<Record<Family, { pool: Cidr; gateway: Ip }>> = {};

@@ -50,7 +50,7 @@ export function bridgeSetup(plan: NetPlan, tag: string): BatchLine[] {
       out.push({ cmd: `link set dev ${u.down} master ${b.name} ${PORT_ONLY} alias ${uplinkAlias(tag)} up`, what });
     }
     for (const a of b.addAddresses) out.push({ cmd: `address add ${a} dev ${b.name}${addrFlags(a)}`, what });
-    out.push({ cmd: `link set dev ${b.name} up`, what });
+    if (!b.up) out.push({ cmd: `link set dev ${b.name} up`, what });
   }
   return out;
 }

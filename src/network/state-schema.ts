@@ -30,7 +30,12 @@ const InterfaceSchema: v.GenericSchema<InterfacePlan> = v.object({
   restore: v.optional(v.object({ up: v.boolean(), mtu: v.number(), addresses: cidrs })),
 });
 
-const BridgeSchema: v.GenericSchema<BridgePlan> = v.object({ name: device, create: v.boolean(), addAddresses: cidrs });
+const BridgeSchema: v.GenericSchema<BridgePlan> = v.object({
+  name: device,
+  create: v.boolean(),
+  addAddresses: cidrs,
+  up: v.optional(v.boolean()),
+});
 
 export const NetPlanSchema: v.GenericSchema<NetPlan> = v.object({
   guest: v.string(),

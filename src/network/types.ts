@@ -46,6 +46,8 @@ export interface BridgePlan {
   addAddresses: string[];
   /** A spill bridge this start makes: the veth pair that joins it to the bridge before it. */
   uplink?: { parent: string; up: string; down: string };
+  /** Already up on the host: no line sets it up again. */
+  up?: boolean;
 }
 
 /** Everything a guest's network start does; written before the first change, read by teardown. */

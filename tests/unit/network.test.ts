@@ -127,7 +127,7 @@ describe('network plan', () => {
   it('uses an existing bridge as it is, adding only the gateway addresses it lacks', () => {
     const br = link('vsbr0', { kind: 'bridge', addresses: ['10.47.0.1/16'] });
     expect(plan([{ mode: 'bridge' }], { links: [...HOST_LINKS, br] }).bridges).toEqual([
-      { name: 'vsbr0', create: false, addAddresses: ['fd47::1/64'] },
+      { name: 'vsbr0', create: false, addAddresses: ['fd47::1/64'], up: true },
     ]);
   });
 

@@ -137,7 +137,20 @@ describe('a start on a spill bridge', () => {
         [bridge('vsbr0', ['10.47.0.1/16']), bridge('vsbr0-1'), ...uplink(s)],
       ),
     );
-    expect(bridgeSetup(p, TAG).map((l) => l.cmd)).toEqual(['link set dev vsbr0-1 up']);
+    // it is up already: no line at all, and no ip for it
+    expect(bridgeSetup(p, TAG).map((l) => l.cmd)).toEqual([]);
+    // one that is down (someone set it so) is set up again
+    const down = planNetwork(
+      input(
+        4,
+        [
+          ['vsbr0', 3],
+          ['vsbr0-1', 1],
+        ],
+        [bridge('vsbr0', ['10.47.0.1/16']), link('vsbr0-1', { kind: 'bridge', alias: TAG, up: false }), ...uplink(s)],
+      ),
+    );
+    expect(bridgeSetup(down, TAG).map((l) => l.cmd)).toEqual(['link set dev vsbr0-1 up']);
   });
 
   it('refuses a spill bridge name held by a device that is no bridge', () => {
