@@ -39,7 +39,11 @@ export function defaultJobs(cores = availableParallelism(), action: BulkAction =
 export function checkJobs(jobs: number | undefined, action: BulkAction = 'start'): number {
   if (jobs === undefined) return defaultJobs(availableParallelism(), action);
   if (!Number.isInteger(jobs) || jobs < 1) {
-    throw new VsError('USAGE', `--jobs must be 1 or more, not ${jobs}`, `for example --jobs ${defaultJobs()}`);
+    throw new VsError(
+      'USAGE',
+      `--jobs must be 1 or more, not ${jobs}`,
+      `for example --jobs ${defaultJobs(availableParallelism(), action)}`,
+    );
   }
   return jobs;
 }

@@ -49,7 +49,7 @@ async function removeOwnVeths(deps: Deps, plan: NetPlan, removed: string[]): Pro
   // with the guest's processes gone its namespace goes, and the kernel takes each pair with it, in
   // one batch for many namespaces: far cheaper than deleting them one by one, which is left for a
   // namespace that something still holds
-  if (!netnsMounted(plan.netns)) await vanished(names, VANISH_WAIT_MS);
+  if (!netnsMounted(plan.netns) && (await vanished(names, VANISH_WAIT_MS))) return [];
   const links = await readNamedLinks(names);
   // which bridges are left empty is decided in the lock
   const bridges = new Set(plan.interfaces.map((i) => i.bridge).filter((b): b is string => b !== undefined));
@@ -61,12 +61,20 @@ async function removeOwnVeths(deps: Deps, plan: NetPlan, removed: string[]): Pro
 /** How long the kernel may take to remove a dead namespace's veths before they are deleted by name. */
 const VANISH_WAIT_MS = 500;
 
-/** Waits until none of the devices is left in this network namespace, or the time is up. */
-async function vanished(devices: readonly string[], ms: number): Promise<void> {
+/**
+ * Waits until none of the devices is left in this network namespace, or the time is up; true when
+ * none is (a host without IPv4's /proc/sys/net entries cannot tell, and gets false).
+ */
+async function vanished(devices: readonly string[], ms: number): Promise<boolean> {
+  if (!existsSync('/proc/sys/net/ipv4/conf')) return false;
   const until = Date.now() + ms;
   // a device's entry under /proc/sys/net goes as it is unregistered, and looking costs no netlink dump
   const present = (d: string) => existsSync(`/proc/sys/net/ipv4/conf/${d}`);
-  while (devices.some(present) && Date.now() < until) await sleep(10);
+  for (;;) {
+    if (!devices.some(present)) return true;
+    if (Date.now() >= until) return false;
+    await sleep(10);
+  }
 }
 
 /** `vethsDone`: removeOwnVeths has taken the guest's veths away already. */

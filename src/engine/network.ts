@@ -23,7 +23,7 @@ import { withLock } from '../util/lock.js';
 import { which } from '../util/which.js';
 import { traced, tracedSync } from '../util/trace.js';
 import type { Deps } from './deps.js';
-import { forgetHostFacts, hostFacts, hostFactsKept } from './host-facts.js';
+import { forgetHostFacts, hostFacts, hostFactsKept, type HostFacts } from './host-facts.js';
 import { networkLock } from './network-state.js';
 import { otherGuests, recordChanged } from './net-view.js';
 
@@ -169,7 +169,7 @@ class LazyIp {
 
 interface HostLinks {
   links: LinkFact[];
-  local?: { address: string; dev: string }[];
+  local?: HostFacts['local'];
 }
 
 /**
